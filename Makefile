@@ -1,0 +1,53 @@
+# optviz: `make run` opens the app, `make test` runs every test (browser tests included).
+# Both create .venv and install what they need on first use.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench browser clean gifs
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,dev,serve]'
+	touch $@
+
+run: $(STAMP)
+	$(PY) app.py
+
+# Debian's chromium and chromium-driver drive the end-to-end tests.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+test: $(STAMP) browser
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,dev,serve,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed browser
+	$(PY) -m benchmarks
+
+gifs: $(STAMP)
+	$(PY) -m optviz_cli export --preset radford-beale --out docs/radford-beale.gif
+	$(PY) -m optviz_cli export --preset radford-saddle --view 3d --out docs/radford-saddle-3d.gif
+
+clean:
+	rm -rf $(VENV) *.egg-info

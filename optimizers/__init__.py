@@ -1,0 +1,57 @@
+"""Update rules as pure (init, step) pairs, their registry, schedules and run().
+
+>>> from optimizers import get_optimizer, run
+>>> from surfaces import get_surface
+>>> traj = run(get_optimizer("sgd", lr=0.1), get_surface("quadratic"), (1.0, 1.0), 10)
+>>> traj.points.shape
+(11, 2)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from optimizers import schedules
+from optimizers.base import OPTIMIZERS, HyperSpec, Optimizer, RuleInfo
+from optimizers.run import Trajectory, run
+
+# One module per rule; importing it registers it. The order is the UI's order.
+RULES = (
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "nadam",
+    "amsgrad",
+    "lion",
+    "newton",
+)
+for _name in RULES:
+    try:
+        importlib.import_module(f"optimizers.{_name}")
+    except ModuleNotFoundError as exc:  # pragma: no cover - only while a rule is being written
+        if exc.name != f"optimizers.{_name}":
+            raise
+
+
+def get_optimizer(name: str, **hyper) -> Optimizer:
+    """The rule ``name`` with ``hyper`` over its defaults; ``ValueError`` on a bad name or value."""
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        choices = ", ".join(OPTIMIZERS)
+        raise ValueError(f"unknown optimizer {name!r}; choose one of: {choices}")
+    return OPTIMIZERS[name].build(**hyper)
+
+
+__all__ = [
+    "OPTIMIZERS",
+    "HyperSpec",
+    "Optimizer",
+    "RuleInfo",
+    "Trajectory",
+    "get_optimizer",
+    "run",
+    "schedules",
+]

@@ -1,0 +1,150 @@
+"""What every update rule shares: the (init, step) pair, hyperparameter specs, the registry."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from optimizers.schedules import Schedule, as_schedule
+
+Array = np.ndarray
+
+
+class Optimizer(NamedTuple):
+    """A rule as two pure functions.
+
+    ``init(params) -> state``; ``step(params, state, surface) -> (params, state)``.
+    ``surface`` is the oracle: rules call ``surface.grad`` (and ``surface.hessian``).
+    Neither function modifies its inputs.
+    """
+
+    init: Callable[[Array], Any]
+    step: Callable[[Array, Any, Any], tuple[Array, Any]]
+    name: str = ""
+    hyper: dict | None = None
+
+
+@dataclass(frozen=True)
+class HyperSpec:
+    """One hyperparameter: what the UI needs to build its control, and its valid range.
+
+    ``low``/``high`` bound the slider; ``min``/``max`` bound what is accepted at all
+    (``min_open``/``max_open``: the bound itself is excluded).
+    """
+
+    name: str
+    default: float | bool
+    low: float = 0.0
+    high: float = 1.0
+    log: bool = False
+    symbol: str = ""  # LaTeX symbol of the notes, e.g. r"\alpha"
+    help: str = ""
+    min: float = -math.inf
+    max: float = math.inf
+    min_open: bool = False
+    max_open: bool = False
+
+    @property
+    def is_bool(self) -> bool:
+        return isinstance(self.default, bool)
+
+    def check(self, value, rule: str = "") -> float | bool:
+        """The value, validated; ``ValueError`` with a user-facing message otherwise."""
+        where = f"{rule}.{self.name}" if rule else self.name
+        if self.is_bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+                return value.lower() in ("true", "1")
+            if isinstance(value, int | float) and value in (0, 1):
+                return bool(value)
+            raise ValueError(f"{where} must be true or false, got {value!r}")
+        if self.name == "lr" and callable(value):
+            return value
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} must be a number, got {value!r}") from None
+        if not math.isfinite(x):
+            raise ValueError(f"{where} must be a finite number, got {value!r}")
+        if x < self.min or (self.min_open and x == self.min):
+            op = ">" if self.min_open else "≥"
+            raise ValueError(f"{where} must be {op} {self.min:g}, got {x:g}")
+        if x > self.max or (self.max_open and x == self.max):
+            op = "<" if self.max_open else "≤"
+            raise ValueError(f"{where} must be {op} {self.max:g}, got {x:g}")
+        return x
+
+
+def lr_spec(default: float, low: float = 1e-5, high: float = 10.0) -> HyperSpec:
+    """The learning rate α: positive, on a log slider."""
+    return HyperSpec(
+        "lr", default, low, high, log=True, symbol=r"\alpha", help="learning rate",
+        min=0.0, min_open=True, max=1e6,
+    )
+
+
+def unit_spec(name: str, default: float, symbol: str, help: str, low=0.0, high=0.999) -> HyperSpec:
+    """A decay factor in [0, 1): μ, γ, ρ, β₁, β₂."""
+    return HyperSpec(name, default, low, high, symbol=symbol, help=help, min=0.0, max=1.0,
+                     max_open=True)
+
+
+def eps_spec(default: float = 1e-8) -> HyperSpec:
+    return HyperSpec("eps", default, 1e-12, 1e-1, log=True, symbol=r"\varepsilon",
+                     help="added to the denominator", min=0.0, min_open=True, max=1.0)
+
+
+EPS_IN_SQRT = HyperSpec("eps_in_sqrt", False, symbol="", help="use √(c + ε) instead of √c + ε")
+
+
+def rms(c: Array, eps: float, eps_in_sqrt: bool) -> Array:
+    """The adaptive rules' denominator: √c + ε (the notes), or √(c + ε) (Radford's code)."""
+    return np.sqrt(c + eps) if eps_in_sqrt else np.sqrt(c) + eps
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """A registered rule: how to build it and how to show it."""
+
+    name: str
+    label: str
+    colour: str
+    latex: str  # the update, in the notes' symbols
+    factory: Callable[..., Optimizer]
+    hyper: tuple[HyperSpec, ...]
+    description: str = ""
+    second_order: bool = False
+
+    def spec(self, name: str) -> HyperSpec:
+        for h in self.hyper:
+            if h.name == name:
+                return h
+        names = ", ".join(h.name for h in self.hyper)
+        raise ValueError(f"{self.name} has no hyperparameter {name!r} (it has: {names})")
+
+    def defaults(self) -> dict:
+        return {h.name: h.default for h in self.hyper}
+
+    def build(self, **hyper) -> Optimizer:
+        values = self.defaults()
+        for key, value in hyper.items():
+            values[key] = self.spec(key).check(value, self.name)
+        opt = self.factory(**values)
+        return opt._replace(name=self.name, hyper=values)
+
+
+OPTIMIZERS: dict[str, RuleInfo] = {}
+
+
+def register(info: RuleInfo) -> RuleInfo:
+    OPTIMIZERS[info.name] = info
+    return info
+
+
+def schedule_of(lr: float | Schedule) -> Schedule:
+    return as_schedule(lr)

@@ -1,0 +1,117 @@
+"""run(): the one loop over steps, for one start or a batch of B starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizers.base import Optimizer
+
+DIVERGENCE_RADIUS = 1e6
+MAX_STEPS = 1_000_000
+MAX_POINTS = 100_000_000  # (steps + 1) × B, about 1.6 GB of float64 points
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A run's path. Shapes: ``points (steps+1, 2)`` or ``(steps+1, B, 2)``.
+
+    ``diverged_at`` is ``None``/an int for one start, an int array (-1 = never) for B.
+    Points and losses after the step of divergence are NaN.
+    """
+
+    points: np.ndarray
+    losses: np.ndarray
+    diverged_at: int | np.ndarray | None
+
+
+class _Noisy:
+    """An oracle whose gradient carries seeded Gaussian noise (the notes' stochastic gradient)."""
+
+    def __init__(self, surface, scale: float, rng: np.random.Generator):
+        self._surface, self._scale, self._rng = surface, scale, rng
+
+    def grad(self, p):
+        g = self._surface.grad(p)
+        return g + self._scale * self._rng.standard_normal(g.shape)
+
+    def __getattr__(self, name):
+        return getattr(self._surface, name)
+
+
+def check_run_args(start, steps, noise) -> tuple[np.ndarray, int, float]:
+    """Validated ``(start, steps, noise)``; ``ValueError`` naming the problem otherwise."""
+    try:
+        start = np.array(start, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"start must be a point (x, y), got {start!r}") from None
+    if start.ndim not in (1, 2) or start.shape[-1] != 2:
+        raise ValueError(f"start must have shape (2,) or (B, 2), got {start.shape}")
+    if not np.isfinite(start).all():
+        raise ValueError("start must be finite")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
+        raise ValueError(f"steps must be a whole number, got {steps!r}")
+    if not 0 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be between 0 and {MAX_STEPS:,}, got {steps}")
+    batch = 1 if start.ndim == 1 else start.shape[0]
+    if (steps + 1) * batch > MAX_POINTS:
+        raise ValueError(f"steps × starts must stay under {MAX_POINTS:,}")
+    try:
+        noise = float(noise)
+    except (TypeError, ValueError):
+        raise ValueError(f"noise must be a number, got {noise!r}") from None
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number ≥ 0, got {noise!r}")
+    return start, int(steps), noise
+
+
+def run(opt: Optimizer, surface, start, steps: int, noise: float = 0.0, seed: int = 0
+        ) -> Trajectory:
+    """Apply ``opt`` to ``surface`` from ``start`` for ``steps`` steps.
+
+    A run is diverged at the first step whose point or loss is not finite or whose
+    point lies farther than 1e6 from the origin; it stops being updated there.
+    """
+    start, steps, noise = check_run_args(start, steps, noise)
+    single = start.ndim == 1
+    rng = np.random.default_rng(seed)
+    points = np.full((steps + 1, *start.shape), np.nan)
+    # Single starts go through the rule as shape (2,), as a user would call it.
+    x = start.copy()
+    state = opt.init(x)
+    points[0] = x
+    last = steps
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            oracle = surface.oracle(t, rng)
+            if noise:
+                oracle = _Noisy(oracle, noise, rng)
+            x, state = opt.step(x, state, oracle)
+            points[t + 1] = x
+            # Stop early once every run has left the finite world (checked now and then).
+            if t % 16 == 15 and _far_or_nan(x).all():
+                last = t + 1
+                break
+        losses = surface.value(points[: last + 1])
+        bad = _far_or_nan(points[: last + 1]) | ~np.isfinite(losses)
+    full_losses = np.full(points.shape[:-1], np.nan)
+    full_losses[: last + 1] = losses
+    # First bad step per run; -1 where there is none.
+    hit = bad.any(axis=0)
+    diverged = np.where(hit, bad.argmax(axis=0), -1)
+    idx = np.arange(steps + 1).reshape((-1,) + (1,) * (points.ndim - 2))
+    after = (diverged >= 0) & (idx > diverged)
+    points[after] = np.nan
+    full_losses[after] = np.nan
+    if single:
+        d = int(diverged)
+        return Trajectory(points, full_losses, None if d < 0 else d)
+    return Trajectory(points, full_losses, diverged.astype(np.int64))
+
+
+def _far_or_nan(p: np.ndarray) -> np.ndarray:
+    """Per point: not finite, or farther than the divergence radius from the origin."""
+    with np.errstate(all="ignore"):
+        r2 = p[..., 0] ** 2 + p[..., 1] ** 2
+    return ~(r2 <= DIVERGENCE_RADIUS**2)  # NaN compares False, so NaN counts as bad

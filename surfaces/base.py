@@ -1,0 +1,89 @@
+"""The Surface type: a 2-D loss landscape with its exact derivatives.
+
+A surface is three vectorised functions of points ``p`` with shape ``(..., 2)``:
+``value -> (...)``, ``grad -> (..., 2)``, ``hessian -> (..., 2, 2)``, plus what a
+viewer needs to draw it (window, minima, start, formula).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Array = np.ndarray
+Fn = Callable[[Array, Array], Array]
+
+
+@dataclass(frozen=True, eq=False)
+class Surface:
+    """A loss landscape f(x, y) with exact gradient and Hessian.
+
+    ``f``, ``df`` and ``d2f`` take the coordinate arrays ``x`` and ``y`` (same
+    shape) and return the value, the pair ``(fx, fy)`` and the triple
+    ``(fxx, fxy, fyy)``; the methods below stack them into the contract's shapes.
+    ``hessian`` is ``None`` for a surface that has none (Newton then refuses it).
+    """
+
+    name: str
+    label: str
+    description: str
+    latex: str
+    f: Fn
+    df: Callable[[Array, Array], tuple[Array, Array]]
+    d2f: Callable[[Array, Array], tuple[Array, Array, Array]] | None
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    minima: tuple[tuple[float, float], ...] = ()
+    start: tuple[float, float] = (0.0, 0.0)
+    log_scale: bool = False  # contour levels spaced in log(f - min) read better
+    extra: dict = field(default_factory=dict)
+
+    def value(self, p) -> Array:
+        x, y = _split(p)
+        return np.asarray(self.f(x, y), dtype=float) + 0.0 * x
+
+    def grad(self, p) -> Array:
+        x, y = _split(p)
+        fx, fy = self.df(x, y)
+        return np.stack(np.broadcast_arrays(fx, fy, x)[:2], axis=-1).astype(float)
+
+    def hessian(self, p) -> Array:
+        if self.d2f is None:
+            raise ValueError(f"surface '{self.name}' has no Hessian")
+        x, y = _split(p)
+        fxx, fxy, fyy = np.broadcast_arrays(*self.d2f(x, y), x)[:3]
+        row0 = np.stack([fxx, fxy], axis=-1)
+        row1 = np.stack([fxy, fyy], axis=-1)
+        return np.stack([row0, row1], axis=-2).astype(float)
+
+    @property
+    def has_hessian(self) -> bool:
+        return self.d2f is not None
+
+    def oracle(self, step: int, rng: np.random.Generator | None) -> Surface:
+        """The surface a rule sees at ``step``: itself, unless it samples mini-batches."""
+        return self
+
+    def grid(self, n: int = 100) -> tuple[Array, Array, Array]:
+        """Axis vectors and values on an ``n``-by-``n`` grid over the display window."""
+        xs = np.linspace(*self.x_range, n)
+        ys = np.linspace(*self.y_range, n)
+        xx, yy = np.meshgrid(xs, ys)
+        with np.errstate(all="ignore"):
+            zz = self.value(np.stack([xx, yy], axis=-1))
+        return xs, ys, zz
+
+    @property
+    def min_value(self) -> float | None:
+        if not self.minima:
+            return None
+        return float(min(self.value(np.array(m, dtype=float)) for m in self.minima))
+
+
+def _split(p) -> tuple[Array, Array]:
+    p = np.asarray(p, dtype=float)
+    if p.shape[-1:] != (2,):
+        raise ValueError(f"points must have shape (..., 2), got {p.shape}")
+    return p[..., 0], p[..., 1]

@@ -1,0 +1,1 @@
+"""Figures, GIF rendering, scene presets and the Dash app's parts."""
