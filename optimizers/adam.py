@@ -26,8 +26,9 @@ class AdamState(NamedTuple):
     v: np.ndarray
 
 
-def adam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, bias_correction=True,
-         eps_in_sqrt=False) -> Optimizer:
+def adam(
+    lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, bias_correction=True, eps_in_sqrt=False
+) -> Optimizer:
     r"""Adam (Kingma & Ba 2014), in the notes' symbols.
 
     .. math::
@@ -63,7 +64,7 @@ register(
     RuleInfo(
         name="adam",
         label="Adam",
-        colour="#ff7f00",
+        colour="#56B4E9",
         latex=(
             r"\begin{aligned} m &\leftarrow \beta_1 m + (1-\beta_1)\nabla_W \\"
             r" v &\leftarrow \beta_2 v + (1-\beta_2)\nabla_W^2 \\"

@@ -36,7 +36,7 @@ register(
     RuleInfo(
         name="sgd",
         label="SGD",
-        colour="#e41a1c",
+        colour="#D55E00",
         latex=r"W \leftarrow W - \alpha \nabla_W",
         factory=sgd,
         hyper=(lr_spec(0.01),),

@@ -1,0 +1,89 @@
+"""AMSGrad: Adam whose denominator never shrinks."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from optimizers.base import (
+    EPS_IN_SQRT,
+    HyperSpec,
+    Optimizer,
+    RuleInfo,
+    eps_spec,
+    lr_spec,
+    register,
+    rms,
+    unit_spec,
+)
+from optimizers.schedules import as_schedule
+
+
+class AMSGradState(NamedTuple):
+    count: int
+    m: np.ndarray
+    v: np.ndarray
+    v_max: np.ndarray
+
+
+def amsgrad(
+    lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, bias_correction=True, eps_in_sqrt=False
+) -> Optimizer:
+    r"""AMSGrad (Reddi, Kale & Kumar 2018, Algorithm 2), in the notes' symbols.
+
+    .. math::
+        m \leftarrow \beta_1 m + (1 - \beta_1) \nabla_W \\
+        v \leftarrow \beta_2 v + (1 - \beta_2) \nabla_W^2 \\
+        \hat v_{max} \leftarrow \max(\hat v_{max}, v) \\
+        W \leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v_{max} / (1 - \beta_2^t)} + \varepsilon}
+
+    With ``bias_correction`` m̂ = m / (1 − β₁ᵗ) and the maximum is divided by 1 − β₂ᵗ
+    (as PyTorch does); without it, the paper's m / √v̂_max (plus ε).
+    """
+    alpha = as_schedule(lr)
+
+    def init(params):
+        zeros = np.zeros_like(params, dtype=float)
+        return AMSGradState(count=0, m=zeros, v=zeros.copy(), v_max=zeros.copy())
+
+    def step(params, state, surface):
+        g = surface.grad(params)
+        m = beta1 * state.m + (1 - beta1) * g
+        v = beta2 * state.v + (1 - beta2) * g**2
+        v_max = np.maximum(state.v_max, v)
+        t = state.count + 1
+        if bias_correction:
+            m_hat, v_hat = m / (1 - beta1**t), v_max / (1 - beta2**t)
+        else:
+            m_hat, v_hat = m, v_max
+        params = params - alpha(state.count) * m_hat / rms(v_hat, eps, eps_in_sqrt)
+        return params, AMSGradState(t, m, v, v_max)
+
+    return Optimizer(init, step)
+
+
+register(
+    RuleInfo(
+        name="amsgrad",
+        label="AMSGrad",
+        colour="#999933",
+        latex=(
+            r"\begin{aligned} m &\leftarrow \beta_1 m + (1-\beta_1)\nabla_W \\"
+            r" v &\leftarrow \beta_2 v + (1-\beta_2)\nabla_W^2 \\"
+            r" \hat v_{max} &\leftarrow \max(\hat v_{max}, v) \\"
+            r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v_{max}} + \varepsilon}"
+            r"\end{aligned}"
+        ),
+        factory=amsgrad,
+        hyper=(
+            lr_spec(0.01, low=1e-4, high=1.0),
+            unit_spec("beta1", 0.9, r"\beta_1", "decay of the mean m"),
+            unit_spec("beta2", 0.999, r"\beta_2", "decay of the square mean v", high=0.9999),
+            eps_spec(1e-8),
+            HyperSpec("bias_correction", True, help="divide m, v̂_max by 1 − βᵗ"),
+            EPS_IN_SQRT,
+        ),
+        description="Adam that keeps the largest v seen, so steps never grow back.",
+    )
+)
