@@ -7,11 +7,14 @@ renderer (viz.gif), so a GIF looks like the screen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from optimizers import OPTIMIZERS, Trajectory, get_optimizer, run
+from optimizers import OPTIMIZERS, Optimizer, Trajectory, get_optimizer, run
+from optimizers.run import check_run_args
 from surfaces import Surface, get_surface
 
 # Radford's colours for his rules (matplotlib's single-letter colours), by rule name.
@@ -62,17 +65,102 @@ class Style:
     size: tuple[int, int] = (620, 480)
     fps: int = 25
     camera: dict = field(
-        default_factory=lambda: {"eye": {"x": -1.4, "y": -1.4, "z": 1.1}, "up": {"x": 0, "y": 0, "z": 1}}
+        default_factory=lambda: {
+            "eye": {"x": -1.4, "y": -1.4, "z": 1.1},
+            "up": {"x": 0, "y": 0, "z": 1},
+        }
     )
     z_range: tuple[float, float] | None = None
 
 
+def radford_style(**changes) -> Style:
+    """Radford's look: white background, jet contour lines, coolwarm surface, 620×480 at 25 fps."""
+    return replace(Style(), **changes)
+
+
+# Ours: the same white page and sizes, but contour lines in a calm sequential palette so the
+# coloured trails (the registry's colour-blind-safe palette) stand out; log-spaced levels
+# where the surface's values span decades.
+OUR_COLORSCALE = "Viridis"
+
+
+def our_style(**changes) -> Style:
+    """Our scenes' look: white background, viridis contour lines, 800×600 at 25 fps."""
+    base = Style(colorscale=OUR_COLORSCALE, contour_levels=30, size=(800, 600))
+    return replace(base, **changes)
+
+
+Setting = tuple[str, object]  # ("lr", 0.01) for every rule that has lr; ("adam.beta1", 0.9)
+
+
+def parse_setting(text: str) -> Setting:
+    """``"lr=0.01"`` -> ``("lr", "0.01")``; ``"adam.beta1=0.9"`` -> ``("adam.beta1", "0.9")``.
+
+    The value stays text here; the rule's hyperparameter spec validates and converts it.
+    """
+    if not isinstance(text, str) or "=" not in text:
+        raise ValueError(f"a setting must look like name=value or rule.name=value, got {text!r}")
+    key, value = (part.strip() for part in text.split("=", 1))
+    if not key or not value:
+        raise ValueError(f"a setting must look like name=value or rule.name=value, got {text!r}")
+    return key, value
+
+
+def apply_settings(runs, settings) -> tuple[RunSpec, ...]:
+    """``runs`` with each setting applied, validated by the rules' hyperparameter specs.
+
+    ``name=value`` goes to every run whose rule has ``name`` (an error if none has it);
+    ``rule.name=value`` goes to the runs of ``rule`` (an error if that rule isn't in the
+    scene). ``settings`` is a mapping or an iterable of ``(key, value)`` pairs, applied
+    in order. ``ValueError`` names the first bad setting; nothing is changed then.
+    """
+    runs = list(runs)
+    items = settings.items() if isinstance(settings, Mapping) else settings
+    chosen = ", ".join(dict.fromkeys(r.optimizer for r in runs)) or "none"
+    for key, value in items:
+        rule, dot, name = str(key).rpartition(".")
+        if dot:
+            if rule not in OPTIMIZERS:
+                raise ValueError(f"setting {key!r}: unknown optimizer {rule!r}")
+            targets = [i for i, r in enumerate(runs) if r.optimizer == rule]
+            if not targets:
+                raise ValueError(f"setting {key!r}: {rule} is not among the optimizers ({chosen})")
+            try:
+                OPTIMIZERS[rule].spec(name)
+            except ValueError as exc:  # names the rule's hyperparameters
+                raise ValueError(f"setting {key!r}: {exc}") from None
+        else:
+            targets = [i for i, r in enumerate(runs) if _has_hyper(r.optimizer, name)]
+            if not targets:
+                raise ValueError(
+                    f"setting {key!r}: none of the optimizers ({chosen}) has a hyperparameter "
+                    f"{name!r}"
+                )
+        for i in targets:
+            r = runs[i]
+            checked = OPTIMIZERS[r.optimizer].spec(name).check(value, r.optimizer)
+            runs[i] = replace(r, hyper={**r.hyper, name: checked})
+    return tuple(runs)
+
+
+def _has_hyper(rule: str, name: str) -> bool:
+    return any(h.name == name for h in OPTIMIZERS[rule].hyper)
+
+
 @dataclass(frozen=True)
 class Scene:
+    """A surface, a start, a step count, the runs to draw and how they look.
+
+    ``surface`` is a registered surface's name, or a ``Surface`` object (e.g. one built
+    by ``surfaces.from_expression``). Presets are built once at import; ad-hoc scenes
+    come from ``Scene.from_args``; ``with_overrides`` derives a changed copy (the CLI's
+    ``--set``/``--steps``/``--start``).
+    """
+
     name: str
     title: str
     description: str
-    surface: str
+    surface: str | Surface
     start: tuple[float, float]
     steps: int
     runs: tuple[RunSpec, ...]
@@ -84,20 +172,173 @@ class Scene:
     seed: int = 0
 
     def get_surface(self) -> Surface:
+        if isinstance(self.surface, Surface):
+            return self.surface
         return get_surface(self.surface)
+
+    @property
+    def surface_name(self) -> str:
+        return self.surface.name if isinstance(self.surface, Surface) else self.surface
 
     def window(self) -> tuple[tuple[float, float], tuple[float, float]]:
         s = self.get_surface()
         return self.x_range or s.x_range, self.y_range or s.y_range
 
+    def resolved_runs(self) -> tuple[RunSpec, ...]:
+        """The runs with labels and colours filled in from the registry where unset."""
+        return tuple(r.resolved() for r in self.runs)
+
+    def optimizers(self) -> list[Optimizer]:
+        """Each run's rule, built (and so validated) with its hyperparameters."""
+        return [get_optimizer(r.optimizer, **r.hyper) for r in self.runs]
+
+    def validate(self) -> Scene:
+        """``self`` if every part is usable; ``ValueError`` naming the first problem otherwise."""
+        try:
+            self.get_surface()
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        if self.view not in VIEWS:
+            raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {self.view!r}")
+        if not self.runs:
+            raise ValueError("a scene needs at least one optimizer")
+        self.optimizers()
+        check_run_args(self.start, self.steps, self.noise)
+        return self
+
     def compute(self) -> list[Trajectory]:
         """Every run of the scene, in order."""
         s = self.get_surface()
         return [
-            run(get_optimizer(r.optimizer, **r.hyper), s, self.start, self.steps, self.noise,
-                self.seed)
-            for r in self.runs
+            run(opt, s, self.start, self.steps, self.noise, self.seed) for opt in self.optimizers()
         ]
+
+    def with_overrides(
+        self,
+        *,
+        settings=(),
+        steps: int | None = None,
+        start=None,
+        noise: float | None = None,
+        seed: int | None = None,
+        view: str | None = None,
+        **style,
+    ) -> Scene:
+        """A validated copy with some parts changed; ``settings`` as in ``apply_settings``.
+
+        Extra keywords (``size``, ``fps``, ``camera``, ...) change the style.
+        """
+        changes: dict = {"runs": apply_settings(self.runs, settings)}
+        if steps is not None:
+            changes["steps"] = steps
+        if start is not None:
+            changes["start"] = _as_point(start)
+        if noise is not None:
+            changes["noise"] = noise
+        if seed is not None:
+            changes["seed"] = seed
+        if view is not None:
+            changes["view"] = view
+        if style:
+            unknown = set(style) - {f.name for f in fields(Style)}
+            if unknown:
+                raise ValueError(f"unknown style option(s): {', '.join(sorted(unknown))}")
+            changes["style"] = replace(self.style, **style)
+        return replace(self, **changes).validate()
+
+    @classmethod
+    def from_args(
+        cls,
+        surface: str | Surface,
+        optimizers,
+        hyper=(),
+        start=None,
+        steps: int = 200,
+        *,
+        noise: float = 0.0,
+        seed: int = 0,
+        name: str = "custom",
+        title: str = "",
+        description: str = "",
+        view: str = "contour",
+        style: Style | None = None,
+        x_range=None,
+        y_range=None,
+    ) -> Scene:
+        """An ad-hoc scene: ``optimizers`` by name, ``hyper`` as in ``apply_settings``.
+
+        ``start`` defaults to the surface's own start; the style follows ours (log-spaced
+        levels where the surface asks for them). ``ValueError`` names the first problem.
+        """
+        if isinstance(optimizers, str):
+            optimizers = [optimizers]
+        optimizers = list(optimizers)
+        for rule in optimizers:
+            if rule not in OPTIMIZERS:
+                raise ValueError(
+                    f"unknown optimizer {rule!r}; choose one of: {', '.join(OPTIMIZERS)}"
+                )
+        seen = set()
+        for rule in optimizers:
+            if rule in seen:
+                raise ValueError(f"optimizer {rule!r} is chosen twice")
+            seen.add(rule)
+        try:
+            s = surface if isinstance(surface, Surface) else get_surface(surface)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        runs = apply_settings([RunSpec(rule) for rule in optimizers], hyper)
+        scene = cls(
+            name=name,
+            title=title or f"{', '.join(optimizers)} on {s.label or s.name}",
+            description=description,
+            surface=surface,
+            start=_as_point(s.start if start is None else start),
+            steps=steps,
+            runs=runs,
+            view=view,
+            style=style or our_style(log_levels=s.log_scale),
+            x_range=None if x_range is None else tuple(x_range),
+            y_range=None if y_range is None else tuple(y_range),
+            noise=noise,
+            seed=seed,
+        )
+        return scene.validate()
+
+
+def _as_point(p) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in p)
+    except (TypeError, ValueError):
+        raise ValueError(f"start must be a point (x, y), got {p!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise ValueError(f"start must be finite, got ({x}, {y})")
+    return x, y
+
+
+VIEWS = ("contour", "3d", "both")
+
+
+def camera_from_angles(elev: float, azim: float, distance: float = 2.2) -> dict:
+    """A Plotly scene camera looking from elevation/azimuth in degrees (matplotlib's convention).
+
+    The eye sits at ``distance`` from the centre of the (unit-aspect) box, towards
+    ``(cos elev cos azim, cos elev sin azim, sin elev)``.
+    """
+    e, a = math.radians(elev), math.radians(azim)
+    eye = {
+        "x": distance * math.cos(e) * math.cos(a),
+        "y": distance * math.cos(e) * math.sin(a),
+        "z": distance * math.sin(e),
+    }
+    return {"eye": eye, "up": {"x": 0, "y": 0, "z": 1}, "center": {"x": 0, "y": 0, "z": 0}}
+
+
+def camera_angles(camera: dict) -> tuple[float, float]:
+    """Elevation and azimuth in degrees of a Plotly camera's eye (inverse of the above)."""
+    eye = camera.get("eye", {})
+    x, y, z = (float(eye.get(k, 0.0)) for k in ("x", "y", "z"))
+    return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
 
 
 def radford_run(rule: str, **hyper) -> RunSpec:
