@@ -1,0 +1,434 @@
+"""User expressions: what is refused (and how), and what is built (and how exactly)."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+
+import surfaces
+from surfaces import expression as ex
+from surfaces import get_surface
+from surfaces.expression import ExpressionError, from_expression, parse_expression
+
+CORPUS = Path(__file__).with_name("hostile_expressions.txt")
+
+
+def corpus_lines() -> list[str]:
+    lines = CORPUS.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+GENERATED = {
+    "100 kB": "x+" * 50_000 + "x",
+    "100 kB of one name": "x" * 100_000,
+    "10,000 nested parentheses": "(" * 10_000 + "x" + ")" * 10_000,
+    "10,000 nested parentheses, unbalanced": "(" * 10_000 + "x",
+    "200 nested parentheses": "(" * 200 + "x" + ")" * 200,
+    "31 nested parentheses": "(" * 31 + "x" + ")" * 31,
+    "10,000 nested calls": "sin(" * 10_000 + "x" + ")" * 10_000,
+    "deep unary minus": "-" * 490 + "x",
+    "deep power tower": "x**" * 120 + "x",
+    "too many parts": "+".join(["x"] * 240),
+    "empty": "",
+    "blank": "   \n\t ",
+    "NUL": "x\x00+1",
+    "newline statement": "x\nimport os",
+    "501 characters": "x" + " " * 499 + "+1",
+}
+
+
+def grid(surface, n=100):
+    xs = np.linspace(*surface.x_range, n)
+    ys = np.linspace(*surface.y_range, n)
+    return np.stack(np.meshgrid(xs, ys), axis=-1)
+
+
+# --- refusals -------------------------------------------------------------------
+
+
+@pytest.fixture
+def tripwires(tmp_path, monkeypatch):
+    """A marker file and a builtin that exist only if something got executed."""
+    marker = tmp_path / "executed"
+
+    real_eval, real_exec = builtins.eval, builtins.exec
+
+    def guard(real):
+        def forbidden(source, *args, **kwargs):
+            # Imports exec code objects; source text reaching eval/exec is what we forbid.
+            if isinstance(source, str | bytes):
+                raise AssertionError(f"source text reached eval/exec: {source[:60]!r}")
+            return real(source, *args, **kwargs)
+
+        return forbidden
+
+    # Nothing on the refusal path may eval or exec text (lambdify runs only after the
+    # whole tree is accepted, and every refusal happens before that).
+    monkeypatch.setattr(builtins, "eval", guard(real_eval))
+    monkeypatch.setattr(builtins, "exec", guard(real_exec))
+    yield marker
+    assert not marker.exists(), "a hostile expression was executed"
+    assert not hasattr(builtins, "PWNED")
+
+
+@pytest.mark.parametrize("text", corpus_lines())
+def test_corpus_is_refused_quickly_with_a_message(text, tripwires):
+    text = text.replace("{marker}", str(tripwires))
+    started = time.perf_counter()
+    with pytest.raises(ExpressionError) as info:
+        from_expression(text)
+    elapsed = time.perf_counter() - started
+    assert isinstance(info.value, ValueError)
+    assert len(str(info.value)) > 10
+    assert elapsed < 1.0, f"{text!r} took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_hostile_inputs_are_refused_quickly(name, tripwires):
+    started = time.perf_counter()
+    with pytest.raises(ExpressionError) as info:
+        from_expression(GENERATED[name])
+    assert time.perf_counter() - started < 1.0
+    assert str(info.value)
+
+
+def test_corpus_is_large_and_covers_the_issue_list():
+    text = "\n".join(corpus_lines())
+    assert len(corpus_lines()) >= 100
+    for needle in ("__class__", "__import__", "lambda", " for ", "9**9**9", "open(", "eval("):
+        assert needle in text
+
+
+def test_setting_a_builtin_is_refused_and_does_not_happen(tripwires):
+    text = "__import__('builtins').__setattr__('PWNED', 1)"
+    with pytest.raises(ExpressionError, match="attribute access is not allowed at column 1"):
+        from_expression(text)
+    assert not hasattr(builtins, "PWNED")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x + 3*z", "unknown name 'z' (use x, y, pi, e) at column 7"),
+        ("open('x')", "function 'open' is not allowed at column 1"),
+        ("x + ().__class__", "attribute access is not allowed at column 5"),
+        ("x**2 + y^2", "'^' is not a power here: use ** for powers at column 1"),
+        ("y**2 + (x^2)", "'^' is not a power here: use ** for powers at column 9"),
+        ("x**(10**10)", "exponent 10000000000 is too large (at most 100) at column 5"),
+        ("x + y +", "syntax error (invalid syntax) at column 8"),
+        ("x y", "syntax error"),
+        ("sin(x, y)", "sin takes 1 argument, got 2 at column 1"),
+        ("atan2(x)", "atan2 takes 2 arguments, got 1 at column 1"),
+        ("cos(x=1)", "keyword arguments are not allowed in cos(...) at column 5"),
+        ("x + (lambda: 1)()", "lambda is not allowed at column 6"),
+        ("x if y else 1", "a conditional expression is not allowed at column 1"),
+        ("x < y", "a comparison is not allowed at column 1"),
+        ("x % 2", "operator '%' is not allowed"),
+        ("1j*x", "complex numbers are not allowed at column 1"),
+        ("'x'", "strings"),
+        ("sin", "'sin' is a function: write sin(...) at column 1"),
+        ("x + 1/0", "undefined (division by zero?) at column 5"),
+        ("x + sqrt(-1)", "complex value"),
+        ("import os", "only a single expression is allowed"),
+        ("x; y", "only a single expression is allowed"),
+        ("x" * 501, "expression is too long (501 characters; at most 500)"),
+        ("(" * 31 + "x" + ")" * 31, "nested too deeply (at most 30 levels) at column 31"),
+        ("", "empty"),
+        ("1e400 + x", "number too large"),
+        ("x +\n  z", "syntax error (invalid syntax) at column 4"),
+        ("(x +\n  z)", "unknown name 'z' (use x, y, pi, e) at line 2, column 3"),
+        ("é + x", "unknown name 'é' (use x, y, pi, e) at column 1"),
+        ("é + z", "unknown name 'é'"),
+        ("x + é*z", "at column 5"),
+        ("x*é + z", "unknown name 'é' (use x, y, pi, e) at column 3"),
+        ("é*x + z", "unknown name 'é' (use x, y, pi, e) at column 1"),
+        ("ü + x + z", "unknown name 'ü' (use x, y, pi, e) at column 1"),
+        ("x + 1 + zé", "unknown name 'zé' (use x, y, pi, e) at column 9"),
+    ],
+)
+def test_messages_say_what_and_where(text, message):
+    with pytest.raises(ExpressionError) as info:
+        from_expression(text)
+    assert message in str(info.value)
+
+
+def test_columns_count_characters_not_bytes():
+    with pytest.raises(ExpressionError) as info:
+        from_expression("é*é + zz")  # 'é' is two bytes in UTF-8
+    assert info.value.column == 1  # é is the first unknown name met
+    with pytest.raises(ExpressionError) as info:
+        from_expression("sin(ééé) + x")
+    assert info.value.column == 5
+
+
+def test_error_is_a_value_error_with_its_column():
+    with pytest.raises(ValueError) as info:
+        from_expression("x + y + open(1)")
+    assert isinstance(info.value, ExpressionError)
+    assert info.value.column == 9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"x_range": (2, -2)}, "x_range must have lo < hi"),
+        ({"y_range": (1, 1)}, "y_range must have lo < hi"),
+        ({"x_range": (float("nan"), 1)}, "x_range must be finite"),
+        ({"y_range": (0, float("inf"))}, "y_range must be finite"),
+        ({"x_range": ("a", 1)}, "x_range must be two numbers"),
+        ({"x_range": (1, 2, 3)}, "x_range must be two numbers"),
+        ({"start": (0, float("nan"))}, "start must be finite"),
+        ({"start": "ab"}, "start must be a point"),
+    ],
+)
+def test_bad_ranges_and_starts_are_refused(kwargs, message):
+    with pytest.raises(ExpressionError, match=message):
+        from_expression("x**2 + y**2", **kwargs)
+
+
+def test_non_text_is_refused():
+    with pytest.raises(ExpressionError, match="must be text"):
+        from_expression(3)
+
+
+def test_the_module_never_calls_eval_exec_sympify_or_parse_expr():
+    tree = ast.parse(inspect.getsource(ex))
+    called = {
+        node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute)
+    }
+    assert not called & {"eval", "exec", "sympify", "parse_expr", "compile", "__import__"}
+    assert "parse" in called  # ast.parse is what reads the text
+
+
+# --- what is built ----------------------------------------------------------------
+
+
+def random_points(rng, n=50, lo=-1.8, hi=1.8):
+    return rng.uniform(lo, hi, size=(n, 2))
+
+
+HAND_WRITTEN = {
+    "x**2 + 3*y**2": (
+        lambda x, y: x**2 + 3 * y**2,
+        lambda x, y: (2 * x, 6 * y),
+        lambda x, y: (2 + 0 * x, 0 * x, 6 + 0 * x),
+    ),
+    "sin(x)*cos(y)": (
+        lambda x, y: np.sin(x) * np.cos(y),
+        lambda x, y: (np.cos(x) * np.cos(y), -np.sin(x) * np.sin(y)),
+        lambda x, y: (-np.sin(x) * np.cos(y), -np.cos(x) * np.sin(y), -np.sin(x) * np.cos(y)),
+    ),
+    "exp(-x**2 - y**2)": (
+        lambda x, y: np.exp(-(x**2) - y**2),
+        lambda x, y: (-2 * x * np.exp(-(x**2) - y**2), -2 * y * np.exp(-(x**2) - y**2)),
+        lambda x, y: (
+            (4 * x**2 - 2) * np.exp(-(x**2) - y**2),
+            4 * x * y * np.exp(-(x**2) - y**2),
+            (4 * y**2 - 2) * np.exp(-(x**2) - y**2),
+        ),
+    ),
+    "x*y - 2.5/3 + pi*e": (
+        lambda x, y: x * y - 2.5 / 3 + np.pi * np.e,
+        lambda x, y: (y, x),
+        lambda x, y: (0 * x, 1 + 0 * x, 0 * x),
+    ),
+    "tanh(x) + atan2(y, 2)": (
+        lambda x, y: np.tanh(x) + np.arctan2(y, 2),
+        lambda x, y: (1 - np.tanh(x) ** 2, 2 / (4 + y**2)),
+        lambda x, y: (-2 * np.tanh(x) * (1 - np.tanh(x) ** 2), 0 * x, -4 * y / (4 + y**2) ** 2),
+    ),
+}
+
+
+@pytest.mark.parametrize("text", sorted(HAND_WRITTEN))
+def test_value_grad_hessian_equal_hand_written_formulas(text):
+    f, df, d2f = HAND_WRITTEN[text]
+    s = from_expression(text)
+    p = random_points(np.random.default_rng(1))
+    x, y = p[:, 0], p[:, 1]
+    np.testing.assert_allclose(s.value(p), f(x, y), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(s.grad(p), np.stack(df(x, y), axis=-1), rtol=1e-12, atol=1e-12)
+    hxx, hxy, hyy = d2f(x, y)
+    want = np.stack([np.stack([hxx, hxy], -1), np.stack([hxy, hyy], -1)], -2)
+    np.testing.assert_allclose(s.hessian(p), want, rtol=1e-12, atol=1e-12)
+
+
+def test_rosenbrock_text_equals_the_registered_rosenbrock():
+    text = "(1-x)**2 + 100*(y-x**2)**2"
+    mine, theirs = from_expression(text), get_surface("rosenbrock")
+    p = random_points(np.random.default_rng(2), n=200, lo=-2, hi=2)
+    np.testing.assert_allclose(mine.value(p), theirs.value(p), rtol=1e-12)
+    np.testing.assert_allclose(mine.grad(p), theirs.grad(p), rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(mine.hessian(p), theirs.hessian(p), rtol=1e-12, atol=1e-10)
+
+
+FD_CASES = [
+    "x**2 + 3*y**2",
+    "sin(x)*cos(y) + exp(x*y/4)",
+    "(1.5 - x + x*y)**2 + (2.25 - x + x*y**2)**2 + (2.625 - x + x*y**3)**2",
+    "-20*exp(-0.2*sqrt(0.5*(x**2+y**2))) - exp(0.5*(cos(2*pi*x)+cos(2*pi*y))) + e + 20",
+    "log(1 + x**2 + y**4) + sqrt(2 + x) * tanh(y)",
+    "abs(x - 3) * cosh(y/2) + sinh(x/3) + arcsin(x/2) + acos(y/3) + atan(x*y) + tan(x/4)",
+    "1/(1 + x**2) - y**-2 / 10",
+]
+
+
+def central_grad(surface, p, h=1e-6):
+    out = np.empty(p.shape)
+    for k in range(2):
+        e = np.zeros(2)
+        e[k] = h
+        out[..., k] = (surface.value(p + e) - surface.value(p - e)) / (2 * h)
+    return out
+
+
+def central_hessian(surface, p, h=1e-5):
+    out = np.empty((*p.shape, 2))
+    for k in range(2):
+        e = np.zeros(2)
+        e[k] = h
+        out[..., k, :] = (surface.grad(p + e) - surface.grad(p - e)) / (2 * h)
+    return out
+
+
+@pytest.mark.parametrize("text", FD_CASES)
+def test_grad_and_hessian_match_finite_differences(text):
+    s = from_expression(text)
+    p = random_points(np.random.default_rng(3), n=40, lo=0.3, hi=1.7)
+    g = s.grad(p)
+    np.testing.assert_allclose(g, central_grad(s, p), rtol=1e-6, atol=1e-6)
+    h = s.hessian(p)
+    np.testing.assert_allclose(h, central_hessian(s, p), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(h, np.swapaxes(h, -1, -2), rtol=1e-12, atol=1e-12)
+
+
+def test_constant_broadcasts_to_the_input_shape():
+    s = from_expression("3")
+    p = np.zeros((5, 7, 2))
+    assert s.value(p).shape == (5, 7)
+    assert (s.value(p) == 3).all()
+    assert s.grad(p).shape == (5, 7, 2)
+    assert (s.grad(p) == 0).all()
+    assert s.hessian(p).shape == (5, 7, 2, 2)
+    assert (s.hessian(p) == 0).all()
+    assert s.value([0.1, 0.2]).shape == ()
+
+
+def test_linear_expression_has_constant_gradient_of_the_right_shape():
+    s = from_expression("2*x - y")
+    g = s.grad(np.ones((4, 3, 2)))
+    assert g.shape == (4, 3, 2)
+    assert (g[..., 0] == 2).all()
+    assert (g[..., 1] == -1).all()
+
+
+def test_outside_the_domain_is_nan_without_warnings():
+    s = from_expression("log(x) + sqrt(y) + x**(1/3) + 1/(x*y) + exp(100*x)")
+    p = grid(s, 101)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v, g, h = s.value(p), s.grad(p), s.hessian(p)
+    assert np.isnan(v[0, 0])  # x, y < 0
+    assert np.isfinite(v[-1, -1])  # x = y = 2
+    assert not np.isfinite(v[50, 50])  # x = y = 0: 1/(x*y)
+    assert g.shape == (101, 101, 2)
+    assert h.shape == (101, 101, 2, 2)
+    overflow = from_expression("exp(-1000*y) + x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert overflow.value([0.0, -2.0]) == np.inf  # exp(2000), silently
+        assert overflow.grad([0.0, -2.0])[1] == -np.inf
+
+
+def test_abs_has_a_gradient_and_a_zero_second_derivative_at_the_kink():
+    s = from_expression("abs(x) + y**2")
+    assert s.grad([-1.0, 1.0]).tolist() == [-1.0, 2.0]
+    assert s.hessian([0.0, 0.0]).tolist() == [[0.0, 0.0], [0.0, 2.0]]
+
+
+def test_window_start_label_latex_and_name():
+    s = from_expression("x**2 + 3*y**2", x_range=(-2, 2), y_range=(-1, 3))
+    assert s.x_range == (-2.0, 2.0)
+    assert s.y_range == (-1.0, 3.0)
+    assert s.start == pytest.approx((0.8, 1.8))
+    assert s.minima == ()
+    assert s.name == "expression"
+    assert s.label == "f(x, y) = x**2 + 3*y**2"
+    assert s.latex == "f(x, y) = x^{2} + 3 y^{2}"
+    assert s.has_hessian
+    t = from_expression(" sin(x) ", start=(0.5, -0.5), name="mine")
+    assert t.start == (0.5, -0.5)
+    assert t.name == "mine"
+    assert t.label == "f(x, y) = sin(x)"
+    assert r"\sin" in t.latex
+
+
+def test_parse_expression_builds_the_sympy_tree():
+    x, y = ex.X, ex.Y
+    assert parse_expression("x**2 + 3*y**2") == x**2 + 3 * y**2
+    assert parse_expression("-x - -y") == -x + y
+    assert parse_expression("+x / 2") == x / 2
+    assert parse_expression("sin(x) * arctan2(y, x)") == sympy.sin(x) * sympy.atan2(y, x)
+    assert parse_expression("pi * e") == sympy.pi * sympy.E
+    assert parse_expression("2**-2") == sympy.Rational(1, 4)
+
+
+def test_package_level_from_expression_delegates():
+    s = surfaces.from_expression("x**2 + y**2", x_range=(-3, 3), y_range=(-1, 1))
+    assert s.x_range == (-3.0, 3.0)
+    assert s.value([1.0, 1.0]) == 2.0
+
+
+def test_a_100_by_100_grid_evaluates_everything(tmp_path):
+    s = from_expression("sin(3*x)*cos(2*y) + 0.1*(x**2 + y**2)")
+    p = grid(s)
+    v, g, h = s.value(p), s.grad(p), s.hessian(p)
+    assert v.shape == (100, 100)
+    assert g.shape == (100, 100, 2)
+    assert h.shape == (100, 100, 2, 2)
+    assert np.isfinite(v).all() and np.isfinite(g).all() and np.isfinite(h).all()
+
+
+def test_an_optimizer_runs_on_an_expression():
+    from optimizers import get_optimizer, run
+
+    s = from_expression("(x - 1)**2 + 3*(y + 0.5)**2")
+    traj = run(get_optimizer("sgd", lr=0.1), s, s.start, 200)
+    np.testing.assert_allclose(traj.points[-1], [1.0, -0.5], atol=1e-8)
+    assert traj.diverged_at is None
+
+
+def test_bounded_but_allowed_expressions_build_within_the_budget():
+    text = "sin(" * 29 + "x" + ")" * 29 + "*y"  # nesting 30: the deepest allowed
+    s = from_expression(text)
+    p = random_points(np.random.default_rng(4), n=10)
+    np.testing.assert_allclose(s.grad(p), central_grad(s, p), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "line"),
+    [
+        ("  x + z", 7, None),
+        ("\t z", 3, None),
+        ("\n  x + z", 7, 2),
+        ("  x +", 6, None),
+        ("  (x +\n z)", 2, 2),
+    ],
+)
+def test_leading_blanks_are_allowed_and_columns_stay_the_users(text, column, line):
+    with pytest.raises(ExpressionError) as info:
+        from_expression(text)
+    assert info.value.column == column
+    if line is not None:
+        assert info.value.line == line
+    assert from_expression("  x*y").value([2.0, 3.0]) == 6.0
