@@ -45,18 +45,23 @@ class Surface:
         return np.asarray(self.f(x, y), dtype=float) + 0.0 * x
 
     def grad(self, p) -> Array:
-        x, y = _split(p)
+        x, y = _split(p, point=True)
         fx, fy = self.df(x, y)
-        return np.stack(np.broadcast_arrays(fx, fy, x)[:2], axis=-1).astype(float)
+        out = np.empty((*x.shape, 2))  # filled in place: cheaper than stack for one point
+        out[..., 0] = fx
+        out[..., 1] = fy
+        return out
 
     def hessian(self, p) -> Array:
         if self.d2f is None:
             raise ValueError(f"surface '{self.name}' has no Hessian")
-        x, y = _split(p)
-        fxx, fxy, fyy = np.broadcast_arrays(*self.d2f(x, y), x)[:3]
-        row0 = np.stack([fxx, fxy], axis=-1)
-        row1 = np.stack([fxy, fyy], axis=-1)
-        return np.stack([row0, row1], axis=-2).astype(float)
+        x, y = _split(p, point=True)
+        fxx, fxy, fyy = self.d2f(x, y)
+        out = np.empty((*x.shape, 2, 2))
+        out[..., 0, 0] = fxx
+        out[..., 0, 1] = out[..., 1, 0] = fxy
+        out[..., 1, 1] = fyy
+        return out
 
     @property
     def has_hessian(self) -> bool:
@@ -82,8 +87,26 @@ class Surface:
         return float(min(self.value(np.array(m, dtype=float)) for m in self.minima))
 
 
-def _split(p) -> tuple[Array, Array]:
+def _split(p, point: bool = False) -> tuple[Array, Array]:
     p = np.asarray(p, dtype=float)
     if p.shape[-1:] != (2,):
         raise ValueError(f"points must have shape (..., 2), got {p.shape}")
+    if point and p.shape == (2,):  # one point: scalars are ~5× faster than 0-d arrays
+        return _Coord(p[0]), _Coord(p[1])
     return p[..., 0], p[..., 1]
+
+
+class _Coord(np.float64):
+    """One coordinate of one point, as a scalar that squares the way an array does.
+
+    numpy computes ``a ** 2`` on an array (0-d included) as ``a * a`` but on a scalar
+    as ``pow(a, 2)``, which can differ in the last bit. With this, a point evaluated
+    alone gives exactly what it gives inside a batch, at scalar speed.
+    """
+
+    __slots__ = ()
+
+    def __pow__(self, n, mod=None):
+        if n.__class__ in (int, float) and n == 2:
+            return self * self
+        return np.asarray(self, dtype=float) ** n  # what a 0-d array does
