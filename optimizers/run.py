@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizers.base import Optimizer
+from optimizers.base import OPTIMIZERS, Optimizer
 
 DIVERGENCE_RADIUS = 1e6
 MAX_STEPS = 1_000_000
@@ -40,7 +40,7 @@ class _Noisy:
         return getattr(self._surface, name)
 
 
-def check_run_args(start, steps, noise) -> tuple[np.ndarray, int, float]:
+def check_run_args(start, steps, noise, seed=0) -> tuple[np.ndarray, int, float]:
     """Validated ``(start, steps, noise)``; ``ValueError`` naming the problem otherwise."""
     try:
         start = np.array(start, dtype=float)
@@ -48,6 +48,8 @@ def check_run_args(start, steps, noise) -> tuple[np.ndarray, int, float]:
         raise ValueError(f"start must be a point (x, y), got {start!r}") from None
     if start.ndim not in (1, 2) or start.shape[-1] != 2:
         raise ValueError(f"start must have shape (2,) or (B, 2), got {start.shape}")
+    if start.size == 0:
+        raise ValueError("start must hold at least one point")
     if not np.isfinite(start).all():
         raise ValueError("start must be finite")
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
@@ -63,17 +65,31 @@ def check_run_args(start, steps, noise) -> tuple[np.ndarray, int, float]:
         raise ValueError(f"noise must be a number, got {noise!r}") from None
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a finite number ≥ 0, got {noise!r}")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    ):
+        raise ValueError(f"seed must be a whole number ≥ 0, got {seed!r}")
     return start, int(steps), noise
 
 
-def run(opt: Optimizer, surface, start, steps: int, noise: float = 0.0, seed: int = 0
-        ) -> Trajectory:
+def check_oracle(opt: Optimizer, surface) -> None:
+    """``ValueError`` before any step if ``opt`` needs what ``surface`` lacks (a Hessian)."""
+    info = OPTIMIZERS.get(opt.name)
+    if info is not None and info.second_order and not getattr(surface, "has_hessian", True):
+        name = getattr(surface, "name", "?")
+        raise ValueError(f"{opt.name} needs a Hessian: surface '{name}' has none")
+
+
+def run(
+    opt: Optimizer, surface, start, steps: int, noise: float = 0.0, seed: int = 0
+) -> Trajectory:
     """Apply ``opt`` to ``surface`` from ``start`` for ``steps`` steps.
 
     A run is diverged at the first step whose point or loss is not finite or whose
     point lies farther than 1e6 from the origin; it stops being updated there.
     """
-    start, steps, noise = check_run_args(start, steps, noise)
+    start, steps, noise = check_run_args(start, steps, noise, seed)
+    check_oracle(opt, surface)
     single = start.ndim == 1
     rng = np.random.default_rng(seed)
     points = np.full((steps + 1, *start.shape), np.nan)
