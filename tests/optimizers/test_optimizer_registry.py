@@ -1,0 +1,104 @@
+"""The OPTIMIZERS registry: what the UI builds its controls from, and get_optimizer's checks."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+
+import pytest
+
+import optimizers
+from optimizers import OPTIMIZERS, get_optimizer
+
+CONTRACT_NAMES = {
+    "lr", "momentum", "decay", "rho", "beta1", "beta2", "eps", "bias_correction",
+    "eps_in_sqrt", "damping",
+}  # fmt: skip
+ADAPTIVE = {"adagrad", "rmsprop", "adadelta", "adam", "nadam", "amsgrad"}
+
+
+def test_every_listed_rule_is_registered_in_order():
+    assert tuple(OPTIMIZERS) == optimizers.RULES
+
+
+@pytest.mark.parametrize("name", optimizers.RULES)
+def test_rule_info_is_complete(name):
+    info = OPTIMIZERS[name]
+    assert info.name == name and info.label and info.description
+    assert re.fullmatch(r"#[0-9A-Fa-f]{6}", info.colour)
+    assert r"\leftarrow" in info.latex
+    assert {h.name for h in info.hyper} <= CONTRACT_NAMES
+    assert info.hyper[0].name == "lr"
+    # The factory takes exactly the hyperparameters the registry lists, with the same defaults.
+    params = inspect.signature(info.factory).parameters
+    assert list(params) == [h.name for h in info.hyper]
+    for h in info.hyper:
+        assert params[h.name].default == h.default, (name, h.name)
+    # The docstring carries the formula.
+    assert r"\leftarrow" in (info.factory.__doc__ or "")
+    assert ("eps_in_sqrt" in params) == (name in ADAPTIVE)
+    assert info.second_order == (name == "newton")
+
+
+@pytest.mark.parametrize("name", optimizers.RULES)
+def test_hyper_specs_are_usable_sliders(name):
+    for h in OPTIMIZERS[name].hyper:
+        if h.is_bool:
+            continue
+        assert h.low < h.high and h.low <= h.default <= h.high, h
+        assert not h.log or h.low > 0, h
+        for value in (h.low, h.default, h.high):
+            assert h.check(value, name) == value  # every slider position is accepted
+        get_optimizer(name, **{h.name: h.low})
+        get_optimizer(name, **{h.name: h.high})
+
+
+def test_default_colours_are_distinct():
+    colours = [info.colour.lower() for info in OPTIMIZERS.values()]
+    assert len(set(colours)) == len(colours)
+
+
+def test_defaults_of_the_notes_table():
+    d = {name: info.defaults() for name, info in OPTIMIZERS.items()}
+    assert d["sgd"]["lr"] == 0.01
+    assert d["momentum"]["momentum"] == d["nesterov"]["momentum"] == 0.9
+    assert d["adagrad"]["eps"] == 1e-8
+    assert d["rmsprop"]["decay"] == 0.9
+    assert (d["adam"]["beta1"], d["adam"]["beta2"], d["adam"]["bias_correction"]) == (
+        0.9, 0.999, True,
+    )  # fmt: skip
+    assert (d["adadelta"]["rho"], d["adadelta"]["eps"], d["adadelta"]["lr"]) == (0.95, 1e-6, 1.0)
+    assert all(d[n]["eps_in_sqrt"] is False for n in ADAPTIVE - {"adadelta"})
+    assert d["adadelta"]["eps_in_sqrt"] is True  # Zeiler's ε sits inside the roots
+
+
+def test_get_optimizer_returns_named_rule_with_its_values():
+    opt = get_optimizer("adam", lr=0.02, beta1=0.8)
+    assert opt.name == "adam"
+    assert opt.hyper == {**OPTIMIZERS["adam"].defaults(), "lr": 0.02, "beta1": 0.8}
+    assert get_optimizer("adam", bias_correction="false").hyper["bias_correction"] is False
+
+
+@pytest.mark.parametrize(
+    ("name", "hyper", "message"),
+    [
+        ("adamw", {}, "unknown optimizer 'adamw'"),
+        (None, {}, "unknown optimizer"),
+        ("adam", {"gamma": 0.9}, "adam has no hyperparameter 'gamma'"),
+        ("sgd", {"momentum": 0.9}, "no hyperparameter 'momentum'"),
+        ("sgd", {"lr": math.nan}, "sgd.lr must be a finite number"),
+        ("sgd", {"lr": math.inf}, "finite"),
+        ("sgd", {"lr": 0}, "sgd.lr must be > 0"),
+        ("adam", {"lr": -1}, "adam.lr must be > 0"),
+        ("adam", {"lr": "fast"}, "must be a number"),
+        ("momentum", {"momentum": 1.0}, "momentum must be < 1"),
+        ("rmsprop", {"decay": -0.1}, "decay must be ≥ 0"),
+        ("adam", {"eps": 0.0}, "eps must be > 0"),
+        ("adam", {"bias_correction": "maybe"}, "true or false"),
+        ("newton", {"damping": -1.0}, "damping must be ≥ 0"),
+    ],
+)
+def test_get_optimizer_rejects(name, hyper, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        get_optimizer(name, **hyper)
