@@ -1,0 +1,404 @@
+/*
+ * optviz: the animation, entirely in the browser (namespace window.dash_clientside.optviz).
+ *
+ * The server sends trajectories once (dcc.Store "traj") together with two overlay
+ * figure templates built in Python (viz/figures.py). Each overlay trace carries
+ * meta.role; for step k we fill every role's data and update ONLY the transparent
+ * overlay graphs laid over the static contour / surface:
+ *   contour overlay: Plotly.animate(..., {redraw: false}) every animation frame;
+ *   3-D overlay:     Plotly.restyle every `every3d` frames, and exactly on pause / step.
+ * The background graphs are never touched by the animation (their zoom and camera are
+ * mirrored onto the overlays when the user changes them).
+ */
+(function () {
+  "use strict";
+
+  const ARROW = 0.09; // arrow length as a fraction of the window (viz.figures.ARROW_FRACTION)
+  const IDS = {
+    contour: "contour", contourTop: "contour-top", surface: "surface3d",
+    surfaceTop: "surface3d-top", loss: "loss", play: "play", scrub: "scrub",
+    stepLabel: "step-label",
+  };
+
+  const S = {
+    data: null, runs: [], steps: 0, k: 0, playing: false, speed: 1, loop: true,
+    arrows: false, every3d: 3, tick: 0, acc: 0, last: 0, raf: 0, hold: 0,
+    method2d: "animate", busy2d: false,
+    counters: { contour: 0, surface: 0, frames: 0 },
+  };
+
+  function gd(id) {
+    const el = document.getElementById(id);
+    if (!el) return null;
+    if (el.classList.contains("js-plotly-plot")) return el;
+    return el.querySelector(".js-plotly-plot");
+  }
+
+  function lastIndex(r, k) {
+    return Math.min(k, r.x.length - 1);
+  }
+
+  // ------------------------------------------------------------------ data for step k
+
+  function arrowSegments(k, role) {
+    const xs = [], ys = [], sizes = [];
+    if (!S.arrows) return { x: xs, y: ys, "marker.size": sizes };
+    const w = S.window;
+    const sx = w[0][1] - w[0][0], sy = w[1][1] - w[1][0];
+    for (const r of S.runs) {
+      const i = lastIndex(r, k);
+      const x = r.x[i], y = r.y[i];
+      if (x === null || y === null) continue;
+      let dx, dy;
+      if (role === "grad") {
+        dx = r.gdx[i]; dy = r.gdy[i];
+      } else {
+        if (!r.momentum || i + 1 >= r.x.length) continue;
+        // velocity of a W <- W + v rule: the next point minus this one (direction shown)
+        const vx = (r.x[i + 1] - x) / sx, vy = (r.y[i + 1] - y) / sy;
+        const n = Math.hypot(vx, vy);
+        if (!(n > 0)) continue;
+        dx = (vx / n) * ARROW * sx; dy = (vy / n) * ARROW * sy;
+      }
+      if (dx === null || dy === null || (dx === 0 && dy === 0)) continue;
+      xs.push(x, x + dx, null); ys.push(y, y + dy, null); sizes.push(0, 11, 0);
+    }
+    return { x: xs, y: ys, "marker.size": sizes };
+  }
+
+  function update2d(data, k) {
+    // one update object per overlay trace, by role
+    const out = [], idx = [];
+    data.forEach(function (t, i) {
+      const m = t.meta || {};
+      let u = null;
+      if (m.role === "trail") {
+        const r = S.runs[m.run], n = lastIndex(r, k) + 1;
+        u = { x: r.x.slice(0, n), y: r.y.slice(0, n) };
+      } else if (m.role === "dots") {
+        u = { x: S.runs.map((r) => r.x[lastIndex(r, k)]), y: S.runs.map((r) => r.y[lastIndex(r, k)]) };
+      } else if (m.role === "crosses") {
+        const gone = S.runs.filter((r) => r.diverged_at !== null && k >= r.diverged_at);
+        u = { x: gone.map((r) => r.x[r.x.length - 1]), y: gone.map((r) => r.y[r.y.length - 1]) };
+      } else if (m.role === "grad" || m.role === "velocity") {
+        const a = arrowSegments(k, m.role);
+        u = { x: a.x, y: a.y, marker: Object.assign({}, t.marker, { size: a["marker.size"] }) };
+      }
+      if (u) { out.push(u); idx.push(i); }
+    });
+    return { data: out, traces: idx };
+  }
+
+  function update3d(data, k) {
+    const xs = [], ys = [], zs = [], idx = [];
+    data.forEach(function (t, i) {
+      const m = t.meta || {};
+      if (m.role === "path") {
+        const r = S.runs[m.run], n = lastIndex(r, k) + 1;
+        xs.push(r.x.slice(0, n)); ys.push(r.y.slice(0, n)); zs.push(r.z.slice(0, n)); idx.push(i);
+      } else if (m.role === "dots3d") {
+        xs.push(S.runs.map((r) => r.x[lastIndex(r, k)]));
+        ys.push(S.runs.map((r) => r.y[lastIndex(r, k)]));
+        zs.push(S.runs.map((r) => r.z[lastIndex(r, k)]));
+        idx.push(i);
+      }
+    });
+    return { update: { x: xs, y: ys, z: zs }, traces: idx };
+  }
+
+  // ------------------------------------------------------------------ drawing
+
+  function draw2d(g, k, method) {
+    if (!g || !g.data) return Promise.resolve();
+    const u = update2d(g.data, k);
+    if (!u.traces.length) return Promise.resolve();
+    S.counters.contour++;
+    if ((method || S.method2d) === "animate") {
+      return Plotly.animate(g, { data: u.data, traces: u.traces }, {
+        transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate",
+      });
+    }
+    const keys = {};
+    u.data.forEach(function (d, j) {
+      for (const key in d) {
+        if (key === "marker") continue;
+        (keys[key] = keys[key] || new Array(u.data.length).fill(undefined))[j] = d[key];
+      }
+    });
+    return Plotly.restyle(g, keys, u.traces);
+  }
+
+  function draw3d(g, k) {
+    if (!g || !g.data) return;
+    const u = update3d(g.data, k);
+    if (!u.traces.length) return;
+    S.counters.surface++;
+    Plotly.restyle(g, u.update, u.traces);
+  }
+
+  function drawLossMarker(k) {
+    const g = gd(IDS.loss);
+    if (g && g.layout && g.layout.shapes && g.layout.shapes.length) {
+      Plotly.relayout(g, { "shapes[0].x0": k, "shapes[0].x1": k });
+    }
+  }
+
+  function drawLabels(k) {
+    const lab = document.getElementById(IDS.stepLabel);
+    if (lab) lab.textContent = "step " + k + " / " + S.steps;
+    const sc = document.getElementById(IDS.scrub);
+    if (sc && document.activeElement !== sc) {
+      if (+sc.max !== S.steps) sc.max = S.steps;
+      sc.value = k;
+    }
+  }
+
+  // Draw step k; `exact` also brings the 3-D view and the loss marker up to date.
+  function show(k, exact) {
+    S.k = Math.max(0, Math.min(k, S.steps));
+    S.tick++;
+    if (!S.busy2d) {
+      S.busy2d = true;
+      const done = () => { S.busy2d = false; };
+      draw2d(gd(IDS.contourTop), S.k).then(done, done);
+    }
+    if (exact || S.tick % S.every3d === 0) draw3d(gd(IDS.surfaceTop), S.k);
+    if (exact || S.tick % 15 === 0) drawLossMarker(S.k);
+    drawLabels(S.k);
+  }
+
+  // ------------------------------------------------------------------ playback
+
+  function stepsPerSecond() {
+    // 1x plays the whole run in about 8 s (at least 20 steps a second)
+    return Math.max(20, S.steps / 8) * S.speed;
+  }
+
+  function frame(t) {
+    if (!S.playing) return;
+    S.raf = requestAnimationFrame(frame);
+    const dt = S.last ? Math.min((t - S.last) / 1000, 0.1) : 0;
+    S.last = t;
+    S.counters.frames++;
+    if (S.hold > 0) { S.hold -= dt; return; }
+    S.acc += dt * stepsPerSecond();
+    if (S.acc < 1) return;
+    const adv = Math.floor(S.acc);
+    S.acc -= adv;
+    let k = S.k + adv;
+    if (k >= S.steps) {
+      if (S.loop && S.k >= S.steps) { k = 0; } // restart after holding the last frame
+      else {
+        k = S.steps;
+        if (S.loop) S.hold = 1.0; else { show(k, true); pause(); return; }
+      }
+    }
+    show(k, false);
+  }
+
+  function setPlayButton() {
+    const b = document.getElementById(IDS.play);
+    if (b) {
+      b.textContent = S.playing ? "❚❚" : "▶";
+      b.classList.toggle("playing", S.playing);
+      b.setAttribute("aria-pressed", S.playing ? "true" : "false");
+    }
+  }
+
+  function play() {
+    if (!S.runs.length) return;
+    if (S.k >= S.steps) S.k = 0;
+    S.playing = true; S.last = 0; S.acc = 0; S.hold = 0;
+    setPlayButton();
+    cancelAnimationFrame(S.raf);
+    S.raf = requestAnimationFrame(frame);
+  }
+
+  function pause() {
+    S.playing = false;
+    cancelAnimationFrame(S.raf);
+    setPlayButton();
+    show(S.k, true);
+  }
+
+  // ------------------------------------------------------------------ linked views
+
+  function bindSync() {
+    const b2 = gd(IDS.contour);
+    if (b2 && b2.on && !b2._optvizBound) {
+      b2._optvizBound = true;
+      const sync2 = function () {
+        const t = gd(IDS.contourTop), fl = b2._fullLayout;
+        if (!t || !t._fullLayout || !fl || !fl.xaxis) return;
+        const xr = fl.xaxis.range, yr = fl.yaxis.range, tx = t._fullLayout.xaxis.range,
+          ty = t._fullLayout.yaxis.range;
+        if (xr[0] === tx[0] && xr[1] === tx[1] && yr[0] === ty[0] && yr[1] === ty[1]) return;
+        Plotly.relayout(t, { "xaxis.range": xr.slice(), "yaxis.range": yr.slice() });
+      };
+      b2.on("plotly_relayout", sync2);
+      b2.on("plotly_relayouting", sync2);
+      b2.on("plotly_afterplot", sync2);
+    }
+    const b3 = gd(IDS.surface);
+    if (b3 && b3.on && !b3._optvizBound) {
+      b3._optvizBound = true;
+      const sync3 = function (ev) {
+        const t = gd(IDS.surfaceTop);
+        if (!t || !t._fullLayout || !t._fullLayout.scene) return;
+        const cam = (ev && ev["scene.camera"]) ||
+          (b3._fullLayout && b3._fullLayout.scene && b3._fullLayout.scene._scene &&
+            b3._fullLayout.scene._scene.getCamera());
+        if (cam) Plotly.relayout(t, { "scene.camera": cam });
+      };
+      b3.on("plotly_relayout", sync3);
+      b3.on("plotly_relayouting", sync3);
+    }
+  }
+
+  function currentCamera() {
+    const b3 = gd(IDS.surface);
+    try {
+      return b3._fullLayout.scene._scene.getCamera();
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // ------------------------------------------------------------------ keyboard
+
+  document.addEventListener("keydown", function (e) {
+    const tag = (e.target && e.target.tagName) || "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || (e.target && e.target.isContentEditable)) return;
+    if (e.key === " ") { e.preventDefault(); S.playing ? pause() : play(); }
+    else if (e.key === "ArrowRight") { if (S.playing) pause(); show(S.k + 1, true); }
+    else if (e.key === "ArrowLeft") { if (S.playing) pause(); show(S.k - 1, true); }
+  });
+
+  document.addEventListener("input", function (e) {
+    if (e.target && e.target.id === IDS.scrub) {
+      if (S.playing) pause();
+      show(+e.target.value, true);
+    }
+  });
+
+  // ------------------------------------------------------------------ clientside callbacks
+
+  function fmtNumber(v) {
+    return String(parseFloat(Number(v).toPrecision(3)));
+  }
+
+  const api = {
+    state: S,
+    show: show,
+    play: play,
+    pause: pause,
+    draw2d: draw2d,
+    draw3d: draw3d,
+    gd: gd,
+
+    /* trajectories arrived: fill both overlay templates at the current step */
+    load: function (traj) {
+      const nu = window.dash_clientside.no_update;
+      if (!traj || !traj.runs) return [nu, nu];
+      S.data = traj;
+      S.runs = traj.runs;
+      S.steps = traj.steps;
+      S.every3d = traj.every3d || 3;
+      S.k = Math.min(S.k, S.steps);
+      const top2 = JSON.parse(JSON.stringify(traj.contour_top));
+      const top3 = JSON.parse(JSON.stringify(traj.surface_top));
+      S.window = [top2.layout.xaxis.range.slice(), top2.layout.yaxis.range.slice()];
+      const u2 = update2d(top2.data, S.k);
+      u2.traces.forEach(function (i, j) { Object.assign(top2.data[i], u2.data[j]); });
+      const u3 = update3d(top3.data, S.k);
+      u3.traces.forEach(function (i, j) {
+        top3.data[i].x = u3.update.x[j]; top3.data[i].y = u3.update.y[j]; top3.data[i].z = u3.update.z[j];
+      });
+      // keep the user's zoom and camera (mirrored from the background graphs)
+      const b2 = gd(IDS.contour);
+      if (b2 && b2._fullLayout && b2._fullLayout.xaxis &&
+          b2.layout && b2.layout.uirevision === top2.layout.uirevision) {
+        top2.layout.xaxis.range = b2._fullLayout.xaxis.range.slice();
+        top2.layout.yaxis.range = b2._fullLayout.yaxis.range.slice();
+      }
+      const cam = currentCamera();
+      if (cam) top3.layout.scene.camera = cam;
+      drawLabels(S.k);
+      setTimeout(function () { bindSync(); drawLossMarker(S.k); }, 50);
+      return [top2, top3];
+    },
+
+    /* playback buttons, speed, loop and arrows */
+    controls: function (play_, back, fwd, first, end, speed, loop, arrows) {
+      const trig = (window.dash_clientside.callback_context.triggered || []).map((t) => t.prop_id);
+      S.speed = +speed || 1;
+      S.loop = (loop || []).indexOf("on") >= 0;
+      const arrowsNow = (arrows || []).indexOf("on") >= 0;
+      const had = S.arrows;
+      S.arrows = arrowsNow;
+      bindSync();
+      for (const p of trig) {
+        if (p === "play.n_clicks" && play_) { S.playing ? pause() : play(); }
+        else if (p === "step-back.n_clicks" && back) { if (S.playing) pause(); show(S.k - 1, true); }
+        else if (p === "step-forward.n_clicks" && fwd) { if (S.playing) pause(); show(S.k + 1, true); }
+        else if (p === "to-start.n_clicks" && first) { if (S.playing) pause(); show(0, true); }
+        else if (p === "to-end.n_clicks" && end) { if (S.playing) pause(); show(S.steps, true); }
+      }
+      if (had !== arrowsNow && S.runs.length) show(S.k, true);
+      document.body.classList.toggle("show-arrows", arrowsNow);
+      return window.dash_clientside.no_update;
+    },
+
+    /* the slider and the typed value of one hyperparameter, kept in step */
+    syncHyper: function (slider, text, min, className) {
+      const nu = window.dash_clientside.no_update;
+      const trig = (window.dash_clientside.callback_context.triggered || [])[0];
+      const log = (className || "").indexOf("log") >= 0;
+      if (!trig) return [nu, nu];
+      if (trig.prop_id.indexOf("hyper-slider") >= 0) {
+        if (slider === null || slider === undefined) return [nu, nu];
+        const v = log ? Math.pow(10, slider) : slider;
+        const cur = parseFloat(text);
+        if (isFinite(cur) && Math.abs(cur - v) <= 1e-3 * Math.abs(v)) return [nu, nu];
+        return [nu, fmtNumber(v)];
+      }
+      const x = parseFloat(text);
+      if (!isFinite(x) || String(text).trim() === "" || isNaN(Number(String(text).trim()))) return [nu, nu];
+      if (log) {
+        if (!(x > 0)) return [nu, nu];
+        return [Math.log10(x), nu];
+      }
+      return [x, nu];
+    },
+
+    /* benchmark: draw as fast as the browser paints, for `seconds`; resolve the counts */
+    benchLoop: function (id, kind, seconds, method) {
+      return new Promise(function (resolve) {
+        const g = gd(id) || document.getElementById(id);
+        let k = 0, frames = 0, draws = 0, busy = false;
+        const t0 = performance.now();
+        function tick(t) {
+          frames++;
+          if (t - t0 >= seconds * 1000) {
+            resolve({ frames: frames, draws: draws, seconds: (t - t0) / 1000 });
+            return;
+          }
+          k = (k + 1) % (S.steps + 1);
+          if (kind === "3d") {
+            const u = update3d(g.data, k);
+            Plotly.restyle(g, u.update, u.traces);
+            draws++;
+          } else if (!busy) {
+            busy = true;
+            draw2d(g, k, method).then(function () { busy = false; draws++; },
+              function () { busy = false; });
+          }
+          requestAnimationFrame(tick);
+        }
+        requestAnimationFrame(tick);
+      });
+    },
+  };
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, { optviz: api });
+})();

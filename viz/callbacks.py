@@ -1,0 +1,427 @@
+"""Thin callbacks: parse the inputs (viz.validate), call ``run``, call a figure builder.
+
+Each callback is a plain function of plain values, tested without a browser
+(tests/viz/test_callbacks.py); ``register(app)`` wires them to component ids. Playback
+itself never comes here: it runs in the browser (assets/optviz.js).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html, no_update
+
+from optimizers import OPTIMIZERS, get_optimizer, run
+from surfaces import SURFACES
+from viz import figures, ids, layout, validate
+from viz.scenes import Style
+
+# ----------------------------------------------------------------------------- presets
+
+
+def apply_preset(name: str):
+    """A preset's settings for the controls, or nothing to change for "free play"."""
+    presets = layout.presets()
+    if not name or name not in presets:
+        return (no_update,) * 6 + ("",)
+    sc = presets[name]
+    seen, runs = set(), {}
+    for r in sc.runs:
+        if r.optimizer in OPTIMIZERS and r.optimizer not in seen:  # one card per rule
+            seen.add(r.optimizer)
+            rr = r.resolved()
+            runs[r.optimizer] = {"hyper": dict(r.hyper), "label": rr.label, "colour": rr.colour}
+    note = sc.description
+    return (
+        sc.surface,
+        list(runs),
+        str(sc.steps),
+        layout.fmt(sc.start[0]),
+        layout.fmt(sc.start[1]),
+        {"preset": name, "runs": runs},
+        note,
+    )
+
+
+def show_formula(surface: str):
+    if surface not in SURFACES:
+        return no_update
+    return layout.surface_formula(surface)
+
+
+def render_panel(selected, preset_hyper, state, from_preset: bool):
+    """The chosen optimizers' cards; values: preset (when it just changed) > current > default."""
+    try:
+        names = validate.selection(selected)
+    except ValueError:
+        return []
+    preset_runs = (preset_hyper or {}).get("runs", {})
+    current = (state or {}).get("hyper", {})
+    cards = []
+    for n in names:
+        p = preset_runs.get(n, {})
+        values = {**p.get("hyper", {}), **current.get(n, {})}
+        if from_preset:
+            values = {**current.get(n, {}), **p.get("hyper", {})}
+        cards.append(layout.optimizer_card(n, values, p.get("label", ""), p.get("colour", "")))
+    return cards
+
+
+def start_from_click(click):
+    """The start point from a click on the contour map."""
+    try:
+        pt = click["points"][0]
+        x, y = float(pt["x"]), float(pt["y"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return no_update, no_update
+    return layout.fmt(round(x, 4)), layout.fmt(round(y, 4))
+
+
+# ----------------------------------------------------------------------------- compute
+
+
+@dataclass
+class Settings:
+    """Everything a run needs, as the UI gives it (strings, maybe bad)."""
+
+    surface: str
+    optimizers: list
+    steps: object
+    start_x: object
+    start_y: object
+    hyper: dict = field(default_factory=dict)  # {opt: {name: value}}
+    preset: dict | None = None  # PRESET_HYPER store: {"preset": name, "runs": {...}}
+    tolerance: object = "1e-3"
+
+
+@dataclass
+class Outcome:
+    """What ``compute`` hands back: messages always, data only when the input was valid."""
+
+    messages: dict = field(default_factory=dict)  # control id (or (opt, name)) -> text
+    ok: bool = False
+    traj: dict | None = None
+    state: dict | None = None
+    contour: object = None  # None: keep the background as it is
+    surface3d: object = None
+    loss: object = None
+    results: list | None = None
+    legend: list | None = None
+
+
+def _scene_of(settings: Settings, surface):
+    """Style, window, labels and colours: the preset's while its surface is shown."""
+    preset = (settings.preset or {}).get("preset")
+    sc = layout.presets().get(preset) if preset else None
+    if sc is not None and sc.surface == settings.surface:
+        runs = (settings.preset or {}).get("runs", {})
+        return sc.style, sc.window(), runs, preset
+    return Style(), (surface.x_range, surface.y_range), {}, ""
+
+
+def compute(settings: Settings, state: dict | None = None) -> Outcome:
+    """Validate every input; on success run every optimizer and build what changed."""
+    out = Outcome()
+    msgs = out.messages
+    try:
+        name = validate.surface(settings.surface)
+    except ValueError as exc:
+        msgs[ids.RUN_MSG] = str(exc)
+        return out
+    surface = SURFACES[name]
+    style, window, preset_runs, preset = _scene_of(settings, surface)
+    try:
+        names = validate.selection(settings.optimizers)
+    except ValueError as exc:
+        msgs[ids.OPTIMIZERS_MSG] = str(exc)
+    try:
+        steps = validate.steps(settings.steps)
+    except ValueError as exc:
+        msgs[ids.STEPS_MSG] = str(exc)
+    try:
+        start, note = validate.start(settings.start_x, settings.start_y, *window)
+        if note:
+            msgs[ids.START_MSG] = note
+    except ValueError as exc:
+        msgs[ids.START_MSG] = str(exc)
+        start = None
+    try:
+        tol = validate.tolerance(settings.tolerance)
+    except ValueError:
+        tol = 1e-3
+    hyper = {}
+    for opt, values in (settings.hyper or {}).items():
+        if opt not in OPTIMIZERS:
+            continue
+        for key, value in values.items():
+            try:
+                hyper.setdefault(opt, {})[key] = validate.hyper(opt, key, value)
+            except ValueError as exc:
+                msgs[(opt, key)] = str(exc)
+    blocking = [k for k in msgs if k != ids.START_MSG] or start is None
+    if blocking:
+        return out
+    for n in names:
+        if OPTIMIZERS[n].second_order and not surface.has_hessian:
+            msgs[ids.OPTIMIZERS_MSG] = (
+                f"{OPTIMIZERS[n].label} needs a Hessian; {surface.label} has none"
+            )
+            return out
+
+    runs = []
+    for n in names:
+        info = OPTIMIZERS[n]
+        h = {**info.defaults(), **hyper.get(n, {})}
+        traj = run(get_optimizer(n, **h), surface, start, steps)
+        p = preset_runs.get(n, {})
+        runs.append(
+            figures.trajectory_payload(
+                surface,
+                traj,
+                n,
+                p.get("label") or info.label,
+                p.get("colour") or info.colour,
+                window,
+                style,
+                momentum=any(s.name == "momentum" for s in info.hyper),
+            )
+        )
+        hyper[n] = h
+    diverged = [r for r in runs if r["diverged_at"] is not None]
+    if runs and len(diverged) == len(runs):
+        where = ", ".join(f"{r['label']} at step {r['diverged_at']}" for r in diverged)
+        msgs[ids.RUN_MSG] = (
+            f"Every optimizer diverged ({where}). They are drawn up to their "
+            "last finite point; try a smaller learning rate α."
+        )
+
+    bg_key = repr((name, window, style))
+    old = state or {}
+    if old.get("bg_key") != bg_key:
+        out.contour = figures.contour_figure(surface, window, style)
+        out.surface3d = figures.surface_figure(surface, window, style)
+    out.traj = {
+        "runs": runs,
+        "steps": steps,
+        "contour_top": figures.contour_overlay(runs, window, style, start, step=0).to_plotly_json(),
+        "surface_top": figures.surface_overlay(
+            surface, runs, window, style, step=0
+        ).to_plotly_json(),
+        "every3d": 3,
+        "fps": style.fps,
+    }
+    out.loss = figures.loss_figure(runs, surface.min_value, style)
+    out.results = results_table(figures.results_rows(runs, surface, tol, window))
+    statuses = {
+        r["key"]: (f"✕ diverged at step {r['diverged_at']}" if r["diverged_at"] is not None else "")
+        for r in runs
+    }
+    out.legend = layout.legend(
+        [{"label": r["label"], "colour": r["colour"], "status": statuses[r["key"]]} for r in runs]
+    )
+    out.state = {
+        "surface": name,
+        "optimizers": names,
+        "steps": steps,
+        "start": list(start),
+        "hyper": hyper,
+        "preset": preset,
+        "bg_key": bg_key,
+        "window": window,
+    }
+    out.ok = True
+    return out
+
+
+def results_table(rows: list[dict]) -> html.Table:
+    def num(v, fmt="{:.4g}"):
+        return "—" if v is None else fmt.format(v)
+
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(t)
+                for t in ("optimizer", "final loss", "distance to min", "steps to tol", "status")
+            ]
+        )
+    )
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(
+                        [
+                            html.Span(className="swatch", style={"background": r["colour"]}),
+                            r["label"],
+                        ]
+                    ),
+                    html.Td(num(r["final_loss"])),
+                    html.Td(num(r["distance"])),
+                    html.Td(num(r["steps_to_tol"], "{:d}")),
+                    html.Td(r["status"], className="status " + r["status"].split(" ")[0]),
+                ]
+            )
+            for r in rows
+        ]
+    )
+    return html.Table([head, body], className="results-table")
+
+
+def results_for_tolerance(tol, traj, state):
+    """The results table again when only the tolerance changed (no new runs)."""
+    try:
+        t = validate.tolerance(tol)
+    except ValueError as exc:
+        return no_update, str(exc)
+    if not traj or not state or state.get("surface") not in SURFACES:
+        return no_update, ""
+    surface = SURFACES[state["surface"]]
+    window = state.get("window") or (surface.x_range, surface.y_range)
+    return results_table(figures.results_rows(traj["runs"], surface, t, window)), ""
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
+def _by_id(grouping) -> dict:
+    """{opt: {name: value}} from a pattern-matching ALL input's ``ctx.args_grouping``."""
+    out: dict = {}
+    for item in grouping or []:
+        out.setdefault(item["id"]["opt"], {})[item["id"]["name"]] = item["value"]
+    return out
+
+
+def register(app) -> None:
+    app.callback(
+        Output(ids.SURFACE, "value"),
+        Output(ids.OPTIMIZERS, "value"),
+        Output(ids.STEPS, "value"),
+        Output(ids.START_X, "value"),
+        Output(ids.START_Y, "value"),
+        Output(ids.PRESET_HYPER, "data"),
+        Output(ids.PRESET_NOTE, "children"),
+        Input(ids.PRESET, "value"),
+        prevent_initial_call=True,
+    )(apply_preset)
+
+    app.callback(
+        Output(ids.SURFACE_FORMULA, "children"),
+        Input(ids.SURFACE, "value"),
+        prevent_initial_call=True,
+    )(show_formula)
+
+    @app.callback(
+        Output(ids.HYPER_PANEL, "children"),
+        Input(ids.OPTIMIZERS, "value"),
+        Input(ids.PRESET_HYPER, "data"),
+        State(ids.SCENE_STATE, "data"),
+        prevent_initial_call=True,
+    )
+    def _panel(selected, preset_hyper, state):
+        return render_panel(selected, preset_hyper, state, ctx.triggered_id == ids.PRESET_HYPER)
+
+    app.callback(
+        Output(ids.START_X, "value", allow_duplicate=True),
+        Output(ids.START_Y, "value", allow_duplicate=True),
+        Input(ids.CONTOUR, "clickData"),
+        prevent_initial_call=True,
+    )(start_from_click)
+
+    msg_ids = [ids.OPTIMIZERS_MSG, ids.STEPS_MSG, ids.START_MSG, ids.RUN_MSG]
+
+    @app.callback(
+        output={
+            "traj": Output(ids.TRAJ, "data"),
+            "state": Output(ids.SCENE_STATE, "data"),
+            "contour": Output(ids.CONTOUR, "figure"),
+            "surface3d": Output(ids.SURFACE3D, "figure"),
+            "loss": Output(ids.LOSS, "figure"),
+            "results": Output(ids.RESULTS, "children"),
+            "legend": Output(ids.LEGEND, "children"),
+            "msgs": [Output(m, "children") for m in msg_ids],
+            "hyper_msgs": Output(ids.hyper_msg(ALL, ALL), "children"),
+        },
+        inputs={
+            "scene": {
+                "surface": Input(ids.SURFACE, "value"),
+                "optimizers": Input(ids.OPTIMIZERS, "value"),
+                "steps": Input(ids.STEPS, "value"),
+                "start_x": Input(ids.START_X, "value"),
+                "start_y": Input(ids.START_Y, "value"),
+            },
+            "numbers": Input(ids.hyper(ALL, ALL), "value"),
+            "bools": Input(ids.hyper_bool(ALL, ALL), "value"),
+            "more": {
+                "preset": State(ids.PRESET_HYPER, "data"),
+                "tolerance": State(ids.TOLERANCE, "value"),
+                "state": State(ids.SCENE_STATE, "data"),
+            },
+        },
+    )
+    def _compute(scene, numbers, bools, more):
+        hyper = _by_id(ctx.args_grouping["numbers"])
+        for opt, vals in _by_id(ctx.args_grouping["bools"]).items():
+            for k, v in vals.items():
+                hyper.setdefault(opt, {})[k] = "on" in (v or [])
+        # Only the cards on screen count: the selection decides which rules run.
+        chosen = set(scene["optimizers"] or [])
+        hyper = {k: v for k, v in hyper.items() if k in chosen}
+        settings = Settings(
+            **scene, hyper=hyper, preset=more["preset"], tolerance=more["tolerance"]
+        )
+        o = compute(settings, more["state"])
+        hyper_msg_ids = [o_["id"] for o_ in ctx.outputs_grouping["hyper_msgs"]]
+
+        def data(v):
+            return v if (o.ok and v is not None) else no_update
+
+        return {
+            "traj": data(o.traj),
+            "state": data(o.state),
+            "contour": data(o.contour),
+            "surface3d": data(o.surface3d),
+            "loss": data(o.loss),
+            "results": data(o.results),
+            "legend": data(o.legend),
+            "msgs": [o.messages.get(m, "") for m in msg_ids],
+            "hyper_msgs": [o.messages.get((i["opt"], i["name"]), "") for i in hyper_msg_ids],
+        }
+
+    app.callback(
+        Output(ids.RESULTS, "children", allow_duplicate=True),
+        Output(ids.TOLERANCE_MSG, "children"),
+        Input(ids.TOLERANCE, "value"),
+        State(ids.TRAJ, "data"),
+        State(ids.SCENE_STATE, "data"),
+        prevent_initial_call=True,
+    )(results_for_tolerance)
+
+    # --- clientside: everything that moves (assets/optviz.js, namespace "optviz")
+    app.clientside_callback(
+        ClientsideFunction("optviz", "syncHyper"),
+        Output(ids.hyper_slider(MATCH, MATCH), "value"),
+        Output(ids.hyper(MATCH, MATCH), "value"),
+        Input(ids.hyper_slider(MATCH, MATCH), "value"),
+        Input(ids.hyper(MATCH, MATCH), "value"),
+        State(ids.hyper_slider(MATCH, MATCH), "min"),
+        State(ids.hyper_slider(MATCH, MATCH), "className"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("optviz", "load"),
+        Output(ids.CONTOUR_TOP, "figure"),
+        Output(ids.SURFACE3D_TOP, "figure"),
+        Input(ids.TRAJ, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("optviz", "controls"),
+        Output(ids.CLOCK, "data"),
+        Input(ids.PLAY, "n_clicks"),
+        Input(ids.STEP_BACK, "n_clicks"),
+        Input(ids.STEP_FORWARD, "n_clicks"),
+        Input(ids.TO_START, "n_clicks"),
+        Input(ids.TO_END, "n_clicks"),
+        Input(ids.SPEED, "value"),
+        Input(ids.LOOP, "value"),
+        Input(ids.ARROWS, "value"),
+    )

@@ -1,0 +1,648 @@
+"""Pure data → ``go.Figure`` builders for the app's views, styled by ``viz.scenes.Style``.
+
+The contour map and the 3-D surface are each drawn as two stacked graphs: a static
+*background* (contour lines / surface; rebuilt only when the surface changes) and a
+transparent *overlay* holding only what moves (trails, dots, arrows), which the browser
+animates (``assets/optviz.js``). Both layers of a view share ``MARGIN``, fixed axis
+ranges and the scene geometry, so they line up pixel for pixel.
+
+Every overlay trace carries ``meta = {"role": ..., "run": i}``; the browser fills in
+each role's data for step k (see ``trail_at``, which is the same rule in Python).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from surfaces import Surface
+from viz.scenes import Style, contour_levels
+
+MARGIN = {"l": 46, "r": 12, "t": 12, "b": 40}
+MARGIN3D = {"l": 0, "r": 0, "t": 0, "b": 0}
+UIREVISION = "optviz"  # constant: zoom and camera stay where the user put them
+SCENE_ASPECT = {"x": 1.0, "y": 1.0, "z": 0.7}
+ARROW_FRACTION = 0.09  # arrows are this fraction of the window's width/height long
+FONT = {"family": "Inter, system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
+TRANSPARENT = "rgba(0,0,0,0)"
+
+
+# ----------------------------------------------------------------------------- the grid
+
+
+@functools.lru_cache(maxsize=32)
+def _grid(surface: Surface, window: tuple, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    (x0, x1), (y0, y1) = window
+    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    xx, yy = np.meshgrid(xs, ys)
+    with np.errstate(all="ignore"):
+        zz = np.asarray(surface.value(np.stack([xx, yy], axis=-1)), dtype=float)
+    return xs, ys, zz
+
+
+def grid(surface: Surface, window, n: int = 100):
+    """Axis vectors and values of ``surface`` on an ``n``×``n`` grid over ``window``."""
+    window = tuple(tuple(float(v) for v in r) for r in window)
+    return _grid(surface, window, n)
+
+
+def floor_value(surface: Surface, zz: np.ndarray) -> float:
+    """The lowest value the display uses as its base: the known minimum, else the grid's."""
+    finite = zz[np.isfinite(zz)]
+    lo = float(finite.min()) if finite.size else 0.0
+    m = surface.min_value
+    return lo if m is None else min(lo, m)
+
+
+def display_z(surface: Surface, values, base: float) -> np.ndarray:
+    """Height drawn in 3-D: f, or log₁₀(1 + f − f*) for surfaces read on a log scale."""
+    v = np.asarray(values, dtype=float)
+    if surface.log_scale:
+        with np.errstate(all="ignore"):
+            return np.log10(1.0 + np.maximum(v - base, 0.0))
+    return v
+
+
+def z_title(surface: Surface) -> str:
+    return "log₁₀(1 + f − f*)" if surface.log_scale else "f(x, y)"
+
+
+def z_range(surface: Surface, window, style: Style) -> tuple[float, float]:
+    if style.z_range is not None:
+        return tuple(style.z_range)
+    _, _, zz = grid(surface, window, 60)
+    dz = display_z(surface, zz, floor_value(surface, zz))
+    finite = dz[np.isfinite(dz)]
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = 0.02 * (hi - lo or 1.0)
+    return lo - pad, hi + pad
+
+
+# ----------------------------------------------------------------------------- 2-D views
+
+
+def uirevision_2d(window) -> str:
+    """Zoom is kept while the window stays (settings change); a new window starts unzoomed."""
+    (x0, x1), (y0, y1) = window
+    return f"2d:{x0:g},{x1:g},{y0:g},{y1:g}"
+
+
+def _axes_2d(window, style: Style, show: bool = True) -> dict:
+    (x0, x1), (y0, y1) = window
+    common = {
+        "showgrid": False,
+        "zeroline": False,
+        "visible": show,
+        "ticks": "outside",
+        "linecolor": "#888",
+        "mirror": True,
+        "fixedrange": False,
+    }
+    return {
+        "xaxis": {**common, "range": [x0, x1], "title": {"text": "x", "standoff": 4}},
+        "yaxis": {**common, "range": [y0, y1], "title": {"text": "y", "standoff": 4}},
+    }
+
+
+def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> go.Figure:
+    """The static contour background: jet-coloured level lines, a star at each minimum.
+
+    Log-spaced levels (``style.log_levels`` or the surface's ``log_scale``) are drawn as
+    evenly spaced levels of log₁₀(f − base), exactly ``viz.scenes.contour_levels``.
+    """
+    xs, ys, zz = grid(surface, window, n)
+    log = style.log_levels or surface.log_scale
+    st = style if style.log_levels == log else _with_log(style, log)
+    base = floor_value(surface, zz)
+    levels = contour_levels(zz, st, base)
+    if log:
+        with np.errstate(all="ignore"):
+            z = np.log10(np.maximum(zz - base, 1e-300))
+        lv = np.log10(levels - base)
+    else:
+        z, lv = zz, levels
+    size = float(lv[1] - lv[0]) if len(lv) > 1 else 1.0
+    fig = go.Figure(
+        go.Contour(
+            x=xs,
+            y=ys,
+            z=np.where(np.isfinite(z), z, None),
+            customdata=zz,
+            contours={
+                "coloring": "lines",
+                "start": float(lv[0]),
+                "end": float(lv[-1]),
+                "size": size,
+                "showlabels": False,
+            },
+            autocontour=False,
+            colorscale=style.colorscale,
+            showscale=False,
+            line={"width": 1.1},
+            hovertemplate="x = %{x:.3f}<br>y = %{y:.3f}<br>f = %{customdata:.4g}"
+            "<extra>click to start here</extra>",
+            name="f",
+        )
+    )
+    if surface.minima:
+        mx, my = zip(*surface.minima, strict=True)
+        fig.add_trace(
+            go.Scatter(
+                x=mx,
+                y=my,
+                mode="markers",
+                name="minimum",
+                hoverinfo="skip",
+                marker={
+                    "symbol": "star",
+                    "size": 20,
+                    "color": style.star_colour,
+                    "opacity": 0.85,
+                    "line": {"width": 1, "color": "#111"},
+                },
+            )
+        )
+    fig.update_layout(
+        **_axes_2d(window, style),
+        margin=MARGIN,
+        paper_bgcolor=style.background,
+        plot_bgcolor=style.background,
+        showlegend=False,
+        uirevision=uirevision_2d(window),
+        font=FONT,
+        dragmode="zoom",
+        hovermode="closest",
+    )
+    return fig
+
+
+def _with_log(style: Style, log: bool) -> Style:
+    from dataclasses import replace
+
+    return replace(style, log_levels=log)
+
+
+def contour_overlay(
+    runs: list[dict], window, style: Style, start=None, step: int | None = None
+) -> go.Figure:
+    """The transparent overlay of the contour map: start, trails, arrows, dots, ✕ marks.
+
+    ``runs`` are ``trajectory_payload`` entries; ``step`` is the step drawn (default:
+    the last). The browser redraws the same traces with ``trail_at`` for every step.
+    """
+    k = _last_step(runs) if step is None else step
+    fig = go.Figure()
+    sx, sy = ([start[0]], [start[1]]) if start is not None else ([], [])
+    fig.add_trace(
+        go.Scatter(
+            x=sx,
+            y=sy,
+            mode="markers",
+            name="start",
+            hoverinfo="skip",
+            meta={"role": "start"},
+            marker={"symbol": "circle-open", "size": 13, "color": "#222", "line": {"width": 2}},
+        )
+    )
+    for i, r in enumerate(runs):
+        xs, ys = trail_at(r, k)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=r["label"],
+                hoverinfo="skip",
+                line={"color": r["colour"], "width": style.line_width},
+                meta={"role": "trail", "run": i},
+            )
+        )
+    for role, colour, dash in (("grad", "#222222", "solid"), ("velocity", "#666666", "dot")):
+        fig.add_trace(
+            go.Scatter(
+                x=[],
+                y=[],
+                mode="lines+markers",
+                name=role,
+                hoverinfo="skip",
+                line={"color": colour, "width": 2, "dash": dash},
+                marker={"symbol": "arrow", "angleref": "previous", "size": 11, "color": colour},
+                meta={"role": role},
+            )
+        )
+    dots = [dot_at(r, k) for r in runs]
+    fig.add_trace(
+        go.Scatter(
+            x=[d[0] for d in dots],
+            y=[d[1] for d in dots],
+            mode="markers",
+            name="now",
+            hoverinfo="skip",
+            meta={"role": "dots"},
+            marker={
+                "size": style.dot_size,
+                "color": [r["colour"] for r in runs],
+                "line": {"width": 1, "color": "#ffffff"},
+            },
+        )
+    )
+    crosses = [dot_at(r, k) for r in runs if _diverged_by(r, k)]
+    fig.add_trace(
+        go.Scatter(
+            x=[c[0] for c in crosses],
+            y=[c[1] for c in crosses],
+            mode="markers",
+            name="diverged",
+            hoverinfo="skip",
+            meta={"role": "crosses"},
+            marker={"symbol": "x-thin", "size": 16, "line": {"width": 3, "color": "#d00000"}},
+        )
+    )
+    fig.update_layout(
+        **_axes_2d(window, style, show=True),
+        margin=MARGIN,
+        paper_bgcolor=TRANSPARENT,
+        plot_bgcolor=TRANSPARENT,
+        showlegend=False,
+        uirevision=uirevision_2d(window),
+        font={**FONT, "color": TRANSPARENT},
+        hovermode=False,
+    )
+    # The overlay keeps axes (so its plot area matches the background's) but draws none.
+    fig.update_xaxes(linecolor=TRANSPARENT, tickcolor=TRANSPARENT, title_font_color=TRANSPARENT)
+    fig.update_yaxes(linecolor=TRANSPARENT, tickcolor=TRANSPARENT, title_font_color=TRANSPARENT)
+    return fig
+
+
+def straightforward_contour(surface: Surface, runs, window, style: Style) -> go.Figure:
+    """The contour and the trails in ONE graph: the peer the benchmark measures against."""
+    fig = contour_figure(surface, window, style)
+    for tr in contour_overlay(runs, window, style).data:
+        fig.add_trace(tr)
+    return fig
+
+
+# ----------------------------------------------------------------------------- 3-D views
+
+
+def _scene(surface: Surface, window, style: Style, show: bool = True) -> dict:
+    (x0, x1), (y0, y1) = window
+    z0, z1 = z_range(surface, window, style)
+    axis = {
+        "showbackground": show,
+        "backgroundcolor": "#f4f5f7",
+        "gridcolor": "#d5d8dc",
+        "showgrid": show,
+        "zeroline": False,
+        "showline": show,
+        "showticklabels": show,
+        "showspikes": False,
+        "visible": show,
+        "ticks": "outside" if show else "",
+    }
+    return {
+        "xaxis": {**axis, "range": [x0, x1], "title": {"text": "x" if show else ""}},
+        "yaxis": {**axis, "range": [y0, y1], "title": {"text": "y" if show else ""}},
+        "zaxis": {**axis, "range": [z0, z1], "title": {"text": z_title(surface) if show else ""}},
+        "aspectmode": "manual",
+        "aspectratio": SCENE_ASPECT,
+        "camera": style.camera,
+        "bgcolor": style.background if show else TRANSPARENT,
+        "dragmode": "turntable",
+        "domain": {"x": [0, 1], "y": [0, 1]},
+    }
+
+
+def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> go.Figure:
+    """The static 3-D background: the surface (and the minima), fixed ranges, kept camera."""
+    xs, ys, zz = grid(surface, window, n)
+    base = floor_value(surface, zz)
+    z0, z1 = z_range(surface, window, style)
+    dz = np.clip(display_z(surface, zz, base), z0, z1)
+    fig = go.Figure(
+        go.Surface(
+            x=xs,
+            y=ys,
+            z=np.where(np.isfinite(dz), dz, None),
+            customdata=zz,
+            colorscale=style.surface_colorscale,
+            showscale=False,
+            opacity=0.92,
+            contours={
+                "z": {
+                    "show": True,
+                    "width": 1,
+                    "color": "rgba(40,40,40,0.25)",
+                    "start": z0,
+                    "end": z1,
+                    "size": (z1 - z0) / 14,
+                }
+            },
+            lighting={"ambient": 0.75, "diffuse": 0.5, "specular": 0.05, "roughness": 0.9},
+            hovertemplate="x = %{x:.3f}<br>y = %{y:.3f}<br>f = %{customdata:.4g}<extra></extra>",
+            name="f",
+        )
+    )
+    if surface.minima:
+        m = np.array(surface.minima, dtype=float)
+        mz = display_z(surface, surface.value(m), base)
+        fig.add_trace(
+            go.Scatter3d(
+                x=m[:, 0],
+                y=m[:, 1],
+                z=mz,
+                mode="markers",
+                name="minimum",
+                hoverinfo="skip",
+                marker={"symbol": "diamond", "size": 6, "color": style.star_colour},
+            )
+        )
+    fig.update_layout(
+        scene=_scene(surface, window, style),
+        margin=MARGIN3D,
+        paper_bgcolor=style.background,
+        showlegend=False,
+        uirevision=UIREVISION,
+        font=FONT,
+    )
+    return fig
+
+
+def surface_overlay(
+    surface: Surface, runs: list[dict], window, style: Style, step: int | None = None
+) -> go.Figure:
+    """The transparent 3-D overlay: each run's path on the surface and its current point."""
+    k = _last_step(runs) if step is None else step
+    fig = go.Figure()
+    for i, r in enumerate(runs):
+        n = _upto(r, k)
+        fig.add_trace(
+            go.Scatter3d(
+                x=r["x"][:n],
+                y=r["y"][:n],
+                z=r["z"][:n],
+                mode="lines",
+                name=r["label"],
+                hoverinfo="skip",
+                line={"color": r["colour"], "width": 2 * style.line_width},
+                meta={"role": "path", "run": i},
+            )
+        )
+    idx = [min(_upto(r, k), len(r["x"])) - 1 for r in runs]
+    fig.add_trace(
+        go.Scatter3d(
+            x=[r["x"][j] for r, j in zip(runs, idx, strict=True)],
+            y=[r["y"][j] for r, j in zip(runs, idx, strict=True)],
+            z=[r["z"][j] for r, j in zip(runs, idx, strict=True)],
+            mode="markers",
+            name="now",
+            hoverinfo="skip",
+            meta={"role": "dots3d"},
+            marker={
+                "size": 0.55 * style.dot_size,
+                "color": [r["colour"] for r in runs],
+                "line": {"width": 1, "color": "#ffffff"},
+            },
+        )
+    )
+    fig.update_layout(
+        scene=_scene(surface, window, style, show=False),
+        margin=MARGIN3D,
+        paper_bgcolor=TRANSPARENT,
+        showlegend=False,
+        uirevision=UIREVISION,
+        font=FONT,
+    )
+    return fig
+
+
+def straightforward_surface(surface: Surface, runs, window, style: Style) -> go.Figure:
+    """The surface and the paths in ONE scene: the peer the benchmark measures against."""
+    fig = surface_figure(surface, window, style)
+    for tr in surface_overlay(surface, runs, window, style).data:
+        fig.add_trace(tr)
+    return fig
+
+
+# ----------------------------------------------------------------------------- loss plot
+
+
+def loss_figure(runs: list[dict], min_value: float | None, style: Style) -> go.Figure:
+    """Loss against step for every run; log scale of f − f* when it spans > 2 decades."""
+    log, ytitle, series = _loss_series(runs, min_value)
+    fig = go.Figure()
+    for r, y in zip(runs, series, strict=True):
+        steps = list(range(len(y)))
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=y,
+                mode="lines",
+                name=r["label"],
+                line={"color": r["colour"], "width": 2},
+                hovertemplate=f"{r['label']}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>",
+            )
+        )
+        if r["diverged_at"] is not None and y:
+            fig.add_trace(
+                go.Scatter(
+                    x=[len(y) - 1],
+                    y=[y[-1]],
+                    mode="markers",
+                    showlegend=False,
+                    name=f"{r['label']} diverged",
+                    hoverinfo="skip",
+                    marker={
+                        "symbol": "x-thin",
+                        "size": 13,
+                        "line": {"width": 3, "color": "#d00000"},
+                    },
+                )
+            )
+    fig.update_layout(
+        margin={"l": 56, "r": 12, "t": 8, "b": 40},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        showlegend=False,
+        font=FONT,
+        uirevision=UIREVISION,
+        xaxis={
+            "title": {"text": "step"},
+            "showgrid": True,
+            "gridcolor": "#eef0f3",
+            "zeroline": False,
+            "linecolor": "#888",
+        },
+        yaxis={
+            "title": {"text": ytitle},
+            "type": "log" if log else "linear",
+            "showgrid": True,
+            "gridcolor": "#eef0f3",
+            "zeroline": False,
+            "linecolor": "#888",
+            "exponentformat": "power",
+        },
+        hovermode="x unified",
+        shapes=[
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": 0,
+                "x1": 0,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#555", "width": 1, "dash": "dot"},
+            }
+        ],
+    )
+    return fig
+
+
+def _loss_series(runs, min_value):
+    losses = [[v for v in r["loss"]] for r in runs]
+    finite = np.array([v for ls in losses for v in ls if v is not None and math.isfinite(v)])
+    if finite.size == 0:
+        return False, "f(x, y)", losses
+    base = min_value if min_value is not None else None
+    if base is not None:
+        gaps = finite - base
+        positive = gaps[gaps > 0]
+        if positive.size and positive.max() / max(positive.min(), 1e-300) > 100:
+            floor = max(float(positive.min()) * 0.5, 1e-16)
+            series = [[None if v is None else max(v - base, floor) for v in ls] for ls in losses]
+            return True, "f − f*  (log)", series
+    if finite.min() > 0 and finite.max() / finite.min() > 100:
+        return True, "f(x, y)  (log)", losses
+    return False, "f(x, y)", losses
+
+
+# ----------------------------------------------------------------------------- payload
+
+
+def _round(a: np.ndarray) -> list:
+    """JSON-ready list with 7 significant digits (plenty to draw), ``None`` for non-finite."""
+    return [float(f"{v:.7g}") if math.isfinite(v) else None for v in np.asarray(a, float).ravel()]
+
+
+def trajectory_payload(
+    surface: Surface,
+    traj,
+    key: str,
+    label: str,
+    colour: str,
+    window,
+    style: Style,
+    momentum: bool = False,
+) -> dict:
+    """What the browser needs to animate one run: points up to the last finite one.
+
+    ``z`` is the 3-D height (lifted a hair above the surface), ``gdx``/``gdy`` the
+    descent direction −∇f as an arrow offset ``ARROW_FRACTION`` of the window long.
+    """
+    pts = np.asarray(traj.points, dtype=float)
+    d = traj.diverged_at
+    last = len(pts) if d is None else max(int(d), 1)  # points[:d] are finite
+    pts = pts[:last]
+    losses = np.asarray(traj.losses, dtype=float)[:last]
+    _, _, zz = grid(surface, window, 60)
+    base = floor_value(surface, zz)
+    z0, z1 = z_range(surface, window, style)
+    z = display_z(surface, losses, base) + 0.012 * (z1 - z0)
+    (x0, x1), (y0, y1) = window
+    sx, sy = x1 - x0, y1 - y0
+    with np.errstate(all="ignore"):
+        g = np.asarray(surface.grad(pts), dtype=float)
+        u = -g / np.array([sx, sy])  # screen units, so the arrow's angle is what one sees
+        norm = np.hypot(u[:, 0], u[:, 1])
+        u = np.where(norm[:, None] > 0, u / norm[:, None], 0.0) * ARROW_FRACTION
+    return {
+        "key": key,
+        "label": label,
+        "colour": colour,
+        "x": _round(pts[:, 0]),
+        "y": _round(pts[:, 1]),
+        "z": _round(np.clip(z, z0, z1)),
+        "loss": _round(losses),
+        "gdx": _round(u[:, 0] * sx),
+        "gdy": _round(u[:, 1] * sy),
+        "diverged_at": None if d is None else int(d),
+        "momentum": bool(momentum),
+    }
+
+
+def _last_step(runs) -> int:
+    return max((len(r["x"]) - 1 for r in runs), default=0) if runs else 0
+
+
+def _upto(r: dict, k: int) -> int:
+    """How many of the run's points are drawn at step k."""
+    return min(k + 1, len(r["x"]))
+
+
+def trail_at(r: dict, k: int) -> tuple[list, list]:
+    """The run's trail at step k: its points 0..k, up to the last finite one."""
+    n = _upto(r, k)
+    return r["x"][:n], r["y"][:n]
+
+
+def dot_at(r: dict, k: int) -> tuple[float, float]:
+    n = _upto(r, k)
+    return r["x"][n - 1], r["y"][n - 1]
+
+
+def _diverged_by(r: dict, k: int) -> bool:
+    return r["diverged_at"] is not None and k >= r["diverged_at"]
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def results_rows(runs: list[dict], surface: Surface, tol: float, window) -> list[dict]:
+    """Per run: final loss, distance to the nearest minimum, steps to reach ``tol``, status.
+
+    Status: ``diverged at step k``; ``converged`` (within ``tol`` of a minimum's value or
+    position); ``stalled`` (not moving and not at a minimum: a saddle, a plateau);
+    ``still moving``.
+    """
+    minima = np.array(surface.minima, dtype=float).reshape(-1, 2)
+    f_star = surface.min_value
+    (x0, x1), (y0, y1) = window
+    still = 1e-7 * math.hypot(x1 - x0, y1 - y0)
+    rows = []
+    for r in runs:
+        pts = np.array(
+            [
+                [np.nan if v is None else v for v in r["x"]],
+                [np.nan if v is None else v for v in r["y"]],
+            ]
+        ).T
+        loss = np.array([np.nan if v is None else v for v in r["loss"]])
+        final = float(loss[-1]) if loss.size else math.nan
+        dist = float(np.min(np.hypot(*(minima - pts[-1]).T))) if len(minima) else None
+        reached = None
+        if f_star is not None:
+            hit = np.nonzero(np.abs(loss - f_star) <= tol)[0]
+            reached = int(hit[0]) if hit.size else None
+        if r["diverged_at"] is not None:
+            status = f"diverged at step {r['diverged_at']}"
+        elif reached is not None or (dist is not None and dist <= tol):
+            status = "converged"
+        elif len(pts) > 1 and math.hypot(*(pts[-1] - pts[-2])) < still:
+            status = "stalled"
+        else:
+            status = "still moving"
+        rows.append(
+            {
+                "label": r["label"],
+                "colour": r["colour"],
+                "final_loss": final,
+                "distance": dist,
+                "steps_to_tol": reached,
+                "status": status,
+            }
+        )
+    return rows

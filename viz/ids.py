@@ -1,0 +1,74 @@
+"""Component ids of the Dash app, in one place (layout, callbacks, assets/optviz.js and tests).
+
+Plain string ids for the singletons; pattern-matching dict ids for the controls that
+repeat once per chosen optimizer (one per hyperparameter, generated from the specs).
+"""
+
+from __future__ import annotations
+
+# Scene choice
+PRESET = "preset"
+PRESET_NOTE = "preset-note"
+SURFACE = "surface"
+SURFACE_FORMULA = "surface-formula"
+OPTIMIZERS = "optimizers"
+OPTIMIZERS_MSG = "optimizers-msg"
+HYPER_PANEL = "hyper-panel"
+STEPS = "steps"
+STEPS_MSG = "steps-msg"
+START_X = "start-x"
+START_Y = "start-y"
+START_MSG = "start-msg"
+ARROWS = "arrows"
+TOLERANCE = "tolerance"
+TOLERANCE_MSG = "tolerance-msg"
+RUN_MSG = "run-msg"  # messages about the run as a whole (e.g. every optimizer diverged)
+EXPORT_PANEL = "export-panel"  # the GIF export panel goes here
+
+# Views
+CONTOUR = "contour"  # static background: contour lines, minima
+CONTOUR_TOP = "contour-top"  # transparent overlay: trails, dots, arrows (animated)
+SURFACE3D = "surface3d"  # static background: the surface
+SURFACE3D_TOP = "surface3d-top"  # transparent overlay: paths on the surface (animated)
+LOSS = "loss"
+RESULTS = "results"
+LEGEND = "legend"
+
+# Playback (driven by assets/optviz.js, no server round trip)
+PLAY = "play"
+STEP_BACK = "step-back"
+STEP_FORWARD = "step-forward"
+TO_START = "to-start"
+TO_END = "to-end"
+SCRUB = "scrub"
+STEP_LABEL = "step-label"
+SPEED = "speed"
+LOOP = "loop"
+
+# Stores
+TRAJ = "traj"  # trajectories only: what the browser animates
+SCENE_STATE = "scene-state"  # the current valid settings (kept when an input is bad)
+PRESET_HYPER = "preset-hyper"  # hyperparameters/labels/colours a preset asks for
+CLOCK = "clock"  # dummy output of the clientside playback callbacks
+
+# Pattern-matching ids, one per optimizer × hyperparameter.
+HYPER = "hyper"  # the typed value (the source of truth)
+HYPER_SLIDER = "hyper-slider"  # log/linear slider beside it
+HYPER_BOOL = "hyper-bool"  # checkbox for a bool hyperparameter
+HYPER_MSG = "hyper-msg"
+
+
+def hyper(opt: str, name: str) -> dict:
+    return {"type": HYPER, "opt": opt, "name": name}
+
+
+def hyper_slider(opt: str, name: str) -> dict:
+    return {"type": HYPER_SLIDER, "opt": opt, "name": name}
+
+
+def hyper_bool(opt: str, name: str) -> dict:
+    return {"type": HYPER_BOOL, "opt": opt, "name": name}
+
+
+def hyper_msg(opt: str, name: str) -> dict:
+    return {"type": HYPER_MSG, "opt": opt, "name": name}

@@ -1,0 +1,453 @@
+"""Layout functions of the Dash app: everything is generated from the registries.
+
+``SURFACES`` fills the surface dropdown, ``OPTIMIZERS`` (and each rule's ``HyperSpec``s)
+the optimizer multi-select and the per-optimizer controls, ``PRESETS`` the scene list.
+"""
+
+from __future__ import annotations
+
+import math
+
+from dash import dcc, html
+
+from optimizers import OPTIMIZERS
+from surfaces import SURFACES
+from viz import ids
+from viz.validate import MAX_STEPS
+
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "scrollZoom": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "sendChartToCloud", "sendDataToCloud"],
+}
+OVERLAY_CONFIG = {"staticPlot": True, "responsive": True, "displayModeBar": False}
+SPEEDS = [(0.25, "¼×"), (0.5, "½×"), (1, "1×"), (2, "2×"), (4, "4×"), (8, "8×")]
+DEFAULT_SURFACE = "rosenbrock" if "rosenbrock" in SURFACES else next(iter(SURFACES))
+DEFAULT_OPTIMIZERS = [n for n in ("sgd", "momentum", "adam") if n in OPTIMIZERS]
+
+
+def presets():
+    from viz.scenes import PRESETS
+
+    return PRESETS
+
+
+def fmt(v: float) -> str:
+    """A number as a user would type it."""
+    if isinstance(v, bool):
+        return str(v).lower()
+    return f"{v:.6g}"
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def _section(title: str, *children, className: str = "") -> html.Section:
+    return html.Section(
+        [html.H3(title, className="section-title"), *children],
+        className=f"panel-section {className}".strip(),
+    )
+
+
+def _msg(id_, className="msg") -> html.Div:
+    return html.Div(id=id_, className=className, role="status", **{"aria-live": "polite"})
+
+
+def optimizer_options() -> list[dict]:
+    """Multi-select options: each rule with its colour swatch."""
+    return [
+        {
+            "label": html.Span(
+                [html.Span(className="swatch", style={"background": i.colour}), i.label],
+                className="opt-option",
+            ),
+            "value": name,
+            "search": i.label,
+        }
+        for name, i in OPTIMIZERS.items()
+    ]
+
+
+def surface_options() -> list[dict]:
+    return [{"label": s.label, "value": name} for name, s in SURFACES.items()]
+
+
+def preset_options() -> list[dict]:
+    opts = [{"label": "Free play (no preset)", "value": ""}]
+    return opts + [{"label": sc.title or name, "value": name} for name, sc in presets().items()]
+
+
+def hyper_control(opt: str, spec, value) -> html.Div:
+    """One hyperparameter's control, generated from its ``HyperSpec``."""
+    title = spec.help or spec.name
+    if spec.is_bool:
+        return html.Div(
+            dcc.Checklist(
+                id=ids.hyper_bool(opt, spec.name),
+                options=[{"label": f" {spec.name}", "value": "on"}],
+                value=["on"] if value else [],
+                className="bool-control",
+            ),
+            className="hyper-row bool",
+            title=title,
+        )
+    symbol = f"${spec.symbol}$" if spec.symbol else spec.name
+    if spec.log:
+        lo, hi = math.log10(spec.low), math.log10(spec.high)
+        pos = math.log10(value) if value > 0 else lo
+        step = 0.01
+    else:
+        lo, hi, pos = spec.low, spec.high, value
+        step = (spec.high - spec.low) / 200 or 0.01
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dcc.Markdown(symbol, mathjax=True, className="hyper-symbol"),
+                    html.Span(spec.name, className="hyper-name"),
+                ],
+                className="hyper-label",
+                title=title,
+            ),
+            dcc.Slider(
+                id=ids.hyper_slider(opt, spec.name),
+                min=lo,
+                max=hi,
+                step=step,
+                value=min(max(pos, lo), hi),
+                marks=None,
+                updatemode="mouseup",
+                className="hyper-slider" + (" log" if spec.log else ""),
+            ),
+            dcc.Input(
+                id=ids.hyper(opt, spec.name),
+                type="text",
+                value=fmt(value),
+                debounce=True,
+                inputMode="decimal",
+                className="hyper-input",
+                spellCheck=False,
+            ),
+            _msg(ids.hyper_msg(opt, spec.name), "msg hyper-msg"),
+        ],
+        className="hyper-row" + (" log" if spec.log else ""),
+        title=title,
+    )
+
+
+def optimizer_card(opt: str, values: dict, label: str = "", colour: str = "") -> html.Div:
+    """A chosen optimizer: colour, name, its update rule in LaTeX, its controls."""
+    info = OPTIMIZERS[opt]
+    values = {**info.defaults(), **(values or {})}
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(className="swatch big", style={"background": colour or info.colour}),
+                    html.Span(label or info.label, className="card-title"),
+                    html.Span(info.description, className="card-desc"),
+                ],
+                className="card-head",
+            ),
+            dcc.Markdown(f"$$\n{info.latex}\n$$", mathjax=True, className="rule-latex"),
+            html.Div(
+                [hyper_control(opt, h, values[h.name]) for h in info.hyper], className="hyper-list"
+            ),
+        ],
+        className="opt-card",
+        **{"data-opt": opt},
+    )
+
+
+def surface_formula(name: str) -> list:
+    s = SURFACES[name]
+    return [
+        dcc.Markdown(f"$$\n{s.latex}\n$$", mathjax=True, className="formula"),
+        html.P(s.description, className="hint"),
+    ]
+
+
+def legend(entries: list[dict], arrows: bool = False) -> list:
+    """The legend both views share: one chip per run (diverged runs say where)."""
+    chips = []
+    for e in entries:
+        status = e.get("status", "")
+        chips.append(
+            html.Span(
+                [
+                    html.Span(className="chip-line", style={"background": e["colour"]}),
+                    html.Span(className="chip-dot", style={"background": e["colour"]}),
+                    html.Span(e["label"], className="chip-label"),
+                    html.Span(status, className="chip-status") if status else None,
+                ],
+                className="chip" + (" diverged" if status else ""),
+            )
+        )
+    chips.append(
+        html.Span([html.Span("☆", className="chip-star"), "minimum"], className="chip muted")
+    )
+    chips.append(
+        html.Span([html.Span("○", className="chip-star"), "start"], className="chip muted")
+    )
+    chips.append(
+        html.Span(
+            [
+                html.Span("→", className="chip-arrow"),
+                "−∇f  ",
+                html.Span("⇢", className="chip-arrow grey"),
+                "velocity",
+            ],
+            className="chip muted arrows-key",
+        )
+    )
+    return chips
+
+
+# ----------------------------------------------------------------------------- regions
+
+
+def header() -> html.Header:
+    return html.Header(
+        [
+            html.Div(
+                [
+                    html.Span("optviz", className="brand"),
+                    html.Span("gradient descent, watched", className="tagline"),
+                ],
+                className="brand-box",
+            ),
+            html.Div(
+                [
+                    html.Label("Scene", htmlFor=ids.PRESET, className="inline-label"),
+                    dcc.Dropdown(
+                        id=ids.PRESET,
+                        options=preset_options(),
+                        value="",
+                        clearable=False,
+                        searchable=False,
+                        className="preset-dd",
+                    ),
+                    html.Div(id=ids.PRESET_NOTE, className="preset-note"),
+                ],
+                className="preset-box",
+            ),
+        ],
+        className="app-header",
+    )
+
+
+def sidebar() -> html.Aside:
+    s = SURFACES[DEFAULT_SURFACE]
+    return html.Aside(
+        [
+            _section(
+                "Surface",
+                dcc.Dropdown(
+                    id=ids.SURFACE,
+                    options=surface_options(),
+                    value=DEFAULT_SURFACE,
+                    clearable=False,
+                    className="surface-dd",
+                ),
+                html.Div(surface_formula(DEFAULT_SURFACE), id=ids.SURFACE_FORMULA),
+            ),
+            _section(
+                "Optimizers",
+                dcc.Dropdown(
+                    id=ids.OPTIMIZERS,
+                    options=optimizer_options(),
+                    value=DEFAULT_OPTIMIZERS,
+                    multi=True,
+                    clearable=True,
+                    placeholder="choose one or more…",
+                    className="opt-dd",
+                ),
+                _msg(ids.OPTIMIZERS_MSG),
+                html.Div(
+                    [optimizer_card(n, {}) for n in DEFAULT_OPTIMIZERS],
+                    id=ids.HYPER_PANEL,
+                    className="hyper-panel",
+                ),
+            ),
+            _section(
+                "Run",
+                html.Div(
+                    [
+                        html.Label("steps", htmlFor=ids.STEPS),
+                        dcc.Input(
+                            id=ids.STEPS,
+                            type="text",
+                            value="300",
+                            debounce=True,
+                            inputMode="numeric",
+                            className="num-input",
+                            placeholder=f"1 to {MAX_STEPS:,}",
+                        ),
+                    ],
+                    className="field",
+                ),
+                _msg(ids.STEPS_MSG),
+                html.Div(
+                    [
+                        html.Label("start", htmlFor=ids.START_X),
+                        dcc.Input(
+                            id=ids.START_X,
+                            type="text",
+                            value=fmt(s.start[0]),
+                            debounce=True,
+                            inputMode="decimal",
+                            className="num-input",
+                        ),
+                        dcc.Input(
+                            id=ids.START_Y,
+                            type="text",
+                            value=fmt(s.start[1]),
+                            debounce=True,
+                            inputMode="decimal",
+                            className="num-input",
+                        ),
+                    ],
+                    className="field",
+                ),
+                html.P("or click the contour map", className="hint"),
+                _msg(ids.START_MSG),
+                dcc.Checklist(
+                    id=ids.ARROWS,
+                    className="arrows-toggle",
+                    options=[
+                        {
+                            "label": " arrows at the current step: −∇f and, for "
+                            "momentum rules, the velocity",
+                            "value": "on",
+                        }
+                    ],
+                    value=[],
+                ),
+                _msg(ids.RUN_MSG, "msg run-msg"),
+            ),
+            html.Section(id=ids.EXPORT_PANEL, className="panel-section export-panel"),
+        ],
+        className="sidebar",
+    )
+
+
+def playback() -> html.Div:
+    def button(id_, text, title):
+        return html.Button(text, id=id_, title=title, className="pb-btn", n_clicks=0)
+
+    return html.Div(
+        [
+            button(ids.TO_START, "|◀", "back to step 0 (Home)"),
+            button(ids.STEP_BACK, "◀", "one step back (←)"),
+            html.Button(
+                "▶", id=ids.PLAY, title="play / pause (space)", className="pb-btn play", n_clicks=0
+            ),
+            button(ids.STEP_FORWARD, "▶", "one step forward (→)"),
+            button(ids.TO_END, "▶▶|", "to the last step (End)"),
+            dcc.Input(
+                id=ids.SCRUB, type="range", min=0, max=300, step=1, value=0, className="scrub"
+            ),
+            html.Span("step 0 / 300", id=ids.STEP_LABEL, className="step-label"),
+            html.Label("speed", htmlFor=ids.SPEED, className="inline-label"),
+            dcc.Dropdown(
+                id=ids.SPEED,
+                options=[{"label": t, "value": v} for v, t in SPEEDS],
+                value=1,
+                clearable=False,
+                searchable=False,
+                className="speed-dd",
+            ),
+            dcc.Checklist(
+                id=ids.LOOP,
+                options=[{"label": " loop", "value": "on"}],
+                value=["on"],
+                className="loop-toggle",
+            ),
+        ],
+        className="playback",
+    )
+
+
+def _stacked(bottom_id, top_id, title, bottom_config=None) -> html.Div:
+    return html.Div(
+        [
+            html.Div(title, className="view-title"),
+            html.Div(
+                [
+                    dcc.Graph(
+                        id=bottom_id, config=bottom_config or GRAPH_CONFIG, className="layer bottom"
+                    ),
+                    dcc.Graph(id=top_id, config=OVERLAY_CONFIG, className="layer top"),
+                ],
+                className="stack",
+            ),
+        ],
+        className="view",
+    )
+
+
+def main_area() -> html.Main:
+    return html.Main(
+        [
+            playback(),
+            html.Div(id=ids.LEGEND, className="legend"),
+            html.Div(
+                [
+                    _stacked(ids.CONTOUR, ids.CONTOUR_TOP, "Contour map — click to set the start"),
+                    _stacked(ids.SURFACE3D, ids.SURFACE3D_TOP, "Surface — drag to turn"),
+                ],
+                className="views",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Div("Loss", className="view-title"),
+                            dcc.Graph(id=ids.LOSS, config=GRAPH_CONFIG, className="loss"),
+                        ],
+                        className="card loss-card",
+                    ),
+                    html.Div(
+                        [
+                            html.Div(
+                                [
+                                    html.Span("Results", className="view-title"),
+                                    html.Label(
+                                        "tolerance", htmlFor=ids.TOLERANCE, className="inline-label"
+                                    ),
+                                    dcc.Input(
+                                        id=ids.TOLERANCE,
+                                        type="text",
+                                        value="1e-3",
+                                        debounce=True,
+                                        className="num-input small",
+                                    ),
+                                ],
+                                className="results-head",
+                            ),
+                            _msg(ids.TOLERANCE_MSG),
+                            html.Div(id=ids.RESULTS, className="results"),
+                        ],
+                        className="card results-card",
+                    ),
+                ],
+                className="below",
+            ),
+        ],
+        className="main",
+    )
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            header(),
+            html.Div([sidebar(), main_area()], className="body"),
+            dcc.Store(id=ids.TRAJ),
+            dcc.Store(id=ids.SCENE_STATE),
+            dcc.Store(id=ids.PRESET_HYPER, data={}),
+            dcc.Store(id=ids.CLOCK),
+        ],
+        className="app",
+    )

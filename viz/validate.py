@@ -1,0 +1,101 @@
+"""One validation layer for values that come from the UI.
+
+Every function returns a clean value or raises ``ValueError`` whose text is shown to the
+user next to the control as it is, so it names the control and says what is allowed.
+Hyperparameters are checked by their registry ``HyperSpec.check`` (one source of truth).
+
+Decisions:
+
+- A start outside the display window is *clamped* to the window's edge, with a note
+  saying so. The app draws what it computes; a run whose first point is off-screen would
+  look like a bug, and clicking on the map can only give points inside it anyway.
+- Steps are whole numbers from 1 to ``MAX_STEPS`` (the browser keeps every point of
+  every run in memory and animates it: 8 runs × 5,000 steps is the comfortable limit).
+"""
+
+from __future__ import annotations
+
+import math
+
+from optimizers import OPTIMIZERS
+from surfaces import SURFACES
+
+MAX_STEPS = 5000
+MAX_RUNS = 12
+
+
+def number(value, what: str) -> float:
+    """A finite float from a number or numeric text; ``ValueError`` naming ``what`` otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"{what}: enter a number")
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return x
+
+
+def surface(name) -> str:
+    if name not in SURFACES:
+        raise ValueError(f"unknown surface {name!r}; choose one from the list")
+    return name
+
+
+def selection(names) -> list[str]:
+    """The chosen optimizers, in registry order; at least one."""
+    if not names:
+        raise ValueError("choose at least one optimizer")
+    if isinstance(names, str):
+        names = [names]
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    if unknown:
+        raise ValueError(f"unknown optimizer {unknown[0]!r}")
+    if len(names) > MAX_RUNS:
+        raise ValueError(f"choose at most {MAX_RUNS} optimizers")
+    return [n for n in OPTIMIZERS if n in names]
+
+
+def steps(value) -> int:
+    x = number(value, "steps")
+    if x != int(x):
+        raise ValueError(f"steps must be a whole number, got {value!r}")
+    if not 1 <= x <= MAX_STEPS:
+        raise ValueError(f"steps must be between 1 and {MAX_STEPS:,}, got {int(x):,}")
+    return int(x)
+
+
+def start(x, y, x_range, y_range) -> tuple[tuple[float, float], str]:
+    """The start point and a note ("" when it is inside the window; clamped otherwise)."""
+    px, py = number(x, "start x"), number(y, "start y")
+    cx = min(max(px, x_range[0]), x_range[1])
+    cy = min(max(py, y_range[0]), y_range[1])
+    if (cx, cy) == (px, py):
+        return (px, py), ""
+    note = (
+        f"({px:g}, {py:g}) is outside the window x ∈ [{x_range[0]:g}, {x_range[1]:g}], "
+        f"y ∈ [{y_range[0]:g}, {y_range[1]:g}]; started at the edge, ({cx:g}, {cy:g})"
+    )
+    return (cx, cy), note
+
+
+def hyper(opt: str, name: str, value):
+    """One hyperparameter through its registry spec (``lr`` 0, −1, 1e308, text: rejected)."""
+    spec = OPTIMIZERS[opt].spec(name)
+    if spec.is_bool:
+        return spec.check(bool(value), opt)
+    label = OPTIMIZERS[opt].label
+    try:
+        return spec.check(number(value, name), opt)
+    except ValueError as exc:
+        raise ValueError(f"{label}: {exc}".replace(f"{opt}.{name}", name)) from None
+
+
+def tolerance(value) -> float:
+    x = number(value, "tolerance")
+    if not 0 < x < 1e3:
+        raise ValueError(f"tolerance must be > 0 and < 1000, got {x:g}")
+    return x
