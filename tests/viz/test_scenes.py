@@ -1,0 +1,416 @@
+"""Scene presets: each computes, Radford's look like his, and each shows what its caption says.
+
+The caption tests measure the claim on the real rules and surfaces (no stored results):
+if a rule or a surface changes so that a scene stops showing its story, they fail.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from optimizers import OPTIMIZERS
+from surfaces import SURFACES, from_expression, get_surface
+from viz.scenes import (
+    PRESETS,
+    RADFORD_COLOURS,
+    RADFORD_LABELS,
+    RunSpec,
+    Scene,
+    Style,
+    apply_settings,
+    camera_angles,
+    camera_from_angles,
+    get_preset,
+    parse_setting,
+)
+
+RADFORD = ("radford-long-valley", "radford-beale", "radford-saddle")
+RADFORD_ORDER = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop")
+OURS = (
+    "newton-saddle",
+    "ravine-adam-vs-sgd",
+    "rosenbrock-race",
+    "himmelblau-basins",
+    "lr-too-high",
+)
+
+_cache: dict[str, dict] = {}
+
+
+def runs_of(name: str) -> dict:
+    """The preset's trajectories by rule name (by label where a rule repeats)."""
+    if name not in _cache:
+        scene = get_preset(name)
+        specs = scene.resolved_runs()
+        rules = [r.optimizer for r in specs]
+        keys = rules if len(set(rules)) == len(rules) else [r.label for r in specs]
+        _cache[name] = dict(zip(keys, scene.compute(), strict=True))
+    return _cache[name]
+
+
+def sign_changes(v: np.ndarray) -> int:
+    return int((np.diff(np.sign(v)) != 0).sum())
+
+
+# ---------------------------------------------------------------- every preset
+
+
+def test_the_presets_we_promise_are_registered():
+    assert set(RADFORD + OURS) <= set(PRESETS)
+    if "noisy_moons" in SURFACES:
+        assert "radford-noisy-moons" in PRESETS
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_computes_finite_or_flagged(name):
+    scene = get_preset(name).validate()
+    assert scene.description and scene.title
+    assert scene.view in ("contour", "3d", "both")
+    trajectories = scene.compute()
+    assert len(trajectories) == len(scene.runs) >= 1
+    for traj in trajectories:
+        assert traj.points.shape == (scene.steps + 1, 2)
+        assert traj.losses.shape == (scene.steps + 1,)
+        end = scene.steps + 1 if traj.diverged_at is None else traj.diverged_at
+        assert np.isfinite(traj.points[:end]).all()
+        assert np.isfinite(traj.losses[:end]).all()
+        if traj.diverged_at is not None:
+            assert np.isnan(traj.points[traj.diverged_at + 1 :]).all()
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_has_distinct_labels_and_colours(name):
+    runs = get_preset(name).resolved_runs()
+    assert len({r.label for r in runs}) == len(runs)
+    assert len({r.colour.lower() for r in runs}) == len(runs)
+    assert all(r.colour.startswith("#") and len(r.colour) == 7 for r in runs)
+
+
+@pytest.mark.parametrize("name", RADFORD)
+def test_radford_scenes_look_like_his(name):
+    scene = get_preset(name)
+    runs = scene.resolved_runs()
+    assert tuple(r.optimizer for r in runs) == RADFORD_ORDER
+    assert [r.label for r in runs] == [RADFORD_LABELS[r] for r in RADFORD_ORDER]
+    assert [r.colour for r in runs] == [RADFORD_COLOURS[r] for r in RADFORD_ORDER]
+    assert [r.label for r in runs] == ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "Rmsprop"]
+    for r in runs:  # his code put ε inside the root
+        if r.optimizer in ("adagrad", "adadelta", "rmsprop"):
+            assert r.hyper["eps_in_sqrt"] is True
+            assert scene.optimizers()[runs.index(r)].hyper["eps_in_sqrt"] is True
+    style = scene.style
+    assert style.size == (620, 480) and style.fps == 25
+    assert style.background.lower() in ("#ffffff", "white")
+    assert style.colorscale.lower() == "jet"
+
+
+def test_radford_colours_are_his_matplotlib_letters():
+    # r, g, m, b, y, k as matplotlib draws them.
+    assert RADFORD_COLOURS == {
+        "sgd": "#ff0000",
+        "momentum": "#008000",
+        "nesterov": "#bf00bf",
+        "adagrad": "#0000ff",
+        "adadelta": "#bfbf00",
+        "rmsprop": "#000000",
+    }
+
+
+def test_radford_star_marks_the_minimum_where_there_is_one():
+    assert get_surface("long_valley").minima
+    assert get_preset("radford-beale").get_surface().minima == ((3.0, 0.5),)
+    x_range, y_range = get_preset("radford-beale").window()
+    assert x_range == (-4.5, 4.5) and y_range == (-4.5, 4.5)
+
+
+def test_radford_saddle_is_3d_with_his_camera():
+    scene = get_preset("radford-saddle")
+    assert scene.view == "3d" and scene.surface == "saddle"
+    elev, azim = camera_angles(scene.style.camera)
+    assert elev == pytest.approx(45.0, abs=1e-9) and azim == pytest.approx(45.0, abs=1e-9)
+    lo, hi = scene.style.z_range
+    values = scene.get_surface().grid(50)[2]
+    assert lo <= values.min() and values.max() <= hi
+
+
+# ---------------------------------------------------------------- Radford's captions
+
+
+def test_long_valley_sgd_gets_nowhere():
+    t = runs_of("radford-long-valley")
+    x_min = get_surface("long_valley").minima[0][0]
+    start_x = get_preset("radford-long-valley").start[0]
+    progress = t["sgd"].points[-1, 0] - start_x
+    assert 0 < progress < 0.05 * (x_min - start_x)
+
+
+def test_long_valley_momentum_oscillates_then_builds_velocity():
+    t = runs_of("radford-long-valley")
+    for rule in ("momentum", "nesterov"):
+        x, y = t[rule].points.T
+        assert sign_changes(y[:51]) >= 5  # wall to wall across the trough
+        speed = np.diff(x)  # along the floor, per step
+        assert speed[-50:].mean() > 2 * speed[:10].mean()  # faster once velocity has built up
+        assert speed[-50:].mean() > 5 * np.diff(t["sgd"].points[:, 0]).mean()
+        assert x[-1] - x[0] > 5 * (t["sgd"].points[-1, 0] - x[0])
+
+
+def test_long_valley_adaptive_rules_break_symmetry_at_once():
+    t = runs_of("radford-long-valley")
+    first20 = {rule: tr.points[20, 0] - tr.points[0, 0] for rule, tr in t.items()}
+    for rule in ("adagrad", "adadelta", "rmsprop"):
+        assert sign_changes(t[rule].points[:51, 1]) <= 1  # no swinging across
+        assert first20[rule] > 3 * max(first20["momentum"], first20["nesterov"])
+        assert first20[rule] > 20 * first20["sgd"]
+
+
+def test_beale_velocity_methods_shoot_off():
+    scene = get_preset("radford-beale")
+    t = runs_of("radford-beale")
+    start, minimum = np.array(scene.start), np.array(scene.get_surface().minima[0])
+    along = (minimum - start) / np.linalg.norm(minimum - start)
+    normal = np.array([-along[1], along[0]])
+
+    def off_course(rule):  # farthest distance from the straight line start → minimum
+        return np.abs((t[rule].points - start) @ normal).max()
+
+    def reach(rule):
+        return np.linalg.norm(t[rule].points - start, axis=1).max()
+
+    for rule in ("momentum", "nesterov"):
+        assert off_course(rule) > 2 * off_course("sgd")
+        assert off_course(rule) > 2 * off_course("rmsprop")
+        assert t[rule].points[:, 1].min() < -0.5  # far below the valley they end in
+        assert reach(rule) > 1.5 * reach("sgd")
+        # ... and still they swing back to the minimum.
+        assert np.linalg.norm(t[rule].points[-1] - minimum) < 0.1
+    for rule in ("sgd", "rmsprop", "adadelta"):
+        assert t[rule].points[:, 1].min() > 0
+
+
+def test_beale_adagrad_nearly_goes_unstable():
+    scene = get_preset("radford-beale")
+    t = runs_of("radford-beale")
+    minimum = np.array(scene.get_surface().minima[0])
+    steps = {
+        rule: np.linalg.norm(np.diff(tr.points, axis=0), axis=1).max() for rule, tr in t.items()
+    }
+    assert steps["adagrad"] > 3 * max(v for rule, v in steps.items() if rule != "adagrad")
+    assert t["adagrad"].points[:, 0].min() < 0.05  # thrown to the ridge at x = 0 ...
+    assert t["adagrad"].diverged_at is None  # ... but not over it
+    assert np.linalg.norm(t["adagrad"].points[-1] - minimum) < 0.25
+
+
+def test_saddle_sgd_stays_stuck_on_the_ridge():
+    t = runs_of("radford-saddle")
+    x, y = t["sgd"].points.T
+    assert np.abs(y).max() < 1e-2
+    assert abs(x[-1]) < 0.05  # it slid along the ridge to the saddle point and sits there
+    assert x.min() >= 0  # and never crossed it
+    assert abs(t["rmsprop"].points[-1, 1]) > 1000 * abs(y[-1])
+
+
+def test_saddle_adaptive_rules_run_down_the_negative_curvature():
+    t = runs_of("radford-saddle")
+    for rule in ("adagrad", "rmsprop", "adadelta"):
+        y = t[rule].points[:, 1]
+        assert abs(y[100]) > 1.0  # well off the ridge within half the run
+        assert np.all(np.diff(y) >= 0)  # straight down the side it started on (y > 0)
+        assert t[rule].losses[-1] < -1.0
+
+
+def test_saddle_momentum_explores_around_before_escaping():
+    t = runs_of("radford-saddle")
+    for rule in ("momentum", "nesterov"):
+        x, y = t[rule].points.T
+        assert x.min() < -0.1  # overshoots the saddle point along the ridge
+        assert sign_changes(x[:100]) >= 2  # and swings back and forth over it
+        assert abs(y[50]) < 0.01  # still around the ridge while the adaptive rules are gone
+        assert abs(t["rmsprop"].points[50, 1]) > 50 * abs(y[50])
+        assert abs(y[-1]) > 1.0  # their velocity carries them off in the end
+
+
+# ---------------------------------------------------------------- ours
+
+
+def test_newton_is_drawn_to_the_saddle_while_sgd_and_adam_escape():
+    t = runs_of("newton-saddle")
+    assert np.linalg.norm(t["newton"].points[-1]) < 1e-3  # the saddle point (0, 0)
+    # Along y the Newton step goes uphill: |y| shrinks while f rises.
+    assert np.all(np.diff(np.abs(t["newton"].points[:, 1])) <= 0)
+    for rule in ("sgd", "adam"):
+        assert abs(t[rule].points[-1, 1]) > 2.0
+        assert t[rule].losses[-1] < t["newton"].losses[-1] - 1.0
+
+
+def test_ravine_sgd_zigzags_and_adaptive_rules_follow_the_floor():
+    scene = get_preset("ravine-adam-vs-sgd")
+    t = runs_of("ravine-adam-vs-sgd")
+    theta = math.radians(scene.get_surface().extra["angle_deg"])
+    across = np.array([-math.sin(theta), math.cos(theta)])
+
+    def crossings(rule):
+        return sign_changes(t[rule].points[:41] @ across)
+
+    assert crossings("sgd") >= 30
+    for rule in ("rmsprop", "adam"):
+        assert crossings(rule) <= 8
+        assert t[rule].losses[40] < t["sgd"].losses[40]
+    assert crossings("momentum") < crossings("sgd") / 3
+    # SGD's α is at the edge: a little more and the steep direction blows up.
+    lam_max = np.linalg.eigvalsh(scene.get_surface().hessian(np.zeros(2))).max()
+    assert scene.runs[0].hyper["lr"] < 2 / lam_max < 1.1 * scene.runs[0].hyper["lr"]
+
+
+def test_rosenbrock_race_has_every_rule_and_none_diverges():
+    scene = get_preset("rosenbrock-race")
+    t = runs_of("rosenbrock-race")
+    assert set(t) == set(OPTIMIZERS)
+    for rule, traj in t.items():
+        assert traj.diverged_at is None, rule
+        assert traj.losses[-1] < traj.losses[0] / 3, rule
+    newton = t["newton"]
+    assert np.linalg.norm(newton.points[-1] - np.array([1.0, 1.0])) < 1e-8
+    first = int(np.argmax(newton.losses < 1e-6))
+    assert 0 < first < scene.steps / 10
+    for rule, traj in t.items():
+        if rule != "newton":
+            assert not (traj.losses[: first + 1] < 1e-6).any(), rule
+
+
+def test_himmelblau_one_start_three_minima():
+    scene = get_preset("himmelblau-basins")
+    minima = np.array(scene.get_surface().minima)
+    ends = set()
+    for rule, traj in runs_of("himmelblau-basins").items():
+        d = np.linalg.norm(minima - traj.points[-1], axis=1)
+        assert d.min() < 0.05, rule
+        ends.add(int(d.argmin()))
+    assert len(ends) >= 3
+
+
+def test_lr_too_high_converges_oscillates_diverges():
+    scene = get_preset("lr-too-high")
+    assert {r.optimizer for r in scene.runs} == {"sgd"}
+    lrs = [r.hyper["lr"] for r in scene.runs]
+    assert lrs == sorted(lrs) and len(set(lrs)) == 3
+    smooth, oscillating, diverging = (
+        runs_of("lr-too-high")[r.label] for r in scene.resolved_runs()
+    )
+    r = np.linalg.norm(smooth.points, axis=1)
+    assert np.all(np.diff(r) < 0) and r[-1] < 1e-6 and sign_changes(smooth.points[:, 0]) == 0
+    x = oscillating.points[:, 0]
+    assert sign_changes(x[:21]) == 20  # to the other side at every step
+    assert oscillating.diverged_at is None and np.linalg.norm(oscillating.points[-1]) < 1e-3
+    assert diverging.diverged_at is not None
+    r = np.linalg.norm(diverging.points[: diverging.diverged_at], axis=1)
+    assert np.all(np.diff(r) > 0)
+
+
+# ---------------------------------------------------------------- settings and overrides
+
+
+def test_parse_setting():
+    assert parse_setting("lr=0.01") == ("lr", "0.01")
+    assert parse_setting(" adam.beta1 = 0.8 ") == ("adam.beta1", "0.8")
+    for bad in ("lr", "=1", "lr=", ""):
+        with pytest.raises(ValueError, match="name=value"):
+            parse_setting(bad)
+
+
+def test_plain_setting_goes_to_every_rule_that_has_it():
+    runs = (RunSpec("sgd"), RunSpec("adam"), RunSpec("momentum"))
+    out = apply_settings(runs, [("lr", "0.05"), ("beta1", "0.8")])
+    assert [r.hyper["lr"] for r in out] == [0.05, 0.05, 0.05]
+    assert out[1].hyper["beta1"] == 0.8
+    assert "beta1" not in out[0].hyper and "beta1" not in out[2].hyper
+    assert runs[0].hyper == {}  # the input is untouched
+
+
+def test_dotted_setting_goes_to_one_rule():
+    runs = (RunSpec("sgd"), RunSpec("adam"))
+    out = apply_settings(runs, {"adam.lr": 0.2, "adam.bias_correction": "false"})
+    assert out[0].hyper == {} and out[1].hyper == {"lr": 0.2, "bias_correction": False}
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (("beta1", 0.9), "none of the optimizers"),
+        (("adam.lr", 0.1), "adam is not among"),
+        (("nope.lr", 0.1), "unknown optimizer 'nope'"),
+        (("sgd.foo", 0.1), "sgd has no hyperparameter 'foo'"),
+        (("lr", "nan"), "finite"),
+        (("lr", -1), "lr must be >"),
+        (("lr", "abc"), "must be a number"),
+    ],
+)
+def test_bad_settings_are_named(setting, message):
+    with pytest.raises(ValueError, match=message):
+        apply_settings((RunSpec("sgd"),), [setting])
+
+
+def test_with_overrides_changes_only_what_it_is_told():
+    scene = get_preset("radford-saddle")
+    out = scene.with_overrides(settings=[("lr", "0.02")], steps=10, start=(0.5, 0.1), fps=12)
+    assert out.steps == 10 and out.start == (0.5, 0.1) and out.style.fps == 12
+    assert all(r.hyper["lr"] == 0.02 for r in out.runs)
+    assert out.runs[4].hyper["rho"] == 0.95 and out.runs[4].hyper["eps_in_sqrt"] is True
+    assert out.style.camera == scene.style.camera and out.view == scene.view
+    assert scene.steps == 200 and scene.runs[0].hyper["lr"] == 0.01  # the preset is untouched
+    with pytest.raises(ValueError, match="steps"):
+        scene.with_overrides(steps=-3)
+    with pytest.raises(ValueError, match="start"):
+        scene.with_overrides(start=(float("nan"), 0.0))
+    with pytest.raises(ValueError, match="style"):
+        scene.with_overrides(colour="red")
+
+
+def test_from_args_builds_a_validated_scene():
+    scene = Scene.from_args("rosenbrock", ["adam", "sgd"], {"lr": 0.001}, steps=5)
+    assert scene.start == get_surface("rosenbrock").start
+    assert [r.optimizer for r in scene.runs] == ["adam", "sgd"]
+    assert [r.hyper for r in scene.runs] == [{"lr": 0.001}, {"lr": 0.001}]
+    assert [r.label for r in scene.resolved_runs()] == ["Adam", "SGD"]
+    trajectories = scene.compute()
+    assert trajectories[1].points.shape == (6, 2)
+    for bad, message in [
+        (("nope", ["sgd"]), "unknown surface"),
+        (("rosenbrock", ["nope"]), "unknown optimizer"),
+        (("rosenbrock", ["sgd", "sgd"]), "twice"),
+        (("rosenbrock", []), "at least one"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            Scene.from_args(*bad)
+
+
+def test_from_args_takes_a_surface_object():
+    surface = from_expression("x**2 + 3*y**2", x_range=(-2, 2), y_range=(-2, 2))
+    scene = Scene.from_args(surface, ["sgd"], start=(1.0, 1.0), steps=3)
+    assert scene.get_surface() is surface
+    p = scene.compute()[0].points
+    assert p[1] == pytest.approx([1 - 0.01 * 2, 1 - 0.01 * 6], abs=1e-12)
+
+
+def test_camera_angles_round_trip():
+    for elev, azim in [(45.0, 45.0), (30.0, -60.0), (10.0, 170.0)]:
+        camera = camera_from_angles(elev, azim, distance=2.0)
+        eye = camera["eye"]
+        assert math.hypot(eye["x"], eye["y"], eye["z"]) == pytest.approx(2.0, abs=1e-12)
+        assert camera_angles(camera) == pytest.approx((elev, azim), abs=1e-12)
+
+
+def test_unknown_preset_names_the_choices():
+    with pytest.raises(KeyError, match="radford-beale"):
+        get_preset("nope")
+
+
+def test_style_is_shared_by_value():
+    # Presets must not share a mutable camera dict: changing one copy leaves the others.
+    a, b = Style(), Style()
+    assert a.camera == b.camera and a.camera is not b.camera
+    assert replace(get_preset("radford-beale").style, fps=5).fps == 5
