@@ -1,0 +1,284 @@
+"""GIF export: what Pillow reads back (frames, size, loop, timing), that trails move the way
+the trajectory goes, the option limits, and that the 3-D hidden-path test matches ray casting.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+import pytest
+from PIL import Image, ImageSequence
+
+from optimizers import get_optimizer, run
+from viz.gif import (
+    MAX_FRAMES,
+    export_gif,
+    frame_delays,
+    frame_steps,
+    iter_frames,
+    render_gif_bytes,
+)
+from viz.render_3d import SurfacePanel
+from viz.render_contour import ContourPanel
+from viz.scenes import RunSpec, Scene
+
+RED, BLUE = "#ff0000", "#0000ff"
+
+
+def one_run_scene(
+    surface="quadratic", start=(-1.5, 1.2), steps=60, lr=0.03, colour=RED, **extra
+) -> Scene:
+    run_spec = RunSpec("sgd", {"lr": lr}, "SGD", colour)
+    return Scene("t", "t", "", surface, start, steps, (run_spec,), **extra)
+
+
+def two_run_scene() -> Scene:
+    runs = (RunSpec("sgd", {"lr": 0.05}, "SGD", RED), RunSpec("momentum", {"lr": 0.01}, "M", BLUE))
+    return Scene("t2", "t2", "", "saddle", (0.7, 0.3), 80, runs)
+
+
+def read(data: bytes):
+    return Image.open(io.BytesIO(data))
+
+
+def rgb_frames(im) -> list[np.ndarray]:
+    return [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+
+
+def colour_pixels(frame: np.ndarray, colour, tol=40) -> np.ndarray:
+    """(x, y) of the pixels within ``tol`` of ``colour`` (each channel)."""
+    diff = np.abs(frame.astype(int) - np.array(colour)).max(axis=-1)
+    ys, xs = np.nonzero(diff <= tol)
+    return np.stack([xs, ys], axis=1).astype(float)
+
+
+# ----------------------------------------------------------------------------- the file
+
+
+@pytest.mark.parametrize("view", ["contour", "3d", "both"])
+def test_pillow_reads_frames_size_loop_and_duration(tmp_path, view):
+    scene = one_run_scene(steps=50)
+    size = (400, 240) if view == "both" else (240, 200)
+    info = export_gif(scene, tmp_path / "a.gif", view=view, frames=24, fps=20, size=size)
+    im = Image.open(tmp_path / "a.gif")
+    assert im.n_frames == 24 == info.frames
+    assert im.size == size == info.size
+    assert im.info["loop"] == 0
+    durations = []
+    for frame in ImageSequence.Iterator(im):
+        assert frame.size == size
+        durations.append(frame.info["duration"])
+    assert durations == [50] * 24  # 1000 / fps
+    assert info.bytes == (tmp_path / "a.gif").stat().st_size
+
+
+def test_delays_keep_the_rate_when_fps_does_not_divide_100():
+    delays = frame_delays(30, 30)  # 33.3 ms per frame in 10 ms units
+    assert set(delays) <= {3, 4}
+    assert sum(delays) == 100  # 30 frames at 30 fps last exactly one second
+    scene = one_run_scene(steps=40)
+    im = read(render_gif_bytes(scene, frames=30, fps=30, size=(120, 100)))
+    got = [f.info["duration"] for f in ImageSequence.Iterator(im)]
+    assert sum(got) == 1000 and set(got) <= {30, 40}
+
+
+def test_frames_spread_over_the_run_with_the_last_step_shown():
+    steps = frame_steps(1000, 120)
+    assert len(steps) == 120 and steps[0] == 0 and steps[-1] == 1000
+    assert np.all(np.diff(steps) > 0)
+    assert np.ptp(np.diff(steps)) <= 1  # evenly spread: every k-th step, k varying by ≤ 1
+    assert list(frame_steps(5, 50)) == [0, 1, 2, 3, 4, 5]  # never more frames than steps
+    assert list(frame_steps(9, 1)) == [9]
+
+
+def test_gif_holds_exactly_the_rendered_frames():
+    """The changed-rectangle encoding (transparency, disposal) decodes to the full frames."""
+    scene = two_run_scene()
+    opts = {"view": "contour", "frames": 15, "size": (220, 180)}
+    expected = [rgb for _, rgb in iter_frames(scene, **opts)]
+    decoded = rgb_frames(read(render_gif_bytes(scene, fps=10, **opts)))
+    assert len(decoded) == len(expected) == 15
+    for want, got in zip(expected, decoded, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_later_frames_store_only_what_changed():
+    scene = one_run_scene(steps=100)
+    im = read(render_gif_bytes(scene, frames=40, size=(400, 300)))
+    im.seek(20)
+    x0, y0, x1, y1 = im.dispose_extent
+    assert (x1 - x0) * (y1 - y0) < 0.1 * 400 * 300
+
+
+def test_export_equals_bytes_and_reports_progress(tmp_path):
+    scene = one_run_scene(steps=30)
+    calls = []
+    info = export_gif(
+        scene,
+        tmp_path / "p.gif",
+        frames=10,
+        size=(120, 100),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(k, 10) for k in range(1, 11)]
+    assert (tmp_path / "p.gif").read_bytes() == render_gif_bytes(scene, frames=10, size=(120, 100))
+    assert info.seconds > 0 and str(tmp_path / "p.gif") in str(info)
+
+
+def test_defaults_come_from_the_scene():
+    scene = one_run_scene(steps=30)  # style: 620×480, 25 fps
+    im = read(render_gif_bytes(scene))
+    assert im.size == (620, 480) and im.n_frames == 31 and im.info["duration"] == 40
+    both = read(render_gif_bytes(scene, view="both", frames=3))
+    assert both.size == (1240, 480)
+
+
+def test_given_trajectories_are_drawn_instead_of_computed():
+    scene = one_run_scene(steps=20)
+    mirrored = run(get_optimizer("sgd", lr=0.03), scene.get_surface(), (1.5, -1.2), 20)
+    a = rgb_frames(read(render_gif_bytes(scene, frames=5, size=(160, 120))))
+    b = rgb_frames(
+        read(render_gif_bytes(scene, frames=5, size=(160, 120), trajectories=[mirrored]))
+    )
+    assert not np.array_equal(a[-1], b[-1])
+    with pytest.raises(ValueError, match="one per run"):
+        render_gif_bytes(scene, trajectories=[mirrored, mirrored])
+
+
+# ----------------------------------------------------------------------------- motion
+
+
+def head_along(points: np.ndarray, direction: np.ndarray) -> float:
+    """How far the run's pixels reach along ``direction``."""
+    return float(np.max(points @ direction))
+
+
+@pytest.mark.parametrize("view", ["contour", "3d"])
+def test_trail_pixels_move_in_the_trajectory_direction(view):
+    """The red run's pixels advance along its projected path and its head sits on it."""
+    scene = one_run_scene(steps=60, lr=0.02)
+    size = (320, 260)
+    runs = scene.resolved_runs()
+    camera = {"eye": {"x": -1.0, "y": -1.2, "z": 2.2}}  # from high up: the whole bowl shows
+    if view == "contour":
+        panel = ContourPanel(scene, runs, size, (0, 0))
+    else:
+        panel = SurfacePanel(scene, runs, size, (0, 0), camera)
+    traj = scene.compute()[0].points
+    pix = panel.mover((255, 0, 0), traj).pix
+    steps_shown = frame_steps(scene.steps, 8)
+    ends = pix[panel.mover((255, 0, 0), traj).vertex_of_step[steps_shown]]
+    frames = rgb_frames(
+        read(render_gif_bytes(scene, view=view, frames=8, size=size, camera=camera))
+    )
+    assert len(frames) == 8
+    direction = ends[-1] - ends[0]
+    direction /= np.linalg.norm(direction)
+    reach = []
+    for frame, end in zip(frames, ends, strict=True):
+        red = colour_pixels(frame, (255, 0, 0))
+        red = red[panel.allowed[red[:, 1].astype(int), red[:, 0].astype(int)] > 0]  # no legend
+        assert len(red) > 0
+        reach.append(head_along(red, direction))
+        # the head of the red pixels is at the frame's current point (within a dot radius)
+        nearest = np.min(np.hypot(*(red - end).T))
+        assert nearest < 2.0
+    assert all(b > a for a, b in itertools.pairwise(reach)), reach
+    expected = ends @ direction
+    np.testing.assert_allclose(np.array(reach) - expected, reach[0] - expected[0], atol=3.0)
+
+
+def test_both_views_move_in_lockstep():
+    scene = one_run_scene(steps=40, lr=0.03)
+    w, h = 480, 200
+    camera = {"eye": {"x": -1.0, "y": -1.2, "z": 2.2}}
+    frames = rgb_frames(
+        read(render_gif_bytes(scene, view="both", frames=5, size=(w, h), camera=camera))
+    )
+    left_counts, right_counts = [], []
+    for f in frames:
+        f = f[h // 3 :]  # below the legends
+        left_counts.append(len(colour_pixels(f[:, : w // 2], (255, 0, 0))))
+        right_counts.append(len(colour_pixels(f[:, w // 2 :], (255, 0, 0))))
+    # each half's trail grows frame after frame, together
+    assert all(b > a for a, b in itertools.pairwise(left_counts))
+    assert all(b > a for a, b in itertools.pairwise(right_counts))
+
+
+def test_a_diverging_run_still_exports():
+    scene = one_run_scene(steps=40, lr=5.0)  # SGD blows up on the bowl
+    im = read(render_gif_bytes(scene, frames=10, size=(160, 120)))
+    assert im.n_frames == 10
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"frames": MAX_FRAMES + 1}, "frames must be between 1 and 1,000"),
+        ({"frames": 0}, "frames must be between 1 and 1,000"),
+        ({"frames": 2.5}, "frames must be a whole number"),
+        ({"size": (4000, 3000)}, "size must be at most 1920×1080"),
+        ({"size": (1921, 600)}, "size must be at most 1920×1080"),
+        ({"size": (20, 20)}, "size must be at least 64×64"),
+        ({"size": "big"}, "size must be"),
+        ({"fps": 0}, "fps must be between 1 and 50"),
+        ({"fps": 120}, "fps must be between 1 and 50"),
+        ({"view": "side"}, "view must be one of contour, 3d, both"),
+        ({"camera": {"eye": {"x": 0, "y": 0}}}, "camera eye must have numbers"),
+        ({"camera": {"eye": {"x": 0, "y": 0, "z": 0}}}, "camera eye must differ"),
+    ],
+)
+def test_bad_options_raise_a_clear_error_and_write_nothing(tmp_path, kwargs, message):
+    scene = one_run_scene(steps=1500)
+    target = tmp_path / "never.gif"
+    with pytest.raises(ValueError, match=message):
+        export_gif(scene, target, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_largest_allowed_options_are_accepted(tmp_path):
+    scene = one_run_scene(steps=1200)
+    info = export_gif(scene, tmp_path / "big.gif", frames=1000, size=(1920, 1080), fps=50)
+    im = Image.open(tmp_path / "big.gif")
+    assert im.n_frames == info.frames == 1000 and im.size == (1920, 1080)
+    assert im.info["duration"] == 20
+
+
+# ----------------------------------------------------------------------------- 3-D
+
+
+def ray_hidden(panel: SurfacePanel, box_pt: np.ndarray, samples: int = 400) -> bool:
+    """Ray casting: does the segment eye → point cross the surface before reaching it?"""
+    eye = panel.cam.eye
+    ts = np.linspace(0.0, 0.97, samples)
+    ray = eye + ts[:, None] * (box_pt - eye)
+    (x0, x1), (y0, y1) = panel.window
+    x = (ray[:, 0] / (2 * panel.half[0]) + 0.5) * (x1 - x0) + x0
+    y = (ray[:, 1] / (2 * panel.half[1]) + 0.5) * (y1 - y0) + y0
+    inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    z = panel.to_box(x, y, panel.surface.value(np.stack([x, y], -1)))[:, 2]
+    above = ray[:, 2] - z
+    sign = np.sign(above[inside])
+    return bool(np.any(sign != sign[-1])) if sign.size else False
+
+
+def test_hidden_path_pieces_agree_with_ray_casting():
+    """Points on the saddle seen from a low camera: hidden or not, as a ray would tell."""
+    scene = one_run_scene(surface="saddle", start=(0.7, 1e-5))
+    camera = {"eye": {"x": 2.0, "y": 0.4, "z": 0.25}}
+    panel = SurfacePanel(scene, scene.resolved_runs(), (320, 260), (0, 0), camera)
+    rng = np.random.default_rng(1)
+    pts = rng.uniform((-1.4, -1.4), (0.9, 0.9), (300, 2))
+    z = panel.surface.value(pts)
+    box = panel.to_box(pts[:, 0], pts[:, 1], z)
+    ok = np.all(np.abs(box) <= panel.half, axis=1)
+    box = box[ok]
+    ours = ~panel._visible(box, panel.cam(box))
+    truth = np.array([ray_hidden(panel, b) for b in box])
+    assert truth.sum() > 20 and (~truth).sum() > 20  # the camera sees both kinds
+    assert np.mean(ours == truth) > 0.93
