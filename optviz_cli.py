@@ -119,7 +119,7 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_positive_int("--frames"),
         help=f"frames in the GIF, spread over the run (at most {MAX_FRAMES})",
     )
-    export.add_argument("--fps", type=_positive_float("--fps"), help="default: the scene's (25)")
+    export.add_argument("--fps", type=_positive_int("--fps"), help="default: the scene's (25)")
     export.add_argument("--size", type=_size, help="WxH in pixels, e.g. 800x600")
     export.set_defaults(command=cmd_export)
     return parser
@@ -229,16 +229,6 @@ def _positive_int(option: str):
     return parse
 
 
-def _positive_float(option: str):
-    def parse(text: str) -> float:
-        x = _float(text, option)
-        if x <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-        return x
-
-    return parse
-
-
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
     if not m:
@@ -276,11 +266,14 @@ def scene_from_args(args: argparse.Namespace):
     if args.expression is not None:
         from surfaces import from_expression
 
-        surface = from_expression(
-            args.expression,
-            x_range=args.x_range or (-2.0, 2.0),
-            y_range=args.y_range or (-2.0, 2.0),
-        )
+        try:
+            surface = from_expression(
+                args.expression,
+                x_range=args.x_range or (-2.0, 2.0),
+                y_range=args.y_range or (-2.0, 2.0),
+            )
+        except ValueError as exc:
+            raise UsageError(f"--expression {args.expression!r}: {exc}") from None
     else:
         if args.x_range or args.y_range:
             raise UsageError("--x-range/--y-range go with --expression")
@@ -370,22 +363,25 @@ def cmd_export(args: argparse.Namespace) -> int:
         if exc.name in ("viz.gif", "viz"):
             raise UsageError("export is unavailable: viz.gif is not installed yet") from None
         raise UsageError(f"export is unavailable: {exc}") from None
-    frames = args.frames if args.frames is not None else min(scene.steps + 1, 200)
-    if frames > MAX_FRAMES:
-        raise UsageError(f"--frames must be at most {MAX_FRAMES}, got {frames}")
-    view = args.view or scene.view
-    fps = args.fps if args.fps is not None else scene.style.fps
-    size = args.size or tuple(scene.style.size)
+    if args.frames is not None and args.frames > MAX_FRAMES:
+        raise UsageError(f"--frames must be at most {MAX_FRAMES}, got {args.frames}")
     bar = _ProgressBar(sys.stderr)
     try:
-        result = export_gif(
-            scene, args.out, view=view, frames=frames, fps=fps, size=size, progress=bar
+        # Unset options stay None: the writer then takes the scene's view, fps and size.
+        info = export_gif(
+            scene,
+            args.out,
+            view=args.view,
+            frames=args.frames,
+            fps=args.fps,
+            size=args.size,
+            progress=bar,
         )
     except OSError as exc:
         raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     finally:
         bar.close()
-    print(f"wrote {result if isinstance(result, str) else args.out}")
+    print(f"wrote {info}" if info is not None else f"wrote {args.out}")
     return 0
 
 

@@ -170,11 +170,15 @@ class Scene:
     y_range: tuple[float, float] | None = None
     noise: float = 0.0
     seed: int = 0
+    batch_size: int | None = None  # mini-batches, for surfaces that sample them (noisy_moons)
 
     def get_surface(self) -> Surface:
-        if isinstance(self.surface, Surface):
-            return self.surface
-        return get_surface(self.surface)
+        s = self.surface if isinstance(self.surface, Surface) else get_surface(self.surface)
+        if self.batch_size is not None:
+            if not hasattr(s, "with_batch_size"):
+                raise ValueError(f"surface '{s.name}' has no mini-batches (batch_size)")
+            s = s.with_batch_size(self.batch_size)
+        return s
 
     @property
     def surface_name(self) -> str:
@@ -617,29 +621,34 @@ register(
     )
 )
 
-if "noisy_moons" in SURFACES:  # registered with the network surface
+if "noisy_moons" in SURFACES:  # registered with the network surface (surfaces.network)
     register(
         Scene(
             name="radford-noisy-moons",
             title="Noisy moons (Radford)",
             description=(
-                "A small classifier on two noisy interleaved half-moons, trained on "
-                "mini-batches with gradients by backpropagation; the landscape is its loss "
-                "over two of its weights."
+                "A small classifier on two noisy, interleaved half-moons, trained on "
+                "mini-batches of 32 points (gradients by the notes' backpropagation); the "
+                "landscape is its full-data loss over two of its weights. Each step sees a "
+                "different batch, so the paths jitter. SGD creeps and is still far from the "
+                "minimum at the end; Momentum and NAG start as slowly and speed up as their "
+                "velocity builds; Adagrad and RMSprop, which scale each weight's step by its "
+                "own gradient history, get there first."
             ),
             surface="noisy_moons",
             start=get_surface("noisy_moons").start,
             steps=200,
             runs=_radford_runs(
                 {
-                    "sgd": {"lr": 0.1},
-                    "momentum": {"lr": 0.1, "momentum": 0.9},
-                    "nesterov": {"lr": 0.1, "momentum": 0.9},
-                    "adagrad": {"lr": 0.1},
-                    "adadelta": {"lr": 1.0, "rho": 0.95, "eps": 1e-6},
-                    "rmsprop": {"lr": 0.01, "decay": 0.9},
+                    "sgd": {"lr": 0.2},
+                    "momentum": {"lr": 0.05, "momentum": 0.9},
+                    "nesterov": {"lr": 0.05, "momentum": 0.9},
+                    "adagrad": {"lr": 0.5},
+                    "adadelta": {"lr": 1.0, "rho": 0.95, "eps": 1e-4},
+                    "rmsprop": {"lr": 0.05, "decay": 0.9},
                 }
             ),
-            style=radford_style(star_colour="#808080"),
+            style=radford_style(log_levels=True, star_colour="#808080"),
+            batch_size=32,
         )
     )

@@ -28,7 +28,9 @@ from viz.scenes import (
     parse_setting,
 )
 
-RADFORD = ("radford-long-valley", "radford-beale", "radford-saddle")
+RADFORD = ("radford-long-valley", "radford-beale", "radford-saddle") + (
+    ("radford-noisy-moons",) if "noisy_moons" in SURFACES else ()
+)
 RADFORD_ORDER = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop")
 OURS = (
     "newton-saddle",
@@ -232,6 +234,33 @@ def test_saddle_momentum_explores_around_before_escaping():
         assert abs(y[50]) < 0.01  # still around the ridge while the adaptive rules are gone
         assert abs(t["rmsprop"].points[50, 1]) > 50 * abs(y[50])
         assert abs(y[-1]) > 1.0  # their velocity carries them off in the end
+
+
+def test_noisy_moons_trains_on_mini_batches():
+    scene = get_preset("radford-noisy-moons")
+    assert scene.surface == "noisy_moons" and scene.get_surface().batch_size == 32
+    full = replace(scene, batch_size=None, runs=scene.runs[:1]).compute()[0]
+    again = replace(scene, runs=scene.runs[:1]).compute()[0]
+    batched = runs_of("radford-noisy-moons")["sgd"]
+    assert np.array_equal(again.points, batched.points)  # seeded: reproducible
+    assert not np.allclose(full.points, batched.points)  # but not the full-batch path
+
+
+def test_noisy_moons_caption():
+    scene = get_preset("radford-noisy-moons")
+    t = runs_of("radford-noisy-moons")
+    minimum = np.array(scene.get_surface().minima[0])
+    d = {rule: np.linalg.norm(tr.points - minimum, axis=1) for rule, tr in t.items()}
+    for rule, dist in d.items():
+        assert t[rule].diverged_at is None and dist[-1] < dist[0], rule
+    assert d["sgd"][-1] == max(dist[-1] for dist in d.values()) > 0.4 * d["sgd"][0]
+    for rule in ("adagrad", "rmsprop"):  # get there first
+        assert d[rule][:150].min() < 0.1
+    for rule in ("sgd", "momentum", "nesterov"):
+        assert d[rule][:150].min() > 1.0
+    for rule in ("momentum", "nesterov"):  # speed up as the velocity builds
+        speed = np.linalg.norm(np.diff(t[rule].points, axis=0), axis=1)
+        assert speed[50:125].mean() > 2.5 * speed[:50].mean()
 
 
 # ---------------------------------------------------------------- ours
