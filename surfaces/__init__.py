@@ -8,10 +8,11 @@ array(0.)
 
 from __future__ import annotations
 
-from surfaces import analytic
+from surfaces import analytic, network
 from surfaces.base import Surface
 
 SURFACES: dict[str, Surface] = {s.name: s for s in (make() for make in analytic.ALL)}
+SURFACES["noisy_moons"] = network.noisy_moons()  # a real network's loss (surfaces.network)
 
 
 def get_surface(name: str) -> Surface:
