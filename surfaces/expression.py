@@ -37,6 +37,7 @@ overflow is ``inf``, and nothing raises or warns.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -181,10 +182,20 @@ def from_expression(
 
     ``start`` defaults to the point 70 % of the way across the window in x and in y.
     The minima are unknown (``()``). Bad text or ranges: ``ExpressionError``.
+    Surfaces are immutable, so the last few builds are cached (an app re-asks often).
     """
-    started = time.perf_counter()
+    if not isinstance(text, str):
+        raise ExpressionError(f"the expression must be text, got {type(text).__name__}")
     x_range = _check_range(x_range, "x_range")
     y_range = _check_range(y_range, "y_range")
+    if start is not None:
+        start = _check_start(start)
+    return _build(text, x_range, y_range, start, str(name))
+
+
+@functools.lru_cache(maxsize=32)
+def _build(text: str, x_range, y_range, start, name: str) -> Surface:
+    started = time.perf_counter()
     if start is None:
         start = (
             x_range[0] + 0.7 * (x_range[1] - x_range[0]),
@@ -216,7 +227,7 @@ def from_expression(
         y_range=y_range,
         minima=(),
         start=start,
-        extra={"expression": text.strip(), "sympy": expr},
+        extra={"expression": text.strip()},
     )
 
 

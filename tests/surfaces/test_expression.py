@@ -432,3 +432,13 @@ def test_leading_blanks_are_allowed_and_columns_stay_the_users(text, column, lin
     if line is not None:
         assert info.value.line == line
     assert from_expression("  x*y").value([2.0, 3.0]) == 6.0
+
+
+def test_builds_are_cached_per_text_window_and_start():
+    a = from_expression("x**2 + y**4 - x*y", x_range=(-1, 1), y_range=(-1, 1))
+    assert from_expression("x**2 + y**4 - x*y", x_range=(-1.0, 1.0), y_range=[-1, 1]) is a
+    b = from_expression("x**2 + y**4 - x*y", x_range=(-1, 2), y_range=(-1, 1))
+    assert b is not a
+    assert b.x_range == (-1.0, 2.0)
+    c = from_expression("x**2 + y**4 - x*y", x_range=(-1, 1), y_range=(-1, 1), start=(0, 0))
+    assert c is not a and c.start == (0.0, 0.0)
