@@ -603,19 +603,21 @@ register(
         name="lr-too-high",
         title="One rule, three learning rates",
         description=(
-            "SGD on the bowl f = x² + y², whose curvature is 2, so each step multiplies the "
-            "distance to the minimum by (1 − 2α). With α = 0.1 the factor is 0.8: a smooth "
-            "approach. With α = 0.9 it is −0.8: every step overshoots to the other side and "
-            "the run converges while oscillating. With α = 1.1 it is −1.2: every overshoot is "
-            "bigger than the last and the run diverges."
+            "SGD on Booth's function, a bowl whose curvature is 18 across its long axis and 2 "
+            "along it, so each step multiplies the across part of the distance to the "
+            "minimum by (1 − 18α) and the along part by (1 − 2α). With α = 0.02 both factors "
+            "are positive: a smooth curve into the minimum. With α = 0.1 the across factor "
+            "is −0.8: every step overshoots to the other side and the run zig-zags in. With "
+            "α = 0.12 it is −1.16: every overshoot is bigger than the last and the run "
+            "diverges, although the same α would be fine along the long axis."
         ),
-        surface="quadratic",
-        start=(-1.5, 1.2),
+        surface="booth",
+        start=(-3.0, 1.5),
         steps=100,
         runs=(
-            _run("sgd", "SGD α = 0.1", "#0072B2", lr=0.1),
-            _run("sgd", "SGD α = 0.9", "#E69F00", lr=0.9),
-            _run("sgd", "SGD α = 1.1", "#D55E00", lr=1.1),
+            _run("sgd", "SGD α = 0.02", "#0072B2", lr=0.02),
+            _run("sgd", "SGD α = 0.1", "#009E73", lr=0.1),
+            _run("sgd", "SGD α = 0.12", "#D55E00", lr=0.12),
         ),
         style=our_style(),
     )

@@ -327,17 +327,27 @@ def test_lr_too_high_converges_oscillates_diverges():
     assert {r.optimizer for r in scene.runs} == {"sgd"}
     lrs = [r.hyper["lr"] for r in scene.runs]
     assert lrs == sorted(lrs) and len(set(lrs)) == 3
-    smooth, oscillating, diverging = (
-        runs_of("lr-too-high")[r.label] for r in scene.resolved_runs()
-    )
-    r = np.linalg.norm(smooth.points, axis=1)
-    assert np.all(np.diff(r) < 0) and r[-1] < 1e-6 and sign_changes(smooth.points[:, 0]) == 0
-    x = oscillating.points[:, 0]
-    assert sign_changes(x[:21]) == 20  # to the other side at every step
-    assert oscillating.diverged_at is None and np.linalg.norm(oscillating.points[-1]) < 1e-3
+    surface = scene.get_surface()
+    minimum = np.array(surface.minima[0])
+    curvatures, axes = np.linalg.eigh(surface.hessian(minimum))
+    steep = axes[:, np.argmax(curvatures)]
+    # The story's three regimes are set by α against the steep curvature.
+    assert lrs[0] < 1 / curvatures.max() < lrs[1] < 2 / curvatures.max() < lrs[2]
+    smooth, zigzag, diverging = (runs_of("lr-too-high")[r.label] for r in scene.resolved_runs())
+
+    def across(traj, end=None):
+        return (traj.points[:end] - minimum) @ steep
+
+    assert np.all(np.diff(smooth.losses) < 0)
+    assert sign_changes(across(smooth)[:30]) == 0  # (later it is down at round-off)
+    assert np.all(np.diff(np.linalg.norm(smooth.points - minimum, axis=1)) < 0)
+    assert sign_changes(across(zigzag)[:21]) == 20  # to the other side at every step
+    assert zigzag.diverged_at is None
+    assert np.linalg.norm(zigzag.points[-1] - minimum) < 1e-3
     assert diverging.diverged_at is not None
-    r = np.linalg.norm(diverging.points[: diverging.diverged_at], axis=1)
-    assert np.all(np.diff(r) > 0)
+    a = np.abs(across(diverging, diverging.diverged_at))
+    assert np.all(np.diff(a) > 0)  # every overshoot bigger than the last
+    assert sign_changes(across(diverging, diverging.diverged_at)) == diverging.diverged_at - 1
 
 
 # ---------------------------------------------------------------- settings and overrides
