@@ -11,6 +11,7 @@ from optimizers.base import (
     EPS_IN_SQRT,
     Optimizer,
     RuleInfo,
+    const,
     eps_spec,
     lr_spec,
     register,
@@ -39,7 +40,7 @@ def adadelta(lr=1.0, rho=0.95, eps=1e-6, eps_in_sqrt=True) -> Optimizer:
     Zeiler's ε sits inside the roots, so ``eps_in_sqrt`` defaults to True here;
     False gives √E + ε like the notes' other adaptive rules. Zeiler has α = 1.
     """
-    alpha = as_schedule(lr)
+    alpha, eps, one_minus_rho, rho = as_schedule(lr), const(eps), const(1 - rho), const(rho)
 
     def init(params):
         zeros = np.zeros_like(params, dtype=float)
@@ -47,9 +48,9 @@ def adadelta(lr=1.0, rho=0.95, eps=1e-6, eps_in_sqrt=True) -> Optimizer:
 
     def step(params, state, surface):
         g = surface.grad(params)
-        g2 = rho * state.g2 + (1 - rho) * g**2
+        g2 = rho * state.g2 + one_minus_rho * g**2
         delta = -rms(state.dx2, eps, eps_in_sqrt) / rms(g2, eps, eps_in_sqrt) * g
-        dx2 = rho * state.dx2 + (1 - rho) * delta**2
+        dx2 = rho * state.dx2 + one_minus_rho * delta**2
         return params + alpha(state.count) * delta, AdadeltaState(state.count + 1, g2, dx2)
 
     return Optimizer(init, step)

@@ -6,7 +6,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from optimizers.base import EPS_IN_SQRT, Optimizer, RuleInfo, eps_spec, lr_spec, register, rms
+from optimizers.base import (
+    EPS_IN_SQRT,
+    Optimizer,
+    RuleInfo,
+    const,
+    eps_spec,
+    lr_spec,
+    register,
+    rms,
+)
 from optimizers.schedules import as_schedule
 
 
@@ -27,7 +36,7 @@ def adagrad(lr=0.1, eps=1e-8, eps_in_sqrt=False) -> Optimizer:
       eps: ε in the denominator.
       eps_in_sqrt: use √(c + ε) instead of √c + ε (Radford's code).
     """
-    alpha = as_schedule(lr)
+    alpha, eps = as_schedule(lr), const(eps)
 
     def init(params):
         return AdagradState(count=0, c=np.zeros_like(params, dtype=float))

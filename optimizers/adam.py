@@ -11,6 +11,7 @@ from optimizers.base import (
     HyperSpec,
     Optimizer,
     RuleInfo,
+    const,
     eps_spec,
     lr_spec,
     register,
@@ -39,7 +40,8 @@ def adam(
 
     ``bias_correction=False`` gives the notes' short form ``m / (√v + ε)``.
     """
-    alpha = as_schedule(lr)
+    alpha, b1, b2, eps = as_schedule(lr), const(beta1), const(beta2), const(eps)
+    one_minus_b1, one_minus_b2 = const(1 - beta1), const(1 - beta2)
 
     def init(params):
         zeros = np.zeros_like(params, dtype=float)
@@ -47,11 +49,11 @@ def adam(
 
     def step(params, state, surface):
         g = surface.grad(params)
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * g**2
+        m = b1 * state.m + one_minus_b1 * g
+        v = b2 * state.v + one_minus_b2 * g**2
         t = state.count + 1
         if bias_correction:
-            m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+            m_hat, v_hat = m / const(1 - beta1**t), v / const(1 - beta2**t)
         else:
             m_hat, v_hat = m, v
         params = params - alpha(state.count) * m_hat / rms(v_hat, eps, eps_in_sqrt)

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from optimizers.base import Optimizer, RuleInfo, lr_spec, register, unit_spec
+from optimizers.base import Optimizer, RuleInfo, const, lr_spec, register, unit_spec
 from optimizers.schedules import as_schedule
 
 
@@ -25,15 +25,16 @@ def lion(lr=0.01, beta1=0.9, beta2=0.99) -> Optimizer:
 
     Without the paper's weight decay (λ = 0): a landscape has no weights to shrink.
     """
-    alpha = as_schedule(lr)
+    alpha, b1, b2 = as_schedule(lr), const(beta1), const(beta2)
+    one_minus_b1, one_minus_b2 = const(1 - beta1), const(1 - beta2)
 
     def init(params):
         return LionState(count=0, m=np.zeros_like(params, dtype=float))
 
     def step(params, state, surface):
         g = surface.grad(params)
-        u = np.sign(beta1 * state.m + (1 - beta1) * g)
-        m = beta2 * state.m + (1 - beta2) * g
+        u = np.sign(b1 * state.m + one_minus_b1 * g)
+        m = b2 * state.m + one_minus_b2 * g
         return params - alpha(state.count) * u, LionState(state.count + 1, m)
 
     return Optimizer(init, step)

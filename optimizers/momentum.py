@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from optimizers.base import Optimizer, RuleInfo, lr_spec, register, unit_spec
+from optimizers.base import Optimizer, RuleInfo, const, lr_spec, register, unit_spec
 from optimizers.schedules import as_schedule
 
 
@@ -26,7 +26,7 @@ def momentum(lr=0.01, momentum=0.9) -> Optimizer:
       lr: α, a number or a schedule ``t -> α_t``.
       momentum: μ, how much of the velocity survives a step.
     """
-    alpha, mu = as_schedule(lr), momentum
+    alpha, mu = as_schedule(lr), const(momentum)
 
     def init(params):
         return MomentumState(count=0, v=np.zeros_like(params, dtype=float))

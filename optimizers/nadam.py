@@ -10,6 +10,7 @@ from optimizers.base import (
     EPS_IN_SQRT,
     Optimizer,
     RuleInfo,
+    const,
     eps_spec,
     lr_spec,
     register,
@@ -37,7 +38,8 @@ def nadam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, eps_in_sqrt=False) -> Optim
 
     t counts updates from 1. The look-ahead is in m̂: next step's momentum plus this gradient.
     """
-    alpha = as_schedule(lr)
+    alpha, b1, b2, eps = as_schedule(lr), const(beta1), const(beta2), const(eps)
+    one_minus_b1, one_minus_b2 = const(1 - beta1), const(1 - beta2)
 
     def init(params):
         zeros = np.zeros_like(params, dtype=float)
@@ -45,11 +47,11 @@ def nadam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, eps_in_sqrt=False) -> Optim
 
     def step(params, state, surface):
         g = surface.grad(params)
-        m = beta1 * state.m + (1 - beta1) * g
-        v = beta2 * state.v + (1 - beta2) * g**2
+        m = b1 * state.m + one_minus_b1 * g
+        v = b2 * state.v + one_minus_b2 * g**2
         t = state.count + 1
-        m_hat = beta1 * m / (1 - beta1 ** (t + 1)) + (1 - beta1) * g / (1 - beta1**t)
-        v_hat = v / (1 - beta2**t)
+        m_hat = b1 * m / const(1 - beta1 ** (t + 1)) + one_minus_b1 * g / const(1 - beta1**t)
+        v_hat = v / const(1 - beta2**t)
         params = params - alpha(state.count) * m_hat / rms(v_hat, eps, eps_in_sqrt)
         return params, NadamState(t, m, v)
 

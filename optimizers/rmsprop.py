@@ -10,6 +10,7 @@ from optimizers.base import (
     EPS_IN_SQRT,
     Optimizer,
     RuleInfo,
+    const,
     eps_spec,
     lr_spec,
     register,
@@ -37,14 +38,15 @@ def rmsprop(lr=0.01, decay=0.9, eps=1e-8, eps_in_sqrt=False) -> Optimizer:
       eps: ε in the denominator.
       eps_in_sqrt: use √(c + ε) instead of √c + ε (Radford's code).
     """
-    alpha, gamma = as_schedule(lr), decay
+    alpha, gamma, eps = as_schedule(lr), const(decay), const(eps)
+    one_minus_gamma = const(1 - decay)
 
     def init(params):
         return RMSpropState(count=0, c=np.zeros_like(params, dtype=float))
 
     def step(params, state, surface):
         g = surface.grad(params)
-        c = gamma * state.c + (1 - gamma) * g**2
+        c = gamma * state.c + one_minus_gamma * g**2
         params = params - alpha(state.count) * g / rms(c, eps, eps_in_sqrt)
         return params, RMSpropState(state.count + 1, c)
 
