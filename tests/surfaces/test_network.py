@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -375,3 +376,25 @@ def test_other_network_shapes_make_surfaces_too():
         widths=(2, 4, 4, 1), activation="relu", weights=("W2[1,0]", "b3[0]"), train_steps=50
     )
     assert deep.value(deep.start) > deep.min_value
+
+
+def test_surface_modules_import_neither_dash_nor_plotly():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, surfaces, surfaces.expression, surfaces.network\n"
+        "surfaces.from_expression('x*y')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('dash', 'plotly'))\n"
+        "print(bad)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=root,
+    )
+    assert out.stdout.strip() == "[]"
