@@ -162,7 +162,10 @@ class Palette:
     def __init__(self, background: np.ndarray, extra: Sequence[Sequence[int]]):
         extra = np.unique(np.asarray(extra, dtype=np.uint8).reshape(-1, 3), axis=0)
         room = 255 - len(extra)
-        quant = Image.fromarray(background, "RGB").quantize(
+        flat = background.reshape(-1, 3)
+        stride = max(1, len(flat) // 65536) | 1  # a sample is enough to place the colours
+        sample = flat[::stride][None]
+        quant = Image.fromarray(np.ascontiguousarray(sample), "RGB").quantize(
             colors=room, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
         )
         used = len(quant.getcolors(256) or [])
@@ -192,6 +195,13 @@ class Palette:
         colours = np.stack([uniq >> 16, (uniq >> 8) & 255, uniq & 255], axis=1)
         return self._closest(colours)[inverse].reshape(key.shape)
 
+    def learn(self, colours: Sequence[Sequence[int]], steps: int = 17) -> None:
+        """Fill the lookup table for each of ``colours`` blended over every palette entry."""
+        a = np.linspace(0.0, 1.0, steps)[None, :, None, None]
+        over = np.asarray(colours, dtype=np.float32)[:, None, None, :]
+        mixed = self._cols[None, None, :, :] * (1 - a) + over * a
+        self.nearest(np.rint(mixed).astype(np.uint8).reshape(-1, 3))
+
     def nearest(self, pixels: np.ndarray) -> np.ndarray:
         """Index of the closest palette colour for each RGB pixel ``(..., 3)``."""
         p = pixels.astype(np.int32) >> 2
@@ -199,7 +209,9 @@ class Palette:
         out = self._lut[key]
         missing = out == 255
         if missing.any():
-            new = np.unique(key[missing])
+            new = key[missing]
+            if len(new) > 64:
+                new = np.unique(new)
             centre = np.stack([new >> 12, (new >> 6) & 63, new & 63], axis=1) * 4.0 + 1.5
             self._lut[new] = self._closest(centre)
             out = self._lut[key]
@@ -282,6 +294,7 @@ class _Mover:
         self.width, self.radius = width, radius
         self.drawn = 0  # vertices up to this one are in the canvas
         self.vertex_alpha = None  # per-vertex opacity (3-D: faint where hidden)
+        self.offview = None  # per-vertex: outside the 3-D box (no dot drawn there)
         self._last = None
 
     def last_finite(self, upto: int) -> int | None:
@@ -368,6 +381,7 @@ class Animator:
         self.movers = movers
         colours = [tuple(int(c) for c in m.colour) for m in movers]
         self.palette = Palette(self.canvas, extra_colours(colours))
+        self.palette.learn([*colours, DOT_EDGE])
         self.indices = self.palette.background.copy()
         self.canvas = self.palette.colours[self.indices]  # what the palette can show
         self.dots_rgb = self.canvas.copy()
@@ -375,13 +389,17 @@ class Animator:
 
     def _paint(self, canvas, indices, box, cover, colour) -> None:
         x0, y0, x1, y1 = box
-        cover = cover * self.allowed[y0:y1, x0:x1]
-        hit = cover > 2e-3
+        # coverage in 16ths over colours snapped to the palette: every blend is one the
+        # palette has learned, so the lookup table answers without searching
+        cover = np.rint(cover * self.allowed[y0:y1, x0:x1] * 16) / 16
+        hit = cover > 0
         if not hit.any():
             return
         raster.blend(canvas, x0, y0, cover, colour)
         region = indices[y0:y1, x0:x1]
-        region[hit] = self.palette.nearest(canvas[y0:y1, x0:x1][hit])
+        picked = self.palette.nearest(canvas[y0:y1, x0:x1][hit])
+        region[hit] = picked
+        canvas[y0:y1, x0:x1][hit] = self.palette.colours[picked]
 
     def frame(self, step: int) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
         """Palette indices of the frame showing ``step`` and the box where it changed."""
@@ -412,7 +430,10 @@ class Animator:
             self.dots_rgb[y0:y1, x0:x1] = self.canvas[y0:y1, x0:x1]
         dot_boxes = []
         for m in self.movers:  # the dots, drawn over a copy
-            v = m.last_finite(int(m.vertex_of_step[step]))
+            now = int(m.vertex_of_step[step])
+            if m.offview is not None and m.offview[now]:
+                continue  # it left the 3-D box: out of the picture, as on screen
+            v = m.last_finite(now)
             if v is None:
                 continue
             cx, cy = m.pix[v]
@@ -424,14 +445,8 @@ class Animator:
             x0, y0, x1, y1 = box
             cut = (slice(y0 - by, y1 - by), slice(x0 - bx, x1 - bx))
             alpha = m.panel.point_alpha(m, v)
-            rim = outer[cut] * (alpha * self.allowed[y0:y1, x0:x1])
-            hit = rim > 2e-3
-            if not hit.any():
-                continue
-            raster.blend(self.dots_rgb, x0, y0, rim, DOT_EDGE)
-            raster.blend(self.dots_rgb, x0, y0, inner[cut] * (rim > 0) * alpha, m.colour)
-            region = frame[y0:y1, x0:x1]
-            region[hit] = self.palette.nearest(self.dots_rgb[y0:y1, x0:x1][hit])
+            self._paint(self.dots_rgb, frame, box, outer[cut] * alpha, DOT_EDGE)
+            self._paint(self.dots_rgb, frame, box, inner[cut] * alpha, m.colour)
             dot_boxes.append(box)
         self.last_boxes = dot_boxes
         boxes = stale + dot_boxes

@@ -15,7 +15,7 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-SUPERSAMPLE = 4
+SUPERSAMPLE = 3
 
 
 # --------------------------------------------------------------------------- colours

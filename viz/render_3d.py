@@ -142,8 +142,12 @@ class SurfacePanel:
         order = np.argsort(-depth.mean(axis=1), kind="stable")
         self.order = order[ok[order]]
         # colour by height, lit from the viewer's side (two-sided Lambert)
+        # Plotly colours a surface over its own values (cmin/cmax), not the axis range
         z0, z1 = self.zr
-        t = (np.clip(zq.mean(axis=-1).reshape(-1), z0, z1) - z0) / ((z1 - z0) or 1.0)
+        zc = np.clip(zq.mean(axis=-1).reshape(-1), z0, z1)
+        finite = zc[np.isfinite(zc)]
+        c0, c1 = (float(finite.min()), float(finite.max())) if finite.size else (z0, z1)
+        t = (zc - c0) / ((c1 - c0) or 1.0)
         base = raster.sample_scale(self.style.surface_colorscale, np.nan_to_num(t))
         normal = np.cross(quads[:, 2] - quads[:, 0], quads[:, 3] - quads[:, 1])
         normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
@@ -275,7 +279,7 @@ class SurfacePanel:
             if axis == 2:  # above the top of the z axis, like a column heading
                 top = edge.copy()
                 top[2] = self.half[2]
-                t = cam(top) + np.array([0.0, -16 * u])
+                t = cam(top) + np.array([0.0, -24 * u])
                 anchor = "mm"
             else:
                 t = mid + out * 40 * u
@@ -314,6 +318,7 @@ class SurfacePanel:
         dense = np.empty((n, 3))
         dense[:-1] = box[step_of] + frac[:, None] * (box[step_of + 1] - box[step_of])
         dense[-1] = box[-1]
+        step_of_vertex = np.append(step_of, len(cuts))
         dpix = self.cam(dense)
         finite = np.isfinite(dense).all(axis=1)
         dpix[~finite] = np.nan
@@ -329,6 +334,9 @@ class SurfacePanel:
             self.dot_radius * 0.9,
         )
         mover.vertex_alpha = vis
+        mover.offview = (
+            ~finite & np.isfinite(pts).all(axis=1)[np.minimum(step_of_vertex, len(pts) - 1)]
+        )
         return mover
 
     def point_alpha(self, mover, vertex: int) -> float:
