@@ -133,13 +133,12 @@ class ExpressionError(ValueError):
     """User text that is not an allowed expression; ``column`` is 1-based (or ``None``)."""
 
     def __init__(self, message: str, column: int | None = None, line: int | None = None):
-        where = ""
-        if column is not None:
-            where = (
-                f" at line {line}, column {column}"
-                if line and line > 1
-                else (f" at column {column}")
-            )
+        if column is None:
+            where = ""
+        elif line is not None and line > 1:
+            where = f" at line {line}, column {column}"
+        else:
+            where = f" at column {column}"
         super().__init__(message + where)
         self.column = column
         self.line = line
@@ -236,13 +235,17 @@ def _build(text: str, x_range, y_range, start, name: str) -> Surface:
 
 def _check_brackets(text: str) -> None:
     """Refuse deep nesting before ``ast.parse`` (which has its own, harsher limits)."""
-    depth = 0
+    depth, line, line_start = 0, 1, 0
     for i, ch in enumerate(text):
-        if ch in "([{":
+        if ch == "\n":
+            line, line_start = line + 1, i + 1
+        elif ch in "([{":
             depth += 1
             if depth > MAX_DEPTH:
                 raise ExpressionError(
-                    f"parentheses are nested too deeply (at most {MAX_DEPTH} levels)", i + 1
+                    f"parentheses are nested too deeply (at most {MAX_DEPTH} levels)",
+                    i - line_start + 1,
+                    line,
                 )
         elif ch in ")]}":
             depth -= 1

@@ -442,3 +442,12 @@ def test_builds_are_cached_per_text_window_and_start():
     assert b.x_range == (-1.0, 2.0)
     c = from_expression("x**2 + y**4 - x*y", x_range=(-1, 1), y_range=(-1, 1), start=(0, 0))
     assert c is not a and c.start == (0.0, 0.0)
+
+
+def test_deep_parentheses_are_located_on_their_line():
+    with pytest.raises(ExpressionError) as info:
+        from_expression("x +\n" + "(" * 31 + "y" + ")" * 31)
+    assert (info.value.line, info.value.column) == (2, 31)
+    assert "parentheses are nested too deeply (at most 30 levels) at line 2, column 31" in str(
+        info.value
+    )
