@@ -88,6 +88,8 @@ class Surface:
 
 
 def _split(p, point: bool = False) -> tuple[Array, Array]:
+    if point and p.__class__ is np.ndarray and p.shape == (2,) and p.dtype == float:
+        return _Coord(p[0]), _Coord(p[1])  # the common case first, without asarray
     p = np.asarray(p, dtype=float)
     if p.shape[-1:] != (2,):
         raise ValueError(f"points must have shape (..., 2), got {p.shape}")
