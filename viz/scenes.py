@@ -442,7 +442,7 @@ register(
                 "momentum": {"lr": 0.003, "momentum": 0.9},
                 "nesterov": {"lr": 0.003, "momentum": 0.9},
                 "adagrad": {"lr": 1.0},
-                "adadelta": {"lr": 1.0, "rho": 0.95, "eps": 1e-4},
+                "adadelta": {"lr": 1.0, "rho": 0.95, "eps": 5e-4},
                 "rmsprop": {"lr": 0.02, "decay": 0.9},
             }
         ),
