@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -41,7 +42,7 @@ from surfaces.base import Surface
 
 Array = np.ndarray
 HESSIAN_STEP = 1e-5
-CHUNK = 512  # parameter vectors per batched pass; bounds memory on large grids
+CHUNK = 256  # parameter vectors per batched pass; bounds memory on large grids
 
 
 # --- data ---------------------------------------------------------------------------
@@ -361,10 +362,12 @@ class NetworkSurface(Surface):
         return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
 
     def decision_boundary(self, p, grid: int = 100) -> tuple[Array, Array, Array]:
-        """Class-1 probability over the input plane at one point ``p``: ``(xs, ys, prob)``.
+        """Class-1 probability over the input plane at ``p``: ``(xs, ys, prob)``.
 
-        ``xs (grid,)``, ``ys (grid,)`` cover the data with a margin; ``prob (grid, grid)``
-        is indexed ``[row = y, column = x]`` like a contour's ``z``; 0.5 is the boundary.
+        ``xs (grid,)``, ``ys (grid,)`` cover the data with a margin; ``prob`` is
+        ``(grid, grid)`` for one point ``p (2,)``, ``(K, grid, grid)`` for ``K`` points
+        (say, every step of a trajectory), indexed ``[..., row = y, column = x]`` like a
+        contour's ``z``; the 0.5 level is the decision boundary.
         """
         if (
             isinstance(grid, bool)
@@ -373,15 +376,15 @@ class NetworkSurface(Surface):
         ):
             raise ValueError(f"grid must be a whole number from 2 to 1000, got {grid!r}")
         theta = self.params(p)
-        if theta.ndim != 1:
-            raise ValueError("decision_boundary takes one point (x, y)")
+        if theta.ndim > 2 or math.prod(theta.shape[:-1]) * grid * grid > 50_000_000:
+            raise ValueError("decision_boundary takes a point (x, y) or a list of points")
         (x0, x1), (y0, y1) = self.data_window()
         xs, ys = np.linspace(x0, x1, grid), np.linspace(y0, y1, grid)
         xx, yy = np.meshgrid(xs, ys)
         inputs = np.stack([xx.ravel(), yy.ravel()], axis=-1)
         with np.errstate(all="ignore"):
-            prob = self.model.predict(theta, inputs).reshape(grid, grid)
-        return xs, ys, prob
+            prob = self.model.predict(theta, inputs)
+        return xs, ys, prob.reshape(*theta.shape[:-1], grid, grid)
 
 
 def _embed(theta: Array, pair: tuple[int, int], x: Array, y: Array) -> Array:

@@ -358,8 +358,16 @@ def test_accuracy_and_decision_boundary(moons):
     np.testing.assert_allclose([prob[7, 3], prob[12, 40]], want, rtol=1e-12)
     # Both classes are present: the boundary crosses the plane.
     assert prob.min() < 0.1 and prob.max() > 0.9
-    with pytest.raises(ValueError, match="one point"):
-        moons.decision_boundary(np.zeros((2, 2)))
+    # A whole trajectory at once equals one point at a time.
+    path = window_points(moons, n=4)
+    _, _, probs = moons.decision_boundary(path, grid=20)
+    assert probs.shape == (4, 20, 20)
+    for k in range(4):
+        np.testing.assert_allclose(
+            probs[k], moons.decision_boundary(path[k], grid=20)[2], rtol=1e-13
+        )
+    with pytest.raises(ValueError, match="a point"):
+        moons.decision_boundary(np.zeros((2, 2, 2)))
     with pytest.raises(ValueError, match="grid"):
         moons.decision_boundary(moons.start, grid=1)
 
