@@ -58,6 +58,7 @@ class Style:
     colorscale: str = "Jet"  # contour lines coloured by level
     contour_levels: int = 40
     log_levels: bool = False  # levels evenly spaced in log(f - min)
+    log_floor: float = 1e-4  # with log levels: the lowest level, as a fraction of the span
     surface_colorscale: str = "RdBu_r"  # 3-D surface (Radford: coolwarm)
     star_colour: str = "#444444"
     line_width: float = 2.5
@@ -371,7 +372,7 @@ def contour_levels(z: np.ndarray, style: Style, z_min: float | None = None) -> n
     if style.log_levels:
         base = lo if z_min is None else min(lo, z_min)
         span = max(hi - base, 1e-12)
-        return base + np.geomspace(span * 1e-4, span, style.contour_levels)
+        return base + np.geomspace(span * style.log_floor, span, style.contour_levels)
     return np.linspace(lo, hi, style.contour_levels + 2)[1:-1]
 
 
@@ -446,7 +447,8 @@ register(
                 "rmsprop": {"lr": 0.02, "decay": 0.9},
             }
         ),
-        style=radford_style(log_levels=True, star_colour="#808080"),
+        # His levels run from 1 to 1e5 (log-spaced); f spans ~2e5 here: a floor of 5e-6.
+        style=radford_style(log_levels=True, log_floor=5e-6, star_colour="#808080"),
         x_range=(-4.5, 4.5),
         y_range=(-4.5, 4.5),
     )

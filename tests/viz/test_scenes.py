@@ -24,6 +24,7 @@ from viz.scenes import (
     apply_settings,
     camera_angles,
     camera_from_angles,
+    contour_levels,
     get_preset,
     parse_setting,
 )
@@ -455,3 +456,15 @@ def test_style_is_shared_by_value():
     a, b = Style(), Style()
     assert a.camera == b.camera and a.camera is not b.camera
     assert replace(get_preset("radford-beale").style, fps=5).fps == 5
+
+
+def test_log_levels_start_at_the_styles_floor():
+    z = np.array([[0.0, 10.0], [1e3, 2e5]])
+    for floor in (1e-4, 5e-6):
+        style = Style(log_levels=True, log_floor=floor, contour_levels=35)
+        levels = contour_levels(z, style, 0.0)
+        assert len(levels) == 35 and np.all(np.diff(levels) > 0)
+        assert levels[0] == pytest.approx(2e5 * floor, rel=1e-12)
+        assert levels[-1] == pytest.approx(2e5, rel=1e-12)
+        ratios = levels[1:] / levels[:-1]
+        np.testing.assert_allclose(ratios, ratios[0], rtol=1e-9)  # evenly spaced in log
