@@ -103,7 +103,9 @@ class _Coord(np.float64):
 
     numpy computes ``a ** 2`` on an array (0-d included) as ``a * a`` but on a scalar
     as ``pow(a, 2)``, which can differ in the last bit. With this, a point evaluated
-    alone gives exactly what it gives inside a batch, at scalar speed.
+    alone gives exactly what it gives inside a batch, at scalar speed, wherever powers
+    apply to x and y themselves (every analytic surface). A power of an intermediate
+    scalar, ``(x - y)**2``, is still ``pow``: as it already was with 0-d arrays.
     """
 
     __slots__ = ()
