@@ -87,6 +87,12 @@ def run(
 
     A run is diverged at the first step whose point or loss is not finite or whose
     point lies farther than 1e6 from the origin; it stops being updated there.
+
+    ``start`` is one point ``(2,)`` or B points ``(B, 2)``, run as one vectorised batch
+    whose rows equal B separate runs exactly (without noise). ``noise`` adds
+    ``noise · N(0, 1)`` to each gradient coordinate, drawn from ``seed``; a batch draws
+    its own noise, so with noise its rows are not the separate runs. Numpy's floating
+    point warnings are silenced: overflow is reported through ``diverged_at``.
     """
     start, steps, noise = check_run_args(start, steps, noise, seed)
     check_oracle(opt, surface)

@@ -176,3 +176,23 @@ def test_start_is_not_modified():
     before = start.copy()
     run(get_optimizer("momentum"), get_surface("rosenbrock"), start, 20)
     assert np.array_equal(start, before)
+
+
+def test_a_single_run_is_the_rule_stepped_by_hand():
+    s, opt = get_surface("beale"), get_optimizer("nadam", lr=0.05)
+    traj = run(opt, s, (1.0, 1.5), 30)
+    p = np.array([1.0, 1.5])
+    state = opt.init(p)
+    for k in range(1, 31):
+        p, state = opt.step(p, state, s)
+        assert np.array_equal(traj.points[k], p)
+
+
+def test_a_hundred_thousand_starts_in_one_batch():
+    s = get_surface("himmelblau")
+    starts = np.random.default_rng(0).uniform(-5, 5, (100_000, 2))
+    traj = run(get_optimizer("adam", lr=0.1), s, starts, 3)
+    assert traj.points.shape == (4, 100_000, 2) and traj.diverged_at.shape == (100_000,)
+    for i in (0, 4_321, 99_999):  # rows are the separate runs
+        one = run(get_optimizer("adam", lr=0.1), s, starts[i], 3)
+        assert np.array_equal(one.points, traj.points[:, i])
