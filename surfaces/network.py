@@ -353,8 +353,10 @@ class NetworkSurface(Surface):
         out = np.empty(theta.shape[:-1])
         flat_theta, flat_out = theta.reshape(-1, theta.shape[-1]), out.reshape(-1)
         for s in range(0, len(flat_theta), CHUNK):
-            prob = self.model.predict(flat_theta[s : s + CHUNK], self.X)
+            with np.errstate(all="ignore"):
+                prob = self.model.predict(flat_theta[s : s + CHUNK], self.X)
             flat_out[s : s + CHUNK] = ((prob > 0.5) == (self.labels > 0.5)).mean(axis=-1)
+        out[~np.isfinite(theta).all(axis=-1)] = np.nan  # no classifier there
         return out
 
     def data_window(self, pad: float = 0.5) -> tuple[tuple[float, float], tuple[float, float]]:

@@ -406,3 +406,14 @@ def test_surface_modules_import_neither_dash_nor_plotly():
         cwd=root,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_non_finite_points_give_nan_or_saturated_values_without_warnings(moons):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nan = np.array(np.nan)
+        assert np.isnan(moons.f(nan, np.array(1.0)))
+        assert np.isnan(moons.df(nan, np.array(1.0))).all()
+        assert np.isfinite(moons.f(np.array(np.inf), np.array(0.0)))  # tanh saturates
+        acc = moons.accuracy(np.array([[np.nan, 1.0], [np.inf, 0.0], list(moons.start)]))
+    assert np.isnan(acc[:2]).all() and 0 < acc[2] <= 1
