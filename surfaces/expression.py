@@ -505,10 +505,10 @@ def _check_start(start) -> tuple[float, float]:
     return sx, sy
 
 
-def _tree_size(exprs) -> int:
-    """Nodes of the expression trees, counted without recursion."""
+def _tree_size(exprs, limit: int) -> int:
+    """Nodes of the expression trees (shared parts counted each time), up to ``limit + 1``."""
     count, stack = 0, list(exprs)
-    while stack:
+    while stack and count <= limit:
         node = stack.pop()
         count += 1
         stack.extend(node.args)
@@ -517,7 +517,7 @@ def _tree_size(exprs) -> int:
 
 def _check_size(exprs, limit: int, started: float) -> None:
     """Refuse derivatives too large to compile and evaluate quickly, or a build too slow."""
-    if exprs and _tree_size(exprs) > limit:
+    if exprs and _tree_size(exprs, limit) > limit:
         raise ExpressionError("the expression is too complex to differentiate here; simplify it")
     if time.perf_counter() - started > TIME_BUDGET:
         raise ExpressionError("the expression took too long to differentiate; simplify it")
