@@ -23,7 +23,7 @@
   const S = {
     data: null, runs: [], steps: 0, k: 0, playing: false, speed: 1, loop: true,
     arrows: false, every3d: 3, tick: 0, acc: 0, last: 0, raf: 0, hold: 0,
-    method2d: "animate", busy2d: false,
+    method2d: "fast", busy2d: false,
     counters: { contour: 0, surface: 0, frames: 0 },
   };
 
@@ -108,12 +108,78 @@
 
   // ------------------------------------------------------------------ drawing
 
+  // The fast path: rewrite the SVG of the trails and dots Plotly drew last time (their
+  // `d` and `transform`), with the axes' own data-to-pixel maps, and keep gd.data in
+  // step. Plotly itself only runs when the set of traces' contents changes shape
+  // (a run diverges, arrows are shown) or when a step is shown exactly (pause, scrub).
+  function fastDraw2d(g, k) {
+    const fl = g._fullLayout;
+    if (!fl || !fl.xaxis || !fl.xaxis.c2p) return false;
+    const groups = g.querySelectorAll(".scatterlayer .trace.scatter");
+    if (groups.length !== g.data.length) return false;
+    const xa = fl.xaxis, ya = fl.yaxis;
+    const jobs = [];
+    for (let i = 0; i < g.data.length; i++) {
+      const m = g.data[i].meta || {};
+      if (m.role === "trail") {
+        const line = groups[i].querySelector("path.js-line");
+        if (!line) return false;
+        jobs.push([i, m, line]);
+      } else if (m.role === "dots") {
+        const pts = groups[i].querySelectorAll("path.point");
+        if (pts.length !== S.runs.length) return false;
+        jobs.push([i, m, pts]);
+      }
+    }
+    for (const [i, m, el] of jobs) {
+      if (m.role === "trail") {
+        const r = S.runs[m.run], n = lastIndex(r, k) + 1;
+        const parts = new Array(n);
+        for (let j = 0; j < n; j++) {
+          parts[j] = xa.c2p(r.x[j]).toFixed(1) + "," + ya.c2p(r.y[j]).toFixed(1);
+        }
+        el.setAttribute("d", "M" + parts.join("L"));
+        g.data[i].x = r.x.slice(0, n);
+        g.data[i].y = r.y.slice(0, n);
+      } else {
+        const xs = [], ys = [];
+        S.runs.forEach(function (r, j) {
+          const q = lastIndex(r, k);
+          xs.push(r.x[q]); ys.push(r.y[q]);
+          el[j].setAttribute("transform",
+            "translate(" + xa.c2p(r.x[q]).toFixed(1) + "," + ya.c2p(r.y[q]).toFixed(1) + ")");
+        });
+        g.data[i].x = xs;
+        g.data[i].y = ys;
+      }
+    }
+    return true;
+  }
+
+  function crossesKey(k) {
+    return S.runs.map((r) => (r.diverged_at !== null && k >= r.diverged_at ? 1 : 0)).join("");
+  }
+
+  // method: "fast" (SVG fast path, Plotly for the rest when needed), "animate", "restyle"
   function draw2d(g, k, method) {
     if (!g || !g.data) return Promise.resolve();
-    const u = update2d(g.data, k);
+    method = method || S.method2d;
+    let u = update2d(g.data, k);
     if (!u.traces.length) return Promise.resolve();
     S.counters.contour++;
-    if ((method || S.method2d) === "animate") {
+    if (method === "fast") {
+      const key = crossesKey(k) + (S.arrows ? "a" : "");
+      if (fastDraw2d(g, k)) {
+        if (key === g._optvizKey && !S.arrows) return Promise.resolve();
+        g._optvizKey = key;
+        // only the traces the fast path does not draw
+        const keep = u.traces.map((i) => (g.data[i].meta || {}).role)
+          .map((role) => role !== "trail" && role !== "dots");
+        u = { data: u.data.filter((_, j) => keep[j]), traces: u.traces.filter((_, j) => keep[j]) };
+      }
+      method = "animate";
+    }
+    if (method === "animate") {
       return Plotly.animate(g, { data: u.data, traces: u.traces }, {
         transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate",
       });
@@ -160,7 +226,7 @@
     if (!S.busy2d) {
       S.busy2d = true;
       const done = () => { S.busy2d = false; };
-      draw2d(gd(IDS.contourTop), S.k).then(done, done);
+      draw2d(gd(IDS.contourTop), S.k, exact ? "animate" : S.method2d).then(done, done);
     }
     if (exact || S.tick % S.every3d === 0) draw3d(gd(IDS.surfaceTop), S.k);
     if (exact || S.tick % 15 === 0) drawLossMarker(S.k);

@@ -23,17 +23,13 @@ def apply_preset(name: str):
     """A preset's settings for the controls, or nothing to change for "free play"."""
     presets = layout.presets()
     if not name or name not in presets:
-        return (no_update,) * 6 + ("",)
+        return (no_update,) * 7 + ("",)
     sc = presets[name]
-    seen, runs = set(), {}
-    for r in sc.runs:
-        if r.optimizer in OPTIMIZERS and r.optimizer not in seen:  # one card per rule
-            seen.add(r.optimizer)
-            rr = r.resolved()
-            runs[r.optimizer] = {"hyper": dict(r.hyper), "label": rr.label, "colour": rr.colour}
+    runs = layout.preset_runs(sc)
     note = sc.description
     return (
         sc.surface,
+        layout.optimizer_options(runs),
         list(runs),
         str(sc.steps),
         layout.fmt(sc.start[0]),
@@ -112,11 +108,11 @@ class Outcome:
 def _scene_of(settings: Settings, surface):
     """Style, window, labels and colours: the preset's while its surface is shown."""
     preset = (settings.preset or {}).get("preset")
+    runs = (settings.preset or {}).get("runs", {})
     sc = layout.presets().get(preset) if preset else None
     if sc is not None and sc.surface == settings.surface:
-        runs = (settings.preset or {}).get("runs", {})
         return sc.style, sc.window(), runs, preset
-    return Style(), (surface.x_range, surface.y_range), {}, ""
+    return Style(), (surface.x_range, surface.y_range), runs, ""
 
 
 def compute(settings: Settings, state: dict | None = None) -> Outcome:
@@ -151,7 +147,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         tol = 1e-3
     hyper = {}
     for opt, values in (settings.hyper or {}).items():
-        if opt not in OPTIMIZERS:
+        if validate.rule_of(opt) not in OPTIMIZERS:
             continue
         for key, value in values.items():
             try:
@@ -162,18 +158,17 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     if blocking:
         return out
     for n in names:
-        if OPTIMIZERS[n].second_order and not surface.has_hessian:
-            msgs[ids.OPTIMIZERS_MSG] = (
-                f"{OPTIMIZERS[n].label} needs a Hessian; {surface.label} has none"
-            )
+        info = OPTIMIZERS[validate.rule_of(n)]
+        if info.second_order and not surface.has_hessian:
+            msgs[ids.OPTIMIZERS_MSG] = f"{info.label} needs a Hessian; {surface.label} has none"
             return out
 
     runs = []
     for n in names:
-        info = OPTIMIZERS[n]
-        h = {**info.defaults(), **hyper.get(n, {})}
-        traj = run(get_optimizer(n, **h), surface, start, steps)
+        info = OPTIMIZERS[validate.rule_of(n)]
         p = preset_runs.get(n, {})
+        h = {**info.defaults(), **p.get("hyper", {}), **hyper.get(n, {})}
+        traj = run(get_optimizer(info.name, **h), surface, start, steps)
         runs.append(
             figures.trajectory_payload(
                 surface,
@@ -234,7 +229,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
 
 
 def results_table(rows: list[dict]) -> html.Table:
-    def num(v, fmt="{:.4g}"):
+    def num(v, fmt="{:.3g}"):
         return "—" if v is None else fmt.format(v)
 
     head = html.Thead(
@@ -294,6 +289,7 @@ def _by_id(grouping) -> dict:
 def register(app) -> None:
     app.callback(
         Output(ids.SURFACE, "value"),
+        Output(ids.OPTIMIZERS, "options"),
         Output(ids.OPTIMIZERS, "value"),
         Output(ids.STEPS, "value"),
         Output(ids.START_X, "value"),

@@ -57,24 +57,29 @@ def floor_value(surface: Surface, zz: np.ndarray) -> float:
     return lo if m is None else min(lo, m)
 
 
-def display_z(surface: Surface, values, base: float) -> np.ndarray:
-    """Height drawn in 3-D: f, or log₁₀(1 + f − f*) for surfaces read on a log scale."""
+def log_view(surface: Surface, style: Style | None = None) -> bool:
+    """Read on a log scale: the surface says so, or the scene's contour levels are log-spaced."""
+    return bool(surface.log_scale or (style is not None and style.log_levels))
+
+
+def display_z(surface: Surface, values, base: float, style: Style | None = None) -> np.ndarray:
+    """Height drawn in 3-D: f, or log₁₀(1 + f − f*) ("log f") for surfaces read on a log scale."""
     v = np.asarray(values, dtype=float)
-    if surface.log_scale:
+    if log_view(surface, style):
         with np.errstate(all="ignore"):
             return np.log10(1.0 + np.maximum(v - base, 0.0))
     return v
 
 
-def z_title(surface: Surface) -> str:
-    return "log₁₀(1 + f − f*)" if surface.log_scale else "f(x, y)"
+def z_title(surface: Surface, style: Style | None = None) -> str:
+    return "log f" if log_view(surface, style) else "f"
 
 
 def z_range(surface: Surface, window, style: Style) -> tuple[float, float]:
     if style.z_range is not None:
         return tuple(style.z_range)
     _, _, zz = grid(surface, window, 60)
-    dz = display_z(surface, zz, floor_value(surface, zz))
+    dz = display_z(surface, zz, floor_value(surface, zz), style)
     finite = dz[np.isfinite(dz)]
     lo, hi = float(finite.min()), float(finite.max())
     pad = 0.02 * (hi - lo or 1.0)
@@ -306,7 +311,11 @@ def _scene(surface: Surface, window, style: Style, show: bool = True) -> dict:
     return {
         "xaxis": {**axis, "range": [x0, x1], "title": {"text": "x" if show else ""}},
         "yaxis": {**axis, "range": [y0, y1], "title": {"text": "y" if show else ""}},
-        "zaxis": {**axis, "range": [z0, z1], "title": {"text": z_title(surface) if show else ""}},
+        "zaxis": {
+            **axis,
+            "range": [z0, z1],
+            "title": {"text": z_title(surface, style) if show else ""},
+        },
         "aspectmode": "manual",
         "aspectratio": SCENE_ASPECT,
         "camera": style.camera,
@@ -321,7 +330,7 @@ def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> go.Fi
     xs, ys, zz = grid(surface, window, n)
     base = floor_value(surface, zz)
     z0, z1 = z_range(surface, window, style)
-    dz = np.clip(display_z(surface, zz, base), z0, z1)
+    dz = np.clip(display_z(surface, zz, base, style), z0, z1)
     fig = go.Figure(
         go.Surface(
             x=xs,
@@ -348,7 +357,7 @@ def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> go.Fi
     )
     if surface.minima:
         m = np.array(surface.minima, dtype=float)
-        mz = display_z(surface, surface.value(m), base)
+        mz = display_z(surface, surface.value(m), base, style)
         fig.add_trace(
             go.Scatter3d(
                 x=m[:, 0],
@@ -551,7 +560,7 @@ def trajectory_payload(
     _, _, zz = grid(surface, window, 60)
     base = floor_value(surface, zz)
     z0, z1 = z_range(surface, window, style)
-    z = display_z(surface, losses, base) + 0.012 * (z1 - z0)
+    z = display_z(surface, losses, base, style) + 0.012 * (z1 - z0)
     (x0, x1), (y0, y1) = window
     sx, sy = x1 - x0, y1 - y0
     with np.errstate(all="ignore"):

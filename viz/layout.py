@@ -13,7 +13,7 @@ from dash import dcc, html
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
 from viz import ids
-from viz.validate import MAX_STEPS
+from viz.validate import MAX_STEPS, rule_of
 
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -22,6 +22,8 @@ GRAPH_CONFIG = {
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "sendChartToCloud", "sendDataToCloud"],
 }
 OVERLAY_CONFIG = {"staticPlot": True, "responsive": True, "displayModeBar": False}
+# gl3d with staticPlot renders one snapshot and drops its WebGL context: no updates.
+OVERLAY3D_CONFIG = {"responsive": True, "displayModeBar": False, "scrollZoom": False}
 SPEEDS = [(0.25, "¼×"), (0.5, "½×"), (1, "1×"), (2, "2×"), (4, "4×"), (8, "8×")]
 DEFAULT_SURFACE = "rosenbrock" if "rosenbrock" in SURFACES else next(iter(SURFACES))
 DEFAULT_OPTIMIZERS = [n for n in ("sgd", "momentum", "adam") if n in OPTIMIZERS]
@@ -31,6 +33,49 @@ def presets():
     from viz.scenes import PRESETS
 
     return PRESETS
+
+
+def preset_runs(sc) -> dict:
+    """A scene's runs keyed for the UI: the rule's name, or ``rule@i`` when it repeats."""
+    counts: dict = {}
+    for r in sc.runs:
+        counts[r.optimizer] = counts.get(r.optimizer, 0) + 1
+    runs, seen = {}, {}
+    for r in sc.runs:
+        if r.optimizer not in OPTIMIZERS:
+            continue
+        seen[r.optimizer] = seen.get(r.optimizer, 0) + 1
+        key = r.optimizer if counts[r.optimizer] == 1 else f"{r.optimizer}@{seen[r.optimizer]}"
+        rr = r.resolved()
+        runs[key] = {"hyper": dict(r.hyper), "label": rr.label, "colour": rr.colour}
+    return runs
+
+
+def initial() -> dict:
+    """What the page opens with: Radford's Beale scene when it is registered."""
+    for name in ("radford-beale", "radford-long-valley"):
+        if name in presets():
+            sc = presets()[name]
+            runs = preset_runs(sc)
+            return {
+                "preset": name,
+                "surface": sc.surface,
+                "runs": runs,
+                "selected": list(runs),
+                "steps": sc.steps,
+                "start": sc.start,
+                "note": sc.description,
+            }
+    s = SURFACES[DEFAULT_SURFACE]
+    return {
+        "preset": "",
+        "surface": DEFAULT_SURFACE,
+        "runs": {},
+        "selected": DEFAULT_OPTIMIZERS,
+        "steps": 300,
+        "start": s.start,
+        "note": "",
+    }
 
 
 def fmt(v: float) -> str:
@@ -54,19 +99,23 @@ def _msg(id_, className="msg") -> html.Div:
     return html.Div(id=id_, className=className, role="status", **{"aria-live": "polite"})
 
 
-def optimizer_options() -> list[dict]:
-    """Multi-select options: each rule with its colour swatch."""
-    return [
-        {
-            "label": html.Span(
-                [html.Span(className="swatch", style={"background": i.colour}), i.label],
-                className="opt-option",
-            ),
-            "value": name,
-            "search": i.label,
-        }
-        for name, i in OPTIMIZERS.items()
-    ]
+def _option(value: str, label: str, colour: str) -> dict:
+    return {
+        "label": html.Span(
+            [html.Span(className="swatch", style={"background": colour}), label],
+            className="opt-option",
+        ),
+        "value": value,
+        "search": label,
+    }
+
+
+def optimizer_options(preset_runs: dict | None = None) -> list[dict]:
+    """Multi-select options: each rule with its colour swatch (a preset's own runs first)."""
+    preset_runs = preset_runs or {}
+    opts = [_option(k, r["label"], r["colour"]) for k, r in preset_runs.items()]
+    opts += [_option(n, i.label, i.colour) for n, i in OPTIMIZERS.items() if n not in preset_runs]
+    return opts
 
 
 def surface_options() -> list[dict]:
@@ -138,7 +187,7 @@ def hyper_control(opt: str, spec, value) -> html.Div:
 
 def optimizer_card(opt: str, values: dict, label: str = "", colour: str = "") -> html.Div:
     """A chosen optimizer: colour, name, its update rule in LaTeX, its controls."""
-    info = OPTIMIZERS[opt]
+    info = OPTIMIZERS[rule_of(opt)]
     values = {**info.defaults(), **(values or {})}
     return html.Div(
         [
@@ -207,7 +256,7 @@ def legend(entries: list[dict], arrows: bool = False) -> list:
 # ----------------------------------------------------------------------------- regions
 
 
-def header() -> html.Header:
+def header(init: dict) -> html.Header:
     return html.Header(
         [
             html.Div(
@@ -223,12 +272,12 @@ def header() -> html.Header:
                     dcc.Dropdown(
                         id=ids.PRESET,
                         options=preset_options(),
-                        value="",
+                        value=init["preset"],
                         clearable=False,
                         searchable=False,
                         className="preset-dd",
                     ),
-                    html.Div(id=ids.PRESET_NOTE, className="preset-note"),
+                    html.Div(init["note"], id=ids.PRESET_NOTE, className="preset-note"),
                 ],
                 className="preset-box",
             ),
@@ -237,8 +286,8 @@ def header() -> html.Header:
     )
 
 
-def sidebar() -> html.Aside:
-    s = SURFACES[DEFAULT_SURFACE]
+def sidebar(init: dict) -> html.Aside:
+    start, runs = init["start"], init["runs"]
     return html.Aside(
         [
             _section(
@@ -246,18 +295,18 @@ def sidebar() -> html.Aside:
                 dcc.Dropdown(
                     id=ids.SURFACE,
                     options=surface_options(),
-                    value=DEFAULT_SURFACE,
+                    value=init["surface"],
                     clearable=False,
                     className="surface-dd",
                 ),
-                html.Div(surface_formula(DEFAULT_SURFACE), id=ids.SURFACE_FORMULA),
+                html.Div(surface_formula(init["surface"]), id=ids.SURFACE_FORMULA),
             ),
             _section(
                 "Optimizers",
                 dcc.Dropdown(
                     id=ids.OPTIMIZERS,
-                    options=optimizer_options(),
-                    value=DEFAULT_OPTIMIZERS,
+                    options=optimizer_options(runs),
+                    value=init["selected"],
                     multi=True,
                     clearable=True,
                     placeholder="choose one or more…",
@@ -265,7 +314,15 @@ def sidebar() -> html.Aside:
                 ),
                 _msg(ids.OPTIMIZERS_MSG),
                 html.Div(
-                    [optimizer_card(n, {}) for n in DEFAULT_OPTIMIZERS],
+                    [
+                        optimizer_card(
+                            n,
+                            runs.get(n, {}).get("hyper", {}),
+                            runs.get(n, {}).get("label", ""),
+                            runs.get(n, {}).get("colour", ""),
+                        )
+                        for n in init["selected"]
+                    ],
                     id=ids.HYPER_PANEL,
                     className="hyper-panel",
                 ),
@@ -278,7 +335,7 @@ def sidebar() -> html.Aside:
                         dcc.Input(
                             id=ids.STEPS,
                             type="text",
-                            value="300",
+                            value=str(init["steps"]),
                             debounce=True,
                             inputMode="numeric",
                             className="num-input",
@@ -294,7 +351,7 @@ def sidebar() -> html.Aside:
                         dcc.Input(
                             id=ids.START_X,
                             type="text",
-                            value=fmt(s.start[0]),
+                            value=fmt(start[0]),
                             debounce=True,
                             inputMode="decimal",
                             className="num-input",
@@ -302,7 +359,7 @@ def sidebar() -> html.Aside:
                         dcc.Input(
                             id=ids.START_Y,
                             type="text",
-                            value=fmt(s.start[1]),
+                            value=fmt(start[1]),
                             debounce=True,
                             inputMode="decimal",
                             className="num-input",
@@ -369,16 +426,14 @@ def playback() -> html.Div:
     )
 
 
-def _stacked(bottom_id, top_id, title, bottom_config=None) -> html.Div:
+def _stacked(bottom_id, top_id, title, top_config=OVERLAY_CONFIG) -> html.Div:
     return html.Div(
         [
             html.Div(title, className="view-title"),
             html.Div(
                 [
-                    dcc.Graph(
-                        id=bottom_id, config=bottom_config or GRAPH_CONFIG, className="layer bottom"
-                    ),
-                    dcc.Graph(id=top_id, config=OVERLAY_CONFIG, className="layer top"),
+                    dcc.Graph(id=bottom_id, config=GRAPH_CONFIG, className="layer bottom"),
+                    dcc.Graph(id=top_id, config=top_config, className="layer top"),
                 ],
                 className="stack",
             ),
@@ -395,7 +450,12 @@ def main_area() -> html.Main:
             html.Div(
                 [
                     _stacked(ids.CONTOUR, ids.CONTOUR_TOP, "Contour map — click to set the start"),
-                    _stacked(ids.SURFACE3D, ids.SURFACE3D_TOP, "Surface — drag to turn"),
+                    _stacked(
+                        ids.SURFACE3D,
+                        ids.SURFACE3D_TOP,
+                        "Surface — drag to turn",
+                        OVERLAY3D_CONFIG,
+                    ),
                 ],
                 className="views",
             ),
@@ -440,13 +500,17 @@ def main_area() -> html.Main:
 
 
 def layout() -> html.Div:
+    init = initial()
     return html.Div(
         [
-            header(),
-            html.Div([sidebar(), main_area()], className="body"),
+            header(init),
+            html.Div([sidebar(init), main_area()], className="body"),
             dcc.Store(id=ids.TRAJ),
             dcc.Store(id=ids.SCENE_STATE),
-            dcc.Store(id=ids.PRESET_HYPER, data={}),
+            dcc.Store(
+                id=ids.PRESET_HYPER,
+                data={"preset": init["preset"], "runs": init["runs"]} if init["preset"] else {},
+            ),
             dcc.Store(id=ids.CLOCK),
         ],
         className="app",

@@ -45,18 +45,24 @@ def surface(name) -> str:
     return name
 
 
-def selection(names) -> list[str]:
-    """The chosen optimizers, in registry order; at least one."""
-    if not names:
+def rule_of(key: str) -> str:
+    """The rule a run key names: ``"sgd"`` → ``"sgd"``; ``"sgd@2"`` (a preset's second SGD)."""
+    return str(key).split("@", 1)[0]
+
+
+def selection(keys) -> list[str]:
+    """The chosen runs (rule names, or ``rule@i`` for a preset's repeated rule); at least one."""
+    if not keys:
         raise ValueError("choose at least one optimizer")
-    if isinstance(names, str):
-        names = [names]
-    unknown = [n for n in names if n not in OPTIMIZERS]
+    if isinstance(keys, str):
+        keys = [keys]
+    unknown = [k for k in keys if rule_of(k) not in OPTIMIZERS]
     if unknown:
         raise ValueError(f"unknown optimizer {unknown[0]!r}")
-    if len(names) > MAX_RUNS:
+    keys = list(dict.fromkeys(keys))
+    if len(keys) > MAX_RUNS:
         raise ValueError(f"choose at most {MAX_RUNS} optimizers")
-    return [n for n in OPTIMIZERS if n in names]
+    return keys
 
 
 def steps(value) -> int:
@@ -84,12 +90,14 @@ def start(x, y, x_range, y_range) -> tuple[tuple[float, float], str]:
 
 def hyper(opt: str, name: str, value):
     """One hyperparameter through its registry spec (``lr`` 0, −1, 1e308, text: rejected)."""
-    spec = OPTIMIZERS[opt].spec(name)
+    rule = rule_of(opt)
+    spec = OPTIMIZERS[rule].spec(name)
     if spec.is_bool:
-        return spec.check(bool(value), opt)
-    label = OPTIMIZERS[opt].label
+        return spec.check(bool(value), rule)
+    label = OPTIMIZERS[rule].label
+    opt = rule
     try:
-        return spec.check(number(value, name), opt)
+        return spec.check(number(value, name), rule)
     except ValueError as exc:
         raise ValueError(f"{label}: {exc}".replace(f"{opt}.{name}", name)) from None
 
