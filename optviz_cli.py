@@ -8,6 +8,7 @@
     optviz trajectory --expression "x**2 + 3*y**2" --x-range -2,2 --y-range -2,2 ...
     optviz export --preset radford-beale --out beale.gif [--view contour|3d|both]
                   [--frames N] [--fps F] [--size 800x600]
+    optviz presets [-v]
 
 A scene comes from ``--preset`` (its settings overridable by ``--set``, ``--steps``,
 ``--start``, ``--noise``, ``--seed``), from ``--surface`` or from ``--expression``.
@@ -122,6 +123,10 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--fps", type=_positive_int("--fps"), help="default: the scene's (25)")
     export.add_argument("--size", type=_size, help="WxH in pixels, e.g. 800x600")
     export.set_defaults(command=cmd_export)
+
+    listing = sub.add_parser("presets", help="list the scene presets")
+    listing.add_argument("--verbose", "-v", action="store_true", help="with their descriptions")
+    listing.set_defaults(command=cmd_presets)
     return parser
 
 
@@ -150,7 +155,12 @@ def _add_scene_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start", type=_pair("--start"), help="start point x,y")
     p.add_argument("--steps", type=_steps, help="number of steps (default: preset's, else 200)")
     p.add_argument("--noise", type=_noise, help="σ of Gaussian noise added to each gradient")
-    p.add_argument("--seed", type=_seed, help="seed of the noise")
+    p.add_argument("--seed", type=_seed, help="seed of the noise and of the mini-batches")
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int("--batch-size"),
+        help="mini-batch size, for surfaces that sample them (noisy_moons)",
+    )
 
 
 def _pair(option: str):
@@ -259,7 +269,12 @@ def scene_from_args(args: argparse.Namespace):
         except KeyError as exc:
             raise UsageError(exc.args[0]) from None
         return scene.with_overrides(
-            settings=settings, steps=args.steps, start=args.start, noise=args.noise, seed=args.seed
+            settings=settings,
+            steps=args.steps,
+            start=args.start,
+            noise=args.noise,
+            seed=args.seed,
+            batch_size=args.batch_size,
         )
     if not args.optimizer:
         raise UsageError("choose at least one --optimizer (or a --preset)")
@@ -286,6 +301,7 @@ def scene_from_args(args: argparse.Namespace):
         steps=200 if args.steps is None else args.steps,
         noise=args.noise or 0.0,
         seed=args.seed or 0,
+        batch_size=args.batch_size,
     )
 
 
@@ -413,6 +429,23 @@ class _ProgressBar:
         if self.drawn:
             self.stream.write("\n")
             self.stream.flush()
+
+
+# ---------------------------------------------------------------- presets
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from viz.scenes import PRESETS
+
+    width = max(map(len, PRESETS), default=0)
+    for name, scene in PRESETS.items():
+        rules = ", ".join(r.label for r in scene.resolved_runs())
+        print(
+            f"{name:<{width}}  {scene.title} — {scene.surface_name}, {scene.steps} steps: {rules}"
+        )
+        if args.verbose:
+            print(f"{'':<{width}}  {scene.description}\n")
+    return 0
 
 
 # ---------------------------------------------------------------- serve

@@ -16,7 +16,7 @@ import pytest
 import optviz_cli
 from optimizers import get_optimizer, run
 from surfaces import from_expression, get_surface
-from viz.scenes import RADFORD_LABELS, get_preset
+from viz.scenes import PRESETS, RADFORD_LABELS, get_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -260,6 +260,9 @@ BAD = {
                         "fps"),
     "export without --out": (["export", "--preset", "radford-beale"], "--out"),
     "serve bad port": (["serve", "--port", "99999"], "port"),
+    "batch size on an analytic surface": ([*BASE, "--batch-size", "8"], "mini-batches"),
+    "batch size zero": (["trajectory", "--surface", "noisy_moons", "--optimizer", "sgd",
+                         "--batch-size", "0"], "batch-size"),
 }  # fmt: skip
 
 
@@ -368,3 +371,25 @@ def test_serve_calls_app_main(monkeypatch):
     monkeypatch.setitem(sys.modules, "app", fake)
     assert optviz_cli.main(["serve", "--host", "0.0.0.0", "--port", "9000", "--debug"]) == 0
     assert calls == [["--host", "0.0.0.0", "--port", "9000", "--debug"]]
+
+
+def test_batch_size_samples_mini_batches(capsys):
+    argv = ["trajectory", "--surface", "noisy_moons", "--optimizer", "sgd", "--steps", "5",
+            "--set", "lr=0.5", "--batch-size", "16", "--seed", "3"]  # fmt: skip
+    status, out, _ = cli(capsys, *argv)
+    assert status == 0
+    points = np.array(strict_json(out)["runs"][0]["points"])
+    s = get_surface("noisy_moons")
+    want = run(get_optimizer("sgd", lr=0.5), s.with_batch_size(16), s.start, 5, seed=3)
+    assert np.array_equal(points, want.points)
+    full = run(get_optimizer("sgd", lr=0.5), s, s.start, 5).points
+    assert not np.allclose(points, full)
+
+
+def test_presets_lists_every_preset(capsys):
+    status, out, _ = cli(capsys, "presets")
+    assert status == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names == list(PRESETS)
+    status, out, _ = cli(capsys, "presets", "-v")
+    assert get_preset("radford-saddle").description in out

@@ -227,6 +227,7 @@ class Scene:
         noise: float | None = None,
         seed: int | None = None,
         view: str | None = None,
+        batch_size: int | None = None,
         **style,
     ) -> Scene:
         """A validated copy with some parts changed; ``settings`` as in ``apply_settings``.
@@ -242,6 +243,8 @@ class Scene:
             changes["noise"] = noise
         if seed is not None:
             changes["seed"] = seed
+        if batch_size is not None:
+            changes["batch_size"] = batch_size
         if view is not None:
             changes["view"] = view
         if style:
@@ -262,6 +265,7 @@ class Scene:
         *,
         noise: float = 0.0,
         seed: int = 0,
+        batch_size: int | None = None,
         name: str = "custom",
         title: str = "",
         description: str = "",
@@ -307,6 +311,7 @@ class Scene:
             y_range=None if y_range is None else tuple(y_range),
             noise=noise,
             seed=seed,
+            batch_size=batch_size,
         )
         return scene.validate()
 
