@@ -3,6 +3,20 @@
 A scene's styling (colours, labels, ranges, contour levels, camera, size, fps) is
 defined here once and read by both the Plotly figures (viz.figures) and the GIF
 renderer (viz.gif), so a GIF looks like the screen.
+
+Presets (``PRESETS``, ``get_preset``): Radford's ``radford-long-valley``,
+``radford-beale``, ``radford-saddle`` and ``radford-noisy-moons`` in his look (his
+labels and colours, white page, jet contour lines, 620×480 at 25 fps), and ours —
+``newton-saddle``, ``ravine-adam-vs-sgd``, ``rosenbrock-race``, ``himmelblau-basins``,
+``lr-too-high`` — in ours (viridis lines, the registry's colour-blind-safe colours).
+Each has a one-paragraph ``description`` of what it shows; tests/viz/test_scenes.py
+measures every such claim on the real rules, so a preset whose story stops being
+true fails a test. To add one: ``register(Scene(...))`` here plus a test of its claim.
+
+Ad-hoc scenes: ``Scene.from_args(surface, optimizers, hyper, start, steps)``; a
+changed copy: ``scene.with_overrides(settings=..., steps=..., start=...)``. Settings
+follow the command line's ``--set``: ``"lr"`` goes to every rule that has it,
+``"adam.lr"`` to one (``apply_settings``).
 """
 
 from __future__ import annotations
