@@ -223,7 +223,7 @@ def extra_colours(colours: Sequence[tuple[int, int, int]]) -> list[tuple[int, in
     out = [DOT_EDGE, (255, 255, 255)]
     for c in colours:
         c = np.asarray(c, dtype=float)
-        for a in (1.0, 0.75, 0.5, 0.3):
+        for a in (1.0, 0.8, 0.6, 0.45, 0.3, 0.15):
             out.append(tuple(np.rint(c * a + 255 * (1 - a)).astype(int)))
         out.append(tuple(np.rint(c * 0.5 + np.asarray(DOT_EDGE) * 0.5).astype(int)))
     return out

@@ -23,7 +23,8 @@ from viz import raster
 from viz.figures import SCENE_ASPECT, display_z, floor_value, grid, z_range, z_title
 from viz.render_contour import REFERENCE, legend_box, paint_legend
 
-GRID = 45  # facets per side
+GRID = 80  # facets per side (shading); a narrow valley needs this many not to zigzag
+MESH_EVERY = 2  # grid lines on every 2nd facet boundary: Radford's mesh, 40 lines a side
 PANE = (244, 245, 247)  # the app's axis backgrounds
 GRID_LINE = (213, 216, 220)
 EDGE = (30, 30, 30)  # the facets' outline
@@ -165,11 +166,27 @@ class SurfacePanel:
         pix = self.q_pix * s
         ids = Image.new("I", self.size, 0)
         id_draw = ImageDraw.Draw(ids)
-        for i in self.order:
-            pts = [tuple(p) for p in pix[i]]
-            draw.polygon(pts, fill=tuple(self.q_colour[i]))
-            draw.line([*pts, pts[0]], fill=edge, width=width)
-            id_draw.polygon([tuple(p) for p in self.q_pix[i]], fill=int(i) + 1)
+        # which sides of each facet lie on a mesh line: corners are 00, 01, 11, 10
+        row, col = np.divmod(np.arange(GRID * GRID), GRID)
+        sides = np.stack(
+            [
+                row % MESH_EVERY == 0,
+                (col + 1) % MESH_EVERY == 0,
+                (row + 1) % MESH_EVERY == 0,
+                col % MESH_EVERY == 0,
+            ],
+            axis=1,
+        )
+        big, small = pix.reshape(len(pix), -1).tolist(), self.q_pix.reshape(len(pix), -1).tolist()
+        colours = [tuple(c) for c in self.q_colour.tolist()]
+        mesh = [np.flatnonzero(row_sides).tolist() for row_sides in sides]
+        for i in self.order.tolist():
+            q = big[i]
+            draw.polygon(q, fill=colours[i])
+            for k in mesh[i]:
+                j = (k + 1) % 4
+                draw.line((q[2 * k], q[2 * k + 1], q[2 * j], q[2 * j + 1]), fill=edge, width=width)
+            id_draw.polygon(small[i], fill=i + 1)
         self.ids = np.asarray(ids, dtype=np.int32)
 
     def _axis_sides(self):
