@@ -40,6 +40,7 @@ import ast
 import functools
 import math
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -275,16 +276,25 @@ class _Source:
         return self.lines[min(max(line, 1), len(self.lines)) - 1]
 
 
+def _quiet_parse(text: str, mode: str) -> ast.AST:
+    """``ast.parse``, with the parser's warnings (``1if``, ``"\\d"``) raised as syntax errors
+    instead of printed to the server's log."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SyntaxWarning)
+        warnings.simplefilter("error", DeprecationWarning)
+        return ast.parse(text, mode=mode)
+
+
 def _parse(source: _Source) -> ast.Expression:
     text = source.body
     try:
-        return ast.parse(text, mode="eval")
+        return _quiet_parse(text, "eval")
     except SyntaxError as exc:
         statements = False
         try:
-            ast.parse(text, mode="exec")
+            _quiet_parse(text, "exec")
             statements = True
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError, Warning):
             pass
         if statements:
             raise ExpressionError(
@@ -296,7 +306,7 @@ def _parse(source: _Source) -> ast.Expression:
         column, line = source.position(line, min(offset, width + 1))
         message = (exc.msg or "invalid syntax").rstrip(".")
         raise ExpressionError(f"syntax error ({message})", column, line) from None
-    except (ValueError, RecursionError, MemoryError) as exc:
+    except (ValueError, RecursionError, MemoryError, Warning) as exc:
         raise ExpressionError(f"the expression cannot be read: {type(exc).__name__}") from None
 
 

@@ -451,3 +451,69 @@ def test_deep_parentheses_are_located_on_their_line():
     assert "parentheses are nested too deeply (at most 30 levels) at line 2, column 31" in str(
         info.value
     )
+
+
+# --- fuzzing: any text is either a surface or an ExpressionError, never anything else ----
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ALPHABET = "xyzeEpi0123456789.+-*/()^%, _[]'\"=<>:;!~@lambdsincotqrgh\n\t"
+
+
+def expressions():
+    """Well-formed-ish expressions from the allowed grammar plus some that are not."""
+    leaf = st.sampled_from(["x", "y", "pi", "e", "0", "1", "2.5", "1e3", "z", "True", "'s'"])
+    unary = ["sin", "cos", "exp", "log", "sqrt", "abs", "tanh", "atan", "open", "eval"]
+
+    def extend(inner):
+        return st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**", "^", "%"]), inner).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
+            st.tuples(st.sampled_from(unary), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            inner.map(lambda s: f"-{s}"),
+            st.tuples(inner, inner).map(lambda t: f"atan2({t[0]}, {t[1]})"),
+        )
+
+    return st.recursive(leaf, extend, max_leaves=12)
+
+
+def check_any_text(text):
+    started = time.perf_counter()
+    try:
+        s = from_expression(text)
+    except ExpressionError as exc:
+        assert str(exc)
+    else:
+        p = np.stack(np.meshgrid(np.linspace(-2, 2, 7), np.linspace(-2, 2, 7)), axis=-1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert s.value(p).shape == (7, 7)
+            assert s.grad(p).shape == (7, 7, 2)
+            assert s.hessian(p).shape == (7, 7, 2, 2)
+    assert time.perf_counter() - started < 2.0
+
+
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(st.text(alphabet=ALPHABET, max_size=40))
+def test_random_text_is_a_surface_or_an_expression_error(text):
+    check_any_text(text)
+
+
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(expressions())
+def test_random_expressions_are_a_surface_or_an_expression_error(text):
+    check_any_text(text)
+
+
+@pytest.mark.parametrize("text", ["1if x else 2", "1in x", '"\\d"', "0x1for"])
+def test_parser_warnings_become_syntax_errors_not_log_lines(text):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ExpressionError, match="syntax error"):
+            from_expression(text)
