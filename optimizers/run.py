@@ -104,15 +104,16 @@ def run(
     state = opt.init(x)
     points[0] = x
     last = steps
+    step, oracle_at = opt.step, surface.oracle  # looked up once: this loop is the hot path
     with np.errstate(all="ignore"):
         for t in range(steps):
-            oracle = surface.oracle(t, rng)
+            oracle = oracle_at(t, rng)
             if noise:
                 oracle = _Noisy(oracle, noise, rng)
-            x, state = opt.step(x, state, oracle)
+            x, state = step(x, state, oracle)
             points[t + 1] = x
             # Stop early once every run has left the finite world (checked now and then).
-            if t % 16 == 15 and _far_or_nan(x).all():
+            if t & 63 == 63 and _far_or_nan(x).all():
                 last = t + 1
                 break
         losses = surface.value(points[: last + 1])
