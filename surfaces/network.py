@@ -313,6 +313,7 @@ class NetworkSurface(Surface):
     def build(
         cls, model: MLP, theta: Array, pair: tuple[int, int], X: Array, labels: Array, **fields
     ) -> NetworkSurface:
+        theta, X, labels = (_frozen(a) for a in (theta, X, labels))
         f, df, d2f = _functions(model, theta, pair, X, labels)
         return cls(
             f=f, df=df, d2f=d2f, model=model, theta=theta, pair=pair, X=X, labels=labels, **fields
@@ -335,10 +336,9 @@ class NetworkSurface(Surface):
             return self
         rng = rng if rng is not None else np.random.default_rng(step)
         idx = rng.choice(n, size=self.batch_size, replace=False)
-        f, df, d2f = _functions(self.model, self.theta, self.pair, self.X[idx], self.labels[idx])
-        return dataclasses.replace(
-            self, f=f, df=df, d2f=d2f, X=self.X[idx], labels=self.labels[idx], batch_size=None
-        )
+        X, labels = _frozen(self.X[idx]), _frozen(self.labels[idx])
+        f, df, d2f = _functions(self.model, self.theta, self.pair, X, labels)
+        return dataclasses.replace(self, f=f, df=df, d2f=d2f, X=X, labels=labels, batch_size=None)
 
     def params(self, p) -> Array:
         """The full parameter vectors at points ``p (..., 2)``: shape ``(..., size)``."""
@@ -387,6 +387,13 @@ class NetworkSurface(Surface):
         with np.errstate(all="ignore"):
             prob = self.model.predict(theta, inputs)
         return xs, ys, prob.reshape(*theta.shape[:-1], grid, grid)
+
+
+def _frozen(a) -> Array:
+    """A read-only float copy: a registered surface's data cannot be changed by accident."""
+    a = np.array(a, dtype=float)
+    a.setflags(write=False)
+    return a
 
 
 def _embed(theta: Array, pair: tuple[int, int], x: Array, y: Array) -> Array:

@@ -417,3 +417,12 @@ def test_non_finite_points_give_nan_or_saturated_values_without_warnings(moons):
         assert np.isfinite(moons.f(np.array(np.inf), np.array(0.0)))  # tanh saturates
         acc = moons.accuracy(np.array([[np.nan, 1.0], [np.inf, 0.0], list(moons.start)]))
     assert np.isnan(acc[:2]).all() and 0 < acc[2] <= 1
+
+
+def test_the_surface_data_is_read_only(moons):
+    for array in (moons.theta, moons.X, moons.labels):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0.0
+    batch = moons.with_batch_size(8).oracle(0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="read-only"):
+        batch.X[0, 0] = 0.0
