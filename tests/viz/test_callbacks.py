@@ -1,0 +1,271 @@
+"""The app's callbacks called as plain functions: the normal path and every bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from dash import no_update
+
+from optimizers import OPTIMIZERS, get_optimizer, run
+from surfaces import SURFACES
+from viz import callbacks, ids, layout, validate
+from viz.callbacks import Settings, compute
+
+
+def settings(**kw) -> Settings:
+    base = {
+        "surface": "quadratic",
+        "optimizers": ["sgd", "adam"],
+        "steps": "50",
+        "start_x": "-1.5",
+        "start_y": "1.2",
+    }
+    base.update(kw)
+    return Settings(**base)
+
+
+def good_state() -> dict:
+    out = compute(settings())
+    assert out.ok
+    return out.state
+
+
+# ----------------------------------------------------------------------------- normal path
+
+
+def test_compute_runs_each_chosen_optimizer_exactly_as_run_does():
+    out = compute(settings(hyper={"sgd": {"lr": "0.05"}}))
+    assert out.ok and out.messages == {}
+    runs = {r["key"]: r for r in out.traj["runs"]}
+    assert list(runs) == ["sgd", "adam"]
+    s = SURFACES["quadratic"]
+    ref = run(get_optimizer("sgd", lr=0.05), s, (-1.5, 1.2), 50)
+    np.testing.assert_allclose(runs["sgd"]["x"], ref.points[:, 0], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(runs["sgd"]["y"], ref.points[:, 1], rtol=1e-6, atol=1e-12)
+    assert out.traj["steps"] == 50
+    assert runs["sgd"]["colour"] == OPTIMIZERS["sgd"].colour
+    assert out.state["hyper"]["sgd"]["lr"] == 0.05
+
+
+def test_compute_sends_trajectories_as_json_and_no_grid_after_the_first_time():
+    first = compute(settings())
+    assert first.contour is not None and first.surface3d is not None
+    json.dumps(first.traj)  # plain JSON, nothing numpy
+    again = compute(settings(steps="80"), first.state)
+    assert again.ok
+    assert again.contour is None and again.surface3d is None  # backgrounds stay
+    other = compute(settings(surface="rosenbrock", start_x="-1", start_y="2"), again.state)
+    assert other.contour is not None and other.surface3d is not None
+
+
+def test_payload_is_small_compared_with_the_grid():
+    out = compute(settings(steps="1000", optimizers=list(OPTIMIZERS)[:8]))
+    traj_bytes = len(json.dumps(out.traj))
+    grid_bytes = len(out.contour.to_json()) + len(out.surface3d.to_json())
+    assert traj_bytes < 8 * 1001 * 6 * 12 + 60_000  # ~6 numbers per point, ≤ 12 chars each
+    assert out.contour.to_json() not in json.dumps(out.traj)
+    assert grid_bytes > 50_000
+
+
+def test_bool_hyperparameters_reach_the_rule():
+    out = compute(settings(optimizers=["adam"], hyper={"adam": {"bias_correction": False}}))
+    assert out.ok and out.state["hyper"]["adam"]["bias_correction"] is False
+    ref = run(get_optimizer("adam", bias_correction=False), SURFACES["quadratic"], (-1.5, 1.2), 50)
+    np.testing.assert_allclose(out.traj["runs"][0]["x"], ref.points[:, 0], rtol=1e-6)
+
+
+def test_start_outside_the_window_is_clamped_and_said():
+    out = compute(settings(start_x="5", start_y="-9"))
+    assert out.ok
+    s = SURFACES["quadratic"]
+    assert out.state["start"] == [s.x_range[1], s.y_range[0]]
+    assert "outside the window" in out.messages[ids.START_MSG]
+    assert out.traj["runs"][0]["x"][0] == s.x_range[1]
+
+
+def test_diverging_run_is_cut_at_its_last_finite_point_and_marked():
+    out = compute(settings(optimizers=["sgd", "adam"], hyper={"sgd": {"lr": "1.5"}}))
+    assert out.ok
+    sgd = out.traj["runs"][0]
+    d = sgd["diverged_at"]
+    assert d is not None and len(sgd["x"]) == d
+    assert all(v is not None and np.isfinite(v) for v in sgd["x"])
+    assert ids.RUN_MSG not in out.messages  # adam did not diverge
+    statuses = [
+        r["status"]
+        for r in callbacks.figures.results_rows(
+            out.traj["runs"], SURFACES["quadratic"], 1e-3, ((-2, 2), (-2, 2))
+        )
+    ]
+    assert statuses[0] == f"diverged at step {d}"
+
+
+def test_every_optimizer_diverging_says_so_next_to_the_run_controls():
+    out = compute(settings(optimizers=["sgd"], hyper={"sgd": {"lr": "5"}}))
+    assert out.ok  # a valid experiment: drawn up to the last finite point
+    assert "Every optimizer diverged" in out.messages[ids.RUN_MSG]
+    assert "SGD at step" in out.messages[ids.RUN_MSG]
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("0", "lr must be > 0"),
+        ("-1", "lr must be > 0"),
+        ("1e308", "lr must be ≤"),
+        ("abc", "must be a number"),
+        ("", "enter a number"),
+        (None, "enter a number"),
+        ("nan", "finite"),
+        ("inf", "finite"),
+    ],
+)
+def test_bad_learning_rate_gives_a_message_on_that_control_and_no_data(value, words):
+    out = compute(settings(hyper={"sgd": {"lr": value}}), good_state())
+    assert not out.ok
+    assert out.traj is None and out.state is None and out.loss is None
+    msg = out.messages[("sgd", "lr")]
+    assert words in msg and msg.startswith("SGD")
+
+
+@pytest.mark.parametrize(
+    ("steps", "words"),
+    [
+        ("0", "between 1 and"),
+        ("-5", "between 1 and"),
+        ("100000", "between 1 and"),
+        ("2.5", "whole number"),
+        ("ten", "must be a number"),
+        ("", "enter a number"),
+    ],
+)
+def test_bad_steps(steps, words):
+    out = compute(settings(steps=steps))
+    assert not out.ok and words in out.messages[ids.STEPS_MSG]
+
+
+@pytest.mark.parametrize("selection", [[], None])
+def test_empty_selection(selection):
+    out = compute(settings(optimizers=selection))
+    assert not out.ok
+    assert out.messages[ids.OPTIMIZERS_MSG] == "choose at least one optimizer"
+
+
+def test_unknown_optimizer_and_surface():
+    assert (
+        "unknown optimizer" in compute(settings(optimizers=["warp"])).messages[ids.OPTIMIZERS_MSG]
+    )
+    assert "unknown surface" in compute(settings(surface="moon")).messages[ids.RUN_MSG]
+
+
+@pytest.mark.parametrize(("x", "y"), [("a", "1"), ("1", ""), ("nan", "0"), ("1e999", "0")])
+def test_bad_start(x, y):
+    out = compute(settings(start_x=x, start_y=y))
+    assert not out.ok and out.messages[ids.START_MSG].startswith("start")
+
+
+def test_other_bad_hyperparameters_use_the_registry_spec():
+    out = compute(settings(optimizers=["momentum"], hyper={"momentum": {"momentum": "1"}}))
+    assert not out.ok
+    assert "momentum must be < 1" in out.messages[("momentum", "momentum")]
+
+
+def test_several_bad_inputs_are_all_reported_at_once():
+    out = compute(settings(steps="0", hyper={"sgd": {"lr": "-1"}}, optimizers=["sgd"]))
+    assert {ids.STEPS_MSG, ("sgd", "lr")} <= set(out.messages)
+
+
+def test_newton_on_a_surface_without_hessian_is_refused_by_name(monkeypatch):
+    flat = dataclasses.replace(SURFACES["quadratic"], name="no-hessian", d2f=None)
+    monkeypatch.setitem(SURFACES, "no-hessian", flat)
+    out = compute(settings(surface="no-hessian", optimizers=["sgd", "newton"]))
+    assert not out.ok and "Newton needs a Hessian" in out.messages[ids.OPTIMIZERS_MSG]
+
+
+# ----------------------------------------------------------------------------- other callbacks
+
+
+def test_tolerance_callback_keeps_table_on_bad_value():
+    out = compute(settings())
+    table, msg = callbacks.results_for_tolerance("-1", out.traj, out.state)
+    assert table is no_update and "tolerance" in msg
+    table, msg = callbacks.results_for_tolerance("0.5", out.traj, out.state)
+    assert msg == "" and table is not no_update
+
+
+def test_click_on_the_contour_sets_the_start():
+    assert callbacks.start_from_click({"points": [{"x": 0.123456, "y": -1.5}]}) == (
+        "0.1235",
+        "-1.5",
+    )
+    assert callbacks.start_from_click(None) == (no_update, no_update)
+    assert callbacks.start_from_click({"points": []}) == (no_update, no_update)
+
+
+def test_every_preset_loads_and_runs_with_its_labels_and_colours():
+    for name, sc in layout.presets().items():
+        surface, _options, keys, steps, sx, sy, store, note = callbacks.apply_preset(name)
+        assert surface == sc.surface and int(steps) == sc.steps and note
+        out = compute(Settings(surface, keys, steps, sx, sy, preset=store))
+        assert out.ok, (name, out.messages)
+        labels = [r["label"] for r in out.traj["runs"]]
+        assert labels == [r.resolved().label for r in sc.runs if r.optimizer in OPTIMIZERS]
+        colours = [r["colour"] for r in out.traj["runs"]]
+        assert colours == [r.resolved().colour for r in sc.runs if r.optimizer in OPTIMIZERS]
+        # the preset's own hyperparameters are what ran
+        for key, spec in zip(keys, [r for r in sc.runs if r.optimizer in OPTIMIZERS], strict=True):
+            for h, v in spec.hyper.items():
+                assert out.state["hyper"][key][h] == v
+
+
+def test_free_play_preset_changes_nothing():
+    assert callbacks.apply_preset("") == (no_update,) * 7 + ("",)
+
+
+def components(tree):
+    """Every component in a layout tree, depth first."""
+    if isinstance(tree, list | tuple):
+        for t in tree:
+            yield from components(t)
+    elif hasattr(tree, "to_plotly_json"):
+        yield tree
+        yield from components(getattr(tree, "children", None))
+
+
+def test_hyper_panel_is_generated_from_the_specs():
+    cards = callbacks.render_panel(["adam", "sgd"], {}, None, False)
+    found = {json.dumps(c.id, sort_keys=True) for c in components(cards) if hasattr(c, "id")}
+    for opt in ("adam", "sgd"):
+        for spec in OPTIMIZERS[opt].hyper:
+            want = ids.hyper_bool(opt, spec.name) if spec.is_bool else ids.hyper(opt, spec.name)
+            assert json.dumps(want, sort_keys=True) in found
+    assert callbacks.render_panel([], {}, None, False) == []
+
+
+def test_hyper_panel_keeps_current_values_and_takes_a_preset_when_it_changes():
+    state = {"hyper": {"sgd": {"lr": 0.3}}}
+    preset = {"runs": {"sgd": {"hyper": {"lr": 0.002}, "label": "SGD", "colour": "#f00"}}}
+
+    def lr_of(cards):
+        return next(
+            c.value for c in components(cards) if getattr(c, "id", None) == ids.hyper("sgd", "lr")
+        )
+
+    assert lr_of(callbacks.render_panel(["sgd"], preset, state, False)) == "0.3"
+    assert lr_of(callbacks.render_panel(["sgd"], preset, state, True)) == "0.002"
+
+
+def test_validate_module_messages():
+    assert validate.steps("12") == 12
+    assert validate.selection(["adam", "sgd", "adam"]) == ["adam", "sgd"]
+    assert validate.rule_of("sgd@2") == "sgd"
+    with pytest.raises(ValueError, match="steps must be between"):
+        validate.steps(str(validate.MAX_STEPS + 1))
+    with pytest.raises(ValueError, match="tolerance"):
+        validate.tolerance("0")

@@ -1,0 +1,193 @@
+"""Figure builders: traces, fixed ranges, kept zoom/camera, colours, layers that line up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizers import get_optimizer, run
+from surfaces import SURFACES
+from viz import figures
+from viz.scenes import RADFORD_COLOURS, Style, contour_levels, get_preset
+
+
+def payload(
+    surface="quadratic",
+    rules=("sgd", "momentum"),
+    steps=30,
+    start=(-1.5, 1.2),
+    style=None,
+    **hyper,
+):
+    s = SURFACES[surface]
+    style = style or Style()
+    window = (s.x_range, s.y_range)
+    runs = []
+    for i, r in enumerate(rules):
+        traj = run(get_optimizer(r, **hyper.get(r, {})), s, start, steps)
+        runs.append(
+            figures.trajectory_payload(
+                s, traj, r, r.upper(), f"#00000{i}", window, style, momentum=r == "momentum"
+            )
+        )
+    return s, window, runs
+
+
+def roles(fig):
+    return [(t.meta or {}).get("role") for t in fig.data]
+
+
+def test_contour_background_levels_are_the_scenes_levels():
+    s = SURFACES["quadratic"]
+    style = Style(contour_levels=25)
+    fig = figures.contour_figure(s, (s.x_range, s.y_range), style)
+    c = fig.data[0]
+    assert c.type == "contour" and c.contours.coloring == "lines"
+    _, _, zz = figures.grid(s, (s.x_range, s.y_range), 120)
+    want = contour_levels(zz, style)
+    got = np.arange(c.contours.start, c.contours.end + c.contours.size / 2, c.contours.size)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert fig.data[1].marker.symbol == "star"  # the minimum
+    assert list(fig.data[1].x) == [0.0] and list(fig.data[1].y) == [0.0]
+
+
+def test_log_levels_are_evenly_spaced_in_log_of_the_gap():
+    s = SURFACES["rosenbrock"]
+    style = Style(log_levels=True, contour_levels=30)
+    fig = figures.contour_figure(s, (s.x_range, s.y_range), style)
+    c = fig.data[0]
+    _, _, zz = figures.grid(s, (s.x_range, s.y_range), 120)
+    base = figures.floor_value(s, zz)
+    want = np.log10(contour_levels(zz, style, base) - base)
+    got = np.arange(c.contours.start, c.contours.end + c.contours.size / 2, c.contours.size)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_background_and_overlay_share_margins_ranges_and_uirevision():
+    s, window, runs = payload()
+    bg = figures.contour_figure(s, window, Style())
+    top = figures.contour_overlay(runs, window, Style(), start=(-1.5, 1.2))
+    for f in (bg, top):
+        assert f.layout.margin.to_plotly_json() == figures.MARGIN
+        assert list(f.layout.xaxis.range) == list(window[0])
+        assert list(f.layout.yaxis.range) == list(window[1])
+    assert bg.layout.uirevision == top.layout.uirevision == figures.uirevision_2d(window)
+    assert top.layout.paper_bgcolor == top.layout.plot_bgcolor == figures.TRANSPARENT
+    # no contour, no grid in the overlay: only what moves
+    assert {t.type for t in top.data} == {"scatter"}
+
+
+def test_overlay_traces_have_roles_and_the_runs_colours():
+    _s, window, runs = payload()
+    fig = figures.contour_overlay(runs, window, Style(line_width=3.0), step=10)
+    assert roles(fig) == ["start", "trail", "trail", "grad", "velocity", "dots", "crosses"]
+    trails = [t for t in fig.data if t.meta["role"] == "trail"]
+    assert [t.line.color for t in trails] == [r["colour"] for r in runs]
+    assert all(t.line.width == 3.0 for t in trails)
+    assert [len(t.x) for t in trails] == [11, 11]  # steps 0..10
+    dots = fig.data[roles(fig).index("dots")]
+    assert list(dots.marker.color) == [r["colour"] for r in runs]
+    assert dots.x == (runs[0]["x"][10], runs[1]["x"][10])
+
+
+def test_diverged_run_ends_at_its_last_finite_point_with_a_cross():
+    _s, window, runs = payload(rules=("sgd",), steps=60, sgd={"lr": 1.5})
+    r = runs[0]
+    d = r["diverged_at"]
+    assert d is not None and len(r["x"]) == d
+    before = figures.contour_overlay(runs, window, Style(), step=d - 1)
+    after = figures.contour_overlay(runs, window, Style(), step=d + 5)
+    assert len(before.data[roles(before).index("crosses")].x) == 0
+    cross = after.data[roles(after).index("crosses")]
+    assert cross.x == (r["x"][-1],) and cross.y == (r["y"][-1],)
+    trail = after.data[roles(after).index("trail")]
+    assert len(trail.x) == d and all(np.isfinite(trail.x))
+
+
+def test_surface_figures_fix_ranges_keep_the_camera_and_line_up():
+    s, window, runs = payload()
+    style = Style()
+    bg = figures.surface_figure(s, window, style)
+    top = figures.surface_overlay(s, runs, window, style, step=5)
+    assert bg.data[0].type == "surface"
+    assert {t.type for t in top.data} == {"scatter3d"}
+    for f in (bg, top):
+        sc = f.layout.scene
+        assert f.layout.uirevision == figures.UIREVISION
+        assert list(sc.xaxis.range) == list(window[0]) and list(sc.yaxis.range) == list(window[1])
+        assert tuple(sc.zaxis.range) == figures.z_range(s, window, style)
+        assert sc.aspectmode == "manual"
+        assert sc.camera.eye.to_plotly_json() == style.camera["eye"]
+    assert top.layout.scene.bgcolor == figures.TRANSPARENT
+    assert top.layout.scene.xaxis.visible is False
+    paths = [t for t in top.data if t.meta["role"] == "path"]
+    assert [len(t.x) for t in paths] == [6, 6]
+    # paths ride on the surface: z is the loss (display scale) lifted a hair
+    z0, z1 = figures.z_range(s, window, style)
+    loss = s.value(np.c_[runs[0]["x"][:6], runs[0]["y"][:6]])
+    np.testing.assert_allclose(paths[0].z, loss + 0.012 * (z1 - z0), rtol=1e-5, atol=1e-6)
+
+
+def test_log_surfaces_are_drawn_as_log_heights():
+    s = SURFACES["rosenbrock"]
+    z = figures.display_z(s, np.array([0.0, 9.0, 99.0]), 0.0)
+    np.testing.assert_allclose(z, [0.0, 1.0, 2.0], rtol=1e-12)
+    assert figures.z_title(s) == "log f"
+
+
+def test_gradient_arrow_points_downhill_with_a_fixed_screen_length():
+    s, window, runs = payload(rules=("sgd",), steps=3)
+    r = runs[0]
+    g = s.grad(np.array([r["x"][0], r["y"][0]]))
+    arrow = np.array([r["gdx"][0], r["gdy"][0]])
+    assert np.dot(arrow, -g) > 0
+    spans = np.array([np.ptp(window[0]), np.ptp(window[1])])
+    assert np.hypot(*(arrow / spans)) == pytest.approx(figures.ARROW_FRACTION, rel=1e-6)
+
+
+def test_loss_plot_switches_to_log_of_the_gap_when_it_spans_decades():
+    s, _window, runs = payload(rules=("sgd",), steps=200, sgd={"lr": 0.1})
+    fig = figures.loss_figure(runs, s.min_value, Style())
+    assert fig.layout.yaxis.type == "log" and "f − f*" in fig.layout.yaxis.title.text
+    assert fig.data[0].line.color == runs[0]["colour"]
+    flat = [dict(runs[0], loss=[1.0, 0.9, 0.8])]
+    lin = figures.loss_figure(flat, None, Style())
+    assert lin.layout.yaxis.type == "linear"
+
+
+def test_results_rows_status_and_measures():
+    s, window, runs = payload(rules=("sgd", "sgd"), steps=200, sgd={"lr": 0.1})
+    rows = figures.results_rows(runs, s, 1e-3, window)
+    r = rows[0]
+    assert r["status"] == "converged"
+    loss = np.array(runs[0]["loss"])
+    assert r["steps_to_tol"] == int(np.argmax(np.abs(loss) <= 1e-3))
+    assert r["distance"] == pytest.approx(np.hypot(runs[0]["x"][-1], runs[0]["y"][-1]), rel=1e-6)
+    # a saddle with no minima: SGD started on the ridge stalls there
+    sad = SURFACES["saddle"]
+    traj = run(get_optimizer("sgd", lr=0.1), sad, (0.7, 0.0), 300)
+    p = figures.trajectory_payload(
+        sad, traj, "sgd", "SGD", "#f00", (sad.x_range, sad.y_range), Style()
+    )
+    row = figures.results_rows([p], sad, 1e-3, (sad.x_range, sad.y_range))[0]
+    assert row["distance"] is None and row["steps_to_tol"] is None
+    assert row["status"] == "stalled"
+
+
+def test_radford_preset_runs_keep_his_colours():
+    sc = get_preset("radford-beale")
+    assert {r.optimizer: r.resolved().colour for r in sc.runs} == {
+        k: v for k, v in RADFORD_COLOURS.items() if k in {r.optimizer for r in sc.runs}
+    }
+    s = sc.get_surface()
+    fig = figures.contour_figure(s, sc.window(), sc.style)
+    assert fig.data[0].colorscale[0][1] != fig.data[0].colorscale[-1][1]
+    assert fig.layout.paper_bgcolor == sc.style.background == "#ffffff"
+
+
+def test_straightforward_peers_hold_background_and_paths_in_one_figure():
+    s, window, runs = payload()
+    f2 = figures.straightforward_contour(s, runs, window, Style())
+    assert f2.data[0].type == "contour" and "trail" in roles(f2)
+    f3 = figures.straightforward_surface(s, runs, window, Style())
+    assert f3.data[0].type == "surface" and "path" in roles(f3)
