@@ -138,7 +138,7 @@ class RuleInfo:
 
     name: str
     label: str
-    colour: str
+    colour: str  # default trace colour: Okabe–Ito, then Tol "muted" (colour-blind safe)
     latex: str  # the update, in the notes' symbols
     factory: Callable[..., Optimizer]
     hyper: tuple[HyperSpec, ...]
