@@ -42,7 +42,9 @@ class Surface:
 
     def value(self, p) -> Array:
         x, y = _split(p)
-        return np.asarray(self.f(x, y), dtype=float) + 0.0 * x
+        v = np.asarray(self.f(x, y), dtype=float)
+        # A constant term (e.g. "3") still gives one value per point.
+        return v if v.shape == np.shape(x) else np.broadcast_to(v, np.shape(x)).copy()
 
     def grad(self, p) -> Array:
         x, y = _split(p, point=True)
