@@ -391,15 +391,17 @@ class Animator:
         x0, y0, x1, y1 = box
         # coverage in 16ths over colours snapped to the palette: every blend is one the
         # palette has learned, so the lookup table answers without searching
-        cover = np.rint(cover * self.allowed[y0:y1, x0:x1] * 16) / 16
+        cover = np.rint(cover * self.allowed[y0:y1, x0:x1] * 16.0)
         hit = cover > 0
         if not hit.any():
             return
-        raster.blend(canvas, x0, y0, cover, colour)
-        region = indices[y0:y1, x0:x1]
-        picked = self.palette.nearest(canvas[y0:y1, x0:x1][hit])
-        region[hit] = picked
-        canvas[y0:y1, x0:x1][hit] = self.palette.colours[picked]
+        rgb, idx = canvas[y0:y1, x0:x1], indices[y0:y1, x0:x1]
+        under = rgb[hit].astype(np.float32)
+        a = (cover[hit] / 16.0)[:, None]
+        mixed = np.rint(under + (np.asarray(colour, dtype=np.float32) - under) * a)
+        picked = self.palette.nearest(mixed.astype(np.uint8))
+        idx[hit] = picked
+        rgb[hit] = self.palette.colours[picked]
 
     def frame(self, step: int) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
         """Palette indices of the frame showing ``step`` and the box where it changed."""
@@ -419,7 +421,7 @@ class Animator:
                 box = raster.clip_box((*lo, *hi), w, h)
                 if box is None:
                     continue
-                cover = raster.polyline_mask(pts, m.width, box)
+                cover = raster.polyline_cover(pts, m.width, box)
                 if alpha != 1.0:
                     cover *= alpha
                 self._paint(self.canvas, self.indices, box, cover, m.colour)

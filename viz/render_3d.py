@@ -3,8 +3,12 @@
 The surface is a grid of quadrilateral facets coloured by height with the scene's
 surface colour scale, lit from the viewer's side, outlined with thin dark grid lines
 and drawn back to front (painter's algorithm) with a perspective projection set by the
-scene's Plotly-style camera (``eye``, ``up``, ``center``; the scene box has the app's
-aspect ratio). Back panes with grid lines, ticks and titles frame it, as in the app.
+scene's Plotly-style camera (``eye``, ``up``, ``center``, and ``projection.type``
+"orthographic" if set; the scene box has the app's aspect ratio; the projected box is
+scaled to fill the panel, so the eye's distance sets the perspective, not the zoom).
+Back panes with grid lines, ticks and titles frame it, as in the app. The facets are
+80×80 (fine enough that a narrow valley does not zigzag); the mesh lines are drawn on
+every second facet edge, Radford's density.
 
 The moving paths use the same projection. Each step is cut into pieces a few pixels
 long; a piece is *hidden* when the facet drawn at its pixel (an id image drawn in the
@@ -52,13 +56,17 @@ class Camera:
         self.right = right / np.linalg.norm(right)
         self.up = np.cross(self.right, self.forward)
         self.scale, self.offset = 1.0, np.zeros(2)
+        projection = camera.get("projection") or {}
+        self.orthographic = (
+            isinstance(projection, dict) and projection.get("type") == "orthographic"
+        )
 
     def depth(self, p: np.ndarray) -> np.ndarray:
         return (np.asarray(p) - self.eye) @ self.forward
 
     def raw(self, p: np.ndarray) -> np.ndarray:
         v = np.asarray(p, dtype=float) - self.eye
-        d = np.maximum(v @ self.forward, 1e-6)
+        d = 1.0 if self.orthographic else np.maximum(v @ self.forward, 1e-6)
         return np.stack([(v @ self.right) / d, -(v @ self.up) / d], axis=-1)
 
     def fit(self, corners: np.ndarray, box) -> None:

@@ -71,6 +71,7 @@ def level_field(surface, window, style, width: int, height: int):
 
 def draw_levels(t: np.ndarray, n_levels: int, scale: str, line_width: float, background):
     """RGB picture of the level lines over ``background`` (anti-aliased, coloured by level)."""
+    t = t.astype(np.float32)
     with np.errstate(all="ignore"):
         gy, gx = np.gradient(t)
         slope = np.hypot(gx, gy)
