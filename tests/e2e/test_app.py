@@ -1,0 +1,211 @@
+"""The real app in headless Chromium (dash.testing's dash_duo): data and DOM, not frame rates."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from app import create_app
+from viz import ids
+from viz.scenes import RADFORD_COLOURS, RADFORD_LABELS, get_preset
+
+pytestmark = pytest.mark.e2e
+
+GRAPH = "document.querySelector('#{} .js-plotly-plot')"
+
+
+def js(duo, script, *args):
+    return duo.driver.execute_script(script, *args)
+
+
+def wait(duo, script, timeout=20.0, *args):
+    """Poll a JS expression until it is truthy; return its value."""
+    end = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < end:
+        value = js(duo, f"return ({script});", *args)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
+
+
+def trail_lengths(duo, graph=ids.CONTOUR_TOP, role="trail"):
+    return js(
+        duo,
+        f"const g = {GRAPH.format(graph)}; if (!g || !g.data) return null;"
+        f"return g.data.filter(t => t.meta && t.meta.role === '{role}').map(t => t.x.length);",
+    )
+
+
+def state(duo, key):
+    return js(duo, f"return window.dash_clientside.optviz.state.{key};")
+
+
+def set_props(duo, id_, props):
+    js(duo, "window.dash_clientside.set_props(arguments[0], arguments[1]);", id_, props)
+
+
+def by_id(duo, id_):
+    sel = id_ if isinstance(id_, str) else json.dumps(id_, sort_keys=True, separators=(",", ":"))
+    return duo.driver.find_element(By.CSS_SELECTOR, f"[id='{sel}']")
+
+
+def type_into(duo, id_, text):
+    el = by_id(duo, id_)
+    el.send_keys(Keys.CONTROL, "a")
+    el.send_keys(text, Keys.ENTER)
+
+
+def ready(duo, runs):
+    wait(duo, f"window.dash_clientside.optviz.state.runs.length === {runs}")
+    wait(
+        duo,
+        f"{GRAPH.format(ids.CONTOUR)} && {GRAPH.format(ids.CONTOUR)}.data"
+        " && " + GRAPH.format(ids.CONTOUR) + ".data[0].type === 'contour'",
+    )
+    wait(
+        duo,
+        f"{GRAPH.format(ids.SURFACE3D_TOP)} && {GRAPH.format(ids.SURFACE3D_TOP)}.data"
+        f" && {GRAPH.format(ids.SURFACE3D_TOP)}.data.length === {runs + 1}",
+    )
+
+
+def until(check, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def duo(dash_duo):
+    dash_duo.start_server(create_app())
+    dash_duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=20)
+    return dash_duo
+
+
+def test_pick_play_pause_scrub_step_and_click(duo):
+    ready(duo, len(get_preset("radford-beale").runs))  # the page opens on Radford's Beale
+    set_props(duo, ids.PRESET, {"value": ""})
+    set_props(duo, ids.SURFACE, {"value": "quadratic"})
+    set_props(duo, ids.OPTIMIZERS, {"value": ["sgd", "adam"]})
+    wait(duo, "window.dash_clientside.optviz.state.runs.map(r => r.key).join() === 'sgd,adam'")
+    type_into(duo, ids.START_X, "-1.5")
+    type_into(duo, ids.START_Y, "1.2")
+    type_into(duo, ids.STEPS, "400")
+    wait(duo, "window.dash_clientside.optviz.state.steps === 400")
+    ready(duo, 2)
+    duo.wait_for_text_to_equal(f"#{ids.STEP_LABEL}", "step 0 / 400")
+
+    # play: the trails grow on both views
+    by_id(duo, ids.PLAY).click()
+    wait(duo, "window.dash_clientside.optviz.state.k > 40")
+    wait(
+        duo,
+        f"{GRAPH.format(ids.CONTOUR_TOP)}.data.filter(t => t.meta.role === 'trail')"
+        ".every(t => t.x.length > 20)",
+    )
+    wait(
+        duo,
+        f"{GRAPH.format(ids.SURFACE3D_TOP)}.data.filter(t => t.meta.role === 'path')"
+        ".every(t => t.x.length > 20)",
+    )
+
+    # pause: nothing moves any more, both views show the same step
+    by_id(duo, ids.PLAY).click()
+    time.sleep(0.3)
+    k = state(duo, "k")
+    time.sleep(0.5)
+    assert state(duo, "k") == k and state(duo, "playing") is False
+    assert trail_lengths(duo) == [k + 1, k + 1]
+    assert trail_lengths(duo, ids.SURFACE3D_TOP, "path") == [k + 1, k + 1]
+    assert duo.find_element(f"#{ids.STEP_LABEL}").text == f"step {k} / 400"
+
+    # scrub to step 123, then step forward twice and back once
+    js(
+        duo,
+        "const s = document.getElementById(arguments[0]); s.value = 123;"
+        "s.dispatchEvent(new Event('input', {bubbles: true}));",
+        ids.SCRUB,
+    )
+    wait(duo, f"{GRAPH.format(ids.CONTOUR_TOP)}.data[1].x.length === 124")
+    assert trail_lengths(duo, ids.SURFACE3D_TOP, "path") == [124, 124]
+    for button in (ids.STEP_FORWARD, ids.STEP_FORWARD, ids.STEP_BACK):
+        by_id(duo, button).click()
+    wait(duo, "window.dash_clientside.optviz.state.k === 124")
+    wait(duo, f"{GRAPH.format(ids.CONTOUR_TOP)}.data[1].x.length === 125")
+
+    # the trail is the run's own path: the server's points, in order
+    xs = js(duo, f"return {GRAPH.format(ids.CONTOUR_TOP)}.data[1].x;")
+    assert xs == state(duo, "runs[0].x.slice(0, 125)")
+
+    # click on the contour map: the start moves there and the runs restart from it
+    graph = duo.driver.find_element(By.CSS_SELECTOR, f"#{ids.CONTOUR} .nsewdrag")
+    # from the centre of the plot area: 40 px right, 30 px up
+    ActionChains(duo.driver).move_to_element(graph).move_by_offset(40, -30).pause(
+        0.3
+    ).click().perform()
+    wait(duo, f"document.getElementById('{ids.START_X}').value !== '-1.5'")
+    x0 = float(by_id(duo, ids.START_X).get_attribute("value"))
+    y0 = float(by_id(duo, ids.START_Y).get_attribute("value"))
+    assert 0 < x0 < 2 and 0 < y0 < 2  # right of and above the centre of [-2, 2]²
+    wait(duo, f"Math.abs(window.dash_clientside.optviz.state.runs[0].x[0] - {x0}) < 1e-9")
+    start = js(duo, f"return {GRAPH.format(ids.CONTOUR_TOP)}.data[0];")
+    assert start["x"] == [x0] and start["y"] == [y0]
+    assert not [e for e in duo.get_logs() or [] if e["level"] == "SEVERE"]
+
+
+def test_bad_learning_rate_shows_a_message_and_keeps_the_runs(duo):
+    sc = get_preset("radford-beale")
+    ready(duo, len(sc.runs))
+    before = state(duo, "runs[0].x.slice()")
+    lr = ids.hyper("sgd", "lr")
+    msg = ids.hyper_msg("sgd", "lr")
+    for bad, words in (("-1", "must be > 0"), ("abc", "must be a number"), ("1e308", "must be ≤")):
+        type_into(duo, lr, bad)
+        until(lambda w=words: w in by_id(duo, msg).text)
+        assert "SGD" in by_id(duo, msg).text
+        assert state(duo, "runs[0].x") == before  # previous valid state kept
+    type_into(duo, lr, "0.002")
+    until(lambda: by_id(duo, msg).text == "")
+    wait(duo, f"window.dash_clientside.optviz.state.runs[0].x[5] !== {before[5]}")
+    # empty selection: a message next to the multi-select, the runs stay
+    set_props(duo, ids.OPTIMIZERS, {"value": []})
+    duo.wait_for_text_to_equal(f"#{ids.OPTIMIZERS_MSG}", "choose at least one optimizer")
+    assert state(duo, "runs.length") == len(sc.runs)
+    assert not [e for e in duo.get_logs() or [] if e["level"] == "SEVERE"]
+
+
+def test_each_radford_preset_loads_with_his_labels_and_colours(duo):
+    ready(duo, len(get_preset("radford-beale").runs))
+    for name in ("radford-long-valley", "radford-beale", "radford-saddle"):
+        sc = get_preset(name)
+        set_props(duo, ids.PRESET, {"value": name})
+        wait(
+            duo,
+            f"window.dash_clientside.optviz.state.steps === {sc.steps} &&"
+            f" window.dash_clientside.optviz.state.runs.length === {len(sc.runs)}",
+        )
+        ready(duo, len(sc.runs))
+        wait(duo, f"{GRAPH.format(ids.CONTOUR_TOP)}.data[0].x[0] === {sc.start[0]}")
+        labels = [r.resolved().label for r in sc.runs]
+        colours = js(
+            duo,
+            f"return {GRAPH.format(ids.CONTOUR_TOP)}.data"
+            ".filter(t => t.meta.role === 'trail').map(t => t.line.color);",
+        )
+        assert colours == [RADFORD_COLOURS[r.optimizer] for r in sc.runs]
+        assert labels == [RADFORD_LABELS[r.optimizer] for r in sc.runs]
+        legend = duo.find_element(f"#{ids.LEGEND}").text
+        assert all(label in legend for label in labels)
+        bg = js(duo, f"return {GRAPH.format(ids.CONTOUR)}.layout;")
+        assert bg["paper_bgcolor"] == "#ffffff"
+        assert "Radford" in duo.find_element(f"#{ids.PRESET}").text
