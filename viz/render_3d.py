@@ -94,7 +94,7 @@ class SurfacePanel:
         self.surface = surface = scene.get_surface()
         self.window = window = scene.window()
         (x0, x1), (y0, y1) = window
-        _, _, zz_app = grid(surface, window, 60)
+        _, _, zz_app = grid(surface, window, 70)  # the app's 3-D grid: same base
         self.base = floor_value(surface, zz_app)
         self.zr = z_range(surface, window, style)
         self.half = np.array([SCENE_ASPECT["x"], SCENE_ASPECT["y"], SCENE_ASPECT["z"]]) / 2
@@ -110,7 +110,7 @@ class SurfacePanel:
         xx, yy = np.meshgrid(xs, ys)
         with np.errstate(all="ignore"):
             zz = surface.value(np.stack([xx, yy], axis=-1))
-        dz = display_z(surface, zz, self.base)
+        dz = display_z(surface, zz, self.base, style)
         self.box_pts = self.to_box(xx, yy, np.clip(dz, *self.zr))
         self._facets(dz)
         legend = legend_box(runs, u, w - 8 * u, 8 * u)
@@ -119,6 +119,7 @@ class SurfacePanel:
         draw = ImageDraw.Draw(big, "RGBA")
         self._paint_axes(draw, s)
         self._paint_surface(draw, s)
+        self._paint_minima(draw, s)
         self._paint_labels(draw, s)
         if legend:
             paint_legend(draw, s, runs, u, *legend)
@@ -197,6 +198,25 @@ class SurfacePanel:
             id_draw.polygon(small[i], fill=i + 1)
         self.ids = np.asarray(ids, dtype=np.int32)
 
+    def _paint_minima(self, draw, s) -> None:
+        """A star at each minimum inside the box and in view, as on the contour map."""
+        if not self.surface.minima:
+            return
+        m = np.asarray(self.surface.minima, dtype=float)
+        with np.errstate(all="ignore"):
+            z = display_z(self.surface, self.surface.value(m), self.base, self.style)
+        box = self.to_box(m[:, 0], m[:, 1], z)
+        keep = np.all(np.abs(box) <= self.half * (1 + 1e-9), axis=1)
+        if not keep.any():
+            return
+        box = box[keep]
+        pix = self.cam(box)
+        fill = (*raster.rgb(self.style.star_colour), 217)
+        for (cx, cy), seen in zip(pix, self._visible(box, pix), strict=True):
+            if seen:
+                pts = raster.star_points(cx * s, cy * s, 10 * self.u * s, 4.2 * self.u * s)
+                draw.polygon(pts, fill=fill, outline=(17, 17, 17, 255), width=max(s // 2, 1))
+
     def _axis_sides(self):
         """For each axis, the side (±1) of the pane behind the surface, away from the eye."""
         return -np.sign(np.where(self.cam.eye == 0, 1e-9, self.cam.eye))
@@ -268,7 +288,7 @@ class SurfacePanel:
         tick_font = raster.font(max(round(11 * u * s), 8))
         title_font = raster.font(max(round(13 * u * s), 8))
         centre = cam(np.zeros(3))
-        titles = ("x", "y", z_title(self.surface))
+        titles = ("x", "y", z_title(self.surface, self.style))
         taken: list[tuple[float, float, float, float]] = []  # labels drawn, not to overlap
         for axis in range(3):
             edge = self._label_edge(axis)
@@ -328,7 +348,7 @@ class SurfacePanel:
 
         pts = np.asarray(points, dtype=float)
         with np.errstate(all="ignore"):
-            z = display_z(self.surface, self.surface.value(pts), self.base)
+            z = display_z(self.surface, self.surface.value(pts), self.base, self.style)
         box = self.to_box(pts[:, 0], pts[:, 1], z)
         inside = np.all(np.abs(box) <= self.half * (1 + 1e-9), axis=1) & np.isfinite(box).all(1)
         box = np.where(inside[:, None], box, np.nan)
