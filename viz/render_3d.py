@@ -188,7 +188,7 @@ class SurfacePanel:
         )
         big, small = pix.reshape(len(pix), -1).tolist(), self.q_pix.reshape(len(pix), -1).tolist()
         colours = [tuple(c) for c in self.q_colour.tolist()]
-        mesh = [np.flatnonzero(row_sides).tolist() for row_sides in sides]
+        mesh = [[k for k in range(4) if flags[k]] for flags in sides.tolist()]
         for i in self.order.tolist():
             q = big[i]
             draw.polygon(q, fill=colours[i])

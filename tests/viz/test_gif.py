@@ -207,6 +207,47 @@ def test_both_views_move_in_lockstep():
     assert all(b > a for a, b in itertools.pairwise(right_counts))
 
 
+def test_frames_where_nothing_moves_are_kept():
+    """A run sitting at the minimum: identical frames stay frames (the clock keeps time)."""
+    scene = one_run_scene(start=(0.0, 0.0), steps=30)
+    im = read(render_gif_bytes(scene, frames=12, fps=10, size=(160, 120)))
+    assert im.n_frames == 12
+    frames = rgb_frames(im)
+    assert all(np.array_equal(frames[0], f) for f in frames[1:])
+    assert sum(f.info["duration"] for f in ImageSequence.Iterator(im)) == 1200
+
+
+def test_orthographic_camera_is_honoured():
+    scene = one_run_scene(steps=20)
+    eye = {"x": -1.2, "y": -1.4, "z": 1.0}
+    persp = rgb_frames(
+        read(render_gif_bytes(scene, view="3d", frames=2, size=(200, 160), camera={"eye": eye}))
+    )
+    ortho = rgb_frames(
+        read(
+            render_gif_bytes(
+                scene,
+                view="3d",
+                frames=2,
+                size=(200, 160),
+                camera={"eye": eye, "projection": {"type": "orthographic"}},
+            )
+        )
+    )
+    assert not np.array_equal(persp[-1], ortho[-1])
+    # in an orthographic view the box's parallel vertical edges stay parallel on screen
+    panel = SurfacePanel(
+        scene,
+        scene.resolved_runs(),
+        (200, 160),
+        (0, 0),
+        {"eye": eye, "projection": {"type": "orthographic"}},
+    )
+    c = panel.cam(panel.corners)  # corners ordered x, y, z in (-1, 1)
+    edges = c[1::2] - c[0::2]  # each corner's vertical edge (z from -1 to 1)
+    np.testing.assert_allclose(edges, np.broadcast_to(edges[0], edges.shape), atol=1e-6)
+
+
 def test_a_diverging_run_still_exports():
     scene = one_run_scene(steps=40, lr=5.0)  # SGD blows up on the bowl
     im = read(render_gif_bytes(scene, frames=10, size=(160, 120)))
