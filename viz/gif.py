@@ -509,7 +509,7 @@ def _build(scene, opts: _Options, trajectories):
         left = w // 2
         panels = [
             ContourPanel(scene, runs, (left, h), (0, 0)),
-            SurfacePanel(scene, runs, (w - left, h), (left, 0), opts.camera),
+            SurfacePanel(scene, runs, (w - left, h), (left, 0), opts.camera, legend=False),
         ]
     movers = [panel.mover(raster.rgb(runs[i].colour), pts) for panel in panels for i, pts in paths]
     return Animator(panels, movers, (w, h))

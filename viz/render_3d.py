@@ -85,7 +85,7 @@ class Camera:
 class SurfacePanel:
     """The 3-D surface at ``size``, placed at ``origin`` in the GIF."""
 
-    def __init__(self, scene, runs, size, origin, camera: dict):
+    def __init__(self, scene, runs, size, origin, camera: dict, legend: bool = True):
         self.scene, self.runs = scene, runs
         self.size, self.origin = tuple(size), tuple(origin)
         w, h = self.size
@@ -113,7 +113,7 @@ class SurfacePanel:
         dz = display_z(surface, zz, self.base, style)
         self.box_pts = self.to_box(xx, yy, np.clip(dz, *self.zr))
         self._facets(dz)
-        legend = legend_box(runs, u, w - 8 * u, 8 * u)
+        legend = legend_box(runs, u, w - 8 * u, 8 * u) if legend else None
         s = raster.SUPERSAMPLE
         big = Image.new("RGB", (w * s, h * s), raster.rgb(style.background))
         draw = ImageDraw.Draw(big, "RGBA")
