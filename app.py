@@ -1,19 +1,61 @@
 """optviz's Dash app: ``python app.py`` serves it on http://127.0.0.1:8050.
 
 ``create_app()`` builds the app from the registries (surfaces, optimizers, presets);
-``main(argv)`` parses ``--host``, ``--port`` and ``--debug`` and serves it.
+``main(argv)`` parses ``--host``, ``--port`` and ``--debug`` and serves it (127.0.0.1,
+debug off unless asked). ``app:server`` is the WSGI app for gunicorn (gunicorn.conf.py,
+Dockerfile), built on first use so that importing this module stays cheap.
+
+Hardening shared by every way of serving: ``/healthz`` answers 200 "OK"; request bodies
+over 1 MiB get 413; an exception inside a callback is logged and shown as a short
+message in the page (every output keeps its value); a callback request the server cannot
+make sense of gets 400 — never a 500 with a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import threading
 from pathlib import Path
 
 import dash
+from flask import request
+from werkzeug.exceptions import HTTPException
 
-from viz import callbacks, layout
+from viz import callbacks, ids, layout
 
 HERE = Path(__file__).resolve().parent
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: a callback request is a few KiB
+CALLBACK_ERROR = "Something went wrong on the server; nothing was changed. Please try again."
+log = logging.getLogger("optviz")
+
+
+def _on_callback_error(exc: Exception) -> None:
+    """Dash ``on_error``: log the traceback, show a short message, leave every output as is."""
+    log.error("callback failed: %r", exc, exc_info=exc)
+    dash.set_props(ids.RUN_MSG, {"children": CALLBACK_ERROR})
+
+
+def _harden(server) -> None:
+    """Size-limit request bodies; no traceback ever reaches a client."""
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    @server.errorhandler(413)
+    def _too_large(_exc):
+        return f"request body too large (limit {MAX_BODY_BYTES // 1024} KiB)\n", 413
+
+    @server.errorhandler(Exception)
+    def _unexpected(exc):
+        if isinstance(exc, HTTPException):
+            return exc  # Flask's own short page (400, 404, 405, 415 ...)
+        if request.path.endswith("_dash-update-component"):
+            # The callback itself is covered by on_error: what fails here is a request
+            # whose body does not describe a callback of this app (one log line, no trace).
+            log.warning("bad callback request: %r", exc)
+            log.debug("bad callback request", exc_info=exc)
+            return "bad callback request\n", 400
+        log.error("%s %s failed: %r", request.method, request.path, exc, exc_info=exc)
+        return "internal error\n", 500
 
 
 def create_app(**kwargs) -> dash.Dash:
@@ -23,11 +65,25 @@ def create_app(**kwargs) -> dash.Dash:
         title="optviz — gradient descent, watched",
         assets_folder=str(HERE / "assets"),
         suppress_callback_exceptions=True,
-        **kwargs,
+        **{"on_error": _on_callback_error, "health_endpoint": "healthz", **kwargs},
     )
+    _harden(app.server)
     app.layout = layout.layout
     callbacks.register(app)
     return app
+
+
+_server_lock = threading.Lock()
+
+
+def __getattr__(name: str):
+    """PEP 562: ``app.server`` (gunicorn's ``app:server``) builds the app once, on first use."""
+    if name != "server":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _server_lock:
+        if "server" not in globals():
+            globals()["server"] = create_app().server
+    return globals()["server"]
 
 
 def main(argv: list[str] | None = None) -> None:
