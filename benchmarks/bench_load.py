@@ -1,0 +1,465 @@
+"""Many users at once: the app under gunicorn (2 workers, loopback), 20 clients × 100 callbacks.
+
+Each client does what a student's browser does after the page has loaded: it sends the
+recompute callback (the one that runs every chosen optimizer and rebuilds the figures)
+once for the page's initial settings, keeps the ``scene-state`` the server hands back,
+then changes one hyperparameter of one optimizer card per request, 100 times. The
+requests are built the way the Dash renderer builds them, from the app's own
+``/_dash-dependencies`` and ``/_dash-layout`` (nothing here hard-codes the layout), and
+each response is checked to carry new trajectories. A share of the requests can be GIF
+exports (``--export-share``) once the app has an export callback; until then they are
+skipped with a note.
+
+Reported: errors (a non-200 answer, a timeout, or an answer without trajectories; goal 0)
+and the p50/p95 latency of the requests (goal p95 < 500 ms). All traffic stays on
+127.0.0.1; counts and timeouts are bounded.
+
+    python -m benchmarks.bench_load [--clients 20] [--requests 100] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.common import Row, table
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+REQUEST_TIMEOUT = 60.0  # seconds, per request (gunicorn's own worker timeout is 60 s too)
+START_TIMEOUT = 90.0  # seconds for gunicorn to answer /healthz
+MAX_CLIENTS = 200
+MAX_REQUESTS = 10_000
+DISPATCH = "/_dash-update-component"
+
+
+# ----------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def post_json(port: int, path: str, body: dict, timeout: float = REQUEST_TIMEOUT):
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+@dataclass
+class Gunicorn:
+    """A gunicorn running ``app:server`` with the project's gunicorn.conf.py on loopback."""
+
+    port: int
+    proc: subprocess.Popen
+    log_path: Path
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def worker_pids(self) -> list[int]:
+        """The master's live children (its workers), from /proc."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...; comm may hold spaces, so split after the last ')'.
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[1]) == self.proc.pid and fields[0] != "Z":
+                pids.append(int(entry.name))
+        return sorted(pids)
+
+
+@contextlib.contextmanager
+def gunicorn(workers: int = 2, extra: tuple[str, ...] = ()) -> Iterator[Gunicorn]:
+    """Start gunicorn on a free loopback port, wait for /healthz, stop it on exit."""
+    port = free_port()
+    log_fd, log_name = tempfile.mkstemp(prefix="optviz-gunicorn-", suffix=".log")
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "gunicorn.conf.py",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        *extra,
+        "app:server",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_fd, stderr=subprocess.STDOUT, env=env)
+    os.close(log_fd)
+    server = Gunicorn(port, proc, Path(log_name))
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{server.log}")
+            with contextlib.suppress(OSError):
+                if get(port, "/healthz", timeout=5)[0] == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not answer /healthz:\n{server.log}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        with contextlib.suppress(OSError):
+            server.log_path.unlink()
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def _key(component_id) -> str:
+    """A component id as Dash writes it in prop ids: dicts as sorted, compact JSON."""
+    if isinstance(component_id, dict):
+        return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+    return component_id
+
+
+def layout_props(layout) -> dict[str, dict]:
+    """Every component in a /_dash-layout document with an id: {id key: props}."""
+    found: dict[str, dict] = {}
+    stack = [layout]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if "props" in node and "type" in node and isinstance(node["props"], dict):
+                props = node["props"]
+                if "id" in props:
+                    found[_key(props["id"])] = props
+                stack.extend(props.values())
+            else:
+                stack.extend(node.values())
+    return found
+
+
+def _matches(pattern: dict, component_id) -> bool:
+    """Whether a concrete dict id matches an ALL pattern (wildcards are ["ALL"])."""
+    if not isinstance(component_id, dict) or set(component_id) != set(pattern):
+        return False
+    return all(v == ["ALL"] or component_id[k] == v for k, v in pattern.items())
+
+
+@dataclass
+class App:
+    """What a browser knows about the app after loading the page."""
+
+    dependencies: list[dict]
+    props: dict[str, dict]  # the layout's components, by id key
+    ids: dict[str, object] = field(default_factory=dict)  # id key -> the id itself
+
+    @classmethod
+    def fetch(cls, port: int) -> App:
+        status, deps = get(port, "/_dash-dependencies")
+        if status != 200:
+            raise RuntimeError(f"/_dash-dependencies answered {status}")
+        status, layout = get(port, "/_dash-layout")
+        if status != 200:
+            raise RuntimeError(f"/_dash-layout answered {status}")
+        props = layout_props(json.loads(layout))
+        ids = {k: p["id"] for k, p in props.items()}
+        return cls(json.loads(deps), props, ids)
+
+    def callback(self, output_has: str) -> dict | None:
+        """The first server-side callback whose output names ``output_has``."""
+        for dep in self.dependencies:
+            if dep.get("clientside_function") is None and output_has in dep["output"]:
+                return dep
+        return None
+
+    def _expand(self, spec: dict, values: dict[str, object]):
+        """A dependency's input/state/output spec as the renderer sends it."""
+        raw = spec["id"]
+        prop = spec["property"]
+        if raw.startswith("{"):
+            pattern = json.loads(raw)
+            return [
+                {"id": cid, "property": prop, "value": values.get(f"{k}.{prop}")}
+                for k, cid in self.ids.items()
+                if _matches(pattern, cid)
+            ]
+        return {"id": raw, "property": prop, "value": values.get(f"{raw}.{prop}")}
+
+    def body(self, dep: dict, values: dict[str, object], changed: list[str]) -> dict:
+        """The JSON body of one callback request (output, outputs, inputs, state, changed)."""
+
+        def outputs(spec):
+            item = self._expand(spec, {})
+            strip = lambda d: {"id": d["id"], "property": d["property"]}  # noqa: E731
+            return [strip(d) for d in item] if isinstance(item, list) else strip(item)
+
+        return {
+            "output": dep["output"],
+            "outputs": [outputs(o) for o in output_specs(dep["output"])],
+            "inputs": [self._expand(i, values) for i in dep["inputs"]],
+            "state": [self._expand(s, values) for s in dep["state"]],
+            "changedPropIds": changed,
+        }
+
+    def initial_values(self) -> dict[str, object]:
+        """{"id.prop": value} for every prop the layout sets."""
+        return {f"{k}.{name}": v for k, props in self.props.items() for name, v in props.items()}
+
+
+def output_specs(output: str) -> list[dict]:
+    """The outputs named in a dependency's output string, as the renderer splits it.
+
+    One output: ``"id.prop"``; several: ``"..id1.prop1...id2.prop2.."``; pattern ids are
+    JSON (``{"name":["ALL"],...}.children``), so the property is after the last dot.
+    """
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    specs = []
+    for part in parts:
+        cid, prop = part.rsplit(".", 1)
+        prop = prop.split("@")[0]  # allow_duplicate outputs carry "@hash"
+        specs.append({"id": cid, "property": prop})
+    return specs
+
+
+def _response_props(raw: bytes) -> dict:
+    return json.loads(raw).get("response", {})
+
+
+def hyper_inputs(app: App, dep: dict) -> list[str]:
+    """The typed-hyperparameter prop ids (pattern inputs whose type is "hyper")."""
+    out = []
+    for spec in dep["inputs"]:
+        if not spec["id"].startswith("{"):
+            continue
+        pattern = json.loads(spec["id"])
+        if pattern.get("type") != "hyper":
+            continue
+        out += [f"{k}.{spec['property']}" for k, cid in app.ids.items() if _matches(pattern, cid)]
+    return out
+
+
+class Client:
+    """One simulated browser: the page's values, the server's scene-state, its own RNG."""
+
+    def __init__(self, app: App, port: int, seed: int):
+        self.app = app
+        self.port = port
+        self.rng = random.Random(seed)
+        self.values = app.initial_values()
+        self.recompute = app.callback("traj.data")
+        if self.recompute is None:
+            raise RuntimeError("no server callback outputs traj.data (the recompute)")
+        self.export = app.callback("export")
+        self.hypers = hyper_inputs(app, self.recompute)
+        if not self.hypers:
+            raise RuntimeError("the recompute callback has no hyperparameter inputs")
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _post(self, body: dict) -> tuple[int, bytes]:
+        for attempt in (0, 1):  # one reconnect if a kept-alive connection was closed
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
+            try:
+                payload = json.dumps(body)
+                self.conn.request("POST", DISPATCH, payload, {"Content-Type": "application/json"})
+                resp = self.conn.getresponse()
+                return resp.status, resp.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def send_recompute(self, changed: list[str]) -> tuple[bool, str]:
+        """One recompute; True when the answer is 200 with new trajectories."""
+        status, raw = self._post(self.app.body(self.recompute, self.values, changed))
+        if status != 200:
+            return False, f"HTTP {status}: {raw[:120]!r}"
+        props = _response_props(raw)
+        if "data" not in props.get("traj", {}):
+            return False, f"no trajectories in the answer: {raw[:200]!r}"
+        # Keep what the browser keeps: the server's scene-state comes back as State.
+        state = props.get("scene-state", {}).get("data")
+        if state is not None:
+            self.values["scene-state.data"] = state
+        return True, ""
+
+    def change_hyper(self) -> list[str]:
+        """A student moves one learning rate (or other value) by a small factor."""
+        prop = self.rng.choice(self.hypers)
+        try:
+            old = float(self.values[prop])
+        except (TypeError, ValueError, KeyError):
+            old = 0.01
+        new = old * self.rng.choice((0.5, 0.8, 1.25, 2.0))
+        if 0.0 < old < 1.0 and new >= 1.0:  # β, γ, ρ, μ stay below 1
+            new = old * 0.9
+        self.values[prop] = f"{new:.6g}"
+        return [prop]
+
+
+@dataclass
+class LoadResult:
+    latencies: list[float]  # seconds, of every request that got an answer
+    errors: list[str]
+    exports: int
+    wall: float
+    note: str = ""
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies) + len(self.errors)
+
+    def quantile(self, q: float) -> float:
+        if len(self.latencies) < 2:
+            return self.latencies[0] if self.latencies else float("nan")
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[round(q * 100) - 1]
+
+
+def load(
+    port: int, clients: int = 20, requests: int = 100, export_share: float = 0.0, seed: int = 0
+) -> LoadResult:
+    """``clients`` threads, each sending ``requests`` callbacks after its page load."""
+    if not (1 <= clients <= MAX_CLIENTS and 1 <= requests <= MAX_REQUESTS):
+        raise ValueError(f"clients must be 1..{MAX_CLIENTS}, requests 1..{MAX_REQUESTS}")
+    app = App.fetch(port)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    note = ""
+    if export_share > 0 and app.callback("export") is None:
+        note = "no export callback in the app yet: recomputes only"
+        export_share = 0.0
+    barrier = threading.Barrier(clients)
+
+    def worker(i: int) -> None:
+        client = Client(app, port, seed + i)
+        try:
+            ok, why = client.send_recompute([])  # the page load's first compute (not timed)
+            if not ok:
+                with lock:
+                    errors.append(f"client {i}, initial: {why}")
+            barrier.wait(timeout=REQUEST_TIMEOUT * 2)
+            for _ in range(requests):
+                changed = client.change_hyper()
+                t0 = time.perf_counter()
+                try:
+                    ok, why = client.send_recompute(changed)
+                except (OSError, http.client.HTTPException) as exc:
+                    ok, why = False, f"{type(exc).__name__}: {exc}"
+                dt = time.perf_counter() - t0
+                with lock:
+                    if ok:
+                        latencies.append(dt)
+                    else:
+                        errors.append(f"client {i}: {why}")
+        except threading.BrokenBarrierError:
+            with lock:
+                errors.append(f"client {i}: the others never got ready")
+        except Exception as exc:  # any failure of a client is an error to report, not a crash
+            with lock:
+                errors.append(f"client {i}: {type(exc).__name__}: {exc}")
+            barrier.abort()
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=REQUEST_TIMEOUT * (requests + 2))
+    wall = time.perf_counter() - t0
+    if any(t.is_alive() for t in threads):
+        errors.append("some clients did not finish in time")
+    return LoadResult(latencies, errors, 0, wall, note)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def main(
+    clients: int = 20, requests: int = 100, workers: int = 2, export_share: float = 0.1
+) -> list[Row]:
+    with gunicorn(workers=workers) as server:
+        result = load(server.port, clients, requests, export_share)
+        log = server.log
+    tracebacks = log.count("Traceback (most recent call last)")
+    what = f"load: {clients} clients × {requests} recomputes, gunicorn -w {workers}"
+    notes = [f"{result.requests / result.wall:.0f} requests/s over {result.wall:.1f} s"]
+    if result.note:
+        notes.append(result.note)
+    if tracebacks:
+        notes.append(f"{tracebacks} tracebacks in the server log")
+    if result.errors:
+        notes.append(f"first error: {result.errors[0]}")
+    note = "; ".join(notes)
+    p50, p95 = result.quantile(0.50), result.quantile(0.95)
+    return [
+        Row(f"{what}: errors", len(result.errors), "errors", "0", not result.errors, note=note),
+        Row(f"{what}: p50 latency", p50, "s", "—", True, note=note),
+        Row(f"{what}: p95 latency", p95, "s", "< 500 ms", p95 < 0.5, note=note),
+    ]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--export-share", type=float, default=0.1)
+    a = parser.parse_args()
+    rows = main(a.clients, a.requests, a.workers, a.export_share)
+    print(table(rows))
+    for r in rows:
+        if r.note:
+            print(f"- {r.benchmark}: {r.note}")
+            break

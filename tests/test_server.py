@@ -1,0 +1,247 @@
+"""The server's safe defaults: health check, body limit, no 500s or tracebacks, loopback and
+no debug unless asked, and a gunicorn that survives losing a worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import dash
+import flask
+import pytest
+
+import app as optviz_app
+import optviz_cli
+from benchmarks.bench_load import DISPATCH, App, Client, get, gunicorn, layout_props, post_json
+from viz import callbacks
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def dash_app():
+    return optviz_app.create_app()
+
+
+@pytest.fixture
+def client(dash_app):
+    return dash_app.server.test_client()
+
+
+def page(client) -> App:
+    """What a browser knows after loading the page, fetched through the test client."""
+    deps = client.get("/_dash-dependencies").get_json()
+    props = layout_props(client.get("/_dash-layout").get_json())
+    return App(deps, props, {k: p["id"] for k, p in props.items()})
+
+
+def recompute_body(app: App) -> dict:
+    """A real recompute request: one learning rate changed, as the renderer sends it."""
+    c = Client(app, port=0, seed=1)
+    return app.body(c.recompute, c.values, c.change_hyper())
+
+
+def no_traceback(body: bytes) -> bool:
+    text = body.decode(errors="replace")
+    return "Traceback" not in text and 'File "' not in text
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def test_healthz(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.data.strip().lower() == b"ok"
+
+
+def test_oversize_body_is_413_with_a_short_message(client):
+    body = b'{"output": "' + b"x" * (optviz_app.MAX_BODY_BYTES + 1) + b'"}'
+    r = client.post(DISPATCH, data=body, content_type="application/json")
+    assert r.status_code == 413
+    assert b"too large" in r.data and len(r.data) < 200
+    assert no_traceback(r.data)
+
+
+def test_a_body_under_the_limit_is_accepted(client, dash_app):
+    # The limit must not cut real requests: the page's biggest callback body passes.
+    r = client.post(DISPATCH, json=recompute_body(page(client)))
+    assert r.status_code == 200
+    assert "traj" in r.get_json()["response"]
+
+
+MALFORMED = {
+    "not JSON": b"{not json",
+    "truncated": b'{"output": "traj.data", "inputs": [',
+    "a list": b"[1, 2, 3]",
+    "a string": b'"hello"',
+    "null": b"null",
+    "empty object": b"{}",
+    "unknown output": b'{"output": "nope.children", "inputs": [], "changedPropIds": []}',
+    "inputs not a list": b'{"output": "surface-formula.children", "inputs": 7}',
+    "inputs of wrong shape": b'{"output": "surface-formula.children", "inputs": [{"id": 1}]}',
+    "empty body": b"",
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_callback_request_is_4xx_without_traceback(client, body, caplog):
+    with caplog.at_level(logging.WARNING, logger="optviz"):
+        r = client.post(DISPATCH, data=body, content_type="application/json")
+    assert 400 <= r.status_code < 500, r.data[:300]
+    assert no_traceback(r.data)
+    # The server log gets one line per bad request, not a stack trace.
+    assert all(rec.exc_info is None for rec in caplog.records)
+
+
+def test_malformed_real_callback_values_are_4xx_or_handled(client):
+    """A real recompute whose values are hostile: never a 500, never a traceback."""
+    app = page(client)
+    c = Client(app, port=0, seed=2)
+    for hostile in (None, [], {}, "nan", "inf", "-1e400", "x" * 10_000, 1e308, True, ["a"]):
+        for prop in ("steps.value", "start-x.value", c.hypers[0], "scene-state.data"):
+            values = {**c.values, prop: hostile}
+            r = client.post(DISPATCH, json=app.body(c.recompute, values, [prop]))
+            assert r.status_code in (200, 204) or 400 <= r.status_code < 500, (prop, hostile)
+            assert no_traceback(r.data), (prop, hostile, r.data[:300])
+
+
+def test_callback_exception_becomes_a_page_message(client, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug in compute")
+
+    body = recompute_body(page(client))
+    monkeypatch.setattr(callbacks, "compute", broken)
+    with caplog.at_level(logging.ERROR, logger="optviz"):
+        r = client.post(DISPATCH, json=body)
+    assert r.status_code == 200
+    assert no_traceback(r.data)
+    doc = r.get_json()
+    # No output changes (the previous valid state stays); the message goes to run-msg.
+    assert doc.get("response", {}) == {}
+    assert doc["sideUpdate"] == {"run-msg": {"children": optviz_app.CALLBACK_ERROR}}
+    # The server log keeps the traceback for whoever fixes the bug.
+    assert any("simulated bug" in repr(rec.exc_info) for rec in caplog.records)
+
+
+def test_unknown_routes_are_plain_404(client):
+    r = client.get("/no/such/page/../../etc/passwd")
+    assert r.status_code in (200, 404)  # Dash serves its index for unknown paths
+    assert no_traceback(r.data) or b"_dash-renderer" in r.data
+
+
+# ----------------------------------------------------------------------------- defaults
+
+
+@pytest.fixture
+def captured_run(monkeypatch):
+    calls = []
+
+    def fake_run(self, *args, **kwargs):
+        calls.append(kwargs)
+
+    monkeypatch.setattr(dash.Dash, "run", fake_run)
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.delenv("DASH_DEBUG", raising=False)
+    return calls
+
+
+def test_main_defaults_to_loopback_without_debug(captured_run):
+    optviz_app.main([])
+    assert captured_run == [{"host": "127.0.0.1", "port": 8050, "debug": False}]
+
+
+def test_main_binds_all_interfaces_only_when_asked(captured_run):
+    optviz_app.main(["--host", "0.0.0.0"])
+    assert captured_run[0]["host"] == "0.0.0.0"
+    assert captured_run[0]["debug"] is False
+
+
+def test_optviz_serve_defaults_to_loopback_without_debug(captured_run):
+    assert optviz_cli.main(["serve"]) == 0
+    assert len(captured_run) == 1
+    assert captured_run[0]["host"] == "127.0.0.1"
+    assert captured_run[0]["port"] == 8050
+    assert captured_run[0]["debug"] is False
+
+
+def test_server_is_one_flask_app_built_lazily():
+    assert isinstance(optviz_app.server, flask.Flask)
+    assert optviz_app.server is optviz_app.server
+    assert optviz_app.server.config["MAX_CONTENT_LENGTH"] == optviz_app.MAX_BODY_BYTES
+    with pytest.raises(AttributeError):
+        optviz_app.no_such_attribute  # noqa: B018
+
+
+# ----------------------------------------------------------------------------- gunicorn
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _cpu_ticks(pid: int) -> int:
+    """utime + stime of a process, in clock ticks (/proc/<pid>/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_killing_a_worker_mid_request_leaves_the_server_serving():
+    with gunicorn(workers=2) as server:
+        workers = _wait(lambda: len(server.worker_pids()) == 2 and server.worker_pids(), 30, "2")
+        app = App.fetch(server.port)
+        body = recompute_body(app)
+
+        # Requests in flight on both workers while one of them is killed.
+        outcomes: list[object] = []
+
+        def send():
+            try:
+                outcomes.append(post_json(server.port, DISPATCH, body, timeout=60)[0])
+            except OSError as exc:  # the request that was on the killed worker
+                outcomes.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=send) for _ in range(4)]
+        for t in threads:
+            t.start()
+        # Kill the worker that is busiest (CPU time growing): it holds requests in flight.
+        before = {pid: _cpu_ticks(pid) for pid in workers}
+        time.sleep(0.15)
+        victim = max(workers, key=lambda pid: _cpu_ticks(pid) - before[pid])
+        os.kill(victim, signal.SIGKILL)
+        for t in threads:
+            t.join(timeout=90)
+        assert not any(t.is_alive() for t in threads), "a request hung after the kill"
+        # Every request either got its answer or failed fast (the ones the killed worker
+        # held: connection closed); none hung, none got a 500.
+        assert len(outcomes) == 4
+        assert all(o == 200 or isinstance(o, str) for o in outcomes), outcomes
+        assert any(isinstance(o, str) for o in outcomes), f"no request was in flight: {outcomes}"
+
+        # The server still answers: health and a real callback.
+        assert get(server.port, "/healthz")[0] == 200
+        status, raw = post_json(server.port, DISPATCH, body)
+        assert status == 200 and "traj" in json.loads(raw)["response"]
+        # The master replaced the dead worker.
+        new = _wait(
+            lambda: (p := server.worker_pids()) and len(p) == 2 and victim not in p and p,
+            30,
+            "a replacement worker",
+        )
+        survivor = next(pid for pid in workers if pid != victim)
+        assert victim not in new and survivor in new
+        assert server.proc.poll() is None
+        log = server.log
+    assert f"Worker (pid:{victim})" in log and "SIGKILL" in log
