@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +82,15 @@ def check_oracle(opt: Optimizer, surface) -> None:
 
 
 def run(
-    opt: Optimizer, surface, start, steps: int, noise: float = 0.0, seed: int = 0
+    opt: Optimizer,
+    surface,
+    start,
+    steps: int,
+    noise: float = 0.0,
+    seed: int = 0,
+    *,
+    record: str = "all",
+    monitor: Monitor | None = None,
 ) -> Trajectory:
     """Apply ``opt`` to ``surface`` from ``start`` for ``steps`` steps.
 
@@ -93,37 +102,71 @@ def run(
     ``noise · N(0, 1)`` to each gradient coordinate, drawn from ``seed``; a batch draws
     its own noise, so with noise its rows are not the separate runs. Numpy's floating
     point warnings are silenced: overflow is reported through ``diverged_at``.
+
+    ``record="last"`` keeps only steps 0 and ``steps``: ``points`` and ``losses`` then
+    have a first axis of length 2 (start, end), with the values and ``diverged_at`` that
+    ``record="all"`` gives at those steps, without holding (steps + 1) × B points.
+    ``monitor(t, points, losses, alive)``, if given, is called for t = 0, 1, … after t
+    steps (until every run has diverged) with the current points, their losses and a
+    boolean mask (0-d for one start) of the runs not diverged up to step t. It must not
+    modify them. Both check divergence step by step instead of afterwards.
     """
+    if record not in ("all", "last"):
+        raise ValueError(f"record must be 'all' or 'last', got {record!r}")
+    if monitor is not None and not callable(monitor):
+        raise ValueError(f"monitor must be callable, got {monitor!r}")
     start, steps, noise = check_run_args(start, steps, noise, seed)
     check_oracle(opt, surface)
     single = start.ndim == 1
     rng = np.random.default_rng(seed)
-    points = np.full((steps + 1, *start.shape), np.nan)
+    keep = record == "all"
+    points = np.full((steps + 1 if keep else 2, *start.shape), np.nan)
     # Single starts go through the rule as shape (2,), as a user would call it.
     x = start.copy()
     state = opt.init(x)
     points[0] = x
     last = steps
     step, oracle_at = opt.step, surface.oracle  # looked up once: this loop is the hot path
+    watch = None if keep and monitor is None else _Watch(surface, start, steps, keep, monitor)
     with np.errstate(all="ignore"):
-        for t in range(steps):
+        if watch is not None and watch(0, x):
+            last = 0
+            steps_run = 0
+        else:
+            steps_run = steps
+        for t in range(steps_run):
             oracle = oracle_at(t, rng)
             if noise:
                 oracle = _Noisy(oracle, noise, rng)
             x, state = step(x, state, oracle)
-            points[t + 1] = x
+            if keep:
+                points[t + 1] = x
+            if watch is not None:
+                if watch(t + 1, x):  # every run has diverged
+                    last = t + 1
+                    break
             # Stop early once every run has left the finite world (checked now and then).
-            if t & 31 == 31 and _far_or_nan(x).all():
+            elif t & 31 == 31 and _far_or_nan(x).all():
                 last = t + 1
                 break
-        losses = surface.value(points[: last + 1])
-        bad = _far_or_nan(points[: last + 1]) | ~np.isfinite(losses)
-    full_losses = np.full(points.shape[:-1], np.nan)
-    full_losses[: last + 1] = losses
-    # First bad step per run; -1 where there is none.
-    hit = bad.any(axis=0)
-    diverged = np.where(hit, bad.argmax(axis=0), -1)
-    idx = np.arange(steps + 1).reshape((-1,) + (1,) * (points.ndim - 2))
+        if watch is None:
+            losses = surface.value(points[: last + 1])
+            bad = _far_or_nan(points[: last + 1]) | ~np.isfinite(losses)
+    if watch is None:
+        full_losses = np.full(points.shape[:-1], np.nan)
+        full_losses[: last + 1] = losses
+        # First bad step per run; -1 where there is none.
+        hit = bad.any(axis=0)
+        diverged = np.where(hit, bad.argmax(axis=0), -1)
+        idx = np.arange(steps + 1).reshape((-1,) + (1,) * (points.ndim - 2))
+    else:
+        full_losses, diverged = watch.losses, watch.diverged
+        if not keep:
+            points[1] = x
+            full_losses[1] = watch.loss
+        idx = (np.arange(steps + 1) if keep else np.array([0, steps])).reshape(
+            (-1,) + (1,) * (points.ndim - 2)
+        )
     after = (diverged >= 0) & (idx > diverged)
     points[after] = np.nan
     full_losses[after] = np.nan
@@ -131,6 +174,39 @@ def run(
         d = int(diverged)
         return Trajectory(points, full_losses, None if d < 0 else d)
     return Trajectory(points, full_losses, diverged.astype(np.int64))
+
+
+Monitor = Callable[[int, np.ndarray, np.ndarray, np.ndarray], object]
+
+
+class _Watch:
+    """Divergence checked step by step, for ``record="last"`` and monitors: same verdicts
+    as run()'s check of the stored path afterwards, without storing it."""
+
+    def __init__(self, surface, start, steps: int, keep: bool, monitor):
+        shape = start.shape[:-1]
+        self._value, self._monitor, self._keep = surface.value, monitor, keep
+        self.alive = np.ones(shape, dtype=bool)
+        self.diverged = np.full(shape, -1, dtype=np.int64)
+        self.losses = np.full((steps + 1 if keep else 2, *shape), np.nan)
+        self.loss = None
+
+    def __call__(self, t: int, x: np.ndarray) -> bool:
+        """Check step ``t``; True once every run has diverged."""
+        loss = self._value(x)
+        ok = ~_far_or_nan(x) & np.isfinite(loss)
+        fresh = self.alive & ~ok
+        if fresh.any():
+            self.diverged[fresh] = t
+            self.alive &= ok
+        if self._keep:
+            self.losses[t] = loss
+        elif t == 0:
+            self.losses[0] = loss
+        self.loss = loss
+        if self._monitor is not None:
+            self._monitor(t, x, loss, self.alive)
+        return not self.alive.any()
 
 
 def _far_or_nan(p: np.ndarray) -> np.ndarray:
