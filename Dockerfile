@@ -1,17 +1,19 @@
 # optviz under gunicorn: `docker build -t optviz . && docker run -p 8050:8050 optviz`
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 RUN useradd --create-home --uid 10001 optviz
 WORKDIR /app
 
-# Dependencies first (cached layer), pinned by constraints.txt like the virtualenv.
+# The project and its [serve] extra, pinned by constraints.txt like the virtualenv.
 COPY pyproject.toml constraints.txt README.md ./
 COPY surfaces ./surfaces
 COPY optimizers ./optimizers
 COPY viz ./viz
 COPY assets ./assets
 COPY app.py optviz_cli.py gunicorn.conf.py ./
+# The code stays root-owned and read-only to the user that runs it.
 RUN pip install -c constraints.txt '.[serve]'
 
 USER optviz
@@ -19,4 +21,6 @@ EXPOSE 8050
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8050/healthz', timeout=4).status != 200)"
 # Inside the container the app must listen on all interfaces to be reachable via -p.
+# Workers/threads: OPTVIZ_WORKERS, OPTVIZ_THREADS (gunicorn.conf.py); run from /app so
+# app.py finds assets/ beside it.
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8050", "app:server"]
