@@ -193,7 +193,9 @@ class _Watch:
 
     def __call__(self, t: int, x: np.ndarray) -> bool:
         """Check step ``t``; True once every run has diverged."""
-        loss = self._value(x)
+        # One point goes through value() as a batch of one, as the stored path does: a
+        # lone point's scalar arithmetic can differ in the last bit.
+        loss = self._value(x[None])[0] if x.ndim == 1 else self._value(x)
         ok = ~_far_or_nan(x) & np.isfinite(loss)
         fresh = self.alive & ~ok
         if fresh.any():

@@ -1,0 +1,340 @@
+"""Many runs at once: convergence maps over a grid of starts, learning-rate sweeps.
+
+Both go through :func:`optimizers.run.run` as one batch with ``record="last"`` and a
+per-step monitor, so a 200×200 map never holds 500 × 40,000 points.
+
+Convergence, for both: a run has converged from the first step after which it stays
+within ``tol`` (Euclidean distance) of one of the surface's minima, up to the last step.
+On a surface that lists no minima (saddles), "within ``tol`` of a minimum" becomes "the
+gradient's norm is at most ``tol``". A run that passes near a minimum and leaves again
+has not converged.
+
+>>> from optimizers.maps import convergence_map
+>>> m = convergence_map("sgd", {"lr": 0.01}, "himmelblau", n=4, steps=300)
+>>> m.outcome.shape
+(4, 4)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizers.base import OPTIMIZERS
+from optimizers.run import run
+from optimizers.schedules import Schedule
+
+NOT_CONVERGED = -1  # outcome: no minimum reached within tol by the last step (or still moving)
+DIVERGED = -2  # outcome: the run diverged (run()'s definition)
+MAX_GRID = 200
+MAX_STEPS = 5_000
+MAX_LRS = 1_000
+
+
+@dataclass(frozen=True, eq=False)
+class ConvergenceMap:
+    """Where each start of a grid ends. Arrays are ``(n, n)``: row ``i`` is ``ys[i]``,
+    column ``j`` is ``xs[j]`` (the layout of a heatmap's ``z`` and of ``np.meshgrid``).
+
+    ``outcome``: index into ``minima`` of the minimum reached, ``NOT_CONVERGED`` (-1) or
+    ``DIVERGED`` (-2). ``steps_to_converge``: the step from which the run stays within
+    ``tol`` (-1 = never). ``final_loss``: loss after ``steps`` steps (NaN if diverged).
+    ``diverged_at``: run()'s step of divergence (-1 = never).
+    """
+
+    rule: str
+    hyper: dict
+    surface: str
+    xs: np.ndarray
+    ys: np.ndarray
+    outcome: np.ndarray
+    steps_to_converge: np.ndarray
+    final_loss: np.ndarray
+    diverged_at: np.ndarray
+    minima: tuple[tuple[float, float], ...]
+    steps: int
+    tol: float
+
+    @property
+    def n(self) -> int:
+        return len(self.xs)
+
+    def start_at(self, i: int, j: int) -> tuple[float, float]:
+        """The start of pixel (row ``i``, column ``j``)."""
+        return float(self.xs[j]), float(self.ys[i])
+
+    def pixel_of(self, x: float, y: float) -> tuple[int, int]:
+        """(row, column) of the pixel whose start is nearest to (x, y)."""
+        return int(np.abs(self.ys - y).argmin()), int(np.abs(self.xs - x).argmin())
+
+    def counts(self) -> dict[int, int]:
+        """How many pixels have each outcome."""
+        values, counts = np.unique(self.outcome, return_counts=True)
+        return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+@dataclass(frozen=True, eq=False)
+class SweepCurve:
+    """One rule's learning-rate sweep; arrays are indexed like ``lrs``."""
+
+    rule: str
+    hyper: dict  # the other hyperparameters (lr is what varies)
+    lrs: np.ndarray
+    final_loss: np.ndarray  # NaN where diverged
+    steps_to_converge: np.ndarray  # -1 = never (see the module docstring)
+    diverged: np.ndarray  # bool
+    diverged_at: np.ndarray  # -1 = never
+
+
+class _Settle:
+    """Monitor for run(): per run, the last step at which it was not within tol.
+
+    Comparisons with NaN are False, so a NaN point counts as within; run() flags such
+    runs as diverged and the results mask them.
+    """
+
+    def __init__(self, surface, tol: float, shape: tuple[int, ...]):
+        self._minima = [(float(m[0]), float(m[1])) for m in surface.minima]
+        self._grad = surface.grad
+        self._tol2 = tol * tol
+        self.last_out = np.full(shape, -1, dtype=np.int64)
+
+    def _dist2(self, x: np.ndarray) -> np.ndarray:
+        """Squared distance to the nearest minimum, or squared gradient norm.
+
+        Column by column and in place: numpy broadcasts a (2,) point against (B, 2)
+        with an inner loop of length 2, many times slower than whole columns.
+        """
+        if not self._minima:
+            g = self._grad(x)
+            return _norm2(g[..., 0], g[..., 1])
+        best = None
+        for mx, my in self._minima:
+            d2 = _norm2(x[..., 0] - mx, x[..., 1] - my)
+            best = d2 if best is None else np.minimum(best, d2, out=best)
+        return best
+
+    def __call__(self, t: int, x: np.ndarray, losses, alive) -> None:
+        np.copyto(self.last_out, t, where=self._dist2(x) > self._tol2)
+
+    def result(self, final: np.ndarray, steps: int, diverged_at: np.ndarray):
+        """``(outcome, steps_to_converge)`` from the final points and run()'s verdicts."""
+        settled = self.last_out < steps
+        since = np.where(settled, self.last_out + 1, -1)
+        if self._minima:
+            ms = np.array(self._minima)
+            with np.errstate(invalid="ignore"):
+                nearest = (((final[..., None, :] - ms) ** 2).sum(-1)).argmin(-1)
+            outcome = np.where(settled, nearest, NOT_CONVERGED)
+        else:
+            outcome = np.full(since.shape, NOT_CONVERGED)
+        diverged = diverged_at >= 0
+        outcome[diverged] = DIVERGED
+        since[diverged] = -1
+        return outcome.astype(np.int64), since.astype(np.int64)
+
+
+def _norm2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a² + b², reusing a new ``a`` when there is one."""
+    out = a * a
+    out += b * b
+    return out
+
+
+def _surface(surface):
+    if isinstance(surface, str):
+        from surfaces import get_surface
+
+        try:
+            return get_surface(surface)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+    if not all(hasattr(surface, a) for a in ("value", "grad", "minima", "x_range")):
+        raise ValueError(f"surface must be a Surface or a registered name, got {surface!r}")
+    return surface
+
+
+def _whole(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high:,}, got {value}")
+    return int(value)
+
+
+def _positive(name: str, value) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return x
+
+
+def _window(name: str, value, default) -> tuple[float, float]:
+    if value is None:
+        value = default
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} must be finite with low < high, got {value!r}")
+    return lo, hi
+
+
+def _rule(rule) -> str:
+    if not isinstance(rule, str) or rule not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {rule!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    return rule
+
+
+def convergence_map(
+    rule: str,
+    hyper: dict | None,
+    surface,
+    n: int = 200,
+    steps: int = 500,
+    tol: float = 1e-2,
+    x_range=None,
+    y_range=None,
+) -> ConvergenceMap:
+    """Run ``rule`` from every start of an ``n``×``n`` grid over the window, as one batch.
+
+    ``surface`` is a Surface or a registered name; the window defaults to the
+    surface's. ``hyper`` are the rule's hyperparameters (a schedule for ``lr`` works).
+    Bad arguments raise ``ValueError`` before anything runs.
+    """
+    from optimizers import get_optimizer
+
+    surface = _surface(surface)
+    n = _whole("n", n, 2, MAX_GRID)
+    steps = _whole("steps", steps, 1, MAX_STEPS)
+    tol = _positive("tol", tol)
+    x_range = _window("x_range", x_range, surface.x_range)
+    y_range = _window("y_range", y_range, surface.y_range)
+    hyper = dict(hyper or {})
+    opt = get_optimizer(_rule(rule), **hyper)
+    xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
+    starts = np.empty((n * n, 2))
+    starts[:, 0] = np.tile(xs, n)
+    starts[:, 1] = np.repeat(ys, n)
+    settle = _Settle(surface, tol, (n * n,))
+    traj = run(opt, surface, starts, steps, record="last", monitor=settle)
+    outcome, since = settle.result(traj.points[-1], steps, traj.diverged_at)
+    return ConvergenceMap(
+        rule=rule,
+        hyper=opt.hyper,
+        surface=getattr(surface, "name", ""),
+        xs=xs,
+        ys=ys,
+        outcome=outcome.reshape(n, n),
+        steps_to_converge=since.reshape(n, n),
+        final_loss=traj.losses[-1].reshape(n, n),
+        diverged_at=traj.diverged_at.reshape(n, n),
+        minima=tuple(tuple(float(c) for c in m) for m in surface.minima),
+        steps=steps,
+        tol=tol,
+    )
+
+
+RuleChoice = str | tuple[str, dict] | tuple[str, dict, Callable[[float], Schedule]]
+
+
+def lr_sweep(
+    rules: Sequence[RuleChoice],
+    surface,
+    start,
+    lrs,
+    steps: int = 500,
+    tol: float = 1e-2,
+) -> list[SweepCurve]:
+    """Final loss, steps to converge and divergence against the learning rate, per rule.
+
+    Each rule is ``name``, ``(name, hyper)`` or ``(name, hyper, schedule)``, where
+    ``schedule(lr0)`` builds the schedule for a starting rate, e.g.
+    ``lambda lr: make_schedule("cosine", lr, total=500)``; an ``lr`` in ``hyper`` is
+    ignored (it is what varies). One run() per rule: ``len(lrs)`` copies of ``start`` as
+    one batch, the rule's α a column of rates, so row k equals the single run at
+    ``lrs[k]`` exactly.
+    """
+    from optimizers import get_optimizer
+
+    surface = _surface(surface)
+    steps = _whole("steps", steps, 1, MAX_STEPS)
+    tol = _positive("tol", tol)
+    try:
+        lrs = np.array(lrs, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"lrs must be a list of numbers, got {lrs!r}") from None
+    if lrs.ndim != 1 or not 1 <= len(lrs) <= MAX_LRS:
+        raise ValueError(f"lrs must be a flat list of 1 to {MAX_LRS:,} rates")
+    try:
+        point = np.array(start, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"start must be a point (x, y), got {start!r}") from None
+    if point.shape != (2,):
+        raise ValueError(f"start must be one point (x, y), got shape {point.shape}")
+    if isinstance(rules, str | tuple):
+        raise ValueError("rules must be a list of rules, e.g. [('adam', {'lr': 0.01})]")
+    jobs = []
+    for choice in rules:  # everything is checked before the first run
+        name, hyper, schedule = _choice(choice)
+        spec = OPTIMIZERS[name].spec("lr")
+        rates = [spec.check(v, name) for v in lrs]
+        hyper = {k: v for k, v in hyper.items() if k != "lr"}
+        if schedule is None:
+            column = np.array(rates)[:, None]
+            alpha = lambda t, a=column: a  # noqa: E731 - a constant "schedule" of B rates
+        else:
+            alpha = _batched(schedule, rates)
+        jobs.append((name, hyper, get_optimizer(name, lr=alpha, **hyper)))
+    starts = np.broadcast_to(point, (len(lrs), 2))
+    curves = []
+    for name, hyper, opt in jobs:
+        settle = _Settle(surface, tol, (len(lrs),))
+        traj = run(opt, surface, starts, steps, record="last", monitor=settle)
+        _, since = settle.result(traj.points[-1], steps, traj.diverged_at)
+        curves.append(
+            SweepCurve(
+                rule=name,
+                hyper=hyper,
+                lrs=lrs.copy(),
+                final_loss=traj.losses[-1],
+                steps_to_converge=since,
+                diverged=traj.diverged_at >= 0,
+                diverged_at=traj.diverged_at,
+            )
+        )
+    return curves
+
+
+def _choice(choice) -> tuple[str, dict, Callable | None]:
+    if isinstance(choice, str):
+        return _rule(choice), {}, None
+    if not isinstance(choice, tuple | list) or len(choice) not in (2, 3):
+        raise ValueError(
+            f"each rule must be name, (name, hyper) or (name, hyper, schedule): got {choice!r}"
+        )
+    name, hyper = _rule(choice[0]), choice[1] or {}
+    if not isinstance(hyper, dict):
+        raise ValueError(f"{name}: hyperparameters must be a dict, got {hyper!r}")
+    schedule = choice[2] if len(choice) == 3 else None
+    if schedule is not None and not callable(schedule):
+        raise ValueError(f"{name}: schedule must be a callable lr0 -> schedule, got {schedule!r}")
+    return name, dict(hyper), schedule
+
+
+def _batched(schedule: Callable[[float], Schedule], rates: list[float]) -> Schedule:
+    """One schedule per rate, evaluated together as a column: α_t for every row."""
+    try:
+        each = [schedule(r) for r in rates]
+    except TypeError as exc:
+        raise ValueError(f"schedule(lr0) could not be built: {exc}") from None
+    if not all(callable(s) for s in each):
+        raise ValueError("schedule(lr0) must return a schedule (a callable t -> rate)")
+    return lambda t: np.array([s(t) for s in each], dtype=float)[:, None]
