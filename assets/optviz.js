@@ -93,13 +93,20 @@
     const xs = [], ys = [], zs = [], idx = [];
     data.forEach(function (t, i) {
       const m = t.meta || {};
+      // z is null where a run is outside the window: a gap (see figures.extent_trace)
       if (m.role === "path") {
         const r = S.runs[m.run], n = lastIndex(r, k) + 1;
-        xs.push(r.x.slice(0, n)); ys.push(r.y.slice(0, n)); zs.push(r.z.slice(0, n)); idx.push(i);
+        const z = r.z.slice(0, n);
+        xs.push(r.x.slice(0, n).map((v, j) => (z[j] === null ? null : v)));
+        ys.push(r.y.slice(0, n).map((v, j) => (z[j] === null ? null : v)));
+        zs.push(z);
+        idx.push(i);
       } else if (m.role === "dots3d") {
-        xs.push(S.runs.map((r) => r.x[lastIndex(r, k)]));
-        ys.push(S.runs.map((r) => r.y[lastIndex(r, k)]));
-        zs.push(S.runs.map((r) => r.z[lastIndex(r, k)]));
+        const at = S.runs.map((r) => lastIndex(r, k));
+        const z = S.runs.map((r, j) => r.z[at[j]]);
+        xs.push(S.runs.map((r, j) => (z[j] === null ? null : r.x[at[j]])));
+        ys.push(S.runs.map((r, j) => (z[j] === null ? null : r.y[at[j]])));
+        zs.push(z);
         idx.push(i);
       }
     });

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html, no_update
 
 from optimizers import OPTIMIZERS, get_optimizer, run
@@ -23,7 +24,7 @@ def apply_preset(name: str):
     """A preset's settings for the controls, or nothing to change for "free play"."""
     presets = layout.presets()
     if not name or name not in presets:
-        return (no_update,) * 7 + ("",)
+        return (no_update,) * 7 + ("", "")
     sc = presets[name]
     runs = layout.preset_runs(sc)
     note = sc.description
@@ -35,6 +36,7 @@ def apply_preset(name: str):
         layout.fmt(sc.start[0]),
         layout.fmt(sc.start[1]),
         {"preset": name, "runs": runs},
+        note,
         note,
     )
 
@@ -205,7 +207,10 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         "every3d": 3,
         "fps": style.fps,
     }
-    out.loss = figures.loss_figure(runs, surface.min_value, style)
+    _, _, zz = figures.grid(surface, window, 60)
+    finite = zz[np.isfinite(zz)]
+    value_range = (float(finite.min()), float(finite.max())) if finite.size else None
+    out.loss = figures.loss_figure(runs, surface.min_value, style, value_range)
     out.results = results_table(figures.results_rows(runs, surface, tol, window))
     statuses = {
         r["key"]: (f"✕ diverged at step {r['diverged_at']}" if r["diverged_at"] is not None else "")
@@ -235,8 +240,14 @@ def results_table(rows: list[dict]) -> html.Table:
     head = html.Thead(
         html.Tr(
             [
-                html.Th(t)
-                for t in ("optimizer", "final loss", "distance to min", "steps to tol", "status")
+                html.Th(t, title=tip)
+                for t, tip in (
+                    ("optimizer", ""),
+                    ("final f", "loss at the last step (or the last finite one)"),
+                    ("to min", "distance from the last point to the nearest minimum"),
+                    ("steps to tol", "first step with |f − f*| ≤ tolerance"),
+                    ("status", "converged · stalled · still moving · diverged at step k"),
+                )
             ]
         )
     )
@@ -296,6 +307,7 @@ def register(app) -> None:
         Output(ids.START_Y, "value"),
         Output(ids.PRESET_HYPER, "data"),
         Output(ids.PRESET_NOTE, "children"),
+        Output(ids.PRESET_NOTE, "title"),
         Input(ids.PRESET, "value"),
         prevent_initial_call=True,
     )(apply_preset)
@@ -314,7 +326,8 @@ def register(app) -> None:
         prevent_initial_call=True,
     )
     def _panel(selected, preset_hyper, state):
-        return render_panel(selected, preset_hyper, state, ctx.triggered_id == ids.PRESET_HYPER)
+        from_preset = f"{ids.PRESET_HYPER}.data" in ctx.triggered_prop_ids
+        return render_panel(selected, preset_hyper, state, from_preset)
 
     app.callback(
         Output(ids.START_X, "value", allow_duplicate=True),

@@ -314,6 +314,7 @@ def _scene(surface: Surface, window, style: Style, show: bool = True) -> dict:
         "zaxis": {
             **axis,
             "range": [z0, z1],
+            "nticks": 5,
             "title": {"text": z_title(surface, style) if show else ""},
         },
         "aspectmode": "manual",
@@ -355,6 +356,7 @@ def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> go.Fi
             name="f",
         )
     )
+    fig.add_trace(extent_trace(surface, window, style))
     if surface.minima:
         m = np.array(surface.minima, dtype=float)
         mz = display_z(surface, surface.value(m), base, style)
@@ -385,14 +387,15 @@ def surface_overlay(
 ) -> go.Figure:
     """The transparent 3-D overlay: each run's path on the surface and its current point."""
     k = _last_step(runs) if step is None else step
-    fig = go.Figure()
+    fig = go.Figure(extent_trace(surface, window, style))
     for i, r in enumerate(runs):
         n = _upto(r, k)
+        xs, ys, zs = path3d(r, n)
         fig.add_trace(
             go.Scatter3d(
-                x=r["x"][:n],
-                y=r["y"][:n],
-                z=r["z"][:n],
+                x=xs,
+                y=ys,
+                z=zs,
                 mode="lines",
                 name=r["label"],
                 hoverinfo="skip",
@@ -401,11 +404,12 @@ def surface_overlay(
             )
         )
     idx = [min(_upto(r, k), len(r["x"])) - 1 for r in runs]
+    now = [path3d(r, j + 1) for r, j in zip(runs, idx, strict=True)]
     fig.add_trace(
         go.Scatter3d(
-            x=[r["x"][j] for r, j in zip(runs, idx, strict=True)],
-            y=[r["y"][j] for r, j in zip(runs, idx, strict=True)],
-            z=[r["z"][j] for r, j in zip(runs, idx, strict=True)],
+            x=[p[0][-1] for p in now],
+            y=[p[1][-1] for p in now],
+            z=[p[2][-1] for p in now],
             mode="markers",
             name="now",
             hoverinfo="skip",
@@ -428,6 +432,38 @@ def surface_overlay(
     return fig
 
 
+def path3d(r: dict, n: int) -> tuple[list, list, list]:
+    """The first ``n`` points of a run in 3-D: gaps (None) where it is outside the window."""
+    xs, ys, zs = r["x"][:n], r["y"][:n], r["z"][:n]
+    return (
+        [None if z is None else x for x, z in zip(xs, zs, strict=True)],
+        [None if z is None else y for y, z in zip(ys, zs, strict=True)],
+        zs,
+    )
+
+
+def extent_trace(surface: Surface, window, style: Style) -> go.Scatter3d:
+    """Two invisible points at opposite corners of the scene's box.
+
+    plotly.js scales a 3-D scene by the extent of its *data*, not its axis ranges, so
+    the surface scene and the paths-only overlay only project alike when both hold data
+    spanning exactly the box (and nothing outside it: paths leaving the window have gaps).
+    """
+    (x0, x1), (y0, y1) = window
+    z0, z1 = z_range(surface, window, style)
+    return go.Scatter3d(
+        x=[x0, x1],
+        y=[y0, y1],
+        z=[z0, z1],
+        mode="markers",
+        hoverinfo="skip",
+        name="extent",
+        marker={"size": 1, "opacity": 0},
+        showlegend=False,
+        meta={"role": "extent"},
+    )
+
+
 def straightforward_surface(surface: Surface, runs, window, style: Style) -> go.Figure:
     """The surface and the paths in ONE scene: the peer the benchmark measures against."""
     fig = surface_figure(surface, window, style)
@@ -439,8 +475,14 @@ def straightforward_surface(surface: Surface, runs, window, style: Style) -> go.
 # ----------------------------------------------------------------------------- loss plot
 
 
-def loss_figure(runs: list[dict], min_value: float | None, style: Style) -> go.Figure:
-    """Loss against step for every run; log scale of f − f* when it spans > 2 decades."""
+def loss_figure(
+    runs: list[dict], min_value: float | None, style: Style, value_range=None
+) -> go.Figure:
+    """Loss against step for every run; log scale of f − f* when it spans > 2 decades.
+
+    On a linear scale, ``value_range`` (the surface's values over the window) caps the
+    y axis, so a run escaping down an unbounded surface does not flatten the others.
+    """
     log, ytitle, series = _loss_series(runs, min_value)
     fig = go.Figure()
     for r, y in zip(runs, series, strict=True):
@@ -487,6 +529,7 @@ def loss_figure(runs: list[dict], min_value: float | None, style: Style) -> go.F
         },
         yaxis={
             "title": {"text": ytitle},
+            **_capped_range(series, value_range, log),
             "type": "log" if log else "linear",
             "showgrid": True,
             "gridcolor": "#eef0f3",
@@ -509,6 +552,19 @@ def loss_figure(runs: list[dict], min_value: float | None, style: Style) -> go.F
         ],
     )
     return fig
+
+
+def _capped_range(series, value_range, log: bool) -> dict:
+    if log or value_range is None:
+        return {}
+    vals = np.array([v for ys in series for v in ys if v is not None], dtype=float)
+    lo, hi = value_range
+    if vals.size == 0 or (vals.min() >= lo and vals.max() <= hi):
+        return {}
+    top = min(float(vals.max()), hi)
+    bottom = max(float(vals.min()), lo)
+    pad = 0.05 * (top - bottom or 1.0)
+    return {"range": [bottom - pad, top + pad]}
 
 
 def _loss_series(runs, min_value):
@@ -563,6 +619,7 @@ def trajectory_payload(
     z = display_z(surface, losses, base, style) + 0.012 * (z1 - z0)
     (x0, x1), (y0, y1) = window
     sx, sy = x1 - x0, y1 - y0
+    inside = (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)
     with np.errstate(all="ignore"):
         g = np.asarray(surface.grad(pts), dtype=float)
         u = -g / np.array([sx, sy])  # screen units, so the arrow's angle is what one sees
@@ -574,7 +631,7 @@ def trajectory_payload(
         "colour": colour,
         "x": _round(pts[:, 0]),
         "y": _round(pts[:, 1]),
-        "z": _round(np.clip(z, z0, z1)),
+        "z": _round(np.where(inside, np.clip(z, z0, z1), np.nan)),
         "loss": _round(losses),
         "gdx": _round(u[:, 0] * sx),
         "gdy": _round(u[:, 1] * sy),

@@ -277,7 +277,12 @@ def header(init: dict) -> html.Header:
                         searchable=False,
                         className="preset-dd",
                     ),
-                    html.Div(init["note"], id=ids.PRESET_NOTE, className="preset-note"),
+                    html.Div(
+                        init["note"],
+                        id=ids.PRESET_NOTE,
+                        title=init["note"],
+                        className="preset-note",
+                    ),
                 ],
                 className="preset-box",
             ),

@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
-from viz import ids
+from viz import callbacks, ids, layout
 from viz.scenes import RADFORD_COLOURS, RADFORD_LABELS, get_preset
 
 pytestmark = pytest.mark.e2e
@@ -72,7 +72,7 @@ def ready(duo, runs):
     wait(
         duo,
         f"{GRAPH.format(ids.SURFACE3D_TOP)} && {GRAPH.format(ids.SURFACE3D_TOP)}.data"
-        f" && {GRAPH.format(ids.SURFACE3D_TOP)}.data.length === {runs + 1}",
+        f" && {GRAPH.format(ids.SURFACE3D_TOP)}.data.length === {runs + 2}",
     )
 
 
@@ -204,6 +204,18 @@ def test_each_radford_preset_loads_with_his_labels_and_colours(duo):
         )
         assert colours == [RADFORD_COLOURS[r.optimizer] for r in sc.runs]
         assert labels == [RADFORD_LABELS[r.optimizer] for r in sc.runs]
+        # the runs are the preset's own (its hyperparameters, not the previous scene's)
+        want = callbacks.compute(
+            callbacks.Settings(
+                sc.surface,
+                list(layout.preset_runs(sc)),
+                str(sc.steps),
+                *map(str, sc.start),
+                preset={"preset": name, "runs": layout.preset_runs(sc)},
+            )
+        )
+        got = state(duo, "runs.map(r => r.x.slice(0, 20))")
+        assert got == [r["x"][:20] for r in want.traj["runs"]]
         legend = duo.find_element(f"#{ids.LEGEND}").text
         assert all(label in legend for label in labels)
         bg = js(duo, f"return {GRAPH.format(ids.CONTOUR)}.layout;")

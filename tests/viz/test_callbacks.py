@@ -210,7 +210,7 @@ def test_click_on_the_contour_sets_the_start():
 
 def test_every_preset_loads_and_runs_with_its_labels_and_colours():
     for name, sc in layout.presets().items():
-        surface, _options, keys, steps, sx, sy, store, note = callbacks.apply_preset(name)
+        surface, _options, keys, steps, sx, sy, store, note, _title = callbacks.apply_preset(name)
         assert surface == sc.surface and int(steps) == sc.steps and note
         out = compute(Settings(surface, keys, steps, sx, sy, preset=store))
         assert out.ok, (name, out.messages)
@@ -225,7 +225,7 @@ def test_every_preset_loads_and_runs_with_its_labels_and_colours():
 
 
 def test_free_play_preset_changes_nothing():
-    assert callbacks.apply_preset("") == (no_update,) * 7 + ("",)
+    assert callbacks.apply_preset("") == (no_update,) * 7 + ("", "")
 
 
 def components(tree):
