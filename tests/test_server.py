@@ -135,6 +135,29 @@ def test_unknown_routes_are_plain_404(client):
     assert no_traceback(r.data) or b"_dash-renderer" in r.data
 
 
+def test_answers_depend_only_on_the_request(client):
+    """No per-user state: two users' requests interleaved on one server process get the
+    same answers as each alone, and neither sees the other's settings."""
+    app = page(client)
+    alice, bob = Client(app, port=0, seed=10), Client(app, port=0, seed=11)
+    lr = next(h for h in alice.hypers if '"name":"lr"' in h)
+    alice.values[lr], bob.values[lr] = "0.0005", "0.05"
+    bob.values["steps.value"] = "37"
+
+    def traj(c):
+        r = client.post(DISPATCH, json=app.body(c.recompute, c.values, [lr]))
+        assert r.status_code == 200
+        return r.get_json()["response"]["traj"]["data"]
+
+    a1 = traj(alice)
+    b1 = traj(bob)
+    a2 = traj(alice)
+    assert a1 == a2  # bob's request in between changed nothing of alice's
+    assert a1["steps"] == int(alice.values["steps.value"]) and b1["steps"] == 37
+    assert a1["runs"] != b1["runs"]
+    assert traj(bob) == b1
+
+
 # ----------------------------------------------------------------------------- defaults
 
 
