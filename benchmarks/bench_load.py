@@ -25,6 +25,7 @@ import http.client
 import json
 import os
 import random
+import re
 import signal
 import socket
 import statistics
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,6 +197,7 @@ class App:
     dependencies: list[dict]
     props: dict[str, dict]  # the layout's components, by id key
     ids: dict[str, object] = field(default_factory=dict)  # id key -> the id itself
+    end_id: str = ""  # the page's signed token, echoed as ?endId= (background callbacks)
 
     @classmethod
     def fetch(cls, port: int) -> App:
@@ -206,7 +209,10 @@ class App:
             raise RuntimeError(f"/_dash-layout answered {status}")
         props = layout_props(json.loads(layout))
         ids = {k: p["id"] for k, p in props.items()}
-        return cls(json.loads(deps), props, ids)
+        _, index = get(port, "/")
+        config = re.search(rb'<script id="_dash-config"[^>]*>(.*?)</script>', index, re.S)
+        end_id = json.loads(config.group(1)).get("end_id", "") if config else ""
+        return cls(json.loads(deps), props, ids, end_id or "")
 
     def callback(self, output_has: str) -> dict | None:
         """The first server-side callback whose output names ``output_has``."""
@@ -264,6 +270,14 @@ def output_specs(output: str) -> list[dict]:
     return specs
 
 
+def _blank(items: list) -> list:
+    """Inputs/state with their values cleared, as the renderer sends a background poll."""
+    return [
+        [{**d, "value": None} for d in item] if isinstance(item, list) else {**item, "value": None}
+        for item in items
+    ]
+
+
 def _response_props(raw: bytes) -> dict:
     return json.loads(raw).get("response", {})
 
@@ -298,13 +312,16 @@ class Client:
             raise RuntimeError("the recompute callback has no hyperparameter inputs")
         self.conn: http.client.HTTPConnection | None = None
 
-    def _post(self, body: dict) -> tuple[int, bytes]:
+    def _post(self, body: dict, **query: str) -> tuple[int, bytes]:
+        if self.app.end_id:
+            query = {"endId": self.app.end_id, **query}
+        url = DISPATCH + ("?" + urllib.parse.urlencode(query) if query else "")
         for attempt in (0, 1):  # one reconnect if a kept-alive connection was closed
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
             try:
                 payload = json.dumps(body)
-                self.conn.request("POST", DISPATCH, payload, {"Content-Type": "application/json"})
+                self.conn.request("POST", url, payload, {"Content-Type": "application/json"})
                 resp = self.conn.getresponse()
                 return resp.status, resp.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
@@ -332,6 +349,30 @@ class Client:
             self.values["scene-state.data"] = state
         return True, ""
 
+    def send_export(self) -> tuple[bool, str]:
+        """One export, as a click on the export callback's first input; a background
+        callback is polled (same body, ``cacheKey``/``job``) until it answers."""
+        dep = self.export
+        first = dep["inputs"][0]
+        prop = f"{first['id']}.{first['property']}"
+        if first["property"] == "n_clicks":
+            self.values[prop] = int(self.values.get(prop) or 0) + 1
+        body = self.app.body(dep, self.values, [prop])
+        status, raw = self._post(body)
+        if status == 200 and "cacheKey" in (doc := json.loads(raw)):
+            handles = {"cacheKey": doc["cacheKey"], "job": doc["job"]}
+            blank = {**body, "inputs": _blank(body["inputs"]), "state": _blank(body["state"])}
+            interval = (dep.get("background") or {}).get("interval", 500) / 1000
+            deadline = time.monotonic() + REQUEST_TIMEOUT
+            while status == 200 and "response" not in json.loads(raw):
+                if time.monotonic() > deadline:
+                    return False, "export did not finish in time"
+                time.sleep(interval)
+                status, raw = self._post(blank, **handles)
+        if status in (200, 204):
+            return True, ""
+        return False, f"export: HTTP {status}: {raw[:120]!r}"
+
     def change_hyper(self) -> list[str]:
         """A student moves one learning rate (or other value) by a small factor."""
         prop = self.rng.choice(self.hypers)
@@ -346,22 +387,27 @@ class Client:
         return [prop]
 
 
+def quantile(values: list[float], q: float) -> float:
+    """The q-quantile (0 < q < 1) of the values, linear between order statistics."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+
+
 @dataclass
 class LoadResult:
-    latencies: list[float]  # seconds, of every request that got an answer
+    latencies: list[float]  # seconds, of every recompute that got its answer
     errors: list[str]
-    exports: int
+    export_latencies: list[float]
     wall: float
     note: str = ""
 
     @property
     def requests(self) -> int:
-        return len(self.latencies) + len(self.errors)
+        return len(self.latencies) + len(self.export_latencies) + len(self.errors)
 
     def quantile(self, q: float) -> float:
-        if len(self.latencies) < 2:
-            return self.latencies[0] if self.latencies else float("nan")
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[round(q * 100) - 1]
+        return quantile(self.latencies, q)
 
 
 def load(
@@ -372,6 +418,7 @@ def load(
         raise ValueError(f"clients must be 1..{MAX_CLIENTS}, requests 1..{MAX_REQUESTS}")
     app = App.fetch(port)
     latencies: list[float] = []
+    export_latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     note = ""
@@ -389,16 +436,17 @@ def load(
                     errors.append(f"client {i}, initial: {why}")
             barrier.wait(timeout=REQUEST_TIMEOUT * 2)
             for _ in range(requests):
-                changed = client.change_hyper()
+                export = client.rng.random() < export_share
+                changed = [] if export else client.change_hyper()
                 t0 = time.perf_counter()
                 try:
-                    ok, why = client.send_recompute(changed)
+                    ok, why = client.send_export() if export else client.send_recompute(changed)
                 except (OSError, http.client.HTTPException) as exc:
                     ok, why = False, f"{type(exc).__name__}: {exc}"
                 dt = time.perf_counter() - t0
                 with lock:
                     if ok:
-                        latencies.append(dt)
+                        (export_latencies if export else latencies).append(dt)
                     else:
                         errors.append(f"client {i}: {why}")
         except threading.BrokenBarrierError:
@@ -420,7 +468,7 @@ def load(
     wall = time.perf_counter() - t0
     if any(t.is_alive() for t in threads):
         errors.append("some clients did not finish in time")
-    return LoadResult(latencies, errors, 0, wall, note)
+    return LoadResult(latencies, errors, export_latencies, wall, note)
 
 
 # ----------------------------------------------------------------------------- report
@@ -443,11 +491,16 @@ def main(
         notes.append(f"first error: {result.errors[0]}")
     note = "; ".join(notes)
     p50, p95 = result.quantile(0.50), result.quantile(0.95)
-    return [
+    rows = [
         Row(f"{what}: errors", len(result.errors), "errors", "0", not result.errors, note=note),
         Row(f"{what}: p50 latency", p50, "s", "—", True, note=note),
         Row(f"{what}: p95 latency", p95, "s", "< 500 ms", p95 < 0.5, note=note),
     ]
+    if result.export_latencies:
+        n = len(result.export_latencies)
+        e95 = quantile(result.export_latencies, 0.95)
+        rows.append(Row(f"{what}: {n} exports among them, p95", e95, "s", "—", True, note=note))
+    return rows
 
 
 if __name__ == "__main__":
