@@ -30,7 +30,7 @@ from optimizers.schedules import Schedule
 NOT_CONVERGED = -1  # outcome: no minimum reached within tol by the last step (or still moving)
 DIVERGED = -2  # outcome: the run diverged (run()'s definition)
 MAX_GRID = 200
-MAX_STEPS = 5_000
+MAX_STEPS = 2_000  # × 200² starts stays under run()'s MAX_POINTS
 MAX_LRS = 1_000
 
 

@@ -10,11 +10,14 @@ import pytest
 from optimizers import get_optimizer, run
 from optimizers.maps import (
     DIVERGED,
+    MAX_GRID,
+    MAX_STEPS,
     NOT_CONVERGED,
     ConvergenceMap,
     convergence_map,
     lr_sweep,
 )
+from optimizers.run import MAX_POINTS
 from optimizers.schedules import make_schedule
 from surfaces import get_surface
 from surfaces.base import Surface
@@ -206,8 +209,8 @@ def test_window_and_pixels():
         ({"n": 1}, "n must be between 2 and 200"),
         ({"n": 201}, "n must be between 2 and 200"),
         ({"n": 2.5}, "n must be a whole number"),
-        ({"steps": 0}, "steps must be between 1 and 5,000"),
-        ({"steps": 10**6}, "steps must be between 1 and 5,000"),
+        ({"steps": 0}, "steps must be between 1 and 2,000"),
+        ({"steps": 10**6}, "steps must be between 1 and 2,000"),
         ({"tol": 0}, "tol must be a finite number > 0"),
         ({"tol": float("nan")}, "tol must be a finite number > 0"),
         ({"tol": "small"}, "tol must be a number"),
@@ -225,6 +228,11 @@ def test_map_validation(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         convergence_map(**args)
+
+
+def test_largest_map_fits_run_limits():
+    # The biggest map convergence_map accepts is one that run() accepts as one batch.
+    assert MAX_GRID**2 * (MAX_STEPS + 1) <= MAX_POINTS
 
 
 def test_map_newton_needs_a_hessian():
@@ -307,7 +315,7 @@ def test_sweep_accepts_a_bare_name_and_a_list_choice():
         ({"lrs": [0.1, np.inf]}, "sgd.lr must be a finite number"),
         ({"start": (1, 2, 3)}, "start must be one point"),
         ({"start": "here"}, "start must be a point"),
-        ({"steps": 0}, "steps must be between 1 and 5,000"),
+        ({"steps": 0}, "steps must be between 1 and 2,000"),
         ({"tol": -1}, "tol must be a finite number > 0"),
         ({"rules": "sgd"}, "rules must be a list of rules"),
         ({"rules": [("sgd", {}), ("nope", {})]}, "unknown optimizer 'nope'"),
