@@ -345,6 +345,8 @@
     if (e.key === " ") { e.preventDefault(); S.playing ? pause() : play(); }
     else if (e.key === "ArrowRight") { if (S.playing) pause(); show(S.k + 1, true); }
     else if (e.key === "ArrowLeft") { if (S.playing) pause(); show(S.k - 1, true); }
+    else if (e.key === "Home") { if (S.playing) pause(); show(0, true); }
+    else if (e.key === "End") { if (S.playing) pause(); show(S.steps, true); }
   });
 
   document.addEventListener("input", function (e) {

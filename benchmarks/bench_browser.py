@@ -32,7 +32,8 @@ if str(ROOT) not in sys.path:
 
 BENCH_RUNS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "nadam"]
 STEPS = 1000
-SECONDS = 4.0
+SECONDS = 3.0
+ROUNDS = 3
 
 FLAGS = (
     "--headless=new",
@@ -186,16 +187,31 @@ def _measure(driver, graph_id: str, kind: str, method: str = "animate") -> dict:
 
 
 def _add_plain_graph(driver, div_id: str, fig: dict, over: str) -> None:
-    """A graph of the same size as ``over``'s, holding the figure (the straightforward peer)."""
+    """A graph of the same size as ``over``'s, holding the figure (the straightforward peer).
+
+    It gets the overlays' own advantages (its own compositor layer, GL pixel ratio 1),
+    so the comparison is of the architecture alone.
+    """
     driver.execute_script(
         "const host = document.getElementById(arguments[2]);"
         "const d = document.createElement('div'); d.id = arguments[0];"
         "d.style.cssText = 'position:absolute;inset:0;background:#fff;will-change:transform';"
         "host.closest('.stack').appendChild(d);"
-        "return Plotly.newPlot(d, arguments[1].data, arguments[1].layout, {staticPlot: false});",
+        "return Plotly.newPlot(d, arguments[1].data, arguments[1].layout,"
+        " {displayModeBar: false, plotGlPixelRatio: 1});",
         div_id,
         json.loads(json.dumps(fig, default=float)),
         over,
+    )
+
+
+def _show_only(driver, graph_id: str) -> None:
+    """Hide the peer graphs so each approach is drawn (and composited) on its own."""
+    driver.execute_script(
+        "for (const id of ['plain2d', 'plain3d']) {"
+        "  const el = document.getElementById(id);"
+        "  if (el) el.style.visibility = id === arguments[0] ? 'visible' : 'hidden'; }",
+        graph_id,
     )
 
 
@@ -206,7 +222,14 @@ def run_benchmark() -> dict:
     traj = json.loads(json.dumps(traj, cls=PlotlyJSONEncoder))
     plain2d = json.loads(json.dumps(plain2d, cls=PlotlyJSONEncoder))
     plain3d = json.loads(json.dumps(plain3d, cls=PlotlyJSONEncoder))
-    results = {}
+    results: dict = {}
+
+    def keep_best(name, r):
+        if name not in results or r["draws"] / r["seconds"] > (
+            results[name]["draws"] / results[name]["seconds"]
+        ):
+            results[name] = r
+
     with serve_app() as url, chromium() as driver:
         load_app(driver, url)
         driver.execute_script(
@@ -217,20 +240,21 @@ def run_benchmark() -> dict:
             f"window.dash_clientside.optviz.state.steps === {STEPS} &&"
             f" window.dash_clientside.optviz.state.runs.length === {len(BENCH_RUNS)}",
         )
-        time.sleep(1.0)
-        results["contour_overlay"] = _measure(driver, "contour-top", "2d", "fast")
-        results["contour_overlay_animate"] = _measure(driver, "contour-top", "2d", "animate")
-        results["surface_overlay"] = _measure(driver, "surface3d-top", "3d")
+        time.sleep(2.0)
         _add_plain_graph(driver, "plain2d", plain2d, "contour")
-        time.sleep(0.5)
-        results["contour_straightforward"] = _measure(driver, "plain2d", "2d", "restyle")
-        driver.execute_script(
-            "Plotly.purge(document.getElementById('plain2d'));"
-            "document.getElementById('plain2d').remove();"
-        )
         _add_plain_graph(driver, "plain3d", plain3d, "surface3d")
-        time.sleep(0.5)
-        results["surface_straightforward"] = _measure(driver, "plain3d", "3d")
+        time.sleep(2.0)
+        # The machine is shared: interleave the approaches and keep each one's best round.
+        for _ in range(ROUNDS):
+            for name, graph, kind, method in (
+                ("contour_overlay", "contour-top", "2d", "fast"),
+                ("contour_overlay_animate", "contour-top", "2d", "animate"),
+                ("contour_straightforward", "plain2d", "2d", "restyle"),
+                ("surface_overlay", "surface3d-top", "3d", ""),
+                ("surface_straightforward", "plain3d", "3d", ""),
+            ):
+                _show_only(driver, graph)
+                keep_best(name, _measure(driver, graph, kind, method))
     table = {}
     for name, r in results.items():
         table[name] = {
@@ -249,7 +273,10 @@ def print_table(table: dict) -> None:
         "surface_overlay": "3-D: paths-only overlay scene (ours)",
         "surface_straightforward": "3-D: surface + paths in one scene (straightforward)",
     }
-    print(f"8 optimizers × {STEPS} steps, headless Chromium, {SECONDS:g} s each")
+    print(
+        f"{len(BENCH_RUNS)} optimizers × {STEPS} steps, headless Chromium,"
+        f" best of {ROUNDS} interleaved rounds of {SECONDS:g} s"
+    )
     print(f"{'view / approach':52s} {'updates/s':>10s} {'rAF/s':>8s}")
     for key, label in names.items():
         if key in table:

@@ -23,7 +23,13 @@ GRAPH_CONFIG = {
 }
 OVERLAY_CONFIG = {"staticPlot": True, "responsive": True, "displayModeBar": False}
 # gl3d with staticPlot renders one snapshot and drops its WebGL context: no updates.
-OVERLAY3D_CONFIG = {"responsive": True, "displayModeBar": False, "scrollZoom": False}
+# plotGlPixelRatio 1: a quarter of the pixels to fill per redraw (software GL headless).
+OVERLAY3D_CONFIG = {
+    "responsive": True,
+    "displayModeBar": False,
+    "scrollZoom": False,
+    "plotGlPixelRatio": 1,
+}
 SPEEDS = [(0.25, "¼×"), (0.5, "½×"), (1, "1×"), (2, "2×"), (4, "4×"), (8, "8×")]
 DEFAULT_SURFACE = "rosenbrock" if "rosenbrock" in SURFACES else next(iter(SURFACES))
 DEFAULT_OPTIMIZERS = [n for n in ("sgd", "momentum", "adam") if n in OPTIMIZERS]
