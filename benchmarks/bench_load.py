@@ -242,9 +242,11 @@ class App:
             strip = lambda d: {"id": d["id"], "property": d["property"]}  # noqa: E731
             return [strip(d) for d in item] if isinstance(item, list) else strip(item)
 
+        specs = [outputs(o) for o in output_specs(dep["output"])]
         return {
             "output": dep["output"],
-            "outputs": [outputs(o) for o in output_specs(dep["output"])],
+            # One output goes as an object, several as a list (what the renderer sends).
+            "outputs": specs if dep["output"].startswith("..") else specs[0],
             "inputs": [self._expand(i, values) for i in dep["inputs"]],
             "state": [self._expand(s, values) for s in dep["state"]],
             "changedPropIds": changed,

@@ -86,6 +86,14 @@ MALFORMED = {
     "inputs not a list": b'{"output": "surface-formula.children", "inputs": 7}',
     "inputs of wrong shape": b'{"output": "surface-formula.children", "inputs": [{"id": 1}]}',
     "empty body": b"",
+    "one output sent as a list": json.dumps(
+        {
+            "output": "surface-formula.children",
+            "outputs": [{"id": "surface-formula", "property": "children"}],
+            "inputs": [{"id": "surface", "property": "value", "value": "beale"}],
+            "changedPropIds": ["surface.value"],
+        }
+    ).encode(),
 }
 
 
