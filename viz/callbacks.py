@@ -65,6 +65,20 @@ def render_panel(selected, preset_hyper, state, from_preset: bool):
     return cards
 
 
+def surface_changed(surface: str, preset_store):
+    """A surface picked by hand: its own default start, and the scene list says "free play".
+
+    When a preset just chose this surface (its store names the same surface), nothing
+    changes: the preset has set the start itself.
+    """
+    presets = layout.presets()
+    name = (preset_store or {}).get("preset")
+    if surface not in SURFACES or (name in presets and presets[name].surface == surface):
+        return no_update, no_update, no_update
+    x, y = SURFACES[surface].start
+    return layout.fmt(x), layout.fmt(y), ""
+
+
 def start_from_click(click):
     """The start point from a click on the contour map."""
     try:
@@ -328,6 +342,15 @@ def register(app) -> None:
     def _panel(selected, preset_hyper, state):
         from_preset = f"{ids.PRESET_HYPER}.data" in ctx.triggered_prop_ids
         return render_panel(selected, preset_hyper, state, from_preset)
+
+    app.callback(
+        Output(ids.START_X, "value", allow_duplicate=True),
+        Output(ids.START_Y, "value", allow_duplicate=True),
+        Output(ids.PRESET, "value", allow_duplicate=True),
+        Input(ids.SURFACE, "value"),
+        State(ids.PRESET_HYPER, "data"),
+        prevent_initial_call=True,
+    )(surface_changed)
 
     app.callback(
         Output(ids.START_X, "value", allow_duplicate=True),

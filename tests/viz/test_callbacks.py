@@ -224,6 +224,19 @@ def test_every_preset_loads_and_runs_with_its_labels_and_colours():
                 assert out.state["hyper"][key][h] == v
 
 
+def test_picking_a_surface_by_hand_moves_the_start_and_leaves_the_preset():
+    beale = {"preset": "radford-beale", "runs": {}}
+    s = SURFACES["himmelblau"]
+    assert callbacks.surface_changed("himmelblau", beale) == (
+        layout.fmt(s.start[0]),
+        layout.fmt(s.start[1]),
+        "",
+    )
+    # the preset itself chose this surface: its own start stays
+    assert callbacks.surface_changed("beale", beale) == (no_update,) * 3
+    assert callbacks.surface_changed("nope", None) == (no_update,) * 3
+
+
 def test_free_play_preset_changes_nothing():
     assert callbacks.apply_preset("") == (no_update,) * 7 + ("", "")
 
