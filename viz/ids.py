@@ -24,6 +24,23 @@ TOLERANCE = "tolerance"
 TOLERANCE_MSG = "tolerance-msg"
 RUN_MSG = "run-msg"  # messages about the run as a whole (e.g. every optimizer diverged)
 EXPORT_PANEL = "export-panel"  # the GIF export panel goes here
+EXPORT_VIEW = "export-view"  # viz/export_panel.py: contour | 3d | both
+EXPORT_FRAMES = "export-frames"
+EXPORT_FRAMES_MSG = "export-frames-msg"
+EXPORT_FPS = "export-fps"
+EXPORT_FPS_MSG = "export-fps-msg"
+EXPORT_WIDTH = "export-width"
+EXPORT_HEIGHT = "export-height"
+EXPORT_SIZE_MSG = "export-size-msg"
+EXPORT_BTN = "export-btn"
+EXPORT_CANCEL = "export-cancel"
+EXPORT_PROGRESS_BOX = "export-progress-box"
+EXPORT_PROGRESS = "export-progress"
+EXPORT_PROGRESS_LABEL = "export-progress-label"
+EXPORT_MSG = "export-msg"  # errors (and "did not finish")
+EXPORT_STATUS = "export-status"  # what the last export made
+EXPORT_DOWNLOAD = "export-download"
+EXPORT_CAMERA = "export-camera"  # the 3-D graph's live camera (clientside)
 
 # Views
 CONTOUR = "contour"  # static background: contour lines, minima
