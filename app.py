@@ -22,7 +22,7 @@ import dash
 from flask import request
 from werkzeug.exceptions import HTTPException
 
-from viz import callbacks, ids, layout
+from viz import callbacks, export_panel, ids, layout
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a callback request is a few KiB
@@ -65,11 +65,18 @@ def create_app(**kwargs) -> dash.Dash:
         title="optviz — gradient descent, watched",
         assets_folder=str(HERE / "assets"),
         suppress_callback_exceptions=True,
-        **{"on_error": _on_callback_error, "health_endpoint": "healthz", **kwargs},
+        **{
+            "on_error": _on_callback_error,
+            "health_endpoint": "healthz",
+            # GIF exports run as background jobs; progress/results on disk, any worker polls
+            "background_callback_manager": export_panel.make_manager(),
+            **kwargs,
+        },
     )
     _harden(app.server)
     app.layout = layout.layout
     callbacks.register(app)
+    export_panel.register(app)
     return app
 
 

@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
-from viz import ids
+from viz import export_panel, ids
 from viz.validate import MAX_STEPS, rule_of
 
 GRAPH_CONFIG = {
@@ -394,7 +394,9 @@ def sidebar(init: dict) -> html.Aside:
                 ),
                 _msg(ids.RUN_MSG, "msg run-msg"),
             ),
-            html.Section(id=ids.EXPORT_PANEL, className="panel-section export-panel"),
+            html.Section(
+                export_panel.panel(), id=ids.EXPORT_PANEL, className="panel-section export-panel"
+            ),
         ],
         className="sidebar",
     )

@@ -1,0 +1,484 @@
+"""The app's "Export GIF" panel: the CLI's choices, a progress bar, a download when done.
+
+The export runs as a Dash *background* callback (``DiskcacheManager``): the render happens
+in its own process and its progress and result go through a disk cache, so any gunicorn
+worker can answer the browser's polls and a long export never holds up anyone's other
+callbacks. At most ``OPTVIZ_EXPORT_JOBS`` (2) exports render at once per machine (slots
+kept in the same cache); one more gets "the server is busy exporting".
+
+What is exported is the scene the app shows: it is rebuilt from the app's validated state
+(the ``SCENE_STATE`` store written by ``viz.callbacks.compute``, with the preset's labels
+and colours from ``PRESET_HYPER`` and the style/window from ``callbacks._scene_of``), never
+from the raw inputs. The 3-D view uses the camera the user left the surface graph at.
+
+Crash safety: when a job ends without an answer (cancelled, or its process killed), Dash
+switches the "running" outputs back; that switch writes ``INCOMPLETE`` into the message
+line and re-enables Export. A finished job's own message arrives after that switch and
+replaces it (the renderer applies the running-off values before the outputs).
+
+``export(...)`` is the callback as a plain function (tests/viz/test_export_panel.py);
+``register(app)`` wires it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+
+from dash import Input, Output, State, dcc, html, no_update
+
+from viz import gif, ids, validate
+
+MAX_JOBS = int(os.environ.get("OPTVIZ_EXPORT_JOBS", "2"))
+SLOT_TTL = 15 * 60  # seconds: a slot whose job vanished without a trace frees itself
+PROGRESS_EVERY = 0.25  # seconds between progress writes to the cache
+POLL_MS = 500
+
+VIEW_LABELS = {"contour": "contour", "3d": "3-D", "both": "both"}
+BUSY = "The server is busy exporting other GIFs; try again in a moment."
+NO_SCENE = "There is no valid scene to export yet: fix the settings above first."
+INCOMPLETE = (
+    "The export did not finish (cancelled, or the server stopped it). Nothing was "
+    "downloaded; you can export again."
+)
+FAILED = "The export failed on the server; nothing was downloaded. Please try again."
+
+# Read the live camera of the 3-D background graph (the one the user drags).
+_CAMERA_JS = """
+function (relayout) {
+  var nu = window.dash_clientside.no_update, cam = null;
+  try {
+    var el = document.getElementById("SURFACE3D_ID");
+    var g = el && (el.classList.contains("js-plotly-plot") ? el
+                                                            : el.querySelector(".js-plotly-plot"));
+    cam = g._fullLayout.scene._scene.getCamera();
+  } catch (e) { cam = null; }
+  if (!cam && relayout && relayout["scene.camera"]) cam = relayout["scene.camera"];
+  return cam ? JSON.parse(JSON.stringify(cam)) : nu;
+}
+""".replace("SURFACE3D_ID", ids.SURFACE3D)
+
+
+def cache_dir() -> str:
+    """Where the background jobs' results, progress and slots live (shared by workers)."""
+    return os.environ.get("OPTVIZ_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "optviz-cache")
+
+
+def make_manager(directory: str | None = None):
+    """The app's background callback manager: a ``DiskcacheManager`` on ``cache_dir()``."""
+    import diskcache
+    from dash import DiskcacheManager
+
+    return DiskcacheManager(diskcache.Cache(directory or cache_dir()))
+
+
+# ----------------------------------------------------------------------------- slots
+
+
+def _alive(pid) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(int(pid)).status() != psutil.STATUS_ZOMBIE
+    except (psutil.Error, TypeError, ValueError):
+        return False
+
+
+class ExportSlots:
+    """At most ``limit`` exports at once, counted in a diskcache shared by all processes.
+
+    A slot holds the pid of the process rendering; a slot whose process is gone (killed
+    mid-way) is taken over, and every slot expires after ``SLOT_TTL`` as a last resort.
+    """
+
+    def __init__(self, cache, limit: int = MAX_JOBS, prefix: str = "optviz-export-slot"):
+        self.cache = cache
+        self.limit = limit
+        self.prefix = prefix
+
+    def acquire(self) -> str | None:
+        pid = os.getpid()
+        for i in range(self.limit):
+            key = f"{self.prefix}-{i}"
+            if self.cache.add(key, pid, expire=SLOT_TTL):
+                return key
+            with self.cache.transact():
+                holder = self.cache.get(key)
+                if holder is None or not _alive(holder):
+                    self.cache.set(key, pid, expire=SLOT_TTL)
+                    return key
+        return None
+
+    def release(self, key: str | None) -> None:
+        if key is None:
+            return
+        with self.cache.transact():
+            if self.cache.get(key) == os.getpid():
+                self.cache.delete(key)
+
+    def busy(self) -> int:
+        return sum(
+            1
+            for i in range(self.limit)
+            if (h := self.cache.get(f"{self.prefix}-{i}")) is not None and _alive(h)
+        )
+
+
+# ----------------------------------------------------------------------------- scene
+
+
+def scene_from_state(state, preset_store=None):
+    """The ``viz.scenes.Scene`` the app shows, from its validated state store.
+
+    Labels, colours, style and window as ``viz.callbacks.compute`` chose them; the state
+    comes back from the browser, so it is checked again (``ValueError`` if it is unusable).
+    """
+    from optimizers import OPTIMIZERS
+    from surfaces import SURFACES
+    from viz import callbacks
+    from viz.scenes import RunSpec, Scene
+
+    if not isinstance(state, dict) or not state.get("optimizers"):
+        raise ValueError(NO_SCENE)
+    try:
+        name = validate.surface(state.get("surface"))
+        surface = SURFACES[name]
+        store = preset_store if isinstance(preset_store, dict) else {}
+        settings = callbacks.Settings(
+            surface=name,
+            optimizers=state["optimizers"],
+            steps=state.get("steps"),
+            start_x=None,
+            start_y=None,
+            preset={"preset": state.get("preset") or "", "runs": store.get("runs") or {}},
+        )
+        style, window, preset_runs, preset = callbacks._scene_of(settings, surface)
+        keys = validate.selection(state["optimizers"])
+        steps = validate.steps(state.get("steps"))
+        sx, sy = state["start"]
+        start, _ = validate.start(sx, sy, *window)
+        hyper = state.get("hyper") or {}
+        runs = []
+        for key in keys:
+            info = OPTIMIZERS[validate.rule_of(key)]
+            p = preset_runs.get(key) or {}
+            h = hyper.get(key) or {}
+            if not isinstance(h, dict):
+                raise ValueError(f"hyperparameters of {key} must be a mapping")
+            runs.append(
+                RunSpec(
+                    info.name,
+                    dict(h),
+                    str(p.get("label") or info.label),
+                    str(p.get("colour") or info.colour),
+                )
+            )
+        return Scene(
+            name=preset or "custom",
+            title="",
+            description="",
+            surface=name,
+            start=start,
+            steps=steps,
+            runs=tuple(runs),
+            style=style,
+            x_range=tuple(window[0]),
+            y_range=tuple(window[1]),
+        ).validate()
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ValueError(f"the app's scene could not be read ({exc!r}); change a setting") from None
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def _number_or_none(value, what: str):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return validate.number(value, what)
+
+
+def parse_options(scene, view, frames, fps, width, height, camera):
+    """``(options for render_gif_bytes, {control: message})``; options ``None`` on any error.
+
+    Blank frames/fps/size mean the scene's own (as the CLI's defaults). Each control is
+    checked on its own, so every bad one gets its message at once.
+    """
+    msgs: dict[str, str] = {}
+    view = view if view in gif.VIEWS else None
+    if view is None:
+        msgs["msg"] = f"view must be one of {', '.join(gif.VIEWS)}"
+        view = "contour"
+    values: dict = {}
+    for key, what, raw in (("frames", "frames", frames), ("fps", "fps", fps)):
+        try:
+            values[key] = _number_or_none(raw, what)
+            gif.check_options(scene, view, **{key: values[key]})
+        except ValueError as exc:
+            msgs[key] = str(exc)
+    try:
+        w, h = _number_or_none(width, "width"), _number_or_none(height, "height")
+        if (w is None) != (h is None):
+            raise ValueError("size: enter both width and height, or leave both blank")
+        values["size"] = None if w is None else (w, h)
+        gif.check_options(scene, view, size=values["size"])
+    except ValueError as exc:
+        msgs["size"] = str(exc)
+    cam = camera if isinstance(camera, dict) and camera else None
+    if view != "contour":
+        try:
+            gif.check_options(scene, view, camera=cam)
+        except ValueError as exc:
+            msgs["msg"] = f"3-D view: {exc}"
+    if msgs:
+        return None, msgs
+    try:
+        opts = gif.check_options(scene, view, values["frames"], values["fps"], values["size"], cam)
+    except ValueError as exc:
+        return None, {"msg": str(exc)}
+    return opts, {}
+
+
+def filename(scene, view: str) -> str:
+    surface = re.sub(r"[^A-Za-z0-9_.-]+", "-", scene.surface_name).strip("-") or "surface"
+    return f"optviz-{surface}-{view}.gif"
+
+
+# ----------------------------------------------------------------------------- callback
+
+Outputs = tuple  # (download data, message, status, frames msg, fps msg, size msg)
+
+
+def _answer(msgs: dict, download=no_update, status: str = "") -> Outputs:
+    return (
+        download,
+        msgs.get("msg", ""),
+        status,
+        msgs.get("frames", ""),
+        msgs.get("fps", ""),
+        msgs.get("size", ""),
+    )
+
+
+def export(
+    set_progress: Callable | None,
+    n_clicks,
+    view,
+    frames,
+    fps,
+    width,
+    height,
+    camera,
+    state,
+    preset_store,
+    slots: ExportSlots | None = None,
+) -> Outputs:
+    """One click on Export: check, take a slot, render with progress, hand back the GIF.
+
+    Returns the dcc.Download data (``no_update`` unless a GIF was made), the message line,
+    the status line and the frames/fps/size messages.
+    """
+    if not n_clicks:
+        return _answer({})
+    try:
+        scene = scene_from_state(state, preset_store)
+    except ValueError as exc:
+        return _answer({"msg": str(exc)})
+    opts, msgs = parse_options(scene, view, frames, fps, width, height, camera)
+    if opts is None:
+        return _answer(msgs)
+    slot = slots.acquire() if slots is not None else None
+    if slots is not None and slot is None:
+        return _answer({"msg": BUSY})
+    try:
+        total = len(gif.frame_steps(scene.steps, opts.frames))
+        last = [0.0]
+
+        def progress(done: int, _total: int) -> None:
+            now = time.monotonic()
+            if set_progress is not None and (done == _total or now - last[0] >= PROGRESS_EVERY):
+                last[0] = now
+                set_progress((done, _total, f"frame {done} / {_total}"))
+
+        if set_progress is not None:
+            set_progress((0, total, f"frame 0 / {total}"))
+        t0 = time.perf_counter()
+        data = gif.render_gif_bytes(
+            scene, opts.view, opts.frames, opts.fps, opts.size, opts.camera, progress
+        )
+        seconds = time.perf_counter() - t0
+    finally:
+        if slots is not None:
+            slots.release(slot)
+    name = filename(scene, opts.view)
+    w, h = opts.size
+    download = {
+        "content": base64.b64encode(data).decode("ascii"),
+        "filename": name,
+        "base64": True,
+        "type": "image/gif",
+    }
+    status = (
+        f"✓ {name}: {total} frames, {w}×{h}, {opts.fps} fps, "
+        f"{len(data) / 1024:.0f} KiB in {seconds:.1f} s"
+    )
+    return _answer({}, download, status)
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def _field(label: str, *controls, msg_id: str) -> list:
+    return [
+        html.Div([html.Label(label, htmlFor=controls[0].id), *controls], className="field"),
+        html.Div(id=msg_id, className="msg", role="status", **{"aria-live": "polite"}),
+    ]
+
+
+def _num(id_, placeholder: str, mode: str = "numeric") -> dcc.Input:
+    return dcc.Input(
+        id=id_,
+        type="text",
+        value="",
+        inputMode=mode,
+        placeholder=placeholder,
+        className="num-input",
+        autoComplete="off",
+    )
+
+
+def panel() -> list:
+    """The children of the ``EXPORT_PANEL`` section."""
+    return [
+        html.H3("Export GIF", className="section-title"),
+        dcc.RadioItems(
+            id=ids.EXPORT_VIEW,
+            options=[{"label": f" {t}", "value": v} for v, t in VIEW_LABELS.items()],
+            value="contour",
+            inline=True,
+            className="export-view",
+        ),
+        *_field(
+            "frames",
+            _num(ids.EXPORT_FRAMES, f"auto, ≤ {gif.DEFAULT_MAX_FRAMES}"),
+            msg_id=ids.EXPORT_FRAMES_MSG,
+        ),
+        *_field("fps", _num(ids.EXPORT_FPS, "scene's"), msg_id=ids.EXPORT_FPS_MSG),
+        *_field(
+            "size",
+            _num(ids.EXPORT_WIDTH, "width"),
+            html.Span("×", className="times"),
+            _num(ids.EXPORT_HEIGHT, "height"),
+            msg_id=ids.EXPORT_SIZE_MSG,
+        ),
+        html.P(
+            f"Blank: the scene's own. Up to {gif.MAX_FRAMES:,} frames, "
+            f"{gif.MAX_SIZE[0]}×{gif.MAX_SIZE[1]} px; the 3-D view uses the camera you set.",
+            className="hint",
+        ),
+        html.Div(
+            [
+                html.Button("Export GIF", id=ids.EXPORT_BTN, n_clicks=0, className="export-btn"),
+                html.Button(
+                    "Cancel",
+                    id=ids.EXPORT_CANCEL,
+                    n_clicks=0,
+                    disabled=True,
+                    className="export-cancel",
+                ),
+            ],
+            className="export-buttons",
+        ),
+        html.Div(
+            [
+                html.Progress(id=ids.EXPORT_PROGRESS, value="0", max="1"),
+                html.Span("", id=ids.EXPORT_PROGRESS_LABEL, className="export-progress-label"),
+            ],
+            id=ids.EXPORT_PROGRESS_BOX,
+            className="export-progress",
+        ),
+        html.Div(id=ids.EXPORT_MSG, className="msg", role="status", **{"aria-live": "polite"}),
+        html.Div(id=ids.EXPORT_STATUS, className="export-status", role="status"),
+        dcc.Download(id=ids.EXPORT_DOWNLOAD),
+        dcc.Store(id=ids.EXPORT_CAMERA),
+    ]
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
+def register(app, manager=None) -> None:
+    """Wire the panel; the background manager is ``manager``, else the app's, else new."""
+    manager = manager or getattr(app, "_background_manager", None) or make_manager()
+    slots = ExportSlots(manager.handle)
+
+    app.clientside_callback(
+        _CAMERA_JS,
+        Output(ids.EXPORT_CAMERA, "data"),
+        Input(ids.SURFACE3D, "relayoutData"),
+        prevent_initial_call=True,
+    )
+
+    @app.callback(
+        Output(ids.EXPORT_DOWNLOAD, "data"),
+        Output(ids.EXPORT_MSG, "children"),
+        Output(ids.EXPORT_STATUS, "children"),
+        Output(ids.EXPORT_FRAMES_MSG, "children"),
+        Output(ids.EXPORT_FPS_MSG, "children"),
+        Output(ids.EXPORT_SIZE_MSG, "children"),
+        Input(ids.EXPORT_BTN, "n_clicks"),
+        State(ids.EXPORT_VIEW, "value"),
+        State(ids.EXPORT_FRAMES, "value"),
+        State(ids.EXPORT_FPS, "value"),
+        State(ids.EXPORT_WIDTH, "value"),
+        State(ids.EXPORT_HEIGHT, "value"),
+        State(ids.EXPORT_CAMERA, "data"),
+        State(ids.SCENE_STATE, "data"),
+        State(ids.PRESET_HYPER, "data"),
+        background=True,
+        manager=manager,
+        interval=POLL_MS,
+        running=[
+            (Output(ids.EXPORT_BTN, "disabled"), True, False),
+            (Output(ids.EXPORT_CANCEL, "disabled"), False, True),
+            (
+                Output(ids.EXPORT_PROGRESS_BOX, "className"),
+                "export-progress running",
+                "export-progress",
+            ),
+            (Output(ids.EXPORT_MSG, "children"), "", INCOMPLETE),
+            (Output(ids.EXPORT_STATUS, "children"), "", ""),
+        ],
+        progress=[
+            Output(ids.EXPORT_PROGRESS, "value"),
+            Output(ids.EXPORT_PROGRESS, "max"),
+            Output(ids.EXPORT_PROGRESS_LABEL, "children"),
+        ],
+        progress_default=["0", "1", ""],
+        cancel=[Input(ids.EXPORT_CANCEL, "n_clicks")],
+        prevent_initial_call=True,
+    )
+    def _export(set_progress, n_clicks, view, frames, fps, width, height, camera, state, preset):
+        try:
+            return export(
+                set_progress,
+                n_clicks,
+                view,
+                frames,
+                fps,
+                width,
+                height,
+                camera,
+                state,
+                preset,
+                slots,
+            )
+        except Exception:  # a bug or a resource limit: a message, never a traceback
+            import logging
+
+            logging.getLogger("optviz").exception("GIF export failed")
+            return _answer({"msg": FAILED})
