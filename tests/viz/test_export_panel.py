@@ -1,0 +1,250 @@
+"""The Export GIF panel's callback as a plain function: good exports, every bad input, slots."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import subprocess
+import sys
+
+import diskcache
+import numpy as np
+import pytest
+from dash import no_update
+from PIL import Image
+
+from viz import callbacks, export_panel, gif, layout
+from viz.export_panel import BUSY, NO_SCENE, ExportSlots, export, scene_from_state
+from viz.scenes import RADFORD_COLOURS, RADFORD_LABELS, get_preset
+
+CAMERA = {"eye": {"x": 1.9, "y": -0.4, "z": 0.7}, "up": {"x": 0, "y": 0, "z": 1}}
+
+
+def page_state(preset="radford-beale", **changes):
+    """The scene-state and preset stores the app holds after opening ``preset``."""
+    sc = get_preset(preset)
+    runs = layout.preset_runs(sc)
+    base = {
+        "surface": sc.surface,
+        "optimizers": list(runs),
+        "steps": str(sc.steps),
+        "start_x": layout.fmt(sc.start[0]),
+        "start_y": layout.fmt(sc.start[1]),
+        "preset": {"preset": preset, "runs": runs},
+    }
+    base.update(changes)
+    out = callbacks.compute(callbacks.Settings(**base))
+    assert out.ok, out.messages
+    return out, base["preset"]
+
+
+@pytest.fixture
+def slots(tmp_path):
+    with diskcache.Cache(str(tmp_path / "cache")) as cache:
+        yield ExportSlots(cache, limit=2)
+
+
+def opened(out) -> Image.Image:
+    download = out[0]
+    assert download["base64"] is True and download["type"] == "image/gif"
+    return Image.open(io.BytesIO(base64.b64decode(download["content"])))
+
+
+def durations(im) -> list[int]:
+    out = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        out.append(im.info["duration"])
+    return out
+
+
+# ----------------------------------------------------------------------------- good exports
+
+
+def test_good_export_is_a_looping_gif_of_the_chosen_size_frames_and_fps(slots):
+    o, store = page_state()
+    progress = []
+    out = export(
+        progress.append, 1, "contour", "40", "10", "400", "300", None, o.state, store, slots
+    )
+    im = opened(out)
+    assert (im.n_frames, im.size, im.info["loop"]) == (40, (400, 300), 0)
+    assert durations(im) == [100] * 40
+    assert out[0]["filename"] == "optviz-beale-contour.gif"
+    # no error anywhere; the status names the file
+    assert out[1] == out[3] == out[4] == out[5] == ""
+    assert out[2].startswith("✓ optviz-beale-contour.gif: 40 frames, 400×300, 10 fps")
+    # progress: from 0 to all frames, never backwards, and the slot is free again
+    done = [p[0] for p in progress]
+    assert done[0] == 0 and done[-1] == 40 and done == sorted(done)
+    assert all(p[1] == 40 and p[2] == f"frame {p[0]} / 40" for p in progress)
+    assert slots.busy() == 0
+
+
+def test_the_gif_is_the_scene_the_app_shows_with_the_users_camera(slots):
+    o, store = page_state("radford-saddle")
+    out = export(None, 1, "3d", "12", "", "240", "180", CAMERA, o.state, store, slots)
+    data = base64.b64decode(out[0]["content"])
+    scene = scene_from_state(o.state, store)
+    # the same GIF as the renderer makes for that scene and camera; another camera differs
+    assert data == gif.render_gif_bytes(scene, "3d", 12, None, (240, 180), CAMERA)
+    assert data != gif.render_gif_bytes(scene, "3d", 12, None, (240, 180), None)
+    # the scene holds the preset's labels, colours and style, and the app's trajectories
+    runs = scene.resolved_runs()
+    assert [r.label for r in runs] == [RADFORD_LABELS[r.optimizer] for r in runs]
+    assert [r.colour for r in runs] == [RADFORD_COLOURS[r.optimizer] for r in runs]
+    assert scene.style == get_preset("radford-saddle").style
+    for traj, shown in zip(scene.compute(), o.traj["runs"], strict=True):
+        np.testing.assert_allclose(traj.points[:, 0], shown["x"], rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(traj.points[:, 1], shown["y"], rtol=1e-6, atol=1e-12)
+
+
+def test_blank_choices_are_the_scenes_own_and_both_is_twice_as_wide(slots):
+    o, store = page_state(steps="60")
+    out = export(None, 1, "both", "", " ", "", "", None, o.state, store, slots)
+    im = opened(out)
+    w, h = get_preset("radford-beale").style.size
+    assert (im.n_frames, im.size) == (61, (2 * w, h))  # every step when steps + 1 ≤ 200
+    assert durations(im)[0] == 1000 // get_preset("radford-beale").style.fps
+    assert out[0]["filename"] == "optviz-beale-both.gif"
+
+
+def test_hand_picked_hyperparameters_and_start_are_exported(slots):
+    o, store = page_state(
+        "radford-beale", hyper={"sgd": {"lr": "0.0005"}}, start_x="2", start_y="-1"
+    )
+    scene = scene_from_state(o.state, store)
+    sgd = next(r for r in scene.runs if r.optimizer == "sgd")
+    assert sgd.hyper["lr"] == 0.0005 and scene.start == (2.0, -1.0)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("frames", "fps", "width", "height", "where", "text"),
+    [
+        ("1001", "", "", "", 3, "frames must be between 1 and 1,000, got 1,001"),
+        ("0", "", "", "", 3, "frames must be between 1 and 1,000"),
+        ("2.5", "", "", "", 3, "frames must be a whole number"),
+        ("many", "", "", "", 3, "frames must be a number, got 'many'"),
+        ("", "0", "", "", 4, "fps must be between 1 and 50"),
+        ("", "nan", "", "", 4, "fps must be a finite number"),
+        ("", "", "1921", "1080", 5, "size must be at most 1920×1080, got 1921×1080"),
+        ("", "", "1920", "1081", 5, "size must be at most 1920×1080, got 1920×1081"),
+        ("", "", "800", "", 5, "enter both width and height"),
+        ("", "", "10", "10", 5, "size must be at least 64×64"),
+    ],
+)
+def test_bad_choice_gets_its_message_next_to_it_and_nothing_else_changes(
+    slots, frames, fps, width, height, where, text
+):
+    o, store = page_state()
+    progress = []
+    out = export(
+        progress.append, 1, "contour", frames, fps, width, height, None, o.state, store, slots
+    )
+    assert out[0] is no_update  # no download
+    assert text in out[where]
+    assert all(out[i] == "" for i in (1, 2, 3, 4, 5) if i != where)
+    assert progress == [] and slots.busy() == 0
+
+
+def test_every_bad_choice_is_reported_at_once(slots):
+    o, store = page_state()
+    out = export(None, 1, "contour", "5000", "99", "4000", "100", None, o.state, store, slots)
+    assert out[0] is no_update
+    assert "frames" in out[3] and "fps" in out[4] and "size" in out[5]
+
+
+def test_bad_camera_or_view_is_a_message(slots):
+    o, store = page_state()
+    flat = {"eye": {"x": 0, "y": 0, "z": 0}}
+    out = export(None, 1, "3d", "", "", "", "", flat, o.state, store, slots)
+    assert out[0] is no_update and out[1] == "3-D view: camera eye must differ from its center"
+    out = export(None, 1, "sideways", "", "", "", "", None, o.state, store, slots)
+    assert out[0] is no_update and "view must be one of contour, 3d, both" in out[1]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        None,
+        {},
+        {"surface": "nope"},
+        {"steps": 10**9},
+        {"steps": "300; rm -rf /"},
+        {"start": ["x", 1]},
+        {"start": [1]},
+        {"optimizers": ["sgd", "not-a-rule"]},
+        {"hyper": {"sgd": {"lr": -1}}},
+        {"hyper": {"sgd": {"lr": "1e400"}}},
+        {"hyper": {"sgd": {"no_such": 1}}},
+        {"hyper": {"sgd": [1, 2]}},
+    ],
+)
+def test_missing_or_tampered_scene_state_is_a_message_not_a_gif(slots, change):
+    o, store = page_state()
+    state = None if change is None else ({} if change == {} else {**o.state, **change})
+    out = export(None, 1, "contour", "", "", "", "", None, state, store, slots)
+    assert out[0] is no_update and out[1] and out[2] == ""
+    if change in (None, {}):
+        assert out[1] == NO_SCENE
+    assert slots.busy() == 0
+
+
+def test_no_click_no_export(slots):
+    o, store = page_state()
+    assert export(None, 0, "contour", "", "", "", "", None, o.state, store, slots)[0] is no_update
+
+
+# ----------------------------------------------------------------------------- slots
+
+
+def test_busy_server_says_so_and_renders_nothing(slots):
+    o, store = page_state()
+    held = [slots.acquire(), slots.acquire()]  # two live jobs (this process)
+    assert None not in held and slots.acquire() is None
+    progress = []
+    out = export(progress.append, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+    assert out[0] is no_update and out[1] == BUSY and progress == []
+    slots.release(held[0])
+    out = export(None, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+    assert opened(out).n_frames == 5
+
+
+def test_a_slot_held_by_a_dead_process_is_taken_over(tmp_path):
+    with diskcache.Cache(str(tmp_path / "c")) as cache:
+        slots = ExportSlots(cache, limit=1)
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        cache.set(f"{slots.prefix}-0", int(dead.stdout))  # a job killed mid-way
+        assert slots.busy() == 0
+        key = slots.acquire()
+        assert key is not None and cache.get(key) == os.getpid()
+        assert slots.acquire() is None  # now really held (by a live process)
+
+
+def test_a_failing_render_frees_its_slot(slots, monkeypatch):
+    o, store = page_state()
+
+    def boom(*a, **k):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(gif, "render_gif_bytes", boom)
+    with pytest.raises(MemoryError):
+        export(None, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+    assert slots.busy() == 0
+
+
+def test_the_cache_directory_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "x"))
+    assert export_panel.cache_dir() == str(tmp_path / "x")
+    manager = export_panel.make_manager()
+    assert manager.handle.directory == str(tmp_path / "x")
+    manager.handle.close()
