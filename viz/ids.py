@@ -89,3 +89,57 @@ def hyper_bool(opt: str, name: str) -> dict:
 
 def hyper_msg(opt: str, name: str) -> dict:
     return {"type": HYPER_MSG, "opt": opt, "name": name}
+
+
+# Issue 5: your own function, schedules and noise, share links.
+EXPRESSION = "expression"  # the "f(x, y) =" text box
+EXPRESSION_BOX = "expression-box"
+X_RANGE = "x-range"
+Y_RANGE = "y-range"
+EXPRESSION_MSG = "expression-msg"
+URL = "url"  # dcc.Location: the shared state lives in its hash
+SHARE_LINK = "share-link"  # the link as text (what Copy link copies)
+SHARE_COPY = "share-copy"  # dcc.Clipboard
+SHARE_MSG = "share-msg"  # a malformed link's message
+SHARE_CAMERA = "share-camera"  # the camera a shared link asked for
+
+SCHED = "sched"  # per optimizer: the schedule's name (dropdown)
+SCHED_PARAMS = "sched-params"  # container of the schedule's parameter inputs
+SCHED_PARAM = "sched-param"  # one parameter's typed value
+SCHED_PLOT = "sched-plot"  # lr against step
+SCHED_MSG = "sched-msg"
+NOISE = "noise"  # gradient noise σ
+NOISE_SEED = "noise-seed"
+NOISE_MSG = "noise-msg"
+
+
+def sched(opt: str) -> dict:
+    return {"type": SCHED, "opt": opt}
+
+
+def sched_params(opt: str) -> dict:
+    return {"type": SCHED_PARAMS, "opt": opt}
+
+
+def sched_param(opt: str, name: str) -> dict:
+    return {"type": SCHED_PARAM, "opt": opt, "name": name}
+
+
+def sched_plot(opt: str) -> dict:
+    return {"type": SCHED_PLOT, "opt": opt}
+
+
+def sched_msg(opt: str) -> dict:
+    return {"type": SCHED_MSG, "opt": opt}
+
+
+def noise(opt: str) -> dict:
+    return {"type": NOISE, "opt": opt}
+
+
+def noise_seed(opt: str) -> dict:
+    return {"type": NOISE_SEED, "opt": opt}
+
+
+def noise_msg(opt: str) -> dict:
+    return {"type": NOISE_MSG, "opt": opt}
