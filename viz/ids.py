@@ -42,6 +42,33 @@ EXPORT_STATUS = "export-status"  # what the last export made
 EXPORT_DOWNLOAD = "export-download"
 EXPORT_CAMERA = "export-camera"  # the 3-D graph's live camera (clientside)
 
+# Analysis panels below the views (viz/panels/)
+PANEL_TABS = "panel-tabs"
+MAP_OPT = "map-opt"  # convergence map (viz/panels/convergence.py)
+MAP_N = "map-n"
+MAP_STEPS = "map-steps"
+MAP_COLOUR = "map-colour"
+MAP_BTN = "map-btn"
+MAP_MSG = "map-msg"
+MAP_GRAPH = "map-graph"
+MAP_SUMMARY = "map-summary"
+MAP_META = "map-meta"
+SWEEP_LO = "sweep-lo"  # learning-rate sweep (viz/panels/sweep.py)
+SWEEP_HI = "sweep-hi"
+SWEEP_COUNT = "sweep-count"
+SWEEP_STEPS = "sweep-steps"
+SWEEP_METRIC = "sweep-metric"
+SWEEP_BTN = "sweep-btn"
+SWEEP_MSG = "sweep-msg"
+SWEEP_GRAPH = "sweep-graph"
+NET_BATCH = "net-batch"  # network panel (viz/panels/network.py)
+NET_BATCH_MSG = "net-batch-msg"
+NET_OPT = "net-opt"
+NET_MSG = "net-msg"
+NET_CURVES = "net-curves"
+NET_BOUNDARY = "net-boundary"
+NET_FRAMES = "net-frames"
+
 # Views
 CONTOUR = "contour"  # static background: contour lines, minima
 CONTOUR_TOP = "contour-top"  # transparent overlay: trails, dots, arrows (animated)
