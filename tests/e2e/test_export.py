@@ -1,0 +1,211 @@
+"""Export GIF in the real app (headless Chromium): download, progress, cancel, a killed job."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from PIL import Image
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from app import create_app
+from viz import callbacks, export_panel, gif, ids, layout
+from viz.scenes import get_preset
+
+pytestmark = pytest.mark.e2e
+
+GRAPH = "document.querySelector('#{} .js-plotly-plot')"
+CAMERA = {"eye": {"x": 1.9, "y": -0.5, "z": 0.8}, "up": {"x": 0, "y": 0, "z": 1}}
+SHOTS = os.environ.get("OPTVIZ_SHOTS")  # a directory: save screenshots there
+
+
+def js(duo, script, *args):
+    return duo.driver.execute_script(script, *args)
+
+
+def wait(duo, script, timeout=30.0):
+    end = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < end:
+        value = js(duo, f"return ({script});")
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
+
+
+def el(duo, id_):
+    return duo.driver.find_element(By.ID, id_)
+
+
+def type_into(duo, id_, text):
+    box = el(duo, id_)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
+    if text:
+        box.send_keys(text)
+
+
+def choose(duo, view, frames="", fps="", width="", height=""):
+    duo.driver.find_element(By.CSS_SELECTOR, f"#{ids.EXPORT_VIEW} input[value='{view}']").click()
+    type_into(duo, ids.EXPORT_FRAMES, frames)
+    type_into(duo, ids.EXPORT_FPS, fps)
+    type_into(duo, ids.EXPORT_WIDTH, width)
+    type_into(duo, ids.EXPORT_HEIGHT, height)
+
+
+def text(duo, id_) -> str:
+    return el(duo, id_).text
+
+
+def wait_file(folder: Path, timeout=60.0) -> Path:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        done = [p for p in folder.iterdir() if not p.name.endswith(".crdownload")]
+        if done:
+            time.sleep(0.2)
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no file downloaded into {folder}")
+
+
+def job_processes() -> list[psutil.Process]:
+    """The export jobs: forks of this test process (same command line; not the browser)."""
+    me = psutil.Process()
+    return [p for p in me.children(recursive=True) if p.cmdline() == me.cmdline()]
+
+
+def shot(duo, name):
+    if SHOTS:
+        duo.driver.save_screenshot(str(Path(SHOTS) / name))
+
+
+@pytest.fixture
+def duo(dash_duo, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "cache"))  # own slots and results
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    dash_duo.start_server(create_app())
+    dash_duo.driver.execute_cdp_cmd(
+        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    dash_duo.downloads = downloads
+    dash_duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=30)
+    n = len(get_preset("radford-beale").runs)  # the page opens on Radford's Beale
+    wait(duo_ := dash_duo, f"window.dash_clientside.optviz.state.runs.length === {n}")
+    wait(duo_, f"!!({GRAPH.format(ids.SURFACE3D)} && {GRAPH.format(ids.SURFACE3D)}._fullLayout)")
+    yield dash_duo
+    for p in job_processes():  # never leave a job behind
+        p.kill()
+
+
+def beale_scene():
+    sc = get_preset("radford-beale")
+    runs = layout.preset_runs(sc)
+    store = {"preset": "radford-beale", "runs": runs}
+    out = callbacks.compute(
+        callbacks.Settings(
+            sc.surface,
+            list(runs),
+            str(sc.steps),
+            layout.fmt(sc.start[0]),
+            layout.fmt(sc.start[1]),
+            preset=store,
+        )
+    )
+    return export_panel.scene_from_state(out.state, store)
+
+
+def test_export_downloads_the_3d_gif_with_the_users_camera(duo):
+    # the user turns the surface (what a drag ends with: a relayout of scene.camera)
+    js(
+        duo,
+        f"Plotly.relayout({GRAPH.format(ids.SURFACE3D)}, {{'scene.camera': arguments[0]}});",
+        CAMERA,
+    )
+    wait(duo, f"{GRAPH.format(ids.SURFACE3D)}._fullLayout.scene.camera.eye.x === 1.9")
+    choose(duo, "3d", frames="24", fps="10", width="320", height="240")
+    el(duo, ids.EXPORT_BTN).click()
+    path = wait_file(duo.downloads)
+    assert path.name == "optviz-beale-3d.gif"
+    with Image.open(path) as im:
+        assert (im.n_frames, im.size, im.info["loop"], im.info["duration"]) == (
+            24,
+            (320, 240),
+            0,
+            100,
+        )
+    # exactly the renderer's GIF of the page's scene with the camera the user set
+    data = path.read_bytes()
+    scene = beale_scene()
+    assert data == gif.render_gif_bytes(scene, "3d", 24, 10, (320, 240), CAMERA)
+    assert data != gif.render_gif_bytes(scene, "3d", 24, 10, (320, 240), None)
+    duo.wait_for_contains_text(f"#{ids.EXPORT_STATUS}", "optviz-beale-3d.gif: 24 frames")
+    assert text(duo, ids.EXPORT_MSG) == ""
+    assert el(duo, ids.EXPORT_BTN).is_enabled() and not el(duo, ids.EXPORT_CANCEL).is_enabled()
+    shot(duo, "export-done.png")
+
+
+def test_bad_frames_and_size_get_messages_and_no_download(duo):
+    choose(duo, "contour", frames="1001", width="2000", height="600")
+    el(duo, ids.EXPORT_BTN).click()
+    duo.wait_for_contains_text(f"#{ids.EXPORT_FRAMES_MSG}", "at most" if False else "1,000")
+    duo.wait_for_contains_text(f"#{ids.EXPORT_SIZE_MSG}", "at most 1920×1080")
+    assert text(duo, ids.EXPORT_FPS_MSG) == "" and text(duo, ids.EXPORT_MSG) == ""
+    wait(duo, f"!document.getElementById('{ids.EXPORT_BTN}').disabled")
+    shot(duo, "export-bad.png")
+    time.sleep(0.5)
+    assert list(duo.downloads.iterdir()) == []
+    # fixed: the export goes through
+    choose(duo, "contour", frames="10", width="200", height="150")
+    el(duo, ids.EXPORT_BTN).click()
+    with Image.open(wait_file(duo.downloads)) as im:
+        assert (im.n_frames, im.size) == (10, (200, 150))
+    assert text(duo, ids.EXPORT_FRAMES_MSG) == "" and text(duo, ids.EXPORT_SIZE_MSG) == ""
+
+
+def test_progress_shows_and_cancel_stops_the_job(duo):
+    choose(duo, "both", frames="201", width="1600", height="600")  # a long export
+    el(duo, ids.EXPORT_BTN).click()
+    wait(duo, f"document.getElementById('{ids.EXPORT_BTN}').disabled")
+    label = wait(
+        duo,
+        f"(t => /^frame [1-9][0-9]* \\/ 201$/.test(t) && t)"
+        f"(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}').textContent)",
+    )
+    assert int(js(duo, f"return +document.getElementById('{ids.EXPORT_PROGRESS}').value;")) >= 1
+    shot(duo, "export-progress.png")
+    assert label.startswith("frame ")
+    assert len(job_processes()) == 1
+    el(duo, ids.EXPORT_CANCEL).click()
+    duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", export_panel.INCOMPLETE, timeout=20)
+    wait(duo, f"!document.getElementById('{ids.EXPORT_BTN}').disabled")
+    wait(duo, "true") and time.sleep(1.0)
+    assert [p for p in job_processes() if p.status() != psutil.STATUS_ZOMBIE] == []
+    assert list(duo.downloads.iterdir()) == []
+
+
+def test_a_killed_job_leaves_a_message_and_a_working_export_button(duo):
+    choose(duo, "both", frames="201", width="1600", height="600")
+    el(duo, ids.EXPORT_BTN).click()
+    wait(
+        duo,
+        f"/^frame [1-9]/.test(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}').textContent)",
+    )
+    (job,) = job_processes()
+    os.kill(job.pid, signal.SIGKILL)  # the job's process dies mid-way (OOM killer, kill -9)
+    duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", export_panel.INCOMPLETE, timeout=20)
+    wait(duo, f"!document.getElementById('{ids.EXPORT_BTN}').disabled")
+    shot(duo, "export-killed.png")
+    assert list(duo.downloads.iterdir()) == []
+    # the user exports again: it works (the dead job's slot is free again)
+    choose(duo, "contour", frames="8", width="240", height="180")
+    el(duo, ids.EXPORT_BTN).click()
+    with Image.open(wait_file(duo.downloads)) as im:
+        assert (im.n_frames, im.size, im.info["loop"]) == (8, (240, 180), 0)
+    duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", "")
