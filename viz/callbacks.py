@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS, get_optimizer, run
 from surfaces import SURFACES
-from viz import figures, ids, layout, validate
+from viz import figures, ids, layout, schedule_controls, share, validate
 from viz.scenes import Style
 
 # ----------------------------------------------------------------------------- presets
@@ -42,6 +43,8 @@ def apply_preset(name: str):
 
 
 def show_formula(surface: str):
+    if surface == validate.CUSTOM:
+        return html.P("Type your own f(x, y) below.", className="hint")
     if surface not in SURFACES:
         return no_update
     return layout.surface_formula(surface)
@@ -61,7 +64,17 @@ def render_panel(selected, preset_hyper, state, from_preset: bool):
         values = {**p.get("hyper", {}), **current.get(n, {})}
         if from_preset:
             values = {**current.get(n, {}), **p.get("hyper", {})}
-        cards.append(layout.optimizer_card(n, values, p.get("label", ""), p.get("colour", "")))
+        sched = (state or {}).get("schedule", {}).get(n)
+        noise = (state or {}).get("noise", {}).get(n)
+        if from_preset or sched is None:
+            sched = p.get("schedule", sched)
+        if from_preset or noise is None:
+            noise = p.get("noise", noise)
+        cards.append(
+            layout.optimizer_card(
+                n, values, p.get("label", ""), p.get("colour", ""), schedule=sched, noise=noise
+            )
+        )
     return cards
 
 
@@ -77,6 +90,13 @@ def surface_changed(surface: str, preset_store):
         return no_update, no_update, no_update
     x, y = SURFACES[surface].start
     return layout.fmt(x), layout.fmt(y), ""
+
+
+def expression_typed(text, _x_range, _y_range, surface):
+    """Typing f(x, y) (or its window) picks "your own function" in the surface list."""
+    if surface == validate.CUSTOM or not isinstance(text, str) or not text.strip():
+        return no_update
+    return validate.CUSTOM
 
 
 def start_from_click(click):
@@ -104,6 +124,12 @@ class Settings:
     hyper: dict = field(default_factory=dict)  # {opt: {name: value}}
     preset: dict | None = None  # PRESET_HYPER store: {"preset": name, "runs": {...}}
     tolerance: object = "1e-3"
+    # surface == validate.CUSTOM: the user's own f(x, y) over its window ("lo, hi" each)
+    expression: object = None
+    x_range: object = None
+    y_range: object = None
+    schedule: dict = field(default_factory=dict)  # {opt: {"name": str, "params": {...}}}
+    noise: dict = field(default_factory=dict)  # {opt: {"sigma": value, "seed": value}}
 
 
 @dataclass
@@ -136,11 +162,11 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     out = Outcome()
     msgs = out.messages
     try:
-        name = validate.surface(settings.surface)
+        name, surface = surface_of(settings)
     except ValueError as exc:
-        msgs[ids.RUN_MSG] = str(exc)
+        key = ids.EXPRESSION_MSG if settings.surface == validate.CUSTOM else ids.RUN_MSG
+        msgs[key] = str(exc)
         return out
-    surface = SURFACES[name]
     style, window, preset_runs, preset = _scene_of(settings, surface)
     try:
         names = validate.selection(settings.optimizers)
@@ -170,6 +196,24 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
                 hyper.setdefault(opt, {})[key] = validate.hyper(opt, key, value)
             except ValueError as exc:
                 msgs[(opt, key)] = str(exc)
+    extras = {}  # {opt: (schedule name, params, sigma, seed)}
+    for n in names if ids.OPTIMIZERS_MSG not in msgs else []:
+        info = OPTIMIZERS[validate.rule_of(n)]
+        p = preset_runs.get(n, {})
+        lr = {**info.defaults(), **p.get("hyper", {}), **hyper.get(n, {})}.get("lr", 1.0)
+        sc = (settings.schedule or {}).get(n) or {}
+        nz = (settings.noise or {}).get(n) or {}
+        try:
+            sname, sparams = validate.schedule(n, sc.get("name"), sc.get("params"), lr)
+        except ValueError as exc:
+            msgs[("sched", n)] = str(exc)
+            continue
+        try:
+            sigma, seed = validate.noise(nz.get("sigma")), validate.seed(nz.get("seed"))
+        except ValueError as exc:
+            msgs[("noise", n)] = str(exc)
+            continue
+        extras[n] = (sname, sparams, sigma, seed)
     blocking = [k for k in msgs if k != ids.START_MSG] or start is None
     if blocking:
         return out
@@ -184,7 +228,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         info = OPTIMIZERS[validate.rule_of(n)]
         p = preset_runs.get(n, {})
         h = {**info.defaults(), **p.get("hyper", {}), **hyper.get(n, {})}
-        traj = run(get_optimizer(info.name, **h), surface, start, steps)
+        traj = run_one(info.name, h, extras[n], surface, start, steps)
         runs.append(
             figures.trajectory_payload(
                 surface,
@@ -206,7 +250,8 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
             "last finite point; try a smaller learning rate α."
         )
 
-    bg_key = repr((name, window, style))
+    expr = surface.extra.get("expression") if name == validate.CUSTOM else None
+    bg_key = repr((name, expr, window, style)) if expr else repr((name, window, style))
     old = state or {}
     if old.get("bg_key") != bg_key:
         out.contour = figures.contour_figure(surface, window, style)
@@ -243,8 +288,58 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         "bg_key": bg_key,
         "window": window,
     }
+    # issue 5 (only what differs from the defaults, so old readers see the old format)
+    if expr:
+        out.state["expression"] = expr
+    sched_state = {n: {"name": e[0], "params": e[1]} for n, e in extras.items()}
+    noise_state = {n: {"sigma": e[2], "seed": e[3]} for n, e in extras.items()}
+    out.state["schedule"] = {n: v for n, v in sched_state.items() if v["name"] != "constant"}
+    out.state["noise"] = {n: v for n, v in noise_state.items() if v["sigma"] or v["seed"]}
     out.ok = True
     return out
+
+
+def surface_of(settings: Settings):
+    """``(name, Surface)``: a registered surface, or the user's own f(x, y) over its window."""
+    if settings.surface == validate.CUSTOM:
+        xr = validate.window_range(settings.x_range or validate.DEFAULT_RANGE, "x range")
+        yr = validate.window_range(settings.y_range or validate.DEFAULT_RANGE, "y range")
+        return validate.CUSTOM, validate.expression(settings.expression, xr, yr)
+    name = validate.surface(settings.surface)
+    return name, SURFACES[name]
+
+
+def surface_of_state(state) -> object:
+    """The surface a (browser-held, so re-checked) scene-state store names."""
+    if not isinstance(state, dict):
+        raise ValueError("no scene yet")
+    if state.get("surface") == validate.CUSTOM:
+        window = state.get("window") or (validate.DEFAULT_RANGE,) * 2
+        settings = Settings(
+            validate.CUSTOM,
+            [],
+            1,
+            0,
+            0,
+            expression=state.get("expression"),
+            x_range=list(window[0]),
+            y_range=list(window[1]),
+        )
+        return surface_of(settings)[1]
+    return SURFACES[validate.surface(state.get("surface"))]
+
+
+def run_one(rule: str, hyper: dict, extra, surface, start, steps):
+    """One run as the app draws it: ``extra`` = (schedule, its params, noise σ, seed)."""
+    from optimizers.schedules import make_schedule
+
+    h = dict(hyper)
+    if extra is None:
+        return run(get_optimizer(rule, **h), surface, start, steps)
+    sname, sparams, sigma, seed = extra
+    if sname != "constant":
+        h["lr"] = make_schedule(sname, h["lr"], **sparams)
+    return run(get_optimizer(rule, **h), surface, start, steps, noise=sigma, seed=seed)
 
 
 def results_table(rows: list[dict]) -> html.Table:
@@ -293,9 +388,12 @@ def results_for_tolerance(tol, traj, state):
         t = validate.tolerance(tol)
     except ValueError as exc:
         return no_update, str(exc)
-    if not traj or not state or state.get("surface") not in SURFACES:
+    try:
+        surface = surface_of_state(state)
+    except ValueError:
+        surface = None
+    if not traj or surface is None:
         return no_update, ""
-    surface = SURFACES[state["surface"]]
     window = state.get("window") or (surface.x_range, surface.y_range)
     return results_table(figures.results_rows(traj["runs"], surface, t, window)), ""
 
@@ -312,7 +410,7 @@ def _by_id(grouping) -> dict:
 
 
 def register(app) -> None:
-    app.callback(
+    @app.callback(
         Output(ids.SURFACE, "value"),
         Output(ids.OPTIMIZERS, "options"),
         Output(ids.OPTIMIZERS, "value"),
@@ -323,8 +421,13 @@ def register(app) -> None:
         Output(ids.PRESET_NOTE, "children"),
         Output(ids.PRESET_NOTE, "title"),
         Input(ids.PRESET, "value"),
+        State(share.SHARE_PENDING, "data"),
         prevent_initial_call=True,
-    )(apply_preset)
+    )
+    def _preset(name, pending):
+        if isinstance(pending, dict) and pending.get("p") == name:
+            return (no_update,) * 9  # a share link set this scene's controls itself
+        return apply_preset(name)
 
     app.callback(
         Output(ids.SURFACE_FORMULA, "children"),
@@ -343,14 +446,19 @@ def register(app) -> None:
         from_preset = f"{ids.PRESET_HYPER}.data" in ctx.triggered_prop_ids
         return render_panel(selected, preset_hyper, state, from_preset)
 
-    app.callback(
+    @app.callback(
         Output(ids.START_X, "value", allow_duplicate=True),
         Output(ids.START_Y, "value", allow_duplicate=True),
         Output(ids.PRESET, "value", allow_duplicate=True),
         Input(ids.SURFACE, "value"),
         State(ids.PRESET_HYPER, "data"),
+        State(share.SHARE_PENDING, "data"),
         prevent_initial_call=True,
-    )(surface_changed)
+    )
+    def _surface(surface, preset_store, pending):
+        if isinstance(pending, dict) and pending.get("s") == surface:
+            return no_update, no_update, no_update  # a share link set the start itself
+        return surface_changed(surface, preset_store)
 
     app.callback(
         Output(ids.START_X, "value", allow_duplicate=True),
@@ -359,7 +467,16 @@ def register(app) -> None:
         prevent_initial_call=True,
     )(start_from_click)
 
-    msg_ids = [ids.OPTIMIZERS_MSG, ids.STEPS_MSG, ids.START_MSG, ids.RUN_MSG]
+    msg_ids = [ids.OPTIMIZERS_MSG, ids.STEPS_MSG, ids.START_MSG, ids.RUN_MSG, ids.EXPRESSION_MSG]
+
+    app.callback(
+        Output(ids.SURFACE, "value", allow_duplicate=True),
+        Input(ids.EXPRESSION, "value"),
+        Input(ids.X_RANGE, "value"),
+        Input(ids.Y_RANGE, "value"),
+        State(ids.SURFACE, "value"),
+        prevent_initial_call=True,
+    )(expression_typed)
 
     @app.callback(
         output={
@@ -372,6 +489,8 @@ def register(app) -> None:
             "legend": Output(ids.LEGEND, "children"),
             "msgs": [Output(m, "children") for m in msg_ids],
             "hyper_msgs": Output(ids.hyper_msg(ALL, ALL), "children"),
+            "sched_msgs": Output(ids.sched_msg(ALL), "children"),
+            "noise_msgs": Output(ids.noise_msg(ALL), "children"),
         },
         inputs={
             "scene": {
@@ -383,14 +502,36 @@ def register(app) -> None:
             },
             "numbers": Input(ids.hyper(ALL, ALL), "value"),
             "bools": Input(ids.hyper_bool(ALL, ALL), "value"),
+            "own": {
+                "expression": Input(ids.EXPRESSION, "value"),
+                "x_range": Input(ids.X_RANGE, "value"),
+                "y_range": Input(ids.Y_RANGE, "value"),
+            },
+            "sched": Input(ids.sched(ALL), "value"),
+            "sched_params": Input(ids.sched_param(ALL, ALL), "value"),
+            "noise": Input(ids.noise(ALL), "value"),
+            "seed": Input(ids.noise_seed(ALL), "value"),
             "more": {
                 "preset": State(ids.PRESET_HYPER, "data"),
                 "tolerance": State(ids.TOLERANCE, "value"),
                 "state": State(ids.SCENE_STATE, "data"),
+                "camera": State(ids.SHARE_CAMERA, "data"),
             },
         },
     )
-    def _compute(scene, numbers, bools, more):
+    def _compute(scene, numbers, bools, own, sched, sched_params, noise, seed, more):
+        own_ids = {f"{i}.value" for i in (ids.EXPRESSION, ids.X_RANGE, ids.Y_RANGE)}
+        if scene["surface"] != validate.CUSTOM and set(ctx.triggered_prop_ids) <= own_ids:
+            raise PreventUpdate  # expression_typed switches the surface; that run follows
+        g = ctx.args_grouping
+        params = _by_id(g["sched_params"])
+        schedules = {
+            i["id"]["opt"]: {"name": i["value"], "params": params.get(i["id"]["opt"], {})}
+            for i in g["sched"]
+        }
+        noises = {i["id"]["opt"]: {"sigma": i["value"]} for i in g["noise"]}
+        for i in g["seed"]:
+            noises.setdefault(i["id"]["opt"], {})["seed"] = i["value"]
         hyper = _by_id(ctx.args_grouping["numbers"])
         for opt, vals in _by_id(ctx.args_grouping["bools"]).items():
             for k, v in vals.items():
@@ -399,9 +540,17 @@ def register(app) -> None:
         chosen = set(scene["optimizers"] or [])
         hyper = {k: v for k, v in hyper.items() if k in chosen}
         settings = Settings(
-            **scene, hyper=hyper, preset=more["preset"], tolerance=more["tolerance"]
+            **scene,
+            hyper=hyper,
+            preset=more["preset"],
+            tolerance=more["tolerance"],
+            **own,
+            schedule={k: v for k, v in schedules.items() if k in chosen},
+            noise={k: v for k, v in noises.items() if k in chosen},
         )
         o = compute(settings, more["state"])
+        if o.surface3d is not None and isinstance(more["camera"], dict):
+            o.surface3d.update_layout(scene_camera=more["camera"])  # a share link's camera
         hyper_msg_ids = [o_["id"] for o_ in ctx.outputs_grouping["hyper_msgs"]]
 
         def data(v):
@@ -417,6 +566,14 @@ def register(app) -> None:
             "legend": data(o.legend),
             "msgs": [o.messages.get(m, "") for m in msg_ids],
             "hyper_msgs": [o.messages.get((i["opt"], i["name"]), "") for i in hyper_msg_ids],
+            "sched_msgs": [
+                o.messages.get(("sched", i["id"]["opt"]), "")
+                for i in ctx.outputs_grouping["sched_msgs"]
+            ],
+            "noise_msgs": [
+                o.messages.get(("noise", i["id"]["opt"]), "")
+                for i in ctx.outputs_grouping["noise_msgs"]
+            ],
         }
 
     app.callback(
@@ -427,6 +584,9 @@ def register(app) -> None:
         State(ids.SCENE_STATE, "data"),
         prevent_initial_call=True,
     )(results_for_tolerance)
+
+    schedule_controls.register(app)
+    share.register(app)
 
     # --- clientside: everything that moves (assets/optviz.js, namespace "optviz")
     app.clientside_callback(

@@ -12,8 +12,8 @@ from dash import dcc, html
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
-from viz import export_panel, ids
-from viz.validate import MAX_STEPS, rule_of
+from viz import export_panel, ids, schedule_controls, share
+from viz.validate import CUSTOM, MAX_STEPS, rule_of
 
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -125,7 +125,49 @@ def optimizer_options(preset_runs: dict | None = None) -> list[dict]:
 
 
 def surface_options() -> list[dict]:
-    return [{"label": s.label, "value": name} for name, s in SURFACES.items()]
+    opts = [{"label": s.label, "value": name} for name, s in SURFACES.items()]
+    return [*opts, {"label": "Your own f(x, y)…", "value": CUSTOM}]
+
+
+def expression_box() -> html.Div:
+    """The "f(x, y) =" text box and its window (typing picks "your own f(x, y)")."""
+
+    def text(id_, value, placeholder, cls):
+        return dcc.Input(
+            id=id_,
+            type="text",
+            value=value,
+            debounce=True,
+            placeholder=placeholder,
+            className=cls,
+            spellCheck=False,
+            autoComplete="off",
+        )
+
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label("f(x, y) =", htmlFor=ids.EXPRESSION, className="expr-label"),
+                    text(ids.EXPRESSION, "", "e.g. x**2 + 3*y**2 + sin(3*x)", "expr-input"),
+                ],
+                className="field expr-field",
+            ),
+            html.Div(
+                [
+                    html.Label("x", htmlFor=ids.X_RANGE),
+                    text(ids.X_RANGE, "-2, 2", "lo, hi", "num-input"),
+                    html.Label("y", htmlFor=ids.Y_RANGE),
+                    text(ids.Y_RANGE, "-2, 2", "lo, hi", "num-input"),
+                ],
+                className="field range-field",
+                title="the window of your function: lo, hi",
+            ),
+            _msg(ids.EXPRESSION_MSG),
+        ],
+        id=ids.EXPRESSION_BOX,
+        className="expr-box",
+    )
 
 
 def preset_options() -> list[dict]:
@@ -191,7 +233,14 @@ def hyper_control(opt: str, spec, value) -> html.Div:
     )
 
 
-def optimizer_card(opt: str, values: dict, label: str = "", colour: str = "") -> html.Div:
+def optimizer_card(
+    opt: str,
+    values: dict,
+    label: str = "",
+    colour: str = "",
+    schedule: dict | None = None,
+    noise: dict | None = None,
+) -> html.Div:
     """A chosen optimizer: colour, name, its update rule in LaTeX, its controls."""
     info = OPTIMIZERS[rule_of(opt)]
     values = {**info.defaults(), **(values or {})}
@@ -209,6 +258,7 @@ def optimizer_card(opt: str, values: dict, label: str = "", colour: str = "") ->
             html.Div(
                 [hyper_control(opt, h, values[h.name]) for h in info.hyper], className="hyper-list"
             ),
+            schedule_controls.controls(opt, schedule, noise),
         ],
         className="opt-card",
         **{"data-opt": opt},
@@ -292,6 +342,7 @@ def header(init: dict) -> html.Header:
                 ],
                 className="preset-box",
             ),
+            share.header_box(),
         ],
         className="app-header",
     )
@@ -311,6 +362,7 @@ def sidebar(init: dict) -> html.Aside:
                     className="surface-dd",
                 ),
                 html.Div(surface_formula(init["surface"]), id=ids.SURFACE_FORMULA),
+                expression_box(),
             ),
             _section(
                 "Optimizers",
@@ -525,6 +577,7 @@ def layout() -> html.Div:
                 data={"preset": init["preset"], "runs": init["runs"]} if init["preset"] else {},
             ),
             dcc.Store(id=ids.CLOCK),
+            *share.components(),
         ],
         className="app",
     )

@@ -107,3 +107,84 @@ def tolerance(value) -> float:
     if not 0 < x < 1e3:
         raise ValueError(f"tolerance must be > 0 and < 1000, got {x:g}")
     return x
+
+
+# ----------------------------------------------------------------------------- issue 5
+
+CUSTOM = "custom"  # the surface dropdown's value for the user's own f(x, y)
+MAX_NOISE = 1e3
+MAX_SEED = 2**32 - 1
+DEFAULT_RANGE = (-2.0, 2.0)
+
+
+def window_range(value, what: str) -> tuple[float, float]:
+    """``"lo, hi"`` (or a pair) as a finite window side with lo < hi, |ends| ≤ 1e6."""
+    if isinstance(value, list | tuple):
+        parts = list(value)
+    elif isinstance(value, str):
+        parts = [p for p in value.replace(";", ",").split(",")]
+    else:
+        raise ValueError(f"{what}: write two numbers, lo, hi (e.g. -2, 2)")
+    if len(parts) != 2:
+        raise ValueError(f"{what}: write two numbers, lo, hi (e.g. -2, 2), got {value!r}")
+    lo, hi = number(parts[0], f"{what} low end"), number(parts[1], f"{what} high end")
+    if not lo < hi:
+        raise ValueError(f"{what}: the low end must be below the high end, got {lo:g}, {hi:g}")
+    if max(abs(lo), abs(hi)) > 1e6:
+        raise ValueError(f"{what}: ends must be within ±1e6, got {lo:g}, {hi:g}")
+    return lo, hi
+
+
+def expression(text, x_range=DEFAULT_RANGE, y_range=DEFAULT_RANGE):
+    """The ``Surface`` of the user's ``f(x, y) = text`` (``ExpressionError`` says where)."""
+    from surfaces import from_expression
+
+    if not isinstance(text, str):
+        raise ValueError("f(x, y): the expression must be text")
+    return from_expression(text, x_range=tuple(x_range), y_range=tuple(y_range), name=CUSTOM)
+
+
+def schedule(opt: str, name, params, lr: float = 1.0) -> tuple[str, dict]:
+    """A schedule choice ``(name, {param: value})``, each parameter checked by its spec.
+
+    The values are checked by building the schedule (``make_schedule``), so the limits are
+    the library's; the message names the optimizer and the parameter.
+    """
+    from optimizers.schedules import SCHEDULE_SPECS, make_schedule
+
+    label = OPTIMIZERS[rule_of(opt)].label
+    if name in (None, ""):
+        name = "constant"
+    if not isinstance(name, str) or name not in SCHEDULE_SPECS:
+        raise ValueError(f"{label}: unknown schedule {name!r}")
+    spec = SCHEDULE_SPECS[name]
+    if not isinstance(params, dict):
+        params = {}
+    clean = {}
+    for p in spec.params:
+        raw = params.get(p.name, p.default)
+        x = number(raw, f"{label}: schedule {p.name}")
+        if p.integer:
+            if x != int(x):
+                raise ValueError(f"{label}: schedule {p.name} must be a whole number, got {raw!r}")
+            x = int(x)
+        clean[p.name] = x
+    try:
+        make_schedule(name, lr, **clean)
+    except ValueError as exc:
+        raise ValueError(f"{label}: schedule {exc}") from None
+    return name, clean
+
+
+def noise(value) -> float:
+    x = number(value if value not in (None, "") else 0, "noise σ")
+    if not 0 <= x <= MAX_NOISE:
+        raise ValueError(f"noise σ must be between 0 and {MAX_NOISE:g}, got {x:g}")
+    return x
+
+
+def seed(value) -> int:
+    x = number(value if value not in (None, "") else 0, "seed")
+    if x != int(x) or not 0 <= x <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {value!r}")
+    return int(x)
