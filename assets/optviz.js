@@ -6,7 +6,8 @@
  * meta.role; for step k we fill every role's data and update ONLY the transparent
  * overlay graphs laid over the static contour / surface:
  *   contour overlay: Plotly.animate(..., {redraw: false}) every animation frame;
- *   3-D overlay:     Plotly.restyle every `every3d` frames, and exactly on pause / step.
+ *   3-D overlay:     Plotly.restyle at most 20/s and a quarter of the time, exactly on pause
+ *                    and step (software WebGL redraws are slow; the contour goes first).
  * The background graphs are never touched by the animation (their zoom and camera are
  * mirrored onto the overlays when the user changes them).
  */
@@ -22,7 +23,7 @@
 
   const S = {
     data: null, runs: [], steps: 0, k: 0, playing: false, speed: 1, loop: true,
-    arrows: false, every3d: 3, tick: 0, acc: 0, last: 0, raf: 0, hold: 0,
+    arrows: false, next3d: 0, tick: 0, acc: 0, last: 0, raf: 0, hold: 0,
     method2d: "fast", busy2d: false,
     counters: { contour: 0, surface: 0, frames: 0 },
   };
@@ -122,12 +123,17 @@
   function fastDraw2d(g, k) {
     const fl = g._fullLayout;
     if (!fl || !fl.xaxis || !fl.xaxis.c2p) return false;
-    const groups = g.querySelectorAll(".scatterlayer .trace.scatter");
-    if (groups.length !== g.data.length) return false;
+    // Plotly draws no group for an empty trace: map groups to traces by their d3 datum.
+    const groups = {};
+    g.querySelectorAll(".scatterlayer .trace.scatter").forEach(function (el) {
+      const cd = el.__data__;
+      if (cd && cd[0] && cd[0].trace) groups[cd[0].trace.index] = el;
+    });
     const xa = fl.xaxis, ya = fl.yaxis;
     const jobs = [];
     for (let i = 0; i < g.data.length; i++) {
       const m = g.data[i].meta || {};
+      if ((m.role === "trail" || m.role === "dots") && !groups[i]) return false;
       if (m.role === "trail") {
         const line = groups[i].querySelector("path.js-line");
         if (!line) return false;
@@ -171,21 +177,20 @@
   function draw2d(g, k, method) {
     if (!g || !g.data) return Promise.resolve();
     method = method || S.method2d;
-    let u = update2d(g.data, k);
-    if (!u.traces.length) return Promise.resolve();
-    S.counters.contour++;
+    // What is drawn besides trails and dots (✕ marks, arrows); when it changes, Plotly
+    // redraws every trace (animating only some traces after the fast path blanks the rest).
+    const key = crossesKey(k) + (S.arrows ? "a" : "");
     if (method === "fast") {
-      const key = crossesKey(k) + (S.arrows ? "a" : "");
-      if (fastDraw2d(g, k)) {
-        if (key === g._optvizKey && !S.arrows) return Promise.resolve();
-        g._optvizKey = key;
-        // only the traces the fast path does not draw
-        const keep = u.traces.map((i) => (g.data[i].meta || {}).role)
-          .map((role) => role !== "trail" && role !== "dots");
-        u = { data: u.data.filter((_, j) => keep[j]), traces: u.traces.filter((_, j) => keep[j]) };
+      if (key === g._optvizKey && !S.arrows && fastDraw2d(g, k)) {
+        S.counters.contour++;
+        return Promise.resolve();
       }
       method = "animate";
     }
+    g._optvizKey = key;
+    const u = update2d(g.data, k);
+    if (!u.traces.length) return Promise.resolve();
+    S.counters.contour++;
     if (method === "animate") {
       return Plotly.animate(g, { data: u.data, traces: u.traces }, {
         transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate",
@@ -235,7 +240,14 @@
       const done = () => { S.busy2d = false; };
       draw2d(gd(IDS.contourTop), S.k, exact ? "animate" : S.method2d).then(done, done);
     }
-    if (exact || S.tick % S.every3d === 0) draw3d(gd(IDS.surfaceTop), S.k);
+    // 3-D: exactly on pause/step; while playing, at most 20 times a second and for no
+    // more than a quarter of the time (its redraw blocks the contour's frames)
+    const now = performance.now();
+    if (exact || now >= S.next3d) {
+      draw3d(gd(IDS.surfaceTop), S.k);
+      const took = performance.now() - now;
+      S.next3d = now + Math.max(3 * took, 1000 / 20);
+    }
     if (exact || S.tick % 15 === 0) drawLossMarker(S.k);
     drawLabels(S.k);
   }
@@ -378,7 +390,6 @@
       S.data = traj;
       S.runs = traj.runs;
       S.steps = traj.steps;
-      S.every3d = traj.every3d || 3;
       S.k = Math.min(S.k, S.steps);
       const top2 = JSON.parse(JSON.stringify(traj.contour_top));
       const top3 = JSON.parse(JSON.stringify(traj.surface_top));

@@ -186,6 +186,26 @@ def _measure(driver, graph_id: str, kind: str, method: str = "animate") -> dict:
     )
 
 
+def _measure_playback(driver) -> dict:
+    """The app's own play loop (both views at once, 3-D every few frames), counted."""
+    driver.set_script_timeout(SECONDS + 30)
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const o = window.dash_clientside.optviz, S = o.state;"
+        # about 62 steps a second: a new step every frame, and no end-of-run pause in 3 s
+        "S.speed = 0.5; S.loop = true; o.show(0, true);"
+        "const c0 = Object.assign({}, S.counters), t0 = performance.now();"
+        "o.play();"
+        "setTimeout(function () {"
+        "  o.pause(); const t = (performance.now() - t0) / 1000;"
+        "  const f = S.counters.frames - c0.frames;"
+        "  done({app_contour: {draws: S.counters.contour - c0.contour, frames: f, seconds: t},"
+        "        app_surface: {draws: S.counters.surface - c0.surface, frames: f, seconds: t}});"
+        "}, arguments[0] * 1000);",
+        SECONDS,
+    )
+
+
 def _add_plain_graph(driver, div_id: str, fig: dict, over: str) -> None:
     """A graph of the same size as ``over``'s, holding the figure (the straightforward peer).
 
@@ -255,6 +275,9 @@ def run_benchmark() -> dict:
             ):
                 _show_only(driver, graph)
                 keep_best(name, _measure(driver, graph, kind, method))
+            _show_only(driver, "")
+            for name, r in _measure_playback(driver).items():
+                keep_best(name, r)
     table = {}
     for name, r in results.items():
         table[name] = {
@@ -272,6 +295,8 @@ def print_table(table: dict) -> None:
         "contour_straightforward": "contour: one graph, restyle (straightforward)",
         "surface_overlay": "3-D: paths-only overlay scene (ours)",
         "surface_straightforward": "3-D: surface + paths in one scene (straightforward)",
+        "app_contour": "app playing (both views): contour updates",
+        "app_surface": "app playing (both views): 3-D updates",
     }
     print(
         f"{len(BENCH_RUNS)} optimizers × {STEPS} steps, headless Chromium,"

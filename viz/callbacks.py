@@ -263,7 +263,6 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         "surface_top": figures.surface_overlay(
             surface, runs, window, style, step=0
         ).to_plotly_json(),
-        "every3d": 3,
         "fps": style.fps,
     }
     _, _, zz = figures.grid(surface, window, 60)
