@@ -1,0 +1,472 @@
+"""Convergence map panel: where each start of a grid ends, for one optimizer of the scene.
+
+The map is its own graph (a heatmap with the contour lines drawn over it), never a layer
+of the animated contour view. Clicking a pixel sets the scene's start to that pixel's
+start; the scene then runs from there as if the start had been typed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from dash import Input, Output, Patch, State, dcc, html, no_update
+
+from optimizers import OPTIMIZERS
+from optimizers import maps as omaps
+from viz import figures, ids
+from viz import layout as vlayout
+from viz.panels import (
+    NO_SCENE,
+    PANEL_CONFIG,
+    colour_of,
+    field,
+    label_of,
+    quiet,
+    run_styles,
+    scene_surface,
+    scene_window,
+    scheduled_hyper,
+    whole,
+)
+from viz.scenes import Style
+from viz.validate import rule_of
+
+DEFAULT_N = 100
+MAX_N = omaps.MAX_GRID  # 200
+MAX_STEPS = omaps.MAX_STEPS  # 2000
+NETWORK_BUDGET = 100_000  # starts × steps on the network surface (each step is a forward+backward)
+TOL_FRACTION = 0.01  # "reached a minimum": within 1 % of the window's larger side
+COLOUR_BY = (
+    ("outcome", "minimum reached"),
+    ("steps", "steps to converge"),
+    ("loss", "final loss"),
+)
+MINIMA_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#F0E442", "#D55E00")
+NOT_CONVERGED_COLOUR = "#d9d9d9"
+DIVERGED_COLOUR = "#3a3a3a"
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def layout() -> html.Div:
+    controls = html.Div(
+        [
+            field("optimizer", dcc.Dropdown(id=ids.MAP_OPT, clearable=False, className="map-opt")),
+            field(
+                "grid n×n",
+                dcc.Input(
+                    id=ids.MAP_N, type="text", value=str(DEFAULT_N), className="num-input small"
+                ),
+                hint=f"starts per side, 2 to {MAX_N}",
+            ),
+            field(
+                "steps",
+                dcc.Input(id=ids.MAP_STEPS, type="text", value="", className="num-input small"),
+                hint=f"1 to {MAX_STEPS:,}; empty: the scene's steps",
+            ),
+            field(
+                "colour by",
+                dcc.RadioItems(
+                    id=ids.MAP_COLOUR,
+                    options=[{"label": t, "value": v} for v, t in COLOUR_BY],
+                    value="outcome",
+                    inline=True,
+                    className="map-colour",
+                ),
+            ),
+            html.Button("Compute map", id=ids.MAP_BTN, n_clicks=0, className="panel-btn"),
+        ],
+        className="panel-controls",
+    )
+    return html.Div(
+        [
+            controls,
+            html.Div(id=ids.MAP_MSG, className="msg", role="status", **{"aria-live": "polite"}),
+            dcc.Loading(
+                dcc.Graph(
+                    id=ids.MAP_GRAPH,
+                    figure=empty_figure("Press “Compute map”: every pixel is a start."),
+                    config=PANEL_CONFIG,
+                    className="panel-graph map-graph",
+                ),
+                type="dot",
+                delay_show=300,
+            ),
+            html.Div(id=ids.MAP_SUMMARY, className="panel-summary"),
+            dcc.Store(id=ids.MAP_META),
+        ],
+        className="panel map-panel",
+    )
+
+
+def empty_figure(text: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        margin=figures.MARGIN,
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        font=figures.FONT,
+        annotations=[
+            {"text": text, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}
+        ],
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------- pure parts
+
+
+def _categories(cmap) -> list[tuple[int, str, str]]:
+    """(outcome value, name, colour) for every outcome the map can hold."""
+    cats = [(omaps.DIVERGED, "diverged", DIVERGED_COLOUR)]
+    cats.append((omaps.NOT_CONVERGED, "not converged", NOT_CONVERGED_COLOUR))
+    for i, (mx, my) in enumerate(cmap.minima):
+        cats.append((i, f"minimum ({mx:.3g}, {my:.3g})", MINIMA_COLOURS[i % len(MINIMA_COLOURS)]))
+    return cats
+
+
+def _discrete_scale(colours: list[str]) -> list:
+    k = len(colours)
+    scale = []
+    for i, c in enumerate(colours):
+        scale += [[i / k, c], [(i + 1) / k, c]]
+    return scale
+
+
+def _none(a: np.ndarray) -> list:
+    """Rows of floats with None where the value is missing (NaN): a heatmap's gaps."""
+    return [[None if not np.isfinite(v) else float(v) for v in row] for row in a]
+
+
+def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", start=None):
+    """The map as a heatmap (row i = ys[i], column j = xs[j]) under the contour lines."""
+    xs, ys = cmap.xs, cmap.ys
+    diverged = cmap.outcome == omaps.DIVERGED
+    hover = "start (%{x:.4g}, %{y:.4g})<br>%{text}<extra>click: start here</extra>"
+    traces = []
+    if colour_by == "outcome":
+        cats = _categories(cmap)
+        code = {v: i for i, (v, _, _) in enumerate(cats)}
+        z = np.vectorize(code.__getitem__, otypes=[float])(cmap.outcome)
+        names = np.array([name for _, name, _ in cats], dtype=object)[z.astype(int)]
+        traces.append(
+            go.Heatmap(
+                x=xs,
+                y=ys,
+                z=z,
+                text=names,
+                zmin=-0.5,
+                zmax=len(cats) - 0.5,
+                colorscale=_discrete_scale([c for _, _, c in cats]),
+                showscale=False,
+                hovertemplate=hover,
+                name="outcome",
+            )
+        )
+    else:
+        if colour_by == "steps":
+            v = np.where(cmap.steps_to_converge >= 0, cmap.steps_to_converge, np.nan).astype(float)
+            title, zmin, zmax = "steps", 0.0, float(cmap.steps)
+            text = np.where(
+                np.isfinite(v),
+                "converged at step " + np.char.mod("%d", np.nan_to_num(v)),
+                "never converged",
+            )
+        else:
+            with np.errstate(all="ignore"):
+                v = np.where(diverged, np.nan, cmap.final_loss).astype(float)
+            text = np.where(
+                np.isfinite(v), "final f = " + np.char.mod("%.4g", np.nan_to_num(v)), "diverged"
+            )
+            finite = v[np.isfinite(v)]
+            zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            title = "final f"
+            if finite.size and (surface.log_scale or zmax - zmin > 100 * (abs(zmin) + 1e-12)):
+                base = zmin - 1e-12 * max(1.0, abs(zmin))
+                with np.errstate(all="ignore"):
+                    v = np.log10(v - base)
+                fv = v[np.isfinite(v)]
+                zmin, zmax, title = float(fv.min()), float(fv.max()), "log₁₀(f − min)"
+        traces.append(
+            go.Heatmap(
+                x=xs,
+                y=ys,
+                z=_none(v),
+                text=text,
+                zmin=zmin,
+                zmax=zmax if zmax > zmin else zmin + 1,
+                colorscale="Viridis",
+                colorbar={"title": {"text": title, "side": "right"}, "thickness": 12, "len": 0.9},
+                hovertemplate=hover,
+                name=colour_by,
+            )
+        )
+        if diverged.any():
+            traces.append(
+                go.Heatmap(
+                    x=xs,
+                    y=ys,
+                    z=_none(np.where(diverged, 1.0, np.nan)),
+                    colorscale=[[0, DIVERGED_COLOUR], [1, DIVERGED_COLOUR]],
+                    showscale=False,
+                    hovertemplate=hover.replace("%{text}", "diverged"),
+                    name="diverged",
+                )
+            )
+    lines = figures.contour_figure(surface, window, style, n=100).data[0]
+    lines.update(
+        colorscale=[[0, "rgba(0,0,0,0.38)"], [1, "rgba(0,0,0,0.38)"]],
+        hoverinfo="skip",
+        hovertemplate=None,
+        line={"width": 0.8},
+    )
+    traces.append(lines)
+    if cmap.minima:
+        mx, my = zip(*cmap.minima, strict=True)
+        traces.append(
+            go.Scatter(
+                x=mx,
+                y=my,
+                mode="markers",
+                hoverinfo="skip",
+                name="minimum",
+                marker={
+                    "symbol": "star",
+                    "size": 14,
+                    "color": "#ffffff",
+                    "line": {"width": 1.2, "color": "#111"},
+                },
+            )
+        )
+    sx, sy = start or (None, None)
+    traces.append(
+        go.Scatter(
+            x=[sx],
+            y=[sy],
+            mode="markers",
+            hoverinfo="skip",
+            name="start",
+            marker={"symbol": "circle-open", "size": 13, "color": "#e4002b", "line": {"width": 3}},
+        )
+    )
+    fig = go.Figure(traces)
+    (x0, x1), (y0, y1) = window
+    fig.update_layout(
+        xaxis={
+            "range": [x0, x1],
+            "title": {"text": "x", "standoff": 4},
+            "showgrid": False,
+            "zeroline": False,
+        },
+        yaxis={
+            "range": [y0, y1],
+            "title": {"text": "y", "standoff": 4},
+            "showgrid": False,
+            "zeroline": False,
+        },
+        margin=figures.MARGIN,
+        paper_bgcolor="#ffffff",
+        plot_bgcolor=NOT_CONVERGED_COLOUR,
+        showlegend=False,
+        font=figures.FONT,
+        hovermode="closest",
+        uirevision="map",
+    )
+    return fig
+
+
+def summary(cmap, label: str) -> html.Div:
+    """Counts per outcome, with the map's colours."""
+    counts = cmap.counts()
+    total = cmap.n * cmap.n
+    chips = []
+    for v, name, colour in _categories(cmap):
+        c = counts.get(v, 0)
+        if c == 0 and v < 0:
+            continue
+        chips.append(
+            html.Span(
+                [
+                    html.Span(className="swatch", style={"background": colour}),
+                    f"{name}: {c:,} ({100 * c / total:.1f} %)",
+                ],
+                className="chip",
+            )
+        )
+    return html.Div(
+        [
+            html.Span(
+                f"{label}, {cmap.n}×{cmap.n} starts, {cmap.steps} steps, tol {cmap.tol:.3g}:",
+                className="chip muted",
+            ),
+            *chips,
+        ],
+        className="map-summary",
+    )
+
+
+# ----------------------------------------------------------------------------- callbacks
+
+
+def choices(state):
+    """The optimizer dropdown: the scene's runs; keeps nothing stale."""
+    if not isinstance(state, dict) or not state.get("optimizers"):
+        return [], None
+    keys = [k for k in state["optimizers"] if rule_of(k) in OPTIMIZERS]
+    opts = [
+        {"label": OPTIMIZERS[rule_of(k)].label + ("" if "@" not in k else f" ({k})"), "value": k}
+        for k in keys
+    ]
+    return opts, (keys[0] if keys else None)
+
+
+def keep_choice(state, current):
+    opts, first = choices(state)
+    value = current if current in [o["value"] for o in opts] else first
+    return opts, value
+
+
+def _style(state) -> Style:
+    sc = vlayout.presets().get(state.get("preset") or "")
+    if sc is not None and sc.surface == state.get("surface"):
+        return sc.style
+    return Style()
+
+
+def compute_map(state, traj, key, n, steps, colour_by):
+    """(figure, message, summary, meta): the map for run ``key`` of the scene in ``state``.
+
+    Bad input: a message and ``no_update`` for everything else.
+    """
+    keep = (no_update, no_update, no_update)
+    try:
+        surface = scene_surface(state)
+    except ValueError as exc:
+        return (no_update, str(exc), *keep[1:])
+    if key not in (state.get("optimizers") or []):
+        return (no_update, "choose one of the scene's optimizers", *keep[1:])
+    try:
+        n = whole(n, "grid n", 2, MAX_N)
+        steps = whole(
+            steps if str(steps or "").strip() else state.get("steps", 300), "steps", 1, MAX_STEPS
+        )
+    except ValueError as exc:
+        return (no_update, str(exc), *keep[1:])
+    if colour_by not in dict(COLOUR_BY):
+        colour_by = "outcome"
+    if hasattr(surface, "decision_boundary") and n * n * steps > NETWORK_BUDGET:
+        return (
+            no_update,
+            f"The network's loss is costly to evaluate: grid n² × steps must be at most "
+            f"{NETWORK_BUDGET:,} here (e.g. {int((NETWORK_BUDGET / steps) ** 0.5)}×"
+            f"{int((NETWORK_BUDGET / steps) ** 0.5)} for {steps} steps).",
+            *keep[1:],
+        )
+    info = OPTIMIZERS[rule_of(key)]
+    if info.second_order and not surface.has_hessian:
+        return (no_update, f"{info.label} needs a Hessian; {surface.label} has none", *keep[1:])
+    window = scene_window(state, surface)
+    tol = TOL_FRACTION * max(window[0][1] - window[0][0], window[1][1] - window[1][0])
+    try:
+        cmap = quiet(
+            omaps.convergence_map,
+            info.name,
+            scheduled_hyper(state, key),
+            surface,
+            n=n,
+            steps=steps,
+            tol=tol,
+            x_range=window[0],
+            y_range=window[1],
+        )
+    except ValueError as exc:
+        return (no_update, str(exc), *keep[1:])
+    styles = run_styles(traj)
+    label = label_of(key, styles)
+    fig = quiet(map_figure, cmap, surface, window, _style(state), colour_by, state.get("start"))
+    counts = cmap.counts()
+    msg = ""
+    if counts.get(omaps.DIVERGED):
+        msg = f"{counts[omaps.DIVERGED]:,} of {n * n:,} starts diverged (dark pixels)."
+    meta = {
+        "surface": state.get("surface"),
+        "window": [list(w) for w in window],
+        "key": key,
+        "colour": colour_of(key, styles),
+    }
+    return fig, msg, summary(cmap, label), meta
+
+
+def start_from_pixel(click):
+    """The start from a click on the map: the clicked pixel's own start (its centre)."""
+    try:
+        pt = click["points"][0]
+        x, y = float(pt["x"]), float(pt["y"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return no_update, no_update
+    if not (np.isfinite(x) and np.isfinite(y)):
+        return no_update, no_update
+    return vlayout.fmt(x), vlayout.fmt(y)
+
+
+def follow_start(state, meta):
+    """Move the map's start marker to the scene's start (a Patch: the image stays)."""
+    if not isinstance(state, dict) or not isinstance(meta, dict) or not state.get("start"):
+        return no_update, no_update
+    if meta.get("surface") != state.get("surface"):
+        return no_update, "The scene changed since this map was computed: press “Compute map”."
+    p = Patch()
+    p["data"][-1]["x"] = [state["start"][0]]
+    p["data"][-1]["y"] = [state["start"][1]]
+    return p, ""
+
+
+def register(app) -> None:
+    app.callback(
+        Output(ids.MAP_OPT, "options"),
+        Output(ids.MAP_OPT, "value"),
+        Input(ids.SCENE_STATE, "data"),
+        State(ids.MAP_OPT, "value"),
+    )(keep_choice)
+
+    app.callback(
+        Output(ids.MAP_GRAPH, "figure"),
+        Output(ids.MAP_MSG, "children"),
+        Output(ids.MAP_SUMMARY, "children"),
+        Output(ids.MAP_META, "data"),
+        Input(ids.MAP_BTN, "n_clicks"),
+        Input(ids.MAP_COLOUR, "value"),
+        State(ids.SCENE_STATE, "data"),
+        State(ids.TRAJ, "data"),
+        State(ids.MAP_OPT, "value"),
+        State(ids.MAP_N, "value"),
+        State(ids.MAP_STEPS, "value"),
+        State(ids.MAP_META, "data"),
+        prevent_initial_call=True,
+    )(_compute_cb)
+
+    app.callback(
+        Output(ids.START_X, "value", allow_duplicate=True),
+        Output(ids.START_Y, "value", allow_duplicate=True),
+        Input(ids.MAP_GRAPH, "clickData"),
+        prevent_initial_call=True,
+    )(start_from_pixel)
+
+    app.callback(
+        Output(ids.MAP_GRAPH, "figure", allow_duplicate=True),
+        Output(ids.MAP_MSG, "children", allow_duplicate=True),
+        Input(ids.SCENE_STATE, "data"),
+        State(ids.MAP_META, "data"),
+        prevent_initial_call=True,
+    )(follow_start)
+
+
+def _compute_cb(n_clicks, colour_by, state, traj, key, n, steps, meta):
+    if not n_clicks:
+        return no_update, no_update, no_update, no_update
+    if state is None:
+        return no_update, NO_SCENE, no_update, no_update
+    return compute_map(state, traj, key, n, steps, colour_by)

@@ -1,0 +1,299 @@
+"""Network panel (the ``noisy_moons`` surface): loss and accuracy per step, decision boundary.
+
+Loss and accuracy are the whole data set's at each step of each run (the runs the scene
+drew, from the trajectories store). The decision boundary is that of the chosen run's
+classifier: frames at up to ``MAX_FRAMES`` evenly spaced steps are computed here and sent
+inside the figure (``layout.meta``); assets/optviz_panels.js follows the playback's step —
+while playing (at most 10 redraws a second, nearest earlier frame), and exactly on pause,
+scrub and step. The batch size box feeds the scene itself (``viz.callbacks.compute``): the
+optimizers' steps see mini-batches of that size, drawn from the run's seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from dash import Input, Output, State, dcc, html, no_update
+from plotly.subplots import make_subplots
+
+from surfaces import SURFACES
+from viz import figures, ids
+from viz import layout as vlayout
+from viz.panels import PANEL_CONFIG, field, scene_surface
+from viz.panels.convergence import empty_figure, keep_choice
+
+MAX_FRAMES = 41
+GRID = 36
+NOT_NETWORK = (
+    "The Network panel shows a classifier's loss surface: choose the scene "
+    "“Noisy moons (Radford)” (or the surface “Noisy moons (network loss)”)."
+)
+CLASS_COLOURS = ("#D55E00", "#0072B2")  # class 0, class 1
+
+
+def layout() -> html.Div:
+    init = vlayout.initial()
+    sc = vlayout.presets().get(init["preset"] or "")
+    bs = "" if sc is None or sc.batch_size is None else str(sc.batch_size)
+    return html.Div(
+        [
+            html.Div(
+                [
+                    field(
+                        "batch size",
+                        dcc.Input(
+                            id=ids.NET_BATCH,
+                            type="text",
+                            value=bs,
+                            debounce=True,
+                            placeholder="full",
+                            className="num-input small",
+                        ),
+                        ids.NET_BATCH_MSG,
+                        hint="samples per step (mini-batch SGD); empty: the full data set",
+                    ),
+                    field(
+                        "boundary of",
+                        dcc.Dropdown(id=ids.NET_OPT, clearable=False, className="map-opt"),
+                    ),
+                ],
+                className="panel-controls",
+            ),
+            html.Div(id=ids.NET_MSG, className="msg", role="status", **{"aria-live": "polite"}),
+            html.Div(
+                [
+                    dcc.Graph(
+                        id=ids.NET_CURVES,
+                        figure=empty_figure(NOT_NETWORK),
+                        config=PANEL_CONFIG,
+                        className="panel-graph net-curves",
+                    ),
+                    dcc.Graph(
+                        id=ids.NET_BOUNDARY,
+                        figure=empty_figure(""),
+                        config=PANEL_CONFIG,
+                        className="panel-graph net-boundary",
+                    ),
+                ],
+                className="net-graphs",
+            ),
+        ],
+        className="panel network-panel",
+    )
+
+
+# ----------------------------------------------------------------------------- pure parts
+
+
+def _points(r: dict) -> np.ndarray:
+    x = np.array([np.nan if v is None else v for v in r["x"]], dtype=float)
+    y = np.array([np.nan if v is None else v for v in r["y"]], dtype=float)
+    return np.stack([x, y], axis=-1)
+
+
+def curves_figure(runs: list[dict], accuracy: list[np.ndarray]) -> go.Figure:
+    """Loss (top) and accuracy (bottom) against step, one colour per run."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    for r, acc in zip(runs, accuracy, strict=True):
+        loss = [None if v is None else v for v in r["loss"]]
+        steps = list(range(len(loss)))
+        common = {"mode": "lines", "line": {"color": r["colour"], "width": 2}, "name": r["label"]}
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=loss,
+                legendgroup=r["key"],
+                meta={"role": "loss", "run": r["key"]},
+                hovertemplate=f"{r['label']}<br>step %{{x}}<br>loss %{{y:.4g}}<extra></extra>",
+                **common,
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=[None if not np.isfinite(v) else float(v) for v in acc],
+                legendgroup=r["key"],
+                showlegend=False,
+                meta={"role": "accuracy", "run": r["key"]},
+                hovertemplate=f"{r['label']}<br>step %{{x}}<br>accuracy %{{y:.1%}}<extra></extra>",
+                **common,
+            ),
+            row=2,
+            col=1,
+        )
+    fig.update_yaxes(title_text="loss (all data)", type="log", row=1, col=1)
+    fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0.3, 1.02], row=2, col=1)
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_layout(
+        margin={"l": 58, "r": 10, "t": 10, "b": 40},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        font=figures.FONT,
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
+        shapes=[
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": 0,
+                "x1": 0,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#888", "width": 1, "dash": "dot"},
+            }
+        ],
+        hovermode="x unified",
+        uirevision="net",
+        meta={"runs": [r["key"] for r in runs]},
+    )
+    return fig
+
+
+def boundary_frames(surface, r: dict, max_frames: int = MAX_FRAMES, grid: int = GRID):
+    """Steps, the input grid and the class-1 probability at each of those steps of run ``r``."""
+    pts = _points(r)
+    finite = np.isfinite(pts).all(axis=-1)
+    last = int(np.flatnonzero(finite)[-1]) if finite.any() else 0
+    steps = np.unique(np.linspace(0, last, min(max_frames, last + 1)).round().astype(int))
+    steps = steps[finite[steps]]
+    xs, ys, prob = surface.decision_boundary(pts[steps], grid=grid)
+    return steps, xs, ys, prob
+
+
+def boundary_figure(surface, r: dict, steps, xs, ys, prob, k: int = 0) -> go.Figure:
+    """Class-1 probability (filled) and its 0.5 line, the data coloured by class, at step ``k``.
+
+    ``layout.meta`` carries every frame (``steps``, ``z``) for the browser to switch between.
+    """
+    i = int(np.searchsorted(steps, k, side="right") - 1) if len(steps) else 0
+    z = np.round(prob, 3)
+    frames = [zi.tolist() for zi in z]
+    fig = go.Figure(
+        [
+            go.Contour(
+                x=xs,
+                y=ys,
+                z=frames[i],
+                zmin=0,
+                zmax=1,
+                contours={"start": 0.1, "end": 0.9, "size": 0.1},
+                colorscale=[[0, "#f6c8a8"], [0.5, "#ffffff"], [1, "#b5d3ea"]],
+                line={"width": 0},
+                showscale=False,
+                hoverinfo="skip",
+                meta={"role": "prob"},
+            ),
+            go.Contour(
+                x=xs,
+                y=ys,
+                z=frames[i],
+                contours={"start": 0.5, "end": 0.5, "size": 1, "coloring": "lines"},
+                colorscale=[[0, "#111"], [1, "#111"]],
+                line={"width": 2.5},
+                showscale=False,
+                hoverinfo="skip",
+                meta={"role": "boundary"},
+            ),
+        ]
+    )
+    X, labels = np.asarray(surface.X), np.asarray(surface.labels)
+    for c in (0, 1):
+        sel = labels == c
+        fig.add_trace(
+            go.Scatter(
+                x=X[sel, 0],
+                y=X[sel, 1],
+                mode="markers",
+                name=f"class {c}",
+                marker={
+                    "size": 5,
+                    "color": CLASS_COLOURS[c],
+                    "line": {"width": 0.5, "color": "#fff"},
+                },
+                hovertemplate=f"class {c}<extra></extra>",
+            )
+        )
+    (x0, x1), (y0, y1) = surface.data_window()
+    shown = int(steps[i]) if len(steps) else 0
+    fig.update_layout(
+        xaxis={"range": [x0, x1], "showgrid": False, "zeroline": False, "title": {"text": "x₁"}},
+        yaxis={"range": [y0, y1], "showgrid": False, "zeroline": False, "title": {"text": "x₂"}},
+        margin={"l": 46, "r": 10, "t": 28, "b": 40},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        font=figures.FONT,
+        showlegend=False,
+        meta={"steps": [int(s) for s in steps], "z": frames, "run": r["key"]},
+        annotations=[
+            {
+                "text": f"{r['label']}: decision boundary at step {shown}",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": 1.0,
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 12},
+            }
+        ],
+        uirevision="net",
+    )
+    return fig
+
+
+def panel(state, traj, key):
+    """(curves figure, boundary figure, message) for the scene in the stores."""
+    try:
+        surface = scene_surface(state)
+    except ValueError as exc:
+        return no_update, no_update, str(exc)
+    if not hasattr(surface, "decision_boundary"):
+        return empty_figure(NOT_NETWORK), empty_figure(""), ""
+    runs = [r for r in (traj or {}).get("runs") or [] if isinstance(r, dict) and "x" in r]
+    if not runs:
+        return no_update, no_update, "No trajectories yet."
+    with np.errstate(all="ignore"):
+        accuracy = [surface.accuracy(_points(r)) for r in runs]
+    curves = curves_figure(runs, accuracy)
+    chosen = next((r for r in runs if r["key"] == key), runs[0])
+    steps, xs, ys, prob = boundary_frames(surface, chosen)
+    boundary = boundary_figure(surface, chosen, steps, xs, ys, prob)
+    return curves, boundary, ""
+
+
+def preset_batch(name):
+    """A preset's batch size for the box ("" = full batch); nothing for free play."""
+    sc = vlayout.presets().get(name or "")
+    if sc is None:
+        return no_update
+    surf = SURFACES.get(sc.surface)
+    if not hasattr(surf, "with_batch_size"):
+        return no_update
+    return "" if sc.batch_size is None else str(sc.batch_size)
+
+
+def register(app) -> None:
+    app.callback(
+        Output(ids.NET_OPT, "options"),
+        Output(ids.NET_OPT, "value"),
+        Input(ids.SCENE_STATE, "data"),
+        State(ids.NET_OPT, "value"),
+    )(keep_choice)
+
+    app.callback(
+        Output(ids.NET_BATCH, "value"),
+        Input(ids.PRESET, "value"),
+        prevent_initial_call=True,
+    )(preset_batch)
+
+    app.callback(
+        Output(ids.NET_CURVES, "figure"),
+        Output(ids.NET_BOUNDARY, "figure"),
+        Output(ids.NET_MSG, "children"),
+        Input(ids.TRAJ, "data"),
+        Input(ids.NET_OPT, "value"),
+        State(ids.SCENE_STATE, "data"),
+        prevent_initial_call=True,
+    )(lambda traj, key, state: panel(state, traj, key))

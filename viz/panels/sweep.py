@@ -1,0 +1,229 @@
+"""Learning-rate sweep panel: final loss (or steps to converge) against α, per optimizer.
+
+One batched ``optimizers.maps.lr_sweep`` for the scene's optimizers, each with its other
+hyperparameters as the scene runs it, from the scene's start; one curve per optimizer in
+its colour; diverged rates are marked ✕ along the top.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from dash import Input, Output, State, dcc, html, no_update
+
+from optimizers import OPTIMIZERS
+from optimizers import maps as omaps
+from viz import figures, ids
+from viz.panels import (
+    NO_SCENE,
+    PANEL_CONFIG,
+    colour_of,
+    field,
+    label_of,
+    quiet,
+    run_hyper,
+    run_schedule,
+    run_styles,
+    scene_surface,
+    scene_window,
+    whole,
+)
+from viz.panels.convergence import TOL_FRACTION, empty_figure
+from viz.validate import number, rule_of
+
+MAX_RATES = 200
+MAX_STEPS = omaps.MAX_STEPS
+METRICS = (("loss", "final loss"), ("steps", "steps to converge"))
+
+
+def layout() -> html.Div:
+    def num(id_, value, width="small"):
+        return dcc.Input(id=id_, type="text", value=value, className=f"num-input {width}")
+
+    return html.Div(
+        [
+            html.Div(
+                [
+                    field("α from", num(ids.SWEEP_LO, "1e-4"), hint="lowest learning rate (> 0)"),
+                    field("to", num(ids.SWEEP_HI, "1"), hint="highest learning rate"),
+                    field(
+                        "rates", num(ids.SWEEP_COUNT, "40"), hint=f"2 to {MAX_RATES}, log-spaced"
+                    ),
+                    field(
+                        "steps",
+                        num(ids.SWEEP_STEPS, ""),
+                        hint=f"1 to {MAX_STEPS:,}; empty: the scene's steps",
+                    ),
+                    field(
+                        "show",
+                        dcc.RadioItems(
+                            id=ids.SWEEP_METRIC,
+                            options=[{"label": t, "value": v} for v, t in METRICS],
+                            value="loss",
+                            inline=True,
+                        ),
+                    ),
+                    html.Button("Run sweep", id=ids.SWEEP_BTN, n_clicks=0, className="panel-btn"),
+                ],
+                className="panel-controls",
+            ),
+            html.Div(id=ids.SWEEP_MSG, className="msg", role="status", **{"aria-live": "polite"}),
+            dcc.Loading(
+                dcc.Graph(
+                    id=ids.SWEEP_GRAPH,
+                    figure=empty_figure("Press “Run sweep”: every optimizer of the scene, over α."),
+                    config=PANEL_CONFIG,
+                    className="panel-graph sweep-graph",
+                ),
+                type="dot",
+                delay_show=300,
+            ),
+        ],
+        className="panel sweep-panel",
+    )
+
+
+def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) -> go.Figure:
+    """One line per curve against α (log axis); ✕ at the top for diverged rates."""
+    fig = go.Figure()
+    ys_all = []
+    series = []
+    for c in curves:
+        if metric == "steps":
+            y = np.where(c.steps_to_converge >= 0, c.steps_to_converge, np.nan).astype(float)
+        else:
+            y = np.where(c.diverged, np.nan, c.final_loss).astype(float)
+            if min_value is not None:
+                y = y - min_value
+        series.append(y)
+        ys_all.append(y[np.isfinite(y)])
+    finite = np.concatenate(ys_all) if ys_all else np.array([])
+    log_y = (
+        metric == "loss" and finite.size and finite.min() > 0 and finite.max() / finite.min() > 100
+    )
+    if metric == "loss" and finite.size and not log_y and min_value is not None:
+        log_y = False
+    top = (float(finite.max()) if finite.size else 1.0) if not log_y else float(finite.max()) * 3
+    if metric == "steps":
+        top = steps * 1.04
+    for c, y, label, colour in zip(curves, series, labels, colours, strict=True):
+        fig.add_trace(
+            go.Scatter(
+                x=c.lrs,
+                y=[None if not np.isfinite(v) else float(v) for v in y],
+                mode="lines+markers",
+                name=label,
+                line={"color": colour, "width": 2},
+                marker={"size": 4},
+                meta={"role": "sweep", "rule": c.rule},
+                hovertemplate=f"{label}<br>α = %{{x:.3g}}<br>%{{y:.4g}}<extra></extra>",
+            )
+        )
+        if c.diverged.any():
+            fig.add_trace(
+                go.Scatter(
+                    x=c.lrs[c.diverged],
+                    y=[top] * int(c.diverged.sum()),
+                    mode="markers",
+                    name=f"{label} diverged",
+                    showlegend=False,
+                    marker={"symbol": "x", "size": 7, "color": colour},
+                    meta={"role": "diverged", "rule": c.rule},
+                    hovertemplate=f"{label}<br>α = %{{x:.3g}}: diverged<extra></extra>",
+                )
+            )
+    ytitle = (
+        "steps to converge"
+        if metric == "steps"
+        else ("f − f*" if min_value is not None else "final f")
+    )
+    fig.update_layout(
+        xaxis={
+            "type": "log",
+            "title": {"text": "learning rate α", "standoff": 4},
+            "showgrid": True,
+        },
+        yaxis={"type": "log" if log_y else "linear", "title": {"text": ytitle, "standoff": 4}},
+        margin={**figures.MARGIN, "r": 150},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        font=figures.FONT,
+        legend={"x": 1.02, "y": 1, "xanchor": "left"},
+        hovermode="closest",
+    )
+    return fig
+
+
+def compute_sweep(state, traj, lo, hi, count, steps, metric):
+    """(figure, message) for the scene's optimizers; a bad control: (no_update, message)."""
+    try:
+        surface = scene_surface(state)
+    except ValueError as exc:
+        return no_update, str(exc)
+    try:
+        a = number(lo, "lowest α")
+        b = number(hi, "highest α")
+        if not (0 < a < b):
+            raise ValueError(f"the rates must satisfy 0 < lowest < highest, got {a:g} and {b:g}")
+        count = whole(count, "rates", 2, MAX_RATES)
+        steps = whole(
+            steps if str(steps or "").strip() else state.get("steps", 300), "steps", 1, MAX_STEPS
+        )
+    except ValueError as exc:
+        return no_update, str(exc)
+    keys = [k for k in state.get("optimizers") or [] if rule_of(k) in OPTIMIZERS]
+    if not keys:
+        return no_update, "choose at least one optimizer"
+    bad = [k for k in keys if OPTIMIZERS[rule_of(k)].second_order and not surface.has_hessian]
+    if bad:
+        return (
+            no_update,
+            f"{OPTIMIZERS[rule_of(bad[0])].label} needs a Hessian; {surface.label} has none",
+        )
+    lrs = np.geomspace(a, b, count)
+    window = scene_window(state, surface)
+    tol = TOL_FRACTION * max(window[0][1] - window[0][0], window[1][1] - window[1][0])
+    try:
+        rules = []
+        for k in keys:
+            sched = run_schedule(state, k)
+            rule = (rule_of(k), run_hyper(state, k))
+            rules.append(rule if sched is None else (*rule, sched))
+        curves = quiet(
+            omaps.lr_sweep, rules, surface, state.get("start"), lrs, steps=steps, tol=tol
+        )
+    except ValueError as exc:
+        return no_update, str(exc)
+    styles = run_styles(traj)
+    labels = [label_of(k, styles) for k in keys]
+    colours = [colour_of(k, styles) for k in keys]
+    fig = quiet(sweep_figure, curves, labels, colours, metric, surface.min_value, steps)
+    gone = [
+        f"{lab}: {int(c.diverged.sum())}"
+        for lab, c in zip(labels, curves, strict=True)
+        if c.diverged.any()
+    ]
+    msg = ("Diverged rates (✕ along the top) — " + ", ".join(gone)) if gone else ""
+    return fig, msg
+
+
+def register(app) -> None:
+    @app.callback(
+        Output(ids.SWEEP_GRAPH, "figure"),
+        Output(ids.SWEEP_MSG, "children"),
+        Input(ids.SWEEP_BTN, "n_clicks"),
+        Input(ids.SWEEP_METRIC, "value"),
+        State(ids.SCENE_STATE, "data"),
+        State(ids.TRAJ, "data"),
+        State(ids.SWEEP_LO, "value"),
+        State(ids.SWEEP_HI, "value"),
+        State(ids.SWEEP_COUNT, "value"),
+        State(ids.SWEEP_STEPS, "value"),
+        prevent_initial_call=True,
+    )
+    def _sweep(n_clicks, metric, state, traj, lo, hi, count, steps):
+        if not n_clicks:
+            return no_update, no_update
+        if state is None:
+            return no_update, NO_SCENE
+        return compute_sweep(state, traj, lo, hi, count, steps, metric)
