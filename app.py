@@ -22,7 +22,7 @@ import dash
 from flask import request
 from werkzeug.exceptions import HTTPException
 
-from viz import callbacks, export_panel, ids, layout
+from viz import callbacks, export_panel, ids, layout, panels
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a callback request is a few KiB
@@ -77,6 +77,7 @@ def create_app(**kwargs) -> dash.Dash:
     app.layout = layout.layout
     callbacks.register(app)
     export_panel.register(app)
+    panels.register(app)  # convergence map, lr sweep, network (viz/panels/)
     return app
 
 

@@ -15,7 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS, get_optimizer, run
 from surfaces import SURFACES
-from viz import figures, ids, layout, schedule_controls, share, validate
+from viz import figures, ids, layout, panels, schedule_controls, share, validate
 from viz.scenes import Style
 
 # ----------------------------------------------------------------------------- presets
@@ -130,6 +130,7 @@ class Settings:
     y_range: object = None
     schedule: dict = field(default_factory=dict)  # {opt: {"name": str, "params": {...}}}
     noise: dict = field(default_factory=dict)  # {opt: {"sigma": value, "seed": value}}
+    batch_size: object = None  # mini-batch size box (viz/panels/network.py); "" = full batch
 
 
 @dataclass
@@ -214,6 +215,14 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
             msgs[("noise", n)] = str(exc)
             continue
         extras[n] = (sname, sparams, sigma, seed)
+    try:  # mini-batches: only surfaces that sample them (the network's); others ignore it
+        batch = panels.batch_size(settings.batch_size)
+    except ValueError as exc:
+        msgs[ids.NET_BATCH_MSG] = str(exc)
+        batch = None
+    batch = batch if hasattr(surface, "with_batch_size") else None
+    if batch is not None:
+        surface = surface.with_batch_size(batch)
     blocking = [k for k in msgs if k != ids.START_MSG] or start is None
     if blocking:
         return out
@@ -294,6 +303,8 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     noise_state = {n: {"sigma": e[2], "seed": e[3]} for n, e in extras.items()}
     out.state["schedule"] = {n: v for n, v in sched_state.items() if v["name"] != "constant"}
     out.state["noise"] = {n: v for n, v in noise_state.items() if v["sigma"] or v["seed"]}
+    if batch is not None:
+        out.state["batch_size"] = batch
     out.ok = True
     return out
 
@@ -467,6 +478,7 @@ def register(app) -> None:
     )(start_from_click)
 
     msg_ids = [ids.OPTIMIZERS_MSG, ids.STEPS_MSG, ids.START_MSG, ids.RUN_MSG, ids.EXPRESSION_MSG]
+    msg_ids.append(ids.NET_BATCH_MSG)
 
     app.callback(
         Output(ids.SURFACE, "value", allow_duplicate=True),
@@ -498,6 +510,7 @@ def register(app) -> None:
                 "steps": Input(ids.STEPS, "value"),
                 "start_x": Input(ids.START_X, "value"),
                 "start_y": Input(ids.START_Y, "value"),
+                "batch_size": Input(ids.NET_BATCH, "value"),
             },
             "numbers": Input(ids.hyper(ALL, ALL), "value"),
             "bools": Input(ids.hyper_bool(ALL, ALL), "value"),

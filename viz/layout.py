@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
-from viz import export_panel, ids, schedule_controls, share
+from viz import export_panel, ids, panels, schedule_controls, share
 from viz.validate import CUSTOM, MAX_STEPS, rule_of
 
 GRAPH_CONFIG = {
@@ -524,40 +524,44 @@ def main_area() -> html.Main:
                 ],
                 className="views",
             ),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.Div("Loss", className="view-title"),
-                            dcc.Graph(id=ids.LOSS, config=GRAPH_CONFIG, className="loss"),
-                        ],
-                        className="card loss-card",
-                    ),
-                    html.Div(
-                        [
-                            html.Div(
-                                [
-                                    html.Span("Results", className="view-title"),
-                                    html.Label(
-                                        "tolerance", htmlFor=ids.TOLERANCE, className="inline-label"
-                                    ),
-                                    dcc.Input(
-                                        id=ids.TOLERANCE,
-                                        type="text",
-                                        value="1e-3",
-                                        debounce=True,
-                                        className="num-input small",
-                                    ),
-                                ],
-                                className="results-head",
-                            ),
-                            _msg(ids.TOLERANCE_MSG),
-                            html.Div(id=ids.RESULTS, className="results"),
-                        ],
-                        className="card results-card",
-                    ),
-                ],
-                className="below",
+            panels.tabs(
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                html.Div("Loss", className="view-title"),
+                                dcc.Graph(id=ids.LOSS, config=GRAPH_CONFIG, className="loss"),
+                            ],
+                            className="card loss-card",
+                        ),
+                        html.Div(
+                            [
+                                html.Div(
+                                    [
+                                        html.Span("Results", className="view-title"),
+                                        html.Label(
+                                            "tolerance",
+                                            htmlFor=ids.TOLERANCE,
+                                            className="inline-label",
+                                        ),
+                                        dcc.Input(
+                                            id=ids.TOLERANCE,
+                                            type="text",
+                                            value="1e-3",
+                                            debounce=True,
+                                            className="num-input small",
+                                        ),
+                                    ],
+                                    className="results-head",
+                                ),
+                                _msg(ids.TOLERANCE_MSG),
+                                html.Div(id=ids.RESULTS, className="results"),
+                            ],
+                            className="card results-card",
+                        ),
+                    ],
+                    className="below",
+                )
             ),
         ],
         className="main",
