@@ -132,21 +132,41 @@ class ExportSlots:
 
 
 def scene_from_state(state, preset_store=None):
-    """The ``viz.scenes.Scene`` the app shows, from its validated state store.
+    """The ``viz.scenes.Scene`` the app shows, from its validated state store."""
+    return scene_and_runs(state, preset_store)[0]
 
-    Labels, colours, style and window as ``viz.callbacks.compute`` chose them; the state
-    comes back from the browser, so it is checked again (``ValueError`` if it is unusable).
+
+def _surface_of_state(state):
+    from surfaces import SURFACES
+    from viz import callbacks
+
+    of_state = getattr(callbacks, "surface_of_state", None)  # the user's own f(x, y) too
+    if of_state is not None:
+        return of_state(state)
+    return SURFACES[validate.surface(state.get("surface"))]
+
+
+def scene_and_runs(state, preset_store=None):
+    """``(Scene, trajectories)``: the scene the app shows and its runs, as the app ran them.
+
+    Labels, colours, style and window as ``viz.callbacks.compute`` chose them (its
+    ``_scene_of``); each run through the app's own run function (``callbacks.run_one``:
+    learning-rate schedules and gradient noise included) where the app has one. The state
+    comes back from the browser, so every part is checked again: ``ValueError`` if unusable.
     """
     from optimizers import OPTIMIZERS
-    from surfaces import SURFACES
     from viz import callbacks
     from viz.scenes import RunSpec, Scene
 
     if not isinstance(state, dict) or not state.get("optimizers"):
         raise ValueError(NO_SCENE)
     try:
-        name = validate.surface(state.get("surface"))
-        surface = SURFACES[name]
+        surface = _surface_of_state(state)
+        name = state.get("surface")
+        if state.get("batch_size") is not None and hasattr(surface, "with_batch_size"):
+            from viz import panels  # the network's mini-batches, as compute applied them
+
+            surface = surface.with_batch_size(panels.batch_size(state["batch_size"]))
         store = preset_store if isinstance(preset_store, dict) else {}
         settings = callbacks.Settings(
             surface=name,
@@ -169,19 +189,13 @@ def scene_from_state(state, preset_store=None):
             h = hyper.get(key) or {}
             if not isinstance(h, dict):
                 raise ValueError(f"hyperparameters of {key} must be a mapping")
-            runs.append(
-                RunSpec(
-                    info.name,
-                    dict(h),
-                    str(p.get("label") or info.label),
-                    str(p.get("colour") or info.colour),
-                )
-            )
-        return Scene(
+            label, colour = p.get("label") or info.label, p.get("colour") or info.colour
+            runs.append(RunSpec(info.name, dict(h), str(label), str(colour)))
+        scene = Scene(
             name=preset or "custom",
             title="",
             description="",
-            surface=name,
+            surface=surface,
             start=start,
             steps=steps,
             runs=tuple(runs),
@@ -189,8 +203,30 @@ def scene_from_state(state, preset_store=None):
             x_range=tuple(window[0]),
             y_range=tuple(window[1]),
         ).validate()
+        return scene, _runs(scene, keys, state)
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
         raise ValueError(f"the app's scene could not be read ({exc!r}); change a setting") from None
+
+
+def _runs(scene, keys, state):
+    """Each run as the app runs it (``callbacks.run_one``), or ``None``: ``scene.compute()``."""
+    from viz import callbacks
+
+    run_one = getattr(callbacks, "run_one", None)
+    if run_one is None or not hasattr(validate, "schedule"):
+        return None
+    sched = state.get("schedule") or {}
+    noise = state.get("noise") or {}
+    surface = scene.get_surface()
+    out = []
+    for key, spec in zip(keys, scene.runs, strict=True):
+        s, nz = sched.get(key) or {}, noise.get(key) or {}
+        sname, params = validate.schedule(
+            key, s.get("name"), s.get("params"), spec.hyper.get("lr", 1.0)
+        )
+        extra = (sname, params, validate.noise(nz.get("sigma")), validate.seed(nz.get("seed")))
+        out.append(run_one(spec.optimizer, spec.hyper, extra, surface, scene.start, scene.steps))
+    return out
 
 
 # ----------------------------------------------------------------------------- options
@@ -244,7 +280,7 @@ def parse_options(scene, view, frames, fps, width, height, camera):
 
 
 def filename(scene, view: str) -> str:
-    surface = re.sub(r"[^A-Za-z0-9_.-]+", "-", scene.surface_name).strip("-") or "surface"
+    surface = re.sub(r"[^A-Za-z0-9_.-]+", "-", scene.surface_name).strip("-.")[:40] or "surface"
     return f"optviz-{surface}-{view}.gif"
 
 
@@ -285,7 +321,7 @@ def export(
     if not n_clicks:
         return _answer({})
     try:
-        scene = scene_from_state(state, preset_store)
+        scene, trajectories = scene_and_runs(state, preset_store)
     except ValueError as exc:
         return _answer({"msg": str(exc)})
     opts, msgs = parse_options(scene, view, frames, fps, width, height, camera)
@@ -308,7 +344,7 @@ def export(
             set_progress((0, total, f"frame 0 / {total}"))
         t0 = time.perf_counter()
         data = gif.render_gif_bytes(
-            scene, opts.view, opts.frames, opts.fps, opts.size, opts.camera, progress
+            scene, opts.view, opts.frames, opts.fps, opts.size, opts.camera, progress, trajectories
         )
         seconds = time.perf_counter() - t0
     finally:
@@ -364,10 +400,10 @@ def panel() -> list:
         ),
         *_field(
             "frames",
-            _num(ids.EXPORT_FRAMES, f"auto, ≤ {gif.DEFAULT_MAX_FRAMES}"),
+            _num(ids.EXPORT_FRAMES, "auto"),
             msg_id=ids.EXPORT_FRAMES_MSG,
         ),
-        *_field("fps", _num(ids.EXPORT_FPS, "scene's"), msg_id=ids.EXPORT_FPS_MSG),
+        *_field("fps", _num(ids.EXPORT_FPS, "auto"), msg_id=ids.EXPORT_FPS_MSG),
         *_field(
             "size",
             _num(ids.EXPORT_WIDTH, "width"),
@@ -376,7 +412,8 @@ def panel() -> list:
             msg_id=ids.EXPORT_SIZE_MSG,
         ),
         html.P(
-            f"Blank: the scene's own. Up to {gif.MAX_FRAMES:,} frames, "
+            f"Blank: the scene's own (every step up to {gif.DEFAULT_MAX_FRAMES}). Up to "
+            f"{gif.MAX_FRAMES:,} frames, "
             f"{gif.MAX_SIZE[0]}×{gif.MAX_SIZE[1]} px; the 3-D view uses the camera you set.",
             className="hint",
         ),

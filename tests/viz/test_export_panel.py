@@ -248,3 +248,58 @@ def test_the_cache_directory_follows_the_environment(monkeypatch, tmp_path):
     manager = export_panel.make_manager()
     assert manager.handle.directory == str(tmp_path / "x")
     manager.handle.close()
+
+
+# ----------------------------------------------------------------------------- issue 5 scenes
+
+
+def assert_same_runs(scene_runs, shown_runs):
+    for traj, shown in zip(scene_runs, shown_runs, strict=True):
+        xs = np.array([np.nan if v is None else v for v in shown["x"]], float)
+        np.testing.assert_allclose(traj.points[: len(xs), 0], xs, rtol=1e-6, atol=1e-12)
+
+
+def test_own_function_schedule_and_noise_are_exported_as_the_app_runs_them(slots):
+    from viz import validate
+
+    s = callbacks.Settings(
+        surface=validate.CUSTOM,
+        optimizers=["sgd", "adam"],
+        steps="80",
+        start_x="1.5",
+        start_y="-1",
+        expression="x**2 + 3*y**2 + sin(3*x)",
+        x_range="-2, 2",
+        y_range="-2, 2",
+        schedule={"sgd": {"name": "step", "params": {"every": "20", "drop": "0.5"}}},
+        noise={"adam": {"sigma": "0.5", "seed": "3"}},
+    )
+    o = callbacks.compute(s)
+    assert o.ok, o.messages
+    scene, runs = export_panel.scene_and_runs(o.state, {})
+    assert scene.get_surface().extra.get("expression") == "x**2 + 3*y**2 + sin(3*x)"
+    assert_same_runs(runs, o.traj["runs"])  # schedule and noise included
+    # without them the runs differ: the export does follow them
+    plain = scene.compute()
+    assert not np.allclose(plain[0].points, runs[0].points)
+    assert not np.allclose(plain[1].points, runs[1].points)
+    out = export(None, 1, "contour", "15", "", "", "", None, o.state, {}, slots)
+    data = base64.b64decode(out[0]["content"])
+    assert data == gif.render_gif_bytes(scene, "contour", 15, trajectories=runs)
+    assert out[0]["filename"] == "optviz-custom-contour.gif"
+
+
+def test_a_tampered_expression_is_a_message(slots):
+    o, store = page_state()
+    state = {**o.state, "surface": "custom", "expression": "__import__('os').system('x')"}
+    out = export(None, 1, "contour", "", "", "", "", None, state, store, slots)
+    assert out[0] is no_update and out[1]
+
+
+def test_the_networks_mini_batches_are_exported(slots):
+    o, store = page_state("radford-noisy-moons", batch_size="8", steps="30")
+    assert o.state.get("batch_size") == 8
+    runs = export_panel.scene_and_runs(o.state, store)[1]
+    assert_same_runs(runs, o.traj["runs"])
+    full = export_panel.scene_and_runs({**o.state, "batch_size": None}, store)[1]
+    assert not np.allclose(full[0].points, runs[0].points)
