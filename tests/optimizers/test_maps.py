@@ -94,6 +94,20 @@ def test_record_last_and_monitor_match_the_stored_path(rule, hyper, surface):
         assert [t for t, *_ in seen] == list(range(len(seen)))
 
 
+@pytest.mark.parametrize("surface", ["rosenbrock", "noisy_moons"])
+def test_record_last_with_noise_and_mini_batches_matches_the_stored_path(surface):
+    s = get_surface(surface)
+    if surface == "noisy_moons":
+        s = s.with_batch_size(16)
+    opt = get_optimizer("momentum", lr=0.01)
+    starts = np.stack([np.linspace(*s.x_range, 6), np.linspace(*s.y_range, 6)], axis=-1)
+    full = run(opt, s, starts, 60, noise=0.5, seed=7)
+    last = run(opt, s, starts, 60, noise=0.5, seed=7, record="last")
+    np.testing.assert_array_equal(last.points, full.points[[0, -1]])
+    np.testing.assert_array_equal(last.losses, full.losses[[0, -1]])
+    np.testing.assert_array_equal(last.diverged_at, full.diverged_at)
+
+
 def test_monitor_stops_once_every_run_diverged():
     seen = []
     s = get_surface("quadratic")
