@@ -414,6 +414,16 @@
       return [top2, top3];
     },
 
+    /* the analysis tabs: every pane stays mounted, only the chosen one is shown */
+    showPane: function (value, paneIds) {
+      // hidden panes keep their width (height 0, not display: none) so their graphs lay out
+      const hidden = { visibility: "hidden", height: 0, overflow: "hidden" };
+      const out = (paneIds || []).map((i) => (i.tab === value ? {} : hidden));
+      // graphs that were hidden have no size yet: let them measure themselves
+      setTimeout(function () { window.dispatchEvent(new Event("resize")); }, 30);
+      return out;
+    },
+
     /* playback buttons, speed, loop and arrows */
     controls: function (play_, back, fwd, first, end, speed, loop, arrows) {
       const trig = (window.dash_clientside.callback_context.triggered || []).map((t) => t.prop_id);

@@ -533,7 +533,8 @@ def register(app) -> None:
     )
     def _compute(scene, numbers, bools, own, sched, sched_params, noise, seed, more):
         own_ids = {f"{i}.value" for i in (ids.EXPRESSION, ids.X_RANGE, ids.Y_RANGE)}
-        if scene["surface"] != validate.CUSTOM and set(ctx.triggered_prop_ids) <= own_ids:
+        trig = set(ctx.triggered_prop_ids)
+        if scene["surface"] != validate.CUSTOM and trig and trig <= own_ids:
             raise PreventUpdate  # expression_typed switches the surface; that run follows
         g = ctx.args_grouping
         params = _by_id(g["sched_params"])
@@ -610,6 +611,12 @@ def register(app) -> None:
         State(ids.hyper_slider(MATCH, MATCH), "min"),
         State(ids.hyper_slider(MATCH, MATCH), "className"),
         prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("optviz", "showPane"),
+        Output(ids.panel_pane(ALL), "style"),
+        Input(ids.PANEL_TABS, "value"),
+        State(ids.panel_pane(ALL), "id"),
     )
     app.clientside_callback(
         ClientsideFunction("optviz", "load"),

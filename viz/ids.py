@@ -102,6 +102,13 @@ HYPER_BOOL = "hyper-bool"  # checkbox for a bool hyperparameter
 HYPER_MSG = "hyper-msg"
 
 
+PANEL_PANE = "panel-pane"  # one per analysis tab, always mounted (see layout.panel_tabs)
+
+
+def panel_pane(tab: str) -> dict:
+    return {"type": PANEL_PANE, "tab": tab}
+
+
 def hyper(opt: str, name: str) -> dict:
     return {"type": HYPER, "opt": opt, "name": name}
 

@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
-from viz import export_panel, ids, panels, schedule_controls, share
+from viz import export_panel, ids, schedule_controls, share
 from viz.validate import CUSTOM, MAX_STEPS, rule_of
 
 GRAPH_CONFIG = {
@@ -507,6 +507,59 @@ def _stacked(bottom_id, top_id, title, top_config=OVERLAY_CONFIG) -> html.Div:
     )
 
 
+def panel_tabs(loss_and_results) -> html.Div:
+    """The analysis tabs below the views, every pane mounted at all times.
+
+    ``dcc.Tabs`` renders only the selected tab's children; a callback whose input or
+    output sits in another tab (the loss plot, the network's batch size) would then not
+    fire. So the tab strip holds headers only and the panes are shown and hidden by a
+    clientside callback (``optviz.showPane``).
+    """
+    from viz.panels import convergence, network, sweep
+
+    panes = [
+        ("Loss & results", "loss", loss_and_results),
+        ("Convergence map", "map", convergence.layout()),
+        ("LR sweep", "sweep", sweep.layout()),
+        ("Network", "network", network.layout()),
+    ]
+    strip = dcc.Tabs(
+        [
+            dcc.Tab(
+                label=label,
+                value=value,
+                className="panel-tab",
+                selected_className="panel-tab selected",
+            )
+            for label, value, _ in panes
+        ],
+        id=ids.PANEL_TABS,
+        value="loss",
+        className="panel-tabs",
+        parent_className="panel-tabs-box",
+    )
+    return html.Div(
+        [
+            strip,
+            html.Div(
+                [
+                    html.Div(
+                        content,
+                        id=ids.panel_pane(value),
+                        className="panel-pane",
+                        style={}
+                        if value == "loss"
+                        else {"visibility": "hidden", "height": 0, "overflow": "hidden"},
+                    )
+                    for _, value, content in panes
+                ],
+                className="panel-tab-content",
+            ),
+        ],
+        className="panel-tabs-wrap",
+    )
+
+
 def main_area() -> html.Main:
     return html.Main(
         [
@@ -524,7 +577,7 @@ def main_area() -> html.Main:
                 ],
                 className="views",
             ),
-            panels.tabs(
+            panel_tabs(
                 html.Div(
                     [
                         html.Div(
