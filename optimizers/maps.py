@@ -7,7 +7,8 @@ Convergence, for both: a run has converged from the first step after which it st
 within ``tol`` (Euclidean distance) of one of the surface's minima, up to the last step.
 On a surface that lists no minima (saddles), "within ``tol`` of a minimum" becomes "the
 gradient's norm is at most ``tol``". A run that passes near a minimum and leaves again
-has not converged.
+has not converged. A map also tells apart runs that end where the gradient's norm is at
+most ``tol`` away from every listed minimum (``STATIONARY``: local minima are not listed).
 
 >>> from optimizers.maps import convergence_map
 >>> m = convergence_map("sgd", {"lr": 0.01}, "himmelblau", n=4, steps=300)
@@ -29,6 +30,7 @@ from optimizers.schedules import Schedule
 
 NOT_CONVERGED = -1  # outcome: no minimum reached within tol by the last step (or still moving)
 DIVERGED = -2  # outcome: the run diverged (run()'s definition)
+STATIONARY = -3  # outcome: ends where |∇f| ≤ tol but not at a listed minimum (a local one)
 MAX_GRID = 200
 MAX_STEPS = 2_000  # × 200² starts stays under run()'s MAX_POINTS
 MAX_LRS = 1_000
@@ -39,8 +41,10 @@ class ConvergenceMap:
     """Where each start of a grid ends. Arrays are ``(n, n)``: row ``i`` is ``ys[i]``,
     column ``j`` is ``xs[j]`` (the layout of a heatmap's ``z`` and of ``np.meshgrid``).
 
-    ``outcome``: index into ``minima`` of the minimum reached, ``NOT_CONVERGED`` (-1) or
-    ``DIVERGED`` (-2). ``steps_to_converge``: the step from which the run stays within
+    ``outcome``: index into ``minima`` of the minimum reached, ``NOT_CONVERGED`` (-1),
+    ``DIVERGED`` (-2) or ``STATIONARY`` (-3: stopped where the gradient's norm is at most
+    ``tol``, away from every listed minimum — a local minimum, or a saddle's floor).
+    ``steps_to_converge``: the step from which the run stays within
     ``tol`` (-1 = never). ``final_loss``: loss after ``steps`` steps (NaN if diverged).
     ``diverged_at``: run()'s step of divergence (-1 = never).
     """
@@ -131,6 +135,10 @@ class _Settle:
             outcome = np.where(settled, nearest, NOT_CONVERGED)
         else:
             outcome = np.full(since.shape, NOT_CONVERGED)
+        with np.errstate(all="ignore"):
+            g = self._grad(final)
+            flat = _norm2(g[..., 0], g[..., 1]) <= self._tol2
+        outcome[(outcome == NOT_CONVERGED) & flat] = STATIONARY
         diverged = diverged_at >= 0
         outcome[diverged] = DIVERGED
         since[diverged] = -1
