@@ -86,6 +86,8 @@ def surface_changed(surface: str, preset_store):
     """
     presets = layout.presets()
     name = (preset_store or {}).get("preset")
+    if surface == validate.CUSTOM:
+        return no_update, no_update, ""  # your own f(x, y): free play, the start is kept
     if surface not in SURFACES or (name in presets and presets[name].surface == surface):
         return no_update, no_update, no_update
     x, y = SURFACES[surface].start

@@ -1,0 +1,107 @@
+"""The "f(x, y) =" box and the schedule chooser in headless Chromium (issue 5, items 1 and 3)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from app import create_app
+from surfaces import from_expression
+from viz import ids
+
+pytestmark = pytest.mark.e2e
+
+GRAPH = "document.querySelector('#{} .js-plotly-plot')"
+CONTOUR_Z = f"(function(){{const g = {GRAPH.format(ids.CONTOUR)};"
+CONTOUR_Z += " if (!g || !g._fullData) return null;"
+CONTOUR_Z += " const c = g._fullData.find(t => t.type === 'contour'); if (!c) return null;"
+CONTOUR_Z += " return {x: Array.from(c.x), y: Array.from(c.y),"
+CONTOUR_Z += " z: Array.from(c.z, r => Array.from(r))};})()"
+
+
+def wait(duo, script, timeout=60.0):
+    end = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < end:
+        value = duo.driver.execute_script(f"return ({script});")
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
+
+
+def el(duo, id_):
+    sel = id_ if isinstance(id_, str) else json.dumps(id_, sort_keys=True, separators=(",", ":"))
+    return duo.driver.find_element(By.CSS_SELECTOR, f"[id='{sel}']")
+
+
+def type_into(duo, id_, text):
+    e = el(duo, id_)
+    e.send_keys(Keys.CONTROL, "a")
+    e.send_keys(text, Keys.ENTER)
+
+
+def contour(duo):
+    return duo.driver.execute_script(f"return {CONTOUR_Z};")
+
+
+def test_expression_box_good_then_bad(dash_duo):
+    dash_duo.start_server(create_app())
+    wait(dash_duo, f"{CONTOUR_Z} !== null")
+    wait(dash_duo, "window.dash_clientside.optviz.state.runs.length > 0")
+    before = contour(dash_duo)
+
+    text = "x**2 + 3*y**2 + sin(3*x)"
+    type_into(dash_duo, ids.EXPRESSION, text)
+    # The contour is the typed function's: its grid values equal f on the same grid.
+    wait(dash_duo, f"JSON.stringify({CONTOUR_Z}) !== {json.dumps(json.dumps(before))}")
+    wait(dash_duo, f"{CONTOUR_Z}.x[0] === -2")
+    got = contour(dash_duo)
+    f = from_expression(text, x_range=(-2, 2), y_range=(-2, 2))
+    x0, y0 = got["x"][3], got["y"][5]
+    assert got["z"][5][3] == pytest.approx(float(f.value((x0, y0))), rel=1e-9, abs=1e-12)
+    assert got != before
+    assert el(dash_duo, ids.EXPRESSION_MSG).text == ""
+
+    # A bad expression: the located message, and the previous surface stays.
+    type_into(dash_duo, ids.EXPRESSION, "x**2 + z")
+    msg = wait(dash_duo, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText")
+    assert "'z'" in msg and "column 8" in msg
+    time.sleep(1.0)
+    assert contour(dash_duo) == got
+    dash_duo.driver.save_screenshot("/tmp/optviz-expression.png")
+
+
+def test_schedule_chooser_draws_lr_plot(dash_duo):
+    dash_duo.start_server(create_app())
+    wait(dash_duo, "window.dash_clientside.optviz.state.runs.length > 0")
+    opt = json.loads(
+        dash_duo.driver.execute_script(
+            f'return document.querySelector(\'[id*="{ids.SCHED}"][id*="opt"]\').id;'
+        )
+    )["opt"]
+    plot = json.dumps(ids.sched_plot(opt), sort_keys=True, separators=(",", ":"))
+    assert not dash_duo.driver.find_element(By.CSS_SELECTOR, f"[id='{plot}']").is_displayed()
+    dd = el(dash_duo, ids.sched(opt))
+    dd.click()
+    option = wait(
+        dash_duo,
+        "Array.from(document.querySelectorAll('.dash-dropdown-option, [role=option]'))"
+        ".find(o => o.innerText.trim() === 'Exponential decay')",
+    )
+    option.click()
+    sel = f"[id='{plot}'] .js-plotly-plot"
+    ys = wait(
+        dash_duo,
+        f"(function(){{const g = document.querySelector({json.dumps(sel)});"
+        " return g && g._fullData && g._fullData[0] && Array.from(g._fullData[0].y);})()",
+    )
+    lr = float(el(dash_duo, ids.hyper(opt, "lr")).get_attribute("value"))
+    assert ys[0] == pytest.approx(lr, rel=1e-12)
+    assert all(b < a for a, b in itertools.pairwise(ys))  # exponential decay: falls
+    dash_duo.driver.save_screenshot("/tmp/optviz-schedule.png")
