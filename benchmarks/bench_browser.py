@@ -94,7 +94,7 @@ def chromium(width: int = 1280, height: int = 800):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_for(driver, script: str, timeout: float = 30.0):
+def wait_for(driver, script: str, timeout: float = 90.0):
     """Poll a JS expression until it is truthy; return its value."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
