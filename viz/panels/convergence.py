@@ -44,6 +44,7 @@ COLOUR_BY = (
 MINIMA_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#F0E442", "#D55E00")
 NOT_CONVERGED_COLOUR = "#d9d9d9"
 DIVERGED_COLOUR = "#3a3a3a"
+STATIONARY_COLOUR = "#b08fc7"
 
 
 # ----------------------------------------------------------------------------- layout
@@ -83,17 +84,36 @@ def layout() -> html.Div:
         [
             controls,
             html.Div(id=ids.MAP_MSG, className="msg", role="status", **{"aria-live": "polite"}),
-            dcc.Loading(
-                dcc.Graph(
-                    id=ids.MAP_GRAPH,
-                    figure=empty_figure("Press “Compute map”: every pixel is a start."),
-                    config=PANEL_CONFIG,
-                    className="panel-graph map-graph",
-                ),
-                type="dot",
-                delay_show=300,
+            html.Div(
+                [
+                    dcc.Loading(
+                        dcc.Graph(
+                            id=ids.MAP_GRAPH,
+                            figure=empty_figure("Press “Compute map”: every pixel is a start."),
+                            config=PANEL_CONFIG,
+                            className="panel-graph map-graph",
+                        ),
+                        type="dot",
+                        delay_show=300,
+                        parent_className="map-graph-box",
+                    ),
+                    html.Div(
+                        [
+                            html.Div(id=ids.MAP_SUMMARY, className="panel-summary"),
+                            html.P(
+                                "Each pixel is one start on a grid over the window, run with the "
+                                "chosen optimizer's current settings (its schedule too; gradient "
+                                "noise is left out), all starts as one batch. “Reached” means: "
+                                "from some step on, it stays within tol (1 % of the window) of "
+                                "a minimum. Click a pixel to start the scene's runs there.",
+                                className="hint",
+                            ),
+                        ],
+                        className="map-side",
+                    ),
+                ],
+                className="map-row",
             ),
-            html.Div(id=ids.MAP_SUMMARY, className="panel-summary"),
             dcc.Store(id=ids.MAP_META),
         ],
         className="panel map-panel",
@@ -123,6 +143,9 @@ def _categories(cmap) -> list[tuple[int, str, str]]:
     """(outcome value, name, colour) for every outcome the map can hold."""
     cats = [(omaps.DIVERGED, "diverged", DIVERGED_COLOUR)]
     cats.append((omaps.NOT_CONVERGED, "not converged", NOT_CONVERGED_COLOUR))
+    stationary = getattr(omaps, "STATIONARY", None)  # stopped where ∇f ≈ 0, not at a minimum
+    if stationary is not None:
+        cats.append((stationary, "stopped elsewhere (∇f ≈ 0)", STATIONARY_COLOUR))
     for i, (mx, my) in enumerate(cmap.minima):
         cats.append((i, f"minimum ({mx:.3g}, {my:.3g})", MINIMA_COLOURS[i % len(MINIMA_COLOURS)]))
     return cats
@@ -387,10 +410,7 @@ def compute_map(state, traj, key, n, steps, colour_by):
     styles = run_styles(traj)
     label = label_of(key, styles)
     fig = quiet(map_figure, cmap, surface, window, _style(state), colour_by, state.get("start"))
-    counts = cmap.counts()
-    msg = ""
-    if counts.get(omaps.DIVERGED):
-        msg = f"{counts[omaps.DIVERGED]:,} of {n * n:,} starts diverged (dark pixels)."
+    msg = ""  # divergence is an outcome: drawn (dark pixels) and counted in the summary
     meta = {
         "surface": state.get("surface"),
         "window": [list(w) for w in window],

@@ -65,13 +65,13 @@ def layout() -> html.Div:
                     dcc.Graph(
                         id=ids.NET_CURVES,
                         figure=empty_figure(NOT_NETWORK),
-                        config=PANEL_CONFIG,
+                        config={**PANEL_CONFIG, "displayModeBar": False},
                         className="panel-graph net-curves",
                     ),
                     dcc.Graph(
                         id=ids.NET_BOUNDARY,
                         figure=empty_figure(""),
-                        config=PANEL_CONFIG,
+                        config={**PANEL_CONFIG, "displayModeBar": False},
                         className="panel-graph net-boundary",
                     ),
                 ],
@@ -123,15 +123,17 @@ def curves_figure(runs: list[dict], accuracy: list[np.ndarray]) -> go.Figure:
             row=2,
             col=1,
         )
-    fig.update_yaxes(title_text="loss (all data)", type="log", row=1, col=1)
+    finite = [v for r in runs for v in r["loss"] if v is not None and v > 0]
+    log = bool(finite) and max(finite) / min(finite) > 100
+    fig.update_yaxes(title_text="loss (all data)", type="log" if log else "linear", row=1, col=1)
     fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0.3, 1.02], row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
     fig.update_layout(
-        margin={"l": 58, "r": 10, "t": 10, "b": 40},
+        margin={"l": 58, "r": 10, "t": 48, "b": 40},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
         font=figures.FONT,
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
+        legend={"orientation": "h", "y": 1.01, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
         shapes=[
             {
                 "type": "line",

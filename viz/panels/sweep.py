@@ -106,7 +106,9 @@ def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) ->
     top = (float(finite.max()) if finite.size else 1.0) if not log_y else float(finite.max()) * 3
     if metric == "steps":
         top = steps * 1.04
-    for c, y, label, colour in zip(curves, series, labels, colours, strict=True):
+    gap = 1.3 if log_y else 0.04 * (top - (float(finite.min()) if finite.size else 0.0) or 1.0)
+    for row, (c, y, label, colour) in enumerate(zip(curves, series, labels, colours, strict=True)):
+        at = top * gap**row if log_y else top + gap * row  # one row of ✕ per optimizer
         fig.add_trace(
             go.Scatter(
                 x=c.lrs,
@@ -123,7 +125,7 @@ def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) ->
             fig.add_trace(
                 go.Scatter(
                     x=c.lrs[c.diverged],
-                    y=[top] * int(c.diverged.sum()),
+                    y=[at] * int(c.diverged.sum()),
                     mode="markers",
                     name=f"{label} diverged",
                     showlegend=False,
@@ -150,7 +152,23 @@ def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) ->
         font=figures.FONT,
         legend={"x": 1.02, "y": 1, "xanchor": "left"},
         hovermode="closest",
+        meta={"metric": metric},
     )
+    gone = [f"{lab} {int(c.diverged.sum())}" for lab, c in zip(labels, curves, strict=True)]
+    gone = [g for g, c in zip(gone, curves, strict=True) if c.diverged.any()]
+    if gone:
+        fig.add_annotation(
+            text="✕ (top): diverged rates — " + ", ".join(gone),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1.0,
+            yanchor="bottom",
+            xanchor="left",
+            showarrow=False,
+            font={"size": 11, "color": "#5d6b7c"},
+        )
+        fig.update_layout(margin={**figures.MARGIN, "r": 150, "t": 26})
     return fig
 
 
@@ -198,13 +216,7 @@ def compute_sweep(state, traj, lo, hi, count, steps, metric):
     labels = [label_of(k, styles) for k in keys]
     colours = [colour_of(k, styles) for k in keys]
     fig = quiet(sweep_figure, curves, labels, colours, metric, surface.min_value, steps)
-    gone = [
-        f"{lab}: {int(c.diverged.sum())}"
-        for lab, c in zip(labels, curves, strict=True)
-        if c.diverged.any()
-    ]
-    msg = ("Diverged rates (✕ along the top) — " + ", ".join(gone)) if gone else ""
-    return fig, msg
+    return fig, ""  # divergence is a result: drawn (✕) and listed above the plot
 
 
 def register(app) -> None:

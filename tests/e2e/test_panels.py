@@ -1,0 +1,205 @@
+"""The analysis panels in the real app (headless Chromium): convergence map, lr sweep, network."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from app import create_app
+from viz import ids
+from viz.scenes import get_preset
+
+pytestmark = pytest.mark.e2e
+
+GRAPH = "document.querySelector('#{} .js-plotly-plot')"
+SHOTS = os.environ.get("OPTVIZ_SHOTS")  # a directory: save screenshots there
+
+
+def js(duo, script, *args):
+    return duo.driver.execute_script(script, *args)
+
+
+def wait(duo, script, timeout=40.0):
+    end = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < end:
+        value = js(duo, f"return ({script});")
+        if value:
+            return value
+        time.sleep(0.15)
+    raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
+
+
+def set_props(duo, id_, props):
+    js(duo, "window.dash_clientside.set_props(arguments[0], arguments[1]);", id_, props)
+
+
+def type_into(duo, id_, text):
+    box = duo.driver.find_element(By.ID, id_)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
+    if text:
+        box.send_keys(text)
+
+
+def open_tab(duo, label):
+    tab = duo.driver.find_element(
+        By.XPATH, f"//*[@id='{ids.PANEL_TABS}']//*[normalize-space(text())='{label}']"
+    )
+    tab.click()
+
+
+def shot(duo, name, id_):
+    js(duo, "document.getElementById(arguments[0]).scrollIntoView({block: 'center'});", id_)
+    time.sleep(0.5)
+    if SHOTS:
+        duo.driver.save_screenshot(str(Path(SHOTS) / name))
+
+
+def trail(duo, prop):
+    return js(
+        duo,
+        f"const g = {GRAPH.format(ids.CONTOUR_TOP)};"
+        f"return g.data.filter(t => t.meta && t.meta.role === 'trail').map(t => t.{prop});",
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def duo(dash_duo):
+    dash_duo.driver.set_window_size(1280, 800)
+    dash_duo.start_server(create_app(), port=free_port())  # others' tests share the machine
+    dash_duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=30)
+    n = len(get_preset("radford-beale").runs)  # the page opens on Radford's Beale
+    wait(dash_duo, f"window.dash_clientside.optviz.state.runs.length === {n}")
+    return dash_duo
+
+
+def test_convergence_map_computes_and_a_pixel_click_sets_the_start(duo):
+    open_tab(duo, "Convergence map")
+    duo.wait_for_element(f"#{ids.MAP_BTN}")
+    # bad grid size: a message at the panel, the placeholder figure stays
+    type_into(duo, ids.MAP_N, "500")
+    duo.find_element(f"#{ids.MAP_BTN}").click()
+    duo.wait_for_contains_text(f"#{ids.MAP_MSG}", "between 2 and 200", timeout=30)
+    assert js(duo, f"return {GRAPH.format(ids.MAP_GRAPH)}.data.length") == 0
+
+    type_into(duo, ids.MAP_N, "40")
+    type_into(duo, ids.MAP_STEPS, "300")
+    duo.find_element(f"#{ids.MAP_BTN}").click()
+    wait(
+        duo,
+        f"{GRAPH.format(ids.MAP_GRAPH)}.data.length > 0 && "
+        f"{GRAPH.format(ids.MAP_GRAPH)}.data[0].type === 'heatmap'",
+    )
+    assert js(duo, f"return {GRAPH.format(ids.MAP_GRAPH)}._fullData[0].z.length") == 40
+    assert js(duo, f"return {GRAPH.format(ids.MAP_GRAPH)}._fullData[0].z[0].length") == 40
+    assert "between" not in duo.find_element(f"#{ids.MAP_MSG}").text  # the old message went
+    assert "40×40 starts" in duo.find_element(f"#{ids.MAP_SUMMARY}").text
+    shot(duo, "panel-convergence.png", ids.MAP_GRAPH)
+
+    # click the centre of pixel (row 30, column 9): its start is (xs[9], ys[30])
+    i, j = 30, 9
+    target = js(
+        duo,
+        f"const g = {GRAPH.format(ids.MAP_GRAPH)}, L = g._fullLayout, h = g._fullData[0];"
+        "const r = g.getBoundingClientRect();"
+        f"const x = h.x[{j}], y = h.y[{i}];"
+        "return {x: x, y: y, dx: Math.abs(h.x[1] - h.x[0]), dy: Math.abs(h.y[1] - h.y[0]),"
+        " px: r.left + L._size.l + L.xaxis.l2p(x), py: r.top + L._size.t + L.yaxis.l2p(y)};",
+    )
+    before = trail(duo, "x[0]")
+    actions = ActionChains(duo.driver)
+    actions.w3c_actions.pointer_action.move_to_location(int(target["px"]), int(target["py"]))
+    actions.w3c_actions.pointer_action.click()
+    actions.perform()
+    # the scene re-runs from the clicked pixel: every trail of the contour overlay starts there
+    wait(
+        duo,
+        f"{GRAPH.format(ids.CONTOUR_TOP)}.data.filter(t => t.meta && t.meta.role === "
+        f"'trail')[0].x[0] !== {before[0]}",
+    )
+    xs, ys = trail(duo, "x[0]"), trail(duo, "y[0]")
+    for x, y in zip(xs, ys, strict=True):
+        assert abs(x - target["x"]) <= target["dx"] / 2 + 1e-9
+        assert abs(y - target["y"]) <= target["dy"] / 2 + 1e-9
+    # and the map's start marker follows (the image is not recomputed)
+    wait(duo, f"{GRAPH.format(ids.MAP_GRAPH)}.data.slice(-1)[0].x[0] === {xs[0]}")
+
+
+def test_lr_sweep_draws_one_curve_per_optimizer_in_its_colour(duo):
+    open_tab(duo, "LR sweep")
+    duo.wait_for_element(f"#{ids.SWEEP_BTN}")
+    type_into(duo, ids.SWEEP_LO, "0.5")
+    type_into(duo, ids.SWEEP_HI, "0.1")
+    duo.find_element(f"#{ids.SWEEP_BTN}").click()
+    duo.wait_for_contains_text(f"#{ids.SWEEP_MSG}", "lowest < highest", timeout=30)
+
+    type_into(duo, ids.SWEEP_LO, "1e-4")
+    type_into(duo, ids.SWEEP_HI, "1")
+    type_into(duo, ids.SWEEP_COUNT, "16")
+    duo.find_element(f"#{ids.SWEEP_BTN}").click()
+    curves = f"{GRAPH.format(ids.SWEEP_GRAPH)}.data.filter(t => t.meta && t.meta.role === 'sweep')"
+    wait(duo, f"{curves}.length > 0")
+    got = js(
+        duo,
+        f"return {curves.replace('.data', '._fullData')}"
+        ".map(t => [t.name, t.line.color, t.x.length]);",
+    )
+    want = js(
+        duo,
+        f"return {GRAPH.format(ids.CONTOUR_TOP)}.data.filter(t => t.meta && t.meta.role === "
+        "'trail').map(t => [t.name, t.line.color]);",
+    )
+    assert [g[:2] for g in got] == want  # one curve per optimizer, its label and colour
+    assert all(g[2] == 16 for g in got)
+    shot(duo, "panel-sweep.png", ids.SWEEP_GRAPH)
+
+
+def test_noisy_moons_accuracy_curves_and_a_boundary_that_follows_the_step(duo):
+    sc = get_preset("radford-noisy-moons")
+    set_props(duo, ids.PRESET, {"value": "radford-noisy-moons"})
+    wait(
+        duo,
+        f"window.dash_clientside.optviz.state.runs.length === {len(sc.runs)} && "
+        f"window.dash_clientside.optviz.state.steps === {sc.steps}",
+        timeout=60,
+    )
+    open_tab(duo, "Network")
+    assert duo.find_element(f"#{ids.NET_BATCH}").get_attribute("value") == str(sc.batch_size)
+    acc = f"{GRAPH.format(ids.NET_CURVES)}.data.filter(t => t.meta && t.meta.role === 'accuracy')"
+    wait(duo, f"{GRAPH.format(ids.NET_CURVES)} && {acc}.length === {len(sc.runs)}", timeout=60)
+    ys = js(duo, f"return {acc}.map(t => t.y);")
+    assert all(len(y) == sc.steps + 1 for y in ys)
+    assert all(0 <= v <= 1 for y in ys for v in y if v is not None)
+    b = GRAPH.format(ids.NET_BOUNDARY)
+    wait(duo, f"{b} && {b}.layout.meta && {b}.layout.meta.steps.length > 1")
+    assert js(duo, f"return {b}.data[0].type") == "contour"
+    assert js(duo, f"return {b}._fullData[0].z.length") == js(
+        duo, f"return {b}._fullData[0].y.length"
+    )
+    # the boundary follows the playback: to the end, then back to the start
+    duo.find_element(f"#{ids.TO_END}").click()
+    wait(duo, f"{b}.layout.annotations[0].text.endsWith('step {sc.steps}')")
+    wait(duo, f"{b}.data[0].z === {b}.layout.meta.z[{b}.layout.meta.steps.length - 1]")
+    shot(duo, "panel-network.png", ids.NET_BOUNDARY)
+    duo.find_element(f"#{ids.TO_START}").click()
+    wait(duo, f"{b}.layout.annotations[0].text.endsWith('step 0')")
+    # a bad batch size: a message, the runs stay
+    runs_before = js(duo, "return window.dash_clientside.optviz.state.runs.length")
+    type_into(duo, ids.NET_BATCH, "0")
+    duo.find_element(f"#{ids.NET_BATCH}").send_keys(Keys.ENTER)
+    duo.wait_for_contains_text(f"#{ids.NET_BATCH_MSG}", "batch size", timeout=30)
+    assert js(duo, "return window.dash_clientside.optviz.state.runs.length") == runs_before

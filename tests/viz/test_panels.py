@@ -1,0 +1,219 @@
+"""The analysis panels' callbacks as plain functions (viz/panels/): no browser, no server."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dash import no_update
+
+from optimizers import get_optimizer, run
+from optimizers import maps as omaps
+from surfaces import SURFACES
+from viz import ids
+from viz.callbacks import Settings, compute
+from viz.panels import convergence, network, sweep
+
+
+def scene(surface="quadratic", optimizers=("sgd",), steps="120", start=None, **kw):
+    s = SURFACES[surface]
+    x, y = start if start is not None else s.start
+    out = compute(Settings(surface, list(optimizers), steps, str(x), str(y), **kw))
+    assert out.ok, out.messages
+    return out.state, out.traj
+
+
+def heat(fig):
+    return np.array(fig.data[0].z, dtype=float)
+
+
+# ----------------------------------------------------------------------------- convergence map
+
+
+@pytest.mark.filterwarnings("error")
+def test_map_image_is_the_outcome_of_every_start_himmelblau_four_minima():
+    state, traj = scene("himmelblau", ["sgd"], "300", hyper={"sgd": {"lr": "0.01"}})
+    fig, msg, _, meta = convergence.compute_map(state, traj, "sgd", "24", "", "outcome")
+    assert msg == ""
+    want = omaps.convergence_map("sgd", {"lr": 0.01}, "himmelblau", n=24, steps=300, tol=0.1)
+    codes = {v: i for i, (v, _, _) in enumerate(convergence._categories(want))}
+    expect = np.vectorize(codes.__getitem__)(want.outcome)
+    np.testing.assert_array_equal(heat(fig), expect)
+    assert len(np.unique(want.outcome[want.outcome >= 0])) == 4  # every basin is drawn
+    np.testing.assert_allclose(fig.data[0].x, np.linspace(-5, 5, 24), rtol=0, atol=1e-12)
+    assert meta["surface"] == "himmelblau" and meta["key"] == "sgd"
+
+
+@pytest.mark.filterwarnings("error")  # divergence is an outcome, not a RuntimeWarning
+def test_map_too_large_a_rate_diverges_everywhere_and_is_drawn_and_counted():
+    state, traj = scene("quadratic", ["sgd"], "100", hyper={"sgd": {"lr": "5"}})
+    fig, _, summary, _ = convergence.compute_map(state, traj, "sgd", "10", "", "outcome")
+    diverged_code = [
+        v
+        for v, *_ in convergence._categories(
+            omaps.convergence_map("sgd", {"lr": 5.0}, "quadratic", n=10, steps=100)
+        )
+    ].index(omaps.DIVERGED)
+    assert (heat(fig) == diverged_code).all()
+    assert "diverged: 100 (100.0 %)" in str(summary)
+    fig2, *_ = convergence.compute_map(state, traj, "sgd", "10", "", "steps")
+    names = [t.name for t in fig2.data]
+    assert "diverged" in names  # the dark layer over the steps colouring
+    assert np.isnan(heat(fig2).astype(float)).all()
+
+
+def test_map_steps_colouring_is_steps_to_converge():
+    state, traj = scene("quadratic", ["sgd"], "200", hyper={"sgd": {"lr": "0.05"}})
+    fig, *_ = convergence.compute_map(state, traj, "sgd", "8", "150", "steps")
+    window = state["window"]
+    tol = convergence.TOL_FRACTION * max(w[1] - w[0] for w in window)
+    want = omaps.convergence_map("sgd", {"lr": 0.05}, "quadratic", n=8, steps=150, tol=tol)
+    got = np.array(fig.data[0].z, dtype=float)
+    np.testing.assert_array_equal(
+        got, np.where(want.steps_to_converge >= 0, want.steps_to_converge, np.nan)
+    )
+
+
+def test_a_pixel_click_starts_the_scene_inside_that_pixel():
+    state, traj = scene("beale", ["sgd"], "50")
+    fig, *_ = convergence.compute_map(state, traj, "sgd", "37", "20", "outcome")
+    xs, ys = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
+    dx, dy = xs[1] - xs[0], ys[1] - ys[0]
+    for i, j in ((0, 0), (36, 36), (5, 30), (18, 18)):
+        click = {"points": [{"x": xs[j], "y": ys[i], "curveNumber": 0}]}
+        sx, sy = convergence.start_from_pixel(click)
+        state2, traj2 = scene("beale", ["sgd"], "50", start=(sx, sy))
+        (px, py) = state2["start"]
+        assert abs(px - xs[j]) <= dx / 2 and abs(py - ys[i]) <= dy / 2
+        assert traj2["runs"][0]["x"][0] == pytest.approx(px, abs=1e-6)
+    assert convergence.start_from_pixel(None) == (no_update, no_update)
+    assert convergence.start_from_pixel({"points": [{"x": "nan", "y": 1}]}) == (no_update,) * 2
+
+
+@pytest.mark.parametrize(
+    ("n", "steps", "text"),
+    [
+        ("500", "", "grid n must be between 2 and 200"),
+        ("1", "", "grid n must be between 2 and 200"),
+        ("ten", "", "grid n must be a number"),
+        ("20.5", "", "grid n must be a whole number"),
+        ("20", "0", "steps must be between 1 and 2,000"),
+        ("20", "2001", "steps must be between 1 and 2,000"),
+        ("20", "1e9", "steps must be between 1 and 2,000"),
+    ],
+)
+def test_map_bad_grid_or_steps_gives_a_message_and_changes_nothing(n, steps, text):
+    state, traj = scene()
+    fig, msg, summary, meta = convergence.compute_map(state, traj, "sgd", n, steps, "outcome")
+    assert text in msg
+    assert fig is no_update and summary is no_update and meta is no_update
+
+
+def test_map_needs_a_scene_and_one_of_its_optimizers():
+    assert convergence.compute_map(None, None, "sgd", "10", "", "outcome")[1]
+    state, traj = scene()
+    assert "scene's optimizers" in convergence.compute_map(state, traj, "adam", "10", "", "x")[1]
+    tampered = {**state, "surface": "nope"}
+    assert convergence.compute_map(tampered, traj, "sgd", "10", "", "outcome")[0] is no_update
+
+
+def test_map_start_marker_follows_the_scene_with_a_patch():
+    state, traj = scene()
+    _, _, _, meta = convergence.compute_map(state, traj, "sgd", "6", "", "outcome")
+    patch, msg = convergence.follow_start({**state, "start": [0.5, -0.25]}, meta)
+    ops = patch.to_plotly_json()["operations"]
+    assert [o["params"]["value"] for o in ops] == [[0.5], [-0.25]]
+    assert msg == ""
+    _, msg = convergence.follow_start({**state, "surface": "beale"}, meta)
+    assert "Compute map" in msg
+
+
+# ----------------------------------------------------------------------------- lr sweep
+
+
+@pytest.mark.filterwarnings("error")
+def test_sweep_one_curve_per_optimizer_equal_to_single_runs():
+    state, traj = scene("rosenbrock", ["sgd", "momentum", "adam"], "150")
+    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "0.5", "9", "", "loss")
+    assert msg == ""
+    curves = [t for t in fig.data if t.meta["role"] == "sweep"]
+    assert [t.name for t in curves] == [r["label"] for r in traj["runs"]]
+    assert [t.line.color for t in curves] == [r["colour"] for r in traj["runs"]]
+    lrs = np.geomspace(1e-4, 0.5, 9)
+    surface = SURFACES["rosenbrock"]
+    for t, key in zip(curves, ["sgd", "momentum", "adam"], strict=True):
+        np.testing.assert_allclose(t.x, lrs, rtol=1e-12)
+        h = {k: v for k, v in state["hyper"][key].items() if k != "lr"}
+        for k in (0, 4, 8):
+            one = run(get_optimizer(key, lr=lrs[k], **h), surface, state["start"], 150)
+            if one.diverged_at is not None:
+                assert t.y[k] is None
+            else:
+                want = float(one.losses[-1]) - surface.min_value
+                assert t.y[k] == pytest.approx(want, rel=1e-9, abs=1e-12)
+    diverged = [t for t in fig.data if t.meta["role"] == "diverged"]
+    assert diverged, "SGD at α = 0.5 on Rosenbrock diverges: drawn as ✕"
+    assert "diverged" in fig.layout.annotations[0].text
+
+
+def test_sweep_steps_metric_and_bad_controls():
+    state, traj = scene("quadratic", ["sgd", "adam"], "100")
+    fig, _ = sweep.compute_sweep(state, traj, "1e-3", "0.3", "5", "80", "steps")
+    assert fig.layout.yaxis.title.text == "steps to converge"
+    assert all(v is None or 0 <= v <= 80 for t in fig.data for v in t.y)
+    for args, text in (
+        (("0", "1", "5", ""), "0 < lowest < highest"),
+        (("1", "0.1", "5", ""), "0 < lowest < highest"),
+        (("x", "1", "5", ""), "lowest α must be a number"),
+        (("1e-3", "1", "1", ""), "rates must be between 2 and 200"),
+        (("1e-3", "1", "5", "5000"), "steps must be between 1 and 2,000"),
+        (("1e-3", "1e7", "5", ""), "lr"),  # beyond the rule's own limit for α
+    ):
+        fig, msg = sweep.compute_sweep(state, traj, *args, "loss")
+        assert text in msg and fig is no_update
+
+
+# ----------------------------------------------------------------------------- network
+
+
+def test_network_panel_accuracy_per_step_and_boundary_frames():
+    state, traj = scene("noisy_moons", ["sgd", "adagrad"], "60", batch_size="32")
+    assert state["batch_size"] == 32
+    curves, boundary, msg = network.panel(state, traj, "adagrad")
+    assert msg == ""
+    surface = SURFACES["noisy_moons"]
+    acc = [t for t in curves.data if t.meta["role"] == "accuracy"]
+    assert [t.meta["run"] for t in acc] == ["sgd", "adagrad"]
+    for t, r in zip(acc, traj["runs"], strict=True):
+        pts = np.stack([r["x"], r["y"]], axis=-1)
+        np.testing.assert_allclose(np.array(t.y, dtype=float), surface.accuracy(pts), atol=1e-12)
+        assert len(t.y) == 61
+    meta = boundary.layout.meta
+    steps = meta["steps"]
+    assert steps[0] == 0 and steps[-1] == 60 and len(steps) == min(network.MAX_FRAMES, 61)
+    assert np.array(meta["z"]).shape == (len(steps), network.GRID, network.GRID)
+    r = traj["runs"][1]
+    k = steps[len(steps) // 2]
+    _, _, prob = surface.decision_boundary((r["x"][k], r["y"][k]), grid=network.GRID)
+    np.testing.assert_allclose(meta["z"][len(steps) // 2], prob, atol=5e-4)  # 3 decimals
+    assert "Adagrad" in boundary.layout.annotations[0].text
+
+
+def test_batch_size_changes_the_runs_and_a_bad_one_is_a_message():
+    full, tf = scene("noisy_moons", ["sgd"], "30")
+    mini, tm = scene("noisy_moons", ["sgd"], "30", batch_size="16")
+    assert "batch_size" not in full and mini["batch_size"] == 16
+    assert tf["runs"][0]["x"][5] != tm["runs"][0]["x"][5]
+    s = SURFACES["noisy_moons"]
+    for bad in ("0", "-3", "2.5", "lots"):
+        out = compute(Settings("noisy_moons", ["sgd"], "30", *map(str, s.start), batch_size=bad))
+        assert not out.ok and "batch size" in out.messages[ids.NET_BATCH_MSG]
+    quad, _ = scene("quadratic", ["sgd"], "10", batch_size="16")  # no mini-batches there
+    assert "batch_size" not in quad
+
+
+def test_network_panel_on_another_surface_says_where_to_look():
+    state, traj = scene()
+    curves, _, _ = network.panel(state, traj, "sgd")
+    assert network.NOT_NETWORK in curves.layout.annotations[0].text
+    assert network.preset_batch("radford-noisy-moons") == "32"
+    assert network.preset_batch("radford-beale") is no_update
