@@ -290,8 +290,8 @@ def restore(hash_, ready, state, href="#"):
     }
 
 
-def write(state, camera, arrows, tolerance, ready, pending):
-    """The hash and the full link text for the current valid scene (after the link is read)."""
+def write(state, camera, arrows, tolerance, ready, pending, href=None):
+    """The hash and the full link for the current valid scene (after the page's link is read)."""
     if not ready or not isinstance(state, dict) or not state.get("optimizers"):
         raise PreventUpdate
     if pending and (pending.get("s"), pending.get("p") or "") != (
@@ -300,7 +300,8 @@ def write(state, camera, arrows, tolerance, ready, pending):
     ):
         raise PreventUpdate  # the link's scene is still being applied
     h = encode(share_state(state, camera, "on" in (arrows or []), tolerance))
-    return h, h, None
+    base = href.split("#", 1)[0] if isinstance(href, str) else ""
+    return h, base + h, None
 
 
 def components() -> list:
@@ -375,6 +376,7 @@ def register(app) -> None:
         Input(ids.TOLERANCE, "value"),
         State(SHARE_READY, "data"),
         State(SHARE_PENDING, "data"),
+        State(ids.URL, "href"),
         prevent_initial_call=True,
     )(write)
 

@@ -1,0 +1,162 @@
+"""Share links in headless Chromium: a link opened in a second browser shows the same picture."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from app import create_app
+from tests.conftest import pytest_setup_options
+from viz import ids, share
+
+pytestmark = pytest.mark.e2e
+
+CONTOUR = f"document.querySelector('#{ids.CONTOUR} .js-plotly-plot')"
+SURF = f"document.querySelector('#{ids.SURFACE3D} .js-plotly-plot')"
+PICTURE = f"""
+const S = window.dash_clientside.optviz.state, g = {CONTOUR}, s = {SURF};
+if (!S || !S.runs || !g || !g._fullData || !s || !s._fullLayout) return null;
+const c = g._fullData.find(t => t.type === 'contour');
+if (!c) return null;
+return {{
+  runs: S.runs.map(r => [r.key, Array.from(r.x), Array.from(r.y)]),
+  contour: [Array.from(c.x), Array.from(c.y), Array.from(c.z, r => Array.from(r))],
+  camera: s._fullLayout.scene.camera,
+}};
+"""
+
+
+def wait(driver, script, timeout=90.0):
+    end = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < end:
+        value = driver.execute_script(script if "return" in script else f"return ({script});")
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for: {script[:200]} (last value {value!r})")
+
+
+def until(check, timeout=90.0):
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"condition not met (last {last!r})")
+
+
+def css_id(id_):
+    sel = id_ if isinstance(id_, str) else json.dumps(id_, sort_keys=True, separators=(",", ":"))
+    return f"[id='{sel}']"
+
+
+def type_into(driver, id_, text):
+    el = driver.find_element(By.CSS_SELECTOR, css_id(id_))
+    el.send_keys(Keys.CONTROL, "a")
+    el.send_keys(text, Keys.ENTER)
+
+
+def set_props(driver, id_, props):
+    driver.execute_script(
+        "window.dash_clientside.set_props(arguments[0], arguments[1]);", id_, props
+    )
+
+
+def link_of(driver):
+    return driver.find_element(By.CSS_SELECTOR, css_id(ids.SHARE_LINK)).get_attribute("value")
+
+
+def scene_of(link):
+    got, msg = share.read("#" + link.split("#", 1)[1]) if link and "#" in link else (None, "")
+    assert not msg
+    return got
+
+
+def test_share_link_round_trip_in_a_second_browser(dash_duo):
+    dash_duo.start_server(create_app())
+    d1 = dash_duo.driver
+    wait(d1, "window.dash_clientside.optviz.state.runs.length > 0")
+
+    set_props(d1, ids.OPTIMIZERS, {"value": ["sgd", "adam"]})
+    wait(d1, "window.dash_clientside.optviz.state.runs.map(r => r.key).join() === 'sgd,adam'")
+    type_into(d1, ids.EXPRESSION, "x**2 + 3*y**2 + sin(3*x)")
+    type_into(d1, ids.STEPS, "150")
+    type_into(d1, ids.START_X, "1.5")
+    type_into(d1, ids.START_Y, "-1.25")
+    set_props(d1, ids.sched("sgd"), {"value": "step"})
+    wait(d1, f"document.querySelector({json.dumps(css_id(ids.sched_param('sgd', 'every')))})")
+    type_into(d1, ids.sched_param("sgd", "every"), "30")
+    type_into(d1, ids.noise("adam"), "0.05")
+    type_into(d1, ids.noise_seed("adam"), "7")
+    type_into(d1, ids.TOLERANCE, "0.01")
+    cam = {"eye": {"x": 1.7, "y": -0.9, "z": 0.8}, "up": {"x": 0, "y": 0, "z": 1}}
+    d1.execute_script(f"Plotly.relayout({SURF}, {{'scene.camera': arguments[0]}});", cam)
+
+    def complete():
+        sc = scene_of(link_of(d1))
+        return (
+            sc
+            and sc["s"] == "custom"
+            and sc["o"] == ["sgd", "adam"]
+            and sc["st"] == 150
+            and sc["x"] == [1.5, -1.25]
+            and sc["sc"].get("sgd", {}).get("params", {}).get("every") == 30
+            and sc["n"].get("adam") == {"sigma": 0.05, "seed": 7}
+            and sc["t"] == "0.01"
+            and sc["c"]
+            and abs(sc["c"]["eye"]["x"] - 1.7) < 1e-6
+            and sc
+        )
+
+    try:
+        until(complete)
+    except AssertionError:
+        d1.save_screenshot("/tmp/optviz-share-first.png")
+        raise AssertionError(f"link never complete: {scene_of(link_of(d1))}") from None
+    link = link_of(d1)
+    assert link.startswith(dash_duo.server_url) and "#v1=" in link
+    assert d1.current_url.endswith(link.split("#", 1)[1])  # the address bar holds it too
+    first = wait(d1, PICTURE)
+    assert len(first["runs"][0][1]) == 151  # 150 steps of SGD + the start
+    assert first["runs"][0][1][0] == 1.5 and first["runs"][0][2][0] == -1.25
+
+    # A second, fresh browser (its own profile) opens the copied link on the same server.
+    d2 = webdriver.Chrome(options=pytest_setup_options())
+    try:
+        d2.get(link)
+        wait(d2, "window.dash_clientside.optviz.state.runs.map(r => r.key).join() === 'sgd,adam'")
+        wait(d2, "window.dash_clientside.optviz.state.runs[0].x.length === 151")
+        second = until(
+            lambda: (p := d2.execute_script(PICTURE)) and p["runs"] == first["runs"] and p
+        )
+        assert second["runs"] == first["runs"]  # trajectories, schedule and noise included
+        assert second["contour"] == first["contour"]  # the same f(x, y) on the same window
+        for k in "xyz":
+            assert second["camera"]["eye"][k] == pytest.approx(cam["eye"][k], abs=1e-9)
+        expr = d2.find_element(By.CSS_SELECTOR, css_id(ids.EXPRESSION)).get_attribute("value")
+        assert expr == "x**2 + 3*y**2 + sin(3*x)"
+        d2.save_screenshot("/tmp/optviz-share-second.png")
+    finally:
+        d2.quit()
+
+
+def test_malformed_link_gives_message_and_default_scene(dash_duo):
+    dash_duo.start_server(create_app())
+    d = dash_duo.driver
+    d.get(dash_duo.server_url + "/#v1=%%%not-base64%%%")
+    wait(d, "window.dash_clientside.optviz.state.runs.length > 0")
+    msg = wait(d, f"document.getElementById('{ids.SHARE_MSG}').innerText")
+    assert "could not be read" in msg and "default scene" in msg
+    assert d.find_element(By.CSS_SELECTOR, css_id(ids.SURFACE)).text.strip() != ""
+    keys = d.execute_script("return window.dash_clientside.optviz.state.runs.map(r => r.key);")
+    from viz import layout
+
+    assert keys == layout.initial()["selected"]  # the default scene
