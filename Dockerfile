@@ -3,7 +3,10 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
-RUN useradd --create-home --uid 10001 optviz
+# DejaVu Sans: the GIF renderer's labels and legend use it (Pillow's own font otherwise).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 optviz
 WORKDIR /app
 
 # The project and its [serve] extra, pinned by constraints.txt like the virtualenv.
