@@ -23,6 +23,7 @@ replaces it (the renderer applies the running-off values before the outputs).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import tempfile
@@ -46,6 +47,11 @@ INCOMPLETE = (
     "downloaded; you can export again."
 )
 FAILED = "The export failed on the server; nothing was downloaded. Please try again."
+STALL_S = 90  # no progress for this long while exporting: the page stops waiting
+STALLED = (
+    "No word from the server about the export for a while (it may have restarted). "
+    "Export is available again."
+)
 
 # Read the live camera of the 3-D background graph (the one the user drags).
 _CAMERA_JS = """
@@ -61,6 +67,24 @@ function (relayout) {
   return cam ? JSON.parse(JSON.stringify(cam)) : nu;
 }
 """.replace("SURFACE3D_ID", ids.SURFACE3D)
+
+
+# While an export runs, every few seconds: has the progress label changed lately? The poll
+# loop of a background callback ends for good if one poll gets no answer at all (its
+# worker killed mid-request), and then nothing would ever re-enable Export.
+_WATCHDOG_JS = """
+function (n, label) {
+  var nu = window.dash_clientside.no_update, now = Date.now();
+  var w = window._optvizExportWatch;
+  if (!w || n <= 1 || label !== w.label) {
+    window._optvizExportWatch = {label: label, since: now};
+    return [nu, nu, nu, nu];
+  }
+  if (now - w.since < STALL_MS) return [nu, nu, nu, nu];
+  window._optvizExportWatch = null;
+  return [false, true, "export-progress", STALLED_TEXT];
+}
+"""
 
 
 def cache_dir() -> str:
@@ -441,6 +465,7 @@ def panel() -> list:
         html.Div(id=ids.EXPORT_MSG, className="msg", role="status", **{"aria-live": "polite"}),
         html.Div(id=ids.EXPORT_STATUS, className="export-status", role="status"),
         dcc.Download(id=ids.EXPORT_DOWNLOAD),
+        dcc.Interval(id=ids.EXPORT_WATCHDOG, interval=5000, disabled=True),
         dcc.Store(id=ids.EXPORT_CAMERA),
     ]
 
@@ -457,6 +482,19 @@ def register(app, manager=None) -> None:
         _CAMERA_JS,
         Output(ids.EXPORT_CAMERA, "data"),
         Input(ids.SURFACE3D, "relayoutData"),
+        prevent_initial_call=True,
+    )
+
+    app.clientside_callback(
+        _WATCHDOG_JS.replace("STALL_MS", str(int(STALL_S * 1000))).replace(
+            "STALLED_TEXT", json.dumps(STALLED)
+        ),
+        Output(ids.EXPORT_BTN, "disabled"),
+        Output(ids.EXPORT_CANCEL, "disabled"),
+        Output(ids.EXPORT_PROGRESS_BOX, "className"),
+        Output(ids.EXPORT_MSG, "children", allow_duplicate=True),
+        Input(ids.EXPORT_WATCHDOG, "n_intervals"),
+        State(ids.EXPORT_PROGRESS_LABEL, "children"),
         prevent_initial_call=True,
     )
 
@@ -489,6 +527,8 @@ def register(app, manager=None) -> None:
             ),
             (Output(ids.EXPORT_MSG, "children"), "", INCOMPLETE),
             (Output(ids.EXPORT_STATUS, "children"), "", ""),
+            (Output(ids.EXPORT_WATCHDOG, "disabled"), False, True),
+            (Output(ids.EXPORT_WATCHDOG, "n_intervals"), 0, 0),
         ],
         progress=[
             Output(ids.EXPORT_PROGRESS, "value"),

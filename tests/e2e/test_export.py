@@ -78,8 +78,12 @@ def wait_file(folder: Path, timeout=60.0) -> Path:
 
 def job_processes() -> list[psutil.Process]:
     """The export jobs: forks of this test process (same command line; not the browser)."""
-    me = psutil.Process()
-    return [p for p in me.children(recursive=True) if p.cmdline() == me.cmdline()]
+    me, out = psutil.Process(), []
+    for p in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # zombies and processes already gone
+            if p.status() != psutil.STATUS_ZOMBIE and p.cmdline() == me.cmdline():
+                out.append(p)
+    return out
 
 
 def shot(duo, name):
@@ -188,7 +192,7 @@ def test_progress_shows_and_cancel_stops_the_job(duo):
     duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", export_panel.INCOMPLETE, timeout=20)
     wait(duo, f"!document.getElementById('{ids.EXPORT_BTN}').disabled")
     time.sleep(1.0)
-    assert [p for p in job_processes() if p.status() != psutil.STATUS_ZOMBIE] == []
+    assert job_processes() == []
     assert list(duo.downloads.iterdir()) == []
 
 
@@ -211,6 +215,36 @@ def test_a_killed_job_leaves_a_message_and_a_working_export_button(duo):
     with Image.open(wait_file(duo.downloads)) as im:
         assert (im.n_frames, im.size, im.info["loop"]) == (8, (240, 180), 0)
     duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", "")
+
+
+def test_a_server_that_stops_answering_mid_export_leaves_a_message_and_export(
+    dash_duo, tmp_path, monkeypatch
+):
+    """The poll loop ends for good when a poll gets no answer; the page's watchdog notices."""
+    monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(export_panel, "STALL_S", 8)
+    dash_duo.start_server(create_app())
+    wait(dash_duo, f"!!{GRAPH.format(ids.CONTOUR_TOP)}", timeout=LOAD)
+    wait(dash_duo, "window.dash_clientside.optviz.state.runs.length === 6", timeout=LOAD)
+    try:
+        choose(dash_duo, "both", frames="201", width="1600", height="600")
+        el(dash_duo, ids.EXPORT_BTN).click()
+        wait(
+            dash_duo,
+            f"/^frame [1-9]/.test(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}')"
+            ".textContent)",
+        )
+        dash_duo.server.stop()  # every further poll: connection refused
+        t0 = time.monotonic()
+        dash_duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", export_panel.STALLED, timeout=60)
+        assert time.monotonic() - t0 >= 8 - 5  # not before the stall time (5 s ticks)
+        wait(dash_duo, f"!document.getElementById('{ids.EXPORT_BTN}').disabled")
+        assert not el(dash_duo, ids.EXPORT_CANCEL).is_enabled()
+        assert "running" not in el(dash_duo, ids.EXPORT_PROGRESS_BOX).get_attribute("class")
+        shot(dash_duo, "export-stalled.png")
+    finally:
+        for p in job_processes():
+            p.kill()
 
 
 # ----------------------------------------------------------------------------- gunicorn
