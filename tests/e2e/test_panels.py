@@ -109,6 +109,11 @@ def test_convergence_map_computes_and_a_pixel_click_sets_the_start(duo):
     assert "between" not in duo.find_element(f"#{ids.MAP_MSG}").text  # the old message went
     assert "40×40 starts" in duo.find_element(f"#{ids.MAP_SUMMARY}").text
     shot(duo, "panel-convergence.png", ids.MAP_GRAPH)
+    duo.driver.find_element(By.CSS_SELECTOR, f"#{ids.MAP_COLOUR} input[value='steps']").click()
+    wait(duo, f"{GRAPH.format(ids.MAP_GRAPH)}.data[0].name === 'steps'")
+    shot(duo, "panel-convergence-steps.png", ids.MAP_GRAPH)
+    duo.driver.find_element(By.CSS_SELECTOR, f"#{ids.MAP_COLOUR} input[value='outcome']").click()
+    wait(duo, f"{GRAPH.format(ids.MAP_GRAPH)}.data[0].name === 'outcome'")
 
     # click the centre of pixel (row 30, column 9): its start is (xs[9], ys[30])
     i, j = 30, 9

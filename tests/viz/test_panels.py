@@ -217,3 +217,38 @@ def test_network_panel_on_another_surface_says_where_to_look():
     assert network.NOT_NETWORK in curves.layout.annotations[0].text
     assert network.preset_batch("radford-noisy-moons") == "32"
     assert network.preset_batch("radford-beale") is no_update
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hyper": "x"},
+        {"hyper": {"sgd": 3}},
+        {"window": "bad"},
+        {"window": [[0, 1], [2]]},
+        {"start": None},
+        {"start": [1, "a"]},
+        {"steps": "300"},
+        {"optimizers": "sgd"},
+        {"surface": 7},
+        {"batch_size": "32"},
+        {"schedule": {"sgd": {"name": "cosine", "params": {"nope": 1}}}},
+    ],
+)
+def test_a_tampered_scene_state_is_a_message_in_every_panel(change):
+    state, traj = scene()
+    bad = {**state, **change}
+    fig, msg, *_ = convergence.compute_map(bad, traj, "sgd", "6", "", "outcome")
+    assert fig is no_update and msg
+    fig, msg = sweep.compute_sweep(bad, traj, "1e-3", "1", "4", "", "loss")
+    assert fig is no_update and msg
+    if "schedule" not in change:  # the network panel does not use the schedule
+        curves, _, msg = network.panel(bad, traj, "sgd")
+        assert curves is no_update and msg
+        assert convergence.choices(bad) == ([], None)
+
+
+@pytest.mark.parametrize("traj", [None, {}, {"runs": "x"}, {"runs": [{"x": [1], "y": []}]}])
+def test_network_panel_with_a_tampered_trajectories_store(traj):
+    state, _ = scene("noisy_moons", ["sgd"], "10")
+    assert network.panel(state, traj, "sgd") == (no_update, no_update, "No trajectories yet.")

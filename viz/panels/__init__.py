@@ -76,12 +76,47 @@ def whole(value, what: str, low: int, high: int) -> int:
     return int(x)
 
 
+def _pair(v) -> bool:
+    return (
+        isinstance(v, list | tuple)
+        and len(v) == 2
+        and all(isinstance(c, int | float) and not isinstance(c, bool) for c in v)
+    )
+
+
+def check_state(state) -> dict:
+    """The scene-state store's shape (it comes back from the browser): ``ValueError`` if off."""
+    if not isinstance(state, dict) or not state.get("surface"):
+        raise ValueError(NO_SCENE)
+    ok = (
+        isinstance(state.get("surface"), str)
+        and isinstance(state.get("optimizers"), list)
+        and all(isinstance(k, str) for k in state["optimizers"])
+        and isinstance(state.get("hyper", {}), dict)
+        and all(isinstance(h, dict) for h in state.get("hyper", {}).values())
+        and isinstance(state.get("schedule") or {}, dict)
+        and _pair(state.get("start"))
+        and isinstance(state.get("steps"), int)
+        and (
+            state.get("window") is None
+            or (
+                isinstance(state["window"], list | tuple)
+                and len(state["window"]) == 2
+                and all(_pair(w) for w in state["window"])
+            )
+        )
+        and (state.get("batch_size") is None or isinstance(state["batch_size"], int))
+    )
+    if not ok:
+        raise ValueError("The scene's settings are not valid; change any setting to re-run it.")
+    return state
+
+
 def scene_surface(state: dict):
     """The scene's surface (with its mini-batch size), or ``ValueError``."""
     from viz.callbacks import surface_of_state
 
-    if not isinstance(state, dict) or not state.get("surface"):
-        raise ValueError(NO_SCENE)
+    check_state(state)
     try:
         s = surface_of_state(state)  # a registered surface or the user's own f(x, y)
     except ValueError as exc:

@@ -18,6 +18,7 @@ from viz import layout as vlayout
 from viz.panels import (
     NO_SCENE,
     PANEL_CONFIG,
+    check_state,
     colour_of,
     field,
     label_of,
@@ -159,33 +160,28 @@ def _discrete_scale(colours: list[str]) -> list:
     return scale
 
 
-def _none(a: np.ndarray) -> list:
-    """Rows of floats with None where the value is missing (NaN): a heatmap's gaps."""
-    return [[None if not np.isfinite(v) else float(v) for v in row] for row in a]
-
-
 def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", start=None):
     """The map as a heatmap (row i = ys[i], column j = xs[j]) under the contour lines."""
     xs, ys = cmap.xs, cmap.ys
     diverged = cmap.outcome == omaps.DIVERGED
+    # No per-pixel text: 200² hover labels would triple the figure; the side legend names
+    # the colours. z goes as a compact binary array (float32, NaN = no value).
     hover = "start (%{x:.4g}, %{y:.4g})<br>%{text}<extra>click: start here</extra>"
     traces = []
     if colour_by == "outcome":
         cats = _categories(cmap)
         code = {v: i for i, (v, _, _) in enumerate(cats)}
         z = np.vectorize(code.__getitem__, otypes=[float])(cmap.outcome)
-        names = np.array([name for _, name, _ in cats], dtype=object)[z.astype(int)]
         traces.append(
             go.Heatmap(
                 x=xs,
                 y=ys,
-                z=z,
-                text=names,
+                z=z.astype(np.float32),
                 zmin=-0.5,
                 zmax=len(cats) - 0.5,
                 colorscale=_discrete_scale([c for _, _, c in cats]),
                 showscale=False,
-                hovertemplate=hover,
+                hovertemplate=hover.replace("<br>%{text}", ""),
                 name="outcome",
             )
         )
@@ -193,17 +189,11 @@ def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", 
         if colour_by == "steps":
             v = np.where(cmap.steps_to_converge >= 0, cmap.steps_to_converge, np.nan).astype(float)
             title, zmin, zmax = "steps", 0.0, float(cmap.steps)
-            text = np.where(
-                np.isfinite(v),
-                "converged at step " + np.char.mod("%d", np.nan_to_num(v)),
-                "never converged",
-            )
+            text = "converged from step %{z}"
         else:
             with np.errstate(all="ignore"):
                 v = np.where(diverged, np.nan, cmap.final_loss).astype(float)
-            text = np.where(
-                np.isfinite(v), "final f = " + np.char.mod("%.4g", np.nan_to_num(v)), "diverged"
-            )
+            text = "final f = %{z:.4g}"
             finite = v[np.isfinite(v)]
             zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
             title = "final f"
@@ -213,17 +203,17 @@ def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", 
                     v = np.log10(v - base)
                 fv = v[np.isfinite(v)]
                 zmin, zmax, title = float(fv.min()), float(fv.max()), "log₁₀(f − min)"
+                text = "log₁₀(f − min) = %{z:.3g}"
         traces.append(
             go.Heatmap(
                 x=xs,
                 y=ys,
-                z=_none(v),
-                text=text,
+                z=v.astype(np.float32),
                 zmin=zmin,
                 zmax=zmax if zmax > zmin else zmin + 1,
                 colorscale="Viridis",
                 colorbar={"title": {"text": title, "side": "right"}, "thickness": 12, "len": 0.9},
-                hovertemplate=hover,
+                hovertemplate=hover.replace("%{text}", text),
                 name=colour_by,
             )
         )
@@ -232,15 +222,16 @@ def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", 
                 go.Heatmap(
                     x=xs,
                     y=ys,
-                    z=_none(np.where(diverged, 1.0, np.nan)),
+                    z=np.where(diverged, 1.0, np.nan).astype(np.float32),
                     colorscale=[[0, DIVERGED_COLOUR], [1, DIVERGED_COLOUR]],
                     showscale=False,
                     hovertemplate=hover.replace("%{text}", "diverged"),
                     name="diverged",
                 )
             )
-    lines = figures.contour_figure(surface, window, style, n=100).data[0]
+    lines = figures.contour_figure(surface, window, style, n=70).data[0]
     lines.update(
+        customdata=None,
         colorscale=[[0, "rgba(0,0,0,0.38)"], [1, "rgba(0,0,0,0.38)"]],
         hoverinfo="skip",
         hovertemplate=None,
@@ -336,7 +327,9 @@ def summary(cmap, label: str) -> html.Div:
 
 def choices(state):
     """The optimizer dropdown: the scene's runs; keeps nothing stale."""
-    if not isinstance(state, dict) or not state.get("optimizers"):
+    try:
+        check_state(state)
+    except ValueError:
         return [], None
     keys = [k for k in state["optimizers"] if rule_of(k) in OPTIMIZERS]
     opts = [
@@ -434,7 +427,11 @@ def start_from_pixel(click):
 
 def follow_start(state, meta):
     """Move the map's start marker to the scene's start (a Patch: the image stays)."""
-    if not isinstance(state, dict) or not isinstance(meta, dict) or not state.get("start"):
+    try:
+        check_state(state)
+    except ValueError:
+        return no_update, no_update
+    if not isinstance(meta, dict):
         return no_update, no_update
     if meta.get("surface") != state.get("surface"):
         return no_update, "The scene changed since this map was computed: press “Compute map”."

@@ -91,6 +91,23 @@ def _points(r: dict) -> np.ndarray:
     return np.stack([x, y], axis=-1)
 
 
+def _run_ok(r) -> bool:
+    """A run of the trajectories store as compute() writes it (the store comes back from
+    the browser, so its shape is checked before use)."""
+
+    def nums(v):
+        return isinstance(v, list) and all(
+            c is None or (isinstance(c, int | float) and not isinstance(c, bool)) for c in v
+        )
+
+    return (
+        isinstance(r, dict)
+        and all(isinstance(r.get(k), str) for k in ("key", "label", "colour"))
+        and all(nums(r.get(k)) for k in ("x", "y", "loss"))
+        and 0 < len(r["x"]) == len(r["y"]) <= 100_001
+    )
+
+
 def curves_figure(runs: list[dict], accuracy: list[np.ndarray]) -> go.Figure:
     """Loss (top) and accuracy (bottom) against step, one colour per run."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
@@ -253,8 +270,8 @@ def panel(state, traj, key):
         return no_update, no_update, str(exc)
     if not hasattr(surface, "decision_boundary"):
         return empty_figure(NOT_NETWORK), empty_figure(""), ""
-    runs = [r for r in (traj or {}).get("runs") or [] if isinstance(r, dict) and "x" in r]
-    if not runs:
+    runs = (traj or {}).get("runs") if isinstance(traj, dict) else None
+    if not isinstance(runs, list) or not runs or not all(_run_ok(r) for r in runs):
         return no_update, no_update, "No trajectories yet."
     with np.errstate(all="ignore"):
         accuracy = [surface.accuracy(_points(r)) for r in runs]
