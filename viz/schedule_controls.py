@@ -17,6 +17,8 @@ from optimizers.schedules import SCHEDULE_SPECS, make_schedule
 from viz import ids, validate
 
 PLOT_POINTS = 200  # α_t drawn at most at this many steps
+SHOWN = {"display": "block", "height": "96px", "width": "100%"}
+HIDDEN = {"display": "none"}
 PLOT_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": True}
 
 
@@ -81,7 +83,7 @@ def controls(opt: str, schedule: dict | None = None, noise: dict | None = None) 
                 id=ids.sched_plot(opt),
                 config=PLOT_CONFIG,
                 className="sched-plot",
-                style={"display": "none" if name == "constant" else "block"},
+                style=SHOWN if name != "constant" else HIDDEN,
             ),
             html.Div(
                 id=ids.sched_msg(opt),
@@ -149,7 +151,8 @@ def lr_figure(t, alpha, colour: str = "#1f77b4") -> go.Figure:
         go.Scatter(x=t, y=alpha, mode="lines", line={"color": colour, "width": 2}, name="α_t")
     )
     fig.update_layout(
-        height=90,
+        height=96,
+        autosize=True,
         margin={"l": 44, "r": 6, "t": 4, "b": 22},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="#fafafa",
@@ -164,16 +167,16 @@ def lr_figure(t, alpha, colour: str = "#1f77b4") -> go.Figure:
 def schedule_plot(name, param_values, lr, steps, opt: str):
     """The α_t plot and its message for one card (plain function; wired with MATCH)."""
     if name in (None, "constant"):
-        return {}, {"display": "none"}, ""
+        return {}, HIDDEN, ""
     try:
         a0 = validate.hyper(opt, "lr", lr)
         n_steps = validate.steps(steps)
         sname, params = validate.schedule(opt, name, param_values, a0)
     except (ValueError, KeyError) as exc:
-        return {}, {"display": "none"}, str(exc)
+        return {}, HIDDEN, str(exc)
     t, alpha = lr_values(sname, a0, params, n_steps)
     colour = validate.OPTIMIZERS[validate.rule_of(opt)].colour
-    return lr_figure(t, alpha, colour), {"display": "block"}, ""
+    return lr_figure(t, alpha, colour), SHOWN, ""
 
 
 def register(app) -> None:
