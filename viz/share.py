@@ -165,7 +165,7 @@ def check(data: dict) -> dict:
             raise ValueError("the window must be two pairs lo, hi")
         xr = validate.window_range(w[0], "x range")
         yr = validate.window_range(w[1], "y range")
-        surface = validate.expression(data.get("e"), xr, yr)
+        surf = surface = validate.expression(data.get("e"), xr, yr)
         out.update(s=validate.CUSTOM, e=surface.extra["expression"], w=[list(xr), list(yr)])
         window = (xr, yr)
     else:
@@ -173,7 +173,7 @@ def check(data: dict) -> dict:
         from surfaces import SURFACES
 
         sc = layout.presets().get(preset)
-        s = SURFACES[out["s"]]
+        surf = s = SURFACES[out["s"]]
         window = (
             sc.window() if sc is not None and sc.surface == out["s"] else (s.x_range, s.y_range)
         )
@@ -193,10 +193,14 @@ def check(data: dict) -> dict:
     for key in keys:
         info = OPTIMIZERS[validate.rule_of(key)]
         h = _mapping(hyper.get(key), f"hyperparameters of {key}")
-        names = {s.name for s in info.hyper}
+        if info.second_order and not surf.has_hessian:  # as compute would refuse it
+            raise ValueError(f"{info.label} needs a Hessian; {surf.label} has none")
+        specs = {s.name: s for s in info.hyper}
         for name, value in h.items():
-            if name not in names:
+            if name not in specs:
                 raise ValueError(f"{info.label} has no hyperparameter {name!r}")
+            if specs[name].is_bool and not isinstance(value, bool):
+                raise ValueError(f"{info.label}: {name} must be true or false")
             out["h"].setdefault(key, {})[name] = validate.hyper(key, name, value)
         lr = {**info.defaults(), **out["h"].get(key, {})}.get("lr", 1.0)
         if key in scheds:

@@ -230,6 +230,7 @@ HOSTILE = [
     tok({**good(), "h": {"sgd": {"lr": -1}}}),
     tok({**good(), "h": {"sgd": {"lr": "1e400"}}}),
     tok({**good(), "h": {"sgd": {"zz": 1}}}),
+    tok({**good(), "h": {"adam": {"bias_correction": "false"}}}),
     tok({**good(), "h": {"momentum": {"lr": 1}}}),
     tok({**good(), "sc": {"sgd": {"name": "cosine", "params": {"total": -3}}}}),
     tok({**good(), "n": {"adam": {"sigma": -1, "seed": 0}}}),
