@@ -31,7 +31,7 @@ return {{
 """
 
 
-def wait(driver, script, timeout=90.0):
+def wait(driver, script, timeout=120.0):
     end = time.monotonic() + timeout
     value = None
     while time.monotonic() < end:
@@ -42,7 +42,7 @@ def wait(driver, script, timeout=90.0):
     raise AssertionError(f"timed out waiting for: {script[:200]} (last value {value!r})")
 
 
-def until(check, timeout=90.0):
+def until(check, timeout=120.0):
     end = time.monotonic() + timeout
     last = None
     while time.monotonic() < end:
@@ -134,9 +134,18 @@ def test_share_link_round_trip_in_a_second_browser(dash_duo):
         d2.get(link)
         wait(d2, "window.dash_clientside.optviz.state.runs.map(r => r.key).join() === 'sgd,adam'")
         wait(d2, "window.dash_clientside.optviz.state.runs[0].x.length === 151")
-        second = until(
-            lambda: (p := d2.execute_script(PICTURE)) and p["runs"] == first["runs"] and p
-        )
+        try:
+            second = until(
+                lambda: (p := d2.execute_script(PICTURE)) and p["runs"] == first["runs"] and p
+            )
+        except AssertionError:
+            d2.save_screenshot("/tmp/optviz-share-second-failed.png")
+            p = d2.execute_script(PICTURE) or {"runs": []}
+            diff = [
+                (a[0], b[0], len(a[1]), len(b[1]), a[1][:3], b[1][:3])
+                for a, b in zip(first["runs"], p["runs"], strict=False)
+            ]
+            raise AssertionError(f"second browser differs: {diff}; link {scene_of(link)}") from None
         assert second["runs"] == first["runs"]  # trajectories, schedule and noise included
         assert second["contour"] == first["contour"]  # the same f(x, y) on the same window
         for k in "xyz":
