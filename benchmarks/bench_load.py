@@ -487,6 +487,23 @@ def load(
 
 # ----------------------------------------------------------------------------- report
 
+LOG_COPY = ROOT / "benchmarks" / "out" / "load-server.log"
+
+
+def _traceback_summaries(log: str) -> str:
+    """The distinct last lines (exception type and message) of the log's tracebacks."""
+    found: dict[str, int] = {}
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("Traceback (most recent call last)"):
+            continue
+        j = i + 1
+        while j < len(lines) and (lines[j].startswith(" ") or not lines[j].strip()):
+            j += 1
+        if j < len(lines):
+            found[lines[j][:120]] = found.get(lines[j][:120], 0) + 1
+    return "; ".join(f"{n}× {msg}" for msg, n in found.items())
+
 
 def main(
     clients: int = 20, requests: int = 100, workers: int = 2, export_share: float = 0.05
@@ -499,13 +516,17 @@ def main(
         log = server.log
     solo50 = alone.quantile(0.50) if not alone.errors else None
     tracebacks = log.count("Traceback (most recent call last)")
+    if tracebacks:  # keep the server's log for whoever looks into them
+        LOG_COPY.parent.mkdir(exist_ok=True)
+        LOG_COPY.write_text(log)
     mix = f", {export_share:.0%} exports" if export_share > 0 and not result.note else ""
     what = f"load: {clients} clients × {requests} callbacks{mix}, gunicorn -w {workers}"
     notes = [f"{result.requests / result.wall:.0f} requests/s over {result.wall:.1f} s"]
     if result.note:
         notes.append(result.note)
     if tracebacks:
-        notes.append(f"{tracebacks} tracebacks in the server log")
+        last = _traceback_summaries(log)
+        notes.append(f"{tracebacks} tracebacks in the server log ({LOG_COPY}): {last}")
     if result.errors:
         notes.append(f"first error: {result.errors[0]}")
     note = "; ".join(notes)
