@@ -568,7 +568,8 @@ if __name__ == "__main__":
     a = parser.parse_args()
     rows = main(a.clients, a.requests, a.workers, a.export_share)
     print(table(rows))
+    shown = set()
     for r in rows:
-        if r.note:
+        if r.note and r.note not in shown:
             print(f"- {r.benchmark}: {r.note}")
-            break
+            shown.add(r.note)
