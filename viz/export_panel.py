@@ -28,6 +28,7 @@ import os
 import re
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 
 from dash import Input, Output, State, dcc, html, no_update
@@ -467,6 +468,10 @@ def panel() -> list:
         dcc.Download(id=ids.EXPORT_DOWNLOAD),
         dcc.Interval(id=ids.EXPORT_WATCHDOG, interval=5000, disabled=True),
         dcc.Store(id=ids.EXPORT_CAMERA),
+        # A fresh id per page: Dash keys a background job's result by the callback's
+        # arguments, so two pages exporting identical settings would share one result
+        # (and one of them would lose it). This argument keeps their keys apart.
+        dcc.Store(id=ids.EXPORT_PAGE, data=uuid.uuid4().hex),
     ]
 
 
@@ -514,6 +519,7 @@ def register(app, manager=None) -> None:
         State(ids.EXPORT_CAMERA, "data"),
         State(ids.SCENE_STATE, "data"),
         State(ids.PRESET_HYPER, "data"),
+        State(ids.EXPORT_PAGE, "data"),
         background=True,
         manager=manager,
         interval=POLL_MS,
@@ -539,7 +545,9 @@ def register(app, manager=None) -> None:
         cancel=[Input(ids.EXPORT_CANCEL, "n_clicks")],
         prevent_initial_call=True,
     )
-    def _export(set_progress, n_clicks, view, frames, fps, width, height, camera, state, preset):
+    def _export(
+        set_progress, n_clicks, view, frames, fps, width, height, camera, state, preset, _page
+    ):
         try:
             return export(
                 set_progress,

@@ -41,6 +41,7 @@ EXPORT_MSG = "export-msg"  # errors (and "did not finish")
 EXPORT_STATUS = "export-status"  # what the last export made
 EXPORT_DOWNLOAD = "export-download"
 EXPORT_CAMERA = "export-camera"  # the 3-D graph's live camera (clientside)
+EXPORT_PAGE = "export-page"  # a per-page id that keeps identical exports' results apart
 EXPORT_WATCHDOG = "export-watchdog"  # interval: an export with no word from the server
 
 # Analysis panels below the views (viz/panels/)

@@ -14,7 +14,7 @@ import pytest
 from dash import no_update
 from PIL import Image
 
-from viz import callbacks, export_panel, gif, layout
+from viz import callbacks, export_panel, gif, ids, layout
 from viz.export_panel import BUSY, NO_SCENE, ExportSlots, export, scene_from_state
 from viz.scenes import RADFORD_COLOURS, RADFORD_LABELS, get_preset
 
@@ -303,3 +303,26 @@ def test_the_networks_mini_batches_are_exported(slots):
     assert_same_runs(runs, o.traj["runs"])
     full = export_panel.scene_and_runs({**o.state, "batch_size": None}, store)[1]
     assert not np.allclose(full[0].points, runs[0].points)
+
+
+def test_each_page_gets_its_own_export_key():
+    """Identical exports from two pages must not share a background result (Dash keys
+    results by the callback's arguments), so every page load carries a fresh id."""
+
+    def page_id(tree):
+        found = []
+
+        def walk(node):
+            if getattr(node, "id", None) == ids.EXPORT_PAGE:
+                found.append(node.data)
+            children = getattr(node, "children", None)
+            for child in children if isinstance(children, list | tuple) else [children]:
+                if child is not None and not isinstance(child, str | int | float):
+                    walk(child)
+
+        walk(tree)
+        assert len(found) == 1
+        return found[0]
+
+    first, second = page_id(layout.layout()), page_id(layout.layout())
+    assert first and second and first != second
