@@ -7,6 +7,9 @@ from typing import NamedTuple
 import numpy as np
 
 from optimizers.base import (
+    ADAM_MOMENTS_LATEX,
+    BETA1,
+    BETA2,
     EPS_IN_SQRT,
     HyperSpec,
     Optimizer,
@@ -16,7 +19,6 @@ from optimizers.base import (
     lr_spec,
     register,
     rms,
-    unit_spec,
 )
 from optimizers.schedules import as_schedule
 
@@ -68,16 +70,16 @@ register(
         label="Adam",
         colour="#56B4E9",
         latex=(
-            r"\begin{aligned} m &\leftarrow \beta_1 m + (1-\beta_1)\nabla_W \\"
-            r" v &\leftarrow \beta_2 v + (1-\beta_2)\nabla_W^2 \\"
-            r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v} + \varepsilon}"
+            r"\begin{aligned} "
+            + ADAM_MOMENTS_LATEX
+            + r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v} + \varepsilon}"
             r"\end{aligned}"
         ),
         factory=adam,
         hyper=(
             lr_spec(0.01),
-            unit_spec("beta1", 0.9, r"\beta_1", "decay of the mean m"),
-            unit_spec("beta2", 0.999, r"\beta_2", "decay of the square mean v", high=0.9999),
+            BETA1,
+            BETA2,
             eps_spec(1e-8),
             HyperSpec("bias_correction", True, help="divide m, v by 1 − βᵗ"),
             EPS_IN_SQRT,

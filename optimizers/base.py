@@ -120,6 +120,14 @@ def eps_spec(default: float = 1e-8) -> HyperSpec:
 
 EPS_IN_SQRT = HyperSpec("eps_in_sqrt", False, symbol="", help="use √(c + ε) instead of √c + ε")
 
+# Adam and its variants (Nadam, AMSGrad) share their two moments, specs and formula lines.
+BETA1 = unit_spec("beta1", 0.9, r"\beta_1", "decay of the mean m")
+BETA2 = unit_spec("beta2", 0.999, r"\beta_2", "decay of the square mean v", high=0.9999)
+ADAM_MOMENTS_LATEX = (
+    r"m &\leftarrow \beta_1 m + (1-\beta_1)\nabla_W \\"
+    r" v &\leftarrow \beta_2 v + (1-\beta_2)\nabla_W^2 \\"
+)
+
 
 def const(x: float) -> Array:
     """A hyperparameter as a 0-d array: numpy combines one with an array about twice as

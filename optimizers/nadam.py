@@ -7,6 +7,9 @@ from typing import NamedTuple
 import numpy as np
 
 from optimizers.base import (
+    ADAM_MOMENTS_LATEX,
+    BETA1,
+    BETA2,
     EPS_IN_SQRT,
     Optimizer,
     RuleInfo,
@@ -15,7 +18,6 @@ from optimizers.base import (
     lr_spec,
     register,
     rms,
-    unit_spec,
 )
 from optimizers.schedules import as_schedule
 
@@ -64,17 +66,17 @@ register(
         label="Nadam",
         colour="#882255",
         latex=(
-            r"\begin{aligned} m &\leftarrow \beta_1 m + (1-\beta_1)\nabla_W \\"
-            r" v &\leftarrow \beta_2 v + (1-\beta_2)\nabla_W^2 \\"
-            r" \hat m &= \tfrac{\beta_1 m}{1-\beta_1^{t+1}} + \tfrac{(1-\beta_1)\nabla_W}"
+            r"\begin{aligned} "
+            + ADAM_MOMENTS_LATEX
+            + r" \hat m &= \tfrac{\beta_1 m}{1-\beta_1^{t+1}} + \tfrac{(1-\beta_1)\nabla_W}"
             r"{1-\beta_1^t} \\"
             r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v} + \varepsilon} \end{aligned}"
         ),
         factory=nadam,
         hyper=(
             lr_spec(0.01, low=1e-4, high=1.0),
-            unit_spec("beta1", 0.9, r"\beta_1", "decay of the mean m"),
-            unit_spec("beta2", 0.999, r"\beta_2", "decay of the square mean v", high=0.9999),
+            BETA1,
+            BETA2,
             eps_spec(1e-8),
             EPS_IN_SQRT,
         ),
