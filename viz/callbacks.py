@@ -24,6 +24,9 @@ from viz.scenes import Style
 def apply_preset(name: str):
     """A preset's settings for the controls, or nothing to change for "free play"."""
     presets = layout.presets()
+    if name is not None and not isinstance(name, str):
+        msg = "scene: choose one from the list"
+        return (no_update,) * 7 + (msg, msg)
     if not name or name not in presets:
         return (no_update,) * 7 + ("", "")
     sc = presets[name]
@@ -45,27 +48,32 @@ def apply_preset(name: str):
 def show_formula(surface: str):
     if surface == validate.CUSTOM:
         return html.P("Type your own f(x, y) below.", className="hint")
-    if surface not in SURFACES:
-        return no_update
+    if not isinstance(surface, str) or surface not in SURFACES:
+        return no_update  # compute puts the message next to the surface list
     return layout.surface_formula(surface)
 
 
 def render_panel(selected, preset_hyper, state, from_preset: bool):
     """The chosen optimizers' cards; values: preset (when it just changed) > current > default."""
+    if not selected:
+        return []
     try:
         names = validate.selection(selected)
     except ValueError:
-        return []
-    preset_runs = (preset_hyper or {}).get("runs", {})
-    current = (state or {}).get("hyper", {})
+        return no_update  # compute shows the message; the cards on screen stay
+    v = validate
+    preset_runs = v.mapping(v.store(preset_hyper).get("runs"))
+    state = v.store(state)
+    current = v.mapping(state.get("hyper"))
     cards = []
     for n in names:
-        p = preset_runs.get(n, {})
-        values = {**p.get("hyper", {}), **current.get(n, {})}
+        p = v.mapping(preset_runs.get(n))
+        mine, theirs = v.mapping(current.get(n)), v.mapping(p.get("hyper"))
+        values = {**theirs, **mine}
         if from_preset:
-            values = {**current.get(n, {}), **p.get("hyper", {})}
-        sched = (state or {}).get("schedule", {}).get(n)
-        noise = (state or {}).get("noise", {}).get(n)
+            values = {**mine, **theirs}
+        sched = v.mapping(state.get("schedule")).get(n)
+        noise = v.mapping(state.get("noise")).get(n)
         if from_preset or sched is None:
             sched = p.get("schedule", sched)
         if from_preset or noise is None:
@@ -85,7 +93,9 @@ def surface_changed(surface: str, preset_store):
     changes: the preset has set the start itself.
     """
     presets = layout.presets()
-    name = (preset_store or {}).get("preset")
+    name = validate.store(preset_store).get("preset")
+    if not isinstance(surface, str) or not isinstance(name, str | None):
+        return no_update, no_update, no_update  # compute puts the message by the list
     if surface == validate.CUSTOM:
         return no_update, no_update, ""  # your own f(x, y): free play, the start is kept
     if surface not in SURFACES or (name in presets and presets[name].surface == surface):
@@ -152,9 +162,10 @@ class Outcome:
 
 def _scene_of(settings: Settings, surface):
     """Style, window, labels and colours: the preset's while its surface is shown."""
-    preset = (settings.preset or {}).get("preset")
-    runs = (settings.preset or {}).get("runs", {})
-    sc = layout.presets().get(preset) if preset else None
+    preset = validate.store(settings.preset).get("preset")
+    runs = validate.mapping(validate.store(settings.preset).get("runs"))
+    runs = {k: v for k, v in runs.items() if isinstance(v, dict)}
+    sc = layout.presets().get(preset) if isinstance(preset, str) and preset else None
     if sc is not None and sc.surface == settings.surface:
         return sc.style, sc.window(), runs, preset
     return Style(), (surface.x_range, surface.y_range), runs, ""
@@ -191,10 +202,10 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     except ValueError:
         tol = 1e-3
     hyper = {}
-    for opt, values in (settings.hyper or {}).items():
+    for opt, values in validate.mapping(settings.hyper).items():
         if validate.rule_of(opt) not in OPTIMIZERS:
             continue
-        for key, value in values.items():
+        for key, value in validate.mapping(values).items():
             try:
                 hyper.setdefault(opt, {})[key] = validate.hyper(opt, key, value)
             except ValueError as exc:
@@ -203,9 +214,10 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     for n in names if ids.OPTIMIZERS_MSG not in msgs else []:
         info = OPTIMIZERS[validate.rule_of(n)]
         p = preset_runs.get(n, {})
-        lr = {**info.defaults(), **p.get("hyper", {}), **hyper.get(n, {})}.get("lr", 1.0)
-        sc = (settings.schedule or {}).get(n) or {}
-        nz = (settings.noise or {}).get(n) or {}
+        ph = validate.mapping(p.get("hyper"))
+        lr = {**info.defaults(), **ph, **hyper.get(n, {})}.get("lr", 1.0)
+        sc = validate.mapping(validate.mapping(settings.schedule).get(n))
+        nz = validate.mapping(validate.mapping(settings.noise).get(n))
         try:
             sname, sparams = validate.schedule(n, sc.get("name"), sc.get("params"), lr)
         except ValueError as exc:
@@ -270,10 +282,8 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     out.traj = {
         "runs": runs,
         "steps": steps,
-        "contour_top": figures.contour_overlay(runs, window, style, start, step=0).to_plotly_json(),
-        "surface_top": figures.surface_overlay(
-            surface, runs, window, style, step=0
-        ).to_plotly_json(),
+        "contour_top": figures.contour_overlay(runs, window, style, start, step=0),
+        "surface_top": figures.surface_overlay(surface, runs, window, style, step=0),
         "fps": style.fps,
     }
     _, _, zz = figures.grid(surface, window, 60)
@@ -404,7 +414,7 @@ def results_for_tolerance(tol, traj, state):
         surface = surface_of_state(state)
     except ValueError:
         surface = None
-    if not traj or surface is None:
+    if not isinstance(traj, dict) or not isinstance(traj.get("runs"), list) or surface is None:
         return no_update, ""
     window = state.get("window") or (surface.x_range, surface.y_range)
     return results_table(figures.results_rows(traj["runs"], surface, t, window)), ""
@@ -550,9 +560,14 @@ def register(app) -> None:
         hyper = _by_id(ctx.args_grouping["numbers"])
         for opt, vals in _by_id(ctx.args_grouping["bools"]).items():
             for k, v in vals.items():
-                hyper.setdefault(opt, {})[k] = "on" in (v or [])
+                try:
+                    hyper.setdefault(opt, {})[k] = validate.checklist(v, k)
+                except ValueError as exc:
+                    hyper[opt][k] = str(exc)  # not a bool: validate.hyper gives the message
         # Only the cards on screen count: the selection decides which rules run.
-        chosen = set(scene["optimizers"] or [])
+        picked = scene["optimizers"]
+        picked = [picked] if isinstance(picked, str) else picked
+        chosen = {k for k in picked if isinstance(k, str)} if isinstance(picked, list) else set()
         hyper = {k: v for k, v in hyper.items() if k in chosen}
         settings = Settings(
             **scene,

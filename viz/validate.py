@@ -39,9 +39,51 @@ def number(value, what: str) -> float:
     return x
 
 
+# ----------------------------------------------------------------------------- JSON types
+# Every value from the browser or a URL is JSON: any type can arrive where one is expected.
+# These checks come first, so a wrong type is a message, never an AttributeError/TypeError.
+
+
+def store(value) -> dict:
+    """A browser-held store (scene state, preset settings): a dict, or ``{}`` for anything else.
+
+    Stores are written by the server; a tampered or missing one means "nothing held", so the
+    caller falls back to its defaults instead of failing.
+    """
+    return value if isinstance(value, dict) else {}
+
+
+def mapping(value) -> dict:
+    """A nested dict inside a store (e.g. ``{"runs": {...}}``): ``{}`` unless it is a dict."""
+    return value if isinstance(value, dict) else {}
+
+
+def choice(value, what: str) -> str:
+    """A dropdown value: text (a list, number or dict is a message naming ``what``)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what}: choose one from the list, got {_short(value)}")
+    return value
+
+
+def checklist(value, what: str) -> bool:
+    """A one-box checklist (``["on"]`` or ``[]``/``None``) as a bool; any other type: message."""
+    if value is None:
+        return False
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{what}: expected a tick box value, got {_short(value)}")
+    return "on" in value
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def surface(name) -> str:
+    if not isinstance(name, str):
+        raise ValueError(f"surface: choose one from the list, got {_short(name)}")
     if name not in SURFACES:
-        raise ValueError(f"unknown surface {name!r}; choose one from the list")
+        raise ValueError(f"unknown surface {_short(name)}; choose one from the list")
     return name
 
 
@@ -56,9 +98,11 @@ def selection(keys) -> list[str]:
         raise ValueError("choose at least one optimizer")
     if isinstance(keys, str):
         keys = [keys]
+    if not isinstance(keys, list | tuple) or not all(isinstance(k, str) for k in keys):
+        raise ValueError(f"optimizers: choose from the list, got {_short(keys)}")
     unknown = [k for k in keys if rule_of(k) not in OPTIMIZERS]
     if unknown:
-        raise ValueError(f"unknown optimizer {unknown[0]!r}")
+        raise ValueError(f"unknown optimizer {_short(unknown[0])}")
     keys = list(dict.fromkeys(keys))
     if len(keys) > MAX_RUNS:
         raise ValueError(f"choose at most {MAX_RUNS} optimizers")
@@ -93,7 +137,9 @@ def hyper(opt: str, name: str, value):
     rule = rule_of(opt)
     spec = OPTIMIZERS[rule].spec(name)
     if spec.is_bool:
-        return spec.check(bool(value), rule)
+        if not isinstance(value, bool):
+            raise ValueError(f"{OPTIMIZERS[rule].label}: {name} must be on or off")
+        return spec.check(value, rule)
     label = OPTIMIZERS[rule].label
     opt = rule
     try:
