@@ -192,60 +192,57 @@ def _with_log(style: Style, log: bool) -> Style:
 
 def contour_overlay(
     runs: list[dict], window, style: Style, start=None, step: int | None = None
-) -> go.Figure:
+) -> dict:
     """The transparent overlay of the contour map: start, trails, arrows, dots, ✕ marks.
 
     ``runs`` are ``trajectory_payload`` entries; ``step`` is the step drawn (default:
     the last). The browser redraws the same traces with ``trail_at`` for every step.
+    A plain figure dict in Plotly's JSON schema (rebuilt on every change, so it skips
+    ``go.Figure``'s validation; tests check it against the schema).
     """
     k = _last_step(runs) if step is None else step
-    fig = go.Figure()
     sx, sy = ([start[0]], [start[1]]) if start is not None else ([], [])
-    fig.add_trace(
-        go.Scatter(
+    data = [
+        _scatter(
             x=sx,
             y=sy,
             mode="markers",
             name="start",
-            hoverinfo="skip",
             meta={"role": "start"},
             marker={"symbol": "circle-open", "size": 13, "color": "#222", "line": {"width": 2}},
         )
-    )
+    ]
     for i, r in enumerate(runs):
         xs, ys = trail_at(r, k)
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
+        data.append(
+            _scatter(
+                x=list(xs),
+                y=list(ys),
                 mode="lines",
                 name=r["label"],
-                hoverinfo="skip",
                 line={"color": r["colour"], "width": style.line_width},
                 meta={"role": "trail", "run": i},
             )
         )
     for role, colour, dash in (("grad", "#222222", "solid"), ("velocity", "#666666", "dot")):
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            _scatter(
                 x=[],
                 y=[],
                 mode="lines+markers",
                 name=role,
-                hoverinfo="skip",
                 line={"color": colour, "width": 2, "dash": dash},
                 marker={"symbol": "arrow", "angleref": "previous", "size": 11, "color": colour},
                 meta={"role": role},
             )
         )
     dots = [dot_at(r, k) for r in runs]
-    fig.add_trace(
-        go.Scatter(
+    data.append(
+        _scatter(
             x=[d[0] for d in dots],
             y=[d[1] for d in dots],
             mode="markers",
             name="now",
-            hoverinfo="skip",
             meta={"role": "dots"},
             marker={
                 "size": style.dot_size,
@@ -255,37 +252,67 @@ def contour_overlay(
         )
     )
     crosses = [dot_at(r, k) for r in runs if _diverged_by(r, k)]
-    fig.add_trace(
-        go.Scatter(
+    data.append(
+        _scatter(
             x=[c[0] for c in crosses],
             y=[c[1] for c in crosses],
             mode="markers",
             name="diverged",
-            hoverinfo="skip",
             meta={"role": "crosses"},
             marker={"symbol": "x-thin", "size": 16, "line": {"width": 3, "color": "#d00000"}},
         )
     )
-    fig.update_layout(
-        **_axes_2d(window, style, show=True),
-        margin=MARGIN,
-        paper_bgcolor=TRANSPARENT,
-        plot_bgcolor=TRANSPARENT,
-        showlegend=False,
-        uirevision=uirevision_2d(window),
-        font={**FONT, "color": TRANSPARENT},
-        hovermode=False,
-    )
     # The overlay keeps axes (so its plot area matches the background's) but draws none.
-    fig.update_xaxes(linecolor=TRANSPARENT, tickcolor=TRANSPARENT, title_font_color=TRANSPARENT)
-    fig.update_yaxes(linecolor=TRANSPARENT, tickcolor=TRANSPARENT, title_font_color=TRANSPARENT)
-    return fig
+    axes = _axes_2d(window, style, show=True)
+    for ax in axes.values():
+        ax["linecolor"] = ax["tickcolor"] = TRANSPARENT
+        ax["title"]["font"] = {"color": TRANSPARENT}
+    layout = {
+        **axes,
+        "margin": dict(MARGIN),
+        "paper_bgcolor": TRANSPARENT,
+        "plot_bgcolor": TRANSPARENT,
+        "showlegend": False,
+        "uirevision": uirevision_2d(window),
+        "font": {**FONT, "color": TRANSPARENT},
+        "hovermode": False,
+    }
+    return _figure(data, layout)
+
+
+def _scatter(**props) -> dict:
+    """A 2-D scatter trace dict that ignores the mouse (every overlay/loss trace is one)."""
+    return {"type": "scatter", "hoverinfo": "skip", **props}
+
+
+def _figure(data: list, layout: dict) -> dict:
+    """A figure dict with the default template, as ``go.Figure(...).to_plotly_json()`` has."""
+    return {"data": data, "layout": {**layout, "template": _template()}}
+
+
+@functools.lru_cache(maxsize=4)
+def _template_json(name: str) -> str:
+    import json
+
+    import plotly.io as pio
+
+    return json.dumps(pio.templates[name].to_plotly_json())
+
+
+def _template() -> dict:
+    """The default template (``go.Figure`` puts it in every layout), built once per process."""
+    import json
+
+    import plotly.io as pio
+
+    name = pio.templates.default
+    return json.loads(_template_json(name)) if isinstance(name, str) and name else {}
 
 
 def straightforward_contour(surface: Surface, runs, window, style: Style) -> go.Figure:
     """The contour and the trails in ONE graph: the peer the benchmark measures against."""
     fig = contour_figure(surface, window, style)
-    for tr in contour_overlay(runs, window, style).data:
+    for tr in contour_overlay(runs, window, style)["data"]:
         fig.add_trace(tr)
     return fig
 
@@ -384,52 +411,57 @@ def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> go.Fi
 
 def surface_overlay(
     surface: Surface, runs: list[dict], window, style: Style, step: int | None = None
-) -> go.Figure:
-    """The transparent 3-D overlay: each run's path on the surface and its current point."""
+) -> dict:
+    """The transparent 3-D overlay: each run's path on the surface and its current point.
+
+    A plain figure dict in Plotly's JSON schema, like ``contour_overlay``.
+    """
     k = _last_step(runs) if step is None else step
-    fig = go.Figure(extent_trace(surface, window, style))
+    data = [extent_trace(surface, window, style)]
     for i, r in enumerate(runs):
         n = _upto(r, k)
         xs, ys, zs = path3d(r, n)
-        fig.add_trace(
-            go.Scatter3d(
-                x=xs,
-                y=ys,
-                z=zs,
-                mode="lines",
-                name=r["label"],
-                hoverinfo="skip",
-                line={"color": r["colour"], "width": 2 * style.line_width},
-                meta={"role": "path", "run": i},
-            )
+        data.append(
+            {
+                "type": "scatter3d",
+                "x": xs,
+                "y": ys,
+                "z": list(zs),
+                "mode": "lines",
+                "name": r["label"],
+                "hoverinfo": "skip",
+                "line": {"color": r["colour"], "width": 2 * style.line_width},
+                "meta": {"role": "path", "run": i},
+            }
         )
     idx = [min(_upto(r, k), len(r["x"])) - 1 for r in runs]
     now = [path3d(r, j + 1) for r, j in zip(runs, idx, strict=True)]
-    fig.add_trace(
-        go.Scatter3d(
-            x=[p[0][-1] for p in now],
-            y=[p[1][-1] for p in now],
-            z=[p[2][-1] for p in now],
-            mode="markers",
-            name="now",
-            hoverinfo="skip",
-            meta={"role": "dots3d"},
-            marker={
+    data.append(
+        {
+            "type": "scatter3d",
+            "x": [p[0][-1] for p in now],
+            "y": [p[1][-1] for p in now],
+            "z": [p[2][-1] for p in now],
+            "mode": "markers",
+            "name": "now",
+            "hoverinfo": "skip",
+            "meta": {"role": "dots3d"},
+            "marker": {
                 "size": 0.55 * style.dot_size,
                 "color": [r["colour"] for r in runs],
                 "line": {"width": 1, "color": "#ffffff"},
             },
-        )
+        }
     )
-    fig.update_layout(
-        scene=_scene(surface, window, style, show=False),
-        margin=MARGIN3D,
-        paper_bgcolor=TRANSPARENT,
-        showlegend=False,
-        uirevision=UIREVISION,
-        font=FONT,
-    )
-    return fig
+    layout = {
+        "scene": _scene(surface, window, style, show=False),
+        "margin": dict(MARGIN3D),
+        "paper_bgcolor": TRANSPARENT,
+        "showlegend": False,
+        "uirevision": UIREVISION,
+        "font": dict(FONT),
+    }
+    return _figure(data, layout)
 
 
 def path3d(r: dict, n: int) -> tuple[list, list, list]:
@@ -442,8 +474,8 @@ def path3d(r: dict, n: int) -> tuple[list, list, list]:
     )
 
 
-def extent_trace(surface: Surface, window, style: Style) -> go.Scatter3d:
-    """Two invisible points at opposite corners of the scene's box.
+def extent_trace(surface: Surface, window, style: Style) -> dict:
+    """Two invisible points at opposite corners of the scene's box (a scatter3d trace dict).
 
     plotly.js scales a 3-D scene by the extent of its *data*, not its axis ranges, so
     the surface scene and the paths-only overlay only project alike when both hold data
@@ -451,23 +483,24 @@ def extent_trace(surface: Surface, window, style: Style) -> go.Scatter3d:
     """
     (x0, x1), (y0, y1) = window
     z0, z1 = z_range(surface, window, style)
-    return go.Scatter3d(
-        x=[x0, x1],
-        y=[y0, y1],
-        z=[z0, z1],
-        mode="markers",
-        hoverinfo="skip",
-        name="extent",
-        marker={"size": 1, "opacity": 0},
-        showlegend=False,
-        meta={"role": "extent"},
-    )
+    return {
+        "type": "scatter3d",
+        "x": [x0, x1],
+        "y": [y0, y1],
+        "z": [z0, z1],
+        "mode": "markers",
+        "hoverinfo": "skip",
+        "name": "extent",
+        "marker": {"size": 1, "opacity": 0},
+        "showlegend": False,
+        "meta": {"role": "extent"},
+    }
 
 
 def straightforward_surface(surface: Surface, runs, window, style: Style) -> go.Figure:
     """The surface and the paths in ONE scene: the peer the benchmark measures against."""
     fig = surface_figure(surface, window, style)
-    for tr in surface_overlay(surface, runs, window, style).data:
+    for tr in surface_overlay(surface, runs, window, style)["data"]:
         fig.add_trace(tr)
     return fig
 
@@ -475,37 +508,35 @@ def straightforward_surface(surface: Surface, runs, window, style: Style) -> go.
 # ----------------------------------------------------------------------------- loss plot
 
 
-def loss_figure(
-    runs: list[dict], min_value: float | None, style: Style, value_range=None
-) -> go.Figure:
+def loss_figure(runs: list[dict], min_value: float | None, style: Style, value_range=None) -> dict:
     """Loss against step for every run; log scale of f − f* when it spans > 2 decades.
 
     On a linear scale, ``value_range`` (the surface's values over the window) caps the
     y axis, so a run escaping down an unbounded surface does not flatten the others.
+    A plain figure dict in Plotly's JSON schema, like ``contour_overlay``.
     """
     log, ytitle, series = _loss_series(runs, min_value)
-    fig = go.Figure()
+    data = []
     for r, y in zip(runs, series, strict=True):
-        steps = list(range(len(y)))
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=y,
-                mode="lines",
-                name=r["label"],
-                line={"color": r["colour"], "width": 2},
-                hovertemplate=f"{r['label']}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": list(range(len(y))),
+                "y": y,
+                "mode": "lines",
+                "name": r["label"],
+                "line": {"color": r["colour"], "width": 2},
+                "hovertemplate": f"{r['label']}<br>step %{{x}}<br>%{{y:.4g}}<extra></extra>",
+            }
         )
         if r["diverged_at"] is not None and y:
-            fig.add_trace(
-                go.Scatter(
+            data.append(
+                _scatter(
                     x=[len(y) - 1],
                     y=[y[-1]],
                     mode="markers",
                     showlegend=False,
                     name=f"{r['label']} diverged",
-                    hoverinfo="skip",
                     marker={
                         "symbol": "x-thin",
                         "size": 13,
@@ -513,21 +544,21 @@ def loss_figure(
                     },
                 )
             )
-    fig.update_layout(
-        margin={"l": 56, "r": 12, "t": 8, "b": 40},
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
-        showlegend=False,
-        font=FONT,
-        uirevision=UIREVISION,
-        xaxis={
+    layout = {
+        "margin": {"l": 56, "r": 12, "t": 8, "b": 40},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "showlegend": False,
+        "font": dict(FONT),
+        "uirevision": UIREVISION,
+        "xaxis": {
             "title": {"text": "step"},
             "showgrid": True,
             "gridcolor": "#eef0f3",
             "zeroline": False,
             "linecolor": "#888",
         },
-        yaxis={
+        "yaxis": {
             "title": {"text": ytitle},
             **_capped_range(series, value_range, log),
             "type": "log" if log else "linear",
@@ -537,8 +568,8 @@ def loss_figure(
             "linecolor": "#888",
             "exponentformat": "power",
         },
-        hovermode="x unified",
-        shapes=[
+        "hovermode": "x unified",
+        "shapes": [
             {
                 "type": "line",
                 "xref": "x",
@@ -550,8 +581,8 @@ def loss_figure(
                 "line": {"color": "#555", "width": 1, "dash": "dot"},
             }
         ],
-    )
-    return fig
+    }
+    return _figure(data, layout)
 
 
 def _capped_range(series, value_range, log: bool) -> dict:

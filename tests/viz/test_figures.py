@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from optimizers import get_optimizer, run
@@ -31,6 +34,19 @@ def payload(
             )
         )
     return s, window, runs
+
+
+def plain(d: dict) -> go.Figure:
+    """A per-change figure (overlays, loss): a plain JSON dict that Plotly's schema accepts.
+
+    ``go.Figure`` validates every property (an unknown name or bad value raises) and must
+    not change anything: the dict is what ``go.Figure(...).to_plotly_json()`` would send.
+    """
+    assert type(d) is dict and set(d) == {"data", "layout"}
+    text = json.dumps(d)  # plain JSON: no numpy, no Plotly objects
+    fig = go.Figure(d)
+    assert json.loads(fig.to_json()) == json.loads(text)
+    return fig
 
 
 def roles(fig):
@@ -66,7 +82,7 @@ def test_log_levels_are_evenly_spaced_in_log_of_the_gap():
 def test_background_and_overlay_share_margins_ranges_and_uirevision():
     s, window, runs = payload()
     bg = figures.contour_figure(s, window, Style())
-    top = figures.contour_overlay(runs, window, Style(), start=(-1.5, 1.2))
+    top = plain(figures.contour_overlay(runs, window, Style(), start=(-1.5, 1.2)))
     for f in (bg, top):
         assert f.layout.margin.to_plotly_json() == figures.MARGIN
         assert list(f.layout.xaxis.range) == list(window[0])
@@ -79,7 +95,7 @@ def test_background_and_overlay_share_margins_ranges_and_uirevision():
 
 def test_overlay_traces_have_roles_and_the_runs_colours():
     _s, window, runs = payload()
-    fig = figures.contour_overlay(runs, window, Style(line_width=3.0), step=10)
+    fig = plain(figures.contour_overlay(runs, window, Style(line_width=3.0), step=10))
     assert roles(fig) == ["start", "trail", "trail", "grad", "velocity", "dots", "crosses"]
     trails = [t for t in fig.data if t.meta["role"] == "trail"]
     assert [t.line.color for t in trails] == [r["colour"] for r in runs]
@@ -95,8 +111,8 @@ def test_diverged_run_ends_at_its_last_finite_point_with_a_cross():
     r = runs[0]
     d = r["diverged_at"]
     assert d is not None and len(r["x"]) == d
-    before = figures.contour_overlay(runs, window, Style(), step=d - 1)
-    after = figures.contour_overlay(runs, window, Style(), step=d + 5)
+    before = plain(figures.contour_overlay(runs, window, Style(), step=d - 1))
+    after = plain(figures.contour_overlay(runs, window, Style(), step=d + 5))
     assert len(before.data[roles(before).index("crosses")].x) == 0
     cross = after.data[roles(after).index("crosses")]
     assert cross.x == (r["x"][-1],) and cross.y == (r["y"][-1],)
@@ -108,7 +124,7 @@ def test_surface_figures_fix_ranges_keep_the_camera_and_line_up():
     s, window, runs = payload()
     style = Style()
     bg = figures.surface_figure(s, window, style)
-    top = figures.surface_overlay(s, runs, window, style, step=5)
+    top = plain(figures.surface_overlay(s, runs, window, style, step=5))
     assert bg.data[0].type == "surface"
     assert {t.type for t in top.data} == {"scatter3d"}
     for f in (bg, top):
@@ -147,11 +163,11 @@ def test_gradient_arrow_points_downhill_with_a_fixed_screen_length():
 
 def test_loss_plot_switches_to_log_of_the_gap_when_it_spans_decades():
     s, _window, runs = payload(rules=("sgd",), steps=200, sgd={"lr": 0.1})
-    fig = figures.loss_figure(runs, s.min_value, Style())
+    fig = plain(figures.loss_figure(runs, s.min_value, Style()))
     assert fig.layout.yaxis.type == "log" and "f − f*" in fig.layout.yaxis.title.text
     assert fig.data[0].line.color == runs[0]["colour"]
     flat = [dict(runs[0], loss=[1.0, 0.9, 0.8])]
-    lin = figures.loss_figure(flat, None, Style())
+    lin = plain(figures.loss_figure(flat, None, Style()))
     assert lin.layout.yaxis.type == "linear"
 
 
