@@ -31,6 +31,7 @@ MAX_LINK = 8192  # characters of the hash
 MAX_JSON = 65536  # bytes after decompression
 SHARE_PENDING = "share-pending"  # the link's scene while it is being applied
 SHARE_READY = "share-ready"  # the page's link has been read once
+SHARE_WRITTEN = "share-written"  # dummy output of the address-bar update
 BAD_LINK = "This link could not be read ({why}); the default scene is shown."
 
 
@@ -295,7 +296,7 @@ def restore(hash_, ready, state, href="#"):
 
 
 def write(state, camera, arrows, tolerance, ready, pending, href=None):
-    """The hash and the full link for the current valid scene (after the page's link is read)."""
+    """The full link for the current valid scene (once the page's own link has been read)."""
     if not ready or not isinstance(state, dict) or not state.get("optimizers"):
         raise PreventUpdate
     if pending and (pending.get("s"), pending.get("p") or "") != (
@@ -305,7 +306,7 @@ def write(state, camera, arrows, tolerance, ready, pending, href=None):
         raise PreventUpdate  # the link's scene is still being applied
     h = encode(share_state(state, camera, "on" in (arrows or []), tolerance))
     base = href.split("#", 1)[0] if isinstance(href, str) else ""
-    return h, base + h, None
+    return base + h, None
 
 
 def components() -> list:
@@ -314,6 +315,7 @@ def components() -> list:
         dcc.Store(id=ids.SHARE_CAMERA),
         dcc.Store(id=SHARE_PENDING),
         dcc.Store(id=SHARE_READY, data=False),
+        dcc.Store(id=SHARE_WRITTEN),
     ]
 
 
@@ -371,7 +373,6 @@ def register(app) -> None:
         return {k: got.get(k, no_update) for k in outs}
 
     app.callback(
-        Output(ids.URL, "hash"),
         Output(ids.SHARE_LINK, "value"),
         Output(SHARE_PENDING, "data", allow_duplicate=True),
         Input(ids.SCENE_STATE, "data"),
@@ -383,6 +384,23 @@ def register(app) -> None:
         State(ids.URL, "href"),
         prevent_initial_call=True,
     )(write)
+
+    # The address bar follows the scene: replaceState, so no history entry per change and
+    # no new trigger of the link reader (dcc.Location does not see it).
+    app.clientside_callback(
+        """
+        function (link) {
+          var i = link ? link.indexOf("#v") : -1;
+          if (i >= 0 && window.location.hash !== link.slice(i)) {
+            window.history.replaceState(window.history.state, "", link.slice(i));
+          }
+          return window.dash_clientside.no_update;
+        }
+        """,
+        Output(SHARE_WRITTEN, "data"),
+        Input(ids.SHARE_LINK, "value"),
+        prevent_initial_call=True,
+    )
 
     # The camera a link asks for, on the 3-D background (the overlay mirrors it).
     @app.callback(

@@ -94,7 +94,10 @@ def test_share_link_round_trip_in_a_second_browser(dash_duo):
     set_props(d1, ids.sched("sgd"), {"value": "step"})
     wait(d1, f"document.querySelector({json.dumps(css_id(ids.sched_param('sgd', 'every')))})")
     type_into(d1, ids.sched_param("sgd", "every"), "30")
+    # One change at a time, each seen in the link, as a user sees the picture update.
+    until(lambda: (sc := scene_of(link_of(d1))) and "sgd" in sc["sc"])
     type_into(d1, ids.noise("adam"), "0.05")
+    until(lambda: (sc := scene_of(link_of(d1))) and "adam" in sc["n"])
     type_into(d1, ids.noise_seed("adam"), "7")
     type_into(d1, ids.TOLERANCE, "0.01")
     cam = {"eye": {"x": 1.7, "y": -0.9, "z": 0.8}, "up": {"x": 0, "y": 0, "z": 1}}

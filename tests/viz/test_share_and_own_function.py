@@ -292,6 +292,6 @@ def test_write_waits_for_the_link_then_writes_it():
         share.write(state, None, [], "1e-3", False, None)  # the page's link not read yet
     with pytest.raises(callbacks.PreventUpdate):  # a link's scene still being applied
         share.write(state, None, [], "1e-3", True, {"s": "beale", "p": ""})
-    h, full, pending = share.write(state, None, ["on"], "1e-3", True, None, "http://h:1/?q#old")
-    assert full == "http://h:1/?q" + h and pending is None
-    assert share.read(h)[0]["a"] is True
+    full, pending = share.write(state, None, ["on"], "1e-3", True, None, "http://h:1/?q#old")
+    assert full.startswith("http://h:1/?q#v1=") and pending is None
+    assert share.read(full[len("http://h:1/?q") :])[0]["a"] is True
