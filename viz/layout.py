@@ -180,12 +180,16 @@ def hyper_control(opt: str, spec, value) -> html.Div:
     title = spec.help or spec.name
     if spec.is_bool:
         return html.Div(
-            dcc.Checklist(
-                id=ids.hyper_bool(opt, spec.name),
-                options=[{"label": f" {spec.name}", "value": "on"}],
-                value=["on"] if value else [],
-                className="bool-control",
-            ),
+            [
+                dcc.Checklist(
+                    id=ids.hyper_bool(opt, spec.name),
+                    options=[{"label": f" {spec.name}", "value": "on"}],
+                    value=["on"] if value else [],
+                    className="bool-control",
+                ),
+                # A value that is not a tick box's (a tampered request) is rejected here.
+                _msg(ids.hyper_msg(opt, spec.name), "msg hyper-msg"),
+            ],
             className="hyper-row bool",
             title=title,
         )
