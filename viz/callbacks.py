@@ -7,9 +7,10 @@ itself never comes here: it runs in the browser (assets/optviz.js).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import numpy as np
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -251,18 +252,9 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         info = OPTIMIZERS[validate.rule_of(n)]
         p = preset_runs.get(n, {})
         h = {**info.defaults(), **p.get("hyper", {}), **hyper.get(n, {})}
-        traj = run_one(info.name, h, extras[n], surface, start, steps)
+        label, colour = p.get("label") or info.label, p.get("colour") or info.colour
         runs.append(
-            figures.trajectory_payload(
-                surface,
-                traj,
-                n,
-                p.get("label") or info.label,
-                p.get("colour") or info.colour,
-                window,
-                style,
-                momentum=any(s.name == "momentum" for s in info.hyper),
-            )
+            run_payload(n, info, h, extras[n], surface, start, steps, label, colour, window, style)
         )
         hyper[n] = h
     diverged = [r for r in runs if r["diverged_at"] is not None]
@@ -286,9 +278,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         "surface_top": figures.surface_overlay(surface, runs, window, style, step=0),
         "fps": style.fps,
     }
-    _, _, zz = figures.grid(surface, window, 60)
-    finite = zz[np.isfinite(zz)]
-    value_range = (float(finite.min()), float(finite.max())) if finite.size else None
+    value_range = figures.value_range(surface, window)  # cached: the grid is not redone
     out.loss = figures.loss_figure(runs, surface.min_value, style, value_range)
     out.results = results_table(figures.results_rows(runs, surface, tol, window))
     statuses = {
@@ -349,6 +339,56 @@ def surface_of_state(state) -> object:
         )
         return surface_of(settings)[1]
     return SURFACES[validate.surface(state.get("surface"))]
+
+
+# One run's payload depends only on the values below, so a recompute where one slider
+# moved reruns one optimizer, not all of them. Keyed by those values (the same for every
+# user: no per-user state), bounded by the points held (~200 B each as Python floats).
+PAYLOAD_CACHE_POINTS = 100_000
+_payloads: OrderedDict = OrderedDict()
+_payload_points = 0
+_payload_lock = threading.Lock()
+
+
+def run_payload(key, info, hyper, extra, surface, start, steps, label, colour, window, style):
+    """``figures.trajectory_payload`` of ``run_one``, cached by every value it depends on.
+
+    Not cached: runs with noise and no seed (each is a new draw). The payload's lists are
+    shared between requests: read them, never change them.
+    """
+    global _payload_points
+    momentum = any(s.name == "momentum" for s in info.hyper)
+    random = extra is not None and bool(extra[2]) and extra[3] is None
+    ident = None
+    if not random:
+        values = (key, info.name, sorted(hyper.items()), extra, tuple(start), steps)
+        ident = (repr((values, label, colour, window, style, momentum)), surface)
+        with _payload_lock:
+            hit = _payloads.get(ident)
+            if hit is not None:
+                _payloads.move_to_end(ident)
+                return dict(hit)
+    traj = run_one(info.name, hyper, extra, surface, start, steps)
+    payload = figures.trajectory_payload(
+        surface, traj, key, label, colour, window, style, momentum=momentum
+    )
+    if ident is not None:
+        with _payload_lock:
+            if ident not in _payloads:
+                _payloads[ident] = payload
+                _payload_points += len(payload["x"])
+            while _payload_points > PAYLOAD_CACHE_POINTS and len(_payloads) > 1:
+                _, old = _payloads.popitem(last=False)
+                _payload_points -= len(old["x"])
+    return dict(payload)
+
+
+def clear_payload_cache() -> None:
+    """Forget every cached run (benchmarks time a cold recompute with it)."""
+    global _payload_points
+    with _payload_lock:
+        _payloads.clear()
+        _payload_points = 0
 
 
 def run_one(rule: str, hyper: dict, extra, surface, start, steps):

@@ -282,3 +282,60 @@ def test_validate_module_messages():
         validate.steps(str(validate.MAX_STEPS + 1))
     with pytest.raises(ValueError, match="tolerance"):
         validate.tolerance("0")
+
+
+# ----------------------------------------------------------------------------- recompute cost
+
+
+def test_a_hyperparameter_change_reruns_only_that_optimizer_with_the_same_results(monkeypatch):
+    callbacks.clear_payload_cache()
+    first = compute(settings(optimizers=["sgd", "momentum", "adam"]))
+    calls = []
+    real = callbacks.run_one
+    monkeypatch.setattr(callbacks, "run_one", lambda rule, *a: calls.append(rule) or real(rule, *a))
+    again = compute(settings(optimizers=["sgd", "momentum", "adam"], hyper={"sgd": {"lr": "0.07"}}))
+    assert calls == ["sgd"]  # the other two runs' values did not change
+    old, new = {r["key"]: r for r in first.traj["runs"]}, {r["key"]: r for r in again.traj["runs"]}
+    assert new["adam"] == old["adam"] and new["momentum"] == old["momentum"]
+    ref = run(get_optimizer("sgd", lr=0.07), SURFACES["quadratic"], (-1.5, 1.2), 50)
+    np.testing.assert_allclose(new["sgd"]["x"], ref.points[:, 0], rtol=1e-6, atol=1e-12)
+    # a cached run is the uncached one: same JSON as a recompute from scratch
+    callbacks.clear_payload_cache()
+    calls.clear()
+    cold = compute(settings(optimizers=["sgd", "momentum", "adam"], hyper={"sgd": {"lr": "0.07"}}))
+    assert calls == ["sgd", "momentum", "adam"]
+    assert json.dumps(cold.traj) == json.dumps(again.traj)
+    assert json.dumps(cold.loss) == json.dumps(again.loss)
+
+
+def test_the_run_cache_tells_every_value_apart_and_stays_bounded(monkeypatch):
+    callbacks.clear_payload_cache()
+    calls = []
+    real = callbacks.run_one
+    monkeypatch.setattr(callbacks, "run_one", lambda rule, *a: calls.append(rule) or real(rule, *a))
+    variants = [
+        {},
+        {"steps": "51"},
+        {"start_x": "-1.4"},
+        {"surface": "rosenbrock", "start_x": "-1", "start_y": "2"},
+        {"noise": {"sgd": {"sigma": "0.1", "seed": "1"}}},
+        {"noise": {"sgd": {"sigma": "0.1", "seed": "2"}}},
+        {"schedule": {"sgd": {"name": "exponential", "params": {}}}},
+    ]
+    outs = []
+    for v in variants:
+        o = compute(settings(optimizers=["sgd"], **v))
+        assert o.ok, o.messages
+        outs.append(json.dumps(o.traj["runs"]))
+    assert calls == ["sgd"] * len(variants)  # every variant is a new run
+    assert len(set(outs)) == len(variants)
+    monkeypatch.setattr(callbacks, "PAYLOAD_CACHE_POINTS", 120)
+    compute(settings(optimizers=["sgd", "adam"], steps="100"))
+    assert callbacks._payload_points <= 120 or len(callbacks._payloads) == 1
+
+
+def test_the_loss_plot_and_overlays_are_plain_json_dicts():
+    out = compute(settings())
+    for fig in (out.loss, out.traj["contour_top"], out.traj["surface_top"]):
+        assert type(fig) is dict and set(fig) == {"data", "layout"}
+        json.dumps(fig)
