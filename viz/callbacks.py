@@ -63,7 +63,7 @@ def render_panel(selected, preset_hyper, state, from_preset: bool):
     except ValueError:
         return no_update  # compute shows the message; the cards on screen stay
     v = validate
-    preset_runs = v.mapping(v.store(preset_hyper).get("runs"))
+    preset_runs = v.preset_runs(preset_hyper)
     state = v.store(state)
     current = v.mapping(state.get("hyper"))
     cards = []
@@ -164,8 +164,7 @@ class Outcome:
 def _scene_of(settings: Settings, surface):
     """Style, window, labels and colours: the preset's while its surface is shown."""
     preset = validate.store(settings.preset).get("preset")
-    runs = validate.mapping(validate.store(settings.preset).get("runs"))
-    runs = {k: v for k, v in runs.items() if isinstance(v, dict)}
+    runs = validate.preset_runs(settings.preset)
     sc = layout.presets().get(preset) if isinstance(preset, str) and preset else None
     if sc is not None and sc.surface == settings.surface:
         return sc.style, sc.window(), runs, preset

@@ -58,6 +58,22 @@ def mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def preset_runs(value) -> dict:
+    """The preset store's ``runs`` ({key: {"hyper": {...}, "label": str, ...}}), each field
+    of the wrong type dropped, so the callbacks fall back to the optimizer's own values."""
+    runs = {}
+    for key, run in mapping(mapping(value).get("runs")).items():
+        if not isinstance(run, dict):
+            continue
+        clean = {k: v for k, v in run.items() if k not in ("hyper", "label", "colour")}
+        clean["hyper"] = mapping(run.get("hyper"))
+        for k in ("label", "colour"):
+            if isinstance(run.get(k), str):
+                clean[k] = run[k]
+        runs[key] = clean
+    return runs
+
+
 def choice(value, what: str) -> str:
     """A dropdown value: text (a list, number or dict is a message naming ``what``)."""
     if not isinstance(value, str):

@@ -265,6 +265,17 @@ STORE_JUNK = st.one_of(
     st.fixed_dictionaries({"runs": st.one_of(st.text(max_size=3), st.lists(st.integers()))}),
     st.fixed_dictionaries({"hyper": st.one_of(st.text(max_size=3), st.integers())}),
     st.fixed_dictionaries({"runs": st.fixed_dictionaries({"sgd": st.text(max_size=3)})}),
+    st.fixed_dictionaries(
+        {
+            "runs": st.fixed_dictionaries(
+                {
+                    "sgd": st.fixed_dictionaries(
+                        {"hyper": st.text(max_size=3), "label": st.integers()}
+                    )
+                }
+            )
+        }
+    ),
 )
 
 
@@ -341,3 +352,11 @@ def test_the_checks_accept_what_the_controls_send():
     assert validate.store({"a": 1}) == {"a": 1} and validate.store("x") == {}
     assert validate.choice("beale", "surface") == "beale"
     assert math.isclose(validate.number("1e-3", "lr"), 1e-3, rel_tol=1e-12)
+
+
+@FUZZ
+@given(store=STORE_JUNK)
+def test_compute_with_a_tampered_preset_store_runs_with_the_defaults(store):
+    o = callbacks.compute(callbacks.Settings("beale", ["sgd"], "5", "1", "1", preset=store))
+    assert o.ok and o.state["optimizers"] == ["sgd"]
+    assert o.state["hyper"]["sgd"] == validate.OPTIMIZERS["sgd"].defaults()
