@@ -11,28 +11,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
+from tests.e2e.browser import js, set_props, wait
 from viz import callbacks, ids, layout
 from viz.scenes import RADFORD_COLOURS, RADFORD_LABELS, get_preset
 
 pytestmark = pytest.mark.e2e
 
 GRAPH = "document.querySelector('#{} .js-plotly-plot')"
-
-
-def js(duo, script, *args):
-    return duo.driver.execute_script(script, *args)
-
-
-def wait(duo, script, timeout=60.0, *args):
-    """Poll a JS expression until it is truthy; return its value."""
-    end = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < end:
-        value = js(duo, f"return ({script});", *args)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
 
 
 def trail_lengths(duo, graph=ids.CONTOUR_TOP, role="trail"):
@@ -45,10 +30,6 @@ def trail_lengths(duo, graph=ids.CONTOUR_TOP, role="trail"):
 
 def state(duo, key):
     return js(duo, f"return window.dash_clientside.optviz.state.{key};")
-
-
-def set_props(duo, id_, props):
-    js(duo, "window.dash_clientside.set_props(arguments[0], arguments[1]);", id_, props)
 
 
 def by_id(duo, id_):

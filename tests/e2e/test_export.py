@@ -12,9 +12,9 @@ import psutil
 import pytest
 from PIL import Image
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 
 from app import create_app
+from tests.e2e.browser import js, type_into, wait
 from viz import callbacks, export_panel, gif, ids, layout
 from viz.scenes import get_preset
 
@@ -26,31 +26,8 @@ LOAD = 120.0  # seconds for the page to load: the machine is shared and often bu
 SHOTS = os.environ.get("OPTVIZ_SHOTS")  # a directory: save screenshots there
 
 
-def js(duo, script, *args):
-    return duo.driver.execute_script(script, *args)
-
-
-def wait(duo, script, timeout=60.0):
-    end = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < end:
-        value = js(duo, f"return ({script});")
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
-
-
 def el(duo, id_):
     return duo.driver.find_element(By.ID, id_)
-
-
-def type_into(duo, id_, text):
-    box = el(duo, id_)
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(Keys.DELETE)
-    if text:
-        box.send_keys(text)
 
 
 def choose(duo, view, frames="", fps="", width="", height=""):

@@ -8,13 +8,20 @@ import time
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 
 from app import create_app
 from surfaces import from_expression
+from tests.e2e.browser import element as el
+from tests.e2e.browser import type_into as _type
+from tests.e2e.browser import wait
 from viz import ids
 
 pytestmark = pytest.mark.e2e
+
+
+def type_into(duo, id_, text):
+    _type(duo, id_, text, enter=True)
+
 
 GRAPH = "document.querySelector('#{} .js-plotly-plot')"
 CONTOUR_Z = f"(function(){{const g = {GRAPH.format(ids.CONTOUR)};"
@@ -22,28 +29,6 @@ CONTOUR_Z += " if (!g || !g._fullData) return null;"
 CONTOUR_Z += " const c = g._fullData.find(t => t.type === 'contour'); if (!c) return null;"
 CONTOUR_Z += " return {x: Array.from(c.x), y: Array.from(c.y),"
 CONTOUR_Z += " z: Array.from(c.z, r => Array.from(r))};})()"
-
-
-def wait(duo, script, timeout=60.0):
-    end = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < end:
-        value = duo.driver.execute_script(f"return ({script});")
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
-
-
-def el(duo, id_):
-    sel = id_ if isinstance(id_, str) else json.dumps(id_, sort_keys=True, separators=(",", ":"))
-    return duo.driver.find_element(By.CSS_SELECTOR, f"[id='{sel}']")
-
-
-def type_into(duo, id_, text):
-    e = el(duo, id_)
-    e.send_keys(Keys.CONTROL, "a")
-    e.send_keys(text, Keys.ENTER)
 
 
 def contour(duo):

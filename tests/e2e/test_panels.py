@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
+from tests.e2e.browser import free_port, js, set_props, type_into, wait
 from viz import ids
 from viz.scenes import get_preset
 
@@ -20,33 +20,6 @@ pytestmark = pytest.mark.e2e
 
 GRAPH = "document.querySelector('#{} .js-plotly-plot')"
 SHOTS = os.environ.get("OPTVIZ_SHOTS")  # a directory: save screenshots there
-
-
-def js(duo, script, *args):
-    return duo.driver.execute_script(script, *args)
-
-
-def wait(duo, script, timeout=40.0):
-    end = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < end:
-        value = js(duo, f"return ({script});")
-        if value:
-            return value
-        time.sleep(0.15)
-    raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
-
-
-def set_props(duo, id_, props):
-    js(duo, "window.dash_clientside.set_props(arguments[0], arguments[1]);", id_, props)
-
-
-def type_into(duo, id_, text):
-    box = duo.driver.find_element(By.ID, id_)
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(Keys.DELETE)
-    if text:
-        box.send_keys(text)
 
 
 def open_tab(duo, label):
@@ -69,12 +42,6 @@ def trail(duo, prop):
         f"const g = {GRAPH.format(ids.CONTOUR_TOP)};"
         f"return g.data.filter(t => t.meta && t.meta.role === 'trail').map(t => t.{prop});",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

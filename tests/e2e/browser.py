@@ -1,0 +1,54 @@
+"""What the browser tests share: running JavaScript, polling it, typing, a free port."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+
+def js(duo, script, *args):
+    return duo.driver.execute_script(script, *args)
+
+
+def wait(duo, script, timeout=60.0, *args, poll=0.1):
+    """Poll a JS expression until it is truthy; return its value."""
+    end = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < end:
+        value = js(duo, f"return ({script});", *args)
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
+
+
+def set_props(duo, id_, props):
+    """Set a component's props as Dash would (fires the callbacks that listen to them)."""
+    js(duo, "window.dash_clientside.set_props(arguments[0], arguments[1]);", id_, props)
+
+
+def element(duo, id_):
+    """The element of a Dash id, a plain string or a pattern-matching dict."""
+    sel = id_ if isinstance(id_, str) else json.dumps(id_, sort_keys=True, separators=(",", ":"))
+    return duo.driver.find_element(By.CSS_SELECTOR, f"[id='{sel}']")
+
+
+def type_into(duo, id_, text, enter=False):
+    """Replace an input's text with ``text`` (and press Enter when asked)."""
+    box = element(duo, id_)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
+    if text:
+        box.send_keys(text)
+    if enter:
+        box.send_keys(Keys.ENTER)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
