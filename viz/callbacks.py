@@ -7,6 +7,7 @@ itself never comes here: it runs in the browser (assets/optviz.js).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -236,7 +237,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         batch = None
     batch = batch if hasattr(surface, "with_batch_size") else None
     if batch is not None:
-        surface = surface.with_batch_size(batch)
+        surface = _with_batch_size(surface, batch)
     blocking = [k for k in msgs if k != ids.START_MSG] or start is None
     if blocking:
         return out
@@ -308,6 +309,13 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         out.state["batch_size"] = batch
     out.ok = True
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _with_batch_size(surface, batch: int):
+    """The same batched surface object each time (surfaces are immutable), so what is
+    cached per surface (its grid, z range, runs) is found again on the next change."""
+    return surface.with_batch_size(batch)
 
 
 def surface_of(settings: Settings):

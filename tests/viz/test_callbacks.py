@@ -339,3 +339,18 @@ def test_the_loss_plot_and_overlays_are_plain_json_dicts():
     for fig in (out.loss, out.traj["contour_top"], out.traj["surface_top"]):
         assert type(fig) is dict and set(fig) == {"data", "layout"}
         json.dumps(fig)
+
+
+def test_a_mini_batch_size_keeps_the_surface_so_unchanged_runs_are_not_redone(monkeypatch):
+    callbacks.clear_payload_cache()
+    sc = layout.presets()["radford-noisy-moons"]
+    net = dict(surface=sc.surface, optimizers=["sgd", "adam"], steps="20", batch_size="16")
+    net.update(start_x=layout.fmt(sc.start[0]), start_y=layout.fmt(sc.start[1]))
+    first = compute(settings(**net))
+    assert first.ok and first.state["batch_size"] == 16, first.messages
+    calls = []
+    real = callbacks.run_one
+    monkeypatch.setattr(callbacks, "run_one", lambda rule, *a: calls.append(rule) or real(rule, *a))
+    again = compute(settings(**net, hyper={"adam": {"lr": "0.02"}}), first.state)
+    assert again.ok and calls == ["adam"]
+    assert again.traj["runs"][0] == first.traj["runs"][0]
