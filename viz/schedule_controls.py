@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from dash import ALL, MATCH, Input, Output, ctx, dcc, html
+from dash import ALL, MATCH, Input, Output, ctx, dcc, html, no_update
 
 from optimizers.schedules import SCHEDULE_SPECS, make_schedule
 from viz import ids, validate
@@ -186,6 +186,8 @@ def register(app) -> None:
         prevent_initial_call=True,
     )
     def _params(name):
+        if name is not None and not isinstance(name, str):
+            return no_update  # not a schedule's name: compute says so by the chooser
         return param_inputs(ctx.triggered_id["opt"], name)
 
     @app.callback(
