@@ -284,7 +284,9 @@ def panel(state, traj, key):
 
 def preset_batch(name):
     """A preset's batch size for the box ("" = full batch); nothing for free play."""
-    sc = vlayout.presets().get(name or "")
+    if not isinstance(name, str):
+        return no_update  # a tampered value: the scene list's own callback says so
+    sc = vlayout.presets().get(name)
     if sc is None:
         return no_update
     surf = SURFACES.get(sc.surface)
