@@ -267,7 +267,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
 
     expr = surface.extra.get("expression") if name == validate.CUSTOM else None
     bg_key = repr((name, expr, window, style)) if expr else repr((name, window, style))
-    old = state or {}
+    old = validate.store(state)
     if old.get("bg_key") != bg_key:
         out.contour = figures.contour_figure(surface, window, style)
         out.surface3d = figures.surface_figure(surface, window, style)
@@ -333,7 +333,7 @@ def surface_of_state(state) -> object:
     if not isinstance(state, dict):
         raise ValueError("no scene yet")
     if state.get("surface") == validate.CUSTOM:
-        window = state.get("window") or (validate.DEFAULT_RANGE,) * 2
+        window = validate.window(state.get("window"), (validate.DEFAULT_RANGE,) * 2)
         settings = Settings(
             validate.CUSTOM,
             [],
@@ -459,12 +459,11 @@ def results_for_tolerance(tol, traj, state):
         return no_update, str(exc)
     try:
         surface = surface_of_state(state)
+        window = validate.window(state.get("window"), (surface.x_range, surface.y_range))
+        runs = validate.drawn_runs(traj)
     except ValueError:
-        surface = None
-    if not isinstance(traj, dict) or not isinstance(traj.get("runs"), list) or surface is None:
-        return no_update, ""
-    window = state.get("window") or (surface.x_range, surface.y_range)
-    return results_table(figures.results_rows(traj["runs"], surface, t, window)), ""
+        return no_update, ""  # nothing (valid) drawn yet: the next recompute uses the value
+    return results_table(figures.results_rows(runs, surface, t, window)), ""
 
 
 # ----------------------------------------------------------------------------- wiring

@@ -74,6 +74,36 @@ def preset_runs(value) -> dict:
     return runs
 
 
+def window(value, default):
+    """A store's ``[[x lo, x hi], [y lo, y hi]]``, checked; ``default`` when absent."""
+    if value in (None, [], ()):
+        return default
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError("the scene's window is damaged; change any setting to redraw")
+    return window_range(value[0], "x range"), window_range(value[1], "y range")
+
+
+def drawn_runs(traj) -> list[dict]:
+    """The runs of a (browser-held) trajectories store: each with ``x``, ``y``, ``loss`` as
+    equal-length lists of numbers (``None`` for a diverged step) and ``diverged_at``."""
+    runs = mapping(traj).get("runs")
+    if not isinstance(runs, list):
+        raise ValueError("no runs drawn yet")
+
+    def numbers(v):
+        return isinstance(v, list) and all(
+            x is None or (isinstance(x, int | float) and not isinstance(x, bool)) for x in v
+        )
+
+    for r in runs:
+        ok = isinstance(r, dict) and all(numbers(r.get(k)) for k in ("x", "y", "loss"))
+        ok = ok and len(r["x"]) == len(r["y"]) == len(r["loss"]) > 0
+        d = r.get("diverged_at") if isinstance(r, dict) else None
+        if not ok or not (d is None or (isinstance(d, int) and not isinstance(d, bool))):
+            raise ValueError("the drawn runs are damaged; change any setting to redraw")
+    return runs
+
+
 def choice(value, what: str) -> str:
     """A dropdown value: text (a list, number or dict is a message naming ``what``)."""
     if not isinstance(value, str):
