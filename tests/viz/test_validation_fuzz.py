@@ -170,7 +170,7 @@ def test_every_server_callback_is_enumerated(page):
         assert must in outputs
 
 
-@FUZZ
+@settings(FUZZ, max_examples=800)
 @given(data=st.data())
 def test_no_exception_escapes_any_server_callback(client, page, data):
     app, values, _ = page
@@ -340,10 +340,39 @@ def test_a_bool_hyperparameter_must_be_a_bool(value):
         validate.checklist(value if value is not None else 3, name)
 
 
+RUNS_JUNK = st.fixed_dictionaries(
+    {
+        "runs": st.lists(
+            st.one_of(
+                st.integers(),
+                st.fixed_dictionaries(
+                    {
+                        "x": st.one_of(st.text(max_size=3), st.lists(st.none(), max_size=2)),
+                        "y": st.lists(st.booleans(), max_size=2),
+                        "loss": st.lists(st.floats(), max_size=2),
+                    }
+                ),
+            ),
+            min_size=1,
+            max_size=2,
+        )
+    }
+)
+
+
 @FUZZ
-@given(traj=STORE_JUNK, state=STORE_JUNK)
+@given(traj=st.one_of(STORE_JUNK, RUNS_JUNK), state=STORE_JUNK)
 def test_results_for_tolerance_with_tampered_stores(traj, state):
     assert callbacks.results_for_tolerance("1e-3", traj, state)[0] is no_update
+
+
+@FUZZ
+@given(traj=RUNS_JUNK)
+def test_results_for_tolerance_with_tampered_runs_and_a_valid_scene(traj):
+    o = callbacks.compute(callbacks.Settings("beale", ["sgd"], "5", "1", "1"))
+    assert o.ok
+    assert callbacks.results_for_tolerance("1e-3", traj, o.state)[0] is no_update
+    assert callbacks.results_for_tolerance("1e-3", o.traj, o.state)[0] is not no_update
 
 
 def test_the_checks_accept_what_the_controls_send():
