@@ -26,9 +26,10 @@ from viz.scenes import Style
 def apply_preset(name: str):
     """A preset's settings for the controls, or nothing to change for "free play"."""
     presets = layout.presets()
-    if name is not None and not isinstance(name, str):
-        msg = "scene: choose one from the list"
-        return (no_update,) * 7 + (msg, msg)
+    try:
+        name = validate.choice("" if name is None else name, "scene")
+    except ValueError as exc:
+        return (no_update,) * 7 + (str(exc), str(exc))
     if not name or name not in presets:
         return (no_update,) * 7 + ("", "")
     sc = presets[name]
