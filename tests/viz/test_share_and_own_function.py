@@ -295,3 +295,54 @@ def test_write_waits_for_the_link_then_writes_it():
     full, pending = share.write(state, None, ["on"], "1e-3", True, None, "http://h:1/?q#old")
     assert full.startswith("http://h:1/?q#v1=") and pending is None
     assert share.read(full[len("http://h:1/?q") :])[0]["a"] is True
+
+
+def test_the_networks_mini_batch_size_travels_in_the_link():
+    """A noisy-moons scene trained on mini-batches reopens on the same mini-batches."""
+    settings = Settings(
+        surface="noisy_moons",
+        optimizers=["sgd", "adam"],
+        steps="40",
+        start_x="0.5",
+        start_y="-0.5",
+        preset={"preset": "", "runs": {}},
+        batch_size="16",
+    )
+    o = compute(settings)
+    assert o.ok, o.messages
+    state = json.loads(json.dumps(o.state))
+    assert state["batch_size"] == 16
+    link = share.encode(share.share_state(state))
+    got, msg = share.read(link)
+    assert msg == "" and got["b"] == 16
+    out = share.restore(link, False, None)
+    assert out["batch"] == "16"
+    runs = out["store"]["runs"]
+    again = compute(
+        Settings(
+            surface=out["surface"],
+            optimizers=out["optimizers"],
+            steps=out["steps"],
+            start_x=out["start_x"],
+            start_y=out["start_y"],
+            hyper={k: r["hyper"] for k, r in runs.items()},
+            preset=out["store"],
+            batch_size=out["batch"],
+        )
+    )
+    assert json.loads(json.dumps(again.state)) == state
+    assert again.traj == o.traj  # the same mini-batches, so the same paths
+
+
+@pytest.mark.parametrize(
+    ("surface", "batch", "words"),
+    [
+        ("noisy_moons", -4, "batch size"),
+        ("noisy_moons", "x", "batch size"),
+        ("beale", 8, "no mini"),
+    ],
+)
+def test_a_bad_batch_size_in_a_link_is_refused(surface, batch, words):
+    data = {"v": share.VERSION, "p": "", "s": surface, "o": ["sgd"], "st": 20, "x": [0.5, 0.5]}
+    got, msg = share.read(share.encode({**data, "b": batch}))
+    assert got is None and words in msg
