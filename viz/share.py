@@ -104,8 +104,6 @@ def _scene_part(state: dict) -> dict:
         out["sc"] = state["schedule"]
     if state.get("noise"):
         out["n"] = state["noise"]
-    if state.get("batch_size"):
-        out["b"] = state["batch_size"]
     return out
 
 
@@ -152,7 +150,7 @@ def check(data: dict) -> dict:
     """The link's state with every value through the app's validation (``ValueError``)."""
     from viz import layout
 
-    known = {"v", "p", "s", "e", "w", "o", "h", "st", "x", "sc", "n", "c", "a", "t", "b"}
+    known = {"v", "p", "s", "e", "w", "o", "h", "st", "x", "sc", "n", "c", "a", "t"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown field {sorted(unknown)[0]!r}")
@@ -224,12 +222,6 @@ def check(data: dict) -> dict:
         raise ValueError("arrows must be true or false")
     out["a"] = bool(data.get("a", False))
     out["t"] = f"{validate.tolerance(data.get('t', '1e-3')):.6g}"
-    if data.get("b") is not None:  # the network surface's mini-batch size
-        from viz import panels
-
-        if not hasattr(surf, "with_batch_size"):
-            raise ValueError(f"{surf.label} has no mini-batches")
-        out["b"] = panels.batch_size(data["b"])
     return out
 
 
@@ -300,7 +292,6 @@ def restore(hash_, ready, state, href="#"):
         "start_y": layout.fmt(link["x"][1]),
         "arrows": ["on"] if link["a"] else [],
         "tolerance": link["t"],
-        "batch": str(link["b"]) if link.get("b") else no_update,
     }
 
 
@@ -365,7 +356,6 @@ def register(app) -> None:
         "start_y": Output(ids.START_Y, "value", allow_duplicate=True),
         "arrows": Output(ids.ARROWS, "value", allow_duplicate=True),
         "tolerance": Output(ids.TOLERANCE, "value", allow_duplicate=True),
-        "batch": Output(ids.NET_BATCH, "value", allow_duplicate=True),
     }
 
     @app.callback(
