@@ -93,37 +93,19 @@ def controls(opt: str, schedule: dict | None = None, noise: dict | None = None) 
             ),
             html.Div(
                 [
-                    html.Label(
-                        [
-                            html.Span("noise σ", className="sched-pname"),
-                            dcc.Input(
-                                id=ids.noise(opt),
-                                type="text",
-                                value=fmt(noise.get("sigma", 0)),
-                                debounce=True,
-                                inputMode="decimal",
-                                className="num-input small",
-                                spellCheck=False,
-                            ),
-                        ],
-                        className="sched-param",
-                        title="σ of the Gaussian noise added to each gradient coordinate",
+                    _small_box(
+                        "noise σ",
+                        ids.noise(opt),
+                        noise.get("sigma", 0),
+                        "decimal",
+                        "σ of the Gaussian noise added to each gradient coordinate",
                     ),
-                    html.Label(
-                        [
-                            html.Span("seed", className="sched-pname"),
-                            dcc.Input(
-                                id=ids.noise_seed(opt),
-                                type="text",
-                                value=fmt(noise.get("seed", 0)),
-                                debounce=True,
-                                inputMode="numeric",
-                                className="num-input small",
-                                spellCheck=False,
-                            ),
-                        ],
-                        className="sched-param",
-                        title="the noise's random seed (same seed, same noise)",
+                    _small_box(
+                        "seed",
+                        ids.noise_seed(opt),
+                        noise.get("seed", 0),
+                        "numeric",
+                        "the noise's random seed (same seed, same noise)",
                     ),
                 ],
                 className="sched-params noise-row",
@@ -204,3 +186,19 @@ def register(app) -> None:
         opt = ctx.outputs_list[0]["id"]["opt"]
         params = {i["id"]["name"]: v for i, v in zip(ctx.inputs_list[1], values, strict=False)}
         return schedule_plot(name, params, lr, steps, opt)
+
+
+def _small_box(name: str, id_, value, input_mode: str, title: str) -> html.Label:
+    """A labelled small text box of the noise row."""
+    box = dcc.Input(
+        id=id_,
+        type="text",
+        value=fmt(value),
+        debounce=True,
+        inputMode=input_mode,
+        className="num-input small",
+        spellCheck=False,
+    )
+    return html.Label(
+        [html.Span(name, className="sched-pname"), box], className="sched-param", title=title
+    )
