@@ -18,6 +18,7 @@ most ``tol`` away from every listed minimum (``STATIONARY``: local minima are no
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ class ConvergenceMap:
     ``steps_to_converge``: the step from which the run stays within
     ``tol`` (-1 = never). ``final_loss``: loss after ``steps`` steps (NaN if diverged).
     ``diverged_at``: run()'s step of divergence (-1 = never).
+    ``steps_run``: the steps run, fewer than ``steps`` when the map stopped early (see
+    :func:`convergence_map`); ``noise``/``seed``: the gradient noise every start saw.
     """
 
     rule: str
@@ -61,6 +64,9 @@ class ConvergenceMap:
     minima: tuple[tuple[float, float], ...]
     steps: int
     tol: float
+    steps_run: int = -1  # steps actually run (fewer when stopped early); -1: all of them
+    noise: float = 0.0
+    seed: int = 0
 
     @property
     def n(self) -> int:
@@ -145,6 +151,95 @@ class _Settle:
         return outcome.astype(np.int64), since.astype(np.int64)
 
 
+class _Stop(Exception):
+    """Raised by the map's monitor to end run() early; the monitor holds the results."""
+
+
+class _MapScan(_Settle):
+    """The map's monitor: ``_Settle``, plus what run() would return, kept step by step so
+    the map can stop early (``hold`` > 0: once every run has diverged or stayed within
+    tol of a listed minimum for ``hold`` steps), plus the loss check run() makes.
+
+    The surface run() sees (``_MapSurface``) reports a loss only to say whether the
+    point is finite; the surface's real loss is computed here every ``LOSS_EVERY`` steps
+    and at the end, and a run whose real loss is not finite there has diverged at that
+    step (for the listed surfaces, whose losses are finite wherever the point is, this
+    is run()'s verdict exactly).
+    """
+
+    LOSS_EVERY = 8
+
+    def __init__(self, surface, tol: float, shape: tuple[int, ...], hold: int):
+        super().__init__(surface, tol, shape)
+        self._value = surface.value
+        self._hold = hold if surface.minima else 0  # a saddle's floor is not a minimum
+        self.diverged_at = np.full(shape, -1, dtype=np.int64)
+        self.x = None
+        self.t = 0
+
+    def __call__(self, t: int, x: np.ndarray, losses, alive) -> None:
+        super().__call__(t, x, losses, alive)
+        self.x, self.t = x, t
+        fresh = ~alive & (self.diverged_at < 0)
+        if t % self.LOSS_EVERY == 0:
+            fresh |= (self.diverged_at < 0) & ~np.isfinite(self._value(x))
+        if fresh.any():
+            self.diverged_at[fresh] = t
+        if self._hold and t >= self._hold and t % 4 == 0:
+            done = (self.diverged_at >= 0) | (self.last_out <= t - self._hold)
+            if done.all():
+                raise _Stop
+
+    def finish(self):
+        """``(final points, final losses, diverged_at)`` at the last step run."""
+        with np.errstate(all="ignore"):
+            loss = self._value(self.x)
+        fresh = (self.diverged_at < 0) & ~np.isfinite(loss)
+        self.diverged_at[fresh] = self.t
+        gone = self.diverged_at >= 0
+        loss = np.where(gone, np.nan, loss)
+        return self.x, loss, self.diverged_at
+
+
+class _MapSurface:
+    """The surface as run() sees it for a map.
+
+    ``value``: 0 where the point is finite (NaN elsewhere): run() checks each step's
+    loss only to tell divergence, the point's check is enough there, and the real loss
+    is ``_MapScan``'s. ``oracle``: the surface's (mini-batches included), with gradient
+    noise ``sigma · N(0, 1)`` drawn as run() draws it for ONE start — one (2,) draw per
+    gradient, from the same generator — and added to every start's gradient, so each
+    pixel sees exactly the noise of a trajectory run from it with the same seed.
+    """
+
+    def __init__(self, surface, sigma: float):
+        self._surface, self._sigma = surface, sigma
+
+    def value(self, p):
+        return p[..., 0] * 0.0 + p[..., 1] * 0.0
+
+    def oracle(self, step: int, rng):
+        inner = self._surface.oracle(step, rng)
+        return inner if not self._sigma else _SharedNoise(inner, self._sigma, rng)
+
+    def __getattr__(self, name):
+        return getattr(self._surface, name)
+
+
+class _SharedNoise:
+    """An oracle whose gradient carries one seeded Gaussian draw shared by every row."""
+
+    def __init__(self, surface, sigma: float, rng: np.random.Generator):
+        self._surface, self._sigma, self._rng = surface, sigma, rng
+
+    def grad(self, p):
+        g = self._surface.grad(p)
+        return g + self._sigma * self._rng.standard_normal(g.shape[-1:])
+
+    def __getattr__(self, name):
+        return getattr(self._surface, name)
+
+
 def _norm2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a² + b², reusing a new ``a`` when there is one."""
     out = a * a
@@ -183,6 +278,16 @@ def _positive(name: str, value) -> float:
     return x
 
 
+def _noise(value) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"noise must be a number, got {value!r}") from None
+    if not (math.isfinite(x) and x >= 0):
+        raise ValueError(f"noise must be a finite number ≥ 0, got {value!r}")
+    return x
+
+
 def _window(name: str, value, default) -> tuple[float, float]:
     if value is None:
         value = default
@@ -210,12 +315,25 @@ def convergence_map(
     tol: float = 1e-2,
     x_range=None,
     y_range=None,
+    *,
+    noise: float = 0.0,
+    seed: int = 0,
+    stop_early: bool = False,
 ) -> ConvergenceMap:
     """Run ``rule`` from every start of an ``n``×``n`` grid over the window, as one batch.
 
     ``surface`` is a Surface or a registered name; the window defaults to the
     surface's. ``hyper`` are the rule's hyperparameters (a schedule for ``lr`` works).
-    Bad arguments raise ``ValueError`` before anything runs.
+    ``noise``/``seed``: gradient noise as ``run(..., noise=, seed=)`` draws it for one
+    start; every pixel gets that same draw, so a pixel equals the trajectory run from
+    its start with that seed (the mini-batches of a network surface, drawn from the
+    same generator, are shared the same way).
+
+    ``stop_early``: stop once every run has diverged or has stayed within ``tol`` of a
+    listed minimum for ``max(20, steps // 5)`` steps (never on a surface without listed
+    minima, where "within tol" means a small gradient, as near a saddle). Outcomes and
+    steps to converge then assume such runs stay; ``final_loss`` is the loss at the
+    last step run (``steps_run``). Bad arguments raise ``ValueError`` before anything runs.
     """
     from optimizers import get_optimizer
 
@@ -225,15 +343,28 @@ def convergence_map(
     tol = _positive("tol", tol)
     x_range = _window("x_range", x_range, surface.x_range)
     y_range = _window("y_range", y_range, surface.y_range)
+    noise = _noise(noise)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a whole number ≥ 0, got {seed!r}")
     hyper = dict(hyper or {})
     opt = get_optimizer(_rule(rule), **hyper)
     xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
     starts = np.empty((n * n, 2))
     starts[:, 0] = np.tile(xs, n)
     starts[:, 1] = np.repeat(ys, n)
-    settle = _Settle(surface, tol, (n * n,))
-    traj = run(opt, surface, starts, steps, record="last", monitor=settle)
-    outcome, since = settle.result(traj.points[-1], steps, traj.diverged_at)
+    scan = _MapScan(surface, tol, (n * n,), max(20, steps // 5) if stop_early else 0)
+    with contextlib.suppress(_Stop):  # the monitor holds what run() would return
+        run(
+            opt,
+            _MapSurface(surface, noise),
+            starts,
+            steps,
+            seed=int(seed),
+            record="last",
+            monitor=scan,
+        )
+    final, final_loss, diverged_at = scan.finish()
+    outcome, since = scan.result(final, scan.t, diverged_at)
     return ConvergenceMap(
         rule=rule,
         hyper=opt.hyper,
@@ -242,11 +373,14 @@ def convergence_map(
         ys=ys,
         outcome=outcome.reshape(n, n),
         steps_to_converge=since.reshape(n, n),
-        final_loss=traj.losses[-1].reshape(n, n),
-        diverged_at=traj.diverged_at.reshape(n, n),
+        final_loss=final_loss.reshape(n, n),
+        diverged_at=diverged_at.reshape(n, n),
         minima=tuple(tuple(float(c) for c in m) for m in surface.minima),
         steps=steps,
         tol=tol,
+        steps_run=scan.t,
+        noise=noise,
+        seed=int(seed),
     )
 
 
