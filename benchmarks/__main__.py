@@ -38,11 +38,12 @@ README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 PACKAGES = ("numpy", "torch", "matplotlib", "plotly", "dash", "pillow", "selenium", "sympy")
 ROW_FIELDS = {f.name for f in dataclasses.fields(Row)}
-# `make bench` must finish within 10 minutes on 2 shared cores. These modules' peers take
-# 10-50 s per run (torch.optim on 10,000 starts, matplotlib's 120-frame GIFs) and lose by
-# 2-70×, so one timed run each (after a warm-up where the module does one) is enough for
-# the verdict; every other module keeps its own default. --repeats overrides all.
-DEFAULT_REPEATS = {"gif": 1, "optimizers": 1}
+# `make bench` must finish within 10 minutes on 2 shared cores. torch.optim on 10,000 starts
+# takes 10-50 s per run and loses by 2-70×, so one timed run (after a warm-up where the
+# module does one) is enough for the verdict; every other module keeps its own default
+# (bench_gif times its slow peer once itself and keeps a median of its own runs).
+# --repeats overrides all.
+DEFAULT_REPEATS = {"optimizers": 1}
 
 
 def discover() -> list[str]:
@@ -64,36 +65,6 @@ def as_rows(result) -> list[Row]:
     return rows
 
 
-def _browser_rows(result) -> list[Row]:
-    """bench_browser's ``{approach: updates per second}`` as the issue's two rows."""
-    if not (isinstance(result, dict) and "contour_overlay" in result):
-        return as_rows(result)
-    what = "in-browser animation, 8 × 1,000 steps, headless Chromium"
-    rows = []
-    for view, ours, peer, goal in (
-        ("contour", "contour_overlay", "contour_straightforward", 50.0),
-        ("3-D", "surface_overlay", "surface_straightforward", 20.0),
-    ):
-        if ours in result:
-            fps = float(result[ours])
-            rows.append(
-                Row(
-                    f"{what}: {view}",
-                    fps,
-                    "fps",
-                    f"≥ {goal:g} fps (60 Hz ceiling)",
-                    fps >= goal,
-                    peer=float(result[peer]) if peer in result else None,
-                    peer_name="straightforward same-graph update",
-                    higher_is_better=True,
-                )
-            )
-    return rows
-
-
-ADAPTERS = {"browser": _browser_rows}  # modules whose main() does not return Rows yet
-
-
 def _torch_threads():
     torch = sys.modules.get("torch")
     return torch.get_num_threads() if torch is not None else None
@@ -113,7 +84,7 @@ def run_module(name: str, repeats: int | None) -> dict:
         sys.argv = [f"benchmarks.bench_{name}"]  # a main() that parses argv sees none
         try:
             result = module.main(**kwargs)
-            entry["rows"] = [r.as_dict() for r in ADAPTERS.get(name, as_rows)(result)]
+            entry["rows"] = [r.as_dict() for r in as_rows(result)]
         finally:
             sys.argv = argv
     except (Exception, SystemExit) as exc:  # one broken benchmark must not hide the rest
