@@ -23,15 +23,20 @@ replaces it (the renderer applies the running-off values before the outputs).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import logging
 import os
 import re
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
 
-from dash import Input, Output, State, dcc, html, no_update
+import diskcache
+import psutil
+from dash import DiskcacheManager, Input, Output, State, dcc, html, no_update
 
 from viz import gif, ids, validate
 
@@ -93,20 +98,141 @@ def cache_dir() -> str:
     return os.environ.get("OPTVIZ_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "optviz-cache")
 
 
-def make_manager(directory: str | None = None):
-    """The app's background callback manager: a ``DiskcacheManager`` on ``cache_dir()``."""
-    import diskcache
-    from dash import DiskcacheManager
+CACHE_TIMEOUT = 10.0  # s: SQLite busy wait of one cache operation (they take ms)
+LOCK_PROBE_S = 3.0  # s: how long make_manager waits for a locked cache before moving on
+JOB_NICE = int(os.environ.get("OPTVIZ_EXPORT_NICE", "10"))  # export jobs yield the CPU
 
-    return DiskcacheManager(diskcache.Cache(directory or cache_dir()))
+log = logging.getLogger("optviz")
+
+# Held by every cache operation in this process and by the fork that starts an export
+# job. SQLite keeps its lock bookkeeping per process: a job forked while another thread of
+# its gunicorn worker was inside a cache write inherited "a connection of this process
+# holds the write lock" for good, so its first write waited the busy timeout out and
+# failed (the load benchmark's 14 diskcache Timeouts). Forking only while no thread is
+# inside SQLite makes the child's copy clean.
+_FORK_GUARD = threading.RLock()
+
+
+def _probe(directory: str) -> str | None:
+    """Why the cache in ``directory`` cannot be used now (``None``: it can)."""
+    import sqlite3
+
+    db = os.path.join(directory, "cache.db")
+    if not os.path.exists(db):
+        return None
+    try:
+        con = sqlite3.connect(db, timeout=LOCK_PROBE_S, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")  # waits up to LOCK_PROBE_S for a writer
+            con.execute("ROLLBACK")
+        finally:
+            con.close()
+    except sqlite3.Error as exc:  # locked (a stale process holds it) or not a database
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def make_manager(directory: str | None = None):
+    """The app's background callback manager: a ``DiskcacheManager`` on ``cache_dir()``.
+
+    Returns within a few seconds whatever is on disk: a cache that another process keeps
+    locked (a stale worker of an earlier server) or that is not a database is left alone
+    and a fresh private directory is used instead, with a warning in the log; diskcache's
+    own set-up would otherwise wait on it (60 s per statement, again and again).
+    """
+    directory = directory or cache_dir()
+    why = _probe(directory)
+    if why is not None:
+        fresh = tempfile.mkdtemp(prefix="optviz-cache-")
+        log.warning("export cache %s is unusable (%s); using %s", directory, why, fresh)
+        directory = fresh
+    return OptvizDiskcacheManager(GuardedCache(directory, timeout=CACHE_TIMEOUT))
+
+
+class GuardedCache(diskcache.Cache):
+    """A ``diskcache.Cache`` whose operations exclude the fork of an export job."""
+
+    @contextlib.contextmanager
+    def _transact(self, retry=False, filename=None):
+        with _FORK_GUARD, super()._transact(retry, filename) as handles:
+            yield handles
+
+    def get(self, *args, **kwargs):
+        with _FORK_GUARD:
+            return super().get(*args, **kwargs)
+
+
+def _run_job(job_fn, *args) -> None:
+    """An export job's process: a fresh guard, a lower CPU priority, then Dash's job."""
+    global _FORK_GUARD
+    _FORK_GUARD = threading.RLock()  # the parent's was held (by the forking thread)
+    with contextlib.suppress(OSError):
+        os.nice(JOB_NICE)  # interactive callbacks first; a GIF may take a little longer
+    job_fn(*args)
+
+
+class OptvizDiskcacheManager(DiskcacheManager):
+    """Dash's ``DiskcacheManager`` where a job process that vanishes is just gone.
+
+    Dash's own checks ask psutil about a job's pid twice (exists? then its children or
+    status); a job that exits between the two raised ``NoSuchProcess`` into the poll's
+    answer (6 tracebacks in the load benchmark), and killing a finished job held the
+    cache's write lock for up to a second while waiting for it to die.
+    """
+
+    def call_job_fn(self, key, job_fn, args, context):
+        from multiprocess import Process, active_children
+
+        active_children()  # reap finished jobs of this worker (no zombies pile up)
+        process = Process(
+            target=_run_job, args=(job_fn, key, self._make_progress_key(key), args, context)
+        )
+        with _FORK_GUARD:
+            process.start()
+        return process.pid
+
+    def terminate_job(self, job):
+        if not job:
+            return
+        try:
+            process = psutil.Process(int(job))
+            family = [*process.children(recursive=True), process]
+        except (psutil.Error, ValueError, TypeError):
+            return  # already gone
+        for proc in family:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        with contextlib.suppress(Exception):
+            from multiprocess import active_children
+
+            active_children()  # reap it if it was ours
+
+    def job_running(self, job):
+        try:
+            return psutil.Process(int(job)).status() != psutil.STATUS_ZOMBIE
+        except (psutil.Error, ValueError, TypeError):
+            return False
+
+    def terminate_unhealthy_job(self, job):
+        if job and not self.job_running(job):
+            self.terminate_job(job)
+            return True
+        return False
+
+    def get_result(self, key, job):
+        result = super().get_result(key, job)
+        if result is self.UNDEFINED and job and not self.job_running(job):
+            # The job may have written its result and exited since the first look:
+            # Dash would call it cancelled (an empty 204) and drop a finished GIF.
+            result = super().get_result(key, job)
+        return result
 
 
 # ----------------------------------------------------------------------------- slots
 
 
 def _alive(pid) -> bool:
-    import psutil
-
+    """Whether ``pid`` runs (a process that vanishes between two checks is just gone)."""
     try:
         return psutil.Process(int(pid)).status() != psutil.STATUS_ZOMBIE
     except (psutil.Error, TypeError, ValueError):
@@ -139,11 +265,15 @@ class ExportSlots:
         return None
 
     def release(self, key: str | None) -> None:
+        """Free the slot; if the cache stays locked, it frees itself when this job exits."""
         if key is None:
             return
-        with self.cache.transact():
-            if self.cache.get(key) == os.getpid():
-                self.cache.delete(key)
+        try:
+            with self.cache.transact():
+                if self.cache.get(key) == os.getpid():
+                    self.cache.delete(key)
+        except diskcache.Timeout:
+            log.warning("export slot %s not released (cache locked); freed when job exits", key)
 
     def busy(self) -> int:
         return sum(
@@ -352,7 +482,11 @@ def export(
     opts, msgs = parse_options(scene, view, frames, fps, width, height, camera)
     if opts is None:
         return _answer(msgs)
-    slot = slots.acquire() if slots is not None else None
+    try:
+        slot = slots.acquire() if slots is not None else None
+    except diskcache.Timeout:  # the slots' cache stayed locked: as busy as it gets
+        log.warning("export slots: cache locked for %s s", CACHE_TIMEOUT)
+        return _answer({"msg": BUSY})
     if slots is not None and slot is None:
         return _answer({"msg": BUSY})
     try:
@@ -563,7 +697,5 @@ def register(app, manager=None) -> None:
                 slots,
             )
         except Exception:  # a bug or a resource limit: a message, never a traceback
-            import logging
-
-            logging.getLogger("optviz").exception("GIF export failed")
+            log.exception("GIF export failed")
             return _answer({"msg": FAILED})
