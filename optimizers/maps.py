@@ -198,7 +198,8 @@ class _MapScan(_Settle):
         self.diverged_at[fresh] = self.t
         gone = self.diverged_at >= 0
         loss = np.where(gone, np.nan, loss)
-        return self.x, loss, self.diverged_at
+        final = np.where(gone[..., None], np.nan, self.x)  # as run() leaves diverged runs
+        return final, loss, self.diverged_at
 
 
 class _MapSurface:

@@ -180,6 +180,78 @@ def test_map_pixels_equal_single_runs(rule, hyper, surface):
                 assert np.hypot(traj.points[-1, 0] - mx, traj.points[-1, 1] - my) <= 1e-2
 
 
+@pytest.mark.parametrize(
+    ("rule", "hyper", "surface", "sigma", "seed"),
+    [
+        ("sgd", {"lr": 0.01}, "himmelblau", 2.0, 7),
+        ("nesterov", {"lr": 0.002}, "beale", 5.0, 3),  # two gradients per step
+        ("adam", {"lr": 0.05}, "rosenbrock", 20.0, 0),
+    ],
+)
+def test_noisy_map_pixels_equal_noisy_single_runs(rule, hyper, surface, sigma, seed):
+    """With gradient noise, each pixel is the trajectory run() draws from that start with
+    the same σ and seed: same final loss (bit for bit), divergence and steps to converge."""
+    s = get_surface(surface)
+    m = convergence_map(rule, hyper, s, n=20, steps=250, tol=5e-2, noise=sigma, seed=seed)
+    quiet = convergence_map(rule, hyper, s, n=20, steps=250, tol=5e-2)
+    assert (m.final_loss != quiet.final_loss).mean() > 0.9  # the noise changed the runs
+    opt = get_optimizer(rule, **hyper)
+    for i, j in np.random.default_rng(1).integers(0, 20, (10, 2)):
+        traj = run(opt, s, m.start_at(i, j), 250, noise=sigma, seed=seed)
+        assert m.final_loss[i, j] == traj.losses[-1] or (
+            np.isnan(m.final_loss[i, j]) and np.isnan(traj.losses[-1])
+        )
+        assert m.diverged_at[i, j] == (-1 if traj.diverged_at is None else traj.diverged_at)
+        if traj.diverged_at is None:
+            assert m.steps_to_converge[i, j] == settled_since(traj.points, s.minima, 5e-2)
+    other = convergence_map(rule, hyper, s, n=20, steps=250, tol=5e-2, noise=sigma, seed=seed + 1)
+    assert (other.final_loss != m.final_loss).mean() > 0.9  # the seed is honoured
+
+
+def test_noisy_map_on_mini_batches_equals_single_runs():
+    """The network surface's mini-batches and the noise come from one generator, as in run()."""
+    s = get_surface("noisy_moons").with_batch_size(16)
+    m = convergence_map("sgd", {"lr": 0.5}, s, n=5, steps=30, tol=1e-2, noise=0.3, seed=4)
+    for i, j in ((0, 0), (2, 3), (4, 1)):
+        traj = run(get_optimizer("sgd", lr=0.5), s, m.start_at(i, j), 30, noise=0.3, seed=4)
+        assert m.final_loss[i, j] == traj.losses[-1]
+
+
+@pytest.mark.parametrize(
+    ("rule", "hyper", "surface"),
+    [
+        ("sgd", {"lr": 0.01}, "himmelblau"),
+        ("momentum", {"lr": 0.002}, "himmelblau"),
+        ("sgd", {"lr": 0.1}, "quadratic"),
+        ("adagrad", {"lr": 0.5}, "himmelblau"),
+    ],
+)
+def test_stopping_early_keeps_every_outcome_and_step(rule, hyper, surface):
+    full = convergence_map(rule, hyper, surface, n=30, steps=600, tol=1e-2)
+    early = convergence_map(rule, hyper, surface, n=30, steps=600, tol=1e-2, stop_early=True)
+    assert early.steps_run < full.steps_run == 600  # it did stop early
+    np.testing.assert_array_equal(early.outcome, full.outcome)
+    np.testing.assert_array_equal(early.steps_to_converge, full.steps_to_converge)
+    np.testing.assert_array_equal(early.diverged_at, full.diverged_at)
+
+
+def test_no_early_stop_without_listed_minima():
+    # Near a saddle the gradient is small for a while: "within tol" there is no verdict.
+    m = convergence_map("sgd", {"lr": 0.05}, bowl_without_minima(), n=6, steps=300, stop_early=True)
+    assert m.steps_run == 300
+
+
+def test_noise_and_seed_validation():
+    for kwargs, text in (
+        ({"noise": -1}, "noise must be a finite number"),
+        ({"noise": "x"}, "noise must be a number"),
+        ({"seed": -1}, "seed must be a whole number"),
+        ({"seed": 1.5}, "seed must be a whole number"),
+    ):
+        with pytest.raises(ValueError, match=text):
+            convergence_map("sgd", None, "quadratic", n=4, steps=5, **kwargs)
+
+
 def test_quadratic_all_converge():
     m = convergence_map("sgd", {"lr": 0.1}, "quadratic", n=20, steps=200)
     assert (m.outcome == 0).all()
