@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import pytest
 from dash import no_update
+from PIL import Image
 
 from optimizers import get_optimizer, run
 from optimizers import maps as omaps
 from surfaces import SURFACES
-from viz import ids
+from viz import ids, raster
 from viz.callbacks import Settings, compute
 from viz.panels import convergence, network, sweep
 
@@ -22,8 +26,22 @@ def scene(surface="quadratic", optimizers=("sgd",), steps="120", start=None, **k
     return out.state, out.traj
 
 
-def heat(fig):
-    return np.array(fig.data[0].z, dtype=float)
+def pixels(fig) -> np.ndarray:
+    """The map's picture (the Image trace's PNG) as RGBA, row i = the map's row i."""
+    src = fig.data[0].source
+    assert fig.data[0].type == "image" and src.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+
+
+def centres(fig):
+    """The starts (xs, ys) the Image trace places its pixel centres at."""
+    t, (h, w) = fig.data[0], pixels(fig).shape[:2]
+    return t.x0 + t.dx * np.arange(w), t.y0 + t.dy * np.arange(h)
+
+
+def colours_of(cmap) -> dict:
+    """{outcome: RGBA} of the map's categories."""
+    return {v: (*raster.rgb(c), 255) for v, _, c in convergence._categories(cmap)}
 
 
 # ----------------------------------------------------------------------------- convergence map
@@ -35,11 +53,13 @@ def test_map_image_is_the_outcome_of_every_start_himmelblau_four_minima():
     fig, msg, _, meta = convergence.compute_map(state, traj, "sgd", "24", "", "outcome")
     assert msg == ""
     want = omaps.convergence_map("sgd", {"lr": 0.01}, "himmelblau", n=24, steps=300, tol=0.1)
-    codes = {v: i for i, (v, _, _) in enumerate(convergence._categories(want))}
-    expect = np.vectorize(codes.__getitem__)(want.outcome)
-    np.testing.assert_array_equal(heat(fig), expect)
+    colour = colours_of(want)
+    expect = np.array([[colour[v] for v in row] for row in want.outcome], dtype=np.uint8)
+    np.testing.assert_array_equal(pixels(fig), expect)
     assert len(np.unique(want.outcome[want.outcome >= 0])) == 4  # every basin is drawn
-    np.testing.assert_allclose(fig.data[0].x, np.linspace(-5, 5, 24), rtol=0, atol=1e-12)
+    xs, ys = centres(fig)
+    np.testing.assert_allclose(xs, np.linspace(-5, 5, 24), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ys, np.linspace(-5, 5, 24), rtol=0, atol=1e-12)
     assert meta["surface"] == "himmelblau" and meta["key"] == "sgd"
 
 
@@ -47,36 +67,34 @@ def test_map_image_is_the_outcome_of_every_start_himmelblau_four_minima():
 def test_map_too_large_a_rate_diverges_everywhere_and_is_drawn_and_counted():
     state, traj = scene("quadratic", ["sgd"], "100", hyper={"sgd": {"lr": "5"}})
     fig, _, summary, _ = convergence.compute_map(state, traj, "sgd", "10", "", "outcome")
-    diverged_code = [
-        v
-        for v, *_ in convergence._categories(
-            omaps.convergence_map("sgd", {"lr": 5.0}, "quadratic", n=10, steps=100)
-        )
-    ].index(omaps.DIVERGED)
-    assert (heat(fig) == diverged_code).all()
+    dark = (*raster.rgb(convergence.DIVERGED_COLOUR), 255)
+    assert (pixels(fig) == dark).all()
     assert "diverged: 100 (100.0 %)" in str(summary)
-    fig2, *_ = convergence.compute_map(state, traj, "sgd", "10", "", "steps")
-    names = [t.name for t in fig2.data]
-    assert "diverged" in names  # the dark layer over the steps colouring
-    assert np.isnan(heat(fig2).astype(float)).all()
+    for colour_by in ("steps", "loss"):  # dark over the continuous colourings too
+        fig2, *_ = convergence.compute_map(state, traj, "sgd", "10", "", colour_by)
+        assert (pixels(fig2) == dark).all()
 
 
 def test_map_steps_colouring_is_steps_to_converge():
     state, traj = scene("quadratic", ["sgd"], "200", hyper={"sgd": {"lr": "0.05"}})
-    fig, *_ = convergence.compute_map(state, traj, "sgd", "8", "150", "steps")
+    fig, *_ = convergence.compute_map(state, traj, "sgd", "8", "36", "steps")
     window = state["window"]
     tol = convergence.TOL_FRACTION * max(w[1] - w[0] for w in window)
-    want = omaps.convergence_map("sgd", {"lr": 0.05}, "quadratic", n=8, steps=150, tol=tol)
-    got = np.array(fig.data[0].z, dtype=float)
-    np.testing.assert_array_equal(
-        got, np.where(want.steps_to_converge >= 0, want.steps_to_converge, np.nan)
-    )
+    want = omaps.convergence_map("sgd", {"lr": 0.05}, "quadratic", n=8, steps=36, tol=tol)
+    got = pixels(fig)
+    steps = want.steps_to_converge
+    assert (steps >= 0).any() and (steps < 0).any()  # both kinds are drawn
+    assert (got[steps < 0, 3] == 0).all()  # never converged: transparent (the grey shows)
+    shades = np.rint(raster.sample_scale("Viridis", np.round(steps / 36 * 255) / 255))
+    np.testing.assert_array_equal(got[steps >= 0, :3], shades[steps >= 0])
+    bar = next(t for t in fig.data if t.name == "colour bar").marker
+    assert (bar.cmin, bar.cmax, bar.colorbar.title.text) == (0, 36, "steps")
 
 
 def test_a_pixel_click_starts_the_scene_inside_that_pixel():
     state, traj = scene("beale", ["sgd"], "50")
     fig, *_ = convergence.compute_map(state, traj, "sgd", "37", "20", "outcome")
-    xs, ys = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
+    xs, ys = centres(fig)
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     for i, j in ((0, 0), (36, 36), (5, 30), (18, 18)):
         click = {"points": [{"x": xs[j], "y": ys[i], "curveNumber": 0}]}

@@ -165,6 +165,20 @@ def scheduled_hyper(state: dict, key: str) -> dict:
     return h
 
 
+def run_noise(state: dict, key: str) -> tuple[float, int]:
+    """``(sigma, seed)`` of the scene's gradient noise for ``key`` (0, 0 when it has none);
+    a tampered store: ``ValueError`` with the noise box's message."""
+    from viz import validate
+
+    noise = state.get("noise") or {}
+    if not isinstance(noise, dict):
+        raise ValueError("The scene's noise settings are not valid; change any setting.")
+    nz = noise.get(key)
+    if not isinstance(nz, dict):
+        return 0.0, 0
+    return validate.noise(nz.get("sigma")), validate.seed(nz.get("seed"))
+
+
 def run_styles(traj) -> dict:
     """{run key: (label, colour)} from the trajectories store."""
     out = {}

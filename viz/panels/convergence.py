@@ -7,13 +7,17 @@ start; the scene then runs from there as if the start had been typed.
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import plotly.graph_objects as go
 from dash import Input, Output, Patch, State, dcc, html, no_update
+from PIL import Image
 
 from optimizers import OPTIMIZERS
 from optimizers import maps as omaps
-from viz import figures, ids
+from viz import figures, ids, raster
 from viz import layout as vlayout
 from viz.panels import (
     NO_SCENE,
@@ -23,6 +27,7 @@ from viz.panels import (
     field,
     label_of,
     quiet,
+    run_noise,
     run_styles,
     scene_surface,
     scene_window,
@@ -103,10 +108,12 @@ def layout() -> html.Div:
                             html.Div(id=ids.MAP_SUMMARY, className="panel-summary"),
                             html.P(
                                 "Each pixel is one start on a grid over the window, run with the "
-                                "chosen optimizer's current settings (its schedule too; gradient "
-                                "noise is left out), all starts as one batch. “Reached” means: "
-                                "from some step on, it stays within tol (1 % of the window) of "
-                                "a minimum. Click a pixel to start the scene's runs there.",
+                                "chosen optimizer's current settings (its schedule and its "
+                                "gradient noise too: every start gets the noise its own "
+                                "trajectory would get with that seed), all starts as one batch. "
+                                "“Reached” means: from some step on, it stays within tol (1 % "
+                                "of the window) of a minimum. Click a pixel to start the "
+                                "scene's runs there.",
                                 className="hint",
                             ),
                         ],
@@ -152,83 +159,116 @@ def _categories(cmap) -> list[tuple[int, str, str]]:
     return cats
 
 
-def _discrete_scale(colours: list[str]) -> list:
-    k = len(colours)
-    scale = []
-    for i, c in enumerate(colours):
-        scale += [[i / k, c], [(i + 1) / k, c]]
-    return scale
+def _png_uri(rgba: np.ndarray) -> str:
+    """An ``(h, w, 4)`` uint8 picture as a PNG data URI."""
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _paint(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Pixels of a map: ``table[values]`` (RGBA), row i = ys[i] as in the map itself (the
+    Image trace puts row i at y0 + i·dy and turns the picture for an upward y axis)."""
+    return np.ascontiguousarray(table[values])
+
+
+def _rgba(colour: str, alpha: int = 255) -> list[int]:
+    return [*raster.rgb(colour), alpha]
+
+
+def map_image(cmap, surface, colour_by: str = "outcome"):
+    """``(png data URI, colour bar or None)`` for a map coloured by ``colour_by``.
+
+    The picture is the map itself, one pixel per start (row i = ys[i]): the
+    outcome's colour, or the steps / final loss on Viridis (256 shades) with diverged
+    starts dark and never-converged ones transparent (the plot's grey shows through).
+    The colour bar is ``(title, zmin, zmax)`` for the continuous colourings.
+    """
+    diverged = cmap.outcome == omaps.DIVERGED
+    if colour_by == "outcome":
+        cats = _categories(cmap)
+        table = np.array([_rgba(c) for _, _, c in cats], dtype=np.uint8)
+        lookup = {v: i for i, (v, _, _) in enumerate(cats)}
+        codes = np.zeros(cmap.outcome.shape, dtype=np.intp)
+        for v, i in lookup.items():
+            codes[cmap.outcome == v] = i
+        return _png_uri(_paint(codes, table)), None
+    if colour_by == "steps":
+        v = np.where(cmap.steps_to_converge >= 0, cmap.steps_to_converge, np.nan).astype(float)
+        title, zmin, zmax = "steps", 0.0, float(cmap.steps)
+    else:
+        with np.errstate(all="ignore"):
+            v = np.where(diverged, np.nan, cmap.final_loss).astype(float)
+        finite = v[np.isfinite(v)]
+        zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        title = "final f"
+        if finite.size and (surface.log_scale or zmax - zmin > 100 * (abs(zmin) + 1e-12)):
+            base = zmin - 1e-12 * max(1.0, abs(zmin))
+            with np.errstate(all="ignore"):
+                v = np.log10(v - base)
+            fv = v[np.isfinite(v)]
+            zmin, zmax, title = float(fv.min()), float(fv.max()), "log₁₀(f − min)"
+    zmax = zmax if zmax > zmin else zmin + 1
+    shades = np.rint(raster.sample_scale("Viridis", np.linspace(0, 1, 256))).astype(np.uint8)
+    table = np.concatenate(
+        [
+            np.column_stack([shades, np.full(256, 255, np.uint8)]),
+            np.array([[0, 0, 0, 0], _rgba(DIVERGED_COLOUR)], dtype=np.uint8),
+        ]
+    )
+    with np.errstate(all="ignore"):
+        idx = np.clip(np.rint((v - zmin) / (zmax - zmin) * 255), 0, 255)
+    codes = np.where(np.isfinite(idx), idx, 256).astype(np.intp)
+    codes[diverged] = 257
+    return _png_uri(_paint(codes, table)), (title, zmin, zmax)
 
 
 def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", start=None):
-    """The map as a heatmap (row i = ys[i], column j = xs[j]) under the contour lines."""
+    """The map as a picture (one pixel per start) under the contour lines.
+
+    The picture is a PNG in a ``go.Image`` trace (a few kB for the outcome colouring,
+    against ~200 kB of z values for a 200×200 heatmap, and drawn as one image); its
+    pixel (i, j) is placed at the start (xs[j], ys[i]), so a click reports that start.
+    """
     xs, ys = cmap.xs, cmap.ys
-    diverged = cmap.outcome == omaps.DIVERGED
-    # No per-pixel text: 200² hover labels would triple the figure; the side legend names
-    # the colours. z goes as a compact binary array (float32, NaN = no value).
-    hover = "start (%{x:.4g}, %{y:.4g})<br>%{text}<extra>click: start here</extra>"
-    traces = []
-    if colour_by == "outcome":
-        cats = _categories(cmap)
-        code = {v: i for i, (v, _, _) in enumerate(cats)}
-        z = np.vectorize(code.__getitem__, otypes=[float])(cmap.outcome)
-        traces.append(
-            go.Heatmap(
-                x=xs,
-                y=ys,
-                z=z.astype(np.float32),
-                zmin=-0.5,
-                zmax=len(cats) - 0.5,
-                colorscale=_discrete_scale([c for _, _, c in cats]),
-                showscale=False,
-                hovertemplate=hover.replace("<br>%{text}", ""),
-                name="outcome",
+    source, bar = map_image(cmap, surface, colour_by)
+    dx = float(xs[1] - xs[0])
+    dy = float(ys[1] - ys[0])
+    traces = [
+        go.Image(
+            source=source,
+            x0=float(xs[0]),
+            dx=dx,
+            y0=float(ys[0]),
+            dy=dy,
+            hovertemplate="start (%{x:.4g}, %{y:.4g})<extra>click: start here</extra>",
+            name=colour_by,
+            meta={"role": "map", "n": int(cmap.n), "colour_by": colour_by},
+        )
+    ]
+    if bar is not None:
+        title, zmin, zmax = bar
+        traces.append(  # the colour bar alone: Image traces have none
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                hoverinfo="skip",
+                name="colour bar",
+                marker={
+                    "color": [zmin],
+                    "cmin": zmin,
+                    "cmax": zmax,
+                    "colorscale": "Viridis",
+                    "showscale": True,
+                    "colorbar": {
+                        "title": {"text": title, "side": "right"},
+                        "thickness": 12,
+                        "len": 0.9,
+                    },
+                },
             )
         )
-    else:
-        if colour_by == "steps":
-            v = np.where(cmap.steps_to_converge >= 0, cmap.steps_to_converge, np.nan).astype(float)
-            title, zmin, zmax = "steps", 0.0, float(cmap.steps)
-            text = "converged from step %{z}"
-        else:
-            with np.errstate(all="ignore"):
-                v = np.where(diverged, np.nan, cmap.final_loss).astype(float)
-            text = "final f = %{z:.4g}"
-            finite = v[np.isfinite(v)]
-            zmin, zmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-            title = "final f"
-            if finite.size and (surface.log_scale or zmax - zmin > 100 * (abs(zmin) + 1e-12)):
-                base = zmin - 1e-12 * max(1.0, abs(zmin))
-                with np.errstate(all="ignore"):
-                    v = np.log10(v - base)
-                fv = v[np.isfinite(v)]
-                zmin, zmax, title = float(fv.min()), float(fv.max()), "log₁₀(f − min)"
-                text = "log₁₀(f − min) = %{z:.3g}"
-        traces.append(
-            go.Heatmap(
-                x=xs,
-                y=ys,
-                z=v.astype(np.float32),
-                zmin=zmin,
-                zmax=zmax if zmax > zmin else zmin + 1,
-                colorscale="Viridis",
-                colorbar={"title": {"text": title, "side": "right"}, "thickness": 12, "len": 0.9},
-                hovertemplate=hover.replace("%{text}", text),
-                name=colour_by,
-            )
-        )
-        if diverged.any():
-            traces.append(
-                go.Heatmap(
-                    x=xs,
-                    y=ys,
-                    z=np.where(diverged, 1.0, np.nan).astype(np.float32),
-                    colorscale=[[0, DIVERGED_COLOUR], [1, DIVERGED_COLOUR]],
-                    showscale=False,
-                    hovertemplate=hover.replace("%{text}", "diverged"),
-                    name="diverged",
-                )
-            )
     lines = figures.contour_figure(surface, window, style, n=70).data[0]
     lines.update(
         customdata=None,
@@ -237,6 +277,9 @@ def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", 
         hovertemplate=None,
         line={"width": 0.8},
     )
+    z = np.array(lines.z, dtype=float)  # None (not finite) becomes NaN
+    if np.isfinite(z).all():  # a compact typed array; gaps stay as JSON nulls
+        lines.update(z=z.astype(np.float32))
     traces.append(lines)
     if cmap.minima:
         mx, my = zip(*cmap.minima, strict=True)
@@ -277,6 +320,7 @@ def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", 
         },
         yaxis={
             "range": [y0, y1],
+            "scaleanchor": False,  # an Image trace would tie the axes' scales otherwise
             "title": {"text": "y", "standoff": 4},
             "showgrid": False,
             "zeroline": False,
@@ -387,6 +431,7 @@ def compute_map(state, traj, key, n, steps, colour_by):
     window = scene_window(state, surface)
     tol = TOL_FRACTION * max(window[0][1] - window[0][0], window[1][1] - window[1][0])
     try:
+        sigma, seed = run_noise(state, key)
         cmap = quiet(
             omaps.convergence_map,
             info.name,
@@ -397,6 +442,9 @@ def compute_map(state, traj, key, n, steps, colour_by):
             tol=tol,
             x_range=window[0],
             y_range=window[1],
+            noise=sigma,
+            seed=seed,
+            stop_early=colour_by != "loss",  # the final loss needs every step
         )
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
