@@ -104,6 +104,8 @@ def _scene_part(state: dict) -> dict:
         out["sc"] = state["schedule"]
     if state.get("noise"):
         out["n"] = state["noise"]
+    if state.get("batch_size"):
+        out["b"] = state["batch_size"]
     return out
 
 
@@ -150,7 +152,7 @@ def check(data: dict) -> dict:
     """The link's state with every value through the app's validation (``ValueError``)."""
     from viz import layout
 
-    known = {"v", "p", "s", "e", "w", "o", "h", "st", "x", "sc", "n", "c", "a", "t"}
+    known = {"v", "p", "s", "e", "w", "o", "h", "st", "x", "sc", "n", "c", "a", "t", "b"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown field {sorted(unknown)[0]!r}")
@@ -222,6 +224,14 @@ def check(data: dict) -> dict:
         raise ValueError("arrows must be true or false")
     out["a"] = bool(data.get("a", False))
     out["t"] = f"{validate.tolerance(data.get('t', '1e-3')):.6g}"
+    out["b"] = None  # the full batch
+    if data.get("b") is not None:  # the network surface's mini-batch size, as its box checks it
+        from viz import panels
+
+        if not hasattr(surf, "with_batch_size"):
+            raise ValueError(f"{surf.label} has no mini-batches")
+        out["b"] = panels.batch_size(data["b"])
+    out["mini"] = hasattr(surf, "with_batch_size")  # the batch box applies to this scene
     return out
 
 
@@ -240,8 +250,8 @@ def _same_scene(link: dict, state) -> bool:
         return False
     mine = _scene_part(state)
     theirs = {k: link[k] for k in mine if k in link}
-    mine = {**mine, "sc": mine.get("sc", {}), "n": mine.get("n", {})}
-    theirs = {**theirs, "sc": link.get("sc", {}), "n": link.get("n", {})}
+    mine = {**mine, "sc": mine.get("sc", {}), "n": mine.get("n", {}), "b": mine.get("b")}
+    theirs = {**theirs, "sc": link.get("sc", {}), "n": link.get("n", {}), "b": link.get("b")}
     return json.dumps(mine, sort_keys=True) == json.dumps(theirs, sort_keys=True)
 
 
@@ -292,6 +302,9 @@ def restore(hash_, ready, state, href="#"):
         "start_y": layout.fmt(link["x"][1]),
         "arrows": ["on"] if link["a"] else [],
         "tolerance": link["t"],
+        # Only where it applies: the box's text, "" for the full batch (the preset's own
+        # size is not applied while the link is pending: network.preset_batch).
+        "batch": ("" if link["b"] is None else str(link["b"])) if link["mini"] else no_update,
     }
 
 
@@ -356,6 +369,7 @@ def register(app) -> None:
         "start_y": Output(ids.START_Y, "value", allow_duplicate=True),
         "arrows": Output(ids.ARROWS, "value", allow_duplicate=True),
         "tolerance": Output(ids.TOLERANCE, "value", allow_duplicate=True),
+        "batch": Output(ids.NET_BATCH, "value", allow_duplicate=True),
     }
 
     @app.callback(

@@ -8,6 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
+from dash import no_update
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -295,3 +296,70 @@ def test_write_waits_for_the_link_then_writes_it():
     full, pending = share.write(state, None, ["on"], "1e-3", True, None, "http://h:1/?q#old")
     assert full.startswith("http://h:1/?q#v1=") and pending is None
     assert share.read(full[len("http://h:1/?q") :])[0]["a"] is True
+
+
+def _network_scene(batch: str, preset: str = "radford-noisy-moons"):
+    from viz.scenes import get_preset
+
+    sc = get_preset(preset)
+    store = {"preset": preset, "runs": layout.preset_runs(sc)}
+    keys = list(store["runs"])[:2]
+    x, y = map(str, sc.start)
+    out = compute(Settings(sc.surface, keys, "40", x, y, preset=store, batch_size=batch))
+    assert out.ok, out.messages
+    return out
+
+
+@pytest.mark.parametrize("batch", ["16", ""])  # a size of the user's, and the full batch
+def test_the_networks_batch_size_round_trips_through_a_link(batch):
+    """The preset trains on 32 samples a step; the link's own size (16, or the full data
+    set) is what the reopened scene uses, and the preset's size is not applied over it."""
+    from viz.panels import network
+
+    first = _network_scene(batch)
+    state = json.loads(json.dumps(first.state))
+    link = share.encode(share.share_state(state))
+    got, msg = share.read(link)
+    assert msg == "" and got["b"] == (int(batch) if batch else None)
+    out = share.restore(link, False, None)
+    assert out["batch"] == batch
+    assert network.preset_batch(out["preset"], out["pending"]) is no_update  # link's size stays
+    assert network.preset_batch(out["preset"], None) == "32"  # a user's choice of the scene
+    runs = out["store"]["runs"]
+    again = compute(
+        Settings(
+            out["surface"],
+            out["optimizers"],
+            out["steps"],
+            out["start_x"],
+            out["start_y"],
+            hyper={k: r["hyper"] for k, r in runs.items()},
+            preset=out["store"],
+            batch_size=out["batch"],
+        )
+    )
+    assert json.loads(json.dumps(again.state)) == state
+    assert again.traj == first.traj  # the same mini-batches: the same paths
+    assert share._same_scene(got, state)
+    other = json.loads(json.dumps(_network_scene("8").state))
+    assert not share._same_scene(got, other)  # another size is another scene
+
+
+def test_a_link_without_mini_batches_leaves_the_batch_box_alone():
+    out = compute(Settings("beale", ["sgd"], "20", "1", "1.5"))
+    link = share.encode(share.share_state(out.state))
+    assert share.restore(link, False, None)["batch"] is no_update
+
+
+@pytest.mark.parametrize(
+    ("surface", "batch", "words"),
+    [
+        ("noisy_moons", -4, "batch size"),
+        ("noisy_moons", "x", "batch size"),
+        ("beale", 8, "no mini"),
+    ],
+)
+def test_a_bad_batch_size_in_a_link_is_refused(surface, batch, words):
+    data = {"v": share.VERSION, "p": "", "s": surface, "o": ["sgd"], "st": 20, "x": [0.5, 0.5]}
+    got, msg = share.read(share.encode({**data, "b": batch}))
+    assert got is None and words in msg

@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from plotly.subplots import make_subplots
 
 from surfaces import SURFACES
-from viz import figures, ids
+from viz import figures, ids, share
 from viz import layout as vlayout
 from viz.panels import PANEL_CONFIG, field, scene_surface
 from viz.panels.convergence import empty_figure, keep_choice
@@ -282,8 +282,11 @@ def panel(state, traj, key):
     return curves, boundary, ""
 
 
-def preset_batch(name):
-    """A preset's batch size for the box ("" = full batch); nothing for free play."""
+def preset_batch(name, pending=None):
+    """A preset's batch size for the box ("" = full batch); nothing for free play, nor
+    while a share link applies its own scene (``pending``: viz/share.py sets the box)."""
+    if isinstance(pending, dict) and pending.get("p") == name:
+        return no_update
     if not isinstance(name, str):
         return no_update  # a tampered value: the scene list's own callback says so
     sc = vlayout.presets().get(name)
@@ -306,6 +309,7 @@ def register(app) -> None:
     app.callback(
         Output(ids.NET_BATCH, "value"),
         Input(ids.PRESET, "value"),
+        State(share.SHARE_PENDING, "data"),
         prevent_initial_call=True,
     )(preset_batch)
 
