@@ -26,6 +26,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -108,11 +109,49 @@ class Gunicorn:
                 pids.append(int(entry.name))
         return sorted(pids)
 
+    def cpu_seconds(self) -> float:
+        """CPU time of the master, its workers and every child they reaped (export jobs,
+        replaced workers), from /proc: utime + stime + cutime + cstime."""
+        total = 0
+        for pid in [self.proc.pid, *self.worker_pids()]:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += sum(int(f) for f in fields[11:15])
+        return total / os.sysconf("SC_CLK_TCK")
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    """Stop gunicorn and everything it started (workers, export jobs): its process group."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
+    # Workers and export jobs that outlived the master (or ignored SIGTERM): no leftovers.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
 
 @contextlib.contextmanager
-def gunicorn(workers: int = 2, extra: tuple[str, ...] = ()) -> Iterator[Gunicorn]:
-    """Start gunicorn on a free loopback port, wait for /healthz, stop it on exit."""
+def gunicorn(
+    workers: int = 2, extra: tuple[str, ...] = (), cache_dir: str | None = None
+) -> Iterator[Gunicorn]:
+    """Start gunicorn on a free loopback port, wait for /healthz, stop it on exit.
+
+    The server runs in its own session, so leaving this block by any path (an error,
+    Ctrl-C) stops the whole process group: no stale worker or export job survives to hold
+    the export cache. The cache is a fresh directory per server (removed afterwards)
+    unless ``cache_dir`` names one.
+    """
     port = free_port()
+    own_cache = cache_dir is None
+    cache = cache_dir or tempfile.mkdtemp(prefix="optviz-load-cache-")
     log_fd, log_name = tempfile.mkstemp(prefix="optviz-gunicorn-", suffix=".log")
     cmd = [
         sys.executable,
@@ -127,11 +166,18 @@ def gunicorn(workers: int = 2, extra: tuple[str, ...] = ()) -> Iterator[Gunicorn
         *extra,
         "app:server",
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log_fd, stderr=subprocess.STDOUT, env=env)
-    os.close(log_fd)
-    server = Gunicorn(port, proc, Path(log_name))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OPTVIZ_CACHE_DIR": cache}
+    proc = None
     try:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=log_fd,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        server = Gunicorn(port, proc, Path(log_name))
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if proc.poll() is not None:
@@ -144,15 +190,13 @@ def gunicorn(workers: int = 2, extra: tuple[str, ...] = ()) -> Iterator[Gunicorn
             time.sleep(0.2)
         yield server
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        if proc is not None:
+            _stop_group(proc)
+        os.close(log_fd)
         with contextlib.suppress(OSError):
-            server.log_path.unlink()
+            os.unlink(log_name)
+        if own_cache:
+            shutil.rmtree(cache, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- requests
@@ -199,6 +243,7 @@ class App:
     props: dict[str, dict]  # the layout's components, by id key
     ids: dict[str, object] = field(default_factory=dict)  # id key -> the id itself
     end_id: str = ""  # the page's signed token, echoed as ?endId= (background callbacks)
+    _matched: dict = field(default_factory=dict, repr=False)  # pattern -> [(key, id)]
 
     @classmethod
     def fetch(cls, port: int) -> App:
@@ -227,11 +272,14 @@ class App:
         raw = spec["id"]
         prop = spec["property"]
         if raw.startswith("{"):
-            pattern = json.loads(raw)
+            matched = self._matched.get(raw)
+            if matched is None:  # the page's ids do not change: match each pattern once
+                pattern = json.loads(raw)
+                matched = [(k, cid) for k, cid in self.ids.items() if _matches(pattern, cid)]
+                self._matched[raw] = matched
             return [
                 {"id": cid, "property": prop, "value": values.get(f"{k}.{prop}")}
-                for k, cid in self.ids.items()
-                if _matches(pattern, cid)
+                for k, cid in matched
             ]
         return {"id": raw, "property": prop, "value": values.get(f"{raw}.{prop}")}
 
@@ -314,6 +362,7 @@ class Client:
         if not self.hypers:
             raise RuntimeError("the recompute callback has no hyperparameter inputs")
         self.conn: http.client.HTTPConnection | None = None
+        self.last_rtt = float("nan")  # seconds, of the last request (send -> last byte)
 
     def _post(self, body: dict, **query: str) -> tuple[int, bytes]:
         if self.app.end_id:
@@ -324,9 +373,15 @@ class Client:
                 self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
             try:
                 payload = json.dumps(body)
+                t0 = time.perf_counter()
                 self.conn.request("POST", url, payload, {"Content-Type": "application/json"})
                 resp = self.conn.getresponse()
-                return resp.status, resp.read()
+                raw = resp.read()
+                # What the user waits for: request sent -> answer's last byte received.
+                # Building the body and parsing the answer is this load generator's own
+                # CPU (20 clients in one process share one GIL), not the server's latency.
+                self.last_rtt = time.perf_counter() - t0
+                return resp.status, raw
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.close()
                 if attempt:
@@ -362,7 +417,9 @@ class Client:
             self.values[prop] = int(self.values.get(prop) or 0) + 1
         body = self.app.body(dep, self.values, [prop])
         status, raw = self._post(body)
+        polled = False
         if status == 200 and "cacheKey" in (doc := json.loads(raw)):
+            polled = True
             handles = {"cacheKey": doc["cacheKey"], "job": doc["job"]}
             blank = {**body, "inputs": _blank(body["inputs"]), "state": _blank(body["state"])}
             interval = (dep.get("background") or {}).get("interval", 500) / 1000
@@ -372,6 +429,10 @@ class Client:
                     return False, "export did not finish in time"
                 time.sleep(interval)
                 status, raw = self._post(blank, **handles)
+        if status == 204 and polled:
+            # Dash's answer to a poll whose job ended without a result (killed, or lost):
+            # the page switches the running outputs off and shows INCOMPLETE. A failure.
+            return False, "export: the job ended without a result (the page says INCOMPLETE)"
         if status != 200:
             return False, f"export: HTTP {status}: {raw[:120]!r}"
         props = _response_props(raw)
@@ -380,7 +441,11 @@ class Client:
         # No file: a limit said no (e.g. every export slot busy) with a message, or a fault.
         said = [v.get("children") for k, v in props.items() if k.endswith("-msg")]
         said = [m for m in said if isinstance(m, str) and m]
-        return True, f"refused: {said[0]}" if said else "refused without a message"
+        if not said:
+            return True, "refused without a message"
+        if "busy" in said[0].lower():  # the export limit said no, as designed
+            return True, f"refused: {said[0]}"
+        return False, f"export failed: {said[0]}"
 
     def change_hyper(self) -> list[str]:
         """A student moves one learning rate (or other value) by a small factor."""
@@ -427,7 +492,7 @@ def load(
     """``clients`` threads, each sending ``requests`` callbacks after its page load."""
     if not (1 <= clients <= MAX_CLIENTS and 1 <= requests <= MAX_REQUESTS):
         raise ValueError(f"clients must be 1..{MAX_CLIENTS}, requests 1..{MAX_REQUESTS}")
-    app = App.fetch(port)
+    app = App.fetch(port)  # what every page shares (callbacks); each client loads its own
     latencies: list[float] = []
     export_latencies: list[float] = []
     errors: list[str] = []
@@ -440,8 +505,11 @@ def load(
     barrier = threading.Barrier(clients)
 
     def worker(i: int) -> None:
-        client = Client(app, port, seed + i)
+        client = None
         try:
+            # Its own page load: the layout carries a fresh export-page id (Dash keys a
+            # background job's result by its arguments; pages must not share one).
+            client = Client(App.fetch(port), port, seed + i)
             ok, why = client.send_recompute([])  # the page load's first compute (not timed)
             if not ok:
                 with lock:
@@ -455,7 +523,7 @@ def load(
                     ok, why = client.send_export() if export else client.send_recompute(changed)
                 except (OSError, http.client.HTTPException) as exc:
                     ok, why = False, f"{type(exc).__name__}: {exc}"
-                dt = time.perf_counter() - t0
+                dt = time.perf_counter() - t0 if export else client.last_rtt
                 with lock:
                     if not ok or why == "refused without a message":
                         errors.append(f"client {i}: {why}")
@@ -471,7 +539,8 @@ def load(
                 errors.append(f"client {i}: {type(exc).__name__}: {exc}")
             barrier.abort()
         finally:
-            client.close()
+            if client is not None:
+                client.close()
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
     t0 = time.perf_counter()
@@ -512,7 +581,9 @@ def main(
         # The peer: the same recompute from one client alone, same server, same run; the
         # ratio is what sharing the server's cores with the other clients costs.
         alone = load(server.port, 1, SOLO_REQUESTS, 0.0, seed=1000)
+        cpu0, own0 = server.cpu_seconds(), time.process_time()
         result = load(server.port, clients, requests, export_share)
+        cpu, own = server.cpu_seconds() - cpu0, time.process_time() - own0
         log = server.log
     solo50 = alone.quantile(0.50) if not alone.errors else None
     tracebacks = log.count("Traceback (most recent call last)")
@@ -521,7 +592,12 @@ def main(
         LOG_COPY.write_text(log)
     mix = f", {export_share:.0%} exports" if export_share > 0 and not result.note else ""
     what = f"load: {clients} clients × {requests} callbacks{mix}, gunicorn -w {workers}"
-    notes = [f"{result.requests / result.wall:.0f} requests/s over {result.wall:.1f} s"]
+    notes = [
+        f"{result.requests / result.wall:.0f} requests/s over {result.wall:.1f} s",
+        f"CPU per request: server {cpu / result.requests * 1000:.0f} ms (workers and export "
+        f"jobs), this load generator {own / result.requests * 1000:.0f} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+    ]
     if result.note:
         notes.append(result.note)
     if tracebacks:
