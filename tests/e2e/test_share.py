@@ -172,3 +172,43 @@ def test_malformed_link_gives_message_and_default_scene(dash_duo):
     from viz import layout
 
     assert keys == layout.initial()["selected"]  # the default scene
+
+
+def test_share_link_carries_the_mini_batch_size(dash_duo):
+    """Radford's noisy moons trains on 32 samples a step; a link made with 16 reopens on 16
+    (the box says so and the paths are the 16-sample ones), not on the preset's 32."""
+    dash_duo.start_server(create_app())
+    d1 = dash_duo.driver
+    wait(d1, "window.dash_clientside.optviz.state.runs.length > 0")
+    set_props(d1, ids.PRESET, {"value": "radford-noisy-moons"})
+    until(lambda: (sc := scene_of(link_of(d1))) and sc["p"] == "radford-noisy-moons" and sc)
+    until(lambda: scene_of(link_of(d1))["b"] == 32)
+    preset_runs = wait(d1, PICTURE)["runs"]
+    set_props(d1, ids.NET_BATCH, {"value": "16"})
+    until(lambda: scene_of(link_of(d1))["b"] == 16)
+    first = until(lambda: (p := d1.execute_script(PICTURE)) and p["runs"] != preset_runs and p)
+    link = link_of(d1)
+
+    d2 = webdriver.Chrome(options=pytest_setup_options())
+    try:
+        d2.get(link)
+        n = len(first["runs"])
+        wait(d2, f"window.dash_clientside.optviz.state.runs.length === {n}")
+        try:
+            second = until(
+                lambda: (p := d2.execute_script(PICTURE)) and p["runs"] == first["runs"] and p
+            )
+        except AssertionError:
+            d2.save_screenshot("/tmp/optviz-share-batch-failed.png")
+            raise AssertionError(f"second browser differs; its link {link_of(d2)}") from None
+        assert second["runs"] != preset_runs  # the 16-sample paths, not the preset's
+        time.sleep(1.0)  # nothing applies the preset's 32 afterwards
+        assert d2.execute_script(PICTURE)["runs"] == first["runs"]
+        assert scene_of(link_of(d2))["b"] == 16
+        d2.find_element(
+            By.XPATH, f"//*[@id='{ids.PANEL_TABS}']//*[normalize-space(text())='Network']"
+        ).click()
+        box = wait(d2, f"document.getElementById('{ids.NET_BATCH}')")
+        assert box.get_attribute("value") == "16"
+    finally:
+        d2.quit()
