@@ -42,7 +42,18 @@ from surfaces.base import Surface
 
 Array = np.ndarray
 HESSIAN_STEP = 1e-5
-CHUNK = 256  # parameter vectors per batched pass; bounds memory on large grids
+CHUNK = 256  # at most this many parameter vectors per batched pass; bounds memory on large grids
+# ... and at most this many bytes in a pass's widest array (vectors × samples × units × 8).
+# At or above glibc's mmap threshold (128 KiB) every such temporary is fresh memory from
+# the kernel, page-faulted in and unmapped again: at 256 vectors of the 200-sample moons
+# (1.2 MB arrays) a 100×100 gradient took ~45,000 page faults and half its time in them,
+# and `1 - a*a` on a 259 KB array took 40× what it takes on a 130 KB one. Under it, none.
+CHUNK_BYTES = 120 * 1024
+
+
+def _chunk(model: MLP, samples: int) -> int:
+    """Parameter vectors per batched pass for ``samples`` samples through ``model``."""
+    return max(1, min(CHUNK, CHUNK_BYTES // (8 * samples * max(model.widths))))
 
 
 # --- data ---------------------------------------------------------------------------
@@ -234,9 +245,13 @@ class MLP:
         return self.forward(theta, X)[0][-1][..., 0]
 
     def backprop(
-        self, theta: Array, X: Array, y: Array, known: Known | None = None
-    ) -> tuple[Array, Array]:
-        """``(loss, gradient)``: the loss ``(...)`` and ``∇_theta C`` ``(..., size)``."""
+        self, theta: Array, X: Array, y: Array, known: Known | None = None, loss: bool = True
+    ) -> tuple[Array | None, Array]:
+        """``(loss, gradient)``: the loss ``(...)`` and ``∇_theta C`` ``(..., size)``.
+
+        ``loss=False`` returns ``None`` for the loss, not computed (the gradient alone
+        needs no logarithm or exponential of the output).
+        """
         theta = np.asarray(theta, dtype=float)
         y = np.asarray(y, dtype=float)
         params = self.unpack(theta)
@@ -246,18 +261,21 @@ class MLP:
         grad = np.empty(np.broadcast_shapes(theta.shape, (*xs[-1].shape[:-2], self.size)))
         # δ^L = σ'(z^L) ∘ ∇_{x^{L+1}} C = (x^{L+1} - y) / N for the sigmoid with cross-entropy.
         delta = (xs[-1] - y[..., None]) / n
+        # The sum over samples as the product 1ᵀδ: numpy's sum over the middle axis of
+        # (..., N, units) runs its reduction a few units at a time, ~40× slower.
+        ones = np.ones(delta.shape[-2])
         for l in range(self.layers, 0, -1):
             w, _, b = self._slices[l - 1]
             x_l = xs[l - 1]
             # ∇W^l = δ^l (x^l)^T and ∇b^l = δ^l, summed over the samples (rows).
             gW = np.swapaxes(delta, -1, -2) @ x_l
             grad[..., w] = gW.reshape(*gW.shape[:-2], -1)
-            grad[..., b] = delta.sum(axis=-2)
+            grad[..., b] = ones @ delta
             if l > 1:
                 # δ^{l-1} = (f^{l-1})' ∘ (W^l)^T δ^l
                 W = params[l - 1][0]
                 delta = f_prime(xs[l - 1]) * (delta @ W)
-        return _bce(zs[-1][..., 0], y), grad
+        return (_bce(zs[-1][..., 0], y) if loss else None), grad
 
 
 def _bce(z: Array, y: Array) -> Array:
@@ -352,10 +370,11 @@ class NetworkSurface(Surface):
         theta = self.params(p)
         out = np.empty(theta.shape[:-1])
         flat_theta, flat_out = theta.reshape(-1, theta.shape[-1]), out.reshape(-1)
-        for s in range(0, len(flat_theta), CHUNK):
+        chunk = _chunk(self.model, len(self.labels))
+        for s in range(0, len(flat_theta), chunk):
             with np.errstate(all="ignore"):
-                prob = self.model.predict(flat_theta[s : s + CHUNK], self.X)
-            flat_out[s : s + CHUNK] = ((prob > 0.5) == (self.labels > 0.5)).mean(axis=-1)
+                prob = self.model.predict(flat_theta[s : s + chunk], self.X)
+            flat_out[s : s + chunk] = ((prob > 0.5) == (self.labels > 0.5)).mean(axis=-1)
         out[~np.isfinite(theta).all(axis=-1)] = np.nan  # no classifier there
         return out
 
@@ -408,21 +427,22 @@ def _functions(model: MLP, theta: Array, pair: tuple[int, int], X: Array, labels
     """``f``, ``df`` and ``d2f`` of the two-weight slice on the data ``(X, labels)``."""
     i, j = pair
     known = model.known(theta, X, pair)
+    chunk = _chunk(model, len(labels))
 
     def batched(x, y, what: Callable[[Array], Array], width: int) -> Array:
         full = _embed(theta, pair, x, y)
         flat = full.reshape(-1, full.shape[-1])
         out = np.empty((len(flat), width))
         with np.errstate(all="ignore"):
-            for s in range(0, len(flat), CHUNK):
-                out[s : s + CHUNK] = what(flat[s : s + CHUNK]).reshape(-1, width)
+            for s in range(0, len(flat), chunk):
+                out[s : s + chunk] = what(flat[s : s + chunk]).reshape(-1, width)
         return out.reshape(*full.shape[:-1], width)
 
     def f(x, y):
         return batched(x, y, lambda t: model.loss(t, X, labels, known), 1)[..., 0]
 
     def df(x, y):
-        g = batched(x, y, lambda t: model.backprop(t, X, labels, known)[1][:, [i, j]], 2)
+        g = batched(x, y, lambda t: model.backprop(t, X, labels, known, False)[1][:, [i, j]], 2)
         return g[..., 0], g[..., 1]
 
     def d2f(x, y):

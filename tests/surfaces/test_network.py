@@ -180,6 +180,32 @@ def test_known_pass_equals_the_full_pass():
         np.testing.assert_allclose(fast_grad, full_grad, rtol=1e-12, atol=1e-15)
 
 
+def test_backprop_without_the_loss_gives_the_same_gradient():
+    model, X, y, theta = setup([2, 5, 3, 1], "tanh", seed=4)
+    thetas = theta + np.linspace(-1, 1, 6)[:, None]
+    loss, grad = model.backprop(thetas, X, y)
+    none, same = model.backprop(thetas, X, y, loss=False)
+    assert none is None
+    np.testing.assert_array_equal(same, grad)
+    np.testing.assert_allclose(loss, model.loss(thetas, X, y), rtol=1e-13)
+
+
+def test_chunks_stay_under_the_mmap_threshold_and_cover_the_batch(moons):
+    from surfaces.network import CHUNK_BYTES, _chunk
+
+    n = len(moons.labels)
+    chunk = _chunk(moons.model, n)
+    assert chunk >= 1 and chunk * n * max(moons.model.widths) * 8 <= CHUNK_BYTES < 128 * 1024
+    assert _chunk(MLP([2, 4096, 1]), 10_000) == 1  # never zero, however wide
+    # A batch spanning several chunks (and a partial last one) equals each point alone.
+    p = np.stack(np.meshgrid(np.linspace(-1, 1, 7), np.linspace(-2, 2, 2 * chunk // 7 + 2)), -1)
+    assert p[..., 0].size > 2 * chunk
+    grads, values = moons.grad(p), moons.value(p)
+    for idx in np.ndindex(p.shape[:-1]):
+        np.testing.assert_array_equal(moons.grad(p[idx]), grads[idx])
+        np.testing.assert_array_equal(moons.value(p[idx]), values[idx])
+
+
 def test_parameter_names_and_locations():
     model = MLP([2, 3, 1])
     names = model.names()
