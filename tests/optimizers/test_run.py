@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -90,6 +91,26 @@ def test_batch_divergence_is_per_start():
     assert traj.diverged_at.tolist() == [-1 if d is None else d for d in singles]
     assert traj.diverged_at[1] == -1 and traj.diverged_at[0] < traj.diverged_at[2]
     assert np.isfinite(traj.points[:, 1]).all()
+
+
+@pytest.mark.parametrize("check_points", [1, 7, 40])
+def test_the_stored_path_checked_in_chunks_gives_the_same_verdicts(monkeypatch, check_points):
+    # Divergence at many different steps (saddle, rising lr), checked a few steps at a
+    # time: every chunk boundary must give the verdicts of one pass over the whole path.
+    module = sys.modules["optimizers.run"]  # the module: `optimizers.run` is also the function
+    s = get_surface("saddle")
+    starts = np.stack([np.full(12, 0.5), np.geomspace(1e-9, 1.0, 12)], axis=-1)
+    opt = get_optimizer("sgd", lr=0.6)
+    whole = run(opt, s, starts, 60)
+    monkeypatch.setattr(module, "CHECK_POINTS", check_points)
+    chunked = run(opt, s, starts, 60)
+    assert len(set(whole.diverged_at.tolist())) > 6  # many different steps
+    np.testing.assert_array_equal(chunked.diverged_at, whole.diverged_at)
+    np.testing.assert_array_equal(chunked.points, whole.points)
+    np.testing.assert_array_equal(chunked.losses, whole.losses)
+    for k, d in enumerate(whole.diverged_at):
+        single = run(opt, s, starts[k], 60).diverged_at
+        assert (-1 if single is None else single) == d
 
 
 def test_everything_diverged_stops_early_but_keeps_shapes():
