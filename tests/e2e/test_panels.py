@@ -69,10 +69,18 @@ def test_convergence_map_computes_and_a_pixel_click_sets_the_start(duo):
     wait(
         duo,
         f"{GRAPH.format(ids.MAP_GRAPH)}.data.length > 0 && "
-        f"{GRAPH.format(ids.MAP_GRAPH)}.data[0].type === 'heatmap'",
+        f"{GRAPH.format(ids.MAP_GRAPH)}.data[0].type === 'image'",
     )
-    assert js(duo, f"return {GRAPH.format(ids.MAP_GRAPH)}._fullData[0].z.length") == 40
-    assert js(duo, f"return {GRAPH.format(ids.MAP_GRAPH)}._fullData[0].z[0].length") == 40
+    # the map is one PNG picture, one pixel per start, drawn as an <image> in the plot
+    size = wait(
+        duo,
+        f"(() => {{ const im = {GRAPH.format(ids.MAP_GRAPH)}.querySelector('image');"
+        " if (!im || !im.getAttribute('href').startsWith('data:image/png')) return null;"
+        " const p = new Image(); p.src = im.getAttribute('href');"
+        " return p.complete && p.naturalWidth ? [p.naturalWidth, p.naturalHeight] : null; })()",
+    )
+    assert size == [40, 40]
+    assert js(duo, f"return {GRAPH.format(ids.MAP_GRAPH)}.data[0].meta.n") == 40
     assert "between" not in duo.find_element(f"#{ids.MAP_MSG}").text  # the old message went
     assert "40×40 starts" in duo.find_element(f"#{ids.MAP_SUMMARY}").text
     shot(duo, "panel-convergence.png", ids.MAP_GRAPH)
@@ -82,14 +90,14 @@ def test_convergence_map_computes_and_a_pixel_click_sets_the_start(duo):
     duo.driver.find_element(By.CSS_SELECTOR, f"#{ids.MAP_COLOUR} input[value='outcome']").click()
     wait(duo, f"{GRAPH.format(ids.MAP_GRAPH)}.data[0].name === 'outcome'")
 
-    # click the centre of pixel (row 30, column 9): its start is (xs[9], ys[30])
+    # click the centre of pixel (row 30, column 9): its start is (x0 + 9 dx, y0 + 30 dy)
     i, j = 30, 9
     target = js(
         duo,
         f"const g = {GRAPH.format(ids.MAP_GRAPH)}, L = g._fullLayout, h = g._fullData[0];"
         "const r = g.getBoundingClientRect();"
-        f"const x = h.x[{j}], y = h.y[{i}];"
-        "return {x: x, y: y, dx: Math.abs(h.x[1] - h.x[0]), dy: Math.abs(h.y[1] - h.y[0]),"
+        f"const x = h.x0 + {j} * h.dx, y = h.y0 + {i} * h.dy;"
+        "return {x: x, y: y, dx: Math.abs(h.dx), dy: Math.abs(h.dy),"
         " px: r.left + L._size.l + L.xaxis.l2p(x), py: r.top + L._size.t + L.yaxis.l2p(y)};",
     )
     before = trail(duo, "x[0]")

@@ -1,6 +1,7 @@
 """Convergence map panel: where each start of a grid ends, for one optimizer of the scene.
 
-The map is its own graph (a heatmap with the contour lines drawn over it), never a layer
+The map is its own graph (a picture, one pixel per start, with the contour lines drawn
+over it), never a layer
 of the animated contour view. Clicking a pixel sets the scene's start to that pixel's
 start; the scene then runs from there as if the start had been typed.
 """
@@ -20,8 +21,6 @@ from optimizers import maps as omaps
 from viz import figures, ids, raster
 from viz import layout as vlayout
 from viz.panels import (
-    NO_SCENE,
-    PANEL_CONFIG,
     check_state,
     colour_of,
     field,
@@ -34,6 +33,23 @@ from viz.panels import (
     scheduled_hyper,
     whole,
 )
+from viz.panels.common import (  # noqa: F401 - choices, empty_figure, TOL_FRACTION: API
+    TOL_FRACTION,
+    button,
+    card,
+    choices,
+    empty_figure,
+    graph,
+    keep_choice,
+    loading,
+    num_input,
+    radio_field,
+    register_button,
+    register_chooser,
+    scene_steps,
+    scene_tol,
+    steps_field,
+)
 from viz.scenes import Style
 from viz.validate import rule_of
 
@@ -41,7 +57,6 @@ DEFAULT_N = 100
 MAX_N = omaps.MAX_GRID  # 200
 MAX_STEPS = omaps.MAX_STEPS  # 2000
 NETWORK_BUDGET = 100_000  # starts × steps on the network surface (each step is a forward+backward)
-TOL_FRACTION = 0.01  # "reached a minimum": within 1 % of the window's larger side
 COLOUR_BY = (
     ("outcome", "minimum reached"),
     ("steps", "steps to converge"),
@@ -57,91 +72,39 @@ STATIONARY_COLOUR = "#b08fc7"
 
 
 def layout() -> html.Div:
-    controls = html.Div(
+    controls = [
+        field("optimizer", dcc.Dropdown(id=ids.MAP_OPT, clearable=False, className="map-opt")),
+        field(
+            "grid n×n", num_input(ids.MAP_N, str(DEFAULT_N)), hint=f"starts per side, 2 to {MAX_N}"
+        ),
+        steps_field(ids.MAP_STEPS, MAX_STEPS),
+        radio_field("colour by", ids.MAP_COLOUR, COLOUR_BY, "outcome", "map-colour"),
+        button("Compute map", ids.MAP_BTN),
+    ]
+    side = html.Div(
         [
-            field("optimizer", dcc.Dropdown(id=ids.MAP_OPT, clearable=False, className="map-opt")),
-            field(
-                "grid n×n",
-                dcc.Input(
-                    id=ids.MAP_N, type="text", value=str(DEFAULT_N), className="num-input small"
-                ),
-                hint=f"starts per side, 2 to {MAX_N}",
+            html.Div(id=ids.MAP_SUMMARY, className="panel-summary"),
+            html.P(
+                "Each pixel is one start on a grid over the window, run with the "
+                "chosen optimizer's current settings (its schedule and its "
+                "gradient noise too: every start gets the noise its own "
+                "trajectory would get with that seed), all starts as one batch. "
+                "“Reached” means: from some step on, it stays within tol (1 % "
+                "of the window) of a minimum. Click a pixel to start the "
+                "scene's runs there.",
+                className="hint",
             ),
-            field(
-                "steps",
-                dcc.Input(id=ids.MAP_STEPS, type="text", value="", className="num-input small"),
-                hint=f"1 to {MAX_STEPS:,}; empty: the scene's steps",
-            ),
-            field(
-                "colour by",
-                dcc.RadioItems(
-                    id=ids.MAP_COLOUR,
-                    options=[{"label": t, "value": v} for v, t in COLOUR_BY],
-                    value="outcome",
-                    inline=True,
-                    className="map-colour",
-                ),
-            ),
-            html.Button("Compute map", id=ids.MAP_BTN, n_clicks=0, className="panel-btn"),
         ],
-        className="panel-controls",
+        className="map-side",
     )
-    return html.Div(
-        [
-            controls,
-            html.Div(id=ids.MAP_MSG, className="msg", role="status", **{"aria-live": "polite"}),
-            html.Div(
-                [
-                    dcc.Loading(
-                        dcc.Graph(
-                            id=ids.MAP_GRAPH,
-                            figure=empty_figure("Press “Compute map”: every pixel is a start."),
-                            config=PANEL_CONFIG,
-                            className="panel-graph map-graph",
-                        ),
-                        type="dot",
-                        delay_show=300,
-                        parent_className="map-graph-box",
-                    ),
-                    html.Div(
-                        [
-                            html.Div(id=ids.MAP_SUMMARY, className="panel-summary"),
-                            html.P(
-                                "Each pixel is one start on a grid over the window, run with the "
-                                "chosen optimizer's current settings (its schedule and its "
-                                "gradient noise too: every start gets the noise its own "
-                                "trajectory would get with that seed), all starts as one batch. "
-                                "“Reached” means: from some step on, it stays within tol (1 % "
-                                "of the window) of a minimum. Click a pixel to start the "
-                                "scene's runs there.",
-                                className="hint",
-                            ),
-                        ],
-                        className="map-side",
-                    ),
-                ],
-                className="map-row",
-            ),
-            dcc.Store(id=ids.MAP_META),
-        ],
-        className="panel map-panel",
+    picture = graph(ids.MAP_GRAPH, "Press “Compute map”: every pixel is a start.", "map-graph")
+    return card(
+        "map",
+        controls,
+        ids.MAP_MSG,
+        html.Div([loading(picture, parent_className="map-graph-box"), side], className="map-row"),
+        dcc.Store(id=ids.MAP_META),
     )
-
-
-def empty_figure(text: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        margin=figures.MARGIN,
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
-        font=figures.FONT,
-        annotations=[
-            {"text": text, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}
-        ],
-    )
-    return fig
 
 
 # ----------------------------------------------------------------------------- pure parts
@@ -369,26 +332,6 @@ def summary(cmap, label: str) -> html.Div:
 # ----------------------------------------------------------------------------- callbacks
 
 
-def choices(state):
-    """The optimizer dropdown: the scene's runs; keeps nothing stale."""
-    try:
-        check_state(state)
-    except ValueError:
-        return [], None
-    keys = [k for k in state["optimizers"] if rule_of(k) in OPTIMIZERS]
-    opts = [
-        {"label": OPTIMIZERS[rule_of(k)].label + ("" if "@" not in k else f" ({k})"), "value": k}
-        for k in keys
-    ]
-    return opts, (keys[0] if keys else None)
-
-
-def keep_choice(state, current):
-    opts, first = choices(state)
-    value = current if current in [o["value"] for o in opts] else first
-    return opts, value
-
-
 def _style(state) -> Style:
     sc = vlayout.presets().get(state.get("preset") or "")
     if sc is not None and sc.surface == state.get("surface"):
@@ -410,9 +353,7 @@ def compute_map(state, traj, key, n, steps, colour_by):
         return (no_update, "choose one of the scene's optimizers", *keep[1:])
     try:
         n = whole(n, "grid n", 2, MAX_N)
-        steps = whole(
-            steps if str(steps or "").strip() else state.get("steps", 300), "steps", 1, MAX_STEPS
-        )
+        steps = scene_steps(steps, state, MAX_STEPS)
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
     if colour_by not in dict(COLOUR_BY):
@@ -429,7 +370,7 @@ def compute_map(state, traj, key, n, steps, colour_by):
     if info.second_order and not surface.has_hessian:
         return (no_update, f"{info.label} needs a Hessian; {surface.label} has none", *keep[1:])
     window = scene_window(state, surface)
-    tol = TOL_FRACTION * max(window[0][1] - window[0][0], window[1][1] - window[1][0])
+    tol = scene_tol(window)
     try:
         sigma, seed = run_noise(state, key)
         cmap = quiet(
@@ -490,28 +431,20 @@ def follow_start(state, meta):
 
 
 def register(app) -> None:
-    app.callback(
-        Output(ids.MAP_OPT, "options"),
-        Output(ids.MAP_OPT, "value"),
-        Input(ids.SCENE_STATE, "data"),
-        State(ids.MAP_OPT, "value"),
-    )(keep_choice)
-
-    app.callback(
-        Output(ids.MAP_GRAPH, "figure"),
-        Output(ids.MAP_MSG, "children"),
-        Output(ids.MAP_SUMMARY, "children"),
-        Output(ids.MAP_META, "data"),
-        Input(ids.MAP_BTN, "n_clicks"),
-        Input(ids.MAP_COLOUR, "value"),
-        State(ids.SCENE_STATE, "data"),
-        State(ids.TRAJ, "data"),
-        State(ids.MAP_OPT, "value"),
-        State(ids.MAP_N, "value"),
-        State(ids.MAP_STEPS, "value"),
-        State(ids.MAP_META, "data"),
-        prevent_initial_call=True,
-    )(_compute_cb)
+    register_chooser(app, ids.MAP_OPT)
+    register_button(
+        app,
+        [
+            Output(ids.MAP_GRAPH, "figure"),
+            Output(ids.MAP_MSG, "children"),
+            Output(ids.MAP_SUMMARY, "children"),
+            Output(ids.MAP_META, "data"),
+        ],
+        ids.MAP_BTN,
+        ids.MAP_COLOUR,
+        [ids.MAP_OPT, ids.MAP_N, ids.MAP_STEPS],
+        compute_map,
+    )
 
     app.callback(
         Output(ids.START_X, "value", allow_duplicate=True),
@@ -527,11 +460,3 @@ def register(app) -> None:
         State(ids.MAP_META, "data"),
         prevent_initial_call=True,
     )(follow_start)
-
-
-def _compute_cb(n_clicks, colour_by, state, traj, key, n, steps, meta):
-    if not n_clicks:
-        return no_update, no_update, no_update, no_update
-    if state is None:
-        return no_update, NO_SCENE, no_update, no_update
-    return compute_map(state, traj, key, n, steps, colour_by)

@@ -19,8 +19,8 @@ from plotly.subplots import make_subplots
 from surfaces import SURFACES
 from viz import figures, ids, share
 from viz import layout as vlayout
-from viz.panels import PANEL_CONFIG, field, scene_surface
-from viz.panels.convergence import empty_figure, keep_choice
+from viz.panels import field, scene_surface
+from viz.panels.common import card, empty_figure, graph, num_input, register_chooser
 
 MAX_FRAMES = 41
 GRID = 36
@@ -35,51 +35,20 @@ def layout() -> html.Div:
     init = vlayout.initial()
     sc = vlayout.presets().get(init["preset"] or "")
     bs = "" if sc is None or sc.batch_size is None else str(sc.batch_size)
-    return html.Div(
-        [
-            html.Div(
-                [
-                    field(
-                        "batch size",
-                        dcc.Input(
-                            id=ids.NET_BATCH,
-                            type="text",
-                            value=bs,
-                            debounce=True,
-                            placeholder="full",
-                            className="num-input small",
-                        ),
-                        ids.NET_BATCH_MSG,
-                        hint="samples per step (mini-batch SGD); empty: the full data set",
-                    ),
-                    field(
-                        "boundary of",
-                        dcc.Dropdown(id=ids.NET_OPT, clearable=False, className="map-opt"),
-                    ),
-                ],
-                className="panel-controls",
-            ),
-            html.Div(id=ids.NET_MSG, className="msg", role="status", **{"aria-live": "polite"}),
-            html.Div(
-                [
-                    dcc.Graph(
-                        id=ids.NET_CURVES,
-                        figure=empty_figure(NOT_NETWORK),
-                        config={**PANEL_CONFIG, "displayModeBar": False},
-                        className="panel-graph net-curves",
-                    ),
-                    dcc.Graph(
-                        id=ids.NET_BOUNDARY,
-                        figure=empty_figure(""),
-                        config={**PANEL_CONFIG, "displayModeBar": False},
-                        className="panel-graph net-boundary",
-                    ),
-                ],
-                className="net-graphs",
-            ),
-        ],
-        className="panel network-panel",
-    )
+    controls = [
+        field(
+            "batch size",
+            num_input(ids.NET_BATCH, bs, debounce=True, placeholder="full"),
+            ids.NET_BATCH_MSG,
+            hint="samples per step (mini-batch SGD); empty: the full data set",
+        ),
+        field("boundary of", dcc.Dropdown(id=ids.NET_OPT, clearable=False, className="map-opt")),
+    ]
+    graphs = [
+        graph(ids.NET_CURVES, NOT_NETWORK, "net-curves", toolbar=False),
+        graph(ids.NET_BOUNDARY, "", "net-boundary", toolbar=False),
+    ]
+    return card("network", controls, ids.NET_MSG, html.Div(graphs, className="net-graphs"))
 
 
 # ----------------------------------------------------------------------------- pure parts
@@ -299,12 +268,7 @@ def preset_batch(name, pending=None):
 
 
 def register(app) -> None:
-    app.callback(
-        Output(ids.NET_OPT, "options"),
-        Output(ids.NET_OPT, "value"),
-        Input(ids.SCENE_STATE, "data"),
-        State(ids.NET_OPT, "value"),
-    )(keep_choice)
+    register_chooser(app, ids.NET_OPT)
 
     app.callback(
         Output(ids.NET_BATCH, "value"),

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Output, html, no_update
 
 from optimizers import OPTIMIZERS
 from optimizers import maps as omaps
 from viz import figures, ids
 from viz.panels import (
-    NO_SCENE,
-    PANEL_CONFIG,
     colour_of,
     field,
     label_of,
@@ -28,7 +26,18 @@ from viz.panels import (
     scene_window,
     whole,
 )
-from viz.panels.convergence import TOL_FRACTION, empty_figure
+from viz.panels.common import (
+    button,
+    card,
+    graph,
+    loading,
+    num_input,
+    radio_field,
+    register_button,
+    scene_steps,
+    scene_tol,
+    steps_field,
+)
 from viz.validate import number, rule_of
 
 MAX_RATES = 200
@@ -37,49 +46,17 @@ METRICS = (("loss", "final loss"), ("steps", "steps to converge"))
 
 
 def layout() -> html.Div:
-    def num(id_, value, width="small"):
-        return dcc.Input(id=id_, type="text", value=value, className=f"num-input {width}")
-
-    return html.Div(
-        [
-            html.Div(
-                [
-                    field("α from", num(ids.SWEEP_LO, "1e-4"), hint="lowest learning rate (> 0)"),
-                    field("to", num(ids.SWEEP_HI, "1"), hint="highest learning rate"),
-                    field(
-                        "rates", num(ids.SWEEP_COUNT, "40"), hint=f"2 to {MAX_RATES}, log-spaced"
-                    ),
-                    field(
-                        "steps",
-                        num(ids.SWEEP_STEPS, ""),
-                        hint=f"1 to {MAX_STEPS:,}; empty: the scene's steps",
-                    ),
-                    field(
-                        "show",
-                        dcc.RadioItems(
-                            id=ids.SWEEP_METRIC,
-                            options=[{"label": t, "value": v} for v, t in METRICS],
-                            value="loss",
-                            inline=True,
-                        ),
-                    ),
-                    html.Button("Run sweep", id=ids.SWEEP_BTN, n_clicks=0, className="panel-btn"),
-                ],
-                className="panel-controls",
-            ),
-            html.Div(id=ids.SWEEP_MSG, className="msg", role="status", **{"aria-live": "polite"}),
-            dcc.Loading(
-                dcc.Graph(
-                    id=ids.SWEEP_GRAPH,
-                    figure=empty_figure("Press “Run sweep”: every optimizer of the scene, over α."),
-                    config=PANEL_CONFIG,
-                    className="panel-graph sweep-graph",
-                ),
-                type="dot",
-                delay_show=300,
-            ),
-        ],
-        className="panel sweep-panel",
+    controls = [
+        field("α from", num_input(ids.SWEEP_LO, "1e-4"), hint="lowest learning rate (> 0)"),
+        field("to", num_input(ids.SWEEP_HI, "1"), hint="highest learning rate"),
+        field("rates", num_input(ids.SWEEP_COUNT, "40"), hint=f"2 to {MAX_RATES}, log-spaced"),
+        steps_field(ids.SWEEP_STEPS, MAX_STEPS),
+        radio_field("show", ids.SWEEP_METRIC, METRICS, "loss"),
+        button("Run sweep", ids.SWEEP_BTN),
+    ]
+    text = "Press “Run sweep”: every optimizer of the scene, over α."
+    return card(
+        "sweep", controls, ids.SWEEP_MSG, loading(graph(ids.SWEEP_GRAPH, text, "sweep-graph"))
     )
 
 
@@ -184,9 +161,7 @@ def compute_sweep(state, traj, lo, hi, count, steps, metric):
         if not (0 < a < b):
             raise ValueError(f"the rates must satisfy 0 < lowest < highest, got {a:g} and {b:g}")
         count = whole(count, "rates", 2, MAX_RATES)
-        steps = whole(
-            steps if str(steps or "").strip() else state.get("steps", 300), "steps", 1, MAX_STEPS
-        )
+        steps = scene_steps(steps, state, MAX_STEPS)
     except ValueError as exc:
         return no_update, str(exc)
     keys = [k for k in state.get("optimizers") or [] if rule_of(k) in OPTIMIZERS]
@@ -200,7 +175,7 @@ def compute_sweep(state, traj, lo, hi, count, steps, metric):
         )
     lrs = np.geomspace(a, b, count)
     window = scene_window(state, surface)
-    tol = TOL_FRACTION * max(window[0][1] - window[0][0], window[1][1] - window[1][0])
+    tol = scene_tol(window)
     try:
         rules = []
         for k in keys:
@@ -220,22 +195,11 @@ def compute_sweep(state, traj, lo, hi, count, steps, metric):
 
 
 def register(app) -> None:
-    @app.callback(
-        Output(ids.SWEEP_GRAPH, "figure"),
-        Output(ids.SWEEP_MSG, "children"),
-        Input(ids.SWEEP_BTN, "n_clicks"),
-        Input(ids.SWEEP_METRIC, "value"),
-        State(ids.SCENE_STATE, "data"),
-        State(ids.TRAJ, "data"),
-        State(ids.SWEEP_LO, "value"),
-        State(ids.SWEEP_HI, "value"),
-        State(ids.SWEEP_COUNT, "value"),
-        State(ids.SWEEP_STEPS, "value"),
-        prevent_initial_call=True,
+    register_button(
+        app,
+        [Output(ids.SWEEP_GRAPH, "figure"), Output(ids.SWEEP_MSG, "children")],
+        ids.SWEEP_BTN,
+        ids.SWEEP_METRIC,
+        [ids.SWEEP_LO, ids.SWEEP_HI, ids.SWEEP_COUNT, ids.SWEEP_STEPS],
+        compute_sweep,
     )
-    def _sweep(n_clicks, metric, state, traj, lo, hi, count, steps):
-        if not n_clicks:
-            return no_update, no_update
-        if state is None:
-            return no_update, NO_SCENE
-        return compute_sweep(state, traj, lo, hi, count, steps, metric)
