@@ -191,6 +191,169 @@ def _rows(repeats: int) -> list[Row]:
             "an order of magnitude)",
         )
     )
+    rows += _app_rows(repeats)
+    return rows
+
+
+# ----------------------------------------------------------------------------- in the app
+
+APP_RULE, APP_PRESET = "rmsprop", "radford-beale"  # few of its starts settle: every step runs
+
+
+def _app_scene(rule: str, steps: int):
+    from viz.callbacks import Settings, compute
+    from viz.scenes import get_preset
+
+    sc = get_preset(APP_PRESET)
+    out = compute(Settings(sc.surface, [rule], str(steps), str(sc.start[0]), str(sc.start[1])))
+    assert out.ok, out.messages
+    return out.state, out.traj
+
+
+def _previous_path(state: dict, traj: dict, rule: str, n: int, steps: int) -> str:
+    """The map callback the straightforward way (as the panel did before): run() with the
+    surface's loss at every step and no early stop, then the map as a Heatmap of float32
+    z under the same contour lines; returns Dash's JSON of the figure."""
+    import plotly.graph_objects as go
+    from dash._utils import to_json
+
+    from optimizers import get_optimizer, run
+    from optimizers.maps import _Settle
+    from viz.panels import convergence, quiet, scene_surface, scene_window, scheduled_hyper
+    from viz.panels.common import scene_tol
+
+    surface = scene_surface(state)
+    window = scene_window(state, surface)
+    xs, ys = np.linspace(*window[0], n), np.linspace(*window[1], n)
+    starts = np.stack([np.tile(xs, n), np.repeat(ys, n)], axis=-1)
+    settle = _Settle(surface, scene_tol(window), (n * n,))
+    opt = get_optimizer(rule, **scheduled_hyper(state, rule))
+    t = quiet(run, opt, surface, starts, steps, record="last", monitor=settle)
+    outcome, _ = quiet(settle.result, t.points[-1], steps, t.diverged_at)
+    ours = convergence.compute_map(state, traj, rule, str(n), "1", "outcome")[0]
+    heat = go.Heatmap(x=xs, y=ys, z=outcome.reshape(n, n).astype(np.float32), showscale=False)
+    return to_json(go.Figure([heat, *ours.data[1:]], layout=ours.layout))
+
+
+def app_callback(n: int = N, steps: int = STEPS, rule: str = APP_RULE, repeats: int = 3):
+    """The map callback's server side, ours and the previous way: for each, (median wall
+    s, CPU s of one call, bytes of the figure's JSON) for compute, figure and Dash's JSON."""
+    from dash._utils import to_json
+
+    from viz.panels import convergence
+
+    state, traj = _app_scene(rule, steps)
+
+    def ours():
+        out = convergence.compute_map(state, traj, rule, str(n), str(steps), "outcome")
+        assert out[1] == "", out[1]
+        return to_json(out[0])
+
+    def previous():
+        return _previous_path(state, traj, rule, n, steps)
+
+    result = []
+    for fn in (ours, previous):
+        fn()  # warm-up: imports, the contour lines' cache
+        c0 = time.process_time()
+        body = fn()
+        cpu = time.process_time() - c0
+        result.append((median_seconds(fn, repeats, warmup=0), cpu, len(body)))
+    return result
+
+
+_CLICK = """
+const box = document.getElementById(arguments[0]);
+window.__mapDrawn = null;
+const t0 = performance.now();
+window.__t0 = t0;
+(function loop() {
+  const g = box.querySelector('.js-plotly-plot');
+  if (g && g._fullData && g._fullData.length > 0) {  // the placeholder holds no trace
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      window.__mapDrawn = performance.now() - t0;
+    }));
+    return;
+  }
+  requestAnimationFrame(loop);
+})();
+document.getElementById(arguments[1]).click();
+"""
+
+
+def app_click_to_drawn(n: int = N, steps: int = STEPS, rule: str = APP_RULE) -> tuple:
+    """Seconds from the "Compute map" click to the map on screen, in headless Chromium,
+    and the seconds of that its callback's request took (server and transport).
+
+    The page times itself: a requestAnimationFrame loop started at the click stops two
+    frames after the graph first holds the map (so it has been painted); Selenium's
+    polling adds nothing. The server is warmed by one map first, in another page load.
+    """
+    import logging
+
+    from selenium.webdriver.common.by import By
+
+    from benchmarks.bench_browser import chromium, load_app, serve_app, set_dropdown, wait_for
+    from viz import ids
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    def one(driver, url):
+        load_app(driver, url)
+        driver.find_element(
+            By.XPATH, f"//*[@id='{ids.PANEL_TABS}']//*[normalize-space(text())='Convergence map']"
+        ).click()
+        wait_for(driver, f"document.getElementById('{ids.MAP_BTN}') !== null")
+        time.sleep(0.5)
+        for id_, value in ((ids.MAP_OPT, rule), (ids.MAP_N, str(n)), (ids.MAP_STEPS, str(steps))):
+            set_dropdown(driver, id_, value)  # set_props on the control's value
+        time.sleep(0.5)
+        driver.execute_script(_CLICK, ids.MAP_GRAPH, ids.MAP_BTN)
+        drawn = wait_for(driver, "window.__mapDrawn", timeout=120) / 1000
+        request = driver.execute_script(
+            "return performance.getEntriesByType('resource')"
+            ".filter(e => e.name.includes('update-component') && e.startTime > window.__t0)"
+            ".reduce((m, e) => Math.max(m, e.duration), 0);"
+        )
+        return drawn, request / 1000
+
+    with serve_app() as url, chromium() as driver:
+        one(driver, url)  # warm-up
+        return one(driver, url)
+
+
+def _app_rows(repeats: int) -> list[Row]:
+    (t_ours, cpu_ours, size_ours), (t_prev, cpu_prev, size_prev) = app_callback(repeats=repeats)
+    rows = [
+        Row(
+            f"map panel callback {N}×{N} × {STEPS} steps, {APP_RULE} on {APP_PRESET}",
+            t_ours,
+            "s",
+            "< 1.5 s",
+            t_ours < 1.5,
+            peer=t_prev,
+            peer_name="the same callback the previous way (loss every step, heatmap z)",
+            note=f"CPU {cpu_ours:.2f} s vs {cpu_prev:.2f} s{_load()}; figure JSON "
+            f"{size_ours / 1024:.0f} KiB (PNG picture) vs {size_prev / 1024:.0f} KiB (z)",
+        )
+    ]
+    try:
+        drawn, request = app_click_to_drawn()
+    except Exception as exc:  # no Chromium here: the server-side row still stands
+        print(f"bench_maps: browser part skipped: {type(exc).__name__}: {exc}")
+        return rows
+    rows.append(
+        Row(
+            f"map in the app, click to drawn (Chromium), {N}×{N} × {STEPS} steps, {APP_RULE}",
+            drawn,
+            "s",
+            "< 2 s",
+            drawn < 2.0,
+            peer=request,
+            peer_name="its callback's request alone (server + transport)",
+            note=f"drawing after the response: {drawn - request:.2f} s{_load()}",
+        )
+    )
     return rows
 
 
