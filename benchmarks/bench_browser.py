@@ -289,37 +289,77 @@ o.load = function () {
 };
 """
 
-# Armed before each change: remembers the changed run's drawn trail in both overlays and
-# resolves (by the wait script) once both show a different one and a frame has followed.
+# Armed before each change: remembers the changed run's trail as drawn in both overlays
+# and resolves (see _HYPER_WAIT) once both *show* a different one and a frame has
+# followed. Contour (SVG): the trail's path element is redrawn (a MutationObserver) and
+# the graph's data hold the new run. 3-D (WebGL): the scene's context issues a draw call
+# while the graph's data hold the new run (Plotly's own events, the fallback, can come
+# hundreds of ms after the drawing, behind other tasks). Whichever Plotly call the app
+# uses (react from a figure, restyle, animate).
 _HYPER_ARM = r"""
 const key = arguments[0], B = window.__hb, o = window.dash_clientside.optviz, S = o.state;
 const j = S.runs.findIndex((r) => r.key === key);
 const ROLES = {'contour-top': 'trail', 'surface3d-top': 'path'};
-function drawn(id) {
-  const g = o.gd(id);
-  const t = ((g && g.data) || [])
-    .find((d) => d.meta && d.meta.role === ROLES[id] && d.meta.run === j);
-  return t ? JSON.stringify([t.x, t.y]) : '';
+function trace(g, id) {
+  return ((g && g.data) || []).findIndex(
+    (d) => d.meta && d.meta.role === ROLES[id] && d.meta.run === j);
+}
+function data(id) {
+  const g = o.gd(id), i = trace(g, id);
+  return i < 0 ? '' : JSON.stringify([g.data[i].x, g.data[i].y]);
+}
+function svg() {
+  const g = o.gd('contour-top'), i = trace(g, 'contour-top');
+  for (const el of g.querySelectorAll('.scatterlayer .trace.scatter')) {
+    const cd = el.__data__;
+    if (cd && cd[0] && cd[0].trace && cd[0].trace.index === i) {
+      const line = el.querySelector('path.js-line');
+      return line ? line.getAttribute('d') : '';
+    }
+  }
+  return '';
 }
 const P = B.P = {t0: null, request: null, load: null, drawn: {}, old: {}, painted: null};
 P.done = new Promise(function (resolve) { P.resolve = resolve; });
-for (const id in ROLES) {
-  P.old[id] = drawn(id);
-  const g = o.gd(id);
-  if (g._hbBound) continue;
-  g._hbBound = true;
-  g.on('plotly_afterplot', function () {
-    const P = B.P;
-    if (!P || P.t0 === null || P.drawn[id] || drawn(id) === P.old[id]) return;
-    P.drawn[id] = performance.now();
-    if (Object.keys(P.drawn).length < Object.keys(ROLES).length) return;
-    // the next frame: rAF runs before it is rendered, a task posted there runs after
-    requestAnimationFrame(function () {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = function () { P.painted = performance.now(); P.resolve(); };
-      ch.port2.postMessage(0);
-    });
+P.old['contour-top'] = [data('contour-top'), svg()];
+P.old['surface3d-top'] = [data('surface3d-top')];
+function mark(id) {
+  const P = B.P;
+  if (!P || P.t0 === null || P.drawn[id]) return;
+  if (data(id) === P.old[id][0]) return;
+  if (id === 'contour-top' && svg() === P.old[id][1]) return;
+  P.drawn[id] = performance.now();
+  if (!P.drawn['contour-top'] || !P.drawn['surface3d-top']) return;
+  // the next frame: rAF runs before it is rendered, a task posted there runs after
+  requestAnimationFrame(function () {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = function () { P.painted = performance.now(); P.resolve(); };
+    ch.port2.postMessage(0);
   });
+}
+const g2 = o.gd('contour-top'), g3 = o.gd('surface3d-top');
+if (!g2._hbBound) {
+  g2._hbBound = true;
+  new MutationObserver(function () { mark('contour-top'); }).observe(
+    g2, {subtree: true, childList: true, attributes: true, attributeFilter: ['d']});
+}
+if (!g3._hbBound) {  // a new scene (WebGL context) is drawn before Plotly's events
+  g3._hbBound = true;
+  for (const ev of ['plotly_afterplot', 'plotly_restyle']) {
+    g3.on(ev, function () { mark('surface3d-top'); });
+  }
+}
+const gl = g3._fullLayout.scene._scene.glplot.gl;
+if (!gl._hbBound) {
+  gl._hbBound = true;
+  for (const fn of ['drawArrays', 'drawElements']) {
+    const f0 = gl[fn];
+    gl[fn] = function () {
+      const r = f0.apply(gl, arguments);
+      mark('surface3d-top');
+      return r;
+    };
+  }
 }
 return j;
 """
