@@ -180,10 +180,13 @@ class _MapScan(_Settle):
     def __call__(self, t: int, x: np.ndarray, losses, alive) -> None:
         super().__call__(t, x, losses, alive)
         self.x, self.t = x, t
-        fresh = ~alive & (self.diverged_at < 0)
+        fresh = None
+        if not alive.all():  # cheap while nothing has diverged
+            fresh = ~alive & (self.diverged_at < 0)
         if t % self.LOSS_EVERY == 0:
-            fresh |= (self.diverged_at < 0) & ~np.isfinite(self._value(x))
-        if fresh.any():
+            bad = (self.diverged_at < 0) & ~np.isfinite(self._value(x))
+            fresh = bad if fresh is None else fresh | bad
+        if fresh is not None and fresh.any():
             self.diverged_at[fresh] = t
         if self._hold and t >= self._hold and t % 4 == 0:
             done = (self.diverged_at >= 0) | (self.last_out <= t - self._hold)
@@ -205,9 +208,9 @@ class _MapScan(_Settle):
 class _MapSurface:
     """The surface as run() sees it for a map.
 
-    ``value``: 0 where the point is finite (NaN elsewhere): run() checks each step's
-    loss only to tell divergence, the point's check is enough there, and the real loss
-    is ``_MapScan``'s. ``oracle``: the surface's (mini-batches included), with gradient
+    ``value``: zeros. run() checks each step's loss only to tell divergence; its check of
+    the point itself (finite, within the radius) does that here, and the real loss is
+    ``_MapScan``'s. ``oracle``: the surface's (mini-batches included), with gradient
     noise ``sigma · N(0, 1)`` drawn as run() draws it for ONE start — one (2,) draw per
     gradient, from the same generator — and added to every start's gradient, so each
     pixel sees exactly the noise of a trajectory run from it with the same seed.
@@ -215,9 +218,13 @@ class _MapSurface:
 
     def __init__(self, surface, sigma: float):
         self._surface, self._sigma = surface, sigma
+        self._zeros = None
 
     def value(self, p):
-        return p[..., 0] * 0.0 + p[..., 1] * 0.0
+        shape = p.shape[:-1]
+        if self._zeros is None or self._zeros.shape != shape:
+            self._zeros = np.zeros(shape)  # run() only reads it (a non-finite point is
+        return self._zeros  # caught by run()'s own check of the point)
 
     def oracle(self, step: int, rng):
         inner = self._surface.oracle(step, rng)
