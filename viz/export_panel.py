@@ -302,7 +302,16 @@ def _surface_of_state(state):
 
 
 def scene_and_runs(state, preset_store=None):
-    """``(Scene, trajectories)``: the scene the app shows and its runs, as the app ran them.
+    """``(Scene, trajectories)``: see ``scene_and_runner``; the runs done at once."""
+    scene, runner = scene_and_runner(state, preset_store)
+    return scene, runner()
+
+
+def scene_and_runner(state, preset_store=None):
+    """``(Scene, runs())``: the scene the app shows, and its runs as the app ran them.
+
+    The runs are the costly part: ``runs()`` does them (``ValueError`` if the state's
+    schedule or noise is unusable), so an export the server is too busy for skips them.
 
     Labels, colours, style and window as ``viz.callbacks.compute`` chose them (its
     ``_scene_of``); each run through the app's own run function (``callbacks.run_one``:
@@ -358,9 +367,23 @@ def scene_and_runs(state, preset_store=None):
             x_range=tuple(window[0]),
             y_range=tuple(window[1]),
         ).validate()
-        return scene, _runs(scene, keys, state)
-    except (KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise ValueError(f"the app's scene could not be read ({exc!r}); change a setting") from None
+    except _UNREADABLE as exc:
+        raise _unreadable(exc) from None
+
+    def runs():
+        try:
+            return _runs(scene, keys, state)
+        except _UNREADABLE as exc:
+            raise _unreadable(exc) from None
+
+    return scene, runs
+
+
+_UNREADABLE = (KeyError, TypeError, IndexError, AttributeError)
+
+
+def _unreadable(exc: Exception) -> ValueError:
+    return ValueError(f"the app's scene could not be read ({exc!r}); change a setting")
 
 
 def _runs(scene, keys, state):
@@ -476,7 +499,7 @@ def export(
     if not n_clicks:
         return _answer({})
     try:
-        scene, trajectories = scene_and_runs(state, preset_store)
+        scene, runner = scene_and_runner(state, preset_store)
     except ValueError as exc:
         return _answer({"msg": str(exc)})
     opts, msgs = parse_options(scene, view, frames, fps, width, height, camera)
@@ -490,6 +513,10 @@ def export(
     if slots is not None and slot is None:
         return _answer({"msg": BUSY})
     try:
+        try:
+            trajectories = runner()  # after the slot: a refused export costs no runs
+        except ValueError as exc:
+            return _answer({"msg": str(exc)})
         total = len(gif.frame_steps(scene.steps, opts.frames))
         last = [0.0]
 

@@ -218,6 +218,20 @@ def test_busy_server_says_so_and_renders_nothing(slots):
     assert opened(out).n_frames == 5
 
 
+def test_an_export_the_server_is_too_busy_for_runs_no_optimizer(slots, monkeypatch):
+    """Under load most extra exports are refused: they must not cost the runs first."""
+    o, store = page_state()
+    held = [slots.acquire(), slots.acquire()]
+    calls = []
+    real = callbacks.run_one
+    monkeypatch.setattr(callbacks, "run_one", lambda *a, **k: calls.append(1) or real(*a, **k))
+    out = export(None, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+    assert out[1] == BUSY and calls == []
+    slots.release(held[0])
+    out = export(None, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+    assert opened(out).n_frames == 5 and len(calls) == len(o.state["optimizers"])
+
+
 def test_a_slot_held_by_a_dead_process_is_taken_over(tmp_path):
     with diskcache.Cache(str(tmp_path / "c")) as cache:
         slots = ExportSlots(cache, limit=1)
