@@ -270,3 +270,65 @@ def test_a_tampered_scene_state_is_a_message_in_every_panel(change):
 def test_network_panel_with_a_tampered_trajectories_store(traj):
     state, _ = scene("noisy_moons", ["sgd"], "10")
     assert network.panel(state, traj, "sgd") == (no_update, no_update, "No trajectories yet.")
+
+
+def test_a_change_of_colouring_reuses_the_map_a_change_of_scene_does_not(monkeypatch):
+    calls = []
+    real = omaps.convergence_map
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["stop_early"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(omaps, "convergence_map", counted)
+    state, traj = scene("himmelblau", ["sgd"], "80", hyper={"sgd": {"lr": "0.011"}})
+    first = convergence.compute_map(state, traj, "sgd", "12", "", "outcome")
+    again = convergence.compute_map(state, traj, "sgd", "12", "", "steps")
+    assert calls == [True]  # the steps colouring came from the same map
+    assert "12×12" in str(again[2]) and first[3] == again[3]
+    convergence.compute_map(state, traj, "sgd", "12", "", "loss")
+    assert calls == [True, False]  # the final loss needs every step: run in full
+    convergence.compute_map(state, traj, "sgd", "12", "", "outcome")
+    assert calls == [True, False]  # and the full map serves every colouring
+    state2, traj2 = scene("himmelblau", ["sgd"], "80", hyper={"sgd": {"lr": "0.012"}})
+    convergence.compute_map(state2, traj2, "sgd", "12", "", "outcome")
+    noisy = {**state, "noise": {"sgd": {"sigma": 0.5, "seed": 1}}}
+    convergence.compute_map(noisy, traj, "sgd", "12", "", "outcome")
+    assert calls == [True, False, True, True]  # another rate, then noise: new maps
+
+
+def test_the_map_honours_the_scenes_gradient_noise():
+    state, traj = scene(
+        "himmelblau",
+        ["sgd"],
+        "120",
+        hyper={"sgd": {"lr": "0.01"}},
+        noise={"sgd": {"sigma": "3", "seed": "5"}},
+    )
+    assert state["noise"] == {"sgd": {"sigma": 3.0, "seed": 5}}
+    fig, msg, _, _ = convergence.compute_map(state, traj, "sgd", "9", "", "steps")
+    assert msg == ""
+    window = state["window"]
+    tol = convergence.TOL_FRACTION * max(w[1] - w[0] for w in window)
+    want = omaps.convergence_map(
+        "sgd", {"lr": 0.01}, "himmelblau", n=9, steps=120, tol=tol, noise=3.0, seed=5
+    )
+    quiet = omaps.convergence_map("sgd", {"lr": 0.01}, "himmelblau", n=9, steps=120, tol=tol)
+    assert not np.array_equal(want.steps_to_converge, quiet.steps_to_converge)
+    got = pixels(fig)
+    assert ((got[..., 3] == 0) == (want.steps_to_converge < 0)).all()
+    # the trajectory drawn from a pixel's start is that pixel's run: same end, same verdict
+    i, j = 4, 6
+    sx, sy = want.start_at(i, j)
+    _, traj3 = scene(
+        "himmelblau",
+        ["sgd"],
+        "120",
+        start=(sx, sy),
+        hyper={"sgd": {"lr": "0.01"}},
+        noise={"sgd": {"sigma": "3", "seed": "5"}},
+    )
+    assert traj3["runs"][0]["loss"][-1] == pytest.approx(float(want.final_loss[i, j]), rel=1e-6)
+    tampered = {**state, "noise": {"sgd": {"sigma": "lots", "seed": 1}}}
+    fig, msg, *_ = convergence.compute_map(tampered, traj, "sgd", "9", "", "outcome")
+    assert fig is no_update and "noise" in msg

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import threading
+from collections import OrderedDict
 
 import numpy as np
 import plotly.graph_objects as go
@@ -26,6 +29,7 @@ from viz.panels import (
     field,
     label_of,
     quiet,
+    run_hyper,
     run_noise,
     run_styles,
     scene_surface,
@@ -339,6 +343,42 @@ def _style(state) -> Style:
     return Style()
 
 
+MAP_CACHE = 4  # maps kept (each ~1.3 MB at 200×200): a change of colouring redraws at once
+_maps: OrderedDict = OrderedDict()
+_maps_lock = threading.Lock()
+
+
+def _map_ident(state: dict, key: str, n: int, steps: int, sigma: float, seed: int) -> str:
+    """Everything of the scene that a map of ``key`` depends on, as text."""
+    parts = {k: state.get(k) for k in ("surface", "expression", "window", "batch_size")}
+    parts.update(
+        key=key,
+        hyper=run_hyper(state, key),
+        schedule=(state.get("schedule") or {}).get(key),
+        noise=[sigma, seed],
+        n=n,
+        steps=steps,
+    )
+    return json.dumps(parts, sort_keys=True, default=repr)
+
+
+def _cached(ident: str, early: bool):
+    """A map computed before for the same scene: the full run serves every colouring."""
+    with _maps_lock:
+        for k in ((ident, False), (ident, True)) if early else ((ident, False),):
+            if k in _maps:
+                _maps.move_to_end(k)
+                return _maps[k]
+    return None
+
+
+def _remember(ident: str, early: bool, cmap) -> None:
+    with _maps_lock:
+        _maps[(ident, early)] = cmap
+        while len(_maps) > MAP_CACHE:
+            _maps.popitem(last=False)
+
+
 def compute_map(state, traj, key, n, steps, colour_by):
     """(figure, message, summary, meta): the map for run ``key`` of the scene in ``state``.
 
@@ -373,20 +413,25 @@ def compute_map(state, traj, key, n, steps, colour_by):
     tol = scene_tol(window)
     try:
         sigma, seed = run_noise(state, key)
-        cmap = quiet(
-            omaps.convergence_map,
-            info.name,
-            scheduled_hyper(state, key),
-            surface,
-            n=n,
-            steps=steps,
-            tol=tol,
-            x_range=window[0],
-            y_range=window[1],
-            noise=sigma,
-            seed=seed,
-            stop_early=colour_by != "loss",  # the final loss needs every step
-        )
+        early = colour_by != "loss"  # the final loss needs every step
+        ident = _map_ident(state, key, n, steps, sigma, seed)
+        cmap = _cached(ident, early)
+        if cmap is None:
+            cmap = quiet(
+                omaps.convergence_map,
+                info.name,
+                scheduled_hyper(state, key),
+                surface,
+                n=n,
+                steps=steps,
+                tol=tol,
+                x_range=window[0],
+                y_range=window[1],
+                noise=sigma,
+                seed=seed,
+                stop_early=early,
+            )
+            _remember(ident, early, cmap)
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
     styles = run_styles(traj)
