@@ -402,6 +402,9 @@
   function drawInPlace(traj) {
     const g2 = gd(IDS.contourTop), g3 = gd(IDS.surfaceTop);
     if (!S.templates || !g2 || !g3 || !g2.data || !g3.data) return false;
+    // the figures last sent are on screen (a pending one would overwrite what is drawn here)
+    if (!g2.layout || g2.layout.datarevision !== S.figRev ||
+        !g3.layout || g3.layout.datarevision !== S.figRev) return false;
     if (g2.data.length !== traj.contour_top.data.length ||
         g3.data.length !== traj.surface_top.data.length) return false;
     if (JSON.stringify(S.templates[0]) !== JSON.stringify(traj.contour_top) ||
@@ -460,6 +463,9 @@
       drawLabels(S.k);
       setTimeout(function () { bindSync(); drawLossMarker(S.k); }, 50);
       S.templates = [traj.contour_top, traj.surface_top];
+      // drawInPlace waits until dcc.Graph has plotted these very figures
+      S.figRev = (S.figRev || 0) + 1;
+      top2.layout.datarevision = top3.layout.datarevision = S.figRev;
       return [top2, top3];
     },
 
