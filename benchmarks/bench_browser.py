@@ -656,9 +656,17 @@ def main(argv: list[str] | None = None) -> list:
         print(screenshot(args.screenshot, w, h, args.preset))
         return []
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    t0 = time.perf_counter()
     with serve_app() as url, chromium() as driver:
+        t1 = time.perf_counter()
         hyper = run_hyper_benchmark(driver, url, args.changes)
+        t2 = time.perf_counter()
         table = run_benchmark((url, driver))
+        t3 = time.perf_counter()
+    print(
+        f"browser start {t1 - t0:.0f} s, hyperparameter changes {t2 - t1:.0f} s,"
+        f" frame rates {t3 - t2:.0f} s"
+    )
     print_table(table)
     rows = fps_rows(table) + hyper_rows(hyper)
     for r in hyper_rows(hyper):
