@@ -245,6 +245,7 @@ def app_callback(n: int = N, steps: int = STEPS, rule: str = APP_RULE, repeats: 
     state, traj = _app_scene(rule, steps)
 
     def ours():
+        convergence.clear_map_cache()  # a map computed afresh, not the one kept
         out = convergence.compute_map(state, traj, rule, str(n), str(steps), "outcome")
         assert out[1] == "", out[1]
         return to_json(out[0])
@@ -295,6 +296,7 @@ def app_click_to_drawn(n: int = N, steps: int = STEPS, rule: str = APP_RULE) -> 
 
     from benchmarks.bench_browser import chromium, load_app, serve_app, set_dropdown, wait_for
     from viz import ids
+    from viz.panels import convergence
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -308,6 +310,7 @@ def app_click_to_drawn(n: int = N, steps: int = STEPS, rule: str = APP_RULE) -> 
         for id_, value in ((ids.MAP_OPT, rule), (ids.MAP_N, str(n)), (ids.MAP_STEPS, str(steps))):
             set_dropdown(driver, id_, value)  # set_props on the control's value
         time.sleep(0.5)
+        convergence.clear_map_cache()  # the server (this process) computes the map afresh
         driver.execute_script(_CLICK, ids.MAP_GRAPH, ids.MAP_BTN)
         drawn = wait_for(driver, "window.__mapDrawn", timeout=120) / 1000
         request = driver.execute_script(

@@ -372,6 +372,12 @@ def _cached(ident: str, early: bool):
     return None
 
 
+def clear_map_cache() -> None:
+    """Forget every kept map (benchmarks time a map computed afresh with it)."""
+    with _maps_lock:
+        _maps.clear()
+
+
 def _remember(ident: str, early: bool, cmap) -> None:
     with _maps_lock:
         _maps[(ident, early)] = cmap
