@@ -9,8 +9,10 @@ Run time (`make bench` must stay under 10 minutes): optviz's side is cheap and a
 median after a warm-up. The peer is timed once where it loses by 5× or more and the
 ratio is far from its goal (the row's note says so); wherever the verdict could be close
 (a ratio within a factor of 2 of its goal), both sides are medians of at least 3 runs.
-torch runs with its default threads (as a user gets it); on 2 shared cores its figures
-then include thread contention, which CPU time in the note does not hide.
+torch runs with its default threads (what a user gets). On 2 shared cores that is not
+its fastest setting: per-step work on 20,000 numbers gains nothing from a second thread
+and loses much to contention (Adagrad: ~0.7 s of CPU single-threaded, ~4 s with two
+threads on a busy machine), so its wall times swing widely between runs and loads.
 """
 
 from __future__ import annotations
