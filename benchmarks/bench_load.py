@@ -598,6 +598,9 @@ def main(
         f"jobs), this load generator {own / result.requests * 1000:.0f} ms; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
     ]
+    restarts = log.count("Autorestarting worker")
+    if restarts:  # max_requests recycling: a fresh worker starts with cold caches
+        notes.append(f"{restarts} worker(s) recycled by max_requests during the run")
     if result.note:
         notes.append(result.note)
     if tracebacks:

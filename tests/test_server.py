@@ -309,3 +309,30 @@ def test_killing_a_worker_mid_request_leaves_the_server_serving():
         assert server.proc.poll() is None
         log = server.log
     assert f"Worker (pid:{victim})" in log and "SIGKILL" in log
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2 :].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_the_load_servers_whole_process_group_and_cache_go_on_any_exit(exc):
+    """A stale worker of an earlier run held the export cache's lock and a later
+    ``python app.py`` hung on it: leaving the block by an error or Ctrl-C stops them all."""
+    with pytest.raises(exc), gunicorn(workers=2) as server:
+        workers = _wait(lambda: len(server.worker_pids()) == 2 and server.worker_pids(), 30, "2")
+        master = server.proc.pid
+        environ = Path(f"/proc/{workers[0]}/environ").read_bytes().split(b"\0")
+        (cache,) = [
+            Path(e.split(b"=", 1)[1].decode())
+            for e in environ
+            if e.startswith(b"OPTVIZ_CACHE_DIR=")
+        ]
+        assert cache.is_dir()  # a fresh export cache of this server's own
+        raise exc("the benchmark failed or was interrupted")
+    assert not any(_running(pid) for pid in [master, *workers])
+    assert not cache.exists()

@@ -16,6 +16,12 @@ switches the "running" outputs back; that switch writes ``INCOMPLETE`` into the 
 line and re-enables Export. A finished job's own message arrives after that switch and
 replaces it (the renderer applies the running-off values before the outputs).
 
+Many users (``OptvizDiskcacheManager``, ``GuardedCache``): a job is forked only while no
+thread of its worker is inside the cache (else it inherits SQLite's lock and can never
+write), runs at ``nice +10`` so interactive callbacks keep the CPU, and a job process that
+vanishes is simply gone (no psutil error reaches a poll). ``make_manager`` never waits on
+a cache another process keeps locked: it moves to a fresh directory and says so in the log.
+
 ``export(...)`` is the callback as a plain function (tests/viz/test_export_panel.py);
 ``register(app)`` wires it.
 """
