@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizers.base import OPTIMIZERS
-from optimizers.run import run
+from optimizers.run import check_run_args, run
 from optimizers.schedules import Schedule
 
 NOT_CONVERGED = -1  # outcome: no minimum reached within tol by the last step (or still moving)
@@ -286,16 +286,6 @@ def _positive(name: str, value) -> float:
     return x
 
 
-def _noise(value) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"noise must be a number, got {value!r}") from None
-    if not (math.isfinite(x) and x >= 0):
-        raise ValueError(f"noise must be a finite number ≥ 0, got {value!r}")
-    return x
-
-
 def _window(name: str, value, default) -> tuple[float, float]:
     if value is None:
         value = default
@@ -351,9 +341,9 @@ def convergence_map(
     tol = _positive("tol", tol)
     x_range = _window("x_range", x_range, surface.x_range)
     y_range = _window("y_range", y_range, surface.y_range)
-    noise = _noise(noise)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a whole number ≥ 0, got {seed!r}")
+    if seed is None:
+        raise ValueError("seed must be a whole number ≥ 0, got None")
+    _, _, noise = check_run_args((0.0, 0.0), 0, noise, seed)  # run()'s own checks
     hyper = dict(hyper or {})
     opt = get_optimizer(_rule(rule), **hyper)
     xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
