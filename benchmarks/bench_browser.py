@@ -396,21 +396,20 @@ def _quiet(driver, ms: float = 400.0) -> None:
 
 def _expected_trail(value: str) -> list[float]:
     """The changed run's last point as the server computes it for ``value`` (the check)."""
-    from benchmarks.bench_recompute import _default
-    from viz import callbacks
+    from viz import callbacks, layout
 
-    settings = _default()
-    preset = settings.preset["runs"][HYPER_OPT]["hyper"]
-    hyper = {HYPER_OPT: {k: str(v) for k, v in {**preset, "lr": value}.items()}}
+    init = layout.initial()  # the page's default scene, as the page starts
+    preset = {"preset": init["preset"], "runs": init["runs"]}
+    hyper = {k: str(v) for k, v in init["runs"][HYPER_OPT]["hyper"].items()}
     out = callbacks.compute(
         callbacks.Settings(
-            settings.surface,
-            settings.optimizers,
-            settings.steps,
-            settings.start_x,
-            settings.start_y,
-            hyper=hyper,
-            preset=settings.preset,
+            init["surface"],
+            list(init["selected"]),
+            str(init["steps"]),
+            layout.fmt(init["start"][0]),
+            layout.fmt(init["start"][1]),
+            hyper={HYPER_OPT: {**hyper, "lr": value}},
+            preset=preset,
         )
     )
     assert out.ok, out.messages
