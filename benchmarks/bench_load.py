@@ -109,6 +109,16 @@ class Gunicorn:
                 pids.append(int(entry.name))
         return sorted(pids)
 
+    def worker_cpu(self) -> dict[int, float]:
+        """CPU seconds (utime + stime) of each live worker, by pid."""
+        out = {}
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return out
+
     def cpu_seconds(self) -> float:
         """CPU time of the master, its workers and every child they reaped (export jobs,
         replaced workers), from /proc: utime + stime + cutime + cstime."""
@@ -581,9 +591,10 @@ def main(
         # The peer: the same recompute from one client alone, same server, same run; the
         # ratio is what sharing the server's cores with the other clients costs.
         alone = load(server.port, 1, SOLO_REQUESTS, 0.0, seed=1000)
-        cpu0, own0 = server.cpu_seconds(), time.process_time()
+        cpu0, own0, split0 = server.cpu_seconds(), time.process_time(), server.worker_cpu()
         result = load(server.port, clients, requests, export_share)
         cpu, own = server.cpu_seconds() - cpu0, time.process_time() - own0
+        split = [t - split0[p] for p, t in server.worker_cpu().items() if p in split0]
         log = server.log
     solo50 = alone.quantile(0.50) if not alone.errors else None
     tracebacks = log.count("Traceback (most recent call last)")
@@ -598,6 +609,11 @@ def main(
         f"jobs), this load generator {own / result.requests * 1000:.0f} ms; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
     ]
+    if len(split) > 1 and sum(split) > 0:  # kept-alive connections stay on one worker
+        notes.append(
+            "CPU split between workers "
+            + " / ".join(f"{t / sum(split):.0%}" for t in sorted(split, reverse=True))
+        )
     restarts = log.count("Autorestarting worker")
     if restarts:  # max_requests recycling: a fresh worker starts with cold caches
         notes.append(f"{restarts} worker(s) recycled by max_requests during the run")
