@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -286,9 +287,12 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         r["key"]: (f"✕ diverged at step {r['diverged_at']}" if r["diverged_at"] is not None else "")
         for r in runs
     }
-    out.legend = layout.legend(
-        [{"label": r["label"], "colour": r["colour"], "status": statuses[r["key"]]} for r in runs]
-    )
+    chips = [(r["label"], r["colour"], statuses[r["key"]]) for r in runs]
+    legend_key = zlib.crc32(repr(chips).encode())
+    if old.get("legend_key") != legend_key or old.get("bg_key") != bg_key:
+        # A hyperparameter change mostly leaves every label, colour and status as it was:
+        # the page keeps its legend and the answer is a few kB lighter.
+        out.legend = layout.legend([{"label": a, "colour": b, "status": c} for a, b, c in chips])
     out.state = {
         "surface": name,
         "optimizers": names,
@@ -298,6 +302,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         "preset": preset,
         "bg_key": bg_key,
         "window": window,
+        "legend_key": legend_key,
     }
     # issue 5 (only what differs from the defaults, so old readers see the old format)
     if expr:
@@ -412,44 +417,54 @@ def run_one(rule: str, hyper: dict, extra, surface, start, steps):
     return run(get_optimizer(rule, **h), surface, start, steps, noise=sigma, seed=seed)
 
 
+_RESULTS_HEAD = html.Thead(
+    html.Tr(
+        [
+            html.Th(t, title=tip)
+            for t, tip in (
+                ("optimizer", ""),
+                ("final f", "loss at the last step (or the last finite one)"),
+                ("to min", "distance from the last point to the nearest minimum"),
+                ("steps to tol", "first step with |f − f*| ≤ tolerance"),
+                ("status", "converged · stalled · still moving · diverged at step k"),
+            )
+        ]
+    )
+)
+
+
 def results_table(rows: list[dict]) -> html.Table:
     def num(v, fmt="{:.3g}"):
         return "—" if v is None else fmt.format(v)
 
-    head = html.Thead(
-        html.Tr(
-            [
-                html.Th(t, title=tip)
-                for t, tip in (
-                    ("optimizer", ""),
-                    ("final f", "loss at the last step (or the last finite one)"),
-                    ("to min", "distance from the last point to the nearest minimum"),
-                    ("steps to tol", "first step with |f − f*| ≤ tolerance"),
-                    ("status", "converged · stalled · still moving · diverged at step k"),
-                )
-            ]
+    rows_ = [
+        _result_row(
+            r["colour"],
+            r["label"],
+            num(r["final_loss"]),
+            num(r["distance"]),
+            num(r["steps_to_tol"], "{:d}"),
+            r["status"],
         )
-    )
-    body = html.Tbody(
+        for r in rows
+    ]
+    body = html.Tbody(rows_)
+    return html.Table([_RESULTS_HEAD, body], className="results-table")
+
+
+@functools.lru_cache(maxsize=256)
+def _result_row(colour, label, final, distance, steps, status) -> html.Tr:
+    """One row of the results table; a run whose numbers did not change reuses its row
+    (Dash components are costly to build; they are only read when the answer is written)."""
+    return html.Tr(
         [
-            html.Tr(
-                [
-                    html.Td(
-                        [
-                            html.Span(className="swatch", style={"background": r["colour"]}),
-                            r["label"],
-                        ]
-                    ),
-                    html.Td(num(r["final_loss"])),
-                    html.Td(num(r["distance"])),
-                    html.Td(num(r["steps_to_tol"], "{:d}")),
-                    html.Td(r["status"], className="status " + r["status"].split(" ")[0]),
-                ]
-            )
-            for r in rows
+            html.Td([html.Span(className="swatch", style={"background": colour}), label]),
+            html.Td(final),
+            html.Td(distance),
+            html.Td(steps),
+            html.Td(status, className="status " + status.split(" ")[0]),
         ]
     )
-    return html.Table([head, body], className="results-table")
 
 
 def results_for_tolerance(tol, traj, state):

@@ -317,27 +317,31 @@ def _scatter(**props) -> dict:
 
 
 def _figure(data: list, layout: dict) -> dict:
-    """A figure dict with the default template, as ``go.Figure(...).to_plotly_json()`` has."""
-    return {"data": data, "layout": {**layout, "template": _template()}}
+    """A figure dict with the default template, as ``go.Figure(...).to_plotly_json()`` has,
+    except that the template keeps only the trace types the figure draws (the others'
+    defaults cannot apply: same picture, ~4 kB less per figure in every answer)."""
+    types = tuple(sorted({t.get("type", "scatter") for t in data}))
+    return {"data": data, "layout": {**layout, "template": _template(types)}}
 
 
-@functools.lru_cache(maxsize=4)
-def _template_json(name: str) -> str:
-    import json
-
+@functools.lru_cache(maxsize=32)
+def _template_for(name: str, types: tuple[str, ...] | None) -> dict:
     import plotly.io as pio
 
-    return json.dumps(pio.templates[name].to_plotly_json())
+    t = pio.templates[name].to_plotly_json()
+    if types is not None:
+        t["data"] = {k: v for k, v in t.get("data", {}).items() if k in types}
+    return t
 
 
-def _template() -> dict:
-    """The default template (``go.Figure`` puts it in every layout), built once per process."""
-    import json
-
+def _template(types: tuple[str, ...] | None = None) -> dict:
+    """The default template (``go.Figure`` puts it in every layout), built once per process
+    and per set of trace types. Shared by every figure that uses it: read it, never change
+    it (the figures go straight to JSON)."""
     import plotly.io as pio
 
     name = pio.templates.default
-    return json.loads(_template_json(name)) if isinstance(name, str) and name else {}
+    return _template_for(name, types) if isinstance(name, str) and name else {}
 
 
 def straightforward_contour(surface: Surface, runs, window, style: Style) -> go.Figure:
