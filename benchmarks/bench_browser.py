@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:
 
 BENCH_RUNS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "nadam"]
 STEPS = 1000
-SECONDS = 3.0
+SECONDS = 2.0  # per approach and round: 100+ frames at 60 Hz; make bench has 10 minutes
 ROUNDS = 3
 HYPER_OPT = "sgd"  # the default scene's optimizer whose α is changed
 HYPER_CHANGES = 7  # per kind (new values, then the same values again)
