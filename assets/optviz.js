@@ -410,8 +410,17 @@
     if (JSON.stringify(S.templates[0]) !== JSON.stringify(traj.contour_top) ||
         JSON.stringify(S.templates[1]) !== JSON.stringify(traj.surface_top)) return false;
     S.templates = [traj.contour_top, traj.surface_top];
-    // restyle draws at once (animate waits for its transition); it leaves arrowheads be
-    draw2d(g2, S.k, S.arrows ? "animate" : "restyle");
+    // The contour: the playback's SVG fast path where it applies, made exact (Plotly's own
+    // data for hover) once the frame showing it has gone out; otherwise restyle, which
+    // draws at once (animate waits for its transition) but leaves arrowheads be.
+    const key = crossesKey(S.k) + (S.arrows ? "a" : "");
+    if (!S.arrows && key === g2._optvizKey && fastDraw2d(g2, S.k)) {
+      requestAnimationFrame(function () {
+        setTimeout(function () { if (!S.playing) draw2d(g2, S.k, "restyle"); }, 0);
+      });
+    } else {
+      draw2d(g2, S.k, S.arrows ? "animate" : "restyle");
+    }
     draw3d(g3, S.k);
     drawLabels(S.k);
     requestAnimationFrame(function () { setTimeout(function () { drawLossMarker(S.k); }, 0); });
