@@ -162,9 +162,28 @@ def test_bad_learning_rate_shows_a_message_and_keeps_the_runs(duo):
         until(lambda w=words: w in by_id(duo, msg).text)
         assert "SGD" in by_id(duo, msg).text
         assert state(duo, "runs[0].x") == before  # previous valid state kept
+    js(  # show step 150 (of 200): the new run must be drawn there, not from step 0
+        duo,
+        "const s = document.getElementById(arguments[0]); s.value = 150;"
+        "s.dispatchEvent(new Event('input', {bubbles: true}));",
+        ids.SCRUB,
+    )
+    wait(duo, "window.dash_clientside.optviz.state.k === 150")
     type_into(duo, lr, "0.002")
     until(lambda: by_id(duo, msg).text == "")
     wait(duo, f"window.dash_clientside.optviz.state.runs[0].x[5] !== {before[5]}")
+    # only a run changed: both views draw it in place, at the step they were showing
+    k = state(duo, "k")
+    assert k == 150
+    n = min(k + 1, len(state(duo, "runs[0].x")))
+    trail = f"{GRAPH.format(ids.CONTOUR_TOP)}.data.filter(t => t.meta.role === 'trail')[0]"
+    path = f"{GRAPH.format(ids.SURFACE3D_TOP)}.data.filter(t => t.meta.role === 'path')[0]"
+    wait(duo, f"{trail}.x.length === {n} && {trail}.x[{n - 1}] !== {before[n - 1]}")
+    assert js(duo, f"return {trail}.x;") == state(duo, f"runs[0].x.slice(0, {n})")
+    assert js(duo, f"return {trail}.y;") == state(duo, f"runs[0].y.slice(0, {n})")
+    wait(duo, f"{path}.x.filter(v => v !== null).length > 0")
+    drawn3d = js(duo, f"return {path}.x.filter(v => v !== null);")
+    assert drawn3d[-1] == state(duo, f"runs[0].x[{n - 1}]")
     # empty selection: a message next to the multi-select, the runs stay
     set_props(duo, ids.OPTIMIZERS, {"value": []})
     duo.wait_for_text_to_equal(f"#{ids.OPTIMIZERS_MSG}", "choose at least one optimizer")
