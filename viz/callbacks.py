@@ -576,6 +576,7 @@ def register(app) -> None:
             "hyper_msgs": Output(ids.hyper_msg(ALL, ALL), "children"),
             "sched_msgs": Output(ids.sched_msg(ALL), "children"),
             "noise_msgs": Output(ids.noise_msg(ALL), "children"),
+            "shown": Output(ids.MSG_SHOWN, "data"),
         },
         inputs={
             "scene": {
@@ -602,6 +603,7 @@ def register(app) -> None:
                 "tolerance": State(ids.TOLERANCE, "value"),
                 "state": State(ids.SCENE_STATE, "data"),
                 "camera": State(ids.SHARE_CAMERA, "data"),
+                "shown": State(ids.MSG_SHOWN, "data"),
             },
         },
     )
@@ -648,6 +650,27 @@ def register(app) -> None:
         def data(v):
             return v if (o.ok and v is not None) else no_update
 
+        # A message box is only written when its text changes: an empty box that stays
+        # empty gets no_update, so a change that is valid (the usual case) updates a few
+        # components on the page instead of every message box (only this callback writes
+        # these boxes; the store says which show text).
+        was = set(more["shown"]) if isinstance(more["shown"], list) else None
+        now: set[str] = set()
+
+        def say(key: str, text: str):
+            if text:
+                now.add(key)
+            return text if (text or was is None or key in was) else no_update
+
+        msgs = [say(m, o.messages.get(m, "")) for m in msg_ids]
+        hyper_msgs = [
+            say(f"{i['opt']}/{i['name']}", o.messages.get((i["opt"], i["name"]), ""))
+            for i in hyper_msg_ids
+        ]
+        noise_msgs = [
+            say(f"noise/{i['id']['opt']}", o.messages.get(("noise", i["id"]["opt"]), ""))
+            for i in ctx.outputs_grouping["noise_msgs"]
+        ]
         return {
             "traj": data(o.traj),
             "state": data(o.state),
@@ -656,16 +679,14 @@ def register(app) -> None:
             "loss": data(o.loss),
             "results": data(o.results),
             "legend": data(o.legend),
-            "msgs": [o.messages.get(m, "") for m in msg_ids],
-            "hyper_msgs": [o.messages.get((i["opt"], i["name"]), "") for i in hyper_msg_ids],
-            "sched_msgs": [
+            "msgs": msgs,
+            "hyper_msgs": hyper_msgs,
+            "sched_msgs": [  # schedule_controls writes these boxes too: always written
                 o.messages.get(("sched", i["id"]["opt"]), "")
                 for i in ctx.outputs_grouping["sched_msgs"]
             ],
-            "noise_msgs": [
-                o.messages.get(("noise", i["id"]["opt"]), "")
-                for i in ctx.outputs_grouping["noise_msgs"]
-            ],
+            "noise_msgs": noise_msgs,
+            "shown": sorted(now) if was is None or now != was else no_update,
         }
 
     app.callback(

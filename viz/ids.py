@@ -94,6 +94,7 @@ LOOP = "loop"
 # Stores
 TRAJ = "traj"  # trajectories only: what the browser animates
 SCENE_STATE = "scene-state"  # the current valid settings (kept when an input is bad)
+MSG_SHOWN = "msg-shown"  # which of the recompute's message boxes show text now
 PRESET_HYPER = "preset-hyper"  # hyperparameters/labels/colours a preset asks for
 CLOCK = "clock"  # dummy output of the clientside playback callbacks
 

@@ -633,6 +633,7 @@ def layout() -> html.Div:
             html.Div([sidebar(init), main_area()], className="body"),
             dcc.Store(id=ids.TRAJ),
             dcc.Store(id=ids.SCENE_STATE),
+            dcc.Store(id=ids.MSG_SHOWN, data=[]),
             dcc.Store(
                 id=ids.PRESET_HYPER,
                 data={"preset": init["preset"], "runs": init["runs"]} if init["preset"] else {},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS
 from viz import figures, ids
@@ -120,12 +121,19 @@ def keep_choice(state, current):
 
 def register_chooser(app, dropdown_id) -> None:
     """Keep a dropdown of the scene's optimizers in step with the scene."""
-    app.callback(
+
+    @app.callback(
         Output(dropdown_id, "options"),
         Output(dropdown_id, "value"),
         Input(ids.SCENE_STATE, "data"),
         State(dropdown_id, "value"),
-    )(keep_choice)
+        State(dropdown_id, "options"),
+    )
+    def _chooser(state, current, shown):
+        opts, value = keep_choice(state, current)
+        if opts == shown and value == current:
+            raise PreventUpdate  # a hyperparameter change: the page has nothing to redo
+        return opts, value
 
 
 def register_button(app, outputs: list, button, choice, controls: list, compute) -> None:
