@@ -177,6 +177,9 @@ def _run_job(job_fn, *args) -> None:
     job_fn(*args)
 
 
+_POLL = threading.local()  # per request thread: the job a poll just saw running
+
+
 class OptvizDiskcacheManager(DiskcacheManager):
     """Dash's ``DiskcacheManager`` where a job process that vanishes is just gone.
 
@@ -214,6 +217,13 @@ class OptvizDiskcacheManager(DiskcacheManager):
             active_children()  # reap it if it was ours
 
     def job_running(self, job):
+        if job and getattr(_POLL, "running", None) == job:
+            # This poll found no result while the job ran: say so again, even if the job
+            # has written its result and exited since. Dash asks twice (get_result, then
+            # job_running); "gone without a result" in between would answer 204 and drop
+            # a finished GIF. The next poll finds the result.
+            _POLL.running = None
+            return True
         try:
             return psutil.Process(int(job)).status() != psutil.STATUS_ZOMBIE
         except (psutil.Error, ValueError, TypeError):
@@ -226,11 +236,15 @@ class OptvizDiskcacheManager(DiskcacheManager):
         return False
 
     def get_result(self, key, job):
+        _POLL.running = None
         result = super().get_result(key, job)
-        if result is self.UNDEFINED and job and not self.job_running(job):
-            # The job may have written its result and exited since the first look:
-            # Dash would call it cancelled (an empty 204) and drop a finished GIF.
-            result = super().get_result(key, job)
+        if result is self.UNDEFINED and job:
+            if self.job_running(job):
+                _POLL.running = job  # Dash's next question, in this request
+            else:
+                # The job may have written its result and exited since the first look:
+                # Dash would call it cancelled (an empty 204) and drop a finished GIF.
+                result = super().get_result(key, job)
         return result
 
 

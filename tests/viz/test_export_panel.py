@@ -427,6 +427,30 @@ def test_a_result_written_just_before_the_job_exits_is_not_called_cancelled(tmp_
     assert manager.get_result("k", pid) == "done"
 
 
+def _job_writes_its_key_when(cache, go: Path):
+    def job(key, _progress_key, _args, _context):
+        while not go.exists():
+            time.sleep(0.01)
+        cache.set(key, "done")
+
+    return job
+
+
+def test_a_job_that_finishes_between_dashs_two_questions_is_not_called_cancelled(tmp_path):
+    """Dash's poll asks get_result (nothing yet, the job runs), then job_running; a job
+    that writes its result and exits in between was answered 204 and its GIF dropped.
+    The same poll must hear "running", and the next one gets the result."""
+    manager = export_panel.make_manager(str(tmp_path / "c"))
+    go = tmp_path / "go"
+    pid = manager.call_job_fn("k", _job_writes_its_key_when(manager.handle, go), (), {})
+    assert manager.get_result("k", pid) is manager.UNDEFINED  # the poll's first question
+    go.touch()
+    psutil.Process(pid).wait(timeout=20)  # result written, job gone
+    assert manager.job_running(pid) is True  # the same poll's second question
+    assert manager.job_running(pid) is False  # afterwards: the truth
+    assert manager.get_result("k", pid) == "done"  # the next poll
+
+
 def _hold_the_cache_lock(directory: Path):
     """A process that keeps a write transaction open on the cache (a stale worker)."""
     code = (
