@@ -273,6 +273,11 @@ window.fetch = function (url, opts) {
   const end = function () { B.inflight--; B.lastEnd = performance.now(); };
   return fetch0.apply(this, arguments).then(function (r) {
     rec.headers = performance.now();
+    if (r.status !== 200) {  // 204 (PreventUpdate, no_update everywhere): no body to read
+      rec.end = rec.headers;
+      end();
+      return r;
+    }
     const json = r.json.bind(r);
     r.json = function () {
       return json().then(function (x) { rec.end = performance.now(); end(); return x; },
