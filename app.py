@@ -78,7 +78,18 @@ def create_app(**kwargs) -> dash.Dash:
     callbacks.register(app)
     export_panel.register(app)
     panels.register(app)  # convergence map, lr sweep, network (viz/panels/)
+    _register_resources(app)
     return app
+
+
+def _register_resources(app: dash.Dash) -> None:
+    """Render the page once, now: Dash learns which script files it may serve only while
+    it renders the index (``registered_paths``). Under gunicorn a worker that had not yet
+    served the page answered the browser's other script requests with 500 and the page
+    stayed blank; built here (before the fork with ``preload_app``), every worker knows."""
+    status = app.server.test_client().get(app.config.requests_pathname_prefix).status_code
+    if status != 200:
+        raise RuntimeError(f"the page did not render (HTTP {status})")
 
 
 _server_lock = threading.Lock()

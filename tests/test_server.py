@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dash
@@ -309,6 +311,30 @@ def test_killing_a_worker_mid_request_leaves_the_server_serving():
         assert server.proc.poll() is None
         log = server.log
     assert f"Worker (pid:{victim})" in log and "SIGKILL" in log
+
+
+def test_the_page_knows_its_scripts_before_any_request():
+    """Dash learns which script files it may serve while rendering the page; every
+    gunicorn worker is forked from an app that has done so (else a worker that had not
+    served the page answered the page's scripts with 500: a blank page)."""
+    fresh = optviz_app.create_app()
+    assert "dash" in fresh.registered_paths
+    assert any("dash_renderer" in p for p in fresh.registered_paths["dash"])
+
+
+def test_under_gunicorn_every_worker_serves_the_pages_scripts():
+    with gunicorn(workers=2) as server:
+        _wait(lambda: len(server.worker_pids()) == 2, 30, "2 workers")
+        status, page = get(server.port, "/")
+        assert status == 200
+        urls = sorted(
+            set(re.findall(r'(?:src|href)="(/_dash-component-suites/[^"]+)"', page.decode()))
+        )
+        assert len(urls) >= 3, page[:500]
+        # as a browser loads them: at once, on several connections, so both workers answer
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            got = list(pool.map(lambda u: (u, get(server.port, u)[0]), urls * 4))
+        assert {status for _, status in got} == {200}, sorted(set(got))
 
 
 def _running(pid: int) -> bool:
