@@ -512,8 +512,10 @@ def test_export_jobs_run_at_a_lower_cpu_priority(tmp_path):
     cache = manager.handle
 
     def job(key, _progress_key, _args, _context):
-        cache.set(key, os.getpriority(os.PRIO_PROCESS, 0))
+        cache.set(key, (os.getpriority(os.PRIO_PROCESS, 0), os.sched_getscheduler(0)))
 
     pid = manager.call_job_fn("nice", job, (), {})
     psutil.Process(pid).wait(timeout=20)
-    assert cache.get("nice") == os.getpriority(os.PRIO_PROCESS, 0) + export_panel.JOB_NICE
+    nice, policy = cache.get("nice")
+    assert nice == os.getpriority(os.PRIO_PROCESS, 0) + export_panel.JOB_NICE
+    assert policy == os.SCHED_IDLE  # only CPU time that no callback wants
