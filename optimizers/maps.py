@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizers.base import OPTIMIZERS
-from optimizers.run import check_run_args, run
+from optimizers.run import _Noisy, check_run_args, run
 from optimizers.schedules import Schedule
 
 NOT_CONVERGED = -1  # outcome: no minimum reached within tol by the last step (or still moving)
@@ -228,21 +228,7 @@ class _MapSurface:
 
     def oracle(self, step: int, rng):
         inner = self._surface.oracle(step, rng)
-        return inner if not self._sigma else _SharedNoise(inner, self._sigma, rng)
-
-    def __getattr__(self, name):
-        return getattr(self._surface, name)
-
-
-class _SharedNoise:
-    """An oracle whose gradient carries one seeded Gaussian draw shared by every row."""
-
-    def __init__(self, surface, sigma: float, rng: np.random.Generator):
-        self._surface, self._sigma, self._rng = surface, sigma, rng
-
-    def grad(self, p):
-        g = self._surface.grad(p)
-        return g + self._sigma * self._rng.standard_normal(g.shape[-1:])
+        return inner if not self._sigma else _Noisy(inner, self._sigma, rng, shared=True)
 
     def __getattr__(self, name):
         return getattr(self._surface, name)

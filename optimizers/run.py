@@ -28,14 +28,19 @@ class Trajectory:
 
 
 class _Noisy:
-    """An oracle whose gradient carries seeded Gaussian noise (the notes' stochastic gradient)."""
+    """An oracle whose gradient carries seeded Gaussian noise (the notes' stochastic gradient).
 
-    def __init__(self, surface, scale: float, rng: np.random.Generator):
-        self._surface, self._scale, self._rng = surface, scale, rng
+    ``shared``: one (2,) draw per gradient, added to every row of a batch (what one start
+    would draw; ``optimizers.maps`` gives every pixel its own trajectory's noise)."""
+
+    def __init__(self, surface, scale: float, rng: np.random.Generator, shared: bool = False):
+        self._surface, self._scale, self._rng, self._shared = surface, scale, rng, shared
 
     def grad(self, p):
         g = self._surface.grad(p)
-        return g + self._scale * self._rng.standard_normal(g.shape)
+        return g + self._scale * self._rng.standard_normal(
+            g.shape[-1:] if self._shared else g.shape
+        )
 
     def __getattr__(self, name):
         return getattr(self._surface, name)

@@ -117,12 +117,10 @@ def expression_typed(text, _x_range, _y_range, surface):
 
 def start_from_click(click):
     """The start point from a click on the contour map."""
-    try:
-        pt = click["points"][0]
-        x, y = float(pt["x"]), float(pt["y"])
-    except (TypeError, KeyError, IndexError, ValueError):
+    xy = validate.click_point(click)
+    if xy is None:
         return no_update, no_update
-    return layout.fmt(round(x, 4)), layout.fmt(round(y, 4))
+    return layout.fmt(round(xy[0], 4)), layout.fmt(round(xy[1], 4))
 
 
 # ----------------------------------------------------------------------------- compute

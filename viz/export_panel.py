@@ -18,9 +18,10 @@ replaces it (the renderer applies the running-off values before the outputs).
 
 Many users (``OptvizDiskcacheManager``, ``GuardedCache``): a job is forked only while no
 thread of its worker is inside the cache (else it inherits SQLite's lock and can never
-write), runs at ``nice +10`` so interactive callbacks keep the CPU, and a job process that
-vanishes is simply gone (no psutil error reaches a poll). ``make_manager`` never waits on
-a cache another process keeps locked: it moves to a fresh directory and says so in the log.
+write), runs at ``nice +10`` under ``SCHED_IDLE`` so interactive callbacks keep the CPU,
+and a job process that vanishes is simply gone (no psutil error reaches a poll).
+``make_manager`` never waits on a cache another process keeps locked: it moves to a fresh
+directory and says so in the log.
 
 ``export(...)`` is the callback as a plain function (tests/viz/test_export_panel.py);
 ``register(app)`` wires it.
@@ -231,10 +232,7 @@ class OptvizDiskcacheManager(DiskcacheManager):
             # a finished GIF. The next poll finds the result.
             _POLL.running = None
             return True
-        try:
-            return psutil.Process(int(job)).status() != psutil.STATUS_ZOMBIE
-        except (psutil.Error, ValueError, TypeError):
-            return False
+        return _alive(job)
 
     def terminate_unhealthy_job(self, job):
         if job and not self.job_running(job):
@@ -420,16 +418,17 @@ def _runs(scene, keys, state):
     run_one = getattr(callbacks, "run_one", None)
     if run_one is None or not hasattr(validate, "schedule"):
         return None
+    from viz.panels import run_noise
+
     sched = state.get("schedule") or {}
-    noise = state.get("noise") or {}
     surface = scene.get_surface()
     out = []
     for key, spec in zip(keys, scene.runs, strict=True):
-        s, nz = sched.get(key) or {}, noise.get(key) or {}
+        s = sched.get(key) or {}
         sname, params = validate.schedule(
             key, s.get("name"), s.get("params"), spec.hyper.get("lr", 1.0)
         )
-        extra = (sname, params, validate.noise(nz.get("sigma")), validate.seed(nz.get("seed")))
+        extra = (sname, params, *run_noise(state, key))
         out.append(run_one(spec.optimizer, spec.hyper, extra, surface, scene.start, scene.steps))
     return out
 

@@ -184,23 +184,7 @@ def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> go.F
         )
     )
     if surface.minima:
-        mx, my = zip(*surface.minima, strict=True)
-        fig.add_trace(
-            go.Scatter(
-                x=mx,
-                y=my,
-                mode="markers",
-                name="minimum",
-                hoverinfo="skip",
-                marker={
-                    "symbol": "star",
-                    "size": 20,
-                    "color": style.star_colour,
-                    "opacity": 0.85,
-                    "line": {"width": 1, "color": "#111"},
-                },
-            )
-        )
+        fig.add_trace(minima_trace(surface.minima, 20, style.star_colour, 1, opacity=0.85))
     fig.update_layout(
         **_axes_2d(window, style),
         margin=MARGIN,
@@ -213,6 +197,30 @@ def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> go.F
         hovermode="closest",
     )
     return fig
+
+
+def minima_trace(minima, size: float, colour: str, line_width: float, opacity=None):
+    """A star at each minimum (the contour's, the convergence map's)."""
+    mx, my = zip(*minima, strict=True)
+    marker = {"symbol": "star", "size": size, "color": colour}
+    if opacity is not None:
+        marker["opacity"] = opacity
+    marker["line"] = {"width": line_width, "color": "#111"}
+    return go.Scatter(x=mx, y=my, mode="markers", name="minimum", hoverinfo="skip", marker=marker)
+
+
+def step_marker(colour: str) -> dict:
+    """The loss plots' dotted vertical line at the current step (moved by assets/optviz.js)."""
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": 0,
+        "x1": 0,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": colour, "width": 1, "dash": "dot"},
+    }
 
 
 def _with_log(style: Style, log: bool) -> Style:
@@ -604,18 +612,7 @@ def loss_figure(runs: list[dict], min_value: float | None, style: Style, value_r
             "exponentformat": "power",
         },
         "hovermode": "x unified",
-        "shapes": [
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": 0,
-                "x1": 0,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#555", "width": 1, "dash": "dot"},
-            }
-        ],
+        "shapes": [step_marker("#555")],
     }
     return _figure(data, layout)
 

@@ -280,3 +280,12 @@ def seed(value) -> int:
     if x != int(x) or not 0 <= x <= MAX_SEED:
         raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {value!r}")
     return int(x)
+
+
+def click_point(click) -> tuple[float, float] | None:
+    """``(x, y)`` of the first point of a graph's ``clickData``; None if it has none."""
+    try:
+        pt = click["points"][0]
+        return float(pt["x"]), float(pt["y"])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None

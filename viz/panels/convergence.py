@@ -21,7 +21,7 @@ from PIL import Image
 
 from optimizers import OPTIMIZERS
 from optimizers import maps as omaps
-from viz import figures, ids, raster
+from viz import figures, ids, raster, validate
 from viz import layout as vlayout
 from viz.panels import (
     check_state,
@@ -249,22 +249,7 @@ def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", 
         lines.update(z=z.astype(np.float32))
     traces.append(lines)
     if cmap.minima:
-        mx, my = zip(*cmap.minima, strict=True)
-        traces.append(
-            go.Scatter(
-                x=mx,
-                y=my,
-                mode="markers",
-                hoverinfo="skip",
-                name="minimum",
-                marker={
-                    "symbol": "star",
-                    "size": 14,
-                    "color": "#ffffff",
-                    "line": {"width": 1.2, "color": "#111"},
-                },
-            )
-        )
+        traces.append(figures.minima_trace(cmap.minima, 14, "#ffffff", 1.2))
     sx, sy = start or (None, None)
     traces.append(
         go.Scatter(
@@ -455,11 +440,10 @@ def compute_map(state, traj, key, n, steps, colour_by):
 
 def start_from_pixel(click):
     """The start from a click on the map: the clicked pixel's own start (its centre)."""
-    try:
-        pt = click["points"][0]
-        x, y = float(pt["x"]), float(pt["y"])
-    except (TypeError, KeyError, IndexError, ValueError):
+    xy = validate.click_point(click)
+    if xy is None:
         return no_update, no_update
+    x, y = xy
     if not (np.isfinite(x) and np.isfinite(y)):
         return no_update, no_update
     return vlayout.fmt(x), vlayout.fmt(y)

@@ -120,18 +120,7 @@ def curves_figure(runs: list[dict], accuracy: list[np.ndarray]) -> go.Figure:
         plot_bgcolor="#ffffff",
         font=figures.FONT,
         legend={"orientation": "h", "y": 1.01, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
-        shapes=[
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": 0,
-                "x1": 0,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#888", "width": 1, "dash": "dot"},
-            }
-        ],
+        shapes=[figures.step_marker("#888")],
         hovermode="x unified",
         uirevision="net",
         meta={"runs": [r["key"] for r in runs]},
