@@ -216,9 +216,6 @@ def main(repeats: int = 3) -> list[Row]:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import table
+    from benchmarks.common import report
 
-    rows = main()
-    print(table(rows))
-    for r in rows:
-        print(f"- {r.benchmark}: {r.note}")
+    report(main())

@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.common import Row, table
+from benchmarks.common import Row, report
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -686,9 +686,4 @@ if __name__ == "__main__":
     parser.add_argument("--export-share", type=float, default=0.05)
     a = parser.parse_args()
     rows = main(a.clients, a.requests, a.workers, a.export_share)
-    print(table(rows))
-    shown = set()
-    for r in rows:
-        if r.note and r.note not in shown:
-            print(f"- {r.benchmark}: {r.note}")
-            shown.add(r.note)
+    report(rows)

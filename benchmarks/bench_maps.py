@@ -361,10 +361,6 @@ def _app_rows(repeats: int) -> list[Row]:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import table
+    from benchmarks.common import report
 
-    rows = main()
-    print(table(rows))
-    for r in rows:
-        if r.note:
-            print(f"- {r.benchmark}: {r.note}")
+    report(main())

@@ -93,6 +93,6 @@ def main(repeats: int = 3) -> list[Row]:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import table
+    from benchmarks.common import report
 
-    print(table(main()))
+    report(main())

@@ -143,9 +143,6 @@ def main(repeats: int = 7) -> list[Row]:
 
 
 if __name__ == "__main__":
-    from benchmarks.common import table
+    from benchmarks.common import report
 
-    result = main()
-    print(table(result))
-    for r in result:
-        print(f"- {r.benchmark}: {r.note}")
+    report(main())

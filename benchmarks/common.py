@@ -74,3 +74,14 @@ def table(rows: list[Row]) -> str:
             f"{'yes' if r.met else '**no**'} |"
         )
     return "\n".join(lines)
+
+
+def report(rows: list[Row]) -> None:
+    """A module run on its own (``python -m benchmarks.bench_x``): its table, then each
+    note once."""
+    print(table(rows))
+    shown = set()
+    for r in rows:
+        if r.note and r.note not in shown:
+            print(f"- {r.benchmark}: {r.note}")
+            shown.add(r.note)

@@ -42,6 +42,15 @@ def text(duo, id_) -> str:
     return el(duo, id_).text
 
 
+def export_until_rendering(duo) -> None:
+    """Click Export and wait until the progress line counts frames (the job renders)."""
+    el(duo, ids.EXPORT_BTN).click()
+    wait(
+        duo,
+        f"/^frame [1-9]/.test(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}').textContent)",
+    )
+
+
 def wait_file(folder: Path, timeout=60.0) -> Path:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -175,11 +184,7 @@ def test_progress_shows_and_cancel_stops_the_job(duo):
 
 def test_a_killed_job_leaves_a_message_and_a_working_export_button(duo):
     choose(duo, "both", frames="201", width="1600", height="600")
-    el(duo, ids.EXPORT_BTN).click()
-    wait(
-        duo,
-        f"/^frame [1-9]/.test(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}').textContent)",
-    )
+    export_until_rendering(duo)
     (job,) = job_processes()
     os.kill(job.pid, signal.SIGKILL)  # the job's process dies mid-way (OOM killer, kill -9)
     duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", export_panel.INCOMPLETE, timeout=20)
@@ -205,12 +210,7 @@ def test_a_server_that_stops_answering_mid_export_leaves_a_message_and_export(
     wait(dash_duo, "window.dash_clientside.optviz.state.runs.length === 6", timeout=LOAD)
     try:
         choose(dash_duo, "both", frames="201", width="1600", height="600")
-        el(dash_duo, ids.EXPORT_BTN).click()
-        wait(
-            dash_duo,
-            f"/^frame [1-9]/.test(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}')"
-            ".textContent)",
-        )
+        export_until_rendering(dash_duo)
         dash_duo.server.stop()  # every further poll: connection refused
         t0 = time.monotonic()
         dash_duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", export_panel.STALLED, timeout=60)
@@ -257,12 +257,7 @@ def test_under_gunicorn_an_export_outlives_its_worker_and_a_killed_job_is_report
 
         # 1. the worker that started the job dies: the job runs on, the other worker answers
         choose(duo, "both", frames="120", width="1200", height="450")
-        el(duo, ids.EXPORT_BTN).click()
-        wait(
-            duo,
-            f"/^frame [1-9]/.test(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}')"
-            ".textContent)",
-        )
+        export_until_rendering(duo)
         (job,) = jobs()
         worker = job.parent().pid
         assert worker in server.worker_pids()
@@ -275,12 +270,7 @@ def test_under_gunicorn_an_export_outlives_its_worker_and_a_killed_job_is_report
             p.unlink()
 
         # 2. the job itself is killed: a message, and Export works again
-        el(duo, ids.EXPORT_BTN).click()
-        wait(
-            duo,
-            f"/^frame [1-9]/.test(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}')"
-            ".textContent)",
-        )
+        export_until_rendering(duo)
         (job,) = jobs()
         job.kill()
         duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", export_panel.INCOMPLETE, timeout=30)
