@@ -39,6 +39,7 @@ def test_expression_box_good_then_bad(dash_duo):
     dash_duo.start_server(create_app())
     wait(dash_duo, f"{CONTOUR_Z} !== null")
     wait(dash_duo, "window.dash_clientside.optviz.state.runs.length > 0")
+    wait(dash_duo, f"{CONTOUR_Z}.x[0] === -4.5")  # the page settled on Radford's Beale
     before = contour(dash_duo)
 
     text = "x**2 + 3*y**2 + sin(3*x)"
