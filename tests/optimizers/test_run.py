@@ -12,6 +12,7 @@ from optimizers import get_optimizer, run
 from optimizers.run import DIVERGENCE_RADIUS, MAX_STEPS
 from surfaces import get_surface
 from surfaces.base import Surface
+from surfaces.expression import from_expression
 
 
 def no_hessian_surface():
@@ -217,3 +218,30 @@ def test_a_hundred_thousand_starts_in_one_batch():
     for i in (0, 4_321, 99_999):  # rows are the separate runs
         one = run(get_optimizer("adam", lr=0.1), s, starts[i], 3)
         assert np.array_equal(one.points, traj.points[:, i])
+
+
+@pytest.mark.parametrize(
+    "bad_point",
+    [
+        (0.75 * DIVERGENCE_RADIUS, -0.75 * DIVERGENCE_RADIUS),  # each coordinate < R, r > R
+        (0.7 * DIVERGENCE_RADIUS, 0.7 * DIVERGENCE_RADIUS),  # r = 0.99 R: within
+        (math.nan, 0.0),
+        (0.0, math.inf),
+        (-1.0, 0.5),  # a point the surface has no finite loss at (log of a negative)
+    ],
+)
+def test_the_quick_all_good_test_of_a_chunk_misses_no_bad_point(monkeypatch, bad_point):
+    # The stored-path check first asks of a whole chunk whether it can hold a bad point;
+    # each kind of bad point, alone in a chunk of good ones, must still be found, and a
+    # point near the edge but within the radius must not be.
+    module = sys.modules["optimizers.run"]
+    monkeypatch.setattr(module, "CHECK_POINTS", 6)  # chunks of 3 steps × 2 runs
+    s = from_expression("log(x) + y**2")
+    points = np.full((10, 2, 2), 0.5)
+    points[7, 1] = bad_point
+    losses = np.empty((10, 2))
+    with np.errstate(all="ignore"):
+        diverged = module._stored_verdicts(s, points, losses)
+        expected = module._far_or_nan(points[7, 1]) or not np.isfinite(s.value(points[7, 1]))
+    assert diverged.tolist() == [-1, 7 if expected else -1]
+    assert expected == (bad_point[0] != 0.7 * DIVERGENCE_RADIUS)
