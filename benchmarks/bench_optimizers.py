@@ -13,6 +13,8 @@ torch runs with its default threads (what a user gets). On 2 shared cores that i
 its fastest setting: per-step work on 20,000 numbers gains nothing from a second thread
 and loses much to contention (Adagrad: ~0.7 s of CPU single-threaded, ~4 s with two
 threads on a busy machine), so its wall times swing widely between runs and loads.
+Both sides run in one process, so torch also gets the glibc thresholds importing optviz
+sets (optimizers.memory): it allocates its temporaries through the same malloc.
 """
 
 from __future__ import annotations
