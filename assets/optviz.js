@@ -427,6 +427,166 @@
     return true;
   }
 
+  // ------------------------------------------------------------------ new runs, on arrival
+
+  // The recompute's answer carries the new runs (its "traj" output). Before Dash hands them
+  // to `load`, it applies every other output (scene store, loss plot, results table,
+  // messages) and starts the callbacks that follow them, all before the page can paint
+  // (~150 ms on a 2-core machine with this page's ~500 components). So the answer is read
+  // here as it arrives: runs that fit the overlays on screen are drawn at once
+  // (drawInPlace), and Dash gets the answer after the frame that shows them. Only the
+  // newest recompute's answer is drawn early (an older one may be dropped by Dash); any
+  // other answer, or runs that need new figures, go through Dash as before.
+  const RECOMPUTE = '{"output":"..traj.data...';
+  let recomputeSeq = 0;
+
+  function afterFrame() {
+    return new Promise(function (resolve) {
+      let done = false;
+      const go = function () { if (!done) { done = true; resolve(); } };
+      requestAnimationFrame(function () {
+        const ch = new MessageChannel();
+        ch.port1.onmessage = go;
+        ch.port2.postMessage(0);
+      });
+      setTimeout(go, 100);  // no frames in a hidden tab: Dash must not wait for one
+    });
+  }
+
+  function drawArrived(data) {
+    const traj = data && data.multi && data.response && data.response.traj &&
+      data.response.traj.data;
+    if (!traj || !traj.runs || S.data === traj) return false;
+    const was = [S.data, S.runs, S.steps, S.k];
+    S.arrivedAt = performance.now();
+    S.data = traj;
+    S.runs = traj.runs;
+    S.steps = traj.steps;
+    S.k = Math.min(S.k, S.steps);
+    let drawn = false;
+    try {
+      drawn = drawInPlace(traj);
+    } finally {
+      if (!drawn) [S.data, S.runs, S.steps, S.k] = was;  // load draws them, as before
+    }
+    if (drawn) {
+      S.arrived = traj;
+      S.counters.arrived = (S.counters.arrived || 0) + 1;
+    }
+    return drawn;
+  }
+
+  if (window.fetch && !window.fetch.optviz) {
+    const fetch0 = window.fetch;
+    const wrapped = function (url, opts) {
+      const p = fetch0.apply(this, arguments);
+      const body = opts && opts.body;
+      if (typeof body !== "string" || body.lastIndexOf(RECOMPUTE, 0) !== 0 ||
+          String(url).indexOf("_dash-update-component") < 0) return p;
+      const seq = ++recomputeSeq;
+      return p.then(function (res) {
+        if (!res || res.status !== 200 || typeof res.json !== "function") {
+          setTimeout(flushSliders, 0);
+          return res;
+        }
+        const json0 = res.json.bind(res);
+        res.json = function () {
+          return json0().then(function (data) {
+            let drawn = false;
+            try {
+              drawn = seq === recomputeSeq && drawArrived(data);
+            } catch (e) {
+              drawn = false;  // Dash's own path (load) draws them
+              setTimeout(function () { throw e; }, 0);  // reported, not swallowed
+            }
+            // sliders follow their boxes after Dash has handled the answer (a task runs
+            // only once Dash's promise chain that applies it has run)
+            if (!drawn) {
+              setTimeout(flushSliders, 0);
+              return data;
+            }
+            return afterFrame().then(function () {
+              setTimeout(flushSliders, 0);
+              return data;
+            });
+          });
+        };
+        return res;
+      });
+    };
+    wrapped.optviz = true;
+    window.fetch = wrapped;
+  }
+
+  // ------------------------------------------------------------------ typed values → sliders
+
+  // A value typed into a hyperparameter's box (committed with Enter or by leaving the box,
+  // as dcc.Input's debounce does) moves the slider beside it: log sliders hold log10 of the
+  // value. Set with set_props after Dash has taken the box's value and sent the recompute:
+  // as a Dash callback with the box among its outputs, it would make Dash hold the
+  // recompute's request until it had run (the recompute reads every box).
+  function hyperBoxId(el) {
+    if (!el || el.tagName !== "INPUT" || !el.id || el.id.charAt(0) !== "{") return null;
+    let id = null;
+    try { id = JSON.parse(el.id); } catch (e) { return null; }
+    return id && id.type === "hyper" && id.opt && id.name ? id : null;
+  }
+
+  // the slider position for a typed value, or null where the slider cannot show it
+  function sliderFromText(text, log) {
+    const t = String(text === null || text === undefined ? "" : text).trim();
+    const x = parseFloat(t);
+    if (t === "" || !isFinite(x) || isNaN(Number(t))) return null;
+    if (log) return x > 0 ? Math.log10(x) : null;
+    return x;
+  }
+
+  function sliderOf(id) {
+    const sid = { name: id.name, opt: id.opt, type: "hyper-slider" };
+    return { id: sid, el: document.getElementById(JSON.stringify(sid)) };
+  }
+
+  function syncSlider(el, id, text) {
+    const row = el.closest(".hyper-row");
+    const v = sliderFromText(text, !!(row && row.classList.contains("log")));
+    if (v === null) return;
+    const s = sliderOf(id);
+    if (!s.el) return;
+    const h = s.el.querySelector("[aria-valuenow]");  // where the slider is now
+    const at = h ? parseFloat(h.getAttribute("aria-valuenow")) : NaN;
+    if (Math.abs(at - v) <= 1e-12 * Math.max(1, Math.abs(v))) return;
+    window.dash_clientside.set_props(s.id, { value: v });
+  }
+
+  // Sliders move once the recompute's answer has been handled (flushSliders), so their
+  // updates take no page time while the answer is awaited or the new runs are drawn;
+  // at the latest after a second (a commit that started no recompute).
+  const pendingSliders = new Map();
+  let sliderTimer = 0;
+
+  function flushSliders() {
+    clearTimeout(sliderTimer);
+    const jobs = Array.from(pendingSliders.values());
+    pendingSliders.clear();
+    for (const [el, id, text] of jobs) {
+      // the box still shows what was committed (not what a moved slider wrote there since)
+      if (el.isConnected && el.value === text) syncSlider(el, id, text);
+    }
+  }
+
+  function hyperCommitted(el) {
+    const id = hyperBoxId(el);
+    if (!id) return;
+    pendingSliders.set(el, [el, id, el.value]);
+    clearTimeout(sliderTimer);
+    sliderTimer = setTimeout(flushSliders, 1000);
+  }
+
+  document.addEventListener("keypress", function (e) {
+    if (e.key === "Enter") hyperCommitted(e.target);
+  });
+  document.addEventListener("focusout", function (e) { hyperCommitted(e.target); });
+
   // ------------------------------------------------------------------ clientside callbacks
 
   function fmtNumber(v) {
@@ -446,6 +606,7 @@
     load: function (traj) {
       const nu = window.dash_clientside.no_update;
       if (!traj || !traj.runs) return [nu, nu];
+      if (traj === S.arrived && traj === S.data) return [nu, nu];  // drawn on arrival
       S.data = traj;
       S.runs = traj.runs;
       S.steps = traj.steps;
@@ -509,26 +670,15 @@
       return window.dash_clientside.no_update;
     },
 
-    /* the slider and the typed value of one hyperparameter, kept in step */
-    syncHyper: function (slider, text, min, className) {
+    /* a moved hyperparameter slider: its value into the box beside it (the box is what
+       the recompute reads); a value typed into the box moves the slider (hyperSliders) */
+    hyperFromSlider: function (slider, text, className) {
       const nu = window.dash_clientside.no_update;
-      const trig = (window.dash_clientside.callback_context.triggered || [])[0];
-      const log = (className || "").indexOf("log") >= 0;
-      if (!trig) return [nu, nu];
-      if (trig.prop_id.indexOf("hyper-slider") >= 0) {
-        if (slider === null || slider === undefined) return [nu, nu];
-        const v = log ? Math.pow(10, slider) : slider;
-        const cur = parseFloat(text);
-        if (isFinite(cur) && Math.abs(cur - v) <= 1e-3 * Math.abs(v)) return [nu, nu];
-        return [nu, fmtNumber(v)];
-      }
-      const x = parseFloat(text);
-      if (!isFinite(x) || String(text).trim() === "" || isNaN(Number(String(text).trim()))) return [nu, nu];
-      if (log) {
-        if (!(x > 0)) return [nu, nu];
-        return [Math.log10(x), nu];
-      }
-      return [x, nu];
+      if (slider === null || slider === undefined) return nu;
+      const v = (className || "").indexOf("log") >= 0 ? Math.pow(10, slider) : slider;
+      const cur = parseFloat(text);
+      if (isFinite(cur) && Math.abs(cur - v) <= 1e-3 * Math.abs(v)) return nu;
+      return fmtNumber(v);
     },
 
     /* benchmark: draw as fast as the browser paints, for `seconds`; resolve the counts */

@@ -700,13 +700,16 @@ def register(app) -> None:
     share.register(app)
 
     # --- clientside: everything that moves (assets/optviz.js, namespace "optviz")
+    # A moved slider writes its value into the box (which the recompute reads). The other
+    # way, a typed value moving its slider, is optviz.js's (dash_clientside.set_props once
+    # the box has committed): as an output of a callback here, the box would make Dash hold
+    # the recompute's request until that callback and its slider update were done (~100 ms
+    # on a 2-core machine), and the two directions in one callback are a circular round.
     app.clientside_callback(
-        ClientsideFunction("optviz", "syncHyper"),
-        Output(ids.hyper_slider(MATCH, MATCH), "value"),
+        ClientsideFunction("optviz", "hyperFromSlider"),
         Output(ids.hyper(MATCH, MATCH), "value"),
         Input(ids.hyper_slider(MATCH, MATCH), "value"),
-        Input(ids.hyper(MATCH, MATCH), "value"),
-        State(ids.hyper_slider(MATCH, MATCH), "min"),
+        State(ids.hyper(MATCH, MATCH), "value"),
         State(ids.hyper_slider(MATCH, MATCH), "className"),
         prevent_initial_call=True,
     )

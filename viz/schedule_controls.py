@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 from dash import ALL, MATCH, Input, Output, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from optimizers.schedules import SCHEDULE_SPECS, make_schedule
 from viz import ids, validate
@@ -183,9 +184,20 @@ def register(app) -> None:
         prevent_initial_call="initial_duplicate",
     )
     def _plot(name, values, lr, steps):
+        if name in (None, "constant") and not _chooser_triggered():
+            # a constant α has no plot, hidden since the chooser said so: an α or steps
+            # change leaves the card as it is (and the page does not re-plot a hidden graph)
+            raise PreventUpdate
         opt = ctx.outputs_list[0]["id"]["opt"]
         params = {i["id"]["name"]: v for i, v in zip(ctx.inputs_list[1], values, strict=False)}
         return schedule_plot(name, params, lr, steps, opt)
+
+
+def _chooser_triggered() -> bool:
+    """Whether the schedule's own chooser (not α, steps or a parameter) fired the callback;
+    also on the page's first call, which has no trigger."""
+    trig = ctx.triggered_id
+    return trig is None or (isinstance(trig, dict) and trig.get("type") == ids.SCHED)
 
 
 def _small_box(name: str, id_, value, input_mode: str, title: str) -> html.Label:

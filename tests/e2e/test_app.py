@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import pytest
@@ -188,6 +189,69 @@ def test_bad_learning_rate_shows_a_message_and_keeps_the_runs(duo):
     set_props(duo, ids.OPTIMIZERS, {"value": []})
     duo.wait_for_text_to_equal(f"#{ids.OPTIMIZERS_MSG}", "choose at least one optimizer")
     assert state(duo, "runs.length") == len(sc.runs)
+    assert not errors(duo)
+
+
+def _server_run(lr: str) -> dict:
+    """The default scene's SGD run and its final loss, as the server computes them for α."""
+    init = layout.initial()
+    hyper = {k: str(v) for k, v in init["runs"]["sgd"]["hyper"].items()}
+    out = callbacks.compute(
+        callbacks.Settings(
+            init["surface"],
+            list(init["selected"]),
+            str(init["steps"]),
+            layout.fmt(init["start"][0]),
+            layout.fmt(init["start"][1]),
+            hyper={"sgd": {**hyper, "lr": lr}},
+            preset={"preset": init["preset"], "runs": init["runs"]},
+        )
+    )
+    assert out.ok, out.messages
+    return next(r for r in out.traj["runs"] if r["key"] == "sgd")
+
+
+def test_typed_value_moves_its_slider_and_a_moved_slider_writes_the_box(duo):
+    """A typed α is drawn as the answer arrives (both overlays), then the page catches up:
+    the stores, the results table and the slider (log10 α) follow; a moved slider writes
+    the box, which recomputes. Text that is not a number leaves the slider where it is."""
+    sc = get_preset("radford-beale")
+    ready(duo, len(sc.runs))
+    js(duo, "const o = window.dash_clientside.optviz; o.pause(); o.show(o.state.steps, true);")
+    lr, slider = ids.hyper("sgd", "lr"), ids.hyper_slider("sgd", "lr")
+    knob = f"document.getElementById('{json.dumps(slider, sort_keys=True, separators=(',', ':'))}')"
+    at = f"parseFloat({knob}.querySelector('[aria-valuenow]').getAttribute('aria-valuenow'))"
+    wait(duo, f"{knob} && Math.abs({at} + 3) < 1e-12")  # the scene's α = 0.001
+    arrived = state(duo, "counters.arrived || 0")
+
+    type_into(duo, lr, "0.002")
+    want = _server_run("0.002")
+    trail = f"{GRAPH.format(ids.CONTOUR_TOP)}.data.filter(t => t.meta.role === 'trail')[0]"
+    wait(duo, f"{trail}.x[{trail}.x.length - 1] === {want['x'][-1]}")
+    wait(duo, f"Math.abs({at} - Math.log10(0.002)) < 1e-12")
+    assert state(duo, "counters.arrived") == arrived + 1  # drawn on arrival, once
+    assert state(duo, "arrived === window.dash_clientside.optviz.state.data")
+    final = f"{float(want['loss'][-1]):.3g}"
+    cells = f"[...document.querySelectorAll('#{ids.RESULTS} tbody tr')].map(r => r.innerText)"
+    row = f"t.startsWith({json.dumps(want['label'])}) && t.includes('{final}')"
+    wait(duo, f"{cells}.some(t => {row})")
+    assert by_id(duo, lr).get_attribute("value") == "0.002"
+
+    # the slider, moved with the keyboard (one step of 0.01 in log10 α): the box follows
+    handle = by_id(duo, slider).find_element(By.CSS_SELECTOR, "[role=slider]")
+    handle.click()
+    handle.send_keys(Keys.ARROW_RIGHT)
+    moved = js(duo, f"return {at};")
+    assert moved == pytest.approx(math.log10(0.002) + 0.01, abs=0.006)
+    shown = f"{10**moved:.3g}"
+    until(lambda: by_id(duo, lr).get_attribute("value") == shown)
+    want = _server_run(shown)
+    wait(duo, f"{trail}.x[{trail}.x.length - 1] === {want['x'][-1]}")
+
+    type_into(duo, lr, "abc")
+    until(lambda: "must be a number" in by_id(duo, ids.hyper_msg("sgd", "lr")).text)
+    time.sleep(1.2)  # longer than the slider's own wait for an answer
+    assert js(duo, f"return {at};") == moved
     assert not errors(duo)
 
 
