@@ -491,6 +491,18 @@ def _by_id(grouping) -> dict:
     return out
 
 
+def _sched_plot_for_lr(opt: str, schedules: dict, hyper: dict, steps):
+    """``schedule_controls.schedule_plot`` for a card whose α box fired the recompute and
+    whose α follows a schedule; ``None`` (nothing to redraw) otherwise."""
+    sched = schedules.get(opt) or {}
+    if sched.get("name") in (None, "constant"):
+        return None
+    if ids.hyper(opt, "lr") not in ctx.triggered_prop_ids.values():
+        return None
+    lr = (hyper.get(opt) or {}).get("lr")
+    return schedule_controls.schedule_plot(sched["name"], sched.get("params"), lr, steps, opt)
+
+
 def register(app) -> None:
     @app.callback(
         Output(ids.SURFACE, "value"),
@@ -573,6 +585,10 @@ def register(app) -> None:
             "msgs": [Output(m, "children") for m in msg_ids],
             "hyper_msgs": Output(ids.hyper_msg(ALL, ALL), "children"),
             "sched_msgs": Output(ids.sched_msg(ALL), "children"),
+            # α changed on a card with a schedule: its α_t plot (schedule_controls draws it
+            # when the schedule, its parameters or the steps change)
+            "sched_plots": Output(ids.sched_plot(ALL), "figure", allow_duplicate=True),
+            "sched_styles": Output(ids.sched_plot(ALL), "style", allow_duplicate=True),
             "noise_msgs": Output(ids.noise_msg(ALL), "children"),
             "shown": Output(ids.MSG_SHOWN, "data"),
         },
@@ -604,6 +620,7 @@ def register(app) -> None:
                 "shown": State(ids.MSG_SHOWN, "data"),
             },
         },
+        prevent_initial_call="initial_duplicate",  # it runs on load (the α_t plots are shared)
     )
     def _compute(scene, numbers, bools, own, sched, sched_params, noise, seed, more):
         own_ids = {f"{i}.value" for i in (ids.EXPRESSION, ids.X_RANGE, ids.Y_RANGE)}
@@ -669,6 +686,15 @@ def register(app) -> None:
             say(f"noise/{i['id']['opt']}", o.messages.get(("noise", i["id"]["opt"]), ""))
             for i in ctx.outputs_grouping["noise_msgs"]
         ]
+        plots = [  # (figure, style, message) or None per α_t plot
+            _sched_plot_for_lr(i["id"]["opt"], schedules, hyper, scene["steps"])
+            for i in ctx.outputs_grouping["sched_plots"]
+        ]
+        plot_msgs = {
+            i["id"]["opt"]: p[2]
+            for i, p in zip(ctx.outputs_grouping["sched_plots"], plots, strict=True)
+            if p is not None
+        }
         return {
             "traj": data(o.traj),
             "state": data(o.state),
@@ -680,9 +706,11 @@ def register(app) -> None:
             "msgs": msgs,
             "hyper_msgs": hyper_msgs,
             "sched_msgs": [  # schedule_controls writes these boxes too: always written
-                o.messages.get(("sched", i["id"]["opt"]), "")
+                o.messages.get(("sched", i["id"]["opt"])) or plot_msgs.get(i["id"]["opt"], "")
                 for i in ctx.outputs_grouping["sched_msgs"]
             ],
+            "sched_plots": [no_update if p is None else p[0] for p in plots],
+            "sched_styles": [no_update if p is None else p[1] for p in plots],
             "noise_msgs": noise_msgs,
             "shown": sorted(now) if was is None or now != was else no_update,
         }

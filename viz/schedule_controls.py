@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from dash import ALL, MATCH, Input, Output, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from optimizers.schedules import SCHEDULE_SPECS, make_schedule
@@ -179,14 +179,16 @@ def register(app) -> None:
         Output(ids.sched_msg(MATCH), "children", allow_duplicate=True),
         Input(ids.sched(MATCH), "value"),
         Input({"type": ids.SCHED_PARAM, "opt": MATCH, "name": ALL}, "value"),
-        Input(ids.hyper(MATCH, "lr"), "value"),
         Input(ids.STEPS, "value"),
+        # α: the recompute redraws the plot when α changes (viz.callbacks: a request of
+        # its own per change held the page while the recompute's answer was awaited)
+        State(ids.hyper(MATCH, "lr"), "value"),
         prevent_initial_call="initial_duplicate",
     )
-    def _plot(name, values, lr, steps):
+    def _plot(name, values, steps, lr):
         if name in (None, "constant") and not _chooser_triggered():
-            # a constant α has no plot, hidden since the chooser said so: an α or steps
-            # change leaves the card as it is (and the page does not re-plot a hidden graph)
+            # a constant α has no plot, hidden since the chooser said so: a steps change
+            # leaves the card as it is (and the page does not re-plot a hidden graph)
             raise PreventUpdate
         opt = ctx.outputs_list[0]["id"]["opt"]
         params = {i["id"]["name"]: v for i, v in zip(ctx.inputs_list[1], values, strict=False)}
@@ -194,7 +196,7 @@ def register(app) -> None:
 
 
 def _chooser_triggered() -> bool:
-    """Whether the schedule's own chooser (not α, steps or a parameter) fired the callback;
+    """Whether the schedule's own chooser (not steps or a parameter) fired the callback;
     also on the page's first call, which has no trigger."""
     trig = ctx.triggered_id
     return trig is None or (isinstance(trig, dict) and trig.get("type") == ids.SCHED)

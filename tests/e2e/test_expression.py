@@ -90,4 +90,13 @@ def test_schedule_chooser_draws_lr_plot(dash_duo):
     lr = float(el(dash_duo, ids.hyper(opt, "lr")).get_attribute("value"))
     assert ys[0] == pytest.approx(lr, rel=1e-12)
     assert all(b < a for a, b in itertools.pairwise(ys))  # exponential decay: falls
+    # a new α₀ (typed; the recompute redraws the plot): the curve starts there, same decay
+    new = f"{lr * 3:.6g}"
+    type_into(dash_duo, ids.hyper(opt, "lr"), new)
+    first = f"document.querySelector({json.dumps(sel)})._fullData[0].y[0]"
+    wait(dash_duo, f"Math.abs({first} - {new}) <= 1e-12 * {new}")
+    ys3 = dash_duo.driver.execute_script(
+        f"return Array.from(document.querySelector({json.dumps(sel)})._fullData[0].y);"
+    )
+    assert ys3 == pytest.approx([y * float(new) / lr for y in ys], rel=1e-9)
     dash_duo.driver.save_screenshot("/tmp/optviz-schedule.png")
