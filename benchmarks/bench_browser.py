@@ -13,14 +13,18 @@ And the latency of a *hyperparameter change* in the page's default scene (Radfor
 Beale, 6 optimizers × 200 steps), what a user does: click SGD's α box, select its text,
 type a new value, press Enter (the box commits on Enter or blur: ``debounce=True``). The
 clock starts at the Enter keydown (a capture listener in the page) and stops when both
-overlays *show* the new trajectory: each graph's ``plotly_afterplot`` whose SGD trail
-differs from the one before (the 3-D scene draws its WebGL canvas synchronously inside
-that plot), then the next frame (``requestAnimationFrame`` and a task after it, so the
-frame holding both has been rendered). Each change is a new value (SGD's run is not in
-the server's run cache: "new value"), then the same values again ("cached"). The page's
-own timestamps split the time into before the request, the server (request sent →
-response read), and the page after it (Dash applying the outputs, ``optviz.load``,
-Plotly redrawing both overlays, the frame).
+overlays *show* the new trajectory: the contour trail's SVG path redrawn and the 3-D
+scene's WebGL context drawing, each while the graph's data hold the new run, then the
+next frame (``requestAnimationFrame``, and a user-blocking ``scheduler.postTask`` there:
+it runs as soon as that frame has been rendered, ahead of tasks the page queued before,
+such as Dash going on with the answer). The first plain task after the frame, the
+yardstick used before, is reported too (``next_task``). Each change is a new value (SGD's
+run is not in the server's run cache: "new value"), then the same values again
+("cached"). The page's own timestamps split the time into before the request, the
+server (request sent → answer arrived), and the page after it (reading the answer,
+drawing the new runs — optviz.js draws them as the answer arrives, Dash applies the other
+outputs after that frame — and the frame). The overlays must show the server's run for
+the typed value (checked at the end of each change).
 
 Run ``python -m benchmarks.bench_browser`` (prints the tables; ``main()`` returns the
 rows of ``benchmarks.common.Row``), or ``python -m benchmarks.bench_browser --screenshot
