@@ -522,9 +522,10 @@
 
   // A value typed into a hyperparameter's box (committed with Enter or by leaving the box,
   // as dcc.Input's debounce does) moves the slider beside it: log sliders hold log10 of the
-  // value. Set with set_props after Dash has taken the box's value and sent the recompute:
-  // as a Dash callback with the box among its outputs, it would make Dash hold the
-  // recompute's request until it had run (the recompute reads every box).
+  // value. Set with set_props once the recompute's answer has been handled: as a Dash
+  // callback with the box among its outputs, it made Dash hold the recompute's request
+  // until it had run (the recompute reads every box), and its store updates would hold up
+  // the answer while it is awaited.
   function hyperBoxId(el) {
     if (!el || el.tagName !== "INPUT" || !el.id || el.id.charAt(0) !== "{") return null;
     let id = null;
@@ -671,7 +672,7 @@
     },
 
     /* a moved hyperparameter slider: its value into the box beside it (the box is what
-       the recompute reads); a value typed into the box moves the slider (hyperSliders) */
+       the recompute reads); a value typed into the box moves the slider (hyperCommitted) */
     hyperFromSlider: function (slider, text, className) {
       const nu = window.dash_clientside.no_update;
       if (slider === null || slider === undefined) return nu;
