@@ -246,15 +246,27 @@
     }
   }
 
+  // The contour at S.k, one draw at a time (Plotly.animate resolves later). An exact draw
+  // asked for while one is in flight (pause, then End) follows it, at the step shown then;
+  // a playback frame's is dropped (the next frame draws).
+  function draw2dShown(exact) {
+    S.busy2d = true;
+    const done = () => {
+      S.busy2d = false;
+      if (S.again2d) {
+        S.again2d = false;
+        draw2dShown(true);
+      }
+    };
+    draw2d(gd(IDS.contourTop), S.k, exact ? "animate" : S.method2d).then(done, done);
+  }
+
   // Draw step k; `exact` also brings the 3-D view and the loss marker up to date.
   function show(k, exact) {
     S.k = Math.max(0, Math.min(k, S.steps));
     S.tick++;
-    if (!S.busy2d) {
-      S.busy2d = true;
-      const done = () => { S.busy2d = false; };
-      draw2d(gd(IDS.contourTop), S.k, exact ? "animate" : S.method2d).then(done, done);
-    }
+    if (!S.busy2d) draw2dShown(exact);
+    else if (exact) S.again2d = true;
     // 3-D: exactly on pause/step; while playing, at most 20 times a second and for no
     // more than a quarter of the time (its redraw blocks the contour's frames)
     const now = performance.now();

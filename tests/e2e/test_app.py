@@ -255,6 +255,23 @@ def test_typed_value_moves_its_slider_and_a_moved_slider_writes_the_box(duo):
     assert not errors(duo)
 
 
+def test_pause_then_end_draws_the_last_step_in_both_views(duo):
+    """An exact draw asked for while the contour's previous one is in flight (pause, then
+    End at once) is drawn after it, not dropped."""
+    sc = get_preset("radford-beale")
+    ready(duo, len(sc.runs))
+    js(duo, "window.dash_clientside.optviz.play();")
+    wait(duo, "window.dash_clientside.optviz.state.k > 20")
+    js(duo, "const o = window.dash_clientside.optviz; o.pause(); o.show(o.state.steps, true);")
+    steps = state(duo, "steps")
+    lengths = [min(steps + 1, n) for n in state(duo, "runs.map(r => r.x.length)")]
+    trails = f"{GRAPH.format(ids.CONTOUR_TOP)}.data.filter(t => t.meta && t.meta.role === 'trail')"
+    want = json.dumps(lengths, separators=(",", ":"))
+    wait(duo, f"JSON.stringify({trails}.map(t => t.x.length)) === '{want}'", timeout=10)
+    assert js(duo, f"return {trails}[0].x;") == state(duo, f"runs[0].x.slice(0, {lengths[0]})")
+    assert not errors(duo)
+
+
 def test_each_radford_preset_loads_with_his_labels_and_colours(duo):
     ready(duo, len(get_preset("radford-beale").runs))
     for name in ("radford-long-valley", "radford-beale", "radford-saddle"):
