@@ -70,6 +70,7 @@ NET_MSG = "net-msg"
 NET_CURVES = "net-curves"
 NET_BOUNDARY = "net-boundary"
 NET_FRAMES = "net-frames"
+NET_TRAJ = "net-traj"  # the runs, copied from TRAJ only for a network scene
 
 # Views
 CONTOUR = "contour"  # static background: contour lines, minima

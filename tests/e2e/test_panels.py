@@ -14,6 +14,7 @@ from selenium.webdriver.common.keys import Keys
 from app import create_app
 from tests.e2e.browser import free_port, js, set_props, type_into, wait
 from viz import ids
+from viz.panels import network
 from viz.scenes import get_preset
 
 pytestmark = pytest.mark.e2e
@@ -183,3 +184,35 @@ def test_noisy_moons_accuracy_curves_and_a_boundary_that_follows_the_step(duo):
     duo.find_element(f"#{ids.NET_BATCH}").send_keys(Keys.ENTER)
     duo.wait_for_contains_text(f"#{ids.NET_BATCH_MSG}", "batch size", timeout=30)
     assert js(duo, "return window.dash_clientside.optviz.state.runs.length") == runs_before
+
+
+def test_the_network_panel_is_sent_runs_only_in_a_network_scene(duo, monkeypatch):
+    # Outside a network scene the panel's answer is its placeholder whatever the runs, so a
+    # settings change must not upload them to it (a request of ~85 kB per change before).
+    calls = []
+    real = network.panel
+
+    def counting(state, traj, key):
+        calls.append(bool(isinstance(traj, dict) and traj.get("runs")))
+        return real(state, traj, key)
+
+    monkeypatch.setattr(network, "panel", counting)  # the callback looks it up per call
+    curves = GRAPH.format(ids.NET_CURVES)
+    text = f"{curves}.layout.annotations[0].text"
+    for value in ("0.0123", "0.0234"):
+        js(duo, "window.__was = window.dash_clientside.optviz.state.data;")
+        type_into(duo, ids.hyper("sgd", "lr"), value, enter=True)
+        wait(duo, "window.dash_clientside.optviz.state.data !== window.__was")
+    time.sleep(1.0)  # time for any follow-up request to arrive
+    assert calls == []
+    assert js(duo, f"return {text}") == network.NOT_NETWORK
+    # a network scene: the runs reach the panel, which draws their accuracy
+    set_props(duo, ids.PRESET, {"value": "radford-noisy-moons"})
+    acc = f"{curves}.data.filter(t => t.meta && t.meta.role === 'accuracy').length"
+    wait(duo, f"{curves} && {acc} > 0", timeout=60)
+    assert calls and all(calls)
+    # leaving it: one call without runs puts the placeholder back
+    n = len(calls)
+    set_props(duo, ids.PRESET, {"value": "radford-beale"})
+    wait(duo, f"{curves}.layout.annotations && {text} === arguments[0]", 60, network.NOT_NETWORK)
+    assert calls[n:] == [False]

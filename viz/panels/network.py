@@ -48,7 +48,8 @@ def layout() -> html.Div:
         graph(ids.NET_CURVES, NOT_NETWORK, "net-curves", toolbar=False),
         graph(ids.NET_BOUNDARY, "", "net-boundary", toolbar=False),
     ]
-    return card("network", controls, ids.NET_MSG, html.Div(graphs, className="net-graphs"))
+    body = [html.Div(graphs, className="net-graphs"), dcc.Store(id=ids.NET_TRAJ)]
+    return card("network", controls, ids.NET_MSG, *body)
 
 
 # ----------------------------------------------------------------------------- pure parts
@@ -266,11 +267,28 @@ def register(app) -> None:
         prevent_initial_call=True,
     )(preset_batch)
 
+    # The panel's answer depends on the runs only in a network scene. Every other scene
+    # would upload its whole trajectory (~85 kB for Radford's Beale) with each settings
+    # change only to be told "not a network": the runs reach the panel's store only in a
+    # network scene, plus once (without runs) on leaving one, for the placeholder.
+    app.clientside_callback(
+        """
+        function (traj, held) {
+          if (traj && traj.network) return traj;
+          if (held && held.runs) return {runs: null};
+          return window.dash_clientside.no_update;
+        }
+        """,
+        Output(ids.NET_TRAJ, "data"),
+        Input(ids.TRAJ, "data"),
+        State(ids.NET_TRAJ, "data"),
+        prevent_initial_call=True,
+    )
     app.callback(
         Output(ids.NET_CURVES, "figure"),
         Output(ids.NET_BOUNDARY, "figure"),
         Output(ids.NET_MSG, "children"),
-        Input(ids.TRAJ, "data"),
+        Input(ids.NET_TRAJ, "data"),
         Input(ids.NET_OPT, "value"),
         State(ids.SCENE_STATE, "data"),
         prevent_initial_call=True,
