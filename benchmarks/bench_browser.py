@@ -425,22 +425,9 @@ def _quiet(driver, ms: float = 400.0) -> None:
 
 def _expected_trail(value: str) -> list[float]:
     """The changed run's last point as the server computes it for ``value`` (the check)."""
-    from viz import callbacks, layout
+    from viz import callbacks
 
-    init = layout.initial()  # the page's default scene, as the page starts
-    preset = {"preset": init["preset"], "runs": init["runs"]}
-    hyper = {k: str(v) for k, v in init["runs"][HYPER_OPT]["hyper"].items()}
-    out = callbacks.compute(
-        callbacks.Settings(
-            init["surface"],
-            list(init["selected"]),
-            str(init["steps"]),
-            layout.fmt(init["start"][0]),
-            layout.fmt(init["start"][1]),
-            hyper={HYPER_OPT: {**hyper, "lr": value}},
-            preset=preset,
-        )
-    )
+    out = callbacks.compute(callbacks.initial_settings({HYPER_OPT: value}))
     assert out.ok, out.messages
     run = next(r for r in out.traj["runs"] if r["key"] == HYPER_OPT)
     return [float(run["x"][-1]), float(run["y"][-1])]

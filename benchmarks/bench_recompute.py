@@ -29,22 +29,14 @@ from dash._utils import to_json
 
 from benchmarks.common import Row
 from optimizers import OPTIMIZERS
-from viz import callbacks, figures, layout
+from viz import callbacks, figures
 from viz.callbacks import Settings, compute
 
 GOAL_MS = 40.0  # CPU per recompute of the default scene: 20 users × 2 workers stay < 500 ms
 
 
 def _default() -> Settings:
-    init = layout.initial()
-    return Settings(
-        surface=init["surface"],
-        optimizers=list(init["selected"]),
-        steps=str(init["steps"]),
-        start_x=layout.fmt(init["start"][0]),
-        start_y=layout.fmt(init["start"][1]),
-        preset={"preset": init["preset"], "runs": init["runs"]},
-    )
+    return callbacks.initial_settings()
 
 
 def _eight_by_thousand() -> Settings:

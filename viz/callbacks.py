@@ -147,6 +147,26 @@ class Settings:
     batch_size: object = None  # mini-batch size box (viz/panels/network.py); "" = full batch
 
 
+def initial_settings(lr: dict | None = None) -> Settings:
+    """The page's opening scene (Radford's Beale) as the page sends it to ``compute``;
+    ``lr``: ``{opt: value}`` for α boxes typed over it (the rest of their card as is)."""
+    init = layout.initial()
+    runs = init["runs"]
+    hyper = {
+        k: {**{n: str(v) for n, v in runs[k]["hyper"].items()}, "lr": value}
+        for k, value in (lr or {}).items()
+    }
+    return Settings(
+        init["surface"],
+        list(init["selected"]),
+        str(init["steps"]),
+        layout.fmt(init["start"][0]),
+        layout.fmt(init["start"][1]),
+        hyper=hyper,
+        preset={"preset": init["preset"], "runs": runs},
+    )
+
+
 @dataclass
 class Outcome:
     """What ``compute`` hands back: messages always, data only when the input was valid."""

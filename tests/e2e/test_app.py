@@ -194,19 +194,7 @@ def test_bad_learning_rate_shows_a_message_and_keeps_the_runs(duo):
 
 def _server_run(lr: str) -> dict:
     """The default scene's SGD run and its final loss, as the server computes them for α."""
-    init = layout.initial()
-    hyper = {k: str(v) for k, v in init["runs"]["sgd"]["hyper"].items()}
-    out = callbacks.compute(
-        callbacks.Settings(
-            init["surface"],
-            list(init["selected"]),
-            str(init["steps"]),
-            layout.fmt(init["start"][0]),
-            layout.fmt(init["start"][1]),
-            hyper={"sgd": {**hyper, "lr": lr}},
-            preset={"preset": init["preset"], "runs": init["runs"]},
-        )
-    )
+    out = callbacks.compute(callbacks.initial_settings({"sgd": lr}))
     assert out.ok, out.messages
     return next(r for r in out.traj["runs"] if r["key"] == "sgd")
 
