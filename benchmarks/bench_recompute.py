@@ -35,12 +35,8 @@ from viz.callbacks import Settings, compute
 GOAL_MS = 40.0  # CPU per recompute of the default scene: 20 users × 2 workers stay < 500 ms
 
 
-def _default() -> Settings:
-    return callbacks.initial_settings()
-
-
 def _eight_by_thousand() -> Settings:
-    s = _default()
+    s = callbacks.initial_settings()
     names = [n for n, o in OPTIMIZERS.items() if not o.second_order][:8]
     return Settings(s.surface, names, "1000", s.start_x, s.start_y)
 
@@ -107,7 +103,7 @@ def cpu_ms(fn, repeats: int, before=None) -> float:
 def main(repeats: int = 7) -> list[Row]:
     rows = []
     for name, settings, goal in (
-        ("default scene (Beale, 6 opt × 200 steps)", _default(), GOAL_MS),
+        ("default scene (Beale, 6 opt × 200 steps)", callbacks.initial_settings(), GOAL_MS),
         ("8 optimizers × 1,000 steps", _eight_by_thousand(), None),
     ):
         scene = Scene(settings)

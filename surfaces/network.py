@@ -47,7 +47,8 @@ CHUNK = 256  # at most this many parameter vectors per batched pass; bounds memo
 # At or above glibc's mmap threshold (128 KiB) every such temporary is fresh memory from
 # the kernel, page-faulted in and unmapped again: at 256 vectors of the 200-sample moons
 # (1.2 MB arrays) a 100×100 gradient took ~45,000 page faults and half its time in them,
-# and `1 - a*a` on a 259 KB array took 40× what it takes on a 130 KB one. Under it, none.
+# and `1 - a*a` on a 259 KB array took 40× what it takes on a 130 KB one. Under it, none,
+# whether or not optimizers.memory has raised the threshold (and the chunk stays in cache).
 CHUNK_BYTES = 120 * 1024
 
 

@@ -297,7 +297,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         "contour_top": figures.contour_overlay(runs, window, style, start, step=0),
         "surface_top": figures.surface_overlay(surface, runs, window, style, step=0),
         "fps": style.fps,
-        "network": hasattr(surface, "decision_boundary"),  # the network panel's runs
+        "network": panels.is_network(surface),  # the network panel's runs
     }
     value_range = figures.value_range(surface, window)  # cached: the grid is not redone
     out.loss = figures.loss_figure(runs, surface.min_value, style, value_range)

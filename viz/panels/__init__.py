@@ -112,6 +112,11 @@ def check_state(state) -> dict:
     return state
 
 
+def is_network(surface) -> bool:
+    """Whether ``surface`` is a classifier's loss (the Network panel's subject)."""
+    return hasattr(surface, "decision_boundary")
+
+
 def scene_surface(state: dict):
     """The scene's surface (with its mini-batch size), or ``ValueError``."""
     from viz.callbacks import surface_of_state

@@ -27,6 +27,7 @@ from viz.panels import (
     check_state,
     colour_of,
     field,
+    is_network,
     label_of,
     quiet,
     run_hyper,
@@ -389,7 +390,7 @@ def compute_map(state, traj, key, n, steps, colour_by):
         return (no_update, str(exc), *keep[1:])
     if colour_by not in dict(COLOUR_BY):
         colour_by = "outcome"
-    if hasattr(surface, "decision_boundary") and n * n * steps > NETWORK_BUDGET:
+    if is_network(surface) and n * n * steps > NETWORK_BUDGET:
         return (
             no_update,
             f"The network's loss is costly to evaluate: grid n² × steps must be at most "

@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from surfaces import SURFACES
 from viz import figures, ids, share
 from viz import layout as vlayout
-from viz.panels import field, scene_surface
+from viz.panels import field, is_network, scene_surface
 from viz.panels.common import card, empty_figure, graph, num_input, register_chooser
 
 MAX_FRAMES = 41
@@ -227,7 +227,7 @@ def panel(state, traj, key):
         surface = scene_surface(state)
     except ValueError as exc:
         return no_update, no_update, str(exc)
-    if not hasattr(surface, "decision_boundary"):
+    if not is_network(surface):
         return empty_figure(NOT_NETWORK), empty_figure(""), ""
     runs = (traj or {}).get("runs") if isinstance(traj, dict) else None
     if not isinstance(runs, list) or not runs or not all(_run_ok(r) for r in runs):
