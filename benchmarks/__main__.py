@@ -36,7 +36,17 @@ ROOT = HERE.parent
 RESULTS = HERE / "results.json"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-PACKAGES = ("numpy", "torch", "matplotlib", "plotly", "dash", "pillow", "selenium", "sympy")
+PACKAGES = (
+    "numpy",
+    "torch",
+    "numba",
+    "matplotlib",
+    "plotly",
+    "dash",
+    "pillow",
+    "selenium",
+    "sympy",
+)
 ROW_FIELDS = {f.name for f in dataclasses.fields(Row)}
 # `make bench` must finish within 10 minutes on 2 shared cores. torch.optim on 10,000 starts
 # takes 10-50 s per run and loses by 2-70×, so one timed run (after a warm-up where the

@@ -14,14 +14,11 @@ calls it.
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 
 from optimizers.run import DIVERGENCE_RADIUS
-
-try:
-    import numba
-except ImportError:  # the `bench` extra installs it
-    numba = None
 
 
 def _kernel(points, losses, diverged, lr, beta1, beta2, one_minus_b1, one_minus_b2, c1, c2, eps):
@@ -60,7 +57,8 @@ _compiled = None
 
 
 def available() -> bool:
-    return numba is not None
+    """Whether numba is installed (the `bench` extra); it is imported only when used."""
+    return importlib.util.find_spec("numba") is not None
 
 
 def fused_adam(starts: np.ndarray, steps: int, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -71,15 +69,16 @@ def fused_adam(starts: np.ndarray, steps: int, lr=0.01, beta1=0.9, beta2=0.999, 
     """
     global _compiled
     if _compiled is None:
+        import numba
+
         _compiled = numba.njit(cache=True, error_model="numpy")(_kernel)
     points = np.empty((steps + 1, *starts.shape))
     points[0] = starts
     losses = np.empty(points.shape[:-1])
     diverged = np.full(starts.shape[0], -1, dtype=np.int64)
-    t = np.arange(1, steps + 1)
     # The bias corrections as adam.py computes them: Python floats, 1 − βᵗ.
-    c1 = np.array([1 - beta1**k for k in t.tolist()])
-    c2 = np.array([1 - beta2**k for k in t.tolist()])
+    c1 = np.array([1 - beta1**t for t in range(1, steps + 1)])
+    c2 = np.array([1 - beta2**t for t in range(1, steps + 1)])
     with np.errstate(all="ignore"):
         _compiled(points, losses, diverged, lr, beta1, beta2, 1 - beta1, 1 - beta2, c1, c2, eps)
     return points, losses, diverged
