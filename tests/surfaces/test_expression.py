@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
-import time
 import warnings
 from pathlib import Path
 
@@ -79,24 +78,37 @@ def tripwires(tmp_path, monkeypatch):
     assert not hasattr(builtins, "PWNED")
 
 
+@pytest.fixture
+def no_differentiation(monkeypatch):
+    """``sympy.diff``, where a build's cost lies, fails the test if it is reached.
+
+    "Refused quickly" without a clock: a hostile text must be stopped by the parser's
+    bounds before anything is differentiated, whatever the machine's speed.
+    """
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a hostile text reached sympy.diff")
+
+    monkeypatch.setattr(sympy, "diff", forbidden)
+
+
 @pytest.mark.parametrize("text", corpus_lines())
-def test_corpus_is_refused_quickly_with_a_message(text, tripwires):
+def test_corpus_is_refused_before_differentiation_with_a_message(
+    text, tripwires, no_differentiation
+):
     text = text.replace("{marker}", str(tripwires))
-    started = time.perf_counter()
     with pytest.raises(ExpressionError) as info:
         from_expression(text)
-    elapsed = time.perf_counter() - started
     assert isinstance(info.value, ValueError)
     assert len(str(info.value)) > 10
-    assert elapsed < 1.0, f"{text!r} took {elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("name", sorted(GENERATED))
-def test_generated_hostile_inputs_are_refused_quickly(name, tripwires):
-    started = time.perf_counter()
+def test_generated_hostile_inputs_are_refused_before_differentiation(
+    name, tripwires, no_differentiation
+):
     with pytest.raises(ExpressionError) as info:
         from_expression(GENERATED[name])
-    assert time.perf_counter() - started < 1.0
     assert str(info.value)
 
 
@@ -480,7 +492,6 @@ def expressions():
 
 
 def check_any_text(text):
-    started = time.perf_counter()
     try:
         s = from_expression(text)
     except ExpressionError as exc:
@@ -492,7 +503,6 @@ def check_any_text(text):
             assert s.value(p).shape == (7, 7)
             assert s.grad(p).shape == (7, 7, 2)
             assert s.hessian(p).shape == (7, 7, 2, 2)
-    assert time.perf_counter() - started < 2.0
 
 
 @settings(
