@@ -379,6 +379,13 @@ def test_jobs_forked_while_other_threads_write_the_cache_can_write_it(tmp_path, 
         for i in range(12):
             pids.append(manager.call_job_fn(f"job-{i}", _job_writes_its_key(cache), (), {}))
             time.sleep(0.01)
+        # The writers matter while the jobs are forked. Once they stop, a job with a clean
+        # copy of the lock writes at once; one that inherited the lock never can. (Left
+        # running, three threads re-taking the lock back to back starved a clean job's
+        # SQLite busy wait past its timeout on a loaded machine: 3 runs in 5 failed.)
+        stop.set()
+        for t in writers:
+            t.join(timeout=10)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if all(cache.get(f"job-{i}") == "done" for i in range(12)):
