@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks import fused_adam
 from benchmarks.common import Row, median_seconds
-from optimizers import get_optimizer, run
+from optimizers import OPTIMIZERS, get_optimizer, run
 from optimizers.run import DIVERGENCE_RADIUS
 from surfaces import get_surface
 
@@ -224,7 +224,29 @@ def main(repeats: int = 3) -> list[Row]:
                 note=f"{how}; optviz CPU time {cpu:.2f} s{_load()}",
             )
         )
+    rows += _rows_without_peer(starts, max(repeats, 3))
     rows.append(_single_row(max(repeats, 7)))
+    return rows
+
+
+def _rows_without_peer(starts: np.ndarray, runs: int) -> list[Row]:
+    """Every registered rule torch.optim does not have (Lion, Newton): optviz alone."""
+    rows = []
+    for rule in OPTIMIZERS:
+        if rule in TORCH_PEERS:
+            continue
+        hyper = OPTIMIZERS[rule].defaults()
+        t = median_seconds(lambda r=rule: ours(r, {}, starts), runs)
+        rows.append(
+            Row(
+                f"{BATCH:,} starts × {STEPS} steps, {rule}, Rosenbrock, float64",
+                t,
+                "s",
+                "— (torch.optim has no such rule)",
+                True,
+                note=f"optviz median of {runs} runs, its default hyperparameters {hyper}",
+            )
+        )
     return rows
 
 
