@@ -60,20 +60,27 @@ def ours(rule: str, hyper: dict, starts: np.ndarray) -> np.ndarray:
     return run(get_optimizer(rule, **hyper), get_surface("rosenbrock"), starts, STEPS).points
 
 
-def torch_run(cls_name: str, kwargs: dict, starts: np.ndarray):
-    """torch.optim on the same batch: the loss summed over starts, autograd for ∇."""
+def torch_run(
+    cls_name: str, kwargs: dict, starts: np.ndarray, steps: int = STEPS, stop_far: bool = False
+):
+    """torch.optim on the same start(s) — a (B, 2) batch or one (2,) point: the loss summed
+    over starts, autograd for ∇. ``stop_far``: like run() on one start, stop once the point
+    has left the finite world or the 1e6 disc (checked every 32 steps); the rest is NaN."""
     import torch
 
     p = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
     opt = getattr(torch.optim, cls_name)([p], **kwargs)
-    out = torch.empty((STEPS + 1, *starts.shape), dtype=torch.float64)
+    out = torch.empty((steps + 1, *starts.shape), dtype=torch.float64)
     out[0] = p.detach()
-    for t in range(STEPS):
+    for t in range(steps):
         opt.zero_grad()
-        x, y = p[:, 0], p[:, 1]
+        x, y = p[..., 0], p[..., 1]
         ((1 - x) ** 2 + 100 * (y - x**2) ** 2).sum().backward()
         opt.step()
         out[t + 1] = p.detach()
+        if stop_far and t & 31 == 31 and not (p.detach().norm() <= DIVERGENCE_RADIUS):
+            out[t + 2 :] = torch.nan
+            break
     return out
 
 
@@ -105,26 +112,14 @@ def torch_kwargs(rule: str) -> dict:
 
 def torch_single_trajectories() -> dict[str, np.ndarray]:
     """The same eight runs with torch.optim on one (2,) tensor, autograd for ∇: what a
-    user would otherwise write. Like run(), a run stops once its point has left the finite
-    world or the 1e6 disc (checked every 32 steps); the rest of its path is NaN."""
-    import torch
-
-    out = {}
-    for rule in SINGLE_RULES:
-        p = torch.tensor(SINGLE_START, dtype=torch.float64, requires_grad=True)
-        opt = getattr(torch.optim, TORCH_PEERS[rule][0])([p], **torch_kwargs(rule))
-        points = torch.full((SINGLE_STEPS + 1, 2), torch.nan, dtype=torch.float64)
-        points[0] = p.detach()
-        for t in range(SINGLE_STEPS):
-            opt.zero_grad()
-            x, y = p[0], p[1]
-            ((1 - x) ** 2 + 100 * (y - x**2) ** 2).backward()
-            opt.step()
-            points[t + 1] = p.detach()
-            if t & 31 == 31 and not (p.detach().norm() <= DIVERGENCE_RADIUS):
-                break
-        out[rule] = points.numpy()
-    return out
+    user would otherwise write, stopped like run() once a point has left the disc."""
+    start = np.array(SINGLE_START)
+    return {
+        rule: torch_run(
+            TORCH_PEERS[rule][0], torch_kwargs(rule), start, SINGLE_STEPS, stop_far=True
+        ).numpy()
+        for rule in SINGLE_RULES
+    }
 
 
 def _agreement(mine: dict, theirs: dict) -> str:
@@ -256,9 +251,11 @@ def _single_row(runs: int) -> Row:
     agreement = _agreement(single_trajectories(), torch_single_trajectories())  # warm-up
     ours, peer, cpu = [], [], []
     for _ in range(runs):
-        ours.append(_seconds(single_trajectories))
+        t0, c0 = time.perf_counter(), time.process_time()
+        single_trajectories()
+        ours.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         peer.append(_seconds(torch_single_trajectories))
-        cpu.append(_cpu_seconds(single_trajectories))
     t_single, t_peer = statistics.median(ours), statistics.median(peer)
     spread = f"{min(ours) * 1000:.0f}–{max(ours) * 1000:.0f} ms"
     return Row(

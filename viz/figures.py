@@ -25,11 +25,11 @@ MARGIN = {"l": 46, "r": 12, "t": 12, "b": 40}
 MARGIN3D = {"l": 0, "r": 0, "t": 0, "b": 0}
 UIREVISION = "optviz"  # constant: zoom and camera stay where the user put them
 SCENE_ASPECT = {"x": 1.0, "y": 1.0, "z": 0.7}
-# Plotly draws the scene box this much smaller than SCENE_ASPECT says, so that at the usual
+# Plotly draws the scene box 0.88 of what SCENE_ASPECT says, so that at the usual
 # cameras the z-axis title ("log f") is not cut off at the panel's left edge (Plotly drops
 # what falls outside its viewport, margins or not). The GIF's 3-D view fills its panel
 # whatever the box's size, so it keeps SCENE_ASPECT.
-PLOTLY_BOX_SCALE = 0.88
+PLOTLY_ASPECT = {k: v * 0.88 for k, v in SCENE_ASPECT.items()}
 ARROW_FRACTION = 0.09  # arrows are this fraction of the window's width/height long
 FONT = {"family": "Inter, system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
 TRANSPARENT = "rgba(0,0,0,0)"
@@ -393,7 +393,7 @@ def _scene(surface: Surface, window, style: Style, show: bool = True) -> dict:
             "title": {"text": z_title(surface, style) if show else ""},
         },
         "aspectmode": "manual",
-        "aspectratio": {k: v * PLOTLY_BOX_SCALE for k, v in SCENE_ASPECT.items()},
+        "aspectratio": PLOTLY_ASPECT,
         "camera": style.camera,
         "bgcolor": style.background if show else TRANSPARENT,
         "dragmode": "turntable",
