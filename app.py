@@ -22,7 +22,7 @@ import dash
 from flask import request
 from werkzeug.exceptions import HTTPException
 
-from viz import callbacks, export_panel, ids, layout, panels
+from viz.ui import callbacks, export_panel, ids, layout, panels
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a callback request is a few KiB
@@ -59,7 +59,7 @@ def _harden(server) -> None:
 
 
 def create_app(**kwargs) -> dash.Dash:
-    """A fresh Dash app: layout from viz.layout, callbacks from viz.callbacks, assets/."""
+    """A fresh Dash app: layout from viz.ui.layout, callbacks from viz.ui.callbacks, assets/."""
     app = dash.Dash(
         __name__,
         title="optviz — gradient descent, watched",

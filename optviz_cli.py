@@ -256,7 +256,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def scene_from_args(args: argparse.Namespace):
     """The scene the arguments describe, validated; ``UsageError``/``ValueError`` otherwise."""
-    from viz.scenes import Scene, get_preset, parse_setting
+    from viz.scene import Scene, get_preset, parse_setting
 
     settings = [parse_setting(text) for text in args.settings]
     if args.preset is not None:
@@ -435,7 +435,7 @@ class _ProgressBar:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from viz.scenes import PRESETS
+    from viz.scene import PRESETS
 
     width = max(map(len, PRESETS), default=0)
     for name, scene in PRESETS.items():

@@ -181,8 +181,9 @@ def set_dropdown(driver, dropdown_id: str, value: str) -> None:
 def _bench_payload():
     """The trajectories of 8 optimizers × 1,000 steps, and the straightforward figures."""
     from surfaces import get_surface
-    from viz import callbacks, figures
-    from viz.scenes import Style
+    from viz import figures
+    from viz.scene import Style
+    from viz.ui import callbacks
 
     settings = callbacks.Settings("rosenbrock", BENCH_RUNS, str(STEPS), "-1.5", "2")
     out = callbacks.compute(settings)
@@ -408,7 +409,7 @@ P.done.then(function () {
 def _hyper_box(driver, opt: str, name: str = "lr"):
     from selenium.webdriver.common.by import By
 
-    from viz import ids
+    from viz.ui import ids
 
     sel = json.dumps(ids.hyper(opt, name), sort_keys=True, separators=(",", ":"))
     return driver.find_element(By.CSS_SELECTOR, f"[id='{sel}']")
@@ -425,7 +426,7 @@ def _quiet(driver, ms: float = 400.0) -> None:
 
 def _expected_trail(value: str) -> list[float]:
     """The changed run's last point as the server computes it for ``value`` (the check)."""
-    from viz import callbacks
+    from viz.ui import callbacks
 
     out = callbacks.compute(callbacks.initial_settings({HYPER_OPT: value}))
     assert out.ok, out.messages

@@ -31,7 +31,7 @@ PEER_VIEWS = ("contour", "3d")  # the issue's two rows; "both" is timed for optv
 
 def bench_scene():
     """``radford-beale`` if registered, else the same six rules on Beale built here."""
-    from viz.scenes import PRESETS, Scene, radford_run
+    from viz.scene import PRESETS, Scene, radford_run
 
     if "radford-beale" in PRESETS:
         return PRESETS["radford-beale"]
@@ -54,8 +54,8 @@ def _frames_of(steps: int) -> np.ndarray:
 
 def _levels(scene):
     """The app's levels in the values matplotlib contours (f, or log10(f − f*))."""
-    from viz.figures import floor_value, grid
-    from viz.scenes import contour_levels
+    from viz.scene import contour_levels
+    from viz.scene.geometry import floor_value, grid
 
     surface = scene.get_surface()
     window = scene.window()
@@ -78,7 +78,7 @@ def matplotlib_gif(scene, trajectories, path: str, view: str) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation, PillowWriter
 
-    from viz.figures import display_z, floor_value
+    from viz.scene.geometry import display_z, floor_value
 
     runs = scene.resolved_runs()
     paths = [np.asarray(t.points) for t in trajectories]

@@ -201,8 +201,8 @@ APP_RULE, APP_PRESET = "rmsprop", "radford-beale"  # few of its starts settle: e
 
 
 def _app_scene(rule: str, steps: int):
-    from viz.callbacks import Settings, compute
-    from viz.scenes import get_preset
+    from viz.scene import get_preset
+    from viz.ui.callbacks import Settings, compute
 
     sc = get_preset(APP_PRESET)
     out = compute(Settings(sc.surface, [rule], str(steps), str(sc.start[0]), str(sc.start[1])))
@@ -219,8 +219,8 @@ def _previous_path(state: dict, traj: dict, rule: str, n: int, steps: int) -> st
 
     from optimizers import get_optimizer, run
     from optimizers.maps import _Settle
-    from viz.panels import convergence, quiet, scene_surface, scene_window, scheduled_hyper
-    from viz.panels.common import scene_tol
+    from viz.ui.panels import convergence, quiet, scene_surface, scene_window, scheduled_hyper
+    from viz.ui.panels.common import scene_tol
 
     surface = scene_surface(state)
     window = scene_window(state, surface)
@@ -240,7 +240,7 @@ def app_callback(n: int = N, steps: int = STEPS, rule: str = APP_RULE, repeats: 
     s, CPU s of one call, bytes of the figure's JSON) for compute, figure and Dash's JSON."""
     from dash._utils import to_json
 
-    from viz.panels import convergence
+    from viz.ui.panels import convergence
 
     state, traj = _app_scene(rule, steps)
 
@@ -295,8 +295,8 @@ def app_click_to_drawn(n: int = N, steps: int = STEPS, rule: str = APP_RULE) -> 
     from selenium.webdriver.common.by import By
 
     from benchmarks.bench_browser import chromium, load_app, serve_app, set_dropdown, wait_for
-    from viz import ids
-    from viz.panels import convergence
+    from viz.ui import ids
+    from viz.ui.panels import convergence
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

@@ -1,6 +1,6 @@
 """The server's recompute: what one settings change costs (issues 6 and 7).
 
-``viz.callbacks.compute`` (the recompute callback's work: validate, run every chosen
+``viz.ui.callbacks.compute`` (the recompute callback's work: validate, run every chosen
 optimizer, build the overlays, the loss plot, the results and legend) plus Dash's JSON
 serialisation of its outputs, in CPU time per call, for
 
@@ -29,8 +29,9 @@ from dash._utils import to_json
 
 from benchmarks.common import Row
 from optimizers import OPTIMIZERS
-from viz import callbacks, figures
-from viz.callbacks import Settings, compute
+from viz import figures
+from viz.ui import callbacks
+from viz.ui.callbacks import Settings, compute
 
 GOAL_MS = 40.0  # CPU per recompute of the default scene: 20 users × 2 workers stay < 500 ms
 

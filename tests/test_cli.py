@@ -16,7 +16,7 @@ import pytest
 import optviz_cli
 from optimizers import get_optimizer, run
 from surfaces import from_expression, get_surface
-from viz.scenes import PRESETS, RADFORD_LABELS, get_preset
+from viz.scene import PRESETS, RADFORD_LABELS, get_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import optviz_cli
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
-from viz.scenes import PRESETS
+from viz.scene import PRESETS
 
 HYPOTHESIS = settings(
     max_examples=200,

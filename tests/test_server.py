@@ -20,7 +20,7 @@ import pytest
 import app as optviz_app
 import optviz_cli
 from benchmarks.bench_load import DISPATCH, App, Client, get, gunicorn, layout_props, post_json
-from viz import callbacks
+from viz.ui import callbacks
 
 # ----------------------------------------------------------------------------- fixtures
 

@@ -13,8 +13,8 @@ from selenium.webdriver.common.keys import Keys
 
 from app import create_app
 from tests.e2e.browser import js, set_props, wait
-from viz import callbacks, ids, layout
-from viz.scenes import RADFORD_COLOURS, RADFORD_LABELS, get_preset
+from viz.scene import RADFORD_COLOURS, RADFORD_LABELS, get_preset
+from viz.ui import callbacks, ids, layout
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,9 @@ from selenium.webdriver.common.by import By
 
 from app import create_app
 from tests.e2e.browser import js, type_into, wait
-from viz import callbacks, export_panel, gif, ids, layout
-from viz.scenes import get_preset
+from viz import gif
+from viz.scene import get_preset
+from viz.ui import callbacks, export_panel, ids, layout
 
 pytestmark = pytest.mark.e2e
 

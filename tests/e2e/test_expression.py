@@ -14,7 +14,7 @@ from surfaces import from_expression
 from tests.e2e.browser import element as el
 from tests.e2e.browser import type_into as _type
 from tests.e2e.browser import wait
-from viz import ids
+from viz.ui import ids
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from selenium.webdriver.common.keys import Keys
 
 from app import create_app
 from tests.e2e.browser import free_port, js, set_props, type_into, wait
-from viz import ids
-from viz.panels import network
-from viz.scenes import get_preset
+from viz.scene import get_preset
+from viz.ui import ids
+from viz.ui.panels import network
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from selenium.webdriver.common.keys import Keys
 
 from app import create_app
 from tests.conftest import pytest_setup_options
-from viz import ids, share
+from viz.ui import ids, share
 
 pytestmark = pytest.mark.e2e
 
@@ -169,7 +169,7 @@ def test_malformed_link_gives_message_and_default_scene(dash_duo):
     assert "could not be read" in msg and "default scene" in msg
     assert d.find_element(By.CSS_SELECTOR, css_id(ids.SURFACE)).text.strip() != ""
     keys = d.execute_script("return window.dash_clientside.optviz.state.runs.map(r => r.key);")
-    from viz import layout
+    from viz.ui import layout
 
     assert keys == layout.initial()["selected"]  # the default scene
 

@@ -19,7 +19,7 @@ from selenium.webdriver.common.keys import Keys
 
 from app import create_app
 from tests.conftest import pytest_setup_options
-from viz import callbacks, ids
+from viz.ui import callbacks, ids
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,9 @@ from dash import no_update
 
 from optimizers import OPTIMIZERS, get_optimizer, run
 from surfaces import SURFACES
-from viz import callbacks, ids, layout, validate
-from viz.callbacks import Settings, compute
+from viz.scene import validate
+from viz.ui import callbacks, ids, layout
+from viz.ui.callbacks import Settings, compute
 
 
 def settings(**kw) -> Settings:

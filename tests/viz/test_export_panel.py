@@ -18,9 +18,10 @@ import pytest
 from dash import no_update
 from PIL import Image
 
-from viz import callbacks, export_panel, gif, ids, layout
-from viz.export_panel import BUSY, NO_SCENE, ExportSlots, export, scene_from_state
-from viz.scenes import RADFORD_COLOURS, RADFORD_LABELS, get_preset
+from viz import gif
+from viz.scene import RADFORD_COLOURS, RADFORD_LABELS, get_preset
+from viz.ui import callbacks, export_panel, ids, layout
+from viz.ui.export_panel import BUSY, NO_SCENE, ExportSlots, export, scene_from_state
 
 CAMERA = {"eye": {"x": 1.9, "y": -0.4, "z": 0.7}, "up": {"x": 0, "y": 0, "z": 1}}
 
@@ -278,7 +279,7 @@ def assert_same_runs(scene_runs, shown_runs):
 
 
 def test_own_function_schedule_and_noise_are_exported_as_the_app_runs_them(slots):
-    from viz import validate
+    from viz.scene import validate
 
     s = callbacks.Settings(
         surface=validate.CUSTOM,

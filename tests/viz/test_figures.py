@@ -11,7 +11,7 @@ import pytest
 from optimizers import get_optimizer, run
 from surfaces import SURFACES
 from viz import figures
-from viz.scenes import RADFORD_COLOURS, Style, contour_levels, get_preset
+from viz.scene import RADFORD_COLOURS, Style, colours, contour_levels, geometry, get_preset
 
 
 def payload(
@@ -59,7 +59,7 @@ def test_contour_background_levels_are_the_scenes_levels():
     fig = figures.contour_figure(s, (s.x_range, s.y_range), style)
     c = fig.data[0]
     assert c.type == "contour" and c.contours.coloring == "lines"
-    _, _, zz = figures.grid(s, (s.x_range, s.y_range), 120)
+    _, _, zz = geometry.grid(s, (s.x_range, s.y_range), 120)
     want = contour_levels(zz, style)
     got = np.arange(c.contours.start, c.contours.end + c.contours.size / 2, c.contours.size)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
@@ -72,8 +72,8 @@ def test_log_levels_are_evenly_spaced_in_log_of_the_gap():
     style = Style(log_levels=True, contour_levels=30)
     fig = figures.contour_figure(s, (s.x_range, s.y_range), style)
     c = fig.data[0]
-    _, _, zz = figures.grid(s, (s.x_range, s.y_range), 120)
-    base = figures.floor_value(s, zz)
+    _, _, zz = geometry.grid(s, (s.x_range, s.y_range), 120)
+    base = geometry.floor_value(s, zz)
     want = np.log10(contour_levels(zz, style, base) - base)
     got = np.arange(c.contours.start, c.contours.end + c.contours.size / 2, c.contours.size)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
@@ -84,7 +84,7 @@ def test_background_and_overlay_share_margins_ranges_and_uirevision():
     bg = figures.contour_figure(s, window, Style())
     top = plain(figures.contour_overlay(runs, window, Style(), start=(-1.5, 1.2)))
     for f in (bg, top):
-        assert f.layout.margin.to_plotly_json() == figures.MARGIN
+        assert f.layout.margin.to_plotly_json() == geometry.MARGIN
         assert list(f.layout.xaxis.range) == list(window[0])
         assert list(f.layout.yaxis.range) == list(window[1])
     assert bg.layout.uirevision == top.layout.uirevision == figures.uirevision_2d(window)
@@ -131,7 +131,7 @@ def test_surface_figures_fix_ranges_keep_the_camera_and_line_up():
         sc = f.layout.scene
         assert f.layout.uirevision == figures.UIREVISION
         assert list(sc.xaxis.range) == list(window[0]) and list(sc.yaxis.range) == list(window[1])
-        assert tuple(sc.zaxis.range) == figures.z_range(s, window, style)
+        assert tuple(sc.zaxis.range) == geometry.z_range(s, window, style)
         assert sc.aspectmode == "manual"
         assert sc.camera.eye.to_plotly_json() == style.camera["eye"]
     assert top.layout.scene.bgcolor == figures.TRANSPARENT
@@ -139,16 +139,16 @@ def test_surface_figures_fix_ranges_keep_the_camera_and_line_up():
     paths = [t for t in top.data if t.meta["role"] == "path"]
     assert [len(t.x) for t in paths] == [6, 6]
     # paths ride on the surface: z is the loss (display scale) lifted a hair
-    z0, z1 = figures.z_range(s, window, style)
+    z0, z1 = geometry.z_range(s, window, style)
     loss = s.value(np.c_[runs[0]["x"][:6], runs[0]["y"][:6]])
     np.testing.assert_allclose(paths[0].z, loss + 0.012 * (z1 - z0), rtol=1e-5, atol=1e-6)
 
 
 def test_log_surfaces_are_drawn_as_log_heights():
     s = SURFACES["rosenbrock"]
-    z = figures.display_z(s, np.array([0.0, 9.0, 99.0]), 0.0)
+    z = geometry.display_z(s, np.array([0.0, 9.0, 99.0]), 0.0)
     np.testing.assert_allclose(z, [0.0, 1.0, 2.0], rtol=1e-12)
-    assert figures.z_title(s) == "log f"
+    assert geometry.z_title(s) == "log f"
 
 
 def test_gradient_arrow_points_downhill_with_a_fixed_screen_length():
@@ -207,3 +207,18 @@ def test_straightforward_peers_hold_background_and_paths_in_one_figure():
     assert f2.data[0].type == "contour" and "trail" in roles(f2)
     f3 = figures.straightforward_surface(s, runs, window, Style())
     assert f3.data[0].type == "surface" and "path" in roles(f3)
+
+
+@pytest.mark.parametrize("name", sorted(colours.COLORSCALES))
+def test_colour_scales_are_plotlys_named_scales(name):
+    """The GIF reads the stops without Plotly; they must be the scale the screen draws."""
+    from plotly.colors import get_colorscale
+
+    from viz.gif.raster import rgb
+
+    theirs = get_colorscale(name)
+    ours = colours.scale(name)
+    assert len(ours) == len(theirs)
+    for (p, c), (q, d) in zip(ours, theirs, strict=True):
+        assert p == pytest.approx(q, abs=1e-12)
+        assert rgb(c) == rgb(d)

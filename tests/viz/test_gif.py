@@ -20,9 +20,9 @@ from viz.gif import (
     iter_frames,
     render_gif_bytes,
 )
-from viz.render_3d import SurfacePanel
-from viz.render_contour import ContourPanel
-from viz.scenes import RunSpec, Scene
+from viz.gif.contour import ContourPanel
+from viz.gif.surface3d import SurfacePanel
+from viz.scene import RunSpec, Scene
 
 RED, BLUE = "#ff0000", "#0000ff"
 

@@ -13,9 +13,10 @@ from PIL import Image
 from optimizers import get_optimizer, run
 from optimizers import maps as omaps
 from surfaces import SURFACES
-from viz import ids, raster
-from viz.callbacks import Settings, compute
-from viz.panels import convergence, network, sweep
+from viz.gif import raster
+from viz.ui import ids
+from viz.ui.callbacks import Settings, compute
+from viz.ui.panels import convergence, network, sweep
 
 
 def scene(surface="quadratic", optimizers=("sgd",), steps="120", start=None, **kw):

@@ -14,7 +14,7 @@ import pytest
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES, from_expression, get_surface
-from viz.scenes import (
+from viz.scene import (
     PRESETS,
     RADFORD_COLOURS,
     RADFORD_LABELS,

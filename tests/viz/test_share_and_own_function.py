@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 from optimizers import get_optimizer, run
 from optimizers.schedules import make_schedule
 from surfaces import from_expression
-from viz import callbacks, figures, ids, layout, schedule_controls, share, validate
-from viz.callbacks import Settings, compute
+from viz import figures
+from viz.scene import validate
+from viz.ui import callbacks, ids, layout, schedule_controls, share
+from viz.ui.callbacks import Settings, compute
 
 
 def custom(text="x**2 + 3*y**2", **kw):
@@ -299,7 +301,7 @@ def test_write_waits_for_the_link_then_writes_it():
 
 
 def _network_scene(batch: str, preset: str = "radford-noisy-moons"):
-    from viz.scenes import get_preset
+    from viz.scene import get_preset
 
     sc = get_preset(preset)
     store = {"preset": preset, "runs": layout.preset_runs(sc)}
@@ -314,7 +316,7 @@ def _network_scene(batch: str, preset: str = "radford-noisy-moons"):
 def test_the_networks_batch_size_round_trips_through_a_link(batch):
     """The preset trains on 32 samples a step; the link's own size (16, or the full data
     set) is what the reopened scene uses, and the preset's size is not applied over it."""
-    from viz.panels import network
+    from viz.ui.panels import network
 
     first = _network_scene(batch)
     state = json.loads(json.dumps(first.state))

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 import app as optviz_app
 from benchmarks.bench_load import DISPATCH, App, Client, _key, layout_props, output_specs
-from viz import callbacks, ids, share, validate
+from viz.scene import validate
+from viz.ui import callbacks, ids, share
 
 FUZZ = settings(
     derandomize=True,

@@ -3,8 +3,8 @@
 The controls are generated from ``optimizers.schedules.SCHEDULE_SPECS`` (one dropdown, one
 text box per parameter of the chosen schedule) and sit in each optimizer's card. A small
 plot shows α_t against the step t for the card's α₀ and the run's step count. The values
-flow into ``viz.callbacks.compute`` like the hyperparameters do (pattern-matching ids) and
-are checked there by ``viz.validate.schedule``/``noise``/``seed``.
+flow into ``viz.ui.callbacks.compute`` like the hyperparameters do (pattern-matching ids) and
+are checked there by ``viz.scene.validate.schedule``/``noise``/``seed``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from optimizers.schedules import SCHEDULE_SPECS, make_schedule
-from viz import ids, validate
+from viz.scene import validate
+from viz.ui import ids
 
 PLOT_POINTS = 200  # α_t drawn at most at this many steps
 SHOWN = {"display": "block", "height": "96px", "width": "100%"}
@@ -180,7 +181,7 @@ def register(app) -> None:
         Input(ids.sched(MATCH), "value"),
         Input({"type": ids.SCHED_PARAM, "opt": MATCH, "name": ALL}, "value"),
         Input(ids.STEPS, "value"),
-        # α: the recompute redraws the plot when α changes (viz.callbacks: a request of
+        # α: the recompute redraws the plot when α changes (viz.ui.callbacks: a request of
         # its own per change held the page while the recompute's answer was awaited)
         State(ids.hyper(MATCH, "lr"), "value"),
         prevent_initial_call="initial_duplicate",

@@ -13,8 +13,11 @@ from dash import Output, html, no_update
 
 from optimizers import OPTIMIZERS
 from optimizers import maps as omaps
-from viz import figures, ids
-from viz.panels import (
+from viz import figures
+from viz.scene import geometry
+from viz.scene.validate import number, rule_of
+from viz.ui import ids
+from viz.ui.panels import (
     colour_of,
     field,
     label_of,
@@ -26,7 +29,7 @@ from viz.panels import (
     scene_window,
     whole,
 )
-from viz.panels.common import (
+from viz.ui.panels.common import (
     button,
     card,
     graph,
@@ -38,7 +41,6 @@ from viz.panels.common import (
     scene_tol,
     steps_field,
 )
-from viz.validate import number, rule_of
 
 MAX_RATES = 200
 MAX_STEPS = omaps.MAX_STEPS
@@ -123,7 +125,7 @@ def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) ->
             "showgrid": True,
         },
         yaxis={"type": "log" if log_y else "linear", "title": {"text": ytitle, "standoff": 4}},
-        margin={**figures.MARGIN, "r": 150},
+        margin={**geometry.MARGIN, "r": 150},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
         font=figures.FONT,
@@ -145,7 +147,7 @@ def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) ->
             showarrow=False,
             font={"size": 11, "color": "#5d6b7c"},
         )
-        fig.update_layout(margin={**figures.MARGIN, "r": 150, "t": 26})
+        fig.update_layout(margin={**geometry.MARGIN, "r": 150, "t": 26})
     return fig
 
 

@@ -15,6 +15,8 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from viz.scene import colours
+
 SUPERSAMPLE = 3
 
 
@@ -35,10 +37,8 @@ def rgb(colour: str) -> tuple[int, int, int]:
 
 @functools.lru_cache(maxsize=32)
 def colorscale(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """A Plotly colour scale as (positions, rgb float array), so the GIF matches the screen."""
-    from plotly.colors import get_colorscale
-
-    scale = get_colorscale(name)
+    """A style's colour scale as (positions, rgb float array), the stops the screen uses."""
+    scale = colours.scale(name)
     pos = np.array([float(p) for p, _ in scale])
     cols = np.array([rgb(c) for _, c in scale], dtype=float)
     return pos, cols

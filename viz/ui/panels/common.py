@@ -10,9 +10,11 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS
-from viz import figures, ids
-from viz.panels import NO_SCENE, PANEL_CONFIG, check_state, whole
-from viz.validate import rule_of
+from viz import figures
+from viz.scene import geometry
+from viz.scene.validate import rule_of
+from viz.ui import ids
+from viz.ui.panels import NO_SCENE, PANEL_CONFIG, check_state, whole
 
 TOL_FRACTION = 0.01  # "reached a minimum": within 1 % of the window's larger side
 
@@ -23,7 +25,7 @@ def empty_figure(text: str) -> go.Figure:
     fig.update_layout(
         xaxis={"visible": False},
         yaxis={"visible": False},
-        margin=figures.MARGIN,
+        margin=geometry.MARGIN,
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
         font=figures.FONT,
@@ -41,14 +43,14 @@ def num_input(id_, value="", width: str = "small", **kw) -> dcc.Input:
 
 def steps_field(id_, high: int) -> html.Div:
     """The steps box of a panel: empty means the scene's own steps (``scene_steps``)."""
-    from viz.panels import field
+    from viz.ui.panels import field
 
     return field("steps", num_input(id_), hint=f"1 to {high:,}; empty: the scene's steps")
 
 
 def radio_field(label: str, id_, options, value: str, cls: str = "") -> html.Div:
     """A row of radio buttons: ``options`` are (value, text) pairs."""
-    from viz.panels import field
+    from viz.ui.panels import field
 
     items = [{"label": t, "value": v} for v, t in options]
     extra = {"className": cls} if cls else {}

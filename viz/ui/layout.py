@@ -12,8 +12,8 @@ from dash import dcc, html
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
-from viz import export_panel, ids, schedule_controls, share
-from viz.validate import CUSTOM, MAX_STEPS, rule_of
+from viz.scene.validate import CUSTOM, MAX_STEPS, rule_of
+from viz.ui import export_panel, ids, schedule_controls, share
 
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -36,7 +36,7 @@ DEFAULT_OPTIMIZERS = [n for n in ("sgd", "momentum", "adam") if n in OPTIMIZERS]
 
 
 def presets():
-    from viz.scenes import PRESETS
+    from viz.scene import PRESETS
 
     return PRESETS
 
@@ -519,7 +519,7 @@ def panel_tabs(loss_and_results) -> html.Div:
     fire. So the tab strip holds headers only and the panes are shown and hidden by a
     clientside callback (``optviz.showPane``).
     """
-    from viz.panels import convergence, network, sweep
+    from viz.ui.panels import convergence, network, sweep
 
     panes = [
         ("Loss & results", "loss", loss_and_results),

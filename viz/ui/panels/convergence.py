@@ -19,11 +19,15 @@ import plotly.graph_objects as go
 from dash import Input, Output, Patch, State, dcc, html, no_update
 from PIL import Image
 
+import viz.gif.raster as raster
 from optimizers import OPTIMIZERS
 from optimizers import maps as omaps
-from viz import figures, ids, raster, validate
-from viz import layout as vlayout
-from viz.panels import (
+from viz import figures
+from viz.scene import Style, geometry, validate
+from viz.scene.validate import rule_of
+from viz.ui import ids
+from viz.ui import layout as vlayout
+from viz.ui.panels import (
     check_state,
     colour_of,
     field,
@@ -38,7 +42,7 @@ from viz.panels import (
     scheduled_hyper,
     whole,
 )
-from viz.panels.common import (  # noqa: F401 - choices, empty_figure, TOL_FRACTION: API
+from viz.ui.panels.common import (  # noqa: F401 - choices, empty_figure, TOL_FRACTION: API
     TOL_FRACTION,
     button,
     card,
@@ -55,8 +59,6 @@ from viz.panels.common import (  # noqa: F401 - choices, empty_figure, TOL_FRACT
     scene_tol,
     steps_field,
 )
-from viz.scenes import Style
-from viz.validate import rule_of
 
 DEFAULT_N = 100
 MAX_N = omaps.MAX_GRID  # 200
@@ -278,7 +280,7 @@ def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", 
             "showgrid": False,
             "zeroline": False,
         },
-        margin=figures.MARGIN,
+        margin=geometry.MARGIN,
         paper_bgcolor="#ffffff",
         plot_bgcolor=NOT_CONVERGED_COLOUR,
         showlegend=False,

@@ -8,7 +8,7 @@ for a three-optimizer scene).
 
 Reading a link is hostile-input work: bounded length, bounded decompression, strict JSON
 (no NaN/Infinity), and every value goes through the app's own validation layer
-(``viz.validate``, ``HyperSpec.check``, the schedules, the expression parser). Anything
+(``viz.scene.validate``, ``HyperSpec.check``, the schedules, the expression parser). Anything
 wrong gives one message and the page keeps the default scene.
 """
 
@@ -23,7 +23,8 @@ from dash import Input, Output, Patch, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS
-from viz import ids, validate
+from viz.scene import validate
+from viz.ui import ids
 
 VERSION = 1
 PREFIX = f"#v{VERSION}="
@@ -150,7 +151,7 @@ def _camera(value):
 
 def check(data: dict) -> dict:
     """The link's state with every value through the app's validation (``ValueError``)."""
-    from viz import layout
+    from viz.ui import layout
 
     known = {"v", "p", "s", "e", "w", "o", "h", "st", "x", "sc", "n", "c", "a", "t", "b"}
     unknown = set(data) - known
@@ -226,7 +227,7 @@ def check(data: dict) -> dict:
     out["t"] = f"{validate.tolerance(data.get('t', '1e-3')):.6g}"
     out["b"] = None  # the full batch
     if data.get("b") is not None:  # the network surface's mini-batch size, as its box checks it
-        from viz import panels
+        from viz.ui import panels
 
         if not hasattr(surf, "with_batch_size"):
             raise ValueError(f"{surf.label} has no mini-batches")
@@ -263,7 +264,7 @@ def restore(hash_, ready, state, href="#"):
 
     Returns a dict of outputs (see ``register``); a bad link: its message and nothing else.
     """
-    from viz import layout
+    from viz.ui import layout
 
     if ready or href is None:  # read once, after dcc.Location has reported the URL
         raise PreventUpdate

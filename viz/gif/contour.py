@@ -14,9 +14,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from viz import raster
-from viz.figures import MARGIN, floor_value, grid
-from viz.scenes import contour_levels
+import viz.gif.raster as raster
+from viz.gif.mover import Mover
+from viz.scene import contour_levels
+from viz.scene.geometry import MARGIN, floor_value, grid
 
 REFERENCE = (620, 480)  # sizes below are in pixels at this size and scale with the panel
 MAX_GRID = 360  # the surface is evaluated on at most this many points per axis
@@ -136,11 +137,10 @@ class ContourPanel:
         return np.stack([u, v], axis=-1)
 
     def mover(self, colour, points):
-        from viz.gif import _Mover
 
         pix = self.to_pixels(points) + self.origin
         n = len(pix)
-        return _Mover(
+        return Mover(
             self,
             pix,
             np.ones(max(n - 1, 0)),

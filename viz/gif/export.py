@@ -1,7 +1,7 @@
 """Animated GIFs of a scene: the contour map, the 3-D surface, or both side by side.
 
 How it is fast: each view's static picture (contour lines, or the shaded surface with its
-axes, the star, the legend) is drawn ONCE (``viz.render_contour``, ``viz.render_3d``).
+axes, the star, the legend) is drawn ONCE (``viz.gif.contour``, ``viz.gif.surface3d``).
 The frames then only add what moves: every run's trail grows by the steps since the
 previous frame (drawn once into a persistent canvas, anti-aliased) and each run's dot
 is drawn on a copy. Colours are mapped to ONE shared palette built from the background
@@ -24,7 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import GifImagePlugin, Image
 
-from viz import raster
+import viz.gif.raster as raster
+from viz.gif.contour import ContourPanel
+from viz.gif.mover import Mover
+from viz.gif.surface3d import SurfacePanel
 
 MAX_FRAMES = 1000
 MAX_SIZE = (1920, 1080)
@@ -34,7 +37,6 @@ DEFAULT_MAX_FRAMES = 200
 VIEWS = ("contour", "3d", "both")
 TRANSPARENT = 255  # palette index reserved for "unchanged" pixels in frame rectangles
 DOT_EDGE = (34, 34, 34)  # the dark rim of each run's dot
-HIDDEN_ALPHA = 0.3  # 3-D: path pieces behind the surface are drawn this faint
 
 Progress = Callable[[int, int], None]
 
@@ -282,30 +284,6 @@ class GifStream:
 # ----------------------------------------------------------------------------- animation
 
 
-class _Mover:
-    """One run as drawn in one panel: pixel path, per-piece visibility, step → vertex."""
-
-    def __init__(self, panel, pixels, seg_alpha, vertex_of_step, colour, width, radius):
-        self.panel = panel
-        self.pix = pixels  # (m, 2), NaN where not drawable
-        self.seg_alpha = seg_alpha  # (m - 1,), opacity of segment i → i + 1
-        self.vertex_of_step = vertex_of_step  # (steps + 1,)
-        self.colour = np.asarray(colour, dtype=np.float32)
-        self.width, self.radius = width, radius
-        self.drawn = 0  # vertices up to this one are in the canvas
-        self.vertex_alpha = None  # per-vertex opacity (3-D: faint where hidden)
-        self.offview = None  # per-vertex: outside the 3-D box (no dot drawn there)
-        self._last = None
-
-    def last_finite(self, upto: int) -> int | None:
-        """The last drawable vertex at or before ``upto`` (where the dot stays)."""
-        if self._last is None:
-            idx = np.where(np.isfinite(self.pix).all(axis=1), np.arange(len(self.pix)), -1)
-            self._last = np.maximum.accumulate(idx) if len(idx) else idx
-        v = int(self._last[upto]) if len(self._last) else -1
-        return None if v < 0 else v
-
-
 def _clip_segments(p: np.ndarray, q: np.ndarray, rect) -> tuple[np.ndarray, np.ndarray]:
     """Liang–Barsky: parameters (t0, t1) of each segment p→q inside ``rect``; t0 ≥ t1: outside."""
     x0, y0, x1, y1 = rect
@@ -368,7 +346,7 @@ def _pieces(pts: np.ndarray, alpha: np.ndarray, rect):
 class Animator:
     """Draws frames: the panels' backgrounds once, then trails and dots as they move."""
 
-    def __init__(self, panels, movers: list[_Mover], size):
+    def __init__(self, panels, movers: list[Mover], size):
         w, h = size
         self.size = size
         self.canvas = np.zeros((h, w, 3), dtype=np.uint8)
@@ -491,8 +469,6 @@ def _paths(trajectories) -> list[tuple[int, np.ndarray]]:
 
 
 def _build(scene, opts: _Options, trajectories):
-    from viz.render_3d import SurfacePanel
-    from viz.render_contour import ContourPanel
 
     w, h = opts.size
     runs = (
@@ -576,7 +552,7 @@ def export_gif(
     """Write the animation of ``scene`` to ``path`` as a GIF that loops forever.
 
     Args:
-      scene: a ``viz.scenes.Scene`` (colours, labels, levels, ranges, size, fps, camera).
+      scene: a ``viz.scene.Scene`` (colours, labels, levels, ranges, size, fps, camera).
       view: ``"contour"``, ``"3d"`` or ``"both"`` (side by side, in lockstep); default
         the scene's.
       frames: how many frames (1–1,000), spread evenly over the run, the last step always

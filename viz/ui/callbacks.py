@@ -1,4 +1,4 @@
-"""Thin callbacks: parse the inputs (viz.validate), call ``run``, call a figure builder.
+"""Thin callbacks: parse the inputs (viz.scene.validate), call ``run``, call a figure builder.
 
 Each callback is a plain function of plain values, tested without a browser
 (tests/viz/test_callbacks.py); ``register(app)`` wires them to component ids. Playback
@@ -18,8 +18,9 @@ from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS, get_optimizer, run
 from surfaces import SURFACES
-from viz import figures, ids, layout, panels, schedule_controls, share, validate
-from viz.scenes import Style
+from viz import figures
+from viz.scene import Style, geometry, validate
+from viz.ui import ids, layout, panels, schedule_controls, share
 
 # ----------------------------------------------------------------------------- presets
 
@@ -299,7 +300,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         "fps": style.fps,
         "network": panels.is_network(surface),  # the network panel's runs
     }
-    value_range = figures.value_range(surface, window)  # cached: the grid is not redone
+    value_range = geometry.value_range(surface, window)  # cached: the grid is not redone
     out.loss = figures.loss_figure(runs, surface.min_value, style, value_range)
     out.results = results_table(figures.results_rows(runs, surface, tol, window))
     statuses = {

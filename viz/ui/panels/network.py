@@ -5,7 +5,7 @@ drew, from the trajectories store). The decision boundary is that of the chosen 
 classifier: frames at up to ``MAX_FRAMES`` evenly spaced steps are computed here and sent
 inside the figure (``layout.meta``); assets/optviz_panels.js follows the playback's step —
 while playing (at most 10 redraws a second, nearest earlier frame), and exactly on pause,
-scrub and step. The batch size box feeds the scene itself (``viz.callbacks.compute``): the
+scrub and step. The batch size box feeds the scene itself (``viz.ui.callbacks.compute``): the
 optimizers' steps see mini-batches of that size, drawn from the run's seed.
 """
 
@@ -17,10 +17,11 @@ from dash import Input, Output, State, dcc, html, no_update
 from plotly.subplots import make_subplots
 
 from surfaces import SURFACES
-from viz import figures, ids, share
-from viz import layout as vlayout
-from viz.panels import field, is_network, scene_surface
-from viz.panels.common import card, empty_figure, graph, num_input, register_chooser
+from viz import figures
+from viz.ui import ids, share
+from viz.ui import layout as vlayout
+from viz.ui.panels import field, is_network, scene_surface
+from viz.ui.panels.common import card, empty_figure, graph, num_input, register_chooser
 
 MAX_FRAMES = 41
 GRID = 36

@@ -1,7 +1,7 @@
 """Analysis panels below the main views, each a module with ``layout()`` and ``register(app)``.
 
 They read the current valid settings from the stores (``ids.SCENE_STATE``, ``ids.TRAJ``)
-written by ``viz.callbacks.compute``; they never re-parse the sidebar's inputs.
+written by ``viz.ui.callbacks.compute``; they never re-parse the sidebar's inputs.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 from dash import dcc, html
 
-from viz import ids
-from viz.validate import number, rule_of
+from viz.scene.validate import number, rule_of
+from viz.ui import ids
 
 PANEL_CONFIG = {"displaylogo": False, "responsive": True}
 NO_SCENE = "No valid scene yet: fix the settings on the left first."
@@ -20,7 +20,7 @@ NO_SCENE = "No valid scene yet: fix the settings on the left first."
 
 def tabs(loss_and_results) -> dcc.Tabs:
     """The tab strip below the main views; the first tab holds the loss and results cards."""
-    from viz.panels import convergence, network, sweep
+    from viz.ui.panels import convergence, network, sweep
 
     def tab(label, value, children):
         return dcc.Tab(
@@ -47,7 +47,7 @@ def tabs(loss_and_results) -> dcc.Tabs:
 
 
 def register(app) -> None:
-    from viz.panels import convergence, network, sweep
+    from viz.ui.panels import convergence, network, sweep
 
     convergence.register(app)
     sweep.register(app)
@@ -119,7 +119,7 @@ def is_network(surface) -> bool:
 
 def scene_surface(state: dict):
     """The scene's surface (with its mini-batch size), or ``ValueError``."""
-    from viz.callbacks import surface_of_state
+    from viz.ui.callbacks import surface_of_state
 
     check_state(state)
     try:
@@ -173,7 +173,7 @@ def scheduled_hyper(state: dict, key: str) -> dict:
 def run_noise(state: dict, key: str) -> tuple[float, int]:
     """``(sigma, seed)`` of the scene's gradient noise for ``key`` (0, 0 when it has none);
     a tampered store: ``ValueError`` with the noise box's message."""
-    from viz import validate
+    from viz.scene import validate
 
     noise = state.get("noise") or {}
     if not isinstance(noise, dict):

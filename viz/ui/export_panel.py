@@ -7,7 +7,7 @@ callbacks. At most ``OPTVIZ_EXPORT_JOBS`` (2) exports render at once per machine
 kept in the same cache); one more gets "the server is busy exporting".
 
 What is exported is the scene the app shows: it is rebuilt from the app's validated state
-(the ``SCENE_STATE`` store written by ``viz.callbacks.compute``, with the preset's labels
+(the ``SCENE_STATE`` store written by ``viz.ui.callbacks.compute``, with the preset's labels
 and colours from ``PRESET_HYPER`` and the style/window from ``callbacks._scene_of``), never
 from the raw inputs. The 3-D view uses the camera the user left the surface graph at.
 
@@ -45,7 +45,9 @@ import diskcache
 import psutil
 from dash import DiskcacheManager, Input, Output, State, dcc, html, no_update
 
-from viz import gif, ids, validate
+from viz import gif
+from viz.scene import validate
+from viz.ui import ids
 
 MAX_JOBS = int(os.environ.get("OPTVIZ_EXPORT_JOBS", "2"))
 SLOT_TTL = 15 * 60  # seconds: a slot whose job vanished without a trace frees itself
@@ -312,13 +314,13 @@ class ExportSlots:
 
 
 def scene_from_state(state, preset_store=None):
-    """The ``viz.scenes.Scene`` the app shows, from its validated state store."""
+    """The ``viz.scene.Scene`` the app shows, from its validated state store."""
     return scene_and_runs(state, preset_store)[0]
 
 
 def _surface_of_state(state):
     from surfaces import SURFACES
-    from viz import callbacks
+    from viz.ui import callbacks
 
     of_state = getattr(callbacks, "surface_of_state", None)  # the user's own f(x, y) too
     if of_state is not None:
@@ -338,14 +340,14 @@ def scene_and_runner(state, preset_store=None):
     The runs are the costly part: ``runs()`` does them (``ValueError`` if the state's
     schedule or noise is unusable), so an export the server is too busy for skips them.
 
-    Labels, colours, style and window as ``viz.callbacks.compute`` chose them (its
+    Labels, colours, style and window as ``viz.ui.callbacks.compute`` chose them (its
     ``_scene_of``); each run through the app's own run function (``callbacks.run_one``:
     learning-rate schedules and gradient noise included) where the app has one. The state
     comes back from the browser, so every part is checked again: ``ValueError`` if unusable.
     """
     from optimizers import OPTIMIZERS
-    from viz import callbacks
-    from viz.scenes import RunSpec, Scene
+    from viz.scene import RunSpec, Scene
+    from viz.ui import callbacks
 
     if not isinstance(state, dict) or not state.get("optimizers"):
         raise ValueError(NO_SCENE)
@@ -353,7 +355,7 @@ def scene_and_runner(state, preset_store=None):
         surface = _surface_of_state(state)
         name = state.get("surface")
         if state.get("batch_size") is not None and hasattr(surface, "with_batch_size"):
-            from viz import panels  # the network's mini-batches, as compute applied them
+            from viz.ui import panels  # the network's mini-batches, as compute applied them
 
             surface = surface.with_batch_size(panels.batch_size(state["batch_size"]))
         store = preset_store if isinstance(preset_store, dict) else {}
@@ -413,12 +415,12 @@ def _unreadable(exc: Exception) -> ValueError:
 
 def _runs(scene, keys, state):
     """Each run as the app runs it (``callbacks.run_one``), or ``None``: ``scene.compute()``."""
-    from viz import callbacks
+    from viz.ui import callbacks
 
     run_one = getattr(callbacks, "run_one", None)
     if run_one is None or not hasattr(validate, "schedule"):
         return None
-    from viz.panels import run_noise
+    from viz.ui.panels import run_noise
 
     sched = state.get("schedule") or {}
     surface = scene.get_surface()

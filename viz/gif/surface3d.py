@@ -23,9 +23,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from viz import raster
-from viz.figures import SCENE_ASPECT, display_z, floor_value, grid, z_range, z_title
-from viz.render_contour import REFERENCE, legend_box, paint_legend
+import viz.gif.raster as raster
+from viz.gif.contour import REFERENCE, legend_box, paint_legend
+from viz.gif.mover import HIDDEN_ALPHA, Mover
+from viz.scene.geometry import SCENE_ASPECT, display_z, floor_value, grid, z_range, z_title
 
 GRID = 80  # facets per side (shading); a narrow valley needs this many not to zigzag
 MESH_EVERY = 2  # grid lines on every 2nd facet boundary: Radford's mesh, 40 lines a side
@@ -344,7 +345,6 @@ class SurfacePanel:
         return on_top | (depth <= self.q_far[q] + 0.75 * self.q_extent[q] + 1e-9)
 
     def mover(self, colour, points):
-        from viz.gif import HIDDEN_ALPHA, _Mover
 
         pts = np.asarray(points, dtype=float)
         with np.errstate(all="ignore"):
@@ -369,7 +369,7 @@ class SurfacePanel:
         dpix[~finite] = np.nan
         vis = np.where(self._visible(np.nan_to_num(dense), np.nan_to_num(dpix)), 1.0, HIDDEN_ALPHA)
         seg_alpha = np.minimum(vis[:-1], vis[1:])
-        mover = _Mover(
+        mover = Mover(
             self,
             dpix + self.origin,
             seg_alpha,
