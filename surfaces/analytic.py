@@ -118,7 +118,10 @@ def long_valley(wall: float = 10.0, slope: float = 0.05, x_min: float = 2.0) -> 
 
     def d2f(x, y):
         d = x - x_min
-        return slope / (1.0 + d * d) ** 1.5, 0.0, 2.0 * wall
+        u = 1.0 + d * d
+        # u·√u, not u ** 1.5: a numpy scalar's ** is libm's pow and an array's a SIMD pow
+        # that can differ in the last bit, so one point and a batch would part ways.
+        return slope / (u * np.sqrt(u)), 0.0, 2.0 * wall
 
     return Surface(
         name="long_valley",
