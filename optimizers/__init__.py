@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import importlib
 
-from optimizers import memory, schedules
+from optimizers import memory, schedules  # noqa: F401 - memory.tune() is the apps' to call
 from optimizers.base import OPTIMIZERS, HyperSpec, Optimizer, RuleInfo
 from optimizers.run import Trajectory, run
-
-memory.tune()  # batches reuse freed heap instead of faulting in fresh pages (see memory)
 
 # One module per rule; importing it registers it. The order is the UI's order.
 RULES = (

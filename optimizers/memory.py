@@ -1,4 +1,8 @@
-"""glibc's allocator, set for batches of numpy temporaries (applied once, on import).
+"""glibc's allocator, set for batches of numpy temporaries: ``tune()``, called at start-up.
+
+Importing ``optimizers`` leaves the allocator alone (a library must not retune its host
+process): the app and the command line call ``tune()`` when they start, and a program
+that embeds the library may do the same.
 
 A batched run makes a dozen fresh arrays a step, each the batch's size: 160 KB for
 10,000 starts. glibc serves anything from 128 KiB up with a fresh ``mmap`` and hands

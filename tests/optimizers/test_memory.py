@@ -14,12 +14,15 @@ from optimizers import memory
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
 # A 10,000-start Adam batch, stepped by hand (no run(): its path array is fresh memory by
-# design), 100 steps after 5 of warm-up; prints the minor page faults of those 100 steps.
+# design), 100 steps after 5 of warm-up; prints whether the allocator was tuned and the
+# minor page faults of those 100 steps. With the argument "tune" it calls memory.tune().
 FAULTS = """
 import resource, sys
 import numpy as np
 import optimizers
 from optimizers import get_optimizer
+if sys.argv[1:] == ["tune"]:
+    optimizers.memory.tune()  # what the app and the command line do at start-up
 from surfaces import get_surface
 s, opt = get_surface("rosenbrock"), get_optimizer("adam", lr=0.01)
 x = np.random.default_rng(0).uniform((-2, -1), (2, 3), (10_000, 2))
@@ -32,11 +35,11 @@ print(optimizers.memory.applied, resource.getrusage(resource.RUSAGE_SELF).ru_min
 """
 
 
-def _faults(**env) -> tuple[str, int]:
+def _faults(tune: bool = True, **env) -> tuple[str, int]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_"))}
     clean.pop("OPTVIZ_MALLOC", None)
     out = subprocess.run(
-        [sys.executable, "-c", FAULTS],
+        [sys.executable, "-c", FAULTS, *(["tune"] if tune else [])],
         env={**clean, **env},
         capture_output=True,
         text=True,
@@ -64,3 +67,12 @@ def test_batch_steps_reuse_freed_memory_instead_of_faulting_pages_in():
 )
 def test_a_users_own_malloc_settings_are_left_alone(env):
     assert _faults(**env)[0] == "False"
+
+
+@pytest.mark.skipif(not GLIBC, reason="the thresholds are glibc's")
+def test_importing_optimizers_leaves_the_allocator_alone():
+    # A library must not retune its host: without a call to tune(), the same batch pays
+    # glibc's default page faults, as a process that never imported optimizers would.
+    applied, faults = _faults(tune=False)
+    assert applied == "False"
+    assert faults > 100 * 40
