@@ -29,6 +29,7 @@ import numpy as np
 
 from optimizers import OPTIMIZERS, Optimizer, Trajectory, get_optimizer, run
 from optimizers.run import check_run_args
+from optimizers.schedules import make_schedule
 from surfaces import Surface, get_surface
 
 # Radford's colours for his rules (matplotlib's single-letter colours), by rule name.
@@ -52,16 +53,36 @@ RADFORD_LABELS = {
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One optimizer in a scene."""
+    """One optimizer in a scene: its rule, hyperparameters, look, α schedule and noise.
+
+    ``schedule`` is ``None`` (constant α) or ``(name, {param: value})`` of
+    ``optimizers.schedules``; ``noise`` is the σ of the seeded gradient noise of this run
+    (``seed``), 0 for none (the scene's own ``noise`` applies then).
+    """
 
     optimizer: str
     hyper: dict = field(default_factory=dict)
     label: str = ""
     colour: str = ""
+    schedule: tuple[str, dict] | None = None
+    noise: float = 0.0
+    seed: int = 0
 
     def resolved(self) -> RunSpec:
         info = OPTIMIZERS[self.optimizer]
         return replace(self, label=self.label or info.label, colour=self.colour or info.colour)
+
+    def full_hyper(self) -> dict:
+        """Every hyperparameter of the rule: the run's own values over the rule's defaults."""
+        return {**OPTIMIZERS[self.optimizer].defaults(), **self.hyper}
+
+    def build(self) -> Optimizer:
+        """The rule with its hyperparameters and, when set, its α schedule."""
+        hyper = dict(self.hyper)
+        if self.schedule is not None and self.schedule[0] != "constant":
+            name, params = self.schedule
+            hyper["lr"] = make_schedule(name, self.full_hyper()["lr"], **params)
+        return get_optimizer(self.optimizer, **hyper)
 
 
 @dataclass(frozen=True)
@@ -103,6 +124,12 @@ def our_style(**changes) -> Style:
     """Our scenes' look: white background, viridis contour lines, 800×600 at 25 fps."""
     base = Style(colorscale=OUR_COLORSCALE, contour_levels=30, size=(800, 600))
     return replace(base, **changes)
+
+
+def default_style(surface: Surface) -> Style:
+    """The look of a scene that is not a preset (app and CLI alike): ours, with log-spaced
+    contour levels where the surface's values span decades."""
+    return our_style(log_levels=surface.log_scale)
 
 
 Setting = tuple[str, object]  # ("lr", 0.01) for every rule that has lr; ("adam.beta1", 0.9)
@@ -186,6 +213,10 @@ class Scene:
     noise: float = 0.0
     seed: int = 0
     batch_size: int | None = None  # mini-batches, for surfaces that sample them (noisy_moons)
+    # What the page shows besides the runs (the share link keeps it; GIFs ignore it).
+    step: int = 0  # the playback step the page opens at
+    tolerance: float = 1e-3  # |f − f*| under which a run counts as arrived
+    arrows: bool = False  # −∇f and velocity arrows at the current step
 
     def get_surface(self) -> Surface:
         s = self.surface if isinstance(self.surface, Surface) else get_surface(self.surface)
@@ -208,8 +239,12 @@ class Scene:
         return tuple(r.resolved() for r in self.runs)
 
     def optimizers(self) -> list[Optimizer]:
-        """Each run's rule, built (and so validated) with its hyperparameters."""
-        return [get_optimizer(r.optimizer, **r.hyper) for r in self.runs]
+        """Each run's rule, built (and so validated) with its hyperparameters and schedule."""
+        return [r.build() for r in self.runs]
+
+    def run_noise(self, r: RunSpec) -> tuple[float, int]:
+        """The gradient noise σ and seed of run ``r``: its own, else the scene's."""
+        return (r.noise, r.seed) if r.noise else (self.noise, self.seed)
 
     def validate(self) -> Scene:
         """``self`` if every part is usable; ``ValueError`` naming the first problem otherwise."""
@@ -229,7 +264,8 @@ class Scene:
         """Every run of the scene, in order."""
         s = self.get_surface()
         return [
-            run(opt, s, self.start, self.steps, self.noise, self.seed) for opt in self.optimizers()
+            run(opt, s, self.start, self.steps, *self.run_noise(r))
+            for r, opt in zip(self.runs, self.optimizers(), strict=True)
         ]
 
     def with_overrides(
@@ -320,7 +356,7 @@ class Scene:
             steps=steps,
             runs=runs,
             view=view,
-            style=style or our_style(log_levels=s.log_scale),
+            style=style or default_style(s),
             x_range=None if x_range is None else tuple(x_range),
             y_range=None if y_range is None else tuple(y_range),
             noise=noise,

@@ -155,6 +155,21 @@ def selection(keys) -> list[str]:
     return keys
 
 
+def whole(value, what: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` (text or number); ``ValueError`` naming ``what``."""
+    x = number(value, what)
+    if x != int(x) or not low <= x <= high:
+        raise ValueError(f"{what} must be a whole number from {low:,} to {high:,}, got {value!r}")
+    return int(x)
+
+
+def batch_size(value) -> int | None:
+    """The mini-batch size from its box: empty means the full batch; else a whole number ≥ 1."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return whole(value, "batch size", 1, 100_000)
+
+
 def steps(value) -> int:
     x = number(value, "steps")
     if x != int(x):
