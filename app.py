@@ -22,7 +22,7 @@ import dash
 from flask import request
 from werkzeug.exceptions import HTTPException
 
-from viz.ui import callbacks, export_panel, ids, layout, panels
+from viz.ui import callbacks, export_panel, ids, layout, panels, share
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a callback request is a few KiB
@@ -76,6 +76,7 @@ def create_app(**kwargs) -> dash.Dash:
     _harden(app.server)
     app.layout = layout.layout
     callbacks.register(app)
+    share.register(app)  # share links: read on load and when pasted, written on change
     export_panel.register(app)
     panels.register(app)  # convergence map, lr sweep, network (viz/panels/)
     _register_resources(app)
