@@ -5,27 +5,27 @@
 debug off unless asked). ``app:server`` is the WSGI app for gunicorn (gunicorn.conf.py,
 Dockerfile), built on first use so that importing this module stays cheap.
 
-Hardening shared by every way of serving: ``/healthz`` answers 200 "OK"; request bodies
-over 1 MiB get 413; an exception inside a callback is logged and shown as a short
-message in the page (every output keeps its value); a callback request the server cannot
-make sense of gets 400 — never a 500 with a traceback.
+Hardening shared by every way of serving: ``/healthz`` answers 200 "OK"; an exception
+inside a callback is logged and shown as a short message in the page (every output keeps
+its value); body limit, error pages and security headers are ``viz.ui.http.harden``'s;
+the export cache is private and the signing secret never in it (``viz.ui.jobs``). A
+server that cannot start safely says why in one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import threading
 from pathlib import Path
 
 import dash
-from flask import request
-from werkzeug.exceptions import HTTPException
 
-from viz.ui import callbacks, export_panel, ids, layout, panels, share
+from viz.ui import callbacks, export_panel, http, ids, jobs, layout, panels, share
 
 HERE = Path(__file__).resolve().parent
-MAX_BODY_BYTES = 1 << 20  # 1 MiB: a callback request is a few KiB
+MAX_BODY_BYTES = http.MAX_BODY_BYTES
 CALLBACK_ERROR = "Something went wrong on the server; nothing was changed. Please try again."
 log = logging.getLogger("optviz")
 
@@ -34,28 +34,6 @@ def _on_callback_error(exc: Exception) -> None:
     """Dash ``on_error``: log the traceback, show a short message, leave every output as is."""
     log.error("callback failed: %r", exc, exc_info=exc)
     dash.set_props(ids.RUN_MSG, {"children": CALLBACK_ERROR})
-
-
-def _harden(server) -> None:
-    """Size-limit request bodies; no traceback ever reaches a client."""
-    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-
-    @server.errorhandler(413)
-    def _too_large(_exc):
-        return f"request body too large (limit {MAX_BODY_BYTES // 1024} KiB)\n", 413
-
-    @server.errorhandler(Exception)
-    def _unexpected(exc):
-        if isinstance(exc, HTTPException):
-            return exc  # Flask's own short page (400, 404, 405, 415 ...)
-        if request.path.endswith("_dash-update-component"):
-            # The callback itself is covered by on_error: what fails here is a request
-            # whose body does not describe a callback of this app (one log line, no trace).
-            log.warning("bad callback request: %r", exc)
-            log.debug("bad callback request", exc_info=exc)
-            return "bad callback request\n", 400
-        log.error("%s %s failed: %r", request.method, request.path, exc, exc_info=exc)
-        return "internal error\n", 500
 
 
 def create_app(**kwargs) -> dash.Dash:
@@ -73,7 +51,10 @@ def create_app(**kwargs) -> dash.Dash:
             **kwargs,
         },
     )
-    _harden(app.server)
+    # Dash signs background-callback handles with the server's secret_key when it has
+    # one; otherwise it would keep a secret in (and unpickle it from) the export cache.
+    app.server.secret_key = jobs.signing_secret()
+    http.harden(app)
     app.layout = layout.layout
     callbacks.register(app)
     share.register(app)  # share links: read on load and when pasted, written on change
@@ -112,7 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8050)
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (reloader, errors)")
     args = parser.parse_args(argv)
-    create_app().run(host=args.host, port=args.port, debug=args.debug)
+    from optimizers import memory
+
+    memory.tune()  # serving many runs: glibc keeps big arrays mapped (optimizers/memory.py)
+    try:
+        app = create_app()
+    except (jobs.UnsafeCacheDir, ValueError) as exc:  # unsafe cache, bad secret: one line
+        sys.exit(str(exc).splitlines()[0])
+    app.run(host=args.host, port=args.port, debug=args.debug)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,25 @@ write), runs at ``nice +10`` under ``SCHED_IDLE`` so interactive callbacks keep 
 and a job process that vanishes is simply gone (no psutil error reaches a poll).
 ``make_manager`` never waits on a cache another process keeps locked: it moves to a fresh
 directory and says so in the log.
+
+Security (issue 15): diskcache unpickles whatever it reads, so whoever can write the
+cache runs code as the server. The cache is therefore private: by default a fresh
+``mkdtemp`` folder per server (the gunicorn master makes it before forking, the workers
+share it), folder 0700 and files 0600; a folder named by ``OPTVIZ_CACHE_DIR`` that is a
+symlink, someone else's, or group/world-writable is refused (``UnsafeCacheDir``, one
+line). Dash's signing secret never goes through the cache (``signing_secret``), and a
+cancel only ever stops a job process this server forked (``job_record_key``).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
+import secrets
+import shutil
+import stat
 import tempfile
 import threading
 
@@ -29,9 +41,132 @@ MAX_JOBS = int(os.environ.get("OPTVIZ_EXPORT_JOBS", "2"))
 SLOT_TTL = 15 * 60  # seconds: a slot whose job vanished without a trace frees itself
 
 
+MIN_SECRET_CHARS = 32
+JOB_RECORD_TTL = 24 * 3600  # s: how long the record of a started job is kept
+_DEFAULT_DIR: str | None = None  # this server's own cache folder, made on first use
+_SECRET: bytes | None = None
+
+
+class UnsafeCacheDir(RuntimeError):
+    """The cache folder could be written by someone else: the server must not start."""
+
+
 def cache_dir() -> str:
-    """Where the background jobs' results, progress and slots live (shared by workers)."""
-    return os.environ.get("OPTVIZ_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "optviz-cache")
+    """Where the background jobs' results, progress and slots live (shared by workers).
+
+    ``OPTVIZ_CACHE_DIR`` if set (checked by ``make_manager``), else a private folder made
+    once per process with ``mkdtemp`` (unguessable, 0700) and removed when it exits.
+    """
+    global _DEFAULT_DIR
+    if os.environ.get("OPTVIZ_CACHE_DIR"):
+        return os.environ["OPTVIZ_CACHE_DIR"]
+    if _DEFAULT_DIR is None or not os.path.isdir(_DEFAULT_DIR):
+        _DEFAULT_DIR = tempfile.mkdtemp(prefix="optviz-cache-")
+        atexit.register(_remove_if_mine, _DEFAULT_DIR, os.getpid())
+    return _DEFAULT_DIR
+
+
+def _remove_if_mine(directory: str, pid: int) -> None:
+    # gunicorn workers inherit the master's exit hooks: only the creator removes the folder
+    if os.getpid() == pid:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _refuse(path: str, why: str) -> UnsafeCacheDir:
+    return UnsafeCacheDir(
+        f"optviz: refusing the export cache {path}: {why} (set OPTVIZ_CACHE_DIR to a "
+        "folder only this user can write, or unset it for a private one)"
+    )
+
+
+def check_private_dir(path: str) -> str:
+    """Make ``path`` (0700) if missing; raise ``UnsafeCacheDir`` unless only we can write it.
+
+    Refused: a symlink, not a folder, owned by another user, group/world-writable; the same
+    for the cache's own files (``cache.db`` and its WAL/SHM); a parent folder others may
+    write without the sticky bit (they could swap the folder for their own).
+    """
+    path = os.path.abspath(path)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise _refuse(path, f"it cannot be created ({exc.strerror})") from None
+    me = os.geteuid()
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise _refuse(path, "it is a symlink")
+    if not stat.S_ISDIR(st.st_mode):
+        raise _refuse(path, "it is not a folder")
+    if st.st_uid != me:
+        raise _refuse(path, f"it belongs to uid {st.st_uid}, not to this user (uid {me})")
+    if st.st_mode & 0o022:
+        raise _refuse(path, f"others may write it (mode {stat.S_IMODE(st.st_mode):o})")
+    parent = os.lstat(os.path.dirname(path))
+    if parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX:
+        raise _refuse(path, "its parent folder may be written by others (no sticky bit)")
+    if parent.st_uid not in (me, 0) and parent.st_mode & 0o022:
+        raise _refuse(path, f"its parent folder belongs to uid {parent.st_uid}")
+    for name in ("cache.db", "cache.db-wal", "cache.db-shm"):
+        try:
+            f = os.lstat(os.path.join(path, name))
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(f.st_mode) or f.st_uid != me or f.st_mode & 0o022:
+            raise _refuse(os.path.join(path, name), "a cache file someone else could write")
+    return path
+
+
+def signing_secret() -> bytes:
+    """The key that signs background-callback handles: ``OPTVIZ_SECRET_KEY``, else random.
+
+    Made once per process when unset (under gunicorn the master, before forking; the
+    config file also puts one in the workers' environment). Never stored in the cache.
+    """
+    global _SECRET
+    configured = os.environ.get("OPTVIZ_SECRET_KEY")
+    if configured is not None:
+        if len(configured) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"OPTVIZ_SECRET_KEY is too short: use at least {MIN_SECRET_CHARS} random "
+                "characters (or unset it for a fresh one per server start)"
+            )
+        return configured.encode()
+    if _SECRET is None:
+        _SECRET = secrets.token_urlsafe(48).encode()
+    return _SECRET
+
+
+def job_record_key(pid: int) -> str:
+    """The cache key that says "this server forked ``pid``" (value: its start time)."""
+    return f"optviz-job-{int(pid)}"
+
+
+class PrivateDisk(diskcache.Disk):
+    """diskcache's file storage, with value files only the server can read."""
+
+    def _write(self, full_path, iterator, mode, encoding=None):
+        size = super()._write(full_path, iterator, mode, encoding)
+        os.chmod(full_path, 0o600)
+        with contextlib.suppress(OSError):  # the folders diskcache made for it
+            os.chmod(os.path.dirname(full_path), 0o700)
+            os.chmod(os.path.dirname(os.path.dirname(full_path)), 0o700)
+        return size
+
+
+def _private_cache(directory: str) -> GuardedCache:
+    """A ``GuardedCache`` on ``directory`` whose SQLite files are 0600 from the start."""
+    # SQLite gives the WAL and SHM files the database's mode; the database file is made
+    # here first, so no moment exists in which it is readable by others.
+    db = os.path.join(directory, "cache.db")
+    os.close(os.open(db, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+    os.chmod(db, 0o600)
+    cache = GuardedCache(directory, timeout=CACHE_TIMEOUT, disk=PrivateDisk)
+    for name in ("cache.db-wal", "cache.db-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(os.path.join(directory, name), 0o600)
+    return cache
 
 
 CACHE_TIMEOUT = 10.0  # s: SQLite busy wait of one cache operation (they take ms)
@@ -77,13 +212,13 @@ def make_manager(directory: str | None = None):
     and a fresh private directory is used instead, with a warning in the log; diskcache's
     own set-up would otherwise wait on it (60 s per statement, again and again).
     """
-    directory = directory or cache_dir()
+    directory = check_private_dir(directory or cache_dir())  # before anything is read
     why = _probe(directory)
     if why is not None:
         fresh = tempfile.mkdtemp(prefix="optviz-cache-")
         log.warning("export cache %s is unusable (%s); using %s", directory, why, fresh)
         directory = fresh
-    return OptvizDiskcacheManager(GuardedCache(directory, timeout=CACHE_TIMEOUT))
+    return OptvizDiskcacheManager(_private_cache(directory))
 
 
 class GuardedCache(diskcache.Cache):
@@ -102,6 +237,7 @@ class GuardedCache(diskcache.Cache):
 def _run_job(job_fn, *args) -> None:
     """An export job's process: a fresh guard, a lower CPU priority, then Dash's job."""
     global _FORK_GUARD
+    os.umask(0o077)  # whatever the job writes (its GIF goes to the cache) is private
     _FORK_GUARD = threading.RLock()  # the parent's was held (by the forking thread)
     with contextlib.suppress(OSError):
         os.nice(JOB_NICE)  # interactive callbacks first; a GIF may take a little longer
@@ -135,15 +271,42 @@ class OptvizDiskcacheManager(DiskcacheManager):
         )
         with _FORK_GUARD:
             process.start()
+        # Remember the job (any worker may get its cancel): pid and start time, so a
+        # pid the kernel hands to another process later is not taken for it.
+        with contextlib.suppress(psutil.Error):
+            born = psutil.Process(process.pid).create_time()
+            self.handle.set(job_record_key(process.pid), born, expire=JOB_RECORD_TTL)
         return process.pid
+
+    def get_or_create_signing_secret(self, generate):
+        # Dash would keep its signing secret in (and unpickle it from) the cache; the app
+        # sets the Flask secret_key instead (signing_secret), and this store offers none.
+        raise NotImplementedError("the signing secret is never kept in the cache")
+
+    def _our_job(self, job) -> psutil.Process | None:
+        """The job process behind a (signed) handle, only if this server forked it."""
+        try:
+            pid = int(job)
+            born = self.handle.get(job_record_key(pid))
+            if born is None:
+                log.warning("cancel refused: pid %s is not an export job of this server", pid)
+                return None
+            process = psutil.Process(pid)
+            if abs(process.create_time() - born) > 0.05:
+                return None  # the job ended and its pid now names another process
+            return process
+        except (psutil.Error, ValueError, TypeError, OverflowError):
+            return None  # already gone, or not a pid at all
 
     def terminate_job(self, job):
         if not job:
             return
+        process = self._our_job(job)
+        if process is None:
+            return
         try:
-            process = psutil.Process(int(job))
-            family = [*process.children(recursive=True), process]
-        except (psutil.Error, ValueError, TypeError):
+            family = [*process.children(recursive=True), process]  # the job's own helpers
+        except psutil.Error:
             return  # already gone
         for proc in family:
             with contextlib.suppress(psutil.Error):
