@@ -1,4 +1,5 @@
-"""Component ids of the Dash app, in one place (layout, callbacks, assets/optviz.js and tests).
+"""Component ids of the Dash app, in one place (layout, callbacks, tests, and assets/*.js
+through the generated assets/optviz-00-ids.js: `python -m viz.ui.ids` rewrites it).
 
 Plain string ids for the singletons; pattern-matching dict ids for the controls that
 repeat once per chosen optimizer (one per hyperparameter, generated from the specs).
@@ -81,7 +82,7 @@ LOSS = "loss"
 RESULTS = "results"
 LEGEND = "legend"
 
-# Playback (driven by assets/optviz.js, no server round trip)
+# Playback (driven by assets/optviz-40-playback.js, no server round trip)
 PLAY = "play"
 STEP_BACK = "step-back"
 STEP_FORWARD = "step-forward"
@@ -181,3 +182,50 @@ def noise_seed(opt: str) -> dict:
 
 def noise_msg(opt: str) -> dict:
     return {"type": NOISE_MSG, "opt": opt}
+
+
+# ----------------------------------------------------------------------------- browser side
+
+JS_FILE = "optviz-00-ids.js"  # in assets/: "00" so it loads before the files that read it
+
+
+def js_ids() -> dict[str, str]:
+    """Every string id above by its Python name (the table assets/*.js read)."""
+    return {
+        name: value
+        for name, value in globals().items()
+        if name.isupper() and isinstance(value, str) and name != "JS_FILE"
+    }
+
+
+def js_source() -> str:
+    """The text of assets/optviz-00-ids.js: ``window.dash_clientside.optviz.ids``."""
+    import json
+
+    rows = "\n".join(f"    {name}: {json.dumps(value)}," for name, value in js_ids().items())
+    return (
+        "// Generated from viz/ui/ids.py by `python -m viz.ui.ids`: do not edit by hand.\n"
+        "// tests/viz/test_ids_js.py fails when this file is out of date.\n"
+        "(function () {\n"
+        '  "use strict";\n'
+        "  const dc = (window.dash_clientside = window.dash_clientside || {});\n"
+        "  const ns = (dc.optviz = dc.optviz || {});\n"
+        "  ns.ids = Object.freeze({\n"
+        f"{rows}\n"
+        "  });\n"
+        "})();\n"
+    )
+
+
+def write_js(assets_dir=None):
+    """Write assets/optviz-00-ids.js (or into ``assets_dir``); return its path."""
+    from pathlib import Path
+
+    folder = Path(assets_dir) if assets_dir else Path(__file__).resolve().parents[2] / "assets"
+    path = folder / JS_FILE
+    path.write_text(js_source(), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    print(write_js())

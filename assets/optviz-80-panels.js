@@ -1,6 +1,6 @@
 /*
- * optviz analysis panels (viz/panels/): the network panel's decision boundary follows the
- * playback step (window.dash_clientside.optviz.state.k, kept by assets/optviz.js).
+ * The analysis panels (viz/ui/panels/): the tabs, and the network panel following the
+ * playback step (optviz.state.k).
  *
  * The boundary figure carries its frames in layout.meta ({steps, z}); the frame shown is
  * the last one at or before step k. While the playback runs, at most 10 redraws a second;
@@ -9,14 +9,21 @@
  */
 (function () {
   "use strict";
+  const dc = (window.dash_clientside = window.dash_clientside || {});
+  const O = (dc.optviz = dc.optviz || {});
   const PERIOD = 100; // ms between checks
-  let lastT = 0, lastIdx = -1, lastMeta = null, lastK = -1, lastCurvesMeta = null;
 
-  function graph(id) {
-    const el = document.getElementById(id);
-    if (!el) return null;
-    return el.classList.contains("js-plotly-plot") ? el : el.querySelector(".js-plotly-plot");
-  }
+  /* Clientside callback: every pane stays mounted, only the chosen one is shown. */
+  O.showPane = function (value, paneIds) {
+    // hidden panes keep their width (height 0, not display: none) so their graphs lay out
+    const hidden = { visibility: "hidden", height: 0, overflow: "hidden" };
+    const out = (paneIds || []).map((i) => (i.tab === value ? {} : hidden));
+    // graphs that were hidden have no size yet: let them measure themselves
+    setTimeout(function () { window.dispatchEvent(new Event("resize")); }, 30);
+    return out;
+  };
+
+  let lastT = 0, lastIdx = -1, lastMeta = null, lastK = -1, lastCurvesMeta = null;
 
   function frameIndex(steps, k) {
     let i = 0;
@@ -28,21 +35,20 @@
     requestAnimationFrame(tick);
     if (t - lastT < PERIOD) return;
     lastT = t;
-    const api = window.dash_clientside && window.dash_clientside.optviz;
-    if (!api || !api.state || !window.Plotly) return;
-    const k = api.state.k || 0;
-    const g = graph("net-boundary");
+    if (!O.state || !O.ids || !window.Plotly) return;
+    const k = O.state.k || 0;
+    const g = O.gd(O.ids.NET_BOUNDARY);
     const meta = g && g.layout && g.layout.meta;
     if (meta && meta.steps && meta.z && meta.steps.length) {
       const i = frameIndex(meta.steps, k);
       if (i !== lastIdx || meta !== lastMeta) {
         lastIdx = i; lastMeta = meta;
-        const text = String((g.layout.annotations[0] || {}).text || "")
+        const text = String(((g.layout.annotations || [])[0] || {}).text || "")
           .replace(/step \d+$/, "step " + meta.steps[i]);
         Plotly.update(g, { z: [meta.z[i], meta.z[i]] }, { "annotations[0].text": text }, [0, 1]);
       }
     }
-    const c = graph("net-curves");
+    const c = O.gd(O.ids.NET_CURVES);
     const cm = c && c.layout;
     if (cm && cm.shapes && cm.shapes.length && (k !== lastK || cm.meta !== lastCurvesMeta)) {
       lastK = k; lastCurvesMeta = cm.meta;
