@@ -5,15 +5,26 @@
                       --start -1.5,2 --steps 500 [--set lr=0.01 --set adam.beta1=0.9 ...]
                       [--noise σ --seed k] [--format json|csv]
     optviz trajectory --preset radford-saddle --format json
+    optviz trajectory --link 'http://127.0.0.1:8050/#v2=...' [--format json]
     optviz trajectory --expression "x**2 + 3*y**2" --x-range -2,2 --y-range -2,2 ...
     optviz export --preset radford-beale --out beale.gif [--view contour|3d|both]
                   [--frames N] [--fps F] [--size 800x600]
+    optviz export --link URL --out x.gif
     optviz presets [-v]
 
-A scene comes from ``--preset`` (its settings overridable by ``--set``, ``--steps``,
-``--start``, ``--noise``, ``--seed``), from ``--surface`` or from ``--expression``.
-``--set name=value`` applies to every chosen optimizer that has ``name``;
+A scene comes from ``--preset``, from ``--link`` (the app's share link: the whole scene
+in its ``#v2=...`` part), from ``--surface`` or from ``--expression``. A preset's or a
+link's settings can be overridden by ``--set``, ``--steps``, ``--start``, ``--noise``,
+``--seed``. ``--set name=value`` applies to every chosen optimizer that has ``name``;
 ``--set rule.name=value`` to that rule only.
+
+The app's rules hold here too: a start outside the scene's window is clamped to its edge
+(``viz.scene.validate.start``), with a note on stderr; an exported GIF is, by default,
+the scene's own size, as the app's Export panel makes it.
+
+``export`` writes through a fresh temporary file in the target's folder (random name,
+never a pre-existing one), fsynced, then renamed onto ``--out``. It replaces only a
+regular file: a symbolic link, device, FIFO, socket or directory at ``--out`` is refused.
 
 Every bad argument ends with exit status 2 and one line on stderr naming the problem.
 """
@@ -21,17 +32,49 @@ Every bad argument ends with exit status 2 and one line on stderr naming the pro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import importlib
 import inspect
 import json
 import math
+import os
 import re
+import stat
 import sys
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import NamedTuple
 
 EXIT_USAGE = 2
 MAX_FRAMES = 1000
 MAX_SIZE = (1920, 1080)
+
+
+class ExportFormat(NamedTuple):
+    """A file format ``export`` writes: what it is, and the module and function rendering it.
+
+    ``module`` has ``check_options(scene, view, frames, fps, size)`` and ``function`` takes
+    the scene and those options (plus ``progress``) and returns the file's bytes.
+    """
+
+    description: str
+    module: str
+    function: str
+
+
+# Every format ``export --out`` accepts, by extension (lower case). One table: the help,
+# the error for an unknown extension and the renderer all read it.
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    ".gif": ExportFormat("animated GIF, loops forever", "viz.gif", "render_gif_bytes"),
+}
+
+# Default GIF sizes, for the help (tests/test_cli_export_files.py checks them against the
+# scene styles: Radford's presets are 620x480, every other scene 800x600).
+RADFORD_SIZE = "620x480"
+DEFAULT_SIZE = "800x600"
 
 # Options whose value may start with "-" (a negative coordinate): argparse would take
 # "--start -1.5,2" for two options, so such values are glued on as "--start=-1.5,2".
@@ -109,11 +152,33 @@ def _build_parser() -> argparse.ArgumentParser:
     traj.add_argument("--format", choices=("json", "csv"), default="json")
     traj.set_defaults(command=cmd_trajectory)
 
-    export = sub.add_parser("export", help="render a scene to an animated GIF")
+    formats = ", ".join(EXPORT_FORMATS)
+    export = sub.add_parser(
+        "export",
+        help="render a scene to an animated GIF",
+        description=(
+            f"Render a scene's animation to a file ({formats}). The file is written to a "
+            "new temporary file beside it and renamed into place when complete; only a "
+            "regular file is ever replaced."
+        ),
+    )
     _add_scene_arguments(export)
-    export.add_argument("--out", required=True, help="the GIF file to write")
     export.add_argument(
-        "--view", choices=("contour", "3d", "both"), help="default: the preset's view, else contour"
+        "--out",
+        required=True,
+        type=_out_path,
+        metavar="FILE",
+        help=(
+            f"the file to write; its extension picks the format ({formats}). An existing "
+            "regular file is replaced; a symbolic link is refused (name the file it points "
+            "to instead), and so is anything that is not a regular file (device, FIFO, "
+            "socket, directory)"
+        ),
+    )
+    export.add_argument(
+        "--view",
+        choices=("contour", "3d", "both"),
+        help="default: the scene's (a preset's or a link's own, else contour)",
     )
     export.add_argument(
         "--frames",
@@ -121,7 +186,17 @@ def _build_parser() -> argparse.ArgumentParser:
         help=f"frames in the GIF, spread over the run (at most {MAX_FRAMES})",
     )
     export.add_argument("--fps", type=_positive_int("--fps"), help="default: the scene's (25)")
-    export.add_argument("--size", type=_size, help="WxH in pixels, e.g. 800x600")
+    export.add_argument(
+        "--size",
+        type=_size,
+        help=(
+            f"WxH in pixels. Default: the scene's own size, as the app's Export panel "
+            f"makes it: {RADFORD_SIZE} for Radford's presets, {DEFAULT_SIZE} for every "
+            "other scene (other presets, --surface, --expression; a --link as the scene "
+            "it shows); twice as wide for "
+            "--view both"
+        ),
+    )
     export.set_defaults(command=cmd_export)
 
     listing = sub.add_parser("presets", help="list the scene presets")
@@ -133,6 +208,11 @@ def _build_parser() -> argparse.ArgumentParser:
 def _add_scene_arguments(p: argparse.ArgumentParser) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="a scene preset, e.g. radford-saddle")
+    source.add_argument(
+        "--link",
+        metavar="URL",
+        help="the app's share link (the whole URL, or its #v2=... part): the scene it shows",
+    )
     source.add_argument("--surface", help="a registered surface, e.g. rosenbrock")
     source.add_argument("--expression", help='your own surface, e.g. "x**2 + 3*y**2"')
     p.add_argument("--x-range", type=_pair("--x-range"), help="window for --expression: lo,hi")
@@ -152,8 +232,15 @@ def _add_scene_arguments(p: argparse.ArgumentParser) -> None:
         dest="settings",
         help="a hyperparameter: name=value (every rule with it) or rule.name=value",
     )
-    p.add_argument("--start", type=_pair("--start"), help="start point x,y")
-    p.add_argument("--steps", type=_steps, help="number of steps (default: preset's, else 200)")
+    p.add_argument(
+        "--start",
+        type=_pair("--start"),
+        help="start point x,y; outside the scene's window it is moved to the window's edge "
+        "(as the app does), with a note on stderr",
+    )
+    p.add_argument(
+        "--steps", type=_steps, help="number of steps (default: the preset's or link's, else 200)"
+    )
     p.add_argument("--noise", type=_noise, help="σ of Gaussian noise added to each gradient")
     p.add_argument("--seed", type=_seed, help="seed of the noise and of the mini-batches")
     p.add_argument(
@@ -251,23 +338,57 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _out_path(text: str) -> str:
+    ext = os.path.splitext(text)[1].lower()
+    if ext not in EXPORT_FORMATS:
+        kinds = ", ".join(EXPORT_FORMATS)
+        shown = f"extension {ext!r}" if ext else "no extension"
+        raise argparse.ArgumentTypeError(
+            f"{text[:80]!r} has {shown}; the formats written are: {kinds}"
+        )
+    return text
+
+
 # ---------------------------------------------------------------- scenes
 
 
 def scene_from_args(args: argparse.Namespace):
-    """The scene the arguments describe, validated; ``UsageError``/``ValueError`` otherwise."""
+    """The scene the arguments describe, validated, its start clamped into its window."""
+    return scene_and_note(args)[0]
+
+
+def scene_and_note(args: argparse.Namespace):
+    """``(scene, note)``: the note says where an outside start was moved ("" if it wasn't).
+
+    The start follows the app's rule (``viz.scene.validate.start``): a point outside the
+    scene's window starts at the window's edge. ``UsageError``/``ValueError`` otherwise.
+    """
+    from viz.scene import validate
+
+    scene = _scene(args)
+    start, note = validate.start(*scene.start, *scene.window())
+    if note:
+        scene = replace(scene, start=start)
+    return scene, note
+
+
+def _scene(args: argparse.Namespace):
     from viz.scene import Scene, get_preset, parse_setting
 
     settings = [parse_setting(text) for text in args.settings]
-    if args.preset is not None:
+    if args.preset is not None or args.link is not None:
+        source = "--preset" if args.preset is not None else "--link"
         if args.optimizer:
-            raise UsageError("--optimizer cannot be combined with --preset (use --set to tune it)")
+            raise UsageError(f"--optimizer cannot be combined with {source} (use --set to tune it)")
         if args.x_range or args.y_range:
             raise UsageError("--x-range/--y-range go with --expression")
-        try:
-            scene = get_preset(args.preset)
-        except KeyError as exc:
-            raise UsageError(exc.args[0]) from None
+        if args.preset is not None:
+            try:
+                scene = get_preset(args.preset)
+            except KeyError as exc:
+                raise UsageError(exc.args[0]) from None
+        else:
+            scene = _scene_of_link(args.link)
         return scene.with_overrides(
             settings=settings,
             steps=args.steps,
@@ -277,7 +398,7 @@ def scene_from_args(args: argparse.Namespace):
             batch_size=args.batch_size,
         )
     if not args.optimizer:
-        raise UsageError("choose at least one --optimizer (or a --preset)")
+        raise UsageError("choose at least one --optimizer (or a --preset or --link)")
     if args.expression is not None:
         from surfaces import from_expression
 
@@ -303,6 +424,26 @@ def scene_from_args(args: argparse.Namespace):
         seed=args.seed or 0,
         batch_size=args.batch_size,
     )
+
+
+def _scene_of_link(text: str):
+    from viz.scene.link import scene_from_link
+
+    try:
+        return scene_from_link(text)
+    except ValueError as exc:
+        raise UsageError(f"--link: {exc}") from None
+
+
+def _prepare(args: argparse.Namespace):
+    """The scene of a computing command, with the allocator tuned for its runs."""
+    from optimizers import memory
+
+    memory.tune()  # the app and the CLI tune at start-up; importing the library does not
+    scene, note = scene_and_note(args)
+    if note:
+        print(f"optviz: note: {' '.join(note.split())}", file=sys.stderr)
+    return scene
 
 
 # ---------------------------------------------------------------- trajectory
@@ -347,7 +488,7 @@ def trajectory_document(scene, trajectories) -> dict:
 
 
 def cmd_trajectory(args: argparse.Namespace) -> int:
-    scene = scene_from_args(args)
+    scene = _prepare(args)
     trajectories = scene.compute()
     out = sys.stdout
     if args.format == "json":
@@ -372,33 +513,131 @@ def _csv(x: float) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    scene = scene_from_args(args)
+    fmt = EXPORT_FORMATS[os.path.splitext(args.out)[1].lower()]
+    check_target(args.out)  # before any work: a refusal costs nothing
+    scene = _prepare(args)
     try:
-        from viz.gif import export_gif
+        renderer = importlib.import_module(fmt.module)
     except ModuleNotFoundError as exc:
-        if exc.name in ("viz.gif", "viz"):
-            raise UsageError("export is unavailable: viz.gif is not installed yet") from None
+        if exc.name in (fmt.module, "viz"):
+            raise UsageError(f"export is unavailable: {fmt.module} is not installed yet") from None
         raise UsageError(f"export is unavailable: {exc}") from None
     if args.frames is not None and args.frames > MAX_FRAMES:
         raise UsageError(f"--frames must be at most {MAX_FRAMES}, got {args.frames}")
+    # Unset options stay None: the renderer then takes the scene's view, fps and size.
+    opts = renderer.check_options(scene, args.view, args.frames, args.fps, args.size)
+    render = getattr(renderer, fmt.function)
+    t0 = time.perf_counter()
     bar = _ProgressBar(sys.stderr)
-    try:
-        # Unset options stay None: the writer then takes the scene's view, fps and size.
-        info = export_gif(
-            scene,
-            args.out,
-            view=args.view,
-            frames=args.frames,
-            fps=args.fps,
-            size=args.size,
-            progress=bar,
-        )
-    except OSError as exc:
-        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    finally:
-        bar.close()
-    print(f"wrote {info}" if info is not None else f"wrote {args.out}")
+
+    def write(fp) -> None:
+        try:
+            data = render(
+                scene,
+                view=opts.view,
+                frames=opts.frames,
+                fps=opts.fps,
+                size=opts.size,
+                progress=bar,
+            )
+        finally:
+            bar.close()
+        fp.write(data)
+
+    size = write_replacing(args.out, write)
+    w, h = opts.size
+    print(
+        f"wrote {args.out}: {opts.frames} frames, {w}×{h}, {opts.fps} fps, "
+        f"{size / 1024:.0f} KiB in {time.perf_counter() - t0:.2f} s"
+    )
     return 0
+
+
+# ---------------------------------------------------------------- safe file writing
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_target(path: str) -> None:
+    """``UsageError`` unless ``path`` is absent or a regular file (never a symlink to one)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UsageError(
+            f"{path} is a symbolic link; optviz does not write through links "
+            "(give the path of the file it points to)"
+        )
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a file")
+        raise UsageError(f"{path} is not a regular file ({kind}); optviz will not replace it")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def write_replacing(path: str, write: Callable) -> int:
+    """Write a file atomically and safely; return its size in bytes.
+
+    ``write(fp)`` fills a new temporary file made by ``mkstemp`` in the target's folder
+    (random name, O_EXCL: a planted file or symlink is never opened). It gets the
+    permissions a plain ``open`` would (0666 less the umask), is fsynced, and is renamed
+    onto ``path`` only if ``path`` is still absent or a regular file. On any failure the
+    temporary file is removed and ``path`` is untouched. ``OSError`` → ``UsageError``.
+    """
+    folder = os.path.dirname(path) or "."
+    check_target(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".optviz-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            write(fp)
+            fp.flush()
+            os.fchmod(fp.fileno(), 0o666 & ~_umask())
+            os.fsync(fp.fileno())
+            size = os.fstat(fp.fileno()).st_size
+        check_target(path)  # again: the render took a while
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove(tmp)
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+    _fsync_folder(folder)
+    return size
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename durable; some file systems cannot fsync a folder, which is fine."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class _ProgressBar:

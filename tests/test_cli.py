@@ -344,25 +344,30 @@ def test_export_reports_when_the_renderer_is_missing(capsys, monkeypatch, tmp_pa
 
 
 def test_export_passes_the_options_through(capsys, monkeypatch, tmp_path):
+    import viz.gif
+
     seen = {}
 
-    def fake_export(scene, path, **options):
-        seen.update(options, scene=scene, path=path)
+    def fake_render(scene, **options):
+        seen.update(options, scene=scene)
         options["progress"](1, 2)
         options["progress"](2, 2)
+        return b"GIF89a-fake"
 
-    monkeypatch.setitem(sys.modules, "viz.gif", types.SimpleNamespace(export_gif=fake_export))
-    status, _, err = cli(
+    monkeypatch.setattr(viz.gif, "render_gif_bytes", fake_render)
+    status, out, err = cli(
         capsys, "export", "--surface", "beale", "--optimizer", "sgd", "--optimizer", "adam",
         "--set", "lr=0.01", "--steps", "40", "--out", str(tmp_path / "x.gif"),
         "--view", "both", "--frames", "12", "--fps", "8", "--size", "800x600",
     )  # fmt: skip
     assert status == 0, err
     assert seen["view"] == "both" and seen["frames"] == 12 and seen["fps"] == 8
-    assert seen["size"] == (800, 600) and seen["path"] == str(tmp_path / "x.gif")
+    assert seen["size"] == (800, 600)
     assert [r.optimizer for r in seen["scene"].runs] == ["sgd", "adam"]
     assert seen["scene"].steps == 40
     assert callable(seen["progress"])
+    assert (tmp_path / "x.gif").read_bytes() == b"GIF89a-fake"
+    assert out.startswith(f"wrote {tmp_path / 'x.gif'}: 12 frames, 800×600, 8 fps")
 
 
 def test_serve_calls_app_main(monkeypatch):

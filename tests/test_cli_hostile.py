@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import os
+import stat
 import tempfile
 
 import dash
@@ -22,8 +23,9 @@ from hypothesis import strategies as st
 
 import optviz_cli
 from optimizers import OPTIMIZERS
-from surfaces import SURFACES
-from viz.scene import PRESETS
+from surfaces import SURFACES, from_expression
+from viz.scene import PRESETS, Scene
+from viz.scene.link import scene_to_link
 
 HYPOTHESIS = settings(
     max_examples=200,
@@ -81,6 +83,38 @@ expressions = st.one_of(
 )  # fmt: skip
 texts = st.one_of(st.sampled_from(NASTY_TEXT), st.text(max_size=40))
 
+# Share links: real ones (presets, an ad-hoc scene, one with an expression), and each of them
+# cut short, with a character changed, with another version or a step past the end.
+APP = "http://127.0.0.1:8050/"
+GOOD_LINKS = [scene_to_link(PRESETS[name], APP) for name in sorted(PRESETS)[:3]] + [
+    scene_to_link(Scene.from_args("rosenbrock", ["adam", "sgd"], {"lr": 0.002}, steps=30)),
+    scene_to_link(
+        Scene.from_args(from_expression("x**2 + 3*y**2"), ["momentum"], steps=20),
+        APP,
+    ),
+]
+
+
+def _spoiled(link: str) -> list[str]:
+    i = len(link) - 7
+    flipped = link[:i] + ("A" if link[i] != "A" else "B") + link[i + 1 :]
+    return [
+        link[:-9], flipped, link.replace("#v2=", "#v9="), link.replace("#v2=", "#v1="),
+        link + "&k=999999", link + "&k=-1", link.split("#")[0], link.replace("#", "?"),
+        link + link, link * 50,
+    ]  # fmt: skip
+
+
+links = st.one_of(
+    st.sampled_from(GOOD_LINKS),
+    st.sampled_from([bad for link in GOOD_LINKS for bad in _spoiled(link)]),
+    st.sampled_from(["#v2=", "#v1=", "#v2=!!!!", "#", "#v2=eJw", "http://x/#v2=AAAA"]),
+    texts,
+)
+# Names planted in the export's folder before every run: none may be written through,
+# replaced or removed (tests/test_cli_export_files.py has the one-by-one cases).
+PLANTED_OUT = ["fifo.gif", "link.gif", "dir.gif", "out.gif.part"]
+
 SCENE_OPTIONS = {
     "--preset": st.one_of(st.sampled_from(sorted(PRESETS)), texts),
     "--surface": st.one_of(st.sampled_from(sorted(SURFACES)), texts),
@@ -94,6 +128,7 @@ SCENE_OPTIONS = {
     "--noise": numbers,
     "--seed": numbers,
     "--batch-size": numbers,
+    "--link": links,
 }
 COMMAND_OPTIONS = {
     "trajectory": {**SCENE_OPTIONS, "--format": st.one_of(st.sampled_from(["json", "csv"]), texts)},
@@ -101,6 +136,7 @@ COMMAND_OPTIONS = {
         **SCENE_OPTIONS,
         "--out": st.one_of(
             st.sampled_from(["out.gif", "", ".", "/nonexistent/dir/x.gif", "x" * 5000 + ".gif"]),
+            st.sampled_from([*PLANTED_OUT, "x.png", "X.GIF", "out", "sub/x.gif", ".gif"]),
             texts,
         ),
         "--view": st.one_of(st.sampled_from(["contour", "3d", "both"]), texts),
@@ -122,8 +158,11 @@ def argvs(draw):
     argv = [command] if command else []
     # Mostly a valid core (so parsing gets past "required") plus a few hostile options.
     if command in ("trajectory", "export") and draw(st.integers(0, 3)):
-        if draw(st.booleans()):
+        source = draw(st.sampled_from(["preset", "link", "surface"]))
+        if source == "preset":
             argv += ["--preset", draw(st.sampled_from(sorted(PRESETS)))]
+        elif source == "link":
+            argv += ["--link", draw(st.sampled_from(GOOD_LINKS))]
         else:
             argv += ["--surface", draw(st.sampled_from(sorted(SURFACES)))]
             argv += ["--optimizer", draw(st.sampled_from(sorted(OPTIMIZERS)))]
@@ -145,7 +184,7 @@ class Bounds(AssertionError):
     pass
 
 
-def fake_export_gif(scene, path, view=None, frames=None, fps=None, size=None, **_):
+def fake_render(scene, view=None, frames=None, fps=None, size=None, **_):
     """What the CLI hands the renderer: always bounded, never a NaN."""
     if frames is not None and not 1 <= frames <= optviz_cli.MAX_FRAMES:
         raise Bounds(f"frames={frames}")
@@ -157,7 +196,7 @@ def fake_export_gif(scene, path, view=None, frames=None, fps=None, size=None, **
         raise Bounds(f"size={size}")
     if view not in (None, "contour", "3d", "both"):
         raise Bounds(f"view={view!r}")
-    return None
+    return b"GIF89a"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -166,24 +205,58 @@ def stubs():
 
     served = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(viz.gif, "export_gif", fake_export_gif)
+        mp.setattr(viz.gif, "render_gif_bytes", fake_render)
         mp.setattr(dash.Dash, "run", lambda self, *a, **kw: served.append(kw))
         mp.delenv("HOST", raising=False)
         yield served
 
 
+def _plant(work: str, outside: str) -> dict:
+    """The hostile folder's contents: a FIFO, links to a file outside, a folder."""
+    secret = os.path.join(outside, "secret")
+    with open(secret, "w") as f:
+        f.write("do not touch")
+    os.mkfifo(os.path.join(work, "fifo.gif"))
+    os.symlink(secret, os.path.join(work, "link.gif"))
+    os.symlink(secret, os.path.join(work, "out.gif.part"))
+    os.mkdir(os.path.join(work, "dir.gif"))
+    return _snapshot(work, outside)
+
+
+def _snapshot(work: str, outside: str) -> dict:
+    seen = {}
+    for name in PLANTED_OUT:
+        st_ = os.lstat(os.path.join(work, name))
+        target = (
+            os.readlink(os.path.join(work, name))
+            if os.path.islink(os.path.join(work, name))
+            else None
+        )
+        seen[name] = (stat.S_IFMT(st_.st_mode), st_.st_ino, target)
+    with open(os.path.join(outside, "secret")) as f:
+        seen["secret"] = f.read()
+    seen["dir.gif contents"] = os.listdir(os.path.join(work, "dir.gif"))
+    return seen
+
+
 def run_cli(argv: list[str]) -> tuple[int, str, str, list[str]]:
-    """(status, stdout, stderr, files written) of ``optviz argv`` in a fresh directory."""
+    """(status, stdout, stderr, files written) of ``optviz argv`` in a fresh directory,
+    whose planted FIFO, symlinks and folder must come out as they went in."""
     out, err = io.StringIO(), io.StringIO()
     here = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="optviz-hostile-") as tmp:
-        os.chdir(tmp)
+        work, outside = os.path.join(tmp, "work"), os.path.join(tmp, "outside")
+        os.mkdir(work)
+        os.mkdir(outside)
+        before = _plant(work, outside)
+        os.chdir(work)
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 status = optviz_cli.main(argv)
-            written = sorted(os.listdir(tmp))
+            written = sorted(set(os.listdir(work)) - set(PLANTED_OUT))
         finally:
             os.chdir(here)
+        assert _snapshot(work, outside) == before, argv
     return status, out.getvalue(), err.getvalue(), written
 
 
