@@ -163,7 +163,13 @@ def test_every_copy_source_exists_and_the_package_is_complete():
             assert (ROOT / src).exists(), f"COPY {src}: no such file in the repository"
             copied.add(src.rstrip("/"))
     tool = pyproject()["tool"]["setuptools"]
-    needed = {f"{m}.py" for m in tool["py-modules"]} | set(tool["packages"])
+    packages = tool["packages"]
+    if isinstance(packages, dict):  # [tool.setuptools.packages.find]: the top-level folders
+        from setuptools import find_packages
+
+        found = find_packages(str(ROOT), include=packages["find"].get("include", ["*"]))
+        packages = {p.split(".")[0] for p in found}
+    needed = {f"{m}.py" for m in tool["py-modules"]} | set(packages)
     needed |= {"pyproject.toml", "constraints.txt", "gunicorn.conf.py", "assets"}
     readme = pyproject()["project"].get("readme")
     if readme:

@@ -362,3 +362,61 @@ def test_the_load_servers_whole_process_group_and_cache_go_on_any_exit(exc):
         raise exc("the benchmark failed or was interrupted")
     assert not any(_running(pid) for pid in [master, *workers])
     assert not cache.exists()
+
+
+# ----------------------------------------------------------------------------- slow clients
+
+SLOW_CLIENTS = 16
+TRICKLE_EVERY_S = 2.0
+TRICKLE_FOR_S = 14.0  # each slow client's whole life: bounded
+
+
+def _trickle(port: int, stop: threading.Event, connected: list) -> None:
+    """A client that sends a callback request's headers, then its body a byte at a time."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
+        connected.append(1)
+        deadline = time.monotonic() + TRICKLE_FOR_S
+        while not stop.wait(TRICKLE_EVERY_S) and time.monotonic() < deadline:
+            try:
+                sock.sendall(b" ")
+            except OSError:  # the server gave up on us: that is allowed
+                return
+
+
+def test_slow_bodies_do_not_starve_healthz():
+    """Issue 15 item 5: 16 clients trickling bodies (a byte every 2 s) held every gthread
+    thread (2 workers x 4) and /healthz timed out; it must keep answering within 1 s."""
+    with gunicorn(workers=2) as server:
+        _wait(lambda: len(server.worker_pids()) == 2, 30, "2 workers")
+        stop, connected = threading.Event(), []
+        slow = [
+            threading.Thread(target=_trickle, args=(server.port, stop, connected), daemon=True)
+            for _ in range(SLOW_CLIENTS)
+        ]
+        try:
+            for t in slow:
+                t.start()
+            _wait(lambda: len(connected) == SLOW_CLIENTS, 10, "the slow clients")
+            time.sleep(TRICKLE_EVERY_S + 1)  # every one of them is mid-body now
+            waits = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                try:
+                    status = get(server.port, "/healthz", timeout=5)[0]
+                except OSError as exc:
+                    status = type(exc).__name__
+                waits.append((status, time.perf_counter() - t0))
+                time.sleep(0.5)
+            cut = sum(not alive.is_alive() for alive in slow)
+        finally:
+            stop.set()
+            for t in slow:
+                t.join(timeout=10)
+    assert all(status == 200 and s < 1.0 for status, s in waits), waits
+    assert cut == 0, f"{cut} slow clients were cut early: the test did not hold them"
