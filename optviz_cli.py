@@ -136,7 +136,13 @@ def _glue_negative_values(argv: list[str]) -> list[str]:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="optviz", description=__doc__.split("\n\n")[0])
+    intro, examples = __doc__.split("\n\n")[:2]
+    parser = _Parser(
+        prog="optviz",
+        description=intro.replace("``", ""),
+        epilog="examples:\n" + examples + "\n\nEach command's --help says more.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(
         title="commands", required=True, metavar="COMMAND", parser_class=_Parser
     )

@@ -140,3 +140,8 @@ def test_help_mentions_link(capsys):
     for command in ("trajectory", "export"):
         assert optviz_cli.main([command, "--help"]) == 0
         assert "--link URL" in capsys.readouterr().out
+    assert optviz_cli.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "optviz trajectory --link" in text and "optviz export --link URL --out x.gif" in text
+    for command in ("serve", "trajectory", "export", "presets"):
+        assert f"    {command}" in text
