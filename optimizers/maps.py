@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizers.base import OPTIMIZERS
+from optimizers.budget import Budget
 from optimizers.run import _Noisy, check_run_args, run
 from optimizers.schedules import Schedule
 
@@ -303,6 +304,7 @@ def convergence_map(
     noise: float = 0.0,
     seed: int = 0,
     stop_early: bool = False,
+    budget: Budget | None = None,
 ) -> ConvergenceMap:
     """Run ``rule`` from every start of an ``n``×``n`` grid over the window, as one batch.
 
@@ -318,6 +320,9 @@ def convergence_map(
     minima, where "within tol" means a small gradient, as near a saddle). Outcomes and
     steps to converge then assume such runs stay; ``final_loss`` is the loss at the
     last step run (``steps_run``). Bad arguments raise ``ValueError`` before anything runs.
+
+    ``budget``: its cap is checked against n² × steps before anything runs and its
+    deadline inside the loop (``optimizers.budget``); either raises ``BudgetError``.
     """
     from optimizers import get_optimizer
 
@@ -332,6 +337,12 @@ def convergence_map(
     _, _, noise = check_run_args((0.0, 0.0), 0, noise, seed)  # run()'s own checks
     hyper = dict(hyper or {})
     opt = get_optimizer(_rule(rule), **hyper)
+    if budget is not None:
+        budget.check(
+            n * n * steps,
+            f"the map ({n}×{n} starts × {steps:,} steps)",
+            "use a smaller grid or fewer steps",
+        )
     xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
     starts = np.empty((n * n, 2))
     starts[:, 0] = np.tile(xs, n)
@@ -346,6 +357,7 @@ def convergence_map(
             seed=int(seed),
             record="last",
             monitor=scan,
+            budget=budget,
         )
     final, final_loss, diverged_at = scan.finish()
     outcome, since = scan.result(final, scan.t, diverged_at)
@@ -378,6 +390,8 @@ def lr_sweep(
     lrs,
     steps: int = 500,
     tol: float = 1e-2,
+    *,
+    budget: Budget | None = None,
 ) -> list[SweepCurve]:
     """Final loss, steps to converge and divergence against the learning rate, per rule.
 
@@ -387,6 +401,10 @@ def lr_sweep(
     ignored (it is what varies). One run() per rule: ``len(lrs)`` copies of ``start`` as
     one batch, the rule's α a column of rates, so row k equals the single run at
     ``lrs[k]`` exactly.
+
+    ``budget``: its cap is checked against rules × rates × steps before anything runs
+    (before the rules are built) and its deadline inside each rule's loop
+    (``optimizers.budget``); either raises ``BudgetError``.
     """
     from optimizers import get_optimizer
 
@@ -407,6 +425,16 @@ def lr_sweep(
         raise ValueError(f"start must be one point (x, y), got shape {point.shape}")
     if isinstance(rules, str | tuple):
         raise ValueError("rules must be a list of rules, e.g. [('adam', {'lr': 0.01})]")
+    try:
+        rules = list(rules)
+    except TypeError:
+        raise ValueError(f"rules must be a list of rules, got {rules!r}") from None
+    if budget is not None:
+        budget.check(
+            len(rules) * len(lrs) * steps,
+            f"the sweep ({len(rules):,} rules × {len(lrs):,} rates × {steps:,} steps)",
+            "use fewer rates, steps or optimizers",
+        )
     jobs = []
     for choice in rules:  # everything is checked before the first run
         name, hyper, schedule = _choice(choice)
@@ -423,7 +451,7 @@ def lr_sweep(
     curves = []
     for name, hyper, opt in jobs:
         settle = _Settle(surface, tol, (len(lrs),))
-        traj = run(opt, surface, starts, steps, record="last", monitor=settle)
+        traj = run(opt, surface, starts, steps, record="last", monitor=settle, budget=budget)
         _, since = settle.result(traj.points[-1], steps, traj.diverged_at)
         curves.append(
             SweepCurve(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizers.base import OPTIMIZERS, Optimizer
+from optimizers.budget import TICK_BATCH, TICK_EVERY, Budget
 
 DIVERGENCE_RADIUS = 1e6
 MAX_STEPS = 1_000_000
@@ -96,6 +97,7 @@ def run(
     *,
     record: str = "all",
     monitor: Monitor | None = None,
+    budget: Budget | None = None,
 ) -> Trajectory:
     """Apply ``opt`` to ``surface`` from ``start`` for ``steps`` steps.
 
@@ -115,11 +117,18 @@ def run(
     steps (until every run has diverged) with the current points, their losses and a
     boolean mask (0-d for one start) of the runs not diverged up to step t. It must not
     modify them. Both check divergence step by step instead of afterwards.
+
+    ``budget`` (:class:`optimizers.budget.Budget`), if given, is ticked every step of a
+    batch of ``TICK_BATCH`` starts or more, else every ``TICK_EVERY`` steps: past its
+    deadline (or once its client has gone) the run stops with its ``BudgetError``. It
+    never changes a result that is returned.
     """
     if record not in ("all", "last"):
         raise ValueError(f"record must be 'all' or 'last', got {record!r}")
     if monitor is not None and not callable(monitor):
         raise ValueError(f"monitor must be callable, got {monitor!r}")
+    if budget is not None and not callable(getattr(budget, "tick", None)):
+        raise ValueError(f"budget must be a Budget, got {budget!r}")
     start, steps, noise = check_run_args(start, steps, noise, seed)
     check_oracle(opt, surface)
     single = start.ndim == 1
@@ -134,6 +143,9 @@ def run(
     last = steps
     step, oracle_at = opt.step, surface.oracle  # looked up once: this loop is the hot path
     watch = None if keep and monitor is None else _Watch(surface, start, steps, keep, monitor)
+    tick = None if budget is None else budget.tick
+    # Look at the clock when t & every == every: each step of a large batch, else now and then.
+    every = TICK_EVERY - 1 if single or start.shape[0] < TICK_BATCH else 0
     with np.errstate(all="ignore"):
         if watch is not None and watch(0, x):
             last = 0
@@ -155,6 +167,8 @@ def run(
             elif t & 31 == 31 and _far_or_nan(x).all():
                 last = t + 1
                 break
+            if tick is not None and t & every == every:
+                tick()
         if keep:
             points[last + 1 :] = np.nan
         if watch is None:

@@ -1,0 +1,132 @@
+"""A budget for one request that runs optimizers: a cap on work and a deadline.
+
+Work is counted in point-steps, one gradient step of one point: a run of B starts for
+S steps is B × S, a learning-rate sweep R rules × L rates × S steps, a convergence map
+n² starts × S steps, a scene of K runs K × S.
+
+>>> b = Budget(max_work=1_000, seconds=5.0)
+>>> b.check(10 * 50, "the sweep", "use fewer rates")   # fits: nothing happens
+>>> b.check(10 * 500, "the sweep", "use fewer rates")
+Traceback (most recent call last):
+...
+optimizers.budget.BudgetError: the sweep asks for 5,000 steps; the limit is 1,000: use fewer rates
+
+- ``check(work, what, how)`` refuses BEFORE anything runs: the caller computes the work
+  from the request alone and the message says how to ask for less.
+- ``tick()`` enforces the deadline INSIDE the loops: :func:`optimizers.run.run` calls it
+  every step for batches of ``TICK_BATCH`` starts or more and every ``TICK_EVERY``
+  steps otherwise, so it costs one ``time.monotonic()`` per ~0.1 ms of work or more; the
+  maps and the sweep pass their budget on to run(). Past the deadline, or once
+  ``cancelled()`` returns True (the client has gone), it raises ``BudgetError``. Work
+  may overrun the deadline by one step of the whole batch (e.g. ~0.3 s: a Newton step
+  of a 200×200 map on the costliest accepted user function).
+- The clock starts when the budget is made: one budget per request, shared by every run
+  of that request (a sweep's rules, a scene's runs).
+- ``BudgetError`` is a ``ValueError``, so every place that shows a bad input's message
+  shows it; its ``reason`` is ``"work"``, ``"deadline"`` or ``"cancelled"``.
+- A budget never changes a result: a run that finishes within it returns exactly what
+  it returns without one.
+
+The limits per kind of request are decided once, in :data:`LIMITS` (``Budget.of(kind)``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class BudgetError(ValueError):
+    """A request asked for more work or time than its budget; the text says what to change."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason  # "work", "deadline" or "cancelled"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The budget of one kind of request: point-steps and seconds of wall clock."""
+
+    max_work: int
+    seconds: float
+
+
+# Chosen from measurements on a 2-core VM (see tests/optimizers/test_budget.py and the
+# report of issue 15): each honest maximum of the app fits with room, the abusive
+# requests of the audit (a 480-rule sweep, a Newton map on a nested user function) do not.
+LIMITS: dict[str, Limit] = {
+    # the scene's runs: 12 runs × 5,000 steps (viz.scene.validate's maxima)
+    "recompute": Limit(max_work=200_000, seconds=20.0),
+    # a map: 200 × 200 starts × 2,000 steps (optimizers.maps' maxima)
+    "map": Limit(max_work=80_000_000, seconds=20.0),
+    # a sweep: 12 rules × 200 rates × 2,000 steps (the sweep panel's maxima)
+    "sweep": Limit(max_work=5_000_000, seconds=20.0),
+    # a GIF or video export: the scene's runs, then the frames (the renderer's own limits)
+    "export": Limit(max_work=200_000, seconds=20.0),
+    # a share link opened: the scene it holds, run once
+    "link": Limit(max_work=200_000, seconds=20.0),
+}
+
+TICK_EVERY = 32  # steps between two looks at the clock for small batches (µs per step)
+TICK_BATCH = 256  # starts from which a step is long enough to look at the clock every step
+
+
+class Budget:
+    """``max_work`` point-steps and ``seconds`` of wall clock from now; ``cancelled()``,
+    if given, is asked at every tick whether the client is still there."""
+
+    def __init__(self, max_work: int, seconds: float, cancelled: Callable[[], bool] | None = None):
+        if isinstance(max_work, bool) or not isinstance(max_work, int) or max_work < 0:
+            raise ValueError(f"max_work must be a whole number ≥ 0, got {max_work!r}")
+        if not (isinstance(seconds, int | float) and seconds > 0):
+            raise ValueError(f"seconds must be a number > 0, got {seconds!r}")
+        if cancelled is not None and not callable(cancelled):
+            raise ValueError(f"cancelled must be callable, got {cancelled!r}")
+        self.max_work, self.seconds, self.cancelled = max_work, float(seconds), cancelled
+        self.started = time.monotonic()
+        self.deadline = self.started + self.seconds
+        self._what, self._how = "the computation", "ask for less work"
+
+    @classmethod
+    def of(cls, kind: str, cancelled: Callable[[], bool] | None = None) -> Budget:
+        """The budget of one request of ``kind`` (a key of :data:`LIMITS`), starting now."""
+        if kind not in LIMITS:
+            raise ValueError(f"unknown kind of request {kind!r}; one of: {', '.join(LIMITS)}")
+        limit = LIMITS[kind]
+        return cls(limit.max_work, limit.seconds, cancelled)
+
+    def check(self, work: int, what: str, how: str) -> None:
+        """``BudgetError`` if ``work`` point-steps exceed the cap; remembers ``what`` and
+        ``how`` for the deadline's message. Call it before anything runs.
+
+        ``what`` names the request and its sizes ("the sweep (480 rules × 200 rates ×
+        2,000 steps)"); ``how`` says what to reduce ("use fewer rates, steps or optimizers").
+        """
+        self._what, self._how = what, how
+        if work > self.max_work:
+            raise BudgetError(
+                f"{what} asks for {work:,} steps; the limit is {self.max_work:,}: {how}",
+                "work",
+            )
+
+    def tick(self) -> None:
+        """``BudgetError`` once the deadline has passed or the client has gone."""
+        now = time.monotonic()
+        if now > self.deadline:
+            raise BudgetError(
+                f"stopped after {now - self.started:.1f} s: {self._what} takes longer than "
+                f"the limit of {self.seconds:g} s: {self._how}",
+                "deadline",
+            )
+        if self.cancelled is not None and self.cancelled():
+            raise BudgetError(
+                f"stopped after {now - self.started:.1f} s: the request was cancelled",
+                "cancelled",
+            )
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the budget was made."""
+        return time.monotonic() - self.started

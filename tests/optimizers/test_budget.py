@@ -1,0 +1,241 @@
+"""optimizers.budget: a cap on work before anything runs, a deadline inside the loops."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from optimizers import OPTIMIZERS, RULES, get_optimizer, maps, run
+from optimizers.budget import LIMITS, TICK_BATCH, TICK_EVERY, Budget, BudgetError
+from surfaces import SURFACES, get_surface
+
+HUGE = 10**15
+
+
+class Counted:
+    """A surface that counts its gradient calls (a tripwire for "nothing ran")."""
+
+    def __init__(self, surface):
+        self._surface, self.grads = surface, 0
+
+    def grad(self, p):
+        self.grads += 1
+        return self._surface.grad(p)
+
+    def oracle(self, step, rng):
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self._surface, name)
+
+
+def cancel_after(ticks: int):
+    """A ``cancelled()`` that says the client has gone from its ``ticks + 1``-th call on."""
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > ticks
+
+    return cancelled, calls
+
+
+# ----------------------------------------------------------------------------- the object
+
+
+def test_work_over_the_cap_is_refused_with_what_to_change():
+    b = Budget(max_work=20_000_000, seconds=10)
+    b.check(20_000_000, "the sweep", "use fewer rates")  # at the cap: fine
+    with pytest.raises(BudgetError) as err:
+        b.check(
+            480 * 200 * 2000,
+            "the sweep (480 rules × 200 rates × 2,000 steps)",
+            "use fewer rates, steps or optimizers",
+        )
+    assert str(err.value) == (
+        "the sweep (480 rules × 200 rates × 2,000 steps) asks for 192,000,000 steps; "
+        "the limit is 20,000,000: use fewer rates, steps or optimizers"
+    )
+    assert isinstance(err.value, ValueError) and err.value.reason == "work"
+
+
+def test_tick_raises_once_the_deadline_has_passed_naming_the_request():
+    b = Budget(HUGE, seconds=0.05)
+    b.check(10, "the map (10×10 starts × 100 steps)", "use a smaller grid or fewer steps")
+    b.tick()  # within the deadline: nothing
+    time.sleep(0.06)
+    with pytest.raises(BudgetError, match=r"^stopped after 0\.\d s: the map \(10×10") as err:
+        b.tick()
+    assert "limit of 0.05 s: use a smaller grid or fewer steps" in str(err.value)
+    assert err.value.reason == "deadline"
+
+
+def test_tick_raises_when_the_client_has_gone():
+    gone = False
+    b = Budget(HUGE, seconds=60, cancelled=lambda: gone)
+    b.tick()
+    gone = True
+    with pytest.raises(BudgetError, match="cancelled") as err:
+        b.tick()
+    assert err.value.reason == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "args, text",
+    [
+        ((-1, 1.0), "max_work"),
+        ((1.5, 1.0), "max_work"),
+        ((True, 1.0), "max_work"),
+        ((10, 0), "seconds"),
+        ((10, "5"), "seconds"),
+        ((10, 1.0, "yes"), "cancelled"),
+    ],
+)
+def test_bad_budgets_are_refused(args, text):
+    with pytest.raises(ValueError, match=text):
+        Budget(*args)
+
+
+def test_every_kind_of_request_has_a_budget_and_an_unknown_kind_is_refused():
+    for kind in ("recompute", "map", "sweep", "export", "link"):
+        b = Budget.of(kind)
+        assert (b.max_work, b.seconds) == (LIMITS[kind].max_work, LIMITS[kind].seconds)
+        assert b.seconds < 60  # below the server's worker timeout
+    with pytest.raises(ValueError, match="unknown kind"):
+        Budget.of("mine")
+
+
+def test_the_honest_maxima_fit_and_the_audits_requests_do_not():
+    Budget.of("map").check(200 * 200 * maps.MAX_STEPS, "map", "")  # the map's own maxima
+    Budget.of("map").check(200 * 200 * 500, "map", "")
+    Budget.of("sweep").check(12 * 200 * maps.MAX_STEPS, "sweep", "")  # the panel's maxima
+    Budget.of("recompute").check(12 * 5000, "scene", "")  # viz.scene.validate's maxima
+    with pytest.raises(BudgetError):
+        Budget.of("sweep").check(480 * 200 * 2000, "sweep", "")
+    with pytest.raises(BudgetError):
+        Budget.of("recompute").check(1000 * 5000, "scene", "")
+
+
+# ----------------------------------------------------------------------------- run()
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("record", ["all", "last"])
+def test_a_budget_never_changes_a_result(rule, record):
+    s = get_surface("beale")
+    lo, hi = np.array([s.x_range[0], s.y_range[0]]), np.array([s.x_range[1], s.y_range[1]])
+    starts = np.random.default_rng(1).uniform(lo, hi, (TICK_BATCH + 4, 2))
+    lr = OPTIMIZERS[rule].hyper[0].high  # some runs diverge too
+    for start in (s.start, starts):
+        for opt in (get_optimizer(rule), get_optimizer(rule, lr=lr)):
+            plain = run(opt, s, start, 120, record=record)
+            budgeted = run(opt, s, start, 120, record=record, budget=Budget(HUGE, 60))
+            assert np.array_equal(plain.points, budgeted.points, equal_nan=True)
+            assert np.array_equal(plain.losses, budgeted.losses, equal_nan=True)
+            if isinstance(plain.diverged_at, np.ndarray):
+                assert np.array_equal(plain.diverged_at, budgeted.diverged_at)
+            else:
+                assert plain.diverged_at == budgeted.diverged_at
+
+
+@pytest.mark.parametrize(
+    "batch, first_tick",
+    [(None, TICK_EVERY), (TICK_BATCH - 1, TICK_EVERY), (TICK_BATCH, 1)],
+)
+def test_run_ticks_inside_its_loop(batch, first_tick):
+    # Cancelled at the first tick: run() stops right after the step that ticks, so the
+    # steps taken say how often it looks (each step of a large batch, else now and then).
+    s = Counted(get_surface("quadratic"))
+    start = s.start if batch is None else np.tile(s.start, (batch, 1))
+    cancelled, calls = cancel_after(0)
+    with pytest.raises(BudgetError, match="cancelled"):
+        run(get_optimizer("sgd"), s, start, 500, budget=Budget(HUGE, 60, cancelled))
+    assert (s.grads, len(calls)) == (first_tick, 1)
+
+
+def test_a_run_past_its_deadline_stops_within_a_few_steps():
+    s = Counted(get_surface("rosenbrock"))
+    b = Budget(HUGE, seconds=1e-9)
+    with pytest.raises(BudgetError, match="stopped after"):
+        run(get_optimizer("adam"), s, s.start, 1_000_000, budget=b)
+    assert s.grads == TICK_EVERY
+
+
+def test_a_bad_budget_argument_is_a_message():
+    with pytest.raises(ValueError, match="budget must be a Budget"):
+        run(get_optimizer("sgd"), get_surface("quadratic"), (1.0, 1.0), 5, budget=5)
+
+
+# ----------------------------------------------------------------------------- maps
+
+
+def test_maps_and_sweeps_are_unchanged_by_a_budget():
+    m0 = maps.convergence_map("adam", {"lr": 0.05}, "himmelblau", n=30, steps=300)
+    m1 = maps.convergence_map(
+        "adam", {"lr": 0.05}, "himmelblau", n=30, steps=300, budget=Budget(HUGE, 60)
+    )
+    for f in ("outcome", "steps_to_converge", "final_loss", "diverged_at"):
+        assert np.array_equal(getattr(m0, f), getattr(m1, f), equal_nan=True), f
+    assert m0.steps_run == m1.steps_run
+    rules = ["sgd", ("momentum", {"momentum": 0.5}), "newton"]
+    lrs = np.geomspace(1e-3, 2, 40)
+    c0 = maps.lr_sweep(rules, "beale", (1.0, 1.0), lrs, steps=200)
+    c1 = maps.lr_sweep(rules, "beale", (1.0, 1.0), lrs, steps=200, budget=Budget(HUGE, 60))
+    for a, b in zip(c0, c1, strict=True):
+        for f in ("final_loss", "steps_to_converge", "diverged", "diverged_at"):
+            assert np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True), f
+
+
+def test_a_sweep_over_its_cap_is_refused_before_any_rule_is_built_or_run():
+    s = Counted(get_surface("rosenbrock"))
+    rules = [("adam", {"beta1": "not a number"})] * 480  # building them would fail
+    with pytest.raises(BudgetError, match=r"480 rules × 200 rates × 2,000 steps"):
+        maps.lr_sweep(
+            rules, s, s.start, np.geomspace(1e-4, 1, 200), steps=2000, budget=Budget.of("sweep")
+        )
+    assert s.grads == 0
+
+
+def test_a_map_over_its_cap_is_refused_before_anything_runs():
+    s = Counted(get_surface("himmelblau"))
+    with pytest.raises(BudgetError, match=r"the map \(200×200 starts × 2,000 steps\)"):
+        maps.convergence_map("sgd", {}, s, n=200, steps=2000, budget=Budget(1_000_000, 60))
+    assert s.grads == 0
+
+
+def test_maps_and_sweeps_tick_inside_their_loops():
+    # A client that goes after 5 ticks: the map (a batch of 400) stops after 5 steps, the
+    # sweep (batches of 10 rates) within its first rule, after 5 × TICK_EVERY steps.
+    s = Counted(get_surface("himmelblau"))
+    cancelled, _ = cancel_after(5)
+    with pytest.raises(BudgetError, match="cancelled"):
+        maps.convergence_map("sgd", {}, s, n=20, steps=2000, budget=Budget(HUGE, 60, cancelled))
+    assert s.grads == 6
+    s = Counted(get_surface("himmelblau"))
+    cancelled, _ = cancel_after(5)
+    with pytest.raises(BudgetError, match="cancelled"):
+        maps.lr_sweep(
+            ["sgd", "adam"],
+            s,
+            (0.0, 0.0),
+            np.geomspace(1e-4, 1e-2, 10),
+            steps=2000,
+            budget=Budget(HUGE, 60, cancelled),
+        )
+    assert s.grads == 6 * TICK_EVERY
+
+
+def test_modest_sweeps_complete_within_the_sweeps_budget():
+    for name in ("rosenbrock", "beale", "ackley", "long_valley"):
+        s = SURFACES[name]
+        curves = maps.lr_sweep(
+            ["newton", "adam"],
+            s,
+            s.start,
+            np.geomspace(1e-3, 1, 20),
+            100,
+            budget=Budget.of("sweep"),
+        )
+        assert len(curves) == 2
