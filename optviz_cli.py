@@ -159,11 +159,12 @@ def _build_parser() -> argparse.ArgumentParser:
     traj.set_defaults(command=cmd_trajectory)
 
     formats = ", ".join(EXPORT_FORMATS)
+    described = "; ".join(f"{ext}: {f.description}" for ext, f in EXPORT_FORMATS.items())
     export = sub.add_parser(
         "export",
         help="render a scene to an animated GIF",
         description=(
-            f"Render a scene's animation to a file ({formats}). The file is written to a "
+            f"Render a scene's animation to a file ({described}). The file is written to a "
             "new temporary file beside it and renamed into place when complete; only a "
             "regular file is ever replaced."
         ),
