@@ -211,7 +211,11 @@ def test_click_on_the_contour_sets_the_start():
 
 def test_every_preset_loads_and_runs_with_its_labels_and_colours():
     for name, sc in layout.presets().items():
-        surface, _options, keys, steps, sx, sy, store, note, _title = callbacks.apply_preset(name)
+        got = callbacks.apply_preset(name)
+        surface, keys, steps, store, note = (
+            got[k] for k in ("surface", "optimizers", "steps", "store", "note")
+        )
+        sx, sy = got["start_x"], got["start_y"]
         assert surface == sc.surface and int(steps) == sc.steps and note
         out = compute(Settings(surface, keys, steps, sx, sy, preset=store))
         assert out.ok, (name, out.messages)
@@ -239,7 +243,7 @@ def test_picking_a_surface_by_hand_moves_the_start_and_leaves_the_preset():
 
 
 def test_free_play_preset_changes_nothing():
-    assert callbacks.apply_preset("") == (no_update,) * 7 + ("", "")
+    assert callbacks.apply_preset("") == {"note": "", "note_title": ""}
 
 
 def components(tree):

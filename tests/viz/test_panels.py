@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 
 import numpy as np
 import pytest
 from dash import no_update
 from PIL import Image
 
-from optimizers import get_optimizer, run
+from optimizers import budget, get_optimizer, run
 from optimizers import maps as omaps
 from surfaces import SURFACES
 from viz.gif import raster
+from viz.scene import validate
 from viz.ui import ids
 from viz.ui.callbacks import Settings, compute
 from viz.ui.panels import convergence, network, sweep
@@ -333,3 +335,106 @@ def test_the_map_honours_the_scenes_gradient_noise():
     tampered = {**state, "noise": {"sgd": {"sigma": "lots", "seed": 1}}}
     fig, msg, *_ = convergence.compute_map(tampered, traj, "sgd", "9", "", "outcome")
     assert fig is no_update and "noise" in msg
+
+
+# ----------------------------------------------------------------------------- budgets
+
+# A nested user function accepted by the app whose Newton step (gradient and Hessian) on
+# a 200×200 map costs ~0.15 s of CPU: at 2,000 steps the map would run for minutes.
+COSTLY = "sin(x*y)**7*cos(x+y)**7*exp(x*y)**3*tanh(x-y)**5*atan(x*y)**6"
+MARGIN = 1.5  # s past the deadline: one step of the batch, on a busy 2-core machine
+
+
+def custom_scene(text, optimizers=("newton",), steps="100"):
+    out = compute(
+        Settings(
+            validate.CUSTOM,
+            list(optimizers),
+            steps,
+            "0.5",
+            "0.5",
+            expression=text,
+            x_range="-2, 2",
+            y_range="-2, 2",
+        )
+    )
+    assert out.ok, out.messages
+    return out.state, out.traj
+
+
+def tripwire(*args, **kwargs):
+    raise AssertionError("the request ran: it should have been refused before")
+
+
+def test_the_audits_480_key_sweep_is_refused_before_it_runs(monkeypatch):
+    # The request of the audit, as the callback receives it: 480 copies of one key, 200
+    # rates, 2,000 steps (it burned 75 s of CPU); and 480 distinct keys of one rule.
+    monkeypatch.setattr(omaps, "lr_sweep", tripwire)
+    state, traj = scene("rosenbrock", ["adam"], "100")
+    for keys in (["adam"] * 480, [f"adam@{i}" for i in range(480)]):
+        tampered = {**state, "optimizers": keys}
+        fig, msg = sweep.compute_sweep(tampered, traj, "1e-4", "1", "200", "2000", "loss")
+        assert fig is no_update
+        assert msg == f"a sweep takes at most {validate.MAX_RUNS} optimizers, got 480"
+
+
+def test_a_sweep_counts_each_run_key_once():
+    state, traj = scene("rosenbrock", ["sgd", "adam"], "100")
+    twice = {**state, "optimizers": ["sgd", "adam", "sgd", "adam"]}
+    fig, msg = sweep.compute_sweep(twice, traj, "1e-3", "0.1", "5", "", "loss")
+    assert msg == ""
+    assert [t.meta["rule"] for t in fig.data if t.meta["role"] == "sweep"] == ["sgd", "adam"]
+
+
+def test_a_sweep_over_the_work_cap_is_refused_with_the_budgets_message(monkeypatch):
+    monkeypatch.setitem(budget.LIMITS, "sweep", budget.Limit(max_work=10_000, seconds=10))
+    state, traj = scene("rosenbrock", ["sgd", "adam"], "100")
+    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "1", "50", "500", "loss")
+    assert fig is no_update
+    assert msg == (
+        "the sweep (2 rules × 50 rates × 500 steps) asks for 50,000 steps; "
+        "the limit is 10,000: use fewer rates, steps or optimizers"
+    )
+
+
+def test_a_sweep_past_its_deadline_stops_with_a_message(monkeypatch):
+    seconds = 1.0
+    monkeypatch.setitem(budget.LIMITS, "sweep", budget.Limit(max_work=10**9, seconds=seconds))
+    state, traj = custom_scene(COSTLY, ["newton", "adam", "sgd"])
+    t0 = time.monotonic()
+    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "1", "200", "2000", "loss")
+    took = time.monotonic() - t0
+    assert fig is no_update
+    assert msg.startswith("stopped after") and "use fewer rates, steps or optimizers" in msg
+    assert took < seconds + MARGIN
+
+
+def test_the_maximal_map_of_newton_on_a_costly_function_stops_at_its_deadline(monkeypatch):
+    # The map at its limits (200×200 starts, 2,000 steps, every step: colour by loss) took
+    # minutes; the request must answer within its deadline. A shorter deadline than the
+    # app's keeps the test short: the same code path (budget.LIMITS is read per request).
+    seconds = 2.0
+    monkeypatch.setitem(budget.LIMITS, "map", budget.Limit(max_work=10**9, seconds=seconds))
+    state, traj = custom_scene(COSTLY)
+    convergence.clear_map_cache()
+    t0 = time.monotonic()
+    fig, msg, summary, meta = convergence.compute_map(state, traj, "newton", "200", "2000", "loss")
+    took = time.monotonic() - t0
+    assert (fig, summary, meta) == (no_update,) * 3
+    assert msg.startswith("stopped after")
+    assert "the map (200×200 starts × 2,000 steps)" in msg and "smaller grid" in msg
+    assert took < seconds + MARGIN
+
+
+def test_the_honest_maximal_map_and_sweep_complete_within_their_budgets():
+    # The app's real budgets: a 200×200 map of 500 steps (~0.5 s of CPU) and a sweep of
+    # 8 optimizers × 50 rates × 500 steps.
+    convergence.clear_map_cache()
+    state, traj = scene("himmelblau", ["sgd"], "500", hyper={"sgd": {"lr": "0.01"}})
+    fig, msg, summary, _ = convergence.compute_map(state, traj, "sgd", "200", "500", "loss")
+    assert msg == "" and "200×200 starts, 500 steps" in str(summary)
+    rules = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "nadam"]
+    state, traj = scene("rosenbrock", rules, "500")
+    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "1", "50", "500", "loss")
+    assert msg == ""
+    assert len([t for t in fig.data if t.meta["role"] == "sweep"]) == 8

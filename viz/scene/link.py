@@ -229,7 +229,7 @@ def scene_from_dict(data) -> Scene:
         noise=validate.noise(d.get("n")),
         seed=validate.seed(d.get("sd")),
         batch_size=batch,
-        step=min(validate.whole(d.get("k", 0), "step", 0, validate.MAX_STEPS), steps),
+        step=min(validate.whole(d.get("k", 0), "step", 0, 10**6), steps),
         tolerance=validate.tolerance(d.get("t", DEFAULT_TOLERANCE)),
         arrows=bool(d.get("a", False)),
     )

@@ -32,10 +32,12 @@ def number(value, what: str) -> float:
         raise ValueError(f"{what} must be a number, got {value!r}")
     try:
         x = float(value)
+    except OverflowError:  # an integer too big for a float (e.g. 400 digits)
+        raise ValueError(f"{what} must be a finite number, got one too large") from None
     except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a number, got {value!r}") from None
+        raise ValueError(f"{what} must be a number, got {_short(value)}") from None
     if not math.isfinite(x):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
+        raise ValueError(f"{what} must be a finite number, got {_short(value)}")
     return x
 
 

@@ -19,35 +19,102 @@ from dash.exceptions import PreventUpdate
 from optimizers import OPTIMIZERS, get_optimizer, run
 from surfaces import SURFACES
 from viz import figures
-from viz.scene import Style, geometry, validate
-from viz.ui import ids, layout, panels, schedule_controls, share
+from viz.scene import PRESETS, RunSpec, Scene, default_style, geometry, link, validate
+from viz.ui import ids, layout, panels, schedule_controls, share_box
 
 # ----------------------------------------------------------------------------- presets
 
 
-def apply_preset(name: str):
-    """A preset's settings for the controls, or nothing to change for "free play"."""
-    presets = layout.presets()
+SCENE_CONTROLS = (
+    "surface",
+    "options",
+    "optimizers",
+    "steps",
+    "start_x",
+    "start_y",
+    "store",
+    "note",
+    "note_title",
+    "expression",
+    "x_range",
+    "y_range",
+    "arrows",
+    "tolerance",
+    "batch",
+)
+
+
+def scene_controls(scene: Scene) -> dict:
+    """What every control shows for ``scene``: one path for a preset and a share link, so
+    a scene reads the same whatever was on the page before (nothing is carried over)."""
+    runs = {}
+    for key, r in link.preset_keys(scene).items():
+        sched = {"name": "constant", "params": {}}
+        if r.schedule is not None:
+            sched = {"name": r.schedule[0], "params": dict(r.schedule[1])}
+        runs[key] = {
+            "hyper": dict(r.hyper),
+            "label": r.label,
+            "colour": r.colour,
+            "schedule": sched,
+            "noise": {"sigma": r.noise, "seed": r.seed},
+        }
+    s = scene.get_surface()
+    custom = scene.surface_name == validate.CUSTOM
+    (x0, x1), (y0, y1) = scene.window() if custom else (validate.DEFAULT_RANGE,) * 2
+    return {
+        "surface": validate.CUSTOM if custom else scene.surface_name,
+        "options": layout.optimizer_options(runs),
+        "optimizers": list(runs),
+        "steps": str(scene.steps),
+        "start_x": layout.fmt(scene.start[0]),
+        "start_y": layout.fmt(scene.start[1]),
+        "store": {"preset": scene.name if scene.name in PRESETS else "", "runs": runs},
+        "note": scene.description,
+        "note_title": scene.description,
+        "expression": s.extra.get("expression", "") if custom else "",
+        "x_range": f"{layout.fmt(x0)}, {layout.fmt(x1)}",
+        "y_range": f"{layout.fmt(y0)}, {layout.fmt(y1)}",
+        "arrows": ["on"] if scene.arrows else [],
+        "tolerance": layout.fmt(scene.tolerance),
+        "batch": "" if scene.batch_size is None else str(scene.batch_size),
+    }
+
+
+def apply_preset(name) -> dict:
+    """The controls of a preset; nothing to change for "free play" (its note cleared)."""
     try:
         name = validate.choice("" if name is None else name, "scene")
     except ValueError as exc:
-        return (no_update,) * 7 + (str(exc), str(exc))
-    if not name or name not in presets:
-        return (no_update,) * 7 + ("", "")
-    sc = presets[name]
-    runs = layout.preset_runs(sc)
-    note = sc.description
-    return (
-        sc.surface,
-        layout.optimizer_options(runs),
-        list(runs),
-        str(sc.steps),
-        layout.fmt(sc.start[0]),
-        layout.fmt(sc.start[1]),
-        {"preset": name, "runs": runs},
-        note,
-        note,
-    )
+        return {"note": str(exc), "note_title": str(exc)}
+    if not name or name not in PRESETS:
+        return {"note": "", "note_title": ""}
+    return scene_controls(PRESETS[name])
+
+
+def control_outputs(dup: bool = False) -> dict:
+    """The outputs ``scene_controls`` fills, by name (``dup``: a second writer of them)."""
+    targets = {
+        "surface": (ids.SURFACE, "value"),
+        "options": (ids.OPTIMIZERS, "options"),
+        "optimizers": (ids.OPTIMIZERS, "value"),
+        "steps": (ids.STEPS, "value"),
+        "start_x": (ids.START_X, "value"),
+        "start_y": (ids.START_Y, "value"),
+        "store": (ids.PRESET_HYPER, "data"),
+        "note": (ids.PRESET_NOTE, "children"),
+        "note_title": (ids.PRESET_NOTE, "title"),
+        "expression": (ids.EXPRESSION, "value"),
+        "x_range": (ids.X_RANGE, "value"),
+        "y_range": (ids.Y_RANGE, "value"),
+        "arrows": (ids.ARROWS, "value"),
+        "tolerance": (ids.TOLERANCE, "value"),
+        "batch": (ids.NET_BATCH, "value"),
+    }
+    # The preset list is the first writer of its own outputs; the others are written again.
+    first = {"surface", "options", "optimizers", "steps", "start_x", "start_y", "store", "note"}
+    first.add("note_title")
+    return {k: Output(i, p, allow_duplicate=dup or k not in first) for k, (i, p) in targets.items()}
 
 
 def show_formula(surface: str):
@@ -59,7 +126,9 @@ def show_formula(surface: str):
 
 
 def render_panel(selected, preset_hyper, state, from_preset: bool):
-    """The chosen optimizers' cards; values: preset (when it just changed) > current > default."""
+    """The chosen optimizers' cards. A scene just applied (a preset or a link,
+    ``from_preset``) sets every value itself: its own over the rule's defaults, nothing kept
+    from the cards before. Otherwise a card keeps its current values."""
     if not selected:
         return []
     try:
@@ -74,15 +143,11 @@ def render_panel(selected, preset_hyper, state, from_preset: bool):
     for n in names:
         p = v.mapping(preset_runs.get(n))
         mine, theirs = v.mapping(current.get(n)), v.mapping(p.get("hyper"))
-        values = {**theirs, **mine}
-        if from_preset:
-            values = {**mine, **theirs}
-        sched = v.mapping(state.get("schedule")).get(n)
-        noise = v.mapping(state.get("noise")).get(n)
-        if from_preset or sched is None:
-            sched = p.get("schedule", sched)
-        if from_preset or noise is None:
-            noise = p.get("noise", noise)
+        values = theirs if from_preset else {**theirs, **mine}
+        sched = None if from_preset else v.mapping(state.get("schedule")).get(n)
+        noise = None if from_preset else v.mapping(state.get("noise")).get(n)
+        sched = p.get("schedule") if sched is None else sched
+        noise = p.get("noise") if noise is None else noise
         cards.append(
             layout.optimizer_card(
                 n, values, p.get("label", ""), p.get("colour", ""), schedule=sched, noise=noise
@@ -187,10 +252,10 @@ def _scene_of(settings: Settings, surface):
     """Style, window, labels and colours: the preset's while its surface is shown."""
     preset = validate.store(settings.preset).get("preset")
     runs = validate.preset_runs(settings.preset)
-    sc = layout.presets().get(preset) if isinstance(preset, str) and preset else None
+    sc = PRESETS.get(preset) if isinstance(preset, str) and preset else None
     if sc is not None and sc.surface == settings.surface:
         return sc.style, sc.window(), runs, preset
-    return Style(), (surface.x_range, surface.y_range), runs, ""
+    return default_style(surface), (surface.x_range, surface.y_range), runs, ""
 
 
 def compute(settings: Settings, state: dict | None = None) -> Outcome:
@@ -268,7 +333,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
             msgs[ids.OPTIMIZERS_MSG] = f"{info.label} needs a Hessian; {surface.label} has none"
             return out
 
-    runs = []
+    runs, specs = [], []
     for n in names:
         info = OPTIMIZERS[validate.rule_of(n)]
         p = preset_runs.get(n, {})
@@ -278,6 +343,23 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
             run_payload(n, info, h, extras[n], surface, start, steps, label, colour, window, style)
         )
         hyper[n] = h
+        sname, sparams, sigma, seed = extras[n]
+        sched = None if sname == "constant" else (sname, sparams)
+        specs.append(RunSpec(info.name, h, label, colour, sched, sigma, seed))
+    scene = Scene(
+        name=preset or "custom",
+        title="",
+        description="",
+        surface=surface if name == validate.CUSTOM else name,
+        start=tuple(start),
+        steps=steps,
+        runs=tuple(specs),
+        style=style,
+        x_range=window[0] if (preset or name == validate.CUSTOM) else None,
+        y_range=window[1] if (preset or name == validate.CUSTOM) else None,
+        batch_size=batch,
+        tolerance=tol,
+    )
     diverged = [r for r in runs if r["diverged_at"] is not None]
     if runs and len(diverged) == len(runs):
         where = ", ".join(f"{r['label']} at step {r['diverged_at']}" for r in diverged)
@@ -314,6 +396,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         # the page keeps its legend and the answer is a few kB lighter.
         out.legend = layout.legend([{"label": a, "colour": b, "status": c} for a, b, c in chips])
     out.state = {
+        "scene": link.scene_to_dict(scene),  # what the share link and the export read
         "surface": name,
         "optimizers": names,
         "steps": steps,
@@ -527,23 +610,18 @@ def _sched_plot_for_lr(opt: str, schedules: dict, hyper: dict, steps):
 
 def register(app) -> None:
     @app.callback(
-        Output(ids.SURFACE, "value"),
-        Output(ids.OPTIMIZERS, "options"),
-        Output(ids.OPTIMIZERS, "value"),
-        Output(ids.STEPS, "value"),
-        Output(ids.START_X, "value"),
-        Output(ids.START_Y, "value"),
-        Output(ids.PRESET_HYPER, "data"),
-        Output(ids.PRESET_NOTE, "children"),
-        Output(ids.PRESET_NOTE, "title"),
-        Input(ids.PRESET, "value"),
-        State(share.SHARE_PENDING, "data"),
+        output=control_outputs(),
+        inputs={
+            "name": Input(ids.PRESET, "value"),
+            "pending": State(share_box.SHARE_PENDING, "data"),
+        },
         prevent_initial_call=True,
     )
     def _preset(name, pending):
         if isinstance(pending, dict) and pending.get("p") == name:
-            return (no_update,) * 9  # a share link set this scene's controls itself
-        return apply_preset(name)
+            return {k: no_update for k in SCENE_CONTROLS}  # a share link set them itself
+        got = apply_preset(name)
+        return {k: got.get(k, no_update) for k in SCENE_CONTROLS}
 
     app.callback(
         Output(ids.SURFACE_FORMULA, "children"),
@@ -568,7 +646,7 @@ def register(app) -> None:
         Output(ids.PRESET, "value", allow_duplicate=True),
         Input(ids.SURFACE, "value"),
         State(ids.PRESET_HYPER, "data"),
-        State(share.SHARE_PENDING, "data"),
+        State(share_box.SHARE_PENDING, "data"),
         prevent_initial_call=True,
     )
     def _surface(surface, preset_store, pending):
@@ -747,7 +825,6 @@ def register(app) -> None:
     )(results_for_tolerance)
 
     schedule_controls.register(app)
-    share.register(app)
 
     # --- clientside: everything that moves (assets/optviz.js, namespace "optviz")
     # A moved slider writes its value into the box (which the recompute reads). The other

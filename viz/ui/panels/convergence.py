@@ -22,6 +22,7 @@ from PIL import Image
 import viz.gif.raster as raster
 from optimizers import OPTIMIZERS
 from optimizers import maps as omaps
+from optimizers.budget import Budget
 from viz import figures
 from viz.scene import Style, geometry, validate
 from viz.scene.validate import rule_of
@@ -376,8 +377,11 @@ def _remember(ident: str, early: bool, cmap) -> None:
 def compute_map(state, traj, key, n, steps, colour_by):
     """(figure, message, summary, meta): the map for run ``key`` of the scene in ``state``.
 
-    Bad input: a message and ``no_update`` for everything else.
+    Bad input: a message and ``no_update`` for everything else. The map runs within the
+    budget of a "map" request (``optimizers.budget``): past its deadline it stops with a
+    message saying what to reduce.
     """
+    budget = Budget.of("map")  # the clock starts with the request
     keep = (no_update, no_update, no_update)
     try:
         surface = scene_surface(state)
@@ -424,6 +428,7 @@ def compute_map(state, traj, key, n, steps, colour_by):
                 noise=sigma,
                 seed=seed,
                 stop_early=early,
+                budget=budget,
             )
             _remember(ident, early, cmap)
     except ValueError as exc:

@@ -13,9 +13,10 @@ from dash import Output, html, no_update
 
 from optimizers import OPTIMIZERS
 from optimizers import maps as omaps
+from optimizers.budget import Budget
 from viz import figures
 from viz.scene import geometry
-from viz.scene.validate import number, rule_of
+from viz.scene.validate import MAX_RUNS, number, rule_of
 from viz.ui import ids
 from viz.ui.panels import (
     colour_of,
@@ -152,7 +153,13 @@ def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) ->
 
 
 def compute_sweep(state, traj, lo, hi, count, steps, metric):
-    """(figure, message) for the scene's optimizers; a bad control: (no_update, message)."""
+    """(figure, message) for the scene's optimizers; a bad control: (no_update, message).
+
+    Each run key counts once, a scene holds at most ``MAX_RUNS`` of them, and the sweep
+    runs within the budget of a "sweep" request (``optimizers.budget``): too much work is
+    refused before anything runs, and a sweep past its deadline stops with a message.
+    """
+    budget = Budget.of("sweep")  # the clock starts with the request
     try:
         surface = scene_surface(state)
     except ValueError as exc:
@@ -166,7 +173,10 @@ def compute_sweep(state, traj, lo, hi, count, steps, metric):
         steps = scene_steps(steps, state, MAX_STEPS)
     except ValueError as exc:
         return no_update, str(exc)
-    keys = [k for k in state.get("optimizers") or [] if rule_of(k) in OPTIMIZERS]
+    chosen = state.get("optimizers") or []
+    if len(chosen) > MAX_RUNS:  # the app never sends more: a tampered store
+        return no_update, f"a sweep takes at most {MAX_RUNS} optimizers, got {len(chosen):,}"
+    keys = [k for k in dict.fromkeys(chosen) if rule_of(k) in OPTIMIZERS]  # each key once
     if not keys:
         return no_update, "choose at least one optimizer"
     bad = [k for k in keys if OPTIMIZERS[rule_of(k)].second_order and not surface.has_hessian]
@@ -185,7 +195,14 @@ def compute_sweep(state, traj, lo, hi, count, steps, metric):
             rule = (rule_of(k), run_hyper(state, k))
             rules.append(rule if sched is None else (*rule, sched))
         curves = quiet(
-            omaps.lr_sweep, rules, surface, state.get("start"), lrs, steps=steps, tol=tol
+            omaps.lr_sweep,
+            rules,
+            surface,
+            state.get("start"),
+            lrs,
+            steps=steps,
+            tol=tol,
+            budget=budget,
         )
     except ValueError as exc:
         return no_update, str(exc)
