@@ -8,6 +8,7 @@ These tests render real GIFs (a few frames, small) and touch only their tmp fold
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -18,6 +19,7 @@ import optviz_cli
 from surfaces import get_surface
 from viz import gif
 from viz.scene import default_style, get_preset, radford_style
+from viz.ui.callbacks import Settings
 
 SMALL = ["--steps", "4", "--frames", "2", "--size", "96x72"]
 BEALE = ["export", "--surface", "beale", "--optimizer", "sgd"]
@@ -212,17 +214,19 @@ def gif_size(capsys, tmp_path, *argv) -> tuple[int, int]:
         return im.size
 
 
-def app_export_size(state: dict, preset_store=None) -> tuple[int, int]:
-    """What the app's Export panel renders for this page state with size left blank."""
-    from viz.ui import export_panel
+def app_export_size(settings) -> tuple[int, int]:
+    """What the app's Export panel renders for the page's scene with size left blank."""
+    from viz.ui import callbacks, export_panel
 
-    scene, _ = export_panel.scene_and_runner(state, preset_store)
+    out = callbacks.compute(settings)
+    assert out.ok, out.messages
+    scene = export_panel.scene_from_state(json.loads(json.dumps(out.state)))
     return gif.check_options(scene, "contour").size
 
 
 def test_default_size_of_a_surface_is_the_apps(capsys, tmp_path):
     got = gif_size(capsys, tmp_path, "--surface", "beale", "--optimizer", "sgd")
-    state = {"surface": "beale", "optimizers": ["sgd"], "steps": 2, "start": [1.0, 1.0]}
+    state = Settings("beale", ["sgd"], "2", "1", "1")
     assert got == app_export_size(state) == default_style(get_surface("beale")).size
 
 
@@ -233,14 +237,18 @@ def test_default_size_of_an_expression_is_the_surfaces_default(capsys, tmp_path)
 
 @pytest.mark.parametrize("name", ["radford-beale", "rosenbrock-race"])
 def test_default_size_of_a_preset_is_its_own_as_in_the_app(capsys, tmp_path, name):
+    from viz.ui import callbacks
+
     scene = get_preset(name)
-    state = {
-        "surface": scene.surface_name,
-        "optimizers": [r.optimizer for r in scene.runs],
-        "steps": 2,
-        "start": list(scene.start),
-        "preset": name,
-    }
+    got = callbacks.apply_preset(name)
+    state = Settings(
+        got["surface"],
+        got["optimizers"],
+        "2",
+        got["start_x"],
+        got["start_y"],
+        preset=got["store"],
+    )
     want = gif.check_options(scene, "contour").size
     assert want == scene.style.size
     assert gif_size(capsys, tmp_path, "--preset", name, "--view", "contour") == want

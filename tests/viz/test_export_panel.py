@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import diskcache
@@ -27,7 +28,7 @@ CAMERA = {"eye": {"x": 1.9, "y": -0.4, "z": 0.7}, "up": {"x": 0, "y": 0, "z": 1}
 
 
 def page_state(preset="radford-beale", **changes):
-    """The scene-state and preset stores the app holds after opening ``preset``."""
+    """What compute answers once the page has opened ``preset`` (its state store)."""
     sc = get_preset(preset)
     runs = layout.preset_runs(sc)
     base = {
@@ -41,7 +42,7 @@ def page_state(preset="radford-beale", **changes):
     base.update(changes)
     out = callbacks.compute(callbacks.Settings(**base))
     assert out.ok, out.messages
-    return out, base["preset"]
+    return out
 
 
 @pytest.fixture
@@ -68,11 +69,9 @@ def durations(im) -> list[int]:
 
 
 def test_good_export_is_a_looping_gif_of_the_chosen_size_frames_and_fps(slots):
-    o, store = page_state()
+    o = page_state()
     progress = []
-    out = export(
-        progress.append, 1, "contour", "40", "10", "400", "300", None, o.state, store, slots
-    )
+    out = export(progress.append, 1, "contour", "40", "10", "400", "300", None, o.state, slots)
     im = opened(out)
     assert (im.n_frames, im.size, im.info["loop"]) == (40, (400, 300), 0)
     assert durations(im) == [100] * 40
@@ -88,10 +87,10 @@ def test_good_export_is_a_looping_gif_of_the_chosen_size_frames_and_fps(slots):
 
 
 def test_the_gif_is_the_scene_the_app_shows_with_the_users_camera(slots):
-    o, store = page_state("radford-saddle")
-    out = export(None, 1, "3d", "12", "", "240", "180", CAMERA, o.state, store, slots)
+    o = page_state("radford-saddle")
+    out = export(None, 1, "3d", "12", "", "240", "180", CAMERA, o.state, slots)
     data = base64.b64decode(out[0]["content"])
-    scene = scene_from_state(o.state, store)
+    scene = scene_from_state(o.state)
     # the same GIF as the renderer makes for that scene and camera; another camera differs
     assert data == gif.render_gif_bytes(scene, "3d", 12, None, (240, 180), CAMERA)
     assert data != gif.render_gif_bytes(scene, "3d", 12, None, (240, 180), None)
@@ -106,8 +105,8 @@ def test_the_gif_is_the_scene_the_app_shows_with_the_users_camera(slots):
 
 
 def test_blank_choices_are_the_scenes_own_and_both_is_twice_as_wide(slots):
-    o, store = page_state(steps="60")
-    out = export(None, 1, "both", "", " ", "", "", None, o.state, store, slots)
+    o = page_state(steps="60")
+    out = export(None, 1, "both", "", " ", "", "", None, o.state, slots)
     im = opened(out)
     w, h = get_preset("radford-beale").style.size
     assert (im.n_frames, im.size) == (61, (2 * w, h))  # every step when steps + 1 ≤ 200
@@ -116,10 +115,10 @@ def test_blank_choices_are_the_scenes_own_and_both_is_twice_as_wide(slots):
 
 
 def test_hand_picked_hyperparameters_and_start_are_exported(slots):
-    o, store = page_state(
+    o = page_state(
         "radford-beale", hyper={"sgd": {"lr": "0.0005"}}, start_x="2", start_y="-1"
     )
-    scene = scene_from_state(o.state, store)
+    scene = scene_from_state(o.state)
     sgd = next(r for r in scene.runs if r.optimizer == "sgd")
     assert sgd.hyper["lr"] == 0.0005 and scene.start == (2.0, -1.0)
 
@@ -145,11 +144,9 @@ def test_hand_picked_hyperparameters_and_start_are_exported(slots):
 def test_bad_choice_gets_its_message_next_to_it_and_nothing_else_changes(
     slots, frames, fps, width, height, where, text
 ):
-    o, store = page_state()
+    o = page_state()
     progress = []
-    out = export(
-        progress.append, 1, "contour", frames, fps, width, height, None, o.state, store, slots
-    )
+    out = export(progress.append, 1, "contour", frames, fps, width, height, None, o.state, slots)
     assert out[0] is no_update  # no download
     assert text in out[where]
     assert all(out[i] == "" for i in (1, 2, 3, 4, 5) if i != where)
@@ -157,18 +154,18 @@ def test_bad_choice_gets_its_message_next_to_it_and_nothing_else_changes(
 
 
 def test_every_bad_choice_is_reported_at_once(slots):
-    o, store = page_state()
-    out = export(None, 1, "contour", "5000", "99", "4000", "100", None, o.state, store, slots)
+    o = page_state()
+    out = export(None, 1, "contour", "5000", "99", "4000", "100", None, o.state, slots)
     assert out[0] is no_update
     assert "frames" in out[3] and "fps" in out[4] and "size" in out[5]
 
 
 def test_bad_camera_or_view_is_a_message(slots):
-    o, store = page_state()
+    o = page_state()
     flat = {"eye": {"x": 0, "y": 0, "z": 0}}
-    out = export(None, 1, "3d", "", "", "", "", flat, o.state, store, slots)
+    out = export(None, 1, "3d", "", "", "", "", flat, o.state, slots)
     assert out[0] is no_update and out[1] == "3-D view: camera eye must differ from its center"
-    out = export(None, 1, "sideways", "", "", "", "", None, o.state, store, slots)
+    out = export(None, 1, "sideways", "", "", "", "", None, o.state, slots)
     assert out[0] is no_update and "view must be one of contour, 3d, both" in out[1]
 
 
@@ -177,22 +174,24 @@ def test_bad_camera_or_view_is_a_message(slots):
     [
         None,
         {},
-        {"surface": "nope"},
-        {"steps": 10**9},
-        {"steps": "300; rm -rf /"},
-        {"start": ["x", 1]},
-        {"start": [1]},
-        {"optimizers": ["sgd", "not-a-rule"]},
-        {"hyper": {"sgd": {"lr": -1}}},
-        {"hyper": {"sgd": {"lr": "1e400"}}},
-        {"hyper": {"sgd": {"no_such": 1}}},
-        {"hyper": {"sgd": [1, 2]}},
+        {"s": "nope"},
+        {"st": 10**9},
+        {"st": "300; rm -rf /"},
+        {"x": ["x", 1]},
+        {"x": [1]},
+        {"r": [{"o": "not-a-rule"}]},
+        {"r": [{"o": "sgd", "h": {"lr": -1}}]},
+        {"r": [{"o": "sgd", "h": {"lr": "1e400"}}]},
+        {"r": [{"o": "sgd", "h": {"no_such": 1}}]},
+        {"r": [{"o": "sgd", "h": [1, 2]}]},
+        {"r": [{"o": "sgd", "c": "url(javascript:x)"}]},
     ],
 )
 def test_missing_or_tampered_scene_state_is_a_message_not_a_gif(slots, change):
-    o, store = page_state()
-    state = None if change is None else ({} if change == {} else {**o.state, **change})
-    out = export(None, 1, "contour", "", "", "", "", None, state, store, slots)
+    o = page_state()
+    scene = {} if change is None else {**o.state["scene"], **change}
+    state = None if change is None else ({} if change == {} else {**o.state, "scene": scene})
+    out = export(None, 1, "contour", "", "", "", "", None, state, slots)
     assert out[0] is no_update and out[1] and out[2] == ""
     if change in (None, {}):
         assert out[1] == NO_SCENE
@@ -200,37 +199,37 @@ def test_missing_or_tampered_scene_state_is_a_message_not_a_gif(slots, change):
 
 
 def test_no_click_no_export(slots):
-    o, store = page_state()
-    assert export(None, 0, "contour", "", "", "", "", None, o.state, store, slots)[0] is no_update
+    o = page_state()
+    assert export(None, 0, "contour", "", "", "", "", None, o.state, slots)[0] is no_update
 
 
 # ----------------------------------------------------------------------------- slots
 
 
 def test_busy_server_says_so_and_renders_nothing(slots):
-    o, store = page_state()
+    o = page_state()
     held = [slots.acquire(), slots.acquire()]  # two live jobs (this process)
     assert None not in held and slots.acquire() is None
     progress = []
-    out = export(progress.append, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+    out = export(progress.append, 1, "contour", "5", "", "", "", None, o.state, slots)
     assert out[0] is no_update and out[1] == BUSY and progress == []
     slots.release(held[0])
-    out = export(None, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+    out = export(None, 1, "contour", "5", "", "", "", None, o.state, slots)
     assert opened(out).n_frames == 5
 
 
 def test_an_export_the_server_is_too_busy_for_runs_no_optimizer(slots, monkeypatch):
     """Under load most extra exports are refused: they must not cost the runs first."""
-    o, store = page_state()
+    o = page_state()
     held = [slots.acquire(), slots.acquire()]
     calls = []
-    real = callbacks.run_one
-    monkeypatch.setattr(callbacks, "run_one", lambda *a, **k: calls.append(1) or real(*a, **k))
-    out = export(None, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+    real = export_panel.Scene.compute
+    monkeypatch.setattr(export_panel.Scene, "compute", lambda *a: calls.append(1) or real(*a))
+    out = export(None, 1, "contour", "5", "", "", "", None, o.state, slots)
     assert out[1] == BUSY and calls == []
     slots.release(held[0])
-    out = export(None, 1, "contour", "5", "", "", "", None, o.state, store, slots)
-    assert opened(out).n_frames == 5 and len(calls) == len(o.state["optimizers"])
+    out = export(None, 1, "contour", "5", "", "", "", None, o.state, slots)
+    assert opened(out).n_frames == 5 and calls == [1]
 
 
 def test_a_slot_held_by_a_dead_process_is_taken_over(tmp_path):
@@ -250,14 +249,14 @@ def test_a_slot_held_by_a_dead_process_is_taken_over(tmp_path):
 
 
 def test_a_failing_render_frees_its_slot(slots, monkeypatch):
-    o, store = page_state()
+    o = page_state()
 
     def boom(*a, **k):
         raise MemoryError("out of memory")
 
     monkeypatch.setattr(gif, "render_gif_bytes", boom)
     with pytest.raises(MemoryError):
-        export(None, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+        export(None, 1, "contour", "5", "", "", "", None, o.state, slots)
     assert slots.busy() == 0
 
 
@@ -295,32 +294,37 @@ def test_own_function_schedule_and_noise_are_exported_as_the_app_runs_them(slots
     )
     o = callbacks.compute(s)
     assert o.ok, o.messages
-    scene, runs = export_panel.scene_and_runs(o.state, {})
+    scene = export_panel.scene_from_state(o.state)
+    runs = scene.compute()
     assert scene.get_surface().extra.get("expression") == "x**2 + 3*y**2 + sin(3*x)"
     assert_same_runs(runs, o.traj["runs"])  # schedule and noise included
     # without them the runs differ: the export does follow them
-    plain = scene.compute()
+    plain = replace(
+        scene, runs=tuple(replace(r, schedule=None, noise=0.0, seed=0) for r in scene.runs)
+    ).compute()
     assert not np.allclose(plain[0].points, runs[0].points)
     assert not np.allclose(plain[1].points, runs[1].points)
-    out = export(None, 1, "contour", "15", "", "", "", None, o.state, {}, slots)
+    out = export(None, 1, "contour", "15", "", "", "", None, o.state, slots)
     data = base64.b64decode(out[0]["content"])
     assert data == gif.render_gif_bytes(scene, "contour", 15, trajectories=runs)
     assert out[0]["filename"] == "optviz-custom-contour.gif"
 
 
 def test_a_tampered_expression_is_a_message(slots):
-    o, store = page_state()
-    state = {**o.state, "surface": "custom", "expression": "__import__('os').system('x')"}
-    out = export(None, 1, "contour", "", "", "", "", None, state, store, slots)
+    o = page_state()
+    scene = {**o.state["scene"], "s": "custom", "e": "__import__('os').system('x')"}
+    state = {**o.state, "scene": {**scene, "w": [[-2, 2], [-2, 2]]}}
+    out = export(None, 1, "contour", "", "", "", "", None, state, slots)
     assert out[0] is no_update and out[1]
 
 
 def test_the_networks_mini_batches_are_exported(slots):
-    o, store = page_state("radford-noisy-moons", batch_size="8", steps="30")
+    o = page_state("radford-noisy-moons", batch_size="8", steps="30")
     assert o.state.get("batch_size") == 8
-    runs = export_panel.scene_and_runs(o.state, store)[1]
+    scene = export_panel.scene_from_state(o.state)
+    runs = scene.compute()
     assert_same_runs(runs, o.traj["runs"])
-    full = export_panel.scene_and_runs({**o.state, "batch_size": None}, store)[1]
+    full = replace(scene, batch_size=None).compute()
     assert not np.allclose(full[0].points, runs[0].points)
 
 
@@ -505,13 +509,13 @@ def test_a_cache_that_is_not_a_database_does_not_stop_the_server(tmp_path):
 
 
 def test_a_locked_slot_cache_is_a_busy_message_not_a_traceback(slots, monkeypatch):
-    o, store = page_state()
+    o = page_state()
 
     def locked(*a, **k):
         raise diskcache.Timeout
 
     monkeypatch.setattr(slots, "acquire", locked)
-    out = export(None, 1, "contour", "5", "", "", "", None, o.state, store, slots)
+    out = export(None, 1, "contour", "5", "", "", "", None, o.state, slots)
     assert out[0] is no_update and out[1] == BUSY
 
 

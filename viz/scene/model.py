@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from optimizers import OPTIMIZERS, Optimizer, Trajectory, get_optimizer, run
+from optimizers.budget import Budget
 from optimizers.run import check_run_args
 from optimizers.schedules import make_schedule
 from surfaces import Surface, get_surface
@@ -260,11 +261,18 @@ class Scene:
         check_run_args(self.start, self.steps, self.noise)
         return self
 
-    def compute(self) -> list[Trajectory]:
-        """Every run of the scene, in order."""
+    def work(self) -> int:
+        """What computing the scene costs, in point-steps (``optimizers.budget``)."""
+        return len(self.runs) * self.steps
+
+    def compute(self, budget: Budget | None = None) -> list[Trajectory]:
+        """Every run of the scene, in order; with a ``budget``, its work is checked first and
+        its deadline holds inside the runs (``BudgetError``, a ``ValueError``)."""
+        if budget is not None:
+            budget.check(self.work(), "this scene", "use fewer steps or optimizers")
         s = self.get_surface()
         return [
-            run(opt, s, self.start, self.steps, *self.run_noise(r))
+            run(opt, s, self.start, self.steps, *self.run_noise(r), budget=budget)
             for r, opt in zip(self.runs, self.optimizers(), strict=True)
         ]
 

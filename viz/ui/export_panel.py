@@ -6,10 +6,9 @@ worker can answer the browser's polls and a long export never holds up anyone's 
 callbacks. At most ``OPTVIZ_EXPORT_JOBS`` (2) exports render at once per machine (slots
 kept in the same cache); one more gets "the server is busy exporting".
 
-What is exported is the scene the app shows: it is rebuilt from the app's validated state
-(the ``SCENE_STATE`` store written by ``viz.ui.callbacks.compute``, with the preset's labels
-and colours from ``PRESET_HYPER`` and the style/window from ``callbacks._scene_of``), never
-from the raw inputs. The 3-D view uses the camera the user left the surface graph at.
+What is exported is the scene the app shows: the ``Scene`` held in the ``SCENE_STATE``
+store (written by ``viz.ui.callbacks.compute``), read back through the share link's codec,
+never rebuilt from the raw inputs; its runs under the export's budget. The 3-D view uses the camera the user left the surface graph at.
 
 Crash safety: when a job ends without an answer (cancelled, or its process killed), Dash
 switches the "running" outputs back; that switch writes ``INCOMPLETE`` into the message
@@ -36,7 +35,8 @@ import diskcache
 from dash import Input, Output, State, dcc, html, no_update
 
 from viz import gif
-from viz.scene import validate
+from optimizers.budget import Budget
+from viz.scene import Scene, link, validate
 from viz.ui import ids
 from viz.ui.jobs import (  # noqa: F401  (re-exported for callers of the old names)
     CACHE_TIMEOUT,
@@ -103,126 +103,12 @@ function (n, label) {
 # ----------------------------------------------------------------------------- scene
 
 
-def scene_from_state(state, preset_store=None):
-    """The ``viz.scene.Scene`` the app shows, from its validated state store."""
-    return scene_and_runs(state, preset_store)[0]
-
-
-def _surface_of_state(state):
-    from surfaces import SURFACES
-    from viz.ui import callbacks
-
-    of_state = getattr(callbacks, "surface_of_state", None)  # the user's own f(x, y) too
-    if of_state is not None:
-        return of_state(state)
-    return SURFACES[validate.surface(state.get("surface"))]
-
-
-def scene_and_runs(state, preset_store=None):
-    """``(Scene, trajectories)``: see ``scene_and_runner``; the runs done at once."""
-    scene, runner = scene_and_runner(state, preset_store)
-    return scene, runner()
-
-
-def scene_and_runner(state, preset_store=None):
-    """``(Scene, runs())``: the scene the app shows, and its runs as the app ran them.
-
-    The runs are the costly part: ``runs()`` does them (``ValueError`` if the state's
-    schedule or noise is unusable), so an export the server is too busy for skips them.
-
-    Labels, colours, style and window as ``viz.ui.callbacks.compute`` chose them (its
-    ``_scene_of``); each run through the app's own run function (``callbacks.run_one``:
-    learning-rate schedules and gradient noise included) where the app has one. The state
-    comes back from the browser, so every part is checked again: ``ValueError`` if unusable.
-    """
-    from optimizers import OPTIMIZERS
-    from viz.scene import RunSpec, Scene
-    from viz.ui import callbacks
-
-    if not isinstance(state, dict) or not state.get("optimizers"):
+def scene_from_state(state) -> Scene:
+    """The ``Scene`` the page shows: its store's scene data, read (and so checked again,
+    since it comes back from the browser) by the one codec."""
+    if not isinstance(state, dict) or not isinstance(state.get("scene"), dict):
         raise ValueError(NO_SCENE)
-    try:
-        surface = _surface_of_state(state)
-        name = state.get("surface")
-        if state.get("batch_size") is not None and hasattr(surface, "with_batch_size"):
-            from viz.ui import panels  # the network's mini-batches, as compute applied them
-
-            surface = surface.with_batch_size(panels.batch_size(state["batch_size"]))
-        store = preset_store if isinstance(preset_store, dict) else {}
-        settings = callbacks.Settings(
-            surface=name,
-            optimizers=state["optimizers"],
-            steps=state.get("steps"),
-            start_x=None,
-            start_y=None,
-            preset={"preset": state.get("preset") or "", "runs": store.get("runs") or {}},
-        )
-        style, window, preset_runs, preset = callbacks._scene_of(settings, surface)
-        keys = validate.selection(state["optimizers"])
-        steps = validate.steps(state.get("steps"))
-        sx, sy = state["start"]
-        start, _ = validate.start(sx, sy, *window)
-        hyper = state.get("hyper") or {}
-        runs = []
-        for key in keys:
-            info = OPTIMIZERS[validate.rule_of(key)]
-            p = preset_runs.get(key) or {}
-            h = hyper.get(key) or {}
-            if not isinstance(h, dict):
-                raise ValueError(f"hyperparameters of {key} must be a mapping")
-            label, colour = p.get("label") or info.label, p.get("colour") or info.colour
-            runs.append(RunSpec(info.name, dict(h), str(label), str(colour)))
-        scene = Scene(
-            name=preset or "custom",
-            title="",
-            description="",
-            surface=surface,
-            start=start,
-            steps=steps,
-            runs=tuple(runs),
-            style=style,
-            x_range=tuple(window[0]),
-            y_range=tuple(window[1]),
-        ).validate()
-    except _UNREADABLE as exc:
-        raise _unreadable(exc) from None
-
-    def runs():
-        try:
-            return _runs(scene, keys, state)
-        except _UNREADABLE as exc:
-            raise _unreadable(exc) from None
-
-    return scene, runs
-
-
-_UNREADABLE = (KeyError, TypeError, IndexError, AttributeError)
-
-
-def _unreadable(exc: Exception) -> ValueError:
-    return ValueError(f"the app's scene could not be read ({exc!r}); change a setting")
-
-
-def _runs(scene, keys, state):
-    """Each run as the app runs it (``callbacks.run_one``), or ``None``: ``scene.compute()``."""
-    from viz.ui import callbacks
-
-    run_one = getattr(callbacks, "run_one", None)
-    if run_one is None or not hasattr(validate, "schedule"):
-        return None
-    from viz.ui.panels import run_noise
-
-    sched = state.get("schedule") or {}
-    surface = scene.get_surface()
-    out = []
-    for key, spec in zip(keys, scene.runs, strict=True):
-        s = sched.get(key) or {}
-        sname, params = validate.schedule(
-            key, s.get("name"), s.get("params"), spec.hyper.get("lr", 1.0)
-        )
-        extra = (sname, params, *run_noise(state, key))
-        out.append(run_one(spec.optimizer, spec.hyper, extra, surface, scene.start, scene.steps))
-    return out
+    return link.scene_from_dict(state["scene"])
 
 
 # ----------------------------------------------------------------------------- options
@@ -306,7 +192,6 @@ def export(
     height,
     camera,
     state,
-    preset_store,
     slots: ExportSlots | None = None,
 ) -> Outputs:
     """One click on Export: check, take a slot, render with progress, hand back the GIF.
@@ -317,7 +202,7 @@ def export(
     if not n_clicks:
         return _answer({})
     try:
-        scene, runner = scene_and_runner(state, preset_store)
+        scene = scene_from_state(state)
     except ValueError as exc:
         return _answer({"msg": str(exc)})
     opts, msgs = parse_options(scene, view, frames, fps, width, height, camera)
@@ -332,7 +217,8 @@ def export(
         return _answer({"msg": BUSY})
     try:
         try:
-            trajectories = runner()  # after the slot: a refused export costs no runs
+            # after the slot: a refused export costs no runs
+            trajectories = scene.compute(Budget.of("export"))
         except ValueError as exc:
             return _answer({"msg": str(exc)})
         total = len(gif.frame_steps(scene.steps, opts.frames))
@@ -497,7 +383,6 @@ def register(app, manager=None) -> None:
         State(ids.EXPORT_HEIGHT, "value"),
         State(ids.EXPORT_CAMERA, "data"),
         State(ids.SCENE_STATE, "data"),
-        State(ids.PRESET_HYPER, "data"),
         State(ids.EXPORT_PAGE, "data"),
         background=True,
         manager=manager,
@@ -524,9 +409,7 @@ def register(app, manager=None) -> None:
         cancel=[Input(ids.EXPORT_CANCEL, "n_clicks")],
         prevent_initial_call=True,
     )
-    def _export(
-        set_progress, n_clicks, view, frames, fps, width, height, camera, state, preset, _page
-    ):
+    def _export(set_progress, n_clicks, view, frames, fps, width, height, camera, state, _page):
         try:
             return export(
                 set_progress,
@@ -538,7 +421,6 @@ def register(app, manager=None) -> None:
                 height,
                 camera,
                 state,
-                preset,
                 slots,
             )
         except Exception:  # a bug or a resource limit: a message, never a traceback
