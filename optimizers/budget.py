@@ -18,8 +18,9 @@ optimizers.budget.BudgetError: the sweep asks for 5,000 steps; the limit is 1,00
   steps otherwise, so it costs one ``time.monotonic()`` per ~0.1 ms of work or more; the
   maps and the sweep pass their budget on to run(). Past the deadline, or once
   ``cancelled()`` returns True (the client has gone), it raises ``BudgetError``. Work
-  may overrun the deadline by one step of the whole batch (e.g. ~0.3 s: a Newton step
-  of a 200×200 map on the costliest accepted user function).
+  may overrun the deadline by one step of the whole batch (~0.25 s of CPU for a Newton
+  step of a 200×200 map on the costliest user function measured, ~0.3 s past a 2 s
+  deadline on the loaded VM).
 - The clock starts when the budget is made: one budget per request, shared by every run
   of that request (a sweep's rules, a scene's runs).
 - ``BudgetError`` is a ``ValueError``, so every place that shows a bad input's message
