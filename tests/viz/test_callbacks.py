@@ -296,8 +296,10 @@ def test_a_hyperparameter_change_reruns_only_that_optimizer_with_the_same_result
     callbacks.clear_payload_cache()
     first = compute(settings(optimizers=["sgd", "momentum", "adam"]))
     calls = []
-    real = callbacks.run_one
-    monkeypatch.setattr(callbacks, "run_one", lambda rule, *a: calls.append(rule) or real(rule, *a))
+    real = callbacks.run_spec
+    monkeypatch.setattr(
+        callbacks, "run_spec", lambda spec, *a: calls.append(spec.optimizer) or real(spec, *a)
+    )
     again = compute(settings(optimizers=["sgd", "momentum", "adam"], hyper={"sgd": {"lr": "0.07"}}))
     assert calls == ["sgd"]  # the other two runs' values did not change
     old, new = {r["key"]: r for r in first.traj["runs"]}, {r["key"]: r for r in again.traj["runs"]}
@@ -316,8 +318,10 @@ def test_a_hyperparameter_change_reruns_only_that_optimizer_with_the_same_result
 def test_the_run_cache_tells_every_value_apart_and_stays_bounded(monkeypatch):
     callbacks.clear_payload_cache()
     calls = []
-    real = callbacks.run_one
-    monkeypatch.setattr(callbacks, "run_one", lambda rule, *a: calls.append(rule) or real(rule, *a))
+    real = callbacks.run_spec
+    monkeypatch.setattr(
+        callbacks, "run_spec", lambda spec, *a: calls.append(spec.optimizer) or real(spec, *a)
+    )
     variants = [
         {},
         {"steps": "51"},
@@ -354,8 +358,53 @@ def test_a_mini_batch_size_keeps_the_surface_so_unchanged_runs_are_not_redone(mo
     first = compute(settings(**net))
     assert first.ok and first.state["batch_size"] == 16, first.messages
     calls = []
-    real = callbacks.run_one
-    monkeypatch.setattr(callbacks, "run_one", lambda rule, *a: calls.append(rule) or real(rule, *a))
+    real = callbacks.run_spec
+    monkeypatch.setattr(
+        callbacks, "run_spec", lambda spec, *a: calls.append(spec.optimizer) or real(spec, *a)
+    )
     again = compute(settings(**net, hyper={"adam": {"lr": "0.02"}}), first.state)
     assert again.ok and calls == ["adam"]
     assert again.traj["runs"][0] == first.traj["runs"][0]
+
+
+# ----------------------------------------------------------------------------- budget
+
+
+def test_a_scene_over_the_recompute_budget_is_refused_before_it_runs(monkeypatch):
+    from optimizers import budget
+
+    callbacks.clear_payload_cache()
+    monkeypatch.setitem(budget.LIMITS, "recompute", budget.Limit(max_work=99, seconds=30.0))
+    calls = []
+    monkeypatch.setattr(callbacks, "run_spec", lambda *a: calls.append(1))
+    out = compute(settings(steps="50"))  # 2 runs × 50 steps = 100 point-steps
+    assert not out.ok and calls == []
+    assert "100" in out.messages[ids.RUN_MSG] and "fewer steps" in out.messages[ids.RUN_MSG]
+
+
+def test_a_recompute_past_its_deadline_stops_with_a_message(monkeypatch):
+    from optimizers import budget
+
+    callbacks.clear_payload_cache()
+    monkeypatch.setitem(budget.LIMITS, "recompute", budget.Limit(max_work=10**9, seconds=1e-9))
+    out = compute(settings(steps="5000", optimizers=["sgd"]))
+    assert not out.ok and out.traj is None
+    assert "stopped" in out.messages[ids.RUN_MSG]
+
+
+def test_the_run_cache_is_bounded_in_entries_whatever_the_expressions():
+    """Each entry keeps its surface alive (a user's own f(x, y) is heavy): many distinct
+    functions must not grow the cache past its entry bound."""
+    callbacks.clear_payload_cache()
+    for i in range(callbacks.PAYLOAD_CACHE_ENTRIES // 2 + 20):
+        s = settings(
+            surface=validate.CUSTOM,
+            optimizers=["sgd", "adam"],
+            steps="3",
+            expression=f"x**2 + {i + 1}*y**2",
+            x_range="-2, 2",
+            y_range="-2, 2",
+        )
+        assert compute(s).ok
+    assert len(callbacks._payloads) == callbacks.PAYLOAD_CACHE_ENTRIES
+    callbacks.clear_payload_cache()

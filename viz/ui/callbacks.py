@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from optimizers import OPTIMIZERS, get_optimizer, run
+from optimizers import OPTIMIZERS, run
+from optimizers.budget import Budget, BudgetError
 from surfaces import SURFACES
 from viz import figures
 from viz.scene import PRESETS, RunSpec, Scene, default_style, geometry, link, validate
@@ -333,19 +334,28 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
             msgs[ids.OPTIMIZERS_MSG] = f"{info.label} needs a Hessian; {surface.label} has none"
             return out
 
+    budget = Budget.of("recompute")
+    try:
+        budget.check(len(names) * steps, "this scene", "use fewer steps or optimizers")
+    except BudgetError as exc:
+        msgs[ids.RUN_MSG] = str(exc)
+        return out
     runs, specs = [], []
     for n in names:
         info = OPTIMIZERS[validate.rule_of(n)]
         p = preset_runs.get(n, {})
         h = {**info.defaults(), **p.get("hyper", {}), **hyper.get(n, {})}
         label, colour = p.get("label") or info.label, p.get("colour") or info.colour
-        runs.append(
-            run_payload(n, info, h, extras[n], surface, start, steps, label, colour, window, style)
-        )
         hyper[n] = h
         sname, sparams, sigma, seed = extras[n]
         sched = None if sname == "constant" else (sname, sparams)
-        specs.append(RunSpec(info.name, h, label, colour, sched, sigma, seed))
+        spec = RunSpec(info.name, h, label, colour, sched, sigma, seed)
+        specs.append(spec)
+        try:
+            runs.append(run_payload(n, spec, surface, start, steps, window, style, budget))
+        except BudgetError as exc:
+            msgs[ids.RUN_MSG] = str(exc)
+            return out
     scene = Scene(
         name=preset or "custom",
         title="",
@@ -459,43 +469,40 @@ def surface_of_state(state) -> object:
 
 # One run's payload depends only on the values below, so a recompute where one slider
 # moved reruns one optimizer, not all of them. Keyed by those values (the same for every
-# user: no per-user state), bounded by the points held (~200 B each as Python floats).
+# user: no per-user state), bounded by the points held (~200 B each as Python floats) and
+# by the entries (each keeps its surface alive: a user's own f(x, y) is ~200 KB).
 PAYLOAD_CACHE_POINTS = 100_000
+PAYLOAD_CACHE_ENTRIES = 256
 _payloads: OrderedDict = OrderedDict()
 _payload_points = 0
 _payload_lock = threading.Lock()
 
 
-def run_payload(key, info, hyper, extra, surface, start, steps, label, colour, window, style):
-    """``figures.trajectory_payload`` of ``run_one``, cached by every value it depends on.
-
-    Not cached: runs with noise and no seed (each is a new draw). The payload's lists are
-    shared between requests: read them, never change them.
-    """
+def run_payload(key, spec: RunSpec, surface, start, steps, window, style, budget=None):
+    """``figures.trajectory_payload`` of ``run_spec``, cached by every value it depends on
+    (noise is seeded, so a run is a function of them). The payload's lists are shared
+    between requests: read them, never change them."""
     global _payload_points
-    momentum = any(s.name == "momentum" for s in info.hyper)
-    random = extra is not None and bool(extra[2]) and extra[3] is None
-    ident = None
-    if not random:
-        values = (key, info.name, sorted(hyper.items()), extra, tuple(start), steps)
-        ident = (repr((values, label, colour, window, style, momentum)), surface)
-        with _payload_lock:
-            hit = _payloads.get(ident)
-            if hit is not None:
-                _payloads.move_to_end(ident)
-                return dict(hit)
-    traj = run_one(info.name, hyper, extra, surface, start, steps)
+    momentum = any(h.name == "momentum" for h in OPTIMIZERS[spec.optimizer].hyper)
+    ident = (repr((key, spec, tuple(start), steps, window, style)), surface)
+    with _payload_lock:
+        hit = _payloads.get(ident)
+        if hit is not None:
+            _payloads.move_to_end(ident)
+            return dict(hit)
+    traj = run_spec(spec, surface, start, steps, budget)
     payload = figures.trajectory_payload(
-        surface, traj, key, label, colour, window, style, momentum=momentum
+        surface, traj, key, spec.label, spec.colour, window, style, momentum=momentum
     )
-    if ident is not None:
-        with _payload_lock:
-            if ident not in _payloads:
-                _payloads[ident] = payload
-                _payload_points += len(payload["x"])
-            while _payload_points > PAYLOAD_CACHE_POINTS and len(_payloads) > 1:
-                _, old = _payloads.popitem(last=False)
-                _payload_points -= len(old["x"])
+    with _payload_lock:
+        if ident not in _payloads:
+            _payloads[ident] = payload
+            _payload_points += len(payload["x"])
+        while len(_payloads) > 1 and (
+            _payload_points > PAYLOAD_CACHE_POINTS or len(_payloads) > PAYLOAD_CACHE_ENTRIES
+        ):
+            _, old = _payloads.popitem(last=False)
+            _payload_points -= len(old["x"])
     return dict(payload)
 
 
@@ -507,17 +514,9 @@ def clear_payload_cache() -> None:
         _payload_points = 0
 
 
-def run_one(rule: str, hyper: dict, extra, surface, start, steps):
-    """One run as the app draws it: ``extra`` = (schedule, its params, noise σ, seed)."""
-    from optimizers.schedules import make_schedule
-
-    h = dict(hyper)
-    if extra is None:
-        return run(get_optimizer(rule, **h), surface, start, steps)
-    sname, sparams, sigma, seed = extra
-    if sname != "constant":
-        h["lr"] = make_schedule(sname, h["lr"], **sparams)
-    return run(get_optimizer(rule, **h), surface, start, steps, noise=sigma, seed=seed)
+def run_spec(spec: RunSpec, surface, start, steps, budget=None):
+    """One run as the app draws it: the rule with its schedule, and its seeded noise."""
+    return run(spec.build(), surface, start, steps, spec.noise, spec.seed, budget=budget)
 
 
 _RESULTS_HEAD = html.Thead(
@@ -777,7 +776,12 @@ def register(app) -> None:
                 now.add(key)
             return text if (text or was is None or key in was) else no_update
 
-        msgs = [say(m, o.messages.get(m, "")) for m in msg_ids]
+        # The run message is always written: a server error's message (app's on_error,
+        # outside this store's knowledge) must clear with the next valid change.
+        msgs = [
+            o.messages.get(m, "") if m == ids.RUN_MSG else say(m, o.messages.get(m, ""))
+            for m in msg_ids
+        ]
         hyper_msgs = [
             say(f"{i['opt']}/{i['name']}", o.messages.get((i["opt"], i["name"]), ""))
             for i in hyper_msg_ids
