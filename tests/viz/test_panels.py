@@ -398,11 +398,14 @@ def test_a_sweep_over_the_work_cap_is_refused_with_the_budgets_message(monkeypat
 
 
 def test_a_sweep_past_its_deadline_stops_with_a_message(monkeypatch):
-    seconds = 1.0
+    # 6 rules × 200 rates × 2,000 steps at rates where no run diverges (so none stops
+    # early): ~2 s of CPU here, several times the shortened deadline.
+    seconds = 0.3
     monkeypatch.setitem(budget.LIMITS, "sweep", budget.Limit(max_work=10**9, seconds=seconds))
-    state, traj = custom_scene(COSTLY, ["newton", "adam", "sgd"])
+    rules = ["sgd", "momentum", "adam", "rmsprop", "nadam", "amsgrad"]
+    state, traj = custom_scene(COSTLY, rules)
     t0 = time.monotonic()
-    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "1", "200", "2000", "loss")
+    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "1e-2", "200", "2000", "loss")
     took = time.monotonic() - t0
     assert fig is no_update
     assert msg.startswith("stopped after") and "use fewer rates, steps or optimizers" in msg
