@@ -97,7 +97,7 @@ def test_diverging_run_is_cut_at_its_last_finite_point_and_marked():
     assert ids.RUN_MSG not in out.messages  # adam did not diverge
     statuses = [
         r["status"]
-        for r in callbacks.figures.results_rows(
+        for r in callbacks.outcome.results_rows(
             out.traj["runs"], SURFACES["quadratic"], 1e-3, ((-2, 2), (-2, 2))
         )
     ]

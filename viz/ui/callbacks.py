@@ -20,7 +20,7 @@ from optimizers import OPTIMIZERS, run
 from optimizers.budget import Budget, BudgetError
 from surfaces import SURFACES
 from viz import figures
-from viz.scene import PRESETS, RunSpec, Scene, default_style, geometry, link, validate
+from viz.scene import PRESETS, RunSpec, Scene, default_style, geometry, link, outcome, validate
 from viz.ui import ids, layout, panels, schedule_controls, share_box
 
 # ----------------------------------------------------------------------------- presets
@@ -394,7 +394,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     }
     value_range = geometry.value_range(surface, window)  # cached: the grid is not redone
     out.loss = figures.loss_figure(runs, surface.min_value, style, value_range)
-    out.results = results_table(figures.results_rows(runs, surface, tol, window))
+    out.results = results_table(outcome.results_rows(runs, surface, tol, window))
     statuses = {
         r["key"]: (f"✕ diverged at step {r['diverged_at']}" if r["diverged_at"] is not None else "")
         for r in runs
@@ -519,6 +519,7 @@ def run_spec(spec: RunSpec, surface, start, steps, budget=None):
     return run(spec.build(), surface, start, steps, spec.noise, spec.seed, budget=budget)
 
 
+STATUS_CLASS = {"at a local minimum": "local", "at a saddle point": "saddle"}
 _RESULTS_HEAD = html.Thead(
     html.Tr(
         [
@@ -527,8 +528,13 @@ _RESULTS_HEAD = html.Thead(
                 ("optimizer", ""),
                 ("final f", "loss at the last step (or the last finite one)"),
                 ("to min", "distance from the last point to the nearest minimum"),
-                ("steps to tol", "first step with |f − f*| ≤ tolerance"),
-                ("status", "converged · stalled · still moving · diverged at step k"),
+                ("steps to tol", "first step from which |f − f*| ≤ tolerance to the end"),
+                (
+                    "status",
+                    "converged (at a minimum) · at a local minimum · at a saddle point · "
+                    "stationary · stalled · still moving · diverged at step k "
+                    "(defined in the README)",
+                ),
             )
         ]
     )
@@ -564,7 +570,7 @@ def _result_row(colour, label, final, distance, steps, status) -> html.Tr:
             html.Td(final),
             html.Td(distance),
             html.Td(steps),
-            html.Td(status, className="status " + status.split(" ")[0]),
+            html.Td(status, className="status " + STATUS_CLASS.get(status, status.split(" ")[0])),
         ]
     )
 
@@ -581,7 +587,7 @@ def results_for_tolerance(tol, traj, state):
         runs = validate.drawn_runs(traj)
     except ValueError:
         return no_update, ""  # nothing (valid) drawn yet: the next recompute uses the value
-    return results_table(figures.results_rows(runs, surface, t, window)), ""
+    return results_table(outcome.results_rows(runs, surface, t, window)), ""
 
 
 # ----------------------------------------------------------------------------- wiring
