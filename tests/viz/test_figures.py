@@ -222,3 +222,49 @@ def test_colour_scales_are_plotlys_named_scales(name):
     for (p, c), (q, d) in zip(ours, theirs, strict=True):
         assert p == pytest.approx(q, abs=1e-12)
         assert rgb(c) == rgb(d)
+
+
+@pytest.mark.parametrize("name", sorted(SURFACES))
+def test_3d_tick_labels_keep_off_the_box_edges(name):
+    """Issue 14: labels at the box's corner ran together ("0" of z and "4" of y read "04")."""
+    s = SURFACES[name]
+    window = (s.x_range, s.y_range)
+    sc = figures.surface_figure(s, window, Style()).layout.scene
+    for ax in (sc.xaxis, sc.yaxis, sc.zaxis):
+        lo, hi = ax.range
+        ticks = list(ax.tickvals)
+        assert 2 <= len(ticks) <= 5, ticks
+        assert all(lo + 0.1 * (hi - lo) - 1e-9 <= t <= hi - 0.1 * (hi - lo) + 1e-9 for t in ticks)
+        assert list(ax.ticktext) == [f"{t:g}" for t in ticks]
+    # the overlay's scene keeps the same axes, so both project alike
+    top = plain(figures.surface_overlay(s, [], window, Style()))
+    assert list(top.layout.scene.zaxis.tickvals) == list(sc.zaxis.tickvals)
+
+
+def test_nice_ticks_are_round_and_evenly_spaced():
+    for lo, hi in [(-2, 2), (-4.5, 4.5), (-1.5, 1), (0, 4.2), (0, 1e-3), (-0.5, 7.3), (3, 3.01)]:
+        ticks = figures.nice_ticks(lo, hi)
+        assert 3 <= len(ticks) <= 5, (lo, hi, ticks)
+        gaps = np.diff(ticks)
+        np.testing.assert_allclose(gaps, gaps[0], rtol=1e-9)
+        mant = gaps[0] / 10 ** np.floor(np.log10(gaps[0]))
+        assert min(abs(mant - m) for m in (1, 2, 2.5, 5)) < 1e-9
+    assert figures.nice_ticks(1, 1) == [] and figures.nice_ticks(0, float("inf")) == []
+
+
+def test_loss_axis_autoranges_unless_capped_and_its_zoom_is_per_scene():
+    """Issue 14: after the saddle (a capped linear axis) the next scene's log axis kept a
+    range of its own (10⁻¹…10⁴) and hid the curves below 0.1."""
+    s, _window, runs = payload(rules=("sgd",), steps=200, sgd={"lr": 0.1})
+    log = plain(figures.loss_figure(runs, s.min_value, Style()))
+    assert log.layout.yaxis.autorange is True and log.layout.yaxis.range is None
+    down = [dict(runs[0], loss=[0.0, -5.0, -1e6])]  # a run escaping down a saddle
+    capped = plain(figures.loss_figure(down, None, Style(), value_range=(-2.0, 2.0)))
+    assert capped.layout.yaxis.type == "linear" and capped.layout.yaxis.autorange is not True
+    lo, hi = capped.layout.yaxis.range
+    assert -2.5 < lo < -2.0 and 0.0 < hi < 0.5
+    assert log.layout.uirevision != capped.layout.uirevision
+    # a hyperparameter change (same runs, same axis) keeps the user's zoom
+    _, _, other = payload(rules=("sgd",), steps=200, sgd={"lr": 0.05})
+    again = plain(figures.loss_figure(other, s.min_value, Style()))
+    assert again.layout.uirevision == log.layout.uirevision

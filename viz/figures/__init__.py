@@ -305,12 +305,11 @@ def _scene(surface: Surface, window, style: Style, show: bool = True) -> dict:
         "ticks": "outside" if show else "",
     }
     return {
-        "xaxis": {**axis, "range": [x0, x1], "title": {"text": "x" if show else ""}},
-        "yaxis": {**axis, "range": [y0, y1], "title": {"text": "y" if show else ""}},
+        "xaxis": {**axis, **_ticks3d(x0, x1), "title": {"text": "x" if show else ""}},
+        "yaxis": {**axis, **_ticks3d(y0, y1), "title": {"text": "y" if show else ""}},
         "zaxis": {
             **axis,
-            "range": [z0, z1],
-            "nticks": 5,
+            **_ticks3d(z0, z1, n=4),
             "title": {"text": z_title(surface, style) if show else ""},
         },
         "aspectmode": "manual",
@@ -320,6 +319,38 @@ def _scene(surface: Surface, window, style: Style, show: bool = True) -> dict:
         "dragmode": "turntable",
         "domain": {"x": [0, 1], "y": [0, 1]},
     }
+
+
+def nice_ticks(lo: float, hi: float, n: int = 4, margin: float = 0.1) -> list[float]:
+    """Three to ``n`` + 1 round values (1, 2, 2.5 or 5 × 10^k apart) inside [lo, hi], none
+    within ``margin`` of the span from either end (the coarsest such spacing)."""
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return []
+    a, b = lo + margin * span, hi - margin * span
+    top = 10 ** math.ceil(math.log10(span))
+    steps = [m * top / 10**e for e in range(4) for m in (5, 2.5, 2, 1)]  # coarse to fine
+    best: list[float] = []
+    for step in steps:
+        k0, k1 = math.ceil(a / step - 1e-9), math.floor(b / step + 1e-9)
+        ticks = [round(k * step, 12) + 0.0 for k in range(k0, k1 + 1)]
+        if len(ticks) > n + 1:
+            break
+        best = ticks
+        if len(ticks) >= 3:
+            break
+    return best
+
+
+def _ticks3d(lo: float, hi: float, n: int = 4) -> dict:
+    """A 3-D axis' range and its tick values: none at the box's edges, where the x, y and
+    z labels of a corner meet and run together ("0" and "4" read "04")."""
+    ticks = nice_ticks(lo, hi, n)
+    out = {"range": [lo, hi]}
+    if len(ticks) >= 2:
+        out["tickvals"] = ticks
+        out["ticktext"] = [f"{t:g}" for t in ticks]
+    return out
 
 
 def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> go.Figure:
@@ -513,13 +544,16 @@ def loss_figure(runs: list[dict], min_value: float | None, style: Style, value_r
                     },
                 )
             )
+    # No range of its own: autorange, said outright, so that a range kept from the scene
+    # before (say a linear one, read as decades once the axis turns log) cannot stay.
+    yrange = _capped_range(series, value_range, log) or {"autorange": True}
     layout = {
         "margin": {"l": 56, "r": 12, "t": 8, "b": 40},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "showlegend": False,
         "font": dict(FONT),
-        "uirevision": UIREVISION,
+        "uirevision": loss_uirevision(runs, log, ytitle, min_value, value_range),
         "xaxis": {
             "title": {"text": "step"},
             "showgrid": True,
@@ -529,7 +563,7 @@ def loss_figure(runs: list[dict], min_value: float | None, style: Style, value_r
         },
         "yaxis": {
             "title": {"text": ytitle},
-            **_capped_range(series, value_range, log),
+            **yrange,
             "type": "log" if log else "linear",
             "showgrid": True,
             "gridcolor": "#eef0f3",
@@ -541,6 +575,14 @@ def loss_figure(runs: list[dict], min_value: float | None, style: Style, value_r
         "shapes": [step_marker("#555")],
     }
     return _figure(data, layout)
+
+
+def loss_uirevision(runs, log: bool, ytitle: str, min_value, value_range) -> str:
+    """The loss plot's zoom is kept while only settings change (same runs, same axis); a
+    new scene, another set of runs or another kind of y axis starts from autorange."""
+    labels = "|".join(r["label"] for r in runs)
+    kind = "log" if log else "linear"
+    return f"loss:{kind}:{ytitle}:{min_value}:{value_range}:{labels}"
 
 
 def _capped_range(series, value_range, log: bool) -> dict:
