@@ -115,9 +115,7 @@ def test_blank_choices_are_the_scenes_own_and_both_is_twice_as_wide(slots):
 
 
 def test_hand_picked_hyperparameters_and_start_are_exported(slots):
-    o = page_state(
-        "radford-beale", hyper={"sgd": {"lr": "0.0005"}}, start_x="2", start_y="-1"
-    )
+    o = page_state("radford-beale", hyper={"sgd": {"lr": "0.0005"}}, start_x="2", start_y="-1")
     scene = scene_from_state(o.state)
     sgd = next(r for r in scene.runs if r.optimizer == "sgd")
     assert sgd.hyper["lr"] == 0.0005 and scene.start == (2.0, -1.0)

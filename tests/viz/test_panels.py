@@ -29,6 +29,11 @@ def scene(surface="quadratic", optimizers=("sgd",), steps="120", start=None, **k
     return out.state, out.traj
 
 
+def with_scene(state: dict, **changes) -> dict:
+    """The state store with parts of its scene changed (as a tampered request would)."""
+    return {**state, "scene": {**state["scene"], **changes}}
+
+
 def pixels(fig) -> np.ndarray:
     """The map's picture (the Image trace's PNG) as RGBA, row i = the map's row i."""
     src = fig.data[0].source
@@ -52,8 +57,8 @@ def colours_of(cmap) -> dict:
 
 @pytest.mark.filterwarnings("error")
 def test_map_image_is_the_outcome_of_every_start_himmelblau_four_minima():
-    state, traj = scene("himmelblau", ["sgd"], "300", hyper={"sgd": {"lr": "0.01"}})
-    fig, msg, _, meta = convergence.compute_map(state, traj, "sgd", "24", "", "outcome")
+    state, _traj = scene("himmelblau", ["sgd"], "300", hyper={"sgd": {"lr": "0.01"}})
+    fig, msg, _, meta = convergence.compute_map(state, "sgd", "24", "", "outcome")
     assert msg == ""
     want = omaps.convergence_map("sgd", {"lr": 0.01}, "himmelblau", n=24, steps=300, tol=0.1)
     colour = colours_of(want)
@@ -68,19 +73,19 @@ def test_map_image_is_the_outcome_of_every_start_himmelblau_four_minima():
 
 @pytest.mark.filterwarnings("error")  # divergence is an outcome, not a RuntimeWarning
 def test_map_too_large_a_rate_diverges_everywhere_and_is_drawn_and_counted():
-    state, traj = scene("quadratic", ["sgd"], "100", hyper={"sgd": {"lr": "5"}})
-    fig, _, summary, _ = convergence.compute_map(state, traj, "sgd", "10", "", "outcome")
+    state, _traj = scene("quadratic", ["sgd"], "100", hyper={"sgd": {"lr": "5"}})
+    fig, _, summary, _ = convergence.compute_map(state, "sgd", "10", "", "outcome")
     dark = (*raster.rgb(convergence.DIVERGED_COLOUR), 255)
     assert (pixels(fig) == dark).all()
     assert "diverged: 100 (100.0 %)" in str(summary)
     for colour_by in ("steps", "loss"):  # dark over the continuous colourings too
-        fig2, *_ = convergence.compute_map(state, traj, "sgd", "10", "", colour_by)
+        fig2, *_ = convergence.compute_map(state, "sgd", "10", "", colour_by)
         assert (pixels(fig2) == dark).all()
 
 
 def test_map_steps_colouring_is_steps_to_converge():
-    state, traj = scene("quadratic", ["sgd"], "200", hyper={"sgd": {"lr": "0.05"}})
-    fig, *_ = convergence.compute_map(state, traj, "sgd", "8", "36", "steps")
+    state, _traj = scene("quadratic", ["sgd"], "200", hyper={"sgd": {"lr": "0.05"}})
+    fig, *_ = convergence.compute_map(state, "sgd", "8", "36", "steps")
     window = state["window"]
     tol = convergence.TOL_FRACTION * max(w[1] - w[0] for w in window)
     want = omaps.convergence_map("sgd", {"lr": 0.05}, "quadratic", n=8, steps=36, tol=tol)
@@ -95,8 +100,8 @@ def test_map_steps_colouring_is_steps_to_converge():
 
 
 def test_a_pixel_click_starts_the_scene_inside_that_pixel():
-    state, traj = scene("beale", ["sgd"], "50")
-    fig, *_ = convergence.compute_map(state, traj, "sgd", "37", "20", "outcome")
+    state, _traj = scene("beale", ["sgd"], "50")
+    fig, *_ = convergence.compute_map(state, "sgd", "37", "20", "outcome")
     xs, ys = centres(fig)
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     for i, j in ((0, 0), (36, 36), (5, 30), (18, 18)):
@@ -123,28 +128,28 @@ def test_a_pixel_click_starts_the_scene_inside_that_pixel():
     ],
 )
 def test_map_bad_grid_or_steps_gives_a_message_and_changes_nothing(n, steps, text):
-    state, traj = scene()
-    fig, msg, summary, meta = convergence.compute_map(state, traj, "sgd", n, steps, "outcome")
+    state, _traj = scene()
+    fig, msg, summary, meta = convergence.compute_map(state, "sgd", n, steps, "outcome")
     assert text in msg
     assert fig is no_update and summary is no_update and meta is no_update
 
 
 def test_map_needs_a_scene_and_one_of_its_optimizers():
-    assert convergence.compute_map(None, None, "sgd", "10", "", "outcome")[1]
-    state, traj = scene()
-    assert "scene's optimizers" in convergence.compute_map(state, traj, "adam", "10", "", "x")[1]
-    tampered = {**state, "surface": "nope"}
-    assert convergence.compute_map(tampered, traj, "sgd", "10", "", "outcome")[0] is no_update
+    assert convergence.compute_map(None, "sgd", "10", "", "outcome")[1]
+    state, _traj = scene()
+    assert "scene's optimizers" in convergence.compute_map(state, "adam", "10", "", "x")[1]
+    tampered = with_scene(state, s="nope")
+    assert convergence.compute_map(tampered, "sgd", "10", "", "outcome")[0] is no_update
 
 
 def test_map_start_marker_follows_the_scene_with_a_patch():
-    state, traj = scene()
-    _, _, _, meta = convergence.compute_map(state, traj, "sgd", "6", "", "outcome")
-    patch, msg = convergence.follow_start({**state, "start": [0.5, -0.25]}, meta)
+    state, _traj = scene()
+    _, _, _, meta = convergence.compute_map(state, "sgd", "6", "", "outcome")
+    patch, msg = convergence.follow_start(with_scene(state, x=[0.5, -0.25]), meta)
     ops = patch.to_plotly_json()["operations"]
     assert [o["params"]["value"] for o in ops] == [[0.5], [-0.25]]
     assert msg == ""
-    _, msg = convergence.follow_start({**state, "surface": "beale"}, meta)
+    _, msg = convergence.follow_start(with_scene(state, s="beale", x=[1, 1]), meta)
     assert "Compute map" in msg
 
 
@@ -154,7 +159,7 @@ def test_map_start_marker_follows_the_scene_with_a_patch():
 @pytest.mark.filterwarnings("error")
 def test_sweep_one_curve_per_optimizer_equal_to_single_runs():
     state, traj = scene("rosenbrock", ["sgd", "momentum", "adam"], "150")
-    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "0.5", "9", "", "loss")
+    fig, msg = sweep.compute_sweep(state, "1e-4", "0.5", "9", "", "loss")
     assert msg == ""
     curves = [t for t in fig.data if t.meta["role"] == "sweep"]
     assert [t.name for t in curves] == [r["label"] for r in traj["runs"]]
@@ -177,8 +182,8 @@ def test_sweep_one_curve_per_optimizer_equal_to_single_runs():
 
 
 def test_sweep_steps_metric_and_bad_controls():
-    state, traj = scene("quadratic", ["sgd", "adam"], "100")
-    fig, _ = sweep.compute_sweep(state, traj, "1e-3", "0.3", "5", "80", "steps")
+    state, _traj = scene("quadratic", ["sgd", "adam"], "100")
+    fig, _ = sweep.compute_sweep(state, "1e-3", "0.3", "5", "80", "steps")
     assert fig.layout.yaxis.title.text == "steps to converge"
     assert all(v is None or 0 <= v <= 80 for t in fig.data for v in t.y)
     for args, text in (
@@ -189,7 +194,7 @@ def test_sweep_steps_metric_and_bad_controls():
         (("1e-3", "1", "5", "5000"), "steps must be between 1 and 2,000"),
         (("1e-3", "1e7", "5", ""), "lr"),  # beyond the rule's own limit for α
     ):
-        fig, msg = sweep.compute_sweep(state, traj, *args, "loss")
+        fig, msg = sweep.compute_sweep(state, *args, "loss")
         assert text in msg and fig is no_update
 
 
@@ -236,37 +241,35 @@ def test_network_panel_on_another_surface_says_where_to_look():
     state, traj = scene()
     curves, _, _ = network.panel(state, traj, "sgd")
     assert network.NOT_NETWORK in curves.layout.annotations[0].text
-    assert network.preset_batch("radford-noisy-moons") == "32"
-    assert network.preset_batch("radford-beale") is no_update
 
 
 @pytest.mark.parametrize(
     "change",
     [
-        {"hyper": "x"},
-        {"hyper": {"sgd": 3}},
-        {"window": "bad"},
-        {"window": [[0, 1], [2]]},
-        {"start": None},
-        {"start": [1, "a"]},
-        {"steps": "300"},
-        {"optimizers": "sgd"},
-        {"surface": 7},
-        {"batch_size": "32"},
-        {"schedule": {"sgd": {"name": "cosine", "params": {"nope": 1}}}},
+        {"r": "x"},
+        {"r": [{"o": "sgd", "h": 3}]},
+        {"w": "bad"},
+        {"w": [[0, 1], [2]]},
+        {"x": None},
+        {"x": [1, "a"]},
+        {"st": "300;"},
+        {"r": "sgd"},
+        {"s": 7},
+        {"b": "32"},
+        {"r": [{"o": "sgd", "sc": ["cosine", {"nope": 1}]}]},
+        {"scene": None},
     ],
 )
 def test_a_tampered_scene_state_is_a_message_in_every_panel(change):
     state, traj = scene()
-    bad = {**state, **change}
-    fig, msg, *_ = convergence.compute_map(bad, traj, "sgd", "6", "", "outcome")
+    bad = {**state, "scene": None} if "scene" in change else with_scene(state, **change)
+    fig, msg, *_ = convergence.compute_map(bad, "sgd", "6", "", "outcome")
     assert fig is no_update and msg
-    fig, msg = sweep.compute_sweep(bad, traj, "1e-3", "1", "4", "", "loss")
+    fig, msg = sweep.compute_sweep(bad, "1e-3", "1", "4", "", "loss")
     assert fig is no_update and msg
-    if "schedule" not in change:  # the network panel does not use the schedule
-        curves, _, msg = network.panel(bad, traj, "sgd")
-        assert curves is no_update and msg
-        assert convergence.choices(bad) == ([], None)
+    curves, _, msg = network.panel(bad, traj, "sgd")
+    assert curves is no_update and msg
+    assert convergence.choices(bad) == ([], None)
 
 
 @pytest.mark.parametrize("traj", [None, {}, {"runs": "x"}, {"runs": [{"x": [1], "y": []}]}])
@@ -284,24 +287,24 @@ def test_a_change_of_colouring_reuses_the_map_a_change_of_scene_does_not(monkeyp
         return real(*args, **kwargs)
 
     monkeypatch.setattr(omaps, "convergence_map", counted)
-    state, traj = scene("himmelblau", ["sgd"], "80", hyper={"sgd": {"lr": "0.011"}})
-    first = convergence.compute_map(state, traj, "sgd", "12", "", "outcome")
-    again = convergence.compute_map(state, traj, "sgd", "12", "", "steps")
+    state, _traj = scene("himmelblau", ["sgd"], "80", hyper={"sgd": {"lr": "0.011"}})
+    first = convergence.compute_map(state, "sgd", "12", "", "outcome")
+    again = convergence.compute_map(state, "sgd", "12", "", "steps")
     assert calls == [True]  # the steps colouring came from the same map
     assert "12×12" in str(again[2]) and first[3] == again[3]
-    convergence.compute_map(state, traj, "sgd", "12", "", "loss")
+    convergence.compute_map(state, "sgd", "12", "", "loss")
     assert calls == [True, False]  # the final loss needs every step: run in full
-    convergence.compute_map(state, traj, "sgd", "12", "", "outcome")
+    convergence.compute_map(state, "sgd", "12", "", "outcome")
     assert calls == [True, False]  # and the full map serves every colouring
-    state2, traj2 = scene("himmelblau", ["sgd"], "80", hyper={"sgd": {"lr": "0.012"}})
-    convergence.compute_map(state2, traj2, "sgd", "12", "", "outcome")
-    noisy = {**state, "noise": {"sgd": {"sigma": 0.5, "seed": 1}}}
-    convergence.compute_map(noisy, traj, "sgd", "12", "", "outcome")
+    state2, _traj2 = scene("himmelblau", ["sgd"], "80", hyper={"sgd": {"lr": "0.012"}})
+    convergence.compute_map(state2, "sgd", "12", "", "outcome")
+    noisy = with_scene(state, r=[{**state["scene"]["r"][0], "n": 0.5, "sd": 1}])
+    convergence.compute_map(noisy, "sgd", "12", "", "outcome")
     assert calls == [True, False, True, True]  # another rate, then noise: new maps
 
 
 def test_the_map_honours_the_scenes_gradient_noise():
-    state, traj = scene(
+    state, _traj = scene(
         "himmelblau",
         ["sgd"],
         "120",
@@ -309,7 +312,7 @@ def test_the_map_honours_the_scenes_gradient_noise():
         noise={"sgd": {"sigma": "3", "seed": "5"}},
     )
     assert state["noise"] == {"sgd": {"sigma": 3.0, "seed": 5}}
-    fig, msg, _, _ = convergence.compute_map(state, traj, "sgd", "9", "", "steps")
+    fig, msg, _, _ = convergence.compute_map(state, "sgd", "9", "", "steps")
     assert msg == ""
     window = state["window"]
     tol = convergence.TOL_FRACTION * max(w[1] - w[0] for w in window)
@@ -332,8 +335,8 @@ def test_the_map_honours_the_scenes_gradient_noise():
         noise={"sgd": {"sigma": "3", "seed": "5"}},
     )
     assert traj3["runs"][0]["loss"][-1] == pytest.approx(float(want.final_loss[i, j]), rel=1e-6)
-    tampered = {**state, "noise": {"sgd": {"sigma": "lots", "seed": 1}}}
-    fig, msg, *_ = convergence.compute_map(tampered, traj, "sgd", "9", "", "outcome")
+    tampered = with_scene(state, r=[{**state["scene"]["r"][0], "n": "lots", "sd": 1}])
+    fig, msg, *_ = convergence.compute_map(tampered, "sgd", "9", "", "outcome")
     assert fig is no_update and "noise" in msg
 
 
@@ -370,26 +373,28 @@ def test_the_audits_480_key_sweep_is_refused_before_it_runs(monkeypatch):
     # The request of the audit, as the callback receives it: 480 copies of one key, 200
     # rates, 2,000 steps (it burned 75 s of CPU); and 480 distinct keys of one rule.
     monkeypatch.setattr(omaps, "lr_sweep", tripwire)
-    state, traj = scene("rosenbrock", ["adam"], "100")
-    for keys in (["adam"] * 480, [f"adam@{i}" for i in range(480)]):
-        tampered = {**state, "optimizers": keys}
-        fig, msg = sweep.compute_sweep(tampered, traj, "1e-4", "1", "200", "2000", "loss")
-        assert fig is no_update
-        assert msg == f"a sweep takes at most {validate.MAX_RUNS} optimizers, got 480"
+    state, _traj = scene("rosenbrock", ["adam"], "100")
+    tampered = with_scene(state, r=state["scene"]["r"] * 480)
+    fig, msg = sweep.compute_sweep(tampered, "1e-4", "1", "200", "2000", "loss")
+    assert fig is no_update
+    assert f"choose at most {validate.MAX_RUNS} optimizers" in msg
 
 
-def test_a_sweep_counts_each_run_key_once():
-    state, traj = scene("rosenbrock", ["sgd", "adam"], "100")
-    twice = {**state, "optimizers": ["sgd", "adam", "sgd", "adam"]}
-    fig, msg = sweep.compute_sweep(twice, traj, "1e-3", "0.1", "5", "", "loss")
+def test_a_sweep_draws_one_curve_per_run_of_the_scene():
+    """A scene's runs are its runs: a rule that appears twice (a preset's α = 0.02 and
+    α = 0.1 SGD) is swept twice, each curve under its own label."""
+    state, _traj = scene("rosenbrock", ["sgd", "adam"], "100")
+    twice = with_scene(state, r=state["scene"]["r"] * 2)
+    fig, msg = sweep.compute_sweep(twice, "1e-3", "0.1", "5", "", "loss")
     assert msg == ""
-    assert [t.meta["rule"] for t in fig.data if t.meta["role"] == "sweep"] == ["sgd", "adam"]
+    rules = [t.meta["rule"] for t in fig.data if t.meta["role"] == "sweep"]
+    assert rules == ["sgd", "adam", "sgd", "adam"]
 
 
 def test_a_sweep_over_the_work_cap_is_refused_with_the_budgets_message(monkeypatch):
     monkeypatch.setitem(budget.LIMITS, "sweep", budget.Limit(max_work=10_000, seconds=10))
-    state, traj = scene("rosenbrock", ["sgd", "adam"], "100")
-    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "1", "50", "500", "loss")
+    state, _traj = scene("rosenbrock", ["sgd", "adam"], "100")
+    fig, msg = sweep.compute_sweep(state, "1e-4", "1", "50", "500", "loss")
     assert fig is no_update
     assert msg == (
         "the sweep (2 rules × 50 rates × 500 steps) asks for 50,000 steps; "
@@ -403,9 +408,9 @@ def test_a_sweep_past_its_deadline_stops_with_a_message(monkeypatch):
     seconds = 0.3
     monkeypatch.setitem(budget.LIMITS, "sweep", budget.Limit(max_work=10**9, seconds=seconds))
     rules = ["sgd", "momentum", "adam", "rmsprop", "nadam", "amsgrad"]
-    state, traj = custom_scene(COSTLY, rules)
+    state, _traj = custom_scene(COSTLY, rules)
     t0 = time.monotonic()
-    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "1e-2", "200", "2000", "loss")
+    fig, msg = sweep.compute_sweep(state, "1e-4", "1e-2", "200", "2000", "loss")
     took = time.monotonic() - t0
     assert fig is no_update
     assert msg.startswith("stopped after") and "use fewer rates, steps or optimizers" in msg
@@ -418,10 +423,10 @@ def test_the_maximal_map_of_newton_on_a_costly_function_stops_at_its_deadline(mo
     # app's keeps the test short: the same code path (budget.LIMITS is read per request).
     seconds = 2.0
     monkeypatch.setitem(budget.LIMITS, "map", budget.Limit(max_work=10**9, seconds=seconds))
-    state, traj = custom_scene(COSTLY)
+    state, _traj = custom_scene(COSTLY)
     convergence.clear_map_cache()
     t0 = time.monotonic()
-    fig, msg, summary, meta = convergence.compute_map(state, traj, "newton", "200", "2000", "loss")
+    fig, msg, summary, meta = convergence.compute_map(state, "newton", "200", "2000", "loss")
     took = time.monotonic() - t0
     assert (fig, summary, meta) == (no_update,) * 3
     assert msg.startswith("stopped after")
@@ -433,11 +438,11 @@ def test_the_honest_maximal_map_and_sweep_complete_within_their_budgets():
     # The app's real budgets: a 200×200 map of 500 steps (~0.5 s of CPU) and a sweep of
     # 8 optimizers × 50 rates × 500 steps.
     convergence.clear_map_cache()
-    state, traj = scene("himmelblau", ["sgd"], "500", hyper={"sgd": {"lr": "0.01"}})
-    fig, msg, summary, _ = convergence.compute_map(state, traj, "sgd", "200", "500", "loss")
+    state, _ = scene("himmelblau", ["sgd"], "500", hyper={"sgd": {"lr": "0.01"}})
+    fig, msg, summary, _ = convergence.compute_map(state, "sgd", "200", "500", "loss")
     assert msg == "" and "200×200 starts, 500 steps" in str(summary)
     rules = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "nadam"]
-    state, traj = scene("rosenbrock", rules, "500")
-    fig, msg = sweep.compute_sweep(state, traj, "1e-4", "1", "50", "500", "loss")
+    state, _traj = scene("rosenbrock", rules, "500")
+    fig, msg = sweep.compute_sweep(state, "1e-4", "1", "50", "500", "loss")
     assert msg == ""
     assert len([t for t in fig.data if t.meta["role"] == "sweep"]) == 8

@@ -160,8 +160,10 @@ def selection(keys) -> list[str]:
 def whole(value, what: str, low: int, high: int) -> int:
     """A whole number from ``low`` to ``high`` (text or number); ``ValueError`` naming ``what``."""
     x = number(value, what)
-    if x != int(x) or not low <= x <= high:
-        raise ValueError(f"{what} must be a whole number from {low:,} to {high:,}, got {value!r}")
+    if x != int(x):
+        raise ValueError(f"{what} must be a whole number, got {_short(value)}")
+    if not low <= x <= high:
+        raise ValueError(f"{what} must be between {low:,} and {high:,}, got {x:g}")
     return int(x)
 
 
@@ -269,6 +271,9 @@ def schedule(opt: str, name, params, lr: float = 1.0) -> tuple[str, dict]:
     spec = SCHEDULE_SPECS[name]
     if not isinstance(params, dict):
         params = {}
+    unknown = set(params) - {p.name for p in spec.params}
+    if unknown:
+        raise ValueError(f"{label}: the {name} schedule has no parameter {sorted(unknown)[0]!r}")
     clean = {}
     for p in spec.params:
         raw = params.get(p.name, p.default)

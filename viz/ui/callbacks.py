@@ -21,7 +21,8 @@ from optimizers.budget import Budget, BudgetError
 from surfaces import SURFACES
 from viz import figures
 from viz.scene import PRESETS, RunSpec, Scene, default_style, geometry, link, outcome, validate
-from viz.ui import ids, layout, panels, schedule_controls, share_box
+from viz.ui import ids, layout, schedule_controls, share_box
+from viz.ui.panels.common import is_network
 
 # ----------------------------------------------------------------------------- presets
 
@@ -318,7 +319,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
             continue
         extras[n] = (sname, sparams, sigma, seed)
     try:  # mini-batches: only surfaces that sample them (the network's); others ignore it
-        batch = panels.batch_size(settings.batch_size)
+        batch = validate.batch_size(settings.batch_size)
     except ValueError as exc:
         msgs[ids.NET_BATCH_MSG] = str(exc)
         batch = None
@@ -390,7 +391,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         "contour_top": figures.contour_overlay(runs, window, style, start, step=0),
         "surface_top": figures.surface_overlay(surface, runs, window, style, step=0),
         "fps": style.fps,
-        "network": panels.is_network(surface),  # the network panel's runs
+        "network": is_network(surface),  # the network panel's runs
     }
     value_range = geometry.value_range(surface, window)  # cached: the grid is not redone
     out.loss = figures.loss_figure(runs, surface.min_value, style, value_range)

@@ -8,7 +8,8 @@ kept in the same cache); one more gets "the server is busy exporting".
 
 What is exported is the scene the app shows: the ``Scene`` held in the ``SCENE_STATE``
 store (written by ``viz.ui.callbacks.compute``), read back through the share link's codec,
-never rebuilt from the raw inputs; its runs under the export's budget. The 3-D view uses the camera the user left the surface graph at.
+never rebuilt from the raw inputs; its runs under the export's budget. The 3-D view uses
+the camera the user left the surface graph at.
 
 Crash safety: when a job ends without an answer (cancelled, or its process killed), Dash
 switches the "running" outputs back; that switch writes ``INCOMPLETE`` into the message
@@ -34,8 +35,8 @@ from collections.abc import Callable
 import diskcache
 from dash import Input, Output, State, dcc, html, no_update
 
-from viz import gif
 from optimizers.budget import Budget
+from viz import gif
 from viz.scene import Scene, link, validate
 from viz.ui import ids
 from viz.ui.jobs import (  # noqa: F401  (re-exported for callers of the old names)

@@ -1,22 +1,116 @@
-"""What the analysis panels share: the card each is laid out in (controls, a message line,
-graphs), the placeholder figure, the chooser of one of the scene's optimizers, and the
-callback that computes a panel when its button is pressed.
+"""What the analysis panels share: the page's scene as they read it (``scene_of``), the
+card each is laid out in (controls, a message line, graphs), the placeholder figure, the
+chooser of one of the scene's optimizers, and the callback that computes a panel when its
+button is pressed.
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from optimizers import OPTIMIZERS
+from optimizers.schedules import make_schedule
+from surfaces import Surface
 from viz import figures
-from viz.scene import geometry
-from viz.scene.validate import rule_of
+from viz.scene import RunSpec, Scene, geometry, link
+from viz.scene.validate import whole
 from viz.ui import ids
-from viz.ui.panels import NO_SCENE, PANEL_CONFIG, check_state, whole
 
 TOL_FRACTION = 0.01  # "reached a minimum": within 1 % of the window's larger side
+PANEL_CONFIG = {"displaylogo": False, "responsive": True}
+NO_SCENE = "No valid scene yet: fix the settings on the left first."
+
+
+# ----------------------------------------------------------------------------- the scene
+
+
+@dataclass(frozen=True)
+class PanelScene:
+    """The page's scene and its runs by the page's keys (``rule``, or ``rule@i``)."""
+
+    scene: Scene
+    runs: dict[str, RunSpec]
+    data: dict  # the store's scene data (what a computed panel depends on)
+
+    @functools.cached_property
+    def surface(self) -> Surface:
+        """The scene's surface, with its mini-batch size."""
+        return self.scene.get_surface()
+
+    @property
+    def window(self) -> tuple:
+        return self.scene.window()
+
+    def run(self, key) -> RunSpec:
+        """The run of ``key``; ``ValueError`` if the scene has none."""
+        if key not in self.runs:
+            raise ValueError("choose one of the scene's optimizers")
+        return self.runs[key]
+
+    def noise(self, key) -> tuple[float, int]:
+        """``(σ, seed)`` of the gradient noise of run ``key``."""
+        return self.scene.run_noise(self.run(key))
+
+    def schedule(self, key):
+        """``lr0 -> schedule`` for run ``key``'s α schedule, or None (constant α)."""
+        sched = self.run(key).schedule
+        if sched is None:
+            return None
+        name, params = sched
+        return lambda lr0: make_schedule(name, lr0, **params)
+
+    def scheduled_hyper(self, key) -> dict:
+        """Run ``key``'s hyperparameters, ``lr`` following its schedule when it has one."""
+        h = self.run(key).full_hyper()
+        sched = self.schedule(key)
+        if sched is not None:
+            h["lr"] = sched(float(h["lr"]))
+        return h
+
+
+def scene_of(state) -> PanelScene:
+    """The scene the page shows, from its store (it comes back from the browser, so it is
+    read through the codec and checked again); ``ValueError`` with a message if unusable."""
+    if not isinstance(state, dict) or not isinstance(state.get("scene"), dict):
+        raise ValueError(NO_SCENE)
+    try:
+        scene = link.scene_from_dict(state["scene"])
+    except ValueError as exc:
+        raise ValueError(f"The scene is not valid ({exc}); change any setting.") from None
+    return PanelScene(scene, link.preset_keys(scene), state["scene"])
+
+
+def is_network(surface) -> bool:
+    """Whether ``surface`` is a classifier's loss (the Network panel's subject)."""
+    return hasattr(surface, "decision_boundary")
+
+
+def quiet(fn, *args, **kwargs):
+    """Call ``fn`` with numpy's floating-point warnings off (divergence is an outcome)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(*args, **kwargs)
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def field(label, control, msg_id=None, hint=""):
+    return html.Div(
+        [
+            html.Label(label, htmlFor=control.id, className="inline-label"),
+            control,
+            html.Div(id=msg_id, className="msg", role="status") if msg_id else None,
+        ],
+        className="panel-field",
+        title=hint,
+    )
 
 
 def empty_figure(text: str) -> go.Figure:
@@ -43,15 +137,11 @@ def num_input(id_, value="", width: str = "small", **kw) -> dcc.Input:
 
 def steps_field(id_, high: int) -> html.Div:
     """The steps box of a panel: empty means the scene's own steps (``scene_steps``)."""
-    from viz.ui.panels import field
-
     return field("steps", num_input(id_), hint=f"1 to {high:,}; empty: the scene's steps")
 
 
 def radio_field(label: str, id_, options, value: str, cls: str = "") -> html.Div:
     """A row of radio buttons: ``options`` are (value, text) pairs."""
-    from viz.ui.panels import field
-
     items = [{"label": t, "value": v} for v, t in options]
     extra = {"className": cls} if cls else {}
     radio = dcc.RadioItems(id=id_, options=items, value=value, inline=True, **extra)
@@ -86,9 +176,9 @@ def card(name: str, controls: list, msg_id, *body) -> html.Div:
     )
 
 
-def scene_steps(value, state: dict, high: int) -> int:
+def scene_steps(value, ps: PanelScene, high: int) -> int:
     """The steps box: a whole number in [1, high]; empty means the scene's own steps."""
-    text = value if str(value or "").strip() else state.get("steps", 300)
+    text = value if str(value or "").strip() else ps.scene.steps
     return whole(text, "steps", 1, high)
 
 
@@ -102,17 +192,13 @@ def scene_tol(window) -> float:
 
 
 def choices(state):
-    """The optimizer dropdown: the scene's runs; keeps nothing stale."""
+    """The optimizer dropdown: the scene's runs, by their labels; keeps nothing stale."""
     try:
-        check_state(state)
+        ps = scene_of(state)
     except ValueError:
         return [], None
-    keys = [k for k in state["optimizers"] if rule_of(k) in OPTIMIZERS]
-    opts = [
-        {"label": OPTIMIZERS[rule_of(k)].label + ("" if "@" not in k else f" ({k})"), "value": k}
-        for k in keys
-    ]
-    return opts, (keys[0] if keys else None)
+    opts = [{"label": r.resolved().label, "value": k} for k, r in ps.runs.items()]
+    return opts, (opts[0]["value"] if opts else None)
 
 
 def keep_choice(state, current):
@@ -139,9 +225,9 @@ def register_chooser(app, dropdown_id) -> None:
 
 
 def register_button(app, outputs: list, button, choice, controls: list, compute) -> None:
-    """``compute(state, traj, *controls, choice)`` when ``button`` is pressed or ``choice``
-    (a colouring or metric) changes after a first press. ``outputs`` start with the
-    figure and the message; without a valid scene: its message, nothing else changes."""
+    """``compute(state, *controls, choice)`` when ``button`` is pressed or ``choice`` (a
+    colouring or metric) changes after a first press. ``outputs`` start with the figure
+    and the message."""
     nothing = (no_update,) * len(outputs)
 
     @app.callback(
@@ -149,13 +235,10 @@ def register_button(app, outputs: list, button, choice, controls: list, compute)
         Input(button, "n_clicks"),
         Input(choice, "value"),
         State(ids.SCENE_STATE, "data"),
-        State(ids.TRAJ, "data"),
         *(State(c, "value") for c in controls),
         prevent_initial_call=True,
     )
-    def _on_button(n_clicks, chosen, state, traj, *values):
+    def _on_button(n_clicks, chosen, state, *values):
         if not n_clicks:
             return nothing
-        if state is None:
-            return (no_update, NO_SCENE, *nothing[2:])
-        return compute(state, traj, *values, chosen)
+        return compute(state, *values, chosen)

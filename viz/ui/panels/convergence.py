@@ -25,37 +25,25 @@ from optimizers import maps as omaps
 from optimizers.budget import Budget
 from viz import figures
 from viz.scene import Style, geometry, validate
-from viz.scene.validate import rule_of
 from viz.ui import ids
-from viz.ui import layout as vlayout
-from viz.ui.panels import (
-    check_state,
-    colour_of,
-    field,
-    is_network,
-    label_of,
-    quiet,
-    run_hyper,
-    run_noise,
-    run_styles,
-    scene_surface,
-    scene_window,
-    scheduled_hyper,
-    whole,
-)
 from viz.ui.panels.common import (  # noqa: F401 - choices, empty_figure, TOL_FRACTION: API
     TOL_FRACTION,
+    PanelScene,
     button,
     card,
     choices,
     empty_figure,
+    field,
     graph,
+    is_network,
     keep_choice,
     loading,
     num_input,
+    quiet,
     radio_field,
     register_button,
     register_chooser,
+    scene_of,
     scene_steps,
     scene_tol,
     steps_field,
@@ -325,26 +313,20 @@ def summary(cmap, label: str) -> html.Div:
 # ----------------------------------------------------------------------------- callbacks
 
 
-def _style(state) -> Style:
-    sc = vlayout.presets().get(state.get("preset") or "")
-    if sc is not None and sc.surface == state.get("surface"):
-        return sc.style
-    return Style()
-
-
 MAP_CACHE = 4  # maps kept (each ~1.3 MB at 200×200): a change of colouring redraws at once
 _maps: OrderedDict = OrderedDict()
 _maps_lock = threading.Lock()
 
 
-def _map_ident(state: dict, key: str, n: int, steps: int, sigma: float, seed: int) -> str:
+def _map_ident(ps: PanelScene, key: str, n: int, steps: int) -> str:
     """Everything of the scene that a map of ``key`` depends on, as text."""
-    parts = {k: state.get(k) for k in ("surface", "expression", "window", "batch_size")}
+    parts = {k: ps.data.get(k) for k in ("s", "e", "w", "b", "n", "sd")}
+    r = ps.run(key)
     parts.update(
-        key=key,
-        hyper=run_hyper(state, key),
-        schedule=(state.get("schedule") or {}).get(key),
-        noise=[sigma, seed],
+        rule=r.optimizer,
+        hyper=r.full_hyper(),
+        schedule=r.schedule,
+        noise=ps.noise(key),
         n=n,
         steps=steps,
     )
@@ -374,8 +356,9 @@ def _remember(ident: str, early: bool, cmap) -> None:
             _maps.popitem(last=False)
 
 
-def compute_map(state, traj, key, n, steps, colour_by):
-    """(figure, message, summary, meta): the map for run ``key`` of the scene in ``state``.
+def compute_map(state, key, n, steps, colour_by):
+    """(figure, message, summary, meta): the map for run ``key`` of the page's scene
+    (``state``: its store).
 
     Bad input: a message and ``no_update`` for everything else. The map runs within the
     budget of a "map" request (``optimizers.budget``): past its deadline it stops with a
@@ -384,14 +367,15 @@ def compute_map(state, traj, key, n, steps, colour_by):
     budget = Budget.of("map")  # the clock starts with the request
     keep = (no_update, no_update, no_update)
     try:
-        surface = scene_surface(state)
+        ps = scene_of(state)
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
-    if key not in (state.get("optimizers") or []):
+    surface = ps.surface
+    if key not in ps.runs:
         return (no_update, "choose one of the scene's optimizers", *keep[1:])
     try:
-        n = whole(n, "grid n", 2, MAX_N)
-        steps = scene_steps(steps, state, MAX_STEPS)
+        n = validate.whole(n, "grid n", 2, MAX_N)
+        steps = scene_steps(steps, ps, MAX_STEPS)
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
     if colour_by not in dict(COLOUR_BY):
@@ -404,21 +388,19 @@ def compute_map(state, traj, key, n, steps, colour_by):
             f"{int((NETWORK_BUDGET / steps) ** 0.5)} for {steps} steps).",
             *keep[1:],
         )
-    info = OPTIMIZERS[rule_of(key)]
-    if info.second_order and not surface.has_hessian:
-        return (no_update, f"{info.label} needs a Hessian; {surface.label} has none", *keep[1:])
-    window = scene_window(state, surface)
+    info = OPTIMIZERS[ps.run(key).optimizer]
+    window = ps.window
     tol = scene_tol(window)
     try:
-        sigma, seed = run_noise(state, key)
+        sigma, seed = ps.noise(key)
         early = colour_by != "loss"  # the final loss needs every step
-        ident = _map_ident(state, key, n, steps, sigma, seed)
+        ident = _map_ident(ps, key, n, steps)
         cmap = _cached(ident, early)
         if cmap is None:
             cmap = quiet(
                 omaps.convergence_map,
                 info.name,
-                scheduled_hyper(state, key),
+                ps.scheduled_hyper(key),
                 surface,
                 n=n,
                 steps=steps,
@@ -433,17 +415,22 @@ def compute_map(state, traj, key, n, steps, colour_by):
             _remember(ident, early, cmap)
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
-    styles = run_styles(traj)
-    label = label_of(key, styles)
-    fig = quiet(map_figure, cmap, surface, window, _style(state), colour_by, state.get("start"))
+    run = ps.run(key).resolved()
+    fig = quiet(map_figure, cmap, surface, window, ps.scene.style, colour_by, ps.scene.start)
     msg = ""  # divergence is an outcome: drawn (dark pixels) and counted in the summary
     meta = {
-        "surface": state.get("surface"),
+        "surface": ps.scene.surface_name,
+        "ident": _surface_ident(ps),
         "window": [list(w) for w in window],
         "key": key,
-        "colour": colour_of(key, styles),
+        "colour": run.colour,
     }
-    return fig, msg, summary(cmap, label), meta
+    return fig, msg, summary(cmap, run.label), meta
+
+
+def _surface_ident(ps: PanelScene) -> str:
+    """The scene's surface (and window) as text: a map is of that surface only."""
+    return json.dumps([ps.data.get(k) for k in ("s", "e", "w", "b")], default=repr)
 
 
 def start_from_pixel(click):
@@ -454,22 +441,22 @@ def start_from_pixel(click):
     x, y = xy
     if not (np.isfinite(x) and np.isfinite(y)):
         return no_update, no_update
-    return vlayout.fmt(x), vlayout.fmt(y)
+    return f"{x:.6g}", f"{y:.6g}"
 
 
 def follow_start(state, meta):
     """Move the map's start marker to the scene's start (a Patch: the image stays)."""
     try:
-        check_state(state)
+        ps = scene_of(state)
     except ValueError:
         return no_update, no_update
     if not isinstance(meta, dict):
         return no_update, no_update
-    if meta.get("surface") != state.get("surface"):
+    if meta.get("ident") != _surface_ident(ps):
         return no_update, "The scene changed since this map was computed: press “Compute map”."
     p = Patch()
-    p["data"][-1]["x"] = [state["start"][0]]
-    p["data"][-1]["y"] = [state["start"][1]]
+    p["data"][-1]["x"] = [ps.scene.start[0]]
+    p["data"][-1]["y"] = [ps.scene.start[1]]
     return p, ""
 
 

@@ -16,12 +16,18 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html, no_update
 from plotly.subplots import make_subplots
 
-from surfaces import SURFACES
 from viz import figures
-from viz.ui import ids, share
-from viz.ui import layout as vlayout
-from viz.ui.panels import field, is_network, scene_surface
-from viz.ui.panels.common import card, empty_figure, graph, num_input, register_chooser
+from viz.ui import ids
+from viz.ui.panels.common import (
+    card,
+    empty_figure,
+    field,
+    graph,
+    is_network,
+    num_input,
+    register_chooser,
+    scene_of,
+)
 
 MAX_FRAMES = 41
 GRID = 36
@@ -32,10 +38,9 @@ NOT_NETWORK = (
 CLASS_COLOURS = ("#D55E00", "#0072B2")  # class 0, class 1
 
 
-def layout() -> html.Div:
-    init = vlayout.initial()
-    sc = vlayout.presets().get(init["preset"] or "")
-    bs = "" if sc is None or sc.batch_size is None else str(sc.batch_size)
+def layout(batch: str = "") -> html.Div:
+    """The panel, its batch size box showing ``batch`` (the opening scene's; "" = full)."""
+    bs = batch
     controls = [
         field(
             "batch size",
@@ -225,7 +230,7 @@ def boundary_figure(surface, r: dict, steps, xs, ys, prob, k: int = 0) -> go.Fig
 def panel(state, traj, key):
     """(curves figure, boundary figure, message) for the scene in the stores."""
     try:
-        surface = scene_surface(state)
+        surface = scene_of(state).surface
     except ValueError as exc:
         return no_update, no_update, str(exc)
     if not is_network(surface):
@@ -242,31 +247,8 @@ def panel(state, traj, key):
     return curves, boundary, ""
 
 
-def preset_batch(name, pending=None):
-    """A preset's batch size for the box ("" = full batch); nothing for free play, nor
-    while a share link applies its own scene (``pending``: viz/share.py sets the box)."""
-    if isinstance(pending, dict) and pending.get("p") == name:
-        return no_update
-    if not isinstance(name, str):
-        return no_update  # a tampered value: the scene list's own callback says so
-    sc = vlayout.presets().get(name)
-    if sc is None:
-        return no_update
-    surf = SURFACES.get(sc.surface)
-    if not hasattr(surf, "with_batch_size"):
-        return no_update
-    return "" if sc.batch_size is None else str(sc.batch_size)
-
-
 def register(app) -> None:
     register_chooser(app, ids.NET_OPT)
-
-    app.callback(
-        Output(ids.NET_BATCH, "value"),
-        Input(ids.PRESET, "value"),
-        State(share.SHARE_PENDING, "data"),
-        prevent_initial_call=True,
-    )(preset_batch)
 
     # The panel's answer depends on the runs only in a network scene. Every other scene
     # would upload its whole trajectory (~85 kB for Radford's Beale) with each settings

@@ -11,33 +11,23 @@ import numpy as np
 import plotly.graph_objects as go
 from dash import Output, html, no_update
 
-from optimizers import OPTIMIZERS
 from optimizers import maps as omaps
 from optimizers.budget import Budget
 from viz import figures
 from viz.scene import geometry
-from viz.scene.validate import MAX_RUNS, number, rule_of
+from viz.scene.validate import number, whole
 from viz.ui import ids
-from viz.ui.panels import (
-    colour_of,
-    field,
-    label_of,
-    quiet,
-    run_hyper,
-    run_schedule,
-    run_styles,
-    scene_surface,
-    scene_window,
-    whole,
-)
 from viz.ui.panels.common import (
     button,
     card,
+    field,
     graph,
     loading,
     num_input,
+    quiet,
     radio_field,
     register_button,
+    scene_of,
     scene_steps,
     scene_tol,
     steps_field,
@@ -152,63 +142,45 @@ def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) ->
     return fig
 
 
-def compute_sweep(state, traj, lo, hi, count, steps, metric):
-    """(figure, message) for the scene's optimizers; a bad control: (no_update, message).
+def compute_sweep(state, lo, hi, count, steps, metric):
+    """(figure, message) for the optimizers of the page's scene (``state``: its store);
+    a bad control: (no_update, message).
 
-    Each run key counts once, a scene holds at most ``MAX_RUNS`` of them, and the sweep
-    runs within the budget of a "sweep" request (``optimizers.budget``): too much work is
+    The scene holds at most ``MAX_RUNS`` runs (its codec's check), and the sweep runs
+    within the budget of a "sweep" request (``optimizers.budget``): too much work is
     refused before anything runs, and a sweep past its deadline stops with a message.
     """
     budget = Budget.of("sweep")  # the clock starts with the request
     try:
-        surface = scene_surface(state)
+        ps = scene_of(state)
     except ValueError as exc:
         return no_update, str(exc)
+    surface = ps.surface
     try:
         a = number(lo, "lowest α")
         b = number(hi, "highest α")
         if not (0 < a < b):
             raise ValueError(f"the rates must satisfy 0 < lowest < highest, got {a:g} and {b:g}")
         count = whole(count, "rates", 2, MAX_RATES)
-        steps = scene_steps(steps, state, MAX_STEPS)
+        steps = scene_steps(steps, ps, MAX_STEPS)
     except ValueError as exc:
         return no_update, str(exc)
-    chosen = state.get("optimizers") or []
-    if len(chosen) > MAX_RUNS:  # the app never sends more: a tampered store
-        return no_update, f"a sweep takes at most {MAX_RUNS} optimizers, got {len(chosen):,}"
-    keys = [k for k in dict.fromkeys(chosen) if rule_of(k) in OPTIMIZERS]  # each key once
-    if not keys:
-        return no_update, "choose at least one optimizer"
-    bad = [k for k in keys if OPTIMIZERS[rule_of(k)].second_order and not surface.has_hessian]
-    if bad:
-        return (
-            no_update,
-            f"{OPTIMIZERS[rule_of(bad[0])].label} needs a Hessian; {surface.label} has none",
-        )
+    keys = list(ps.runs)
     lrs = np.geomspace(a, b, count)
-    window = scene_window(state, surface)
-    tol = scene_tol(window)
+    tol = scene_tol(ps.window)
     try:
         rules = []
         for k in keys:
-            sched = run_schedule(state, k)
-            rule = (rule_of(k), run_hyper(state, k))
+            sched = ps.schedule(k)
+            rule = (ps.runs[k].optimizer, ps.runs[k].full_hyper())
             rules.append(rule if sched is None else (*rule, sched))
         curves = quiet(
-            omaps.lr_sweep,
-            rules,
-            surface,
-            state.get("start"),
-            lrs,
-            steps=steps,
-            tol=tol,
-            budget=budget,
+            omaps.lr_sweep, rules, surface, ps.scene.start, lrs, steps=steps, tol=tol, budget=budget
         )
     except ValueError as exc:
         return no_update, str(exc)
-    styles = run_styles(traj)
-    labels = [label_of(k, styles) for k in keys]
-    colours = [colour_of(k, styles) for k in keys]
+    runs = [ps.runs[k].resolved() for k in keys]
+    labels, colours = [r.label for r in runs], [r.colour for r in runs]
     fig = quiet(sweep_figure, curves, labels, colours, metric, surface.min_value, steps)
     return fig, ""  # divergence is a result: drawn (✕) and listed above the plot
 
