@@ -527,6 +527,284 @@ def run_hyper_benchmark(driver, url: str, changes: int = HYPER_CHANGES) -> dict:
     return {"new": cold, "cached": cached}
 
 
+# ---------------------------------------------------------------- surface / preset change
+
+SCENE_GOAL_MS = 500.0
+# Chosen in turn from the page's opening scene (Radford's Beale): each differs from the
+# one before, and each is new to the server's caches the first time.
+SURFACE_CHOICES = ("rosenbrock", "himmelblau", "booth", "six_hump_camel", "quadratic")
+PRESET_CHOICES = (
+    "radford-long-valley",
+    "radford-saddle",
+    "himmelblau-basins",
+    "ravine-adam-vs-sgd",
+    "radford-beale",
+)
+_SCENE_GRAPHS = ("contour", "contour-top", "surface3d", "surface3d-top")
+
+# Installed once per page: the choice's time (pointerup on an option) and every
+# _dash-update-component request's times and outputs.
+_SCENE_HOOKS = r"""
+if (window.__sb) return;
+const B = window.__sb = {P: null, inflight: 0, lastEnd: 0};
+document.addEventListener('pointerup', function (e) {
+  const P = B.P;
+  if (P && P.t0 === null && e.target.closest && e.target.closest('[role=option]')) {
+    P.t0 = performance.now();
+  }
+}, true);
+// The synchronous time of each top-level call into Plotly (by graph: which graphs a change
+// re-plots, and what each costs) and into MathJax (dcc.Markdown typesets each formula
+// with MathJax.typeset; MathJax defines it once loaded, so it is wrapped when armed).
+B.wrap = function (obj, names, kind) {
+  let depth = 0;
+  for (const name of names) {
+    const f0 = obj && obj[name];
+    if (typeof f0 !== 'function' || f0.__sb) continue;
+    const f = function (target) {
+      const P = B.P, t = performance.now();
+      depth++;
+      try { return f0.apply(this, arguments); } finally {
+        depth--;
+        if (depth === 0 && P && P.t0 !== null) {
+          const host = target && target.closest ? target.closest('[id]') : null;
+          P.spans.push({kind: kind, id: host ? host.id : '', start: t, end: performance.now()});
+        }
+      }
+    };
+    f.__sb = true;
+    obj[name] = f;
+  }
+};
+B.wrap(window.Plotly, ['react', 'newPlot', 'restyle', 'relayout', 'update', 'animate'], 'plotly');
+const fetch0 = window.fetch;
+window.fetch = function (url, opts) {
+  const body = String((opts && opts.body) || '');
+  const P = B.P;
+  let output = '';
+  try { output = JSON.parse(body).output || ''; } catch (e) { output = ''; }
+  const rec = {start: performance.now(), output: output};
+  if (P && P.t0 !== null && String(url).indexOf('_dash-update-component') >= 0) {
+    P.requests.push(rec);
+  }
+  B.inflight++;
+  const end = function () { B.inflight--; B.lastEnd = performance.now(); };
+  return fetch0.apply(this, arguments).then(function (r) {
+    rec.headers = performance.now();
+    if (r.status !== 200) { rec.end = rec.headers; end(); return r; }
+    const json = r.json.bind(r);
+    r.json = function () {
+      return json().then(function (x) { rec.end = performance.now(); end(); return x; },
+        function (e) { end(); throw e; });
+    };
+    return r;
+  }, function (e) { end(); throw e; });
+};
+"""
+
+# Armed before each choice: resolves once all four graphs (both backgrounds, both
+# overlays) have been plotted with new data after the choice (plotly_afterplot with a
+# data array other than the one on screen when armed), and then a frame has been rendered
+# (requestAnimationFrame, then a user-blocking task: as in _HYPER_ARM).
+_SCENE_ARM = r"""
+const B = window.__sb, o = window.dash_clientside.optviz, ids = arguments[0];
+B.wrap(window.MathJax, ['typeset', 'typesetPromise'], 'mathjax');
+const P = B.P = {t0: null, requests: [], spans: [], drawn: {}, old: {}, frame: null,
+                 painted: null};
+P.done = new Promise(function (resolve) { P.resolve = resolve; });
+for (const id of ids) {
+  const g = o.gd(id);
+  P.old[id] = g && g.data;
+  if (g && !g.__sbBound) {
+    g.__sbBound = true;
+    g.on('plotly_afterplot', function () {
+      const P = B.P;
+      if (!P || P.t0 === null || P.drawn[id] || g.data === P.old[id]) return;
+      P.drawn[id] = performance.now();
+      if (ids.some((i) => !P.drawn[i])) return;
+      requestAnimationFrame(function () {
+        P.frame = performance.now();
+        const after = function () { P.painted = performance.now(); P.resolve(); };
+        if (window.scheduler && scheduler.postTask) {
+          scheduler.postTask(after, {priority: 'user-blocking'});
+        } else {
+          setTimeout(after, 0);
+        }
+      });
+    });
+  }
+}
+return true;
+"""
+
+_SCENE_WAIT = r"""
+const done = arguments[arguments.length - 1], P = window.__sb.P;
+const t = setTimeout(function () { done(null); }, arguments[0] * 1000);
+P.done.then(function () {
+  clearTimeout(t);
+  done({t0: P.t0, requests: P.requests, spans: P.spans, drawn: P.drawn, frame: P.frame,
+        painted: P.painted});
+});
+"""
+
+
+def _choose(driver, dropdown: str, label: str) -> None:
+    """Open a dropdown and click the option showing ``label``, as a user does."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.ID, dropdown).click()
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        for opt in driver.find_elements(By.CSS_SELECTOR, "[role=option]"):
+            if opt.text.strip() == label:
+                # in view below the list's search box (a user scrolls to it)
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", opt)
+                opt.click()
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"no option {label!r} in the {dropdown} dropdown")
+
+
+def _scene_quiet(driver, ms: float = 600.0) -> None:
+    wait_for(
+        driver,
+        f"window.__sb.inflight === 0 && performance.now() - window.__sb.lastEnd > {ms}",
+        timeout=60.0,
+    )
+
+
+def change_scene(driver, dropdown: str, value: str, label: str, timeout: float = 30.0) -> dict:
+    """Choose ``label`` in a dropdown; the times until both views show the new scene."""
+    from viz.scene import get_preset
+    from viz.ui import ids
+
+    _scene_quiet(driver)
+    driver.execute_script(_SCENE_ARM, list(_SCENE_GRAPHS))
+    _choose(driver, dropdown, label)
+    driver.set_script_timeout(timeout + 5)
+    t = driver.execute_async_script(_SCENE_WAIT, timeout)
+    if not t or t.get("t0") is None or t.get("painted") is None:
+        raise RuntimeError(f"choosing {label!r} was not drawn within {timeout:g} s: {t}")
+    # the page shows the scene chosen: its surface and (for a preset) its runs
+    S = driver.execute_script(
+        "const S = window.dash_clientside.optviz.state;"
+        "return {steps: S.steps, runs: S.runs.map((r) => r.key), n: S.runs.length};"
+    )
+    if dropdown == ids.PRESET:
+        sc = get_preset(value)
+        if S["steps"] != sc.steps or S["n"] != len(sc.runs):
+            raise RuntimeError(f"{value}: the page shows {S}, not the preset's runs")
+    t0, reqs = t["t0"], t["requests"]
+    rec = next((r for r in reqs if "traj.data" in r.get("output", "")), None)
+    if rec is None or rec.get("headers") is None:
+        raise RuntimeError(f"choosing {label!r} sent no recompute: {reqs}")
+    answer = rec["headers"]
+    before_reqs = [r for r in reqs if r["start"] < rec["start"]]
+    plotly: dict = {}
+    for c in t["spans"]:
+        if c["kind"] == "plotly" and c["start"] >= answer:
+            plotly[c["id"]] = plotly.get(c["id"], 0.0) + c["end"] - c["start"]
+
+    def mathjax(lo, hi):
+        return sum(
+            c["end"] - c["start"]
+            for c in t["spans"]
+            if c["kind"] == "mathjax" and lo <= c["start"] < hi
+        )
+
+    after = t["painted"] - answer
+    return {
+        "total": t["painted"] - t0,
+        "before_request": rec["start"] - t0,
+        "earlier_requests": len(before_reqs),
+        "mathjax_before": mathjax(t0, answer),
+        "server": answer - rec["start"],
+        "after_response": after,
+        "plotly_calls": plotly,
+        "plotly": sum(plotly.values()),
+        "mathjax": mathjax(answer, t["painted"]),
+        "rest": after - sum(plotly.values()) - mathjax(answer, t["painted"]),
+        "later_requests": len([r for r in reqs if r["start"] > answer]),
+        "drawn": {k: v - t0 for k, v in t["drawn"].items()},
+    }
+
+
+def run_scene_benchmark(driver, url: str) -> dict:
+    """Each surface, then each preset, chosen in its dropdown (after one warm-up each)."""
+    from viz.ui import ids
+
+    load_app(driver, url)
+    driver.execute_script(_SCENE_HOOKS)
+    out = {}
+    for kind, dropdown, choices in (
+        ("surface", ids.SURFACE, SURFACE_CHOICES),
+        ("preset", ids.PRESET, PRESET_CHOICES),
+    ):
+        # warm-up: a choice outside the timed ones (loads code paths, e.g. MathJax's)
+        warm = "styblinski_tang" if kind == "surface" else "lr-too-high"
+        change_scene(driver, dropdown, warm, _label(kind, warm))
+        out[kind] = [change_scene(driver, dropdown, c, _label(kind, c)) for c in choices]
+    return out
+
+
+def _label(kind: str, name: str) -> str:
+    """What the dropdown shows for a surface or preset (the option a user clicks)."""
+    from surfaces import SURFACES
+    from viz.scene import get_preset
+
+    return SURFACES[name].label if kind == "surface" else (get_preset(name).title or name)
+
+
+def scene_rows(scene: dict) -> list:
+    """One row per kind of choice: the median, its spread, and where the time goes."""
+    from benchmarks.common import Row
+
+    rows = []
+    for kind, what in (("surface", "a surface"), ("preset", "a preset")):
+        runs = scene.get(kind) or []
+        if not runs:
+            continue
+        totals = sorted(r["total"] for r in runs)
+        median = statistics.median(totals)
+        graphs = sorted({g for r in runs for g in r["plotly_calls"]})
+        calls = ", ".join(
+            f"{g} {statistics.median(r['plotly_calls'].get(g, 0.0) for r in runs):.0f} ms"
+            for g in graphs
+        )
+        drawn = ", ".join(
+            f"{g} {statistics.median(r['drawn'][g] for r in runs):.0f} ms" for g in _SCENE_GRAPHS
+        )
+        rows.append(
+            Row(
+                f"{kind} change → both views show the new scene (Selenium): {what}",
+                round(median, 1),
+                "ms",
+                f"< {SCENE_GOAL_MS:g} ms",
+                median < SCENE_GOAL_MS,
+                note=(
+                    f"median of {len(runs)} choices in the {kind} dropdown (clicked as a"
+                    " user does), from the option's pointerup to the frame after both"
+                    " backgrounds and both overlays were plotted with the new scene;"
+                    f" spread {totals[0]:.0f}–{totals[-1]:.0f} ms. In the page:"
+                    f" {_ms(r['before_request'] for r in runs)} until the recompute's request"
+                    f" ({statistics.median(r['earlier_requests'] for r in runs):.0f}"
+                    " requests started before it),"
+                    f" {_ms(r['server'] for r in runs)} server (request sent → answer; the"
+                    " page typesets MathJax meanwhile:"
+                    f" {_ms(r['mathjax_before'] for r in runs)}),"
+                    f" {_ms(r['after_response'] for r in runs)} from the answer to the frame:"
+                    f" Plotly calls {_ms(r['plotly'] for r in runs)} ({calls}), MathJax"
+                    f" {_ms(r['mathjax'] for r in runs)}, the rest (Dash applying the outputs,"
+                    f" React, {statistics.median(r['later_requests'] for r in runs):.0f}"
+                    " follow-up requests, the browser's layout and paint, WebGL)"
+                    f" {_ms(r['rest'] for r in runs)}. The graphs plotted (from the"
+                    f" choice): {drawn}"
+                ),
+            )
+        )
+    return rows
+
+
 @contextmanager
 def _session(session=None):
     """``(url, driver)``: the one given, or a new app server and browser for this block."""
@@ -708,14 +986,16 @@ def main(argv: list[str] | None = None) -> list:
         t1 = time.perf_counter()
         hyper = run_hyper_benchmark(driver, url, args.changes)
         t2 = time.perf_counter()
-        table = run_benchmark((url, driver))
+        scene = run_scene_benchmark(driver, url)
         t3 = time.perf_counter()
+        table = run_benchmark((url, driver))
+        t4 = time.perf_counter()
     print(
         f"browser start {t1 - t0:.0f} s, hyperparameter changes {t2 - t1:.0f} s,"
-        f" frame rates {t3 - t2:.0f} s"
+        f" surface/preset changes {t3 - t2:.0f} s, frame rates {t4 - t3:.0f} s"
     )
     print_table(table)
-    changes = hyper_rows(hyper)
+    changes = hyper_rows(hyper) + scene_rows(scene)
     for r in changes:
         print(f"{r.benchmark}: {r.ours:.0f} ms — {r.note}")
     return fps_rows(table) + changes
