@@ -10,11 +10,18 @@ each response is checked to carry new trajectories. A share of the requests can 
 exports (``--export-share``) once the app has an export callback; until then they are
 skipped with a note.
 
-Reported: errors (a non-200 answer, a timeout, or an answer without trajectories; goal 0)
-and the p50/p95 latency of the requests (goal p95 < 500 ms). All traffic stays on
-127.0.0.1; counts and timeouts are bounded.
+Hostile traffic (``--hostile-share``, 10 % of all requests by default; issue 15) runs
+beside the honest clients from threads of its own: budget-busting learning-rate sweeps
+(480 copies of one optimizer x 200 rates x 2,000 steps), a deeply nested custom f(x, y)
+sent to the recompute, and slow bodies (a byte every 2 s). Its answers are tallied apart;
+the goals hold for the honest clients.
+
+Reported: errors of the honest clients (a non-200 answer, a timeout, or an answer without
+trajectories; goal 0) and the p50/p95 latency of their recomputes (goal p95 < 500 ms).
+All traffic stays on 127.0.0.1; counts and timeouts are bounded.
 
     python -m benchmarks.bench_load [--clients 20] [--requests 100] [--workers 2]
+                                    [--export-share 0.05] [--hostile-share 0.10]
 """
 
 from __future__ import annotations
@@ -495,6 +502,186 @@ class Client:
         return [prop]
 
 
+# ----------------------------------------------------------------------------- hostile
+
+NESTED = (  # typed as the custom f(x, y): 18 nested calls (the parser must bound it)
+    "cos(tanh(cos(asin(tanh(sinh(tanh(cos(asin(acos(sinh(atan(atan(cos(cos(tan(tanh("
+    "log(x*y))))))))))))))))))"
+)
+SWEEP_COPIES, SWEEP_RATES, SWEEP_STEPS = 480, 200, 2000  # far past any sane budget
+SLOW_EVERY_S = 2.0  # a slow body's pace: one byte per this many seconds
+SLOW_MAX_S = 40.0  # and at most this long per connection (the server should cut sooner)
+SLOW_CLIENTS = 8  # slow connections open at once
+FAST_ATTACKERS = 4  # threads sending the costly sweeps and expressions
+
+
+@dataclass
+class Hostile:
+    """What the hostile requests got: per kind, (outcome, seconds) pairs."""
+
+    outcomes: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, kind: str, outcome: str, seconds: float) -> None:
+        with self.lock:
+            self.outcomes.setdefault(kind, []).append((outcome, seconds))
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for v in self.outcomes.values())
+
+    def server_faults(self) -> int:
+        """Answers that show the server failing (5xx, dropped without an answer)."""
+        return sum(
+            1
+            for v in self.outcomes.values()
+            for outcome, _ in v
+            if outcome.startswith("HTTP 5") or outcome in {"no answer", "timeout"}
+        )
+
+    def summary(self) -> str:
+        parts = []
+        for kind, items in sorted(self.outcomes.items()):
+            tally: dict[str, int] = {}
+            for outcome, _ in items:
+                tally[outcome] = tally.get(outcome, 0) + 1
+            seconds = sorted(t for _, t in items)
+            common = ", ".join(f"{n}× {o}" for o, n in sorted(tally.items(), key=lambda x: -x[1]))
+            parts.append(f"{kind} {len(items)} (p50 {quantile(seconds, 0.5):.2f} s: {common})")
+        return "; ".join(parts)
+
+
+def _said(raw: bytes) -> str:
+    """The first message a callback answer shows (``*-msg`` children), shortened."""
+    try:
+        props = _response_props(raw)
+    except (ValueError, KeyError, TypeError):
+        return ""
+    for key, value in props.items():
+        if key.endswith("-msg") and isinstance(value.get("children"), str) and value["children"]:
+            return value["children"][:60]
+    return ""
+
+
+def _hostile_sweep(client: Client) -> str:
+    dep = client.app.callback("sweep-graph")
+    if dep is None:
+        return "no sweep panel"
+    values = dict(client.values)
+    state = values.get("scene-state.data")
+    if isinstance(state, dict) and state.get("optimizers"):
+        # the same run over and over: in the old store and in the scene codec's dict
+        state = {**state, "optimizers": [state["optimizers"][0]] * SWEEP_COPIES}
+        scene = state.get("scene")
+        if isinstance(scene, dict) and scene.get("r"):
+            state["scene"] = {**scene, "r": [scene["r"][0]] * SWEEP_COPIES}
+        values["scene-state.data"] = state
+    values.update(
+        {
+            "sweep-lo.value": "1e-5",
+            "sweep-hi.value": "1",
+            "sweep-count.value": str(SWEEP_RATES),
+            "sweep-steps.value": str(SWEEP_STEPS),
+            "sweep-btn.n_clicks": 1,
+        }
+    )
+    status, raw = client._post(client.app.body(dep, values, ["sweep-btn.n_clicks"]))
+    if status != 200:
+        return f"HTTP {status}"
+    return "HTTP 200 refused" if _said(raw) else "HTTP 200 ran"
+
+
+def _hostile_expression(client: Client) -> str:
+    values = dict(client.values)
+    values.update({"surface.value": "custom", "expression.value": NESTED})
+    body = client.app.body(client.recompute, values, ["expression.value"])
+    status, raw = client._post(body)
+    if status != 200:
+        return f"HTTP {status}"
+    return "HTTP 200 refused" if _said(raw) else "HTTP 200 ran"
+
+
+def _slow_body(port: int, stop: threading.Event) -> str:
+    """A callback request whose body comes a byte every ``SLOW_EVERY_S``; its outcome."""
+    head = (
+        f"POST {DISPATCH} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 4096\r\n\r\n{"
+    ).encode()
+    with socket.create_connection((HOST, port), timeout=SLOW_EVERY_S * 2) as sock:
+        sock.sendall(head)
+        deadline = time.monotonic() + SLOW_MAX_S
+        while time.monotonic() < deadline and not stop.is_set():
+            try:
+                sock.settimeout(SLOW_EVERY_S)
+                data = sock.recv(200)  # an answer (408/413) or a close ends it
+                if not data:
+                    return "closed"
+                m = re.match(rb"HTTP/1\.[01] (\d+)", data)
+                return f"HTTP {m.group(1).decode()}" if m else "answered"
+            except TimeoutError:
+                pass
+            except OSError:
+                return "closed"
+            try:
+                sock.sendall(b" ")
+            except OSError:
+                return "closed"
+    return "gave up (still open)" if not stop.is_set() else "still open at the end"
+
+
+def hostile_traffic(
+    port: int, share: float, honest_done, stop: threading.Event, hostile: Hostile, seed: int
+) -> list[threading.Thread]:
+    """Threads that keep the hostile requests at ``share`` of all requests sent so far."""
+    if share <= 0:
+        return []
+    ratio = share / (1 - share)
+    sent = [0]
+    lock = threading.Lock()
+
+    def token() -> bool:
+        while not stop.is_set():
+            with lock:
+                if sent[0] < ratio * max(1, honest_done()):
+                    sent[0] += 1
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def fast(i: int) -> None:
+        client = Client(App.fetch(port), port, seed + i)
+        client.send_recompute([])  # a scene-state to send back, as a page would
+        kinds = [("sweep", _hostile_sweep), ("expression", _hostile_expression)]
+        n = i
+        while token():
+            kind, send = kinds[n % 2]
+            n += 1
+            t0 = time.perf_counter()
+            try:
+                outcome = send(client)
+            except TimeoutError:
+                outcome = "timeout"
+            except (OSError, http.client.HTTPException):
+                outcome = "no answer"
+                client.close()
+            hostile.add(kind, outcome, time.perf_counter() - t0)
+
+    def slow() -> None:
+        while token():
+            t0 = time.perf_counter()
+            try:
+                outcome = _slow_body(port, stop)
+            except OSError as exc:
+                outcome = f"refused ({type(exc).__name__})"
+            hostile.add("slow body", outcome, time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=fast, args=(i,), daemon=True) for i in range(FAST_ATTACKERS)]
+    threads += [threading.Thread(target=slow, daemon=True) for _ in range(SLOW_CLIENTS)]
+    for t in threads:
+        t.start()
+    return threads
+
+
 def quantile(values: list[float], q: float) -> float:
     """The q-quantile (0 < q < 1) of the values, linear between order statistics."""
     if len(values) < 2:
@@ -510,6 +697,7 @@ class LoadResult:
     wall: float
     note: str = ""
     refused: list[str] = field(default_factory=list)  # exports a limit turned away
+    hostile: Hostile = field(default_factory=Hostile)  # what the hostile requests got
 
     @property
     def requests(self) -> int:
@@ -521,11 +709,18 @@ class LoadResult:
 
 
 def load(
-    port: int, clients: int = 20, requests: int = 100, export_share: float = 0.0, seed: int = 0
+    port: int,
+    clients: int = 20,
+    requests: int = 100,
+    export_share: float = 0.0,
+    seed: int = 0,
+    hostile_share: float = 0.0,
 ) -> LoadResult:
     """``clients`` threads, each sending ``requests`` callbacks after its page load."""
     if not (1 <= clients <= MAX_CLIENTS and 1 <= requests <= MAX_REQUESTS):
         raise ValueError(f"clients must be 1..{MAX_CLIENTS}, requests 1..{MAX_REQUESTS}")
+    if not 0 <= hostile_share < 0.5:
+        raise ValueError("hostile_share must be in [0, 0.5)")
     app = App.fetch(port)  # what every page shares (callbacks); each client loads its own
     latencies: list[float] = []
     export_latencies: list[float] = []
@@ -537,6 +732,9 @@ def load(
         note = "no export callback in the app yet: recomputes only"
         export_share = 0.0
     barrier = threading.Barrier(clients)
+    done = [0]  # honest requests answered so far (the hostile share follows it)
+    hostile = Hostile()
+    stop = threading.Event()
 
     def worker(i: int) -> None:
         client = None
@@ -559,6 +757,7 @@ def load(
                     ok, why = False, f"{type(exc).__name__}: {exc}"
                 dt = time.perf_counter() - t0 if export else client.last_rtt
                 with lock:
+                    done[0] += 1
                     if not ok or why == "refused without a message":
                         errors.append(f"client {i}: {why}")
                     elif why:
@@ -580,12 +779,16 @@ def load(
     t0 = time.perf_counter()
     for t in threads:
         t.start()
+    attackers = hostile_traffic(port, hostile_share, lambda: done[0], stop, hostile, seed + 10_000)
     for t in threads:
         t.join(timeout=REQUEST_TIMEOUT * (requests + 2))
     wall = time.perf_counter() - t0
+    stop.set()
+    for t in attackers:  # bounded: a request timeout, a slow body's pace
+        t.join(timeout=REQUEST_TIMEOUT + SLOW_EVERY_S * 2)
     if any(t.is_alive() for t in threads):
         errors.append("some clients did not finish in time")
-    return LoadResult(latencies, errors, export_latencies, wall, note, refused)
+    return LoadResult(latencies, errors, export_latencies, wall, note, refused, hostile)
 
 
 # ----------------------------------------------------------------------------- report
@@ -609,14 +812,20 @@ def _traceback_summaries(log: str) -> str:
 
 
 def main(
-    clients: int = 20, requests: int = 100, workers: int = 2, export_share: float = 0.05
+    clients: int = 20,
+    requests: int = 100,
+    workers: int = 2,
+    export_share: float = 0.05,
+    hostile_share: float = 0.10,
 ) -> list[Row]:
     with gunicorn(workers=workers) as server:
         # The peer: the same recompute from one client alone, same server, same run; the
         # ratio is what sharing the server's cores with the other clients costs.
         alone = load(server.port, 1, SOLO_REQUESTS, 0.0, seed=1000)
+        # With hostile traffic, a second peer: the same honest load without it, same run.
+        calm = load(server.port, clients, requests, export_share) if hostile_share > 0 else None
         cpu0, own0, split0 = server.cpu_seconds(), time.process_time(), server.worker_cpu()
-        result = load(server.port, clients, requests, export_share)
+        result = load(server.port, clients, requests, export_share, hostile_share=hostile_share)
         cpu, own = server.cpu_seconds() - cpu0, time.process_time() - own0
         split = [t - split0[p] for p, t in server.worker_cpu().items() if p in split0]
         log = server.log
@@ -626,6 +835,8 @@ def main(
         LOG_COPY.parent.mkdir(exist_ok=True)
         LOG_COPY.write_text(log)
     mix = f", {export_share:.0%} exports" if export_share > 0 and not result.note else ""
+    if hostile_share > 0:
+        mix += f", {hostile_share:.0%} hostile"
     what = f"load: {clients} clients × {requests} callbacks{mix}, gunicorn -w {workers}"
     notes = [
         f"{result.requests / result.wall:.0f} requests/s over {result.wall:.1f} s",
@@ -664,6 +875,38 @@ def main(
             note=note,
         ),
     ]
+    if calm is not None:
+        c95 = calm.quantile(0.95)
+        calm_note = (
+            f"the same {clients} x {requests} honest load without hostile traffic, same run: "
+            f"p95 {c95 * 1000:.0f} ms, {len(calm.errors)} errors"
+            + (f" (first: {calm.errors[0]})" if calm.errors else "")
+        )
+        rows.append(
+            Row(
+                f"{what}: recompute p95 against no hostile traffic",
+                p95,
+                "s",
+                "—",
+                True,
+                c95,
+                "no hostile traffic, p95",
+                note=calm_note,
+            )
+        )
+        h = result.hostile
+        total = h.count + result.requests
+        rows.append(
+            Row(
+                f"{what}: hostile requests that broke the server",
+                h.server_faults(),
+                "requests",
+                "0 (5xx, dropped)",
+                h.server_faults() == 0,
+                note=f"{h.count} hostile = {h.count / max(1, total):.0%} of all requests: "
+                + h.summary(),
+            )
+        )
     if result.export_latencies or result.refused:
         n = len(result.export_latencies)
         e95 = quantile(result.export_latencies, 0.95)
@@ -684,6 +927,7 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--export-share", type=float, default=0.05)
+    parser.add_argument("--hostile-share", type=float, default=0.10)
     a = parser.parse_args()
-    rows = main(a.clients, a.requests, a.workers, a.export_share)
+    rows = main(a.clients, a.requests, a.workers, a.export_share, a.hostile_share)
     report(rows)
