@@ -849,7 +849,8 @@ def main(
             "CPU split between workers "
             + " / ".join(f"{t / sum(split):.0%}" for t in sorted(split, reverse=True))
         )
-    restarts = log.count("Autorestarting worker")
+    # gunicorn's own workers say the first, uvicorn's the second
+    restarts = log.count("Autorestarting worker") + log.count("Maximum request limit of")
     if restarts:  # max_requests recycling: a fresh worker starts with cold caches
         notes.append(f"{restarts} worker(s) recycled by max_requests during the run")
     if result.note:

@@ -420,3 +420,52 @@ def test_slow_bodies_do_not_starve_healthz():
                 t.join(timeout=10)
     assert all(status == 200 and s < 1.0 for status, s in waits), waits
     assert cut == 0, f"{cut} slow clients were cut early: the test did not hold them"
+
+
+# ----------------------------------------------------------------------------- allocator
+
+
+def test_serving_tunes_the_allocator_in_main_and_in_the_gunicorn_master(captured_run, monkeypatch):
+    """Importing optimizers no longer tunes glibc's allocator: both ways of serving do."""
+    from optimizers import memory
+
+    calls = []
+    monkeypatch.setattr(memory, "tune", lambda *a, **k: calls.append("tune") or True)
+    optviz_app.main([])
+    assert calls == ["tune"] and len(captured_run) == 1
+    conf = Path(optviz_app.__file__).with_name("gunicorn.conf.py")
+    namespace: dict = {"__file__": str(conf)}
+    exec(compile(conf.read_text(), str(conf), "exec"), namespace)
+    namespace["on_starting"](None)
+    assert calls == ["tune", "tune"]
+
+
+def test_gunicorn_refuses_an_unsafe_cache_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "shared"
+    target.mkdir()
+    target.chmod(0o777)
+    root = Path(optviz_app.__file__).parent
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "gunicorn.conf.py",
+            "--bind",
+            "127.0.0.1:0",
+            "app:server",
+        ],
+        cwd=root,
+        env={**os.environ, "OPTVIZ_CACHE_DIR": str(target)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    assert "Traceback" not in proc.stderr
+    assert any("OPTVIZ_CACHE_DIR" in line and str(target) in line for line in lines), lines
