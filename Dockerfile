@@ -25,5 +25,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8050/healthz', timeout=4).status != 200)"
 # Inside the container the app must listen on all interfaces to be reachable via -p.
 # Workers/threads: OPTVIZ_WORKERS, OPTVIZ_THREADS (gunicorn.conf.py); run from /app so
-# app.py finds assets/ beside it.
+# app.py finds assets/ beside it. The export cache is a private folder made per start and
+# the key that signs export handles is random per start, unless OPTVIZ_CACHE_DIR (a folder
+# only the optviz user may write) or OPTVIZ_SECRET_KEY (32+ characters) are given.
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8050", "app:server"]

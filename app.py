@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> None:
         app = create_app()
     except (jobs.UnsafeCacheDir, ValueError) as exc:  # unsafe cache, bad secret: one line
         sys.exit(str(exc).splitlines()[0])
-    app.run(host=args.host, port=args.port, debug=args.debug)
+    app.run(
+        host=args.host, port=args.port, debug=args.debug, request_handler=http.request_handler()
+    )
 
 
 if __name__ == "__main__":

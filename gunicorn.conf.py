@@ -16,12 +16,16 @@ the signing secret it makes are the workers' too (``viz.ui.jobs``).
 
 import os
 import sys
+from typing import ClassVar
 
 from uvicorn_worker import UvicornH11Worker
 
 
 class OptvizWorker(UvicornH11Worker):
     """uvicorn (asyncio + h11) serving the WSGI app behind a body-buffering ASGI front."""
+
+    # no "server: uvicorn" header: the app names itself, without versions
+    CONFIG_KWARGS: ClassVar[dict] = {**UvicornH11Worker.CONFIG_KWARGS, "server_header": False}
 
     def load_wsgi(self):
         super().load_wsgi()

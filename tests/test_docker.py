@@ -164,12 +164,14 @@ def test_every_copy_source_exists_and_the_package_is_complete():
             copied.add(src.rstrip("/"))
     tool = pyproject()["tool"]["setuptools"]
     packages = tool["packages"]
-    if isinstance(packages, dict):  # [tool.setuptools.packages.find]: the top-level folders
+    if isinstance(packages, dict):  # [tool.setuptools.packages.find]
         from setuptools import find_packages
 
-        found = find_packages(str(ROOT), include=packages["find"].get("include", ["*"]))
-        packages = {p.split(".")[0] for p in found}
-    needed = {f"{m}.py" for m in tool["py-modules"]} | set(packages)
+        packages = find_packages(str(ROOT), include=packages["find"].get("include", ["*"]))
+    # the folders the packages live in: a package's own folder (package-dir) or its top's
+    folders = tool.get("package-dir", {})
+    packages = {folders.get(p) or p.split(".")[0] for p in packages}
+    needed = {f"{m}.py" for m in tool["py-modules"]} | packages
     needed |= {"pyproject.toml", "constraints.txt", "gunicorn.conf.py", "assets"}
     readme = pyproject()["project"].get("readme")
     if readme:

@@ -219,7 +219,12 @@ def captured_run(monkeypatch):
 
 def test_main_defaults_to_loopback_without_debug(captured_run):
     optviz_app.main([])
-    assert captured_run == [{"host": "127.0.0.1", "port": 8050, "debug": False}]
+    (kwargs,) = captured_run
+    assert {k: kwargs[k] for k in ("host", "port", "debug")} == {
+        "host": "127.0.0.1",
+        "port": 8050,
+        "debug": False,
+    }
 
 
 def test_main_binds_all_interfaces_only_when_asked(captured_run):
@@ -264,22 +269,30 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+IN_FLIGHT = 8  # requests sent at once when a worker is killed
+
+
 def test_killing_a_worker_mid_request_leaves_the_server_serving():
     with gunicorn(workers=2) as server:
         workers = _wait(lambda: len(server.worker_pids()) == 2 and server.worker_pids(), 30, "2")
         app = App.fetch(server.port)
         body = recompute_body(app)
+        # distinct settings per request: none is answered from a cache in a few ms
+        bodies = []
+        for seed in range(IN_FLIGHT):
+            c = Client(app, port=0, seed=100 + seed)
+            bodies.append(app.body(c.recompute, c.values, c.change_hyper() + c.change_hyper()))
 
         # Requests in flight on both workers while one of them is killed.
         outcomes: list[object] = []
 
-        def send():
+        def send(b):
             try:
-                outcomes.append(post_json(server.port, DISPATCH, body, timeout=60)[0])
+                outcomes.append(post_json(server.port, DISPATCH, b, timeout=60)[0])
             except OSError as exc:  # the request that was on the killed worker
                 outcomes.append(type(exc).__name__)
 
-        threads = [threading.Thread(target=send) for _ in range(4)]
+        threads = [threading.Thread(target=send, args=(b,)) for b in bodies]
         for t in threads:
             t.start()
         # Kill the worker that is busiest (CPU time growing): it holds requests in flight.
@@ -292,7 +305,7 @@ def test_killing_a_worker_mid_request_leaves_the_server_serving():
         assert not any(t.is_alive() for t in threads), "a request hung after the kill"
         # Every request either got its answer or failed fast (the ones the killed worker
         # held: connection closed); none hung, none got a 500.
-        assert len(outcomes) == 4
+        assert len(outcomes) == IN_FLIGHT
         assert all(o == 200 or isinstance(o, str) for o in outcomes), outcomes
         assert any(isinstance(o, str) for o in outcomes), f"no request was in flight: {outcomes}"
 
@@ -469,3 +482,32 @@ def test_gunicorn_refuses_an_unsafe_cache_in_one_line(tmp_path):
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
     assert "Traceback" not in proc.stderr
     assert any("OPTVIZ_CACHE_DIR" in line and str(target) in line for line in lines), lines
+
+
+def test_under_gunicorn_the_headers_and_limits_hold():
+    """Through the worker's ASGI front: the app's headers, 404s and body limit, no builds."""
+    import http.client
+
+    with gunicorn(workers=1) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            conn.request("GET", "/")
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200
+            assert "frame-ancestors 'self'" in r.getheader("Content-Security-Policy")
+            assert r.getheader("X-Content-Type-Options") == "nosniff"
+            assert r.getheader("Referrer-Policy") == "same-origin"
+            server_header = r.getheader("Server") or ""
+            assert not re.search(r"\d", server_header), server_header  # no versions
+            conn.request("GET", "/_dash-component-suites/dash/no_such.js")
+            r = conn.getresponse()
+            assert r.status == 404 and len(r.read()) < 300
+            big = b'{"x": "' + b"a" * (optviz_app.MAX_BODY_BYTES + 10) + b'"}'
+            conn.request("POST", DISPATCH, big, {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            assert r.status == 413 and b"too large" in r.read()
+        finally:
+            conn.close()
+        log = server.log
+    assert "Traceback" not in log

@@ -62,6 +62,18 @@ HEADERS = {
 }
 
 
+def request_handler():
+    """Werkzeug's request handler for ``python app.py``, minus the build in its Server
+    header (``Werkzeug/x Python/3.x.y``)."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Handler(WSGIRequestHandler):
+        def version_string(self) -> str:
+            return "optviz"
+
+    return Handler
+
+
 def content_security_policy(app) -> str:
     """The policy for ``app``'s pages: its inline scripts allowed by their SHA-256."""
     hashes = " ".join(app.csp_hashes())
@@ -108,7 +120,11 @@ def harden(app) -> None:
             response.headers.setdefault(name, value)
         if response.mimetype == "text/html":
             response.headers["Content-Security-Policy"] = page_policy()
-        else:  # JSON, scripts, images: nothing in them may run or be framed as a page
+        elif "javascript" in response.mimetype:  # a script run as a worker keeps this one
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; frame-ancestors 'self'"
+            )
+        else:  # JSON, text, images: nothing in them may run or be framed as a page
             response.headers["Content-Security-Policy"] = (
                 "default-src 'none'; frame-ancestors 'self'"
             )
