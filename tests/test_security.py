@@ -276,3 +276,38 @@ def test_a_recycled_pid_of_a_finished_job_is_not_killed(tmp_path, bystander):
         assert all(_running(p) for p in bystander)
     finally:
         manager.handle.close()
+
+
+def test_a_validly_signed_cancel_through_http_spares_an_unrelated_process(
+    tmp_path, monkeypatch, bystander
+):
+    """The audit's attack end to end: a cancel signed with the server's own secret (as one
+    who read the old cache could) naming an unrelated pid; the server must not kill it."""
+    import json
+    import re
+
+    from dash import _callback_signing as signing
+
+    monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "c"))
+    app = optviz_app.create_app()
+    client = app.server.test_client()
+    page = client.get("/").data.decode()
+    config = json.loads(re.search(r'id="_dash-config"[^>]*>(.*?)</script>', page, re.S)[1])
+    secret = app._get_signing_secret()
+    end_id = signing.unsign(secret, signing.END_SCOPE, config["end_id"])
+    assert end_id
+    deps = client.get("/_dash-dependencies").get_json()
+    (cancel,) = [d for d in deps if d["output"].startswith("export-cancel.id")]
+    body = {
+        "output": cancel["output"],
+        "outputs": {"id": "export-cancel", "property": "id"},
+        "inputs": [{"id": "export-cancel", "property": "n_clicks", "value": 1}],
+        "changedPropIds": ["export-cancel.n_clicks"],
+        "state": [],
+    }
+    forged = [signing.sign(secret, signing.job_scope(end_id), str(pid)) for pid in bystander]
+    query = "&".join([f"endId={config['end_id']}", *(f"cancelJob={f}" for f in forged)])
+    r = client.post(f"/_dash-update-component?{query}", json=body)
+    assert r.status_code in (200, 204)
+    time.sleep(0.3)
+    assert all(_running(pid) for pid in bystander)
