@@ -12,6 +12,7 @@
   const STEP = /&k=(\d+)$/;
 
   let wanted = null; // a link's step, until the runs it belongs to are drawn
+  let before = null; // the share box's link when the step was asked for
 
   function stepOf(text) {
     const m = STEP.exec(text || "");
@@ -24,26 +25,39 @@
     return m ? [+m[1], +m[2]] : null;
   }
 
+  function box() {
+    const el = document.getElementById(LINK);
+    return el ? el.value || "" : "";
+  }
+
+  function want(text) {
+    wanted = stepOf(text);
+    before = box();
+  }
+
+  // The server writes the share box once the link's scene is computed (and never while
+  // it is being applied): a new link in the box means the link's runs are the ones drawn.
   function seek() {
     const at = shown(), sc = document.getElementById(SCRUB);
     if (wanted === null || !at || !sc || at[1] < wanted) return;
+    if (!box() || box() === before) return;
     sc.value = String(wanted);
     sc.dispatchEvent(new Event("input", { bubbles: true })); // the playback shows it
     wanted = null;
   }
 
   function record() {
-    const box = document.getElementById(LINK), at = shown(), play = document.getElementById(PLAY);
-    if (!box || !box.value || !at || wanted !== null) return;
+    const link = box(), at = shown(), play = document.getElementById(PLAY);
+    if (!link || !at || wanted !== null) return;
     if (play && play.classList.contains("playing")) return; // only a resting step is kept
-    const base = box.value.replace(STEP, "");
+    const base = link.replace(STEP, "");
     const next = at[0] > 0 ? base + "&k=" + at[0] : base;
-    if (next !== box.value && window.dash_clientside && window.dash_clientside.set_props) {
+    if (next !== link && window.dash_clientside && window.dash_clientside.set_props) {
       window.dash_clientside.set_props(LINK, { value: next });
     }
   }
 
-  wanted = stepOf(window.location.hash);
-  window.addEventListener("hashchange", function () { wanted = stepOf(window.location.hash); });
+  want(window.location.hash);
+  window.addEventListener("hashchange", function () { want(window.location.hash); });
   window.setInterval(function () { seek(); record(); }, 250);
 })();

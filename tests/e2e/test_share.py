@@ -75,9 +75,14 @@ def link_of(driver):
 
 
 def scene_of(link):
+    """The Scene a link holds (None before the page has written one)."""
     got, msg = share.read("#" + link.split("#", 1)[1]) if link and "#" in link else (None, "")
     assert not msg
     return got
+
+
+def run_of(scene, rule):
+    return next((r for r in scene.runs if r.optimizer == rule), None)
 
 
 def test_share_link_round_trip_in_a_second_browser(dash_duo):
@@ -95,9 +100,9 @@ def test_share_link_round_trip_in_a_second_browser(dash_duo):
     wait(d1, f"document.querySelector({json.dumps(css_id(ids.sched_param('sgd', 'every')))})")
     type_into(d1, ids.sched_param("sgd", "every"), "30")
     # One change at a time, each seen in the link, as a user sees the picture update.
-    until(lambda: (sc := scene_of(link_of(d1))) and "sgd" in sc["sc"])
+    until(lambda: (sc := scene_of(link_of(d1))) and run_of(sc, "sgd").schedule)
     type_into(d1, ids.noise("adam"), "0.05")
-    until(lambda: (sc := scene_of(link_of(d1))) and "adam" in sc["n"])
+    until(lambda: (sc := scene_of(link_of(d1))) and run_of(sc, "adam").noise)
     type_into(d1, ids.noise_seed("adam"), "7")
     type_into(d1, ids.TOLERANCE, "0.01")
     cam = {"eye": {"x": 1.7, "y": -0.9, "z": 0.8}, "up": {"x": 0, "y": 0, "z": 1}}
@@ -107,15 +112,14 @@ def test_share_link_round_trip_in_a_second_browser(dash_duo):
         sc = scene_of(link_of(d1))
         return (
             sc
-            and sc["s"] == "custom"
-            and sc["o"] == ["sgd", "adam"]
-            and sc["st"] == 150
-            and sc["x"] == [1.5, -1.25]
-            and sc["sc"].get("sgd", {}).get("params", {}).get("every") == 30
-            and sc["n"].get("adam") == {"sigma": 0.05, "seed": 7}
-            and sc["t"] == "0.01"
-            and sc["c"]
-            and abs(sc["c"]["eye"]["x"] - 1.7) < 1e-6
+            and sc.surface_name == "custom"
+            and [r.optimizer for r in sc.runs] == ["sgd", "adam"]
+            and sc.steps == 150
+            and sc.start == (1.5, -1.25)
+            and (run_of(sc, "sgd").schedule or ("", {}))[1].get("every") == 30
+            and (run_of(sc, "adam").noise, run_of(sc, "adam").seed) == (0.05, 7)
+            and sc.tolerance == 0.01
+            and abs(sc.style.camera["eye"]["x"] - 1.7) < 1e-6
             and sc
         )
 
@@ -125,7 +129,7 @@ def test_share_link_round_trip_in_a_second_browser(dash_duo):
         d1.save_screenshot("/tmp/optviz-share-first.png")
         raise AssertionError(f"link never complete: {scene_of(link_of(d1))}") from None
     link = link_of(d1)
-    assert link.startswith(dash_duo.server_url) and "#v1=" in link
+    assert link.startswith(dash_duo.server_url) and "#v2=" in link
     assert d1.current_url.endswith(link.split("#", 1)[1])  # the address bar holds it too
     first = wait(d1, PICTURE)
     assert len(first["runs"][0][1]) == 151  # 150 steps of SGD + the start
@@ -166,7 +170,7 @@ def test_malformed_link_gives_message_and_default_scene(dash_duo):
     d.get(dash_duo.server_url + "/#v1=%%%not-base64%%%")
     wait(d, "window.dash_clientside.optviz.state.runs.length > 0")
     msg = wait(d, f"document.getElementById('{ids.SHARE_MSG}').innerText")
-    assert "could not be read" in msg and "default scene" in msg
+    assert "could not be read" in msg and "scene on the page is kept" in msg
     assert d.find_element(By.CSS_SELECTOR, css_id(ids.SURFACE)).text.strip() != ""
     keys = d.execute_script("return window.dash_clientside.optviz.state.runs.map(r => r.key);")
     from viz.ui import layout
@@ -181,11 +185,11 @@ def test_share_link_carries_the_mini_batch_size(dash_duo):
     d1 = dash_duo.driver
     wait(d1, "window.dash_clientside.optviz.state.runs.length > 0")
     set_props(d1, ids.PRESET, {"value": "radford-noisy-moons"})
-    until(lambda: (sc := scene_of(link_of(d1))) and sc["p"] == "radford-noisy-moons" and sc)
-    until(lambda: scene_of(link_of(d1))["b"] == 32)
+    until(lambda: (sc := scene_of(link_of(d1))) and sc.name == "radford-noisy-moons" and sc)
+    until(lambda: scene_of(link_of(d1)).batch_size == 32)
     preset_runs = wait(d1, PICTURE)["runs"]
     set_props(d1, ids.NET_BATCH, {"value": "16"})
-    until(lambda: scene_of(link_of(d1))["b"] == 16)
+    until(lambda: scene_of(link_of(d1)).batch_size == 16)
     first = until(lambda: (p := d1.execute_script(PICTURE)) and p["runs"] != preset_runs and p)
     link = link_of(d1)
 
@@ -204,7 +208,7 @@ def test_share_link_carries_the_mini_batch_size(dash_duo):
         assert second["runs"] != preset_runs  # the 16-sample paths, not the preset's
         time.sleep(1.0)  # nothing applies the preset's 32 afterwards
         assert d2.execute_script(PICTURE)["runs"] == first["runs"]
-        assert scene_of(link_of(d2))["b"] == 16
+        assert scene_of(link_of(d2)).batch_size == 16
         d2.find_element(
             By.XPATH, f"//*[@id='{ids.PANEL_TABS}']//*[normalize-space(text())='Network']"
         ).click()
@@ -212,3 +216,64 @@ def test_share_link_carries_the_mini_batch_size(dash_duo):
         assert box.get_attribute("value") == "16"
     finally:
         d2.quit()
+
+
+STEP = f"((document.getElementById('{ids.STEP_LABEL}') || {{}}).innerText || '')"
+LEGEND = (
+    "Array.from(document.querySelectorAll('#legend .chip:not(.muted)'))"
+    ".map(c => [c.querySelector('.chip-label').innerText,"
+    " getComputedStyle(c.querySelector('.chip-dot')).backgroundColor])"
+)
+
+
+def seek(driver, k):
+    """Move the playback to step k as a user does: the scrub slider."""
+    driver.execute_script(
+        "const s = document.getElementById(arguments[0]); s.value = String(arguments[1]);"
+        "s.dispatchEvent(new Event('input', {bubbles: true}));",
+        ids.SCRUB,
+        k,
+    )
+
+
+def test_a_link_at_step_57_reopens_at_57_with_radfords_colours_and_labels(dash_duo):
+    dash_duo.start_server(create_app())
+    d1 = dash_duo.driver
+    wait(d1, "window.dash_clientside.optviz.state.runs.length > 0")
+    set_props(d1, ids.PRESET, {"value": "radford-saddle"})
+    until(lambda: (sc := scene_of(link_of(d1))) and sc.name == "radford-saddle")
+    wait(d1, "window.dash_clientside.optviz.state.runs.length === 6")
+    seek(d1, 57)
+    until(lambda: link_of(d1).endswith("&k=57"))
+    legend = wait(d1, LEGEND)
+    assert [a for a, _ in legend] == ["SGD", "Momentum", "NAG", "Adagrad", "Adadelta", "Rmsprop"]
+    assert legend[0][1] == "rgb(255, 0, 0)"  # Radford's red SGD
+    link = link_of(d1)
+    assert d1.current_url.endswith(link.split("#", 1)[1])
+
+    d2 = webdriver.Chrome(options=pytest_setup_options())
+    try:
+        d2.get(link)
+        until(lambda: d2.execute_script(f"return {STEP};").startswith("step 57 / 200"))
+        assert wait(d2, LEGEND) == legend
+        sc = scene_of(link_of(d2))
+        assert sc.name == "radford-saddle" and sc.runs[5].label == "Rmsprop"
+        assert sc.runs[0].colour == "#ff0000"
+        time.sleep(1.0)  # and it stays there
+        assert d2.execute_script(f"return {STEP};").startswith("step 57 / 200")
+    finally:
+        d2.quit()
+
+
+def test_a_link_pasted_into_an_open_tab_is_applied(dash_duo):
+    from viz.scene import get_preset, link
+
+    dash_duo.start_server(create_app())
+    d = dash_duo.driver
+    wait(d, "window.dash_clientside.optviz.state.runs.length > 0")
+    their = link.scene_to_link(get_preset("lr-too-high"), dash_duo.server_url + "/")
+    d.execute_script("window.location.hash = arguments[0];", their.split("#", 1)[1])
+    until(lambda: (sc := scene_of(link_of(d))) and sc.name == "lr-too-high")
+    wait(d, "window.dash_clientside.optviz.state.runs.length === 3")
+    labels = [a for a, _ in wait(d, LEGEND)]
+    assert labels == ["SGD α = 0.02", "SGD α = 0.1", "SGD α = 0.12"]
