@@ -1,0 +1,129 @@
+"""One scene, one source of truth, in headless Chromium: a preset is the same whatever came
+before it (and the same as the command line), and a message clears once its cause is gone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from app import create_app
+from tests.e2e.browser import element, set_props, wait
+from tests.e2e.browser import type_into as _type
+from viz.scene import get_preset, link
+from viz.ui import ids
+
+pytestmark = pytest.mark.e2e
+RUNS = "window.dash_clientside.optviz.state.runs"
+
+
+def type_into(duo, id_, text):
+    _type(duo, id_, text, enter=True)
+
+
+def shown_scene(duo, name: str):
+    """The scene the page shows once ``name`` has been applied (from its share link)."""
+
+    def current():
+        box = element(duo, ids.SHARE_LINK).get_attribute("value") or ""
+        if "#" not in box:
+            return None
+        scene = link.scene_from_link(box)
+        return scene if scene.name == name else None
+
+    return wait_for(current)
+
+
+def wait_for(check, timeout=90.0):
+    import time
+
+    end, last = time.monotonic() + timeout, None
+    while time.monotonic() < end:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"condition not met (last {last!r})")
+
+
+def cards(duo) -> dict:
+    """Every hyperparameter box and tick box in the optimizer cards: {id: value}."""
+    return duo.driver.execute_script(
+        """
+        const out = {};
+        document.querySelectorAll('.opt-card input').forEach(el => {
+          if (!el.id) return;
+          out[el.id] = el.type === 'checkbox' ? el.checked : el.value;
+        });
+        document.querySelectorAll('.opt-card .bool-control').forEach(el => {
+          const box = el.querySelector('input');
+          out[el.id] = box ? box.checked : null;
+        });
+        return out;
+        """
+    )
+
+
+def open_preset(duo, name):
+    set_props(duo, ids.PRESET, {"value": name})
+    scene = shown_scene(duo, name)
+    n = len(scene.runs)
+    wait(duo, f"{RUNS}.length === {n} && {RUNS}.every(r => r.x.length === {scene.steps + 1})")
+    wait(duo, f"document.querySelectorAll('.opt-card').length === {n}")
+    return scene
+
+
+def trajectory_json(*args) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "optviz_cli", "trajectory", *args, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(out.stdout)
+
+
+def test_a_preset_after_another_is_the_preset_fresh_and_the_clis(dash_duo):
+    dash_duo.start_server(create_app())
+    wait(dash_duo, f"{RUNS}.length > 0")
+    fresh = open_preset(dash_duo, "rosenbrock-race")
+    fresh_cards = cards(dash_duo)
+    fresh_runs = dash_duo.driver.execute_script(f"return {RUNS}.map(r => [r.key, r.loss]);")
+    adadelta = next(r for r in fresh.runs if r.optimizer == "adadelta")
+    assert adadelta.full_hyper()["eps"] == 1e-6  # the rule's default: the preset names none
+    assert not next(r for r in fresh.runs if r.optimizer == "rmsprop").full_hyper()["eps_in_sqrt"]
+
+    dash_duo.driver.refresh()
+    wait(dash_duo, f"{RUNS}.length > 0")
+    open_preset(dash_duo, "radford-saddle")  # eps 1e-6 ... and eps inside the root
+    again = open_preset(dash_duo, "rosenbrock-race")
+    assert link.scene_to_dict(again) == link.scene_to_dict(fresh)
+    assert cards(dash_duo) == fresh_cards
+    runs = dash_duo.driver.execute_script(f"return {RUNS}.map(r => [r.key, r.loss]);")
+    assert runs == fresh_runs
+
+    # The page's link and the preset give the command line the same runs.
+    url = element(dash_duo, ids.SHARE_LINK).get_attribute("value")
+    by_link = trajectory_json("--link", url)
+    by_preset = trajectory_json("--preset", "rosenbrock-race")
+    assert by_link["runs"] == by_preset["runs"]
+    preset = get_preset("rosenbrock-race")
+    assert [r["optimizer"] for r in by_link["runs"]] == [r.optimizer for r in preset.runs]
+
+
+def test_a_function_with_no_value_anywhere_gets_a_message_that_clears(dash_duo):
+    dash_duo.start_server(create_app())
+    wait(dash_duo, f"{RUNS}.length > 0")
+    for text in ("sqrt(-1-x**2)", "log(-1-x**2)"):
+        type_into(dash_duo, ids.EXPRESSION, text)
+        msg = wait(dash_duo, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText")
+        assert "no finite real value anywhere" in msg
+        run_msg = element(dash_duo, ids.RUN_MSG).text
+        assert "Something went wrong" not in run_msg
+    type_into(dash_duo, ids.EXPRESSION, "(1-x)^2 + 100*(y-x^2)^2")
+    wait(dash_duo, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText === ''")
+    wait(dash_duo, f"{RUNS}.length > 0 && {RUNS}[0].x[0] !== undefined")
+    assert element(dash_duo, ids.RUN_MSG).text == ""
