@@ -72,7 +72,8 @@ register(
         latex=(
             r"\begin{aligned} "
             + ADAM_MOMENTS_LATEX
-            + r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v} + \varepsilon}"
+            + r" \hat m &= \tfrac{m}{1 - \beta_1^t}, \quad \hat v = \tfrac{v}{1 - \beta_2^t} \\"
+            r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v} + \varepsilon}"
             r"\end{aligned}"
         ),
         factory=adam,

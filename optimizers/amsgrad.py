@@ -75,8 +75,9 @@ register(
         latex=(
             r"\begin{aligned} "
             + ADAM_MOMENTS_LATEX
-            + r" \hat v_{max} &\leftarrow \max(\hat v_{max}, v) \\"
-            r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v_{max}} + \varepsilon}"
+            + r" v_{max} &\leftarrow \max(v_{max}, v) \\"
+            r" \hat m &= \tfrac{m}{1 - \beta_1^t}, \quad \hat v = \tfrac{v_{max}}{1 - \beta_2^t} \\"
+            r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v} + \varepsilon}"
             r"\end{aligned}"
         ),
         factory=amsgrad,

@@ -102,3 +102,13 @@ def test_get_optimizer_returns_named_rule_with_its_values():
 def test_get_optimizer_rejects(name, hyper, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         get_optimizer(name, **hyper)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_hatted_symbol_of_a_card_is_defined_on_it(name):
+    """The card's LaTeX says what m̂ and v̂ are wherever it uses them."""
+    import re
+
+    latex = OPTIMIZERS[name].latex
+    for sym in set(re.findall(r"\\hat (\w)", latex)):
+        assert re.search(rf"\\hat {sym}\s*&?\s*(=|\\leftarrow)", latex), (name, sym)

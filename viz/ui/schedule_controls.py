@@ -132,7 +132,7 @@ def lr_values(name: str, lr: float, params: dict, steps: int) -> tuple[np.ndarra
 
 def lr_figure(t, alpha, colour: str = "#1f77b4") -> go.Figure:
     fig = go.Figure(
-        go.Scatter(x=t, y=alpha, mode="lines", line={"color": colour, "width": 2}, name="α_t")
+        go.Scatter(x=t, y=alpha, mode="lines", line={"color": colour, "width": 2}, name="αₜ")
     )
     fig.update_layout(
         height=96,
@@ -143,7 +143,7 @@ def lr_figure(t, alpha, colour: str = "#1f77b4") -> go.Figure:
         showlegend=False,
         font={"size": 9},
         xaxis={"title": None, "nticks": 5},
-        yaxis={"title": {"text": "α_t"}, "nticks": 4, "exponentformat": "e"},
+        yaxis={"title": {"text": "αₜ"}, "nticks": 4, "exponentformat": "e"},
     )
     return fig
 

@@ -112,6 +112,7 @@ def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) ->
     fig.update_layout(
         xaxis={
             "type": "log",
+            "exponentformat": "power",  # 10⁻⁴, not SI prefixes ("100μ")
             "title": {"text": "learning rate α", "standoff": 4},
             "showgrid": True,
         },
