@@ -189,5 +189,5 @@
     return window.dash_clientside.no_update;
   };
 
-  Object.assign(I, { drawLabels: drawLabels, keysArePlaybacks: keysArePlaybacks });
+  I.drawLabels = drawLabels;
 })();

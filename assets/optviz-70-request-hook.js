@@ -41,7 +41,6 @@
     const traj = out && out.data;
     return traj && Array.isArray(traj.runs) ? traj : null;
   }
-  hook.runsOf = runsOf;
 
   function afterFrame() {
     return new Promise(function (resolve) {

@@ -52,3 +52,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def settle(duo, quiet=1.0, timeout=30.0):
+    """Wait until no Dash callback request has finished for ``quiet`` seconds (the page's
+    follow-up callbacks are done), by the browser's resource timing entries."""
+    count = (
+        "return performance.getEntriesByType('resource')"
+        ".filter((e) => e.name.indexOf('_dash-update-component') >= 0).length;"
+    )
+    end = time.monotonic() + timeout
+    last, since = js(duo, count), time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.1)
+        now = js(duo, count)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+    raise AssertionError(f"callback requests still finishing after {timeout} s")

@@ -11,7 +11,7 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 
 from app import create_app
-from tests.e2e.browser import element, js, set_props, wait
+from tests.e2e.browser import element, js, set_props, settle, wait
 from viz.scene import get_preset
 from viz.ui import ids, layout
 
@@ -195,6 +195,9 @@ def test_overlays_follow_the_backgrounds_zoom_and_camera(duo):
     """The zoom and the camera are read from Plotly's public layout and event data."""
     bg2, top2 = GRAPH.format(ids.CONTOUR), GRAPH.format(ids.CONTOUR_TOP)
     bg3, top3 = GRAPH.format(ids.SURFACE3D), GRAPH.format(ids.SURFACE3D_TOP)
+    # A figure Dash sends later re-plots the background: a zoom set by code (not the
+    # user's, which uirevision keeps) would be undone, so start on a settled page.
+    settle(duo)
     js(duo, f"{O}.internal.bindSync();")  # bound already once the overlays were drawn
     js(duo, f"Plotly.relayout({bg2}, {{'xaxis.range': [-1, 2], 'yaxis.range': [-0.5, 1.5]}});")
     wait(duo, f"JSON.stringify({top2}.layout.xaxis.range) === '[-1,2]'", timeout=10)
@@ -230,6 +233,7 @@ def test_fast_path_is_taken_and_plotly_draws_when_private_fields_go(duo):
         ".map((t) => t.x.length)"
     )
     lengths = f"{O}.state.runs.map((r) => Math.min(r.x.length, arguments[0] + 1))"
+    settle(duo)  # no late figure for the overlays while the draws are checked
     fast0 = js(duo, f"return {O}.internal.fastDraws || 0;")
     js(duo, f"{O}.show(50, true);")
     time.sleep(0.3)
