@@ -695,7 +695,9 @@ def change_scene(driver, dropdown: str, value: str, label: str, timeout: float =
         if S["steps"] != sc.steps or S["n"] != len(sc.runs):
             raise RuntimeError(f"{value}: the page shows {S}, not the preset's runs")
     t0, reqs = t["t0"], t["requests"]
-    rec = next((r for r in reqs if "traj.data" in r.get("output", "")), None)
+    # the recompute whose runs are drawn: the last one (a choice may start several)
+    recomputes = [r for r in reqs if "traj.data" in r.get("output", "")]
+    rec = recomputes[-1] if recomputes else None
     if rec is None or rec.get("headers") is None:
         raise RuntimeError(f"choosing {label!r} sent no recompute: {reqs}")
     answer = rec["headers"]
@@ -717,6 +719,7 @@ def change_scene(driver, dropdown: str, value: str, label: str, timeout: float =
         "total": t["painted"] - t0,
         "before_request": rec["start"] - t0,
         "earlier_requests": len(before_reqs),
+        "recomputes": len(recomputes),
         "mathjax_before": mathjax(t0, answer),
         "server": answer - rec["start"],
         "after_response": after,
@@ -786,9 +789,11 @@ def scene_rows(scene: dict) -> list:
                     " user does), from the option's pointerup to the frame after both"
                     " backgrounds and both overlays were plotted with the new scene;"
                     f" spread {totals[0]:.0f}–{totals[-1]:.0f} ms. In the page:"
-                    f" {_ms(r['before_request'] for r in runs)} until the recompute's request"
-                    f" ({statistics.median(r['earlier_requests'] for r in runs):.0f}"
-                    " requests started before it),"
+                    f" {_ms(r['before_request'] for r in runs)} until the request of the"
+                    " recompute whose runs are drawn (the choice starts"
+                    f" {statistics.median(r['recomputes'] for r in runs):.0f} recomputes;"
+                    f" {statistics.median(r['earlier_requests'] for r in runs):.0f} requests"
+                    " start before that one),"
                     f" {_ms(r['server'] for r in runs)} server (request sent → answer; the"
                     " page typesets MathJax meanwhile:"
                     f" {_ms(r['mathjax_before'] for r in runs)}),"
