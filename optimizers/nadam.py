@@ -69,7 +69,7 @@ register(
             r"\begin{aligned} "
             + ADAM_MOMENTS_LATEX
             + r" \hat m &= \tfrac{\beta_1 m}{1-\beta_1^{t+1}} + \tfrac{(1-\beta_1)\nabla_W}"
-            r"{1-\beta_1^t} \\"
+            r"{1-\beta_1^t}, \quad \hat v = \tfrac{v}{1-\beta_2^t} \\"
             r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v} + \varepsilon} \end{aligned}"
         ),
         factory=nadam,
