@@ -9,8 +9,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from optimizers.schedules import Schedule, as_schedule
-
 Array = np.ndarray
 
 
@@ -178,7 +176,3 @@ OPTIMIZERS: dict[str, RuleInfo] = {}
 def register(info: RuleInfo) -> RuleInfo:
     OPTIMIZERS[info.name] = info
     return info
-
-
-def schedule_of(lr: float | Schedule) -> Schedule:
-    return as_schedule(lr)

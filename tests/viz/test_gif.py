@@ -323,3 +323,23 @@ def test_hidden_path_pieces_agree_with_ray_casting():
     truth = np.array([ray_hidden(panel, b) for b in box])
     assert truth.sum() > 20 and (~truth).sum() > 20  # the camera sees both kinds
     assert np.mean(ours == truth) > 0.93
+
+
+def test_export_gif_never_writes_through_a_planted_part_file_or_over_a_device(tmp_path):
+    """The library path writes as safely as the CLI (viz.files): a symlink planted at the
+    old predictable ``F.part`` is never followed, and a FIFO at ``F`` is refused."""
+    import os
+
+    from viz.files import UnsafeTarget
+
+    scene = one_run_scene()
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    target = tmp_path / "x.gif"
+    os.symlink(outside, f"{target}.part")
+    info = export_gif(scene, target, frames=3)
+    assert outside.read_text() == "keep me" and target.stat().st_size == info.bytes
+    fifo = tmp_path / "pipe.gif"
+    os.mkfifo(fifo)
+    with pytest.raises(UnsafeTarget, match="not a regular file"):
+        export_gif(scene, fifo, frames=3)

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import GifImagePlugin, Image
 
 import viz.gif.raster as raster
+from viz import files
 from viz.gif.contour import ContourPanel
 from viz.gif.mover import Mover
 from viz.gif.surface3d import SurfacePanel
@@ -471,11 +472,7 @@ def _paths(trajectories) -> list[tuple[int, np.ndarray]]:
 def _build(scene, opts: _Options, trajectories):
 
     w, h = opts.size
-    runs = (
-        scene.resolved_runs()
-        if hasattr(scene, "resolved_runs")
-        else [r.resolved() for r in scene.runs]
-    )
+    runs = scene.resolved_runs()
     paths = _paths(_trajectories(scene, trajectories))
     if opts.view == "contour":
         panels = [ContourPanel(scene, runs, (w, h), (0, 0))]
@@ -568,25 +565,24 @@ def export_gif(
 
     Returns:
       An ``ExportInfo``. Bad options raise ``ValueError`` before anything is written; the
-      file appears only when complete.
+      file appears only when complete, and only where a regular file may be written
+      (``viz.files``: a symlink, device or folder at ``path`` is ``UnsafeTarget``).
     """
     t0 = time.perf_counter()
     opts = check_options(scene, view, frames, fps, size, camera)
     path = os.fspath(path)
-    tmp = f"{path}.part"
-    try:
-        with open(tmp, "wb") as fp:
-            written = _render(scene, fp, opts, progress, trajectories)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    written = []
+
+    def write(fp):
+        written.append(_render(scene, fp, opts, progress, trajectories))
+
+    size = files.write_replacing(path, write)  # never through a link, nor over a device
     return ExportInfo(
         path=path,
         view=opts.view,
-        frames=written,
+        frames=written[0],
         size=opts.size,
         fps=opts.fps,
-        bytes=os.path.getsize(path),
+        bytes=size,
         seconds=time.perf_counter() - t0,
     )
