@@ -127,3 +127,17 @@ def test_a_function_with_no_value_anywhere_gets_a_message_that_clears(dash_duo):
     wait(dash_duo, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText === ''")
     wait(dash_duo, f"{RUNS}.length > 0 && {RUNS}[0].x[0] !== undefined")
     assert element(dash_duo, ids.RUN_MSG).text == ""
+
+
+def test_a_surface_picked_by_hand_starts_at_its_own_start(dash_duo):
+    from surfaces import SURFACES
+
+    dash_duo.start_server(create_app())
+    wait(dash_duo, f"{RUNS}.length > 0")
+    for name in ("goldstein_price", "himmelblau"):
+        set_props(dash_duo, ids.SURFACE, {"value": name})
+        x, y = SURFACES[name].start
+        wait(dash_duo, f"{RUNS}.length > 0 && {RUNS}.every(r => r.x[0] === {x} && r.y[0] === {y})")
+        assert element(dash_duo, ids.START_X).get_attribute("value") == f"{x:.6g}"
+        assert element(dash_duo, ids.START_Y).get_attribute("value") == f"{y:.6g}"
+        assert element(dash_duo, ids.START_MSG).text == ""  # nothing clamped
