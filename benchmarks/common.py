@@ -7,6 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from optimizers import memory
+
+# The benchmarks are programs, like the app and the CLI: they run under the allocator
+# settings the app and the CLI start with (importing optimizers no longer sets them).
+memory.tune()
+
 
 @dataclass
 class Row:
