@@ -13,7 +13,7 @@ from dash import dcc, html
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
 from viz.scene.validate import CUSTOM, MAX_STEPS, rule_of
-from viz.ui import export_panel, ids, schedule_controls, share
+from viz.ui import export_panel, ids, schedule_controls, share_box
 
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -30,6 +30,10 @@ OVERLAY3D_CONFIG = {
     "scrollZoom": False,
     "plotGlPixelRatio": 1,
 }
+# The sidebar's fold on narrow screens: a tick box drawn as a button in the header; the
+# drawer opens and closes in CSS alone (assets/optviz.css, ``:has(:checked)``), no callback.
+SIDEBAR_TOGGLE = "sidebar-toggle"
+SIDEBAR = "sidebar"
 SPEEDS = [(0.25, "¼×"), (0.5, "½×"), (1, "1×"), (2, "2×"), (4, "4×"), (8, "8×")]
 DEFAULT_SURFACE = "rosenbrock" if "rosenbrock" in SURFACES else next(iter(SURFACES))
 DEFAULT_OPTIMIZERS = [n for n in ("sgd", "momentum", "adam") if n in OPTIMIZERS]
@@ -269,10 +273,87 @@ def optimizer_card(
     )
 
 
+# Formula lines longer than this many glyphs are broken (a sidebar holds ~34 at full size;
+# CSS scales a slightly longer line down to fit, assets/optviz.css).
+FORMULA_GLYPHS = 34
+_WIDE_COMMANDS = {"sin", "cos", "tan", "log", "exp", "max", "min", "sign"}
+_SILENT_COMMANDS = {"left", "right", "big", "Big", "frac", "tfrac", "dfrac", "sqrt", "hat"}
+_SILENT_COMMANDS |= {"operatorname", "quad", "qquad", "mathrm", "text"}
+
+
+def glyphs(latex: str) -> float:
+    """A rough count of the glyphs a LaTeX formula draws (its width, in characters)."""
+    n, i = 0.0, 0
+    while i < len(latex):
+        c = latex[i]
+        if c == "\\":
+            j = i + 1
+            while j < len(latex) and latex[j].isalpha():
+                j += 1
+            word = latex[i + 1 : j] or latex[i + 1 : i + 2]
+            n += len(word) if word in _WIDE_COMMANDS else 0 if word in _SILENT_COMMANDS else 1
+            if word in (",", " ", ";", "!"):
+                n -= 1
+            i = max(j, i + 2)
+            continue
+        if not (c.isspace() or c in "{}^_&"):
+            n += 1
+        i += 1
+    return n
+
+
+def _breaks(latex: str) -> list[tuple[int, bool]]:
+    """Where a formula may break at bracket depth 0: before a spaced binary + or −, after
+    a comma followed by a space (a new definition), between two bracketed factors.
+    Each is (index, continues): whether the next line continues the same expression."""
+    out, depth = [], 0
+    for i, c in enumerate(latex):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0 and c == "]" and latex.startswith("\\left[", i + 1):
+                out.append((i + 1, True))
+        elif depth == 0 and c in "+-" and latex[i - 1 : i] == " " and latex[i + 1 : i + 2] == " ":
+            out.append((i, True))
+        elif depth == 0 and latex.startswith(",\\ ", i):
+            out.append((i + 3, False))
+    return out
+
+
+def wrap_formula(latex: str, width: float = FORMULA_GLYPHS) -> str:
+    """The formula in lines of at most ``width`` glyphs where it can be broken, as a
+    left-aligned ``aligned`` block (continuation lines indented); short ones unchanged."""
+    if glyphs(latex) <= width or "\\begin" in latex:
+        return latex
+    cuts = _breaks(latex)
+    if not cuts:
+        return latex
+    pieces, start, kinds = [], 0, [False]
+    for at, continues in cuts:
+        pieces.append(latex[start:at].strip())
+        kinds.append(continues)
+        start = at
+    pieces.append(latex[start:].strip())
+    lines: list[list] = []
+    for piece, continues in zip(pieces, kinds, strict=True):
+        if lines and glyphs(lines[-1][1] + piece) <= width:
+            lines[-1][1] += " " + piece
+        else:
+            lines.append([continues, piece])
+    if len(lines) == 1:
+        return latex
+    body = " \\\\ ".join(
+        ("& \\quad " if cont else "& ") + ("\\times " if text.startswith("\\left[") else "") + text
+        for cont, text in lines
+    )
+    return f"\\begin{{aligned}} {body} \\end{{aligned}}"
+
+
 def surface_formula(name: str) -> list:
     s = SURFACES[name]
     return [
-        dcc.Markdown(f"$$\n{s.latex}\n$$", mathjax=True, className="formula"),
+        dcc.Markdown(f"$$\n{wrap_formula(s.latex)}\n$$", mathjax=True, className="formula"),
         html.P(s.description, className="hint"),
     ]
 
@@ -281,16 +362,25 @@ def legend(entries: list[dict], arrows: bool = False) -> list:
     """The legend both views share: one chip per run (diverged runs say where)."""
     chips = []
     for e in entries:
+        # A status must not widen its chip: a wider chip can wrap the legend onto another
+        # line and move both views under the cursor. A diverged run's dot turns into a red
+        # ✕ in the same place; the words are the chip's tooltip (and read out by screen
+        # readers); the results table says them too.
         status = e.get("status", "")
         chips.append(
             html.Span(
                 [
                     html.Span(className="chip-line", style={"background": e["colour"]}),
-                    html.Span(className="chip-dot", style={"background": e["colour"]}),
+                    html.Span(
+                        "✕" if status else "",
+                        className="chip-dot",
+                        style={} if status else {"background": e["colour"]},
+                    ),
                     html.Span(e["label"], className="chip-label"),
-                    html.Span(status, className="chip-status") if status else None,
+                    html.Span(f": {status}", className="chip-status sr-only") if status else None,
                 ],
                 className="chip" + (" diverged" if status else ""),
+                title=f"{e['label']}: {status.removeprefix('✕').strip()}" if status else None,
             )
         )
     chips.append(
@@ -319,6 +409,14 @@ def legend(entries: list[dict], arrows: bool = False) -> list:
 def header(init: dict) -> html.Header:
     return html.Header(
         [
+            dcc.Checklist(
+                id=SIDEBAR_TOGGLE,
+                options=[{"label": html.Span("☰ Settings"), "value": "open"}],
+                value=[],  # folded (where the screen is narrow enough to fold it)
+                className="sidebar-button",
+                inputClassName="sidebar-toggle-box",
+                labelClassName="sidebar-toggle-label",
+            ),
             html.Div(
                 [
                     html.Span("optviz", className="brand"),
@@ -346,7 +444,7 @@ def header(init: dict) -> html.Header:
                 ],
                 className="preset-box",
             ),
-            share.header_box(),
+            share_box.header_box(),
         ],
         className="app-header",
     )
@@ -454,6 +552,7 @@ def sidebar(init: dict) -> html.Aside:
                 export_panel.panel(), id=ids.EXPORT_PANEL, className="panel-section export-panel"
             ),
         ],
+        id=SIDEBAR,
         className="sidebar",
     )
 
@@ -539,6 +638,7 @@ def panel_tabs(loss_and_results) -> html.Div:
         ],
         id=ids.PANEL_TABS,
         value="loss",
+        mobile_breakpoint=0,  # a row of tabs at every width (assets/optviz.css narrows them)
         className="panel-tabs",
         parent_className="panel-tabs-box",
     )
@@ -639,7 +739,7 @@ def layout() -> html.Div:
                 data={"preset": init["preset"], "runs": init["runs"]} if init["preset"] else {},
             ),
             dcc.Store(id=ids.CLOCK),
-            *share.components(),
+            *share_box.components(),
         ],
         className="app",
     )
