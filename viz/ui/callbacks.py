@@ -305,8 +305,9 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         p = preset_runs.get(n, {})
         ph = validate.mapping(p.get("hyper"))
         lr = {**info.defaults(), **ph, **hyper.get(n, {})}.get("lr", 1.0)
-        sc = validate.mapping(validate.mapping(settings.schedule).get(n))
-        nz = validate.mapping(validate.mapping(settings.noise).get(n))
+        # the cards' schedule and noise; without a card (a scene just applied), the scene's
+        sc = validate.mapping(validate.mapping(settings.schedule).get(n) or p.get("schedule"))
+        nz = validate.mapping(validate.mapping(settings.noise).get(n) or p.get("noise"))
         try:
             sname, sparams = validate.schedule(n, sc.get("name"), sc.get("params"), lr)
         except ValueError as exc:
@@ -718,8 +719,8 @@ def register(app) -> None:
             "sched_params": Input(ids.sched_param(ALL, ALL), "value"),
             "noise": Input(ids.noise(ALL), "value"),
             "seed": Input(ids.noise_seed(ALL), "value"),
+            "preset": Input(ids.PRESET_HYPER, "data"),
             "more": {
-                "preset": State(ids.PRESET_HYPER, "data"),
                 "tolerance": State(ids.TOLERANCE, "value"),
                 "state": State(ids.SCENE_STATE, "data"),
                 "camera": State(ids.SHARE_CAMERA, "data"),
@@ -728,11 +729,14 @@ def register(app) -> None:
         },
         prevent_initial_call="initial_duplicate",  # it runs on load (the α_t plots are shared)
     )
-    def _compute(scene, numbers, bools, own, sched, sched_params, noise, seed, more):
+    def _compute(scene, numbers, bools, own, sched, sched_params, noise, seed, preset, more):
         own_ids = {f"{i}.value" for i in (ids.EXPRESSION, ids.X_RANGE, ids.Y_RANGE)}
         trig = set(ctx.triggered_prop_ids)
         if scene["surface"] != validate.CUSTOM and trig and trig <= own_ids:
             raise PreventUpdate  # expression_typed switches the surface; that run follows
+        # A scene just applied (preset or link): its own values, not the cards on the page,
+        # which are being redrawn for it (their values then give the same scene again).
+        applied = f"{ids.PRESET_HYPER}.data" in trig
         g = ctx.args_grouping
         params = _by_id(g["sched_params"])
         schedules = {
@@ -754,16 +758,23 @@ def register(app) -> None:
         picked = [picked] if isinstance(picked, str) else picked
         chosen = {k for k in picked if isinstance(k, str)} if isinstance(picked, list) else set()
         hyper = {k: v for k, v in hyper.items() if k in chosen}
+        if applied:
+            hyper, schedules, noises = {}, {}, {}
         settings = Settings(
             **scene,
             hyper=hyper,
-            preset=more["preset"],
+            preset=preset,
             tolerance=more["tolerance"],
             **own,
             schedule={k: v for k, v in schedules.items() if k in chosen},
             noise={k: v for k, v in noises.items() if k in chosen},
         )
         o = compute(settings, more["state"])
+        old = validate.store(more["state"])
+        if o.ok and o.contour is None and old.get("scene") == o.state["scene"]:
+            # the same scene again (the cards redrawn for a scene just applied): the page
+            # shows it already, so nothing heavy is sent
+            o.traj = o.state = o.loss = o.results = o.legend = None
         if o.surface3d is not None and isinstance(more["camera"], dict):
             o.surface3d.update_layout(scene_camera=more["camera"])  # a share link's camera
         hyper_msg_ids = [o_["id"] for o_ in ctx.outputs_grouping["hyper_msgs"]]

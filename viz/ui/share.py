@@ -46,6 +46,24 @@ def restore(hash_, current_link) -> dict:
     return out
 
 
+def _scene_camera(state) -> dict:
+    """The camera the scene in the store opens with (its preset's or the default)."""
+    try:
+        return link.scene_from_dict(state["scene"]).style.camera
+    except ValueError:
+        return {}
+
+
+def _same_camera(a: dict, b: dict, tol: float = 1e-9) -> bool:
+    """Equal cameras, up to the last bits a browser's round trip changes."""
+    for part in ("eye", "up", "center"):
+        pa, pb = a.get(part) or {}, b.get(part) or {}
+        for axis in "xyz":
+            if abs(float(pa.get(axis, 0.0)) - float(pb.get(axis, 0.0))) > tol:
+                return False
+    return True
+
+
 def write(state, camera, arrows, tolerance, pending, href=None):
     """The full link of the current valid scene, with the page's camera, arrows and
     tolerance (the playback step is added in the browser: assets/optviz-link.js)."""
@@ -61,8 +79,8 @@ def write(state, camera, arrows, tolerance, pending, href=None):
         cam = link.camera(camera) if camera else None
     except ValueError:
         cam = None
-    if cam:
-        data["c"] = cam
+    if cam and not _same_camera(cam, data.get("c") or _scene_camera(state)):
+        data["c"] = cam  # the user turned the view; a camera equal to the scene's is left out
     data.pop("a", None)
     if "on" in (arrows if isinstance(arrows, list) else []):
         data["a"] = True
