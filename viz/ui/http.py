@@ -19,6 +19,7 @@ costs a coroutine, not a thread, so it cannot starve ``/healthz`` or anyone's ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import threading
@@ -29,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a callback request is a few KiB
 BODY_TIMEOUT_S = 20.0  # a request body must arrive within this (a real one takes ms)
+DRAIN_FACTOR = 4  # an oversize body up to this many limits is read (and dropped) for a 413
 log = logging.getLogger("optviz")
 
 # Dash's page config keys that name builds: the exact Python build (sys.version) and the
@@ -208,11 +210,15 @@ class BufferedWsgi:
 
     async def _http(self, scope, receive, send):
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body:
+        if declared is not None and declared > self.max_body * DRAIN_FACTOR:
             return await _plain(send, 413, _too_large_text(self.max_body))
         try:
             body = await asyncio.wait_for(self._body(receive), self.body_timeout)
         except _BodyTooLarge:
+            # A client still sending misses an answer sent now (the close resets the
+            # connection): take the rest of a body up to a few limits' worth, unkept.
+            with contextlib.suppress(TimeoutError, _Disconnected, _BodyTooLarge):
+                await asyncio.wait_for(self._drain(receive), self.body_timeout)
             return await _plain(send, 413, _too_large_text(self.max_body))
         except TimeoutError:
             log.warning(
@@ -239,6 +245,18 @@ class BufferedWsgi:
             parts.append(chunk)
             if not message.get("more_body"):
                 return b"".join(parts)
+
+    async def _drain(self, receive) -> None:
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Disconnected
+            size += len(message.get("body", b""))
+            if size > self.max_body * DRAIN_FACTOR:
+                raise _BodyTooLarge
+            if not message.get("more_body"):
+                return
 
     def _run(self, scope, body: bytes):
         """Run the WSGI app in a pool thread; its whole answer as (status, headers, chunks)."""
