@@ -213,6 +213,8 @@ class BufferedWsgi:
         if declared is not None and declared > self.max_body * DRAIN_FACTOR:
             return await _plain(send, 413, _too_large_text(self.max_body))
         try:
+            if declared is not None and declared > self.max_body:
+                raise _BodyTooLarge
             body = await asyncio.wait_for(self._body(receive), self.body_timeout)
         except _BodyTooLarge:
             # A client still sending misses an answer sent now (the close resets the
@@ -284,6 +286,9 @@ class BufferedWsgi:
                     result.close()
         except Exception as exc:  # the Flask app answers its own errors; this is a bug
             log.error("%s %s failed outside the app: %r", scope["method"], scope["path"], exc)
+            return 500, [(b"content-type", b"text/plain")], [b"internal error\n"]
+        if "status" not in started:  # not a WSGI app's answer: a bug, said as a 500
+            log.error("%s %s: the app never started its response", scope["method"], scope["path"])
             return 500, [(b"content-type", b"text/plain")], [b"internal error\n"]
         return started["status"], started["headers"], chunks
 
