@@ -2,7 +2,7 @@
 
 Each callback is a plain function of plain values, tested without a browser
 (tests/viz/test_callbacks.py); ``register(app)`` wires them to component ids. Playback
-itself never comes here: it runs in the browser (assets/optviz.js).
+itself never comes here: it runs in the browser (assets/optviz-*.js).
 """
 
 from __future__ import annotations
@@ -848,9 +848,9 @@ def register(app) -> None:
 
     schedule_controls.register(app)
 
-    # --- clientside: everything that moves (assets/optviz.js, namespace "optviz")
+    # --- clientside: everything that moves (assets/optviz-*.js, namespace "optviz")
     # A moved slider writes its value into the box (which the recompute reads). The other
-    # way, a typed value moving its slider, is optviz.js's (dash_clientside.set_props once
+    # way, a typed value moving its slider, is optviz-60-sliders.js's (set_props once
     # the box has committed): as an output of a callback here, the box would make Dash hold
     # the recompute's request until that callback and its slider update were done (~100 ms
     # on a 2-core machine), and the two directions in one callback are a circular round.

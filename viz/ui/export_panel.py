@@ -70,14 +70,11 @@ STALLED = (
 # Read the live camera of the 3-D background graph (the one the user drags).
 _CAMERA_JS = """
 function (relayout) {
-  var nu = window.dash_clientside.no_update, cam = null;
-  try {
-    var el = document.getElementById("SURFACE3D_ID");
-    var g = el && (el.classList.contains("js-plotly-plot") ? el
-                                                            : el.querySelector(".js-plotly-plot"));
-    cam = g._fullLayout.scene._scene.getCamera();
-  } catch (e) { cam = null; }
-  if (!cam && relayout && relayout["scene.camera"]) cam = relayout["scene.camera"];
+  var nu = window.dash_clientside.no_update, cam = relayout && relayout["scene.camera"];
+  if (!cam) {  // the figure's own layout, which Plotly keeps up to date (public API)
+    var g = document.querySelector("#SURFACE3D_ID .js-plotly-plot");
+    cam = g && g.layout && g.layout.scene && g.layout.scene.camera;
+  }
   return cam ? JSON.parse(JSON.stringify(cam)) : nu;
 }
 """.replace("SURFACE3D_ID", ids.SURFACE3D)

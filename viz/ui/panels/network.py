@@ -3,7 +3,7 @@
 Loss and accuracy are the whole data set's at each step of each run (the runs the scene
 drew, from the trajectories store). The decision boundary is that of the chosen run's
 classifier: frames at up to ``MAX_FRAMES`` evenly spaced steps are computed here and sent
-inside the figure (``layout.meta``); assets/optviz_panels.js follows the playback's step —
+inside the figure (``layout.meta``); assets/optviz-80-panels.js follows the playback's step —
 while playing (at most 10 redraws a second, nearest earlier frame), and exactly on pause,
 scrub and step. The batch size box feeds the scene itself (``viz.ui.callbacks.compute``): the
 optimizers' steps see mini-batches of that size, drawn from the run's seed.

@@ -8,7 +8,8 @@
  */
 (function () {
   "use strict";
-  const SCRUB = "scrub", LABEL = "step-label", PLAY = "play", LINK = "share-link";
+  const IDS = window.dash_clientside.optviz.ids;
+  const SCRUB = IDS.SCRUB, LABEL = IDS.STEP_LABEL, PLAY = IDS.PLAY, LINK = IDS.SHARE_LINK;
   const STEP = /&k=(\d+)$/;
 
   let wanted = null; // a link's step, until the runs it belongs to are drawn
