@@ -181,7 +181,6 @@ def set_dropdown(driver, dropdown_id: str, value: str) -> None:
 def _bench_payload():
     """The trajectories of 8 optimizers × 1,000 steps, and the straightforward figures."""
     from surfaces import get_surface
-    from viz import figures
     from viz.scene import Style
     from viz.ui import callbacks
 
@@ -191,9 +190,23 @@ def _bench_payload():
     s = get_surface("rosenbrock")
     window = (s.x_range, s.y_range)
     runs = out.traj["runs"]
-    plain2d = figures.straightforward_contour(s, runs, window, Style())
-    plain3d = figures.straightforward_surface(s, runs, window, Style())
-    return out.traj, plain2d.to_plotly_json(), plain3d.to_plotly_json()
+    return out.traj, *(one_graph(s, runs, window, Style()))
+
+
+def one_graph(surface, runs, window, style) -> tuple[dict, dict]:
+    """The peer's figures: the background and the moving runs in ONE graph per view."""
+    from viz import figures
+
+    bg2, top2 = (
+        figures.contour_figure(surface, window, style),
+        figures.contour_overlay(runs, window, style),
+    )
+    bg3 = figures.surface_figure(surface, window, style)
+    top3 = figures.surface_overlay(surface, runs, window, style)
+    return (
+        {"data": bg2["data"] + top2["data"], "layout": bg2["layout"]},
+        {"data": bg3["data"] + top3["data"], "layout": bg3["layout"]},
+    )
 
 
 # Draws as fast as the browser paints, for `seconds`, through the app's own drawing calls

@@ -11,7 +11,7 @@ import pytest
 from optimizers import get_optimizer, run
 from surfaces import SURFACES
 from viz import figures
-from viz.scene import RADFORD_COLOURS, Style, colours, contour_levels, geometry, get_preset
+from viz.scene import RADFORD_COLOURS, Style, contour_levels, geometry, get_preset
 
 
 def payload(
@@ -56,7 +56,7 @@ def roles(fig):
 def test_contour_background_levels_are_the_scenes_levels():
     s = SURFACES["quadratic"]
     style = Style(contour_levels=25)
-    fig = figures.contour_figure(s, (s.x_range, s.y_range), style)
+    fig = go.Figure(figures.contour_figure(s, (s.x_range, s.y_range), style))
     c = fig.data[0]
     assert c.type == "contour" and c.contours.coloring == "lines"
     _, _, zz = geometry.grid(s, (s.x_range, s.y_range), 120)
@@ -70,7 +70,7 @@ def test_contour_background_levels_are_the_scenes_levels():
 def test_log_levels_are_evenly_spaced_in_log_of_the_gap():
     s = SURFACES["rosenbrock"]
     style = Style(log_levels=True, contour_levels=30)
-    fig = figures.contour_figure(s, (s.x_range, s.y_range), style)
+    fig = go.Figure(figures.contour_figure(s, (s.x_range, s.y_range), style))
     c = fig.data[0]
     _, _, zz = geometry.grid(s, (s.x_range, s.y_range), 120)
     base = geometry.floor_value(s, zz)
@@ -81,7 +81,7 @@ def test_log_levels_are_evenly_spaced_in_log_of_the_gap():
 
 def test_background_and_overlay_share_margins_ranges_and_uirevision():
     s, window, runs = payload()
-    bg = figures.contour_figure(s, window, Style())
+    bg = go.Figure(figures.contour_figure(s, window, Style()))
     top = plain(figures.contour_overlay(runs, window, Style(), start=(-1.5, 1.2)))
     for f in (bg, top):
         assert f.layout.margin.to_plotly_json() == geometry.MARGIN
@@ -123,7 +123,7 @@ def test_diverged_run_ends_at_its_last_finite_point_with_a_cross():
 def test_surface_figures_fix_ranges_keep_the_camera_and_line_up():
     s, window, runs = payload()
     style = Style()
-    bg = figures.surface_figure(s, window, style)
+    bg = go.Figure(figures.surface_figure(s, window, style))
     top = plain(figures.surface_overlay(s, runs, window, style, step=5))
     assert bg.data[0].type == "surface"
     assert {t.type for t in top.data} == {"scatter3d"}
@@ -196,49 +196,9 @@ def test_radford_preset_runs_keep_his_colours():
         k: v for k, v in RADFORD_COLOURS.items() if k in {r.optimizer for r in sc.runs}
     }
     s = sc.get_surface()
-    fig = figures.contour_figure(s, sc.window(), sc.style)
+    fig = go.Figure(figures.contour_figure(s, sc.window(), sc.style))
     assert fig.data[0].colorscale[0][1] != fig.data[0].colorscale[-1][1]
     assert fig.layout.paper_bgcolor == sc.style.background == "#ffffff"
-
-
-def test_straightforward_peers_hold_background_and_paths_in_one_figure():
-    s, window, runs = payload()
-    f2 = figures.straightforward_contour(s, runs, window, Style())
-    assert f2.data[0].type == "contour" and "trail" in roles(f2)
-    f3 = figures.straightforward_surface(s, runs, window, Style())
-    assert f3.data[0].type == "surface" and "path" in roles(f3)
-
-
-@pytest.mark.parametrize("name", sorted(colours.COLORSCALES))
-def test_colour_scales_are_plotlys_named_scales(name):
-    """The GIF reads the stops without Plotly; they must be the scale the screen draws."""
-    from plotly.colors import get_colorscale
-
-    from viz.gif.raster import rgb
-
-    theirs = get_colorscale(name)
-    ours = colours.scale(name)
-    assert len(ours) == len(theirs)
-    for (p, c), (q, d) in zip(ours, theirs, strict=True):
-        assert p == pytest.approx(q, abs=1e-12)
-        assert rgb(c) == rgb(d)
-
-
-@pytest.mark.parametrize("name", sorted(SURFACES))
-def test_3d_tick_labels_keep_off_the_box_edges(name):
-    """Issue 14: labels at the box's corner ran together ("0" of z and "4" of y read "04")."""
-    s = SURFACES[name]
-    window = (s.x_range, s.y_range)
-    sc = figures.surface_figure(s, window, Style()).layout.scene
-    for ax in (sc.xaxis, sc.yaxis, sc.zaxis):
-        lo, hi = ax.range
-        ticks = list(ax.tickvals)
-        assert 2 <= len(ticks) <= 5, ticks
-        assert all(lo + 0.1 * (hi - lo) - 1e-9 <= t <= hi - 0.1 * (hi - lo) + 1e-9 for t in ticks)
-        assert list(ax.ticktext) == [f"{t:g}" for t in ticks]
-    # the overlay's scene keeps the same axes, so both project alike
-    top = plain(figures.surface_overlay(s, [], window, Style()))
-    assert list(top.layout.scene.zaxis.tickvals) == list(sc.zaxis.tickvals)
 
 
 def test_nice_ticks_are_round_and_evenly_spaced():

@@ -16,7 +16,6 @@ import functools
 import math
 
 import numpy as np
-import plotly.graph_objects as go
 
 from surfaces import Surface
 from viz.scene import Style, colours, contour_levels
@@ -69,11 +68,13 @@ def _axes_2d(window, style: Style, show: bool = True) -> dict:
     }
 
 
-def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> go.Figure:
+def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> dict:
     """The static contour background: jet-coloured level lines, a star at each minimum.
 
     Log-spaced levels (``style.log_levels`` or the surface's ``log_scale``) are drawn as
-    evenly spaced levels of log₁₀(f − base), exactly ``viz.scene.contour_levels``.
+    evenly spaced levels of log₁₀(f − base), exactly ``viz.scene.contour_levels``. A plain
+    figure dict in Plotly's JSON schema (no per-property validation: a new scene's
+    backgrounds are built in ms, not the ~200 ms of ``go.Figure``).
     """
     xs, ys, zz = grid(surface, window, n)
     log = style.log_levels or surface.log_scale
@@ -87,42 +88,49 @@ def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> go.F
     else:
         z, lv = zz, levels
     size = float(lv[1] - lv[0]) if len(lv) > 1 else 1.0
-    fig = go.Figure(
-        go.Contour(
-            x=xs,
-            y=ys,
-            z=np.where(np.isfinite(z), z, None),
-            customdata=zz,
-            contours={
+    data = [
+        {
+            "type": "contour",
+            "x": xs,
+            "y": ys,
+            "z": _finite_or_none(z),
+            "customdata": _finite_or_none(zz),
+            "contours": {
                 "coloring": "lines",
                 "start": float(lv[0]),
                 "end": float(lv[-1]),
                 "size": size,
                 "showlabels": False,
             },
-            autocontour=False,
-            colorscale=colours.scale(style.colorscale),
-            showscale=False,
-            line={"width": 1.1},
-            hovertemplate="x = %{x:.3f}<br>y = %{y:.3f}<br>f = %{customdata:.4g}"
+            "autocontour": False,
+            "colorscale": colours.scale(style.colorscale),
+            "showscale": False,
+            "line": {"width": 1.1},
+            "hovertemplate": "x = %{x:.3f}<br>y = %{y:.3f}<br>f = %{customdata:.4g}"
             "<extra>click to start here</extra>",
-            name="f",
-        )
-    )
+            "name": "f",
+        }
+    ]
     if surface.minima:
-        fig.add_trace(minima_trace(surface.minima, 20, style.star_colour, 1, opacity=0.85))
-    fig.update_layout(
+        data.append(minima_trace(surface.minima, 20, style.star_colour, 1, opacity=0.85))
+    layout = {
         **_axes_2d(window, style),
-        margin=MARGIN,
-        paper_bgcolor=style.background,
-        plot_bgcolor=style.background,
-        showlegend=False,
-        uirevision=uirevision_2d(window),
-        font=FONT,
-        dragmode="zoom",
-        hovermode="closest",
-    )
-    return fig
+        "margin": MARGIN,
+        "paper_bgcolor": style.background,
+        "plot_bgcolor": style.background,
+        "showlegend": False,
+        "uirevision": uirevision_2d(window),
+        "font": FONT,
+        "dragmode": "zoom",
+        "hovermode": "closest",
+    }
+    return _figure(data, layout)
+
+
+def _finite_or_none(a: np.ndarray) -> list:
+    """A grid as JSON-ready rows, 7 significant digits (what the eye can tell apart), None
+    where not finite (a gap in the picture)."""
+    return [[float(f"{v:.7g}") if math.isfinite(v) else None for v in row] for row in a.tolist()]
 
 
 def minima_trace(minima, size: float, colour: str, line_width: float, opacity=None):
@@ -132,7 +140,7 @@ def minima_trace(minima, size: float, colour: str, line_width: float, opacity=No
     if opacity is not None:
         marker["opacity"] = opacity
     marker["line"] = {"width": line_width, "color": "#111"}
-    return go.Scatter(x=mx, y=my, mode="markers", name="minimum", hoverinfo="skip", marker=marker)
+    return _scatter(x=list(mx), y=list(my), mode="markers", name="minimum", marker=marker)
 
 
 def step_marker(colour: str) -> dict:
@@ -278,14 +286,6 @@ def _template(types: tuple[str, ...] | None = None) -> dict:
     return _template_for(name, types) if isinstance(name, str) and name else {}
 
 
-def straightforward_contour(surface: Surface, runs, window, style: Style) -> go.Figure:
-    """The contour and the trails in ONE graph: the peer the benchmark measures against."""
-    fig = contour_figure(surface, window, style)
-    for tr in contour_overlay(runs, window, style)["data"]:
-        fig.add_trace(tr)
-    return fig
-
-
 # ----------------------------------------------------------------------------- 3-D views
 
 
@@ -353,22 +353,25 @@ def _ticks3d(lo: float, hi: float, n: int = 4) -> dict:
     return out
 
 
-def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> go.Figure:
-    """The static 3-D background: the surface (and the minima), fixed ranges, kept camera."""
+def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> dict:
+    """The static 3-D background: the surface (and the minima), fixed ranges, kept camera.
+
+    A plain figure dict, like ``contour_figure``."""
     xs, ys, zz = grid(surface, window, n)
     base = floor_value(surface, zz)
     z0, z1 = z_range(surface, window, style)
     dz = np.clip(display_z(surface, zz, base, style), z0, z1)
-    fig = go.Figure(
-        go.Surface(
-            x=xs,
-            y=ys,
-            z=np.where(np.isfinite(dz), dz, None),
-            customdata=zz,
-            colorscale=colours.scale(style.surface_colorscale),
-            showscale=False,
-            opacity=0.92,
-            contours={
+    data = [
+        {
+            "type": "surface",
+            "x": xs,
+            "y": ys,
+            "z": _finite_or_none(dz),
+            "customdata": _finite_or_none(zz),
+            "colorscale": colours.scale(style.surface_colorscale),
+            "showscale": False,
+            "opacity": 0.92,
+            "contours": {
                 "z": {
                     "show": True,
                     "width": 1,
@@ -378,35 +381,36 @@ def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> go.Fi
                     "size": (z1 - z0) / 14,
                 }
             },
-            lighting={"ambient": 0.75, "diffuse": 0.5, "specular": 0.05, "roughness": 0.9},
-            hovertemplate="x = %{x:.3f}<br>y = %{y:.3f}<br>f = %{customdata:.4g}<extra></extra>",
-            name="f",
-        )
-    )
-    fig.add_trace(extent_trace(surface, window, style))
+            "lighting": {"ambient": 0.75, "diffuse": 0.5, "specular": 0.05, "roughness": 0.9},
+            "hovertemplate": "x = %{x:.3f}<br>y = %{y:.3f}<br>f = %{customdata:.4g}<extra></extra>",
+            "name": "f",
+        },
+        extent_trace(surface, window, style),
+    ]
     if surface.minima:
         m = np.array(surface.minima, dtype=float)
         mz = display_z(surface, surface.value(m), base, style)
-        fig.add_trace(
-            go.Scatter3d(
-                x=m[:, 0],
-                y=m[:, 1],
-                z=mz,
-                mode="markers",
-                name="minimum",
-                hoverinfo="skip",
-                marker={"symbol": "diamond", "size": 6, "color": style.star_colour},
-            )
+        data.append(
+            {
+                "type": "scatter3d",
+                "x": m[:, 0],
+                "y": m[:, 1],
+                "z": mz,
+                "mode": "markers",
+                "name": "minimum",
+                "hoverinfo": "skip",
+                "marker": {"symbol": "diamond", "size": 6, "color": style.star_colour},
+            }
         )
-    fig.update_layout(
-        scene=_scene(surface, window, style),
-        margin=MARGIN3D,
-        paper_bgcolor=style.background,
-        showlegend=False,
-        uirevision=UIREVISION,
-        font=FONT,
-    )
-    return fig
+    layout = {
+        "scene": _scene(surface, window, style),
+        "margin": MARGIN3D,
+        "paper_bgcolor": style.background,
+        "showlegend": False,
+        "uirevision": UIREVISION,
+        "font": FONT,
+    }
+    return _figure(data, layout)
 
 
 def surface_overlay(
@@ -495,14 +499,6 @@ def extent_trace(surface: Surface, window, style: Style) -> dict:
         "showlegend": False,
         "meta": {"role": "extent"},
     }
-
-
-def straightforward_surface(surface: Surface, runs, window, style: Style) -> go.Figure:
-    """The surface and the paths in ONE scene: the peer the benchmark measures against."""
-    fig = surface_figure(surface, window, style)
-    for tr in surface_overlay(surface, runs, window, style)["data"]:
-        fig.add_trace(tr)
-    return fig
 
 
 # ----------------------------------------------------------------------------- loss plot

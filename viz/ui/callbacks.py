@@ -776,7 +776,7 @@ def register(app) -> None:
             # shows it already, so nothing heavy is sent
             o.traj = o.state = o.loss = o.results = o.legend = None
         if o.surface3d is not None and isinstance(more["camera"], dict):
-            o.surface3d.update_layout(scene_camera=more["camera"])  # a share link's camera
+            o.surface3d["layout"]["scene"]["camera"] = more["camera"]  # a share link's camera
         hyper_msg_ids = [o_["id"] for o_ in ctx.outputs_grouping["hyper_msgs"]]
 
         def data(v):

@@ -228,7 +228,7 @@ def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", 
                 },
             )
         )
-    lines = figures.contour_figure(surface, window, style, n=70).data[0]
+    lines = dict(figures.contour_figure(surface, window, style, n=70)["data"][0])
     lines.update(
         customdata=None,
         colorscale=[[0, "rgba(0,0,0,0.38)"], [1, "rgba(0,0,0,0.38)"]],
@@ -236,12 +236,12 @@ def map_figure(cmap, surface, window, style: Style, colour_by: str = "outcome", 
         hovertemplate=None,
         line={"width": 0.8},
     )
-    z = np.array(lines.z, dtype=float)  # None (not finite) becomes NaN
+    z = np.array(lines["z"], dtype=float)  # None (not finite) becomes NaN
     if np.isfinite(z).all():  # a compact typed array; gaps stay as JSON nulls
         lines.update(z=z.astype(np.float32))
-    traces.append(lines)
+    traces.append(go.Contour(lines))
     if cmap.minima:
-        traces.append(figures.minima_trace(cmap.minima, 14, "#ffffff", 1.2))
+        traces.append(go.Scatter(figures.minima_trace(cmap.minima, 14, "#ffffff", 1.2)))
     sx, sy = start or (None, None)
     traces.append(
         go.Scatter(
