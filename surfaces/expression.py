@@ -9,8 +9,11 @@ Grammar (everything else is an error):
 
 - numbers: ``int`` and ``float`` literals (no complex ``1j``, no strings, no booleans);
 - names: ``x``, ``y``, ``pi``, ``e``;
-- operators: ``+ - * / **`` and unary ``-``/``+``. ``^`` is *not* a power (it is Python's
-  XOR): it is refused with "use ** for powers", so that nobody gets a silent surprise;
+- operators: ``+ - * /``, unary ``-``/``+``, and powers written ``**`` or ``^`` (as in
+  Desmos, WolframAlpha and spreadsheets). ``^`` means nothing else here, so each one is
+  read as ``**`` before parsing: it binds tighter than unary minus and groups to the
+  right, as powers do in maths (``-x^2`` is −(x²), ``2^3^2`` is 2⁹, ``x^2 + 1`` is
+  x² + 1). Columns in messages are those of the text as typed;
 - calls of the functions in :data:`FUNCTIONS` with positional arguments only
   (``sin cos tan exp log sqrt abs tanh sinh cosh arcsin/asin arccos/acos arctan/atan``
   of one argument, ``atan2(y, x)``/``arctan2`` of two).
@@ -39,6 +42,8 @@ from __future__ import annotations
 import ast
 import functools
 import math
+import re
+import reprlib
 import time
 import warnings
 from collections.abc import Callable
@@ -233,12 +238,14 @@ def _build(text: str, x_range, y_range, start, name: str) -> Surface:
 
 # --- text-level checks (before the parser sees the text) ---------------------------
 
+_LINE_BREAK = r"\r\n|\r|\n"  # what Python's parser counts as a new line
+
 
 def _check_brackets(text: str) -> None:
     """Refuse deep nesting before ``ast.parse`` (which has its own, harsher limits)."""
     depth, line, line_start = 0, 1, 0
     for i, ch in enumerate(text):
-        if ch == "\n":
+        if ch == "\n" or (ch == "\r" and text[i + 1 : i + 2] != "\n"):
             line, line_start = line + 1, i + 1
         elif ch in "([{":
             depth += 1
@@ -255,25 +262,44 @@ def _check_brackets(text: str) -> None:
 class _Source:
     """The text as parsed, and how to turn parser positions into the user's line and column.
 
-    Python refuses leading blanks ("unexpected indent"), which no user would expect, so
-    the parser sees the text without them and positions are shifted back.
+    The parser sees the text with every ``^`` written ``**`` and without leading blanks
+    (Python refuses them, "unexpected indent", which no user would expect); positions are
+    shifted back to the text as typed.
     """
 
     def __init__(self, text: str):
-        self.body = text.lstrip()
-        lead = text[: len(text) - len(self.body)]
-        self.lines_before = lead.count("\n")
-        self.columns_before = len(lead) - lead.rfind("\n") - 1
-        self.lines = self.body.splitlines() or [""]
+        typed = text.lstrip()
+        lead = re.split(_LINE_BREAK, text[: len(text) - len(typed)])
+        self.lines_before = len(lead) - 1
+        self.columns_before = len(lead[-1])
+        self.typed_lines = re.split(_LINE_BREAK, typed)
+        self.body = typed.replace("^", "**")
+        self.lines = [line.replace("^", "**") for line in self.typed_lines]
 
     def position(self, line: int, column: int) -> tuple[int, int]:
         """User's (column, line), both 1-based, of the parser's 1-based character position."""
+        column = _typed_column(self.typed_lines[self._index(line)], column)
         if line == 1:
             column += self.columns_before
         return column, line + self.lines_before
 
     def line_text(self, line: int) -> str:
-        return self.lines[min(max(line, 1), len(self.lines)) - 1]
+        """Line ``line`` (1-based) as the parser read it."""
+        return self.lines[self._index(line)]
+
+    def _index(self, line: int) -> int:
+        return min(max(line, 1), len(self.lines)) - 1
+
+
+def _typed_column(typed: str, column: int) -> int:
+    """The column in ``typed`` of ``column`` in ``typed`` with each ``^`` written ``**``."""
+    wanted, parsed = column - 1, 0
+    for i, ch in enumerate(typed):
+        width = 2 if ch == "^" else 1
+        if wanted < parsed + width:
+            return i + 1
+        parsed += width
+    return len(typed) + wanted - parsed + 1  # at or past the end of the line
 
 
 def _quiet_parse(text: str, mode: str) -> ast.AST:
@@ -365,7 +391,10 @@ class _Builder:
 
     def _check_constant(self, value: sympy.Expr, node: ast.AST) -> None:
         """A part without x and y must be a real number of sensible size."""
-        number = complex(value.evalf())
+        try:
+            number = complex(value.evalf())
+        except OverflowError:
+            raise self.fail(f"number too large (at most {MAX_NUMBER:g})", node) from None
         if number.imag != 0:
             raise self.fail("this part has a complex value (e.g. sqrt or log of a negative)", node)
         if not abs(number.real) <= MAX_NUMBER:
@@ -404,11 +433,9 @@ class _Builder:
         raise self.fail(f"operator '{_OPERATOR_TEXT[type(node.op)]}' is not allowed", node)
 
     def _BinOp(self, node: ast.BinOp) -> sympy.Expr:
-        if isinstance(node.op, ast.BitXor):
-            raise self.fail("'^' is not a power here: use ** for powers", node)
         if type(node.op) not in _BINARY:
             text = _OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)
-            raise self.fail(f"operator '{text}' is not allowed (use + - * / **)", node)
+            raise self.fail(f"operator '{text}' is not allowed (use + - * / ** or ^)", node)
         left = self.build(node.left)
         right = self.build(node.right)
         if isinstance(node.op, ast.Pow):
@@ -496,8 +523,10 @@ def _compile(exprs: list[sympy.Expr]) -> Callable[[np.ndarray, np.ndarray], tupl
 def _check_range(r, what: str) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in r)
+    except OverflowError:
+        raise ExpressionError(f"{what} must be finite numbers (too large for a float)") from None
     except (TypeError, ValueError):
-        raise ExpressionError(f"{what} must be two numbers (lo, hi), got {r!r}") from None
+        raise ExpressionError(f"{what} must be two numbers (lo, hi), got {_brief(r)}") from None
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ExpressionError(f"{what} must be finite, got ({lo:g}, {hi:g})")
     if not lo < hi:
@@ -508,11 +537,20 @@ def _check_range(r, what: str) -> tuple[float, float]:
 def _check_start(start) -> tuple[float, float]:
     try:
         sx, sy = (float(v) for v in start)
+    except OverflowError:
+        raise ExpressionError(
+            "start must be finite (a coordinate is too large for a float)"
+        ) from None
     except (TypeError, ValueError):
-        raise ExpressionError(f"start must be a point (x, y), got {start!r}") from None
+        raise ExpressionError(f"start must be a point (x, y), got {_brief(start)}") from None
     if not (math.isfinite(sx) and math.isfinite(sy)):
         raise ExpressionError(f"start must be finite, got ({sx:g}, {sy:g})")
     return sx, sy
+
+
+def _brief(value) -> str:
+    """``repr`` cut short: a message quotes what it refuses, never megabytes of it."""
+    return reprlib.repr(value)
 
 
 def _tree_size(exprs, limit: int) -> int:

@@ -132,8 +132,8 @@ def test_setting_a_builtin_is_refused_and_does_not_happen(tripwires):
         ("x + 3*z", "unknown name 'z' (use x, y, pi, e) at column 7"),
         ("open('x')", "function 'open' is not allowed at column 1"),
         ("x + ().__class__", "attribute access is not allowed at column 5"),
-        ("x**2 + y^2", "'^' is not a power here: use ** for powers at column 1"),
-        ("y**2 + (x^2)", "'^' is not a power here: use ** for powers at column 9"),
+        ("x^2 + y^2 + z", "unknown name 'z' (use x, y, pi, e) at column 13"),
+        ("y^2 + (x^2) % 3", "operator '%' is not allowed (use + - * / ** or ^) at column 7"),
         ("x**(10**10)", "exponent 10000000000 is too large (at most 100) at column 5"),
         ("x + y +", "syntax error (invalid syntax) at column 8"),
         ("x y", "syntax error"),
@@ -463,6 +463,100 @@ def test_deep_parentheses_are_located_on_their_line():
     assert "parentheses are nested too deeply (at most 30 levels) at line 2, column 31" in str(
         info.value
     )
+
+
+# --- '^' is a power, as in Desmos, WolframAlpha and spreadsheets ---------------------
+
+
+def test_caret_builds_the_same_surface_with_the_same_exact_derivatives():
+    caret = from_expression("(1-x)^2 + 100*(y-x^2)^2")
+    stars = from_expression("(1-x)**2 + 100*(y-x**2)**2")
+    for p in (random_points(np.random.default_rng(5), n=200, lo=-2, hi=2), grid(caret)):
+        for method in ("value", "grad", "hessian"):
+            assert np.array_equal(getattr(caret, method)(p), getattr(stars, method)(p))
+    assert caret.latex == stars.latex
+    assert caret.label == "f(x, y) = (1-x)^2 + 100*(y-x^2)^2"  # the text as typed
+
+
+@pytest.mark.parametrize(
+    ("text", "means"),
+    [
+        ("x^2 + 1", "x**2 + 1"),  # not x**(2 + 1), what Python's xor precedence would give
+        ("2^3^2", "512"),  # grouped to the right: 2^(3^2)
+        ("-x^2", "-(x**2)"),  # the power binds tighter than unary minus
+        ("-2^2", "-4"),
+        ("x^-2", "x**-2"),
+        ("x^y^2", "x**(y**2)"),
+        ("(x^2)^3", "(x**2)**3"),
+        ("e^(-x^2 - y^2)", "exp(-x**2 - y**2)"),
+        ("2*x^3/3 - y^2", "2*x**3/3 - y**2"),
+        ("x ^ 2 + y ** 2", "x**2 + y**2"),  # both spellings in one text
+    ],
+)
+def test_caret_has_the_precedence_and_grouping_of_a_power(text, means):
+    assert parse_expression(text) == parse_expression(means)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column", "line"),
+    [
+        ("x^2 + z", "unknown name 'z'", 7, None),
+        ("x^2^2 + y^3 + open(1)", "function 'open' is not allowed", 15, None),
+        ("x^2 + y^2 +", "syntax error", 12, None),
+        ("y^2 + x^(10^10)", "exponent 10000000000 is too large", 10, None),
+        ("x^2 % 3", "operator '%' is not allowed", 1, None),
+        ("x^2 + (y^2).real", "attribute access is not allowed", 7, None),
+        ("  x^2 + y^^2", "syntax error", 11, None),  # the second '^'
+        ("(x^2 +\n  y^2 + zz)", "unknown name 'zz'", 9, 2),
+        ("(x^2 +\n y^2)^é", "unknown name 'é'", 7, 2),
+        ("sin(x^2)^2 + cos(y, x)", "cos takes 1 argument, got 2", 14, None),
+        ("x^" + "(" * 31 + "2" + ")" * 31, "parentheses are nested too deeply", 33, None),
+    ],
+)
+def test_columns_after_a_caret_are_those_of_the_typed_text(text, message, column, line):
+    with pytest.raises(ExpressionError) as info:
+        from_expression(text)
+    assert message in str(info.value)
+    assert info.value.column == column
+    assert (info.value.line or 1) == (line or 1)
+    where = f"at line {line}, column {column}" if line else f"at column {column}"
+    assert str(info.value).endswith(where)
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "line"),
+    [("x\x0c+ zz", 5, 1), ("(x +\r zz)", 2, 2), ("(x +\r\n zz)", 2, 2), ("(x\x0c+\r\n zz)", 2, 2)],
+)
+def test_columns_follow_the_parsers_lines_not_every_unicode_break(text, column, line):
+    with pytest.raises(ExpressionError, match="unknown name 'zz'") as info:
+        from_expression(text)
+    assert (info.value.column, info.value.line or 1) == (column, line)
+
+
+# --- numbers too large for a float ------------------------------------------------------
+
+HUGE = 10**400  # Python's int is exact; float(HUGE) raises OverflowError
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "message"),
+    [
+        ("x", {"x_range": (-HUGE, 1)}, "x_range must be finite"),
+        ("x", {"y_range": (0, HUGE)}, "y_range must be finite"),
+        ("x", {"start": (HUGE, 0)}, "start must be finite"),
+        ("x + " + "9" * 400, {}, "number too large (at most 1e+100) at column 5"),
+        ("x^" + "9" * 400, {}, "number too large (at most 1e+100) at column 3"),
+        ("9" * 400 + ".5 * x", {}, "number too large"),
+        ("exp(10**100) * x", {}, "number too large"),
+        ("x + 10^50 * 10^60", {}, "number too large (at most 1e+100) at column 5"),
+        ("x + 10**100 * 10", {}, "number too large (at most 1e+100) at column 5"),
+    ],
+)
+def test_numbers_too_large_for_a_float_are_refused_with_a_message(text, kwargs, message):
+    with pytest.raises(ExpressionError) as info:
+        from_expression(text, **kwargs)
+    assert message in str(info.value)
+    assert len(str(info.value)) < 200  # the number is not quoted back in full
 
 
 # --- fuzzing: any text is either a surface or an ExpressionError, never anything else ----
