@@ -34,7 +34,8 @@ only), never on the user's text.
 
 The compiled functions evaluate under ``np.errstate(all="ignore")``: outside a
 function's domain (``log`` of a negative number, ``sqrt(-1)``) the value is NaN, an
-overflow is ``inf``, and nothing raises or warns.
+overflow is ``inf``, and nothing raises or warns. A function with no finite value at all
+on the window's grid (``sqrt(-1 - x**2)``) is refused: there would be nothing to draw.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ MAX_NUMBER = 1e100
 MAX_GRAD_SIZE = 1_000  # tree nodes of (fx, fy); the Hessian's cost grows with it
 MAX_HESSIAN_SIZE = 40_000
 TIME_BUDGET = 3.0  # seconds; a last guard, the size bounds keep a build near or under 1 s
+MAX_LATEX = 600  # characters of sympy's LaTeX; longer formulas are shown as typed
+CHECK_GRID = 100  # the window is sampled n×n for a finite value (the app draws 100×100)
 
 X, Y = sympy.symbols("x y", real=True)
 
@@ -186,7 +189,10 @@ def from_expression(
     """A :class:`Surface` for ``f(x, y) = text`` with sympy-derived gradient and Hessian.
 
     ``start`` defaults to the point 70 % of the way across the window in x and in y.
-    The minima are unknown (``()``). Bad text or ranges: ``ExpressionError``.
+    The minima are unknown (``()``). ``latex`` is ``f(x, y) = …`` as sympy writes the
+    formula (the text as typed, in ``\\text{}``, past :data:`MAX_LATEX` characters).
+    Bad text or ranges, or a function with no finite value on the window's grid:
+    ``ExpressionError``.
     Surfaces are immutable, so the last few builds are cached (an app re-asks often).
     """
     if not isinstance(text, str):
@@ -219,12 +225,14 @@ def _build(text: str, x_range, y_range, start, name: str) -> Surface:
     for part in (fx, fy, fxx, fxy, fyy):
         _check_defined(part, "its derivative")
     f, df, d2f = _compile([expr]), _compile([fx, fy]), _compile([fxx, fxy, fyy])
+    latex = _latex(expr, text)
     _check_size((), 0, started)
+    _check_finite_somewhere(f, x_range, y_range)
     return Surface(
         name=name,
         label=f"f(x, y) = {text.strip()}",
         description="Your own function; gradient and Hessian derived symbolically (sympy).",
-        latex="f(x, y) = " + sympy.latex(expr),
+        latex=latex,
         f=lambda x, y: f(x, y)[0],
         df=df,
         d2f=d2f,
@@ -518,6 +526,35 @@ def _compile(exprs: list[sympy.Expr]) -> Callable[[np.ndarray, np.ndarray], tupl
         return tuple(np.broadcast_to(np.asarray(v, dtype=float), shape).copy() for v in values)
 
     return evaluate
+
+
+def _latex(expr: sympy.Expr, text: str) -> str:
+    """``f(x, y) = …`` as sympy writes ``expr``, or ``text`` as typed when that is too long."""
+    rendered = "f(x, y) = " + sympy.latex(expr)
+    return rendered if len(rendered) <= MAX_LATEX else _plain_latex(text)
+
+
+_TEX_SPECIAL = {c: "\\" + c for c in "{}$%#&"} | {"\\": r"\backslash ", "~": r"\sim "}
+
+
+def _plain_latex(text: str) -> str:
+    """``text`` as typed, in ``\\text{}`` (whitespace collapsed, TeX's specials escaped)."""
+    plain = "".join(_TEX_SPECIAL.get(c, c) for c in " ".join(text.split()))
+    return rf"f(x, y) = \text{{{plain}}}"
+
+
+def _check_finite_somewhere(f: Callable, x_range, y_range) -> None:
+    """Refuse a function with no finite real value on the window's grid (nothing to draw)."""
+    xs = np.linspace(*x_range, CHECK_GRID)
+    ys = np.linspace(*y_range, CHECK_GRID)
+    values = f(*np.meshgrid(xs, ys))[0]
+    if not np.isfinite(values).any():
+        (x0, x1), (y0, y1) = x_range, y_range
+        raise ExpressionError(
+            f"f(x, y) has no finite real value anywhere in the window "
+            f"x ∈ [{x0:g}, {x1:g}], y ∈ [{y0:g}, {y1:g}] (e.g. sqrt or log of a number "
+            f"that is negative there, or an overflow); change the function or the window"
+        )
 
 
 def _check_range(r, what: str) -> tuple[float, float]:

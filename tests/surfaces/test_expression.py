@@ -533,6 +533,60 @@ def test_columns_follow_the_parsers_lines_not_every_unicode_break(text, column, 
     assert (info.value.column, info.value.line or 1) == (column, line)
 
 
+# --- a function must have something to draw --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sqrt(-1-x**2)",
+        "log(-1-x^2)",
+        "sqrt(x - 5) + y",
+        "asin(x + 5)",
+        "acos(3 + x^2 + y^2)",
+        "log(x)*sqrt(-x)",  # each defined on half the window, never both
+        "exp(1000*(x**2 + 3))",  # inf everywhere
+    ],
+)
+def test_a_function_with_no_finite_value_in_the_window_is_refused(text):
+    with pytest.raises(ExpressionError) as info:
+        from_expression(text)
+    assert "f(x, y) has no finite real value anywhere in the window" in str(info.value)
+    assert "x ∈ [-2, 2], y ∈ [-2, 2]" in str(info.value)
+
+
+def test_a_function_finite_in_part_of_its_window_is_accepted():
+    for text in ("sqrt(x - 1) + y^2", "log(x*y)", "sqrt(1 - x^2 - y^2)"):
+        s = from_expression(text)
+        assert np.isfinite(s.value(grid(s))).any() and not np.isfinite(s.value(grid(s))).all()
+    s = from_expression("sqrt(x - 5) + y", x_range=(4, 8))  # refused over (-2, 2), not here
+    assert s.value([6.0, 1.0]) == pytest.approx(1 + np.sqrt(1))
+
+
+# --- the user's own formula, to show -----------------------------------------------------
+
+
+def test_latex_is_the_users_formula_as_sympy_writes_it():
+    s = from_expression("(1-x)^2 + 100*(y-x^2)^2")
+    assert s.latex == "f(x, y) = " + sympy.latex(parse_expression("(1-x)**2 + 100*(y-x**2)**2"))
+    assert s.latex.startswith("f(x, y) = ") and "^{2}" in s.latex
+    t = from_expression("atan2(y, x) + sqrt(abs(x))")
+    assert r"\operatorname{atan}_{2}{\left(y,x \right)}" in t.latex
+    assert r"\sqrt{\left|{x}\right|}" in t.latex
+
+
+def test_latex_too_long_is_the_text_as_typed(monkeypatch):
+    text = " + ".join(f"sinh(x/{k})" for k in range(2, 27))
+    assert len(text) <= ex.MAX_LENGTH
+    s = from_expression(text)
+    assert len("f(x, y) = " + sympy.latex(parse_expression(text))) > ex.MAX_LATEX
+    assert s.latex == r"f(x, y) = \text{" + text + "}"
+    monkeypatch.setattr(ex, "MAX_LATEX", 10)
+    ex._build.cache_clear()
+    assert from_expression("  x^2 +\t 3*y^2 ").latex == r"f(x, y) = \text{x^2 + 3*y^2}"
+    ex._build.cache_clear()
+
+
 # --- numbers too large for a float ------------------------------------------------------
 
 HUGE = 10**400  # Python's int is exact; float(HUGE) raises OverflowError
