@@ -22,9 +22,13 @@ from pathlib import Path
 
 import dash
 
+from optimizers import memory
 from viz.ui import callbacks, export_panel, http, ids, jobs, layout, panels, share
 
 HERE = Path(__file__).resolve().parent
+# assets/ beside this file in a checkout; the installed wheel puts them beside it as
+# optviz_assets/ (pyproject's package-dir)
+ASSETS = HERE / "assets" if (HERE / "assets").is_dir() else HERE / "optviz_assets"
 MAX_BODY_BYTES = http.MAX_BODY_BYTES
 CALLBACK_ERROR = "Something went wrong on the server; nothing was changed. Please try again."
 log = logging.getLogger("optviz")
@@ -38,18 +42,17 @@ def _on_callback_error(exc: Exception) -> None:
 
 def create_app(**kwargs) -> dash.Dash:
     """A fresh Dash app: layout from viz.ui.layout, callbacks from viz.ui.callbacks, assets/."""
+    # GIF exports run as background jobs; progress/results on disk, any worker polls
+    manager = kwargs.pop("background_callback_manager", None) or jobs.make_manager()
     app = dash.Dash(
         __name__,
         title="optviz — gradient descent, watched",
-        assets_folder=str(HERE / "assets"),
+        assets_folder=str(ASSETS),
         suppress_callback_exceptions=True,
-        **{
-            "on_error": _on_callback_error,
-            "health_endpoint": "healthz",
-            # GIF exports run as background jobs; progress/results on disk, any worker polls
-            "background_callback_manager": export_panel.make_manager(),
-            **kwargs,
-        },
+        on_error=_on_callback_error,
+        health_endpoint="healthz",
+        background_callback_manager=manager,
+        **kwargs,
     )
     # Dash signs background-callback handles with the server's secret_key when it has
     # one; otherwise it would keep a secret in (and unpickle it from) the export cache.
@@ -58,7 +61,7 @@ def create_app(**kwargs) -> dash.Dash:
     app.layout = layout.layout
     callbacks.register(app)
     share.register(app)  # share links: read on load and when pasted, written on change
-    export_panel.register(app)
+    export_panel.register(app, manager)
     panels.register(app)  # convergence map, lr sweep, network (viz/panels/)
     _register_resources(app)
     return app
@@ -93,8 +96,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8050)
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (reloader, errors)")
     args = parser.parse_args(argv)
-    from optimizers import memory
-
     memory.tune()  # serving many runs: glibc keeps big arrays mapped (optimizers/memory.py)
     try:
         app = create_app()

@@ -39,14 +39,7 @@ from optimizers.budget import Budget
 from viz import gif
 from viz.scene import Scene, link, validate
 from viz.ui import ids
-from viz.ui.jobs import (  # noqa: F401  (re-exported for callers of the old names)
-    CACHE_TIMEOUT,
-    JOB_NICE,
-    MAX_JOBS,
-    ExportSlots,
-    cache_dir,
-    make_manager,
-)
+from viz.ui.jobs import CACHE_TIMEOUT, ExportSlots
 
 PROGRESS_EVERY = 0.25  # seconds between progress writes to the cache
 POLL_MS = 500
@@ -341,9 +334,8 @@ def panel() -> list:
 # ----------------------------------------------------------------------------- wiring
 
 
-def register(app, manager=None) -> None:
-    """Wire the panel; the background manager is ``manager``, else the app's, else new."""
-    manager = manager or getattr(app, "_background_manager", None) or make_manager()
+def register(app, manager) -> None:
+    """Wire the panel; its jobs run under ``manager`` (``viz.ui.jobs.make_manager``)."""
     slots = ExportSlots(manager.handle)
 
     app.clientside_callback(
