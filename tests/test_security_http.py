@@ -119,8 +119,9 @@ def test_the_page_config_names_no_build(client):
 # ----------------------------------------------------------------------------- ASGI front
 
 
-def _asgi(app, method="GET", path="/", body_chunks=(b"",), headers=(), delay=0.0):
-    """Drive an ASGI app once; ``(status, headers, body)``."""
+def _asgi(app, method="GET", path="/", body_chunks=(b"",), headers=(), delay=0.0, leave=None):
+    """Drive an ASGI app once; ``(status, headers, body)``. After its body the client
+    waits for the answer, as a real one does, or leaves after ``leave`` seconds."""
     sent = []
 
     async def run():
@@ -132,7 +133,12 @@ def _asgi(app, method="GET", path="/", body_chunks=(b"",), headers=(), delay=0.0
         async def receive():
             if delay:
                 await asyncio.sleep(delay)
-            return queue.pop(0) if queue else {"type": "http.disconnect"}
+            if queue:
+                return queue.pop(0)
+            if leave is None:
+                await asyncio.Event().wait()  # no more messages until the connection closes
+            await asyncio.sleep(leave)
+            return {"type": "http.disconnect"}
 
         async def send(message):
             sent.append(message)
@@ -150,6 +156,8 @@ def _asgi(app, method="GET", path="/", body_chunks=(b"",), headers=(), delay=0.0
         await app(scope, receive, send)
 
     asyncio.run(run())
+    if leave is not None and not sent:
+        return None
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], dict(start["headers"]), body
@@ -187,3 +195,44 @@ def test_the_asgi_front_gives_up_on_a_body_that_trickles():
     status, _, _ = _asgi(front, "POST", "/x", [b"a"] * 10, delay=0.1)
     assert status == 408
     assert not seen
+
+
+def test_the_asgi_front_tells_the_app_when_its_client_has_gone():
+    """A request's budget stops its work when the client closes the connection: the
+    front hands the app a ``client_gone`` check, which turns true once it has left."""
+    import time
+
+    seen = {}
+
+    def app(environ, start_response):
+        gone = environ[http.CLIENT_GONE]
+        seen["before"] = gone()
+        end = time.monotonic() + 1.5
+        while not gone() and time.monotonic() < end:  # a long computation, ticking
+            time.sleep(0.01)
+        seen["after"] = gone()
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [b"late"]
+
+    front = http.BufferedWsgi(app, threads=1)
+    assert _asgi(front, "POST", "/x", (b"{}",), leave=0.2) is None  # nobody to answer
+    assert seen == {"before": False, "after": True}
+    status, _, body = _asgi(front, "POST", "/x", (b"{}",), leave=10.0)
+    assert status == 200 and body == b"late"  # a client still there gets its answer
+
+
+def test_a_budget_given_the_clients_check_stops_the_runs(monkeypatch):
+    from optimizers import get_optimizer, run
+    from optimizers.budget import Budget, BudgetError
+    from surfaces import get_surface
+
+    gone = [False]
+
+    def cancelled():
+        return gone[0]
+
+    budget = Budget(max_work=10**9, seconds=60.0, cancelled=cancelled)
+    gone[0] = True
+    with pytest.raises(BudgetError) as err:
+        run(get_optimizer("adam"), get_surface("rosenbrock"), (-1.5, 2.0), 5000, budget=budget)
+    assert err.value.reason == "cancelled"

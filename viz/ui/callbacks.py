@@ -21,7 +21,7 @@ from optimizers.budget import Budget, BudgetError
 from surfaces import SURFACES
 from viz import figures
 from viz.scene import PRESETS, RunSpec, Scene, default_style, geometry, link, outcome, validate
-from viz.ui import ids, layout, schedule_controls, share_box
+from viz.ui import http, ids, layout, schedule_controls, share_box
 from viz.ui.panels.common import is_network
 
 # ----------------------------------------------------------------------------- presets
@@ -336,7 +336,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
             msgs[ids.OPTIMIZERS_MSG] = f"{info.label} needs a Hessian; {surface.label} has none"
             return out
 
-    budget = Budget.of("recompute")
+    budget = Budget.of("recompute", cancelled=http.client_gone())
     try:
         budget.check(len(names) * steps, "this scene", "use fewer steps or optimizers")
     except BudgetError as exc:

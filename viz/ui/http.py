@@ -23,6 +23,7 @@ import contextlib
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import request
@@ -30,6 +31,7 @@ from werkzeug.exceptions import HTTPException
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a callback request is a few KiB
 BODY_TIMEOUT_S = 20.0  # a request body must arrive within this (a real one takes ms)
+CLIENT_GONE = "optviz.client_gone"  # environ key: has the client closed its connection?
 DRAIN_FACTOR = 4  # an oversize body up to this many limits is read (and dropped) for a 413
 log = logging.getLogger("optviz")
 
@@ -230,7 +232,16 @@ class BufferedWsgi:
         except _Disconnected:
             return None
         loop = asyncio.get_running_loop()
-        status, headers, chunks = await loop.run_in_executor(self.pool, self._run, scope, body)
+        gone = threading.Event()  # set when the client closes before its answer
+        watch = asyncio.ensure_future(_watch_disconnect(receive, gone))
+        try:
+            status, headers, chunks = await loop.run_in_executor(
+                self.pool, self._run, scope, body, gone
+            )
+        finally:
+            watch.cancel()
+        if gone.is_set():
+            return None  # nobody to answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
 
@@ -260,11 +271,13 @@ class BufferedWsgi:
             if not message.get("more_body"):
                 return
 
-    def _run(self, scope, body: bytes):
+    def _run(self, scope, body: bytes, gone: threading.Event | None = None):
         """Run the WSGI app in a pool thread; its whole answer as (status, headers, chunks)."""
         import io
 
         environ = _environ(scope, body, io.BytesIO(body))
+        if gone is not None:
+            environ[CLIENT_GONE] = gone.is_set
         started: dict = {}
 
         def start_response(status, headers, exc_info=None):
@@ -295,6 +308,25 @@ class BufferedWsgi:
 
 class _Disconnected(Exception):
     pass
+
+
+async def _watch_disconnect(receive, gone: threading.Event) -> None:
+    """Once the body is read, the next ASGI message is the client going away."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
+            return
+
+
+def client_gone() -> Callable[[], bool] | None:
+    """For the request being answered: a function telling whether its client has gone
+    (served through ``BufferedWsgi``), to pass to a ``Budget`` as ``cancelled``; None
+    outside a request or under a server that cannot tell."""
+    try:
+        return request.environ.get(CLIENT_GONE)
+    except RuntimeError:  # no request context (a plain function call, a background job)
+        return None
 
 
 def _too_large_text(limit: int) -> str:

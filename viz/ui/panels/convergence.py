@@ -25,7 +25,7 @@ from optimizers import maps as omaps
 from optimizers.budget import Budget
 from viz import figures
 from viz.scene import Style, geometry, validate
-from viz.ui import ids
+from viz.ui import http, ids
 from viz.ui.panels.common import (  # noqa: F401 - choices, empty_figure, TOL_FRACTION: API
     TOL_FRACTION,
     PanelScene,
@@ -364,7 +364,7 @@ def compute_map(state, key, n, steps, colour_by):
     budget of a "map" request (``optimizers.budget``): past its deadline it stops with a
     message saying what to reduce.
     """
-    budget = Budget.of("map")  # the clock starts with the request
+    budget = Budget.of("map", cancelled=http.client_gone())  # the clock starts now
     keep = (no_update, no_update, no_update)
     try:
         ps = scene_of(state)

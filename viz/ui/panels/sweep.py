@@ -16,7 +16,7 @@ from optimizers.budget import Budget
 from viz import figures
 from viz.scene import geometry
 from viz.scene.validate import number, whole
-from viz.ui import ids
+from viz.ui import http, ids
 from viz.ui.panels.common import (
     button,
     card,
@@ -151,7 +151,7 @@ def compute_sweep(state, lo, hi, count, steps, metric):
     within the budget of a "sweep" request (``optimizers.budget``): too much work is
     refused before anything runs, and a sweep past its deadline stops with a message.
     """
-    budget = Budget.of("sweep")  # the clock starts with the request
+    budget = Budget.of("sweep", cancelled=http.client_gone())  # the clock starts now
     try:
         ps = scene_of(state)
     except ValueError as exc:
