@@ -483,3 +483,13 @@ def test_a_bad_batch_size_in_a_link_is_refused(surface, batch, words):
     data = {"v": 2, "p": "", "s": surface, "r": [{"o": "sgd"}], "st": 20, "x": [0.5, 0.5]}
     got, msg = share.read(tok({**data, "b": batch}, 2))
     assert got is None and words in msg
+
+
+def test_your_own_formula_is_shown_as_parsed():
+    out = compute(custom("(1-x)^2 + 100*(y-x^2)^2"))
+    assert out.ok
+    shown = json.dumps(out.formula, cls=PlotlyJSONEncoder)
+    assert "f(x, y) =" in shown and "100" in shown  # sympy's LaTeX of the typed formula
+    bad = compute(custom("x**2 + z"))
+    assert callbacks.OWN_FUNCTION_HINT in json.dumps(bad.formula, cls=PlotlyJSONEncoder)
+    assert compute(Settings("beale", ["sgd"], "20", "1", "1.5")).formula is None

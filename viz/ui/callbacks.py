@@ -119,11 +119,13 @@ def control_outputs(dup: bool = False) -> dict:
     return {k: Output(i, p, allow_duplicate=dup or k not in first) for k, (i, p) in targets.items()}
 
 
+OWN_FUNCTION_HINT = "Type your own f(x, y) below."
+
+
 def show_formula(surface: str):
-    if surface == validate.CUSTOM:
-        return html.P("Type your own f(x, y) below.", className="hint")
+    """A registered surface's formula; the user's own is compute's to show (once parsed)."""
     if not isinstance(surface, str) or surface not in SURFACES:
-        return no_update  # compute puts the message next to the surface list
+        return no_update  # your own f(x, y), or a message by the list from compute
     return layout.surface_formula(surface)
 
 
@@ -248,6 +250,7 @@ class Outcome:
     loss: object = None
     results: list | None = None
     legend: list | None = None
+    formula: object = None  # the user's own f(x, y) as parsed (None: keep what is shown)
 
 
 def _scene_of(settings: Settings, surface):
@@ -269,6 +272,8 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     except ValueError as exc:
         key = ids.EXPRESSION_MSG if settings.surface == validate.CUSTOM else ids.RUN_MSG
         msgs[key] = str(exc)
+        if settings.surface == validate.CUSTOM:
+            out.formula = html.P(OWN_FUNCTION_HINT, className="hint")
         return out
     style, window, preset_runs, preset = _scene_of(settings, surface)
     try:
@@ -386,6 +391,8 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     if old.get("bg_key") != bg_key:
         out.contour = figures.contour_figure(surface, window, style)
         out.surface3d = figures.surface_figure(surface, window, style)
+        if name == validate.CUSTOM:  # the user's formula, as parsed, where a surface's goes
+            out.formula = layout.surface_formula(surface)
     out.traj = {
         "runs": runs,
         "steps": steps,
@@ -689,6 +696,7 @@ def register(app) -> None:
             "loss": Output(ids.LOSS, "figure"),
             "results": Output(ids.RESULTS, "children"),
             "legend": Output(ids.LEGEND, "children"),
+            "formula": Output(ids.SURFACE_FORMULA, "children", allow_duplicate=True),
             "msgs": [Output(m, "children") for m in msg_ids],
             "hyper_msgs": Output(ids.hyper_msg(ALL, ALL), "children"),
             "sched_msgs": Output(ids.sched_msg(ALL), "children"),
@@ -825,6 +833,7 @@ def register(app) -> None:
             "loss": data(o.loss),
             "results": data(o.results),
             "legend": data(o.legend),
+            "formula": no_update if o.formula is None else o.formula,
             "msgs": msgs,
             "hyper_msgs": hyper_msgs,
             "sched_msgs": [  # schedule_controls writes these boxes too: always written

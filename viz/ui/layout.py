@@ -350,11 +350,13 @@ def wrap_formula(latex: str, width: float = FORMULA_GLYPHS) -> str:
     return f"\\begin{{aligned}} {body} \\end{{aligned}}"
 
 
-def surface_formula(name: str) -> list:
-    s = SURFACES[name]
+def surface_formula(surface) -> list:
+    """A surface's formula in LaTeX and its description (a registered name, or a Surface:
+    the user's own f(x, y) as they typed it)."""
+    s = SURFACES[surface] if isinstance(surface, str) else surface
     return [
         dcc.Markdown(f"$$\n{wrap_formula(s.latex)}\n$$", mathjax=True, className="formula"),
-        html.P(s.description, className="hint"),
+        html.P(s.description, className="hint") if s.description else None,
     ]
 
 
