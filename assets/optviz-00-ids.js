@@ -65,7 +65,6 @@
     NET_MSG: "net-msg",
     NET_CURVES: "net-curves",
     NET_BOUNDARY: "net-boundary",
-    NET_FRAMES: "net-frames",
     NET_TRAJ: "net-traj",
     CONTOUR: "contour",
     CONTOUR_TOP: "contour-top",

@@ -70,7 +70,6 @@ NET_OPT = "net-opt"
 NET_MSG = "net-msg"
 NET_CURVES = "net-curves"
 NET_BOUNDARY = "net-boundary"
-NET_FRAMES = "net-frames"
 NET_TRAJ = "net-traj"  # the runs, copied from TRAJ only for a network scene
 
 # Views

@@ -177,11 +177,8 @@ JOB_IDLE = os.environ.get("OPTVIZ_EXPORT_IDLE", "1") != "0"  # SCHED_IDLE where 
 log = logging.getLogger("optviz")
 
 # Held by every cache operation in this process and by the fork that starts an export
-# job. SQLite keeps its lock bookkeeping per process: a job forked while another thread of
-# its gunicorn worker was inside a cache write inherited "a connection of this process
-# holds the write lock" for good, so its first write waited the busy timeout out and
-# failed (the load benchmark's 14 diskcache Timeouts). Forking only while no thread is
-# inside SQLite makes the child's copy clean.
+# job: SQLite keeps its lock bookkeeping per process, so a job forked while another thread
+# was inside a cache write would inherit a write lock it can never release.
 _FORK_GUARD = threading.RLock()
 
 
