@@ -111,7 +111,7 @@ def beale_scene():
             preset=store,
         )
     )
-    return export_panel.scene_from_state(out.state, store)
+    return export_panel.scene_from_state(out.state)
 
 
 def test_export_downloads_the_3d_gif_with_the_users_camera(duo):

@@ -171,25 +171,6 @@ def test_loss_plot_switches_to_log_of_the_gap_when_it_spans_decades():
     assert lin.layout.yaxis.type == "linear"
 
 
-def test_results_rows_status_and_measures():
-    s, window, runs = payload(rules=("sgd", "sgd"), steps=200, sgd={"lr": 0.1})
-    rows = figures.results_rows(runs, s, 1e-3, window)
-    r = rows[0]
-    assert r["status"] == "converged"
-    loss = np.array(runs[0]["loss"])
-    assert r["steps_to_tol"] == int(np.argmax(np.abs(loss) <= 1e-3))
-    assert r["distance"] == pytest.approx(np.hypot(runs[0]["x"][-1], runs[0]["y"][-1]), rel=1e-6)
-    # a saddle with no minima: SGD started on the ridge stalls there
-    sad = SURFACES["saddle"]
-    traj = run(get_optimizer("sgd", lr=0.1), sad, (0.7, 0.0), 300)
-    p = figures.trajectory_payload(
-        sad, traj, "sgd", "SGD", "#f00", (sad.x_range, sad.y_range), Style()
-    )
-    row = figures.results_rows([p], sad, 1e-3, (sad.x_range, sad.y_range))[0]
-    assert row["distance"] is None and row["steps_to_tol"] is None
-    assert row["status"] == "stalled"
-
-
 def test_radford_preset_runs_keep_his_colours():
     sc = get_preset("radford-beale")
     assert {r.optimizer: r.resolved().colour for r in sc.runs} == {

@@ -97,3 +97,28 @@ def test_every_status_word_is_a_defined_one(name):
     words = {"converged", "at a local minimum", "at a saddle point", "stationary", "stalled"}
     for r in rows.values():
         assert r["status"] in words | {"still moving"} or r["status"].startswith("diverged at")
+
+
+def test_the_measures_of_a_run_into_a_known_minimum():
+    from optimizers import get_optimizer, run
+    from viz import figures
+    from viz.scene import Style
+
+    s = get_surface("quadratic")
+    window = (s.x_range, s.y_range)
+    traj = run(get_optimizer("sgd", lr=0.1), s, (-1.5, 1.2), 200)
+    p = figures.trajectory_payload(s, traj, "sgd", "SGD", "#f00", window, Style())
+    row = outcome.results_rows([p], s, 1e-3, window)[0]
+    loss = np.array(p["loss"])
+    assert row["status"] == "converged"
+    assert row["steps_to_tol"] == int(np.argmax(np.abs(loss) <= 1e-3))  # monotone: the first
+    assert row["distance"] == pytest.approx(np.hypot(p["x"][-1], p["y"][-1]), rel=1e-6)
+    # on the saddle's ridge, SGD runs into the saddle point itself, which has no minimum
+    sad = get_surface("saddle")
+    traj = run(get_optimizer("sgd", lr=0.1), sad, (0.7, 0.0), 300)
+    q = figures.trajectory_payload(
+        sad, traj, "sgd", "SGD", "#f00", (sad.x_range, sad.y_range), Style()
+    )
+    row = outcome.results_rows([q], sad, 1e-3, (sad.x_range, sad.y_range))[0]
+    assert row["distance"] is None and row["steps_to_tol"] is None
+    assert row["status"] == "at a saddle point"
