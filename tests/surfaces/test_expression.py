@@ -5,6 +5,9 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import os
+import re
+import time
 import warnings
 from pathlib import Path
 
@@ -533,6 +536,152 @@ def test_columns_follow_the_parsers_lines_not_every_unicode_break(text, column, 
     assert (info.value.column, info.value.line or 1) == (column, line)
 
 
+# --- a text's sympy work is bounded in time and done once --------------------------------
+
+ISSUE_TEXT = (  # 104 characters that kept sympy busy for 45 to 100 s before the bound
+    "cos(tanh(cos(asin(tanh(sinh(tanh(cos(asin(acos(sinh(atan(atan(cos(cos(tan(tanh(log(x*y)"
+    ")))))))))))))))))"
+)
+SECURITY_BOUND = 2.0  # seconds: any text is answered within this (the requirement itself)
+
+
+@pytest.fixture
+def fresh():
+    """No answer remembered from elsewhere: what a test builds, it builds itself."""
+    ex.clear_cache()
+    yield
+    ex.clear_cache()
+
+
+def forbid_building(monkeypatch):
+    """Tripwires on every step that works a text out: from now on answers come from the
+    cache. Set in this process, and so in any child forked from it."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a text was worked out again")
+
+    for target, name in [
+        (ex._Builder, "build"),
+        (sympy, "diff"),
+        (sympy, "cse"),
+        (sympy, "lambdify"),
+        (ex, "_isolated"),
+        (ex, "_derive"),
+    ]:
+        monkeypatch.setattr(target, name, forbidden, raising=False)
+
+
+def answer(text, **kwargs):
+    """What ``from_expression`` says: a surface, or the refusal's message."""
+    try:
+        return from_expression(text, **kwargs)
+    except ExpressionError as exc:
+        return str(exc)
+
+
+def test_the_issue_text_is_answered_within_2_s_then_from_the_cache(fresh, monkeypatch):
+    monkeypatch.setattr(ex, "BUSY_SHARE", 0.0)  # a busy machine's answer is kept here too
+    started = time.perf_counter()
+    first = answer(ISSUE_TEXT)
+    assert time.perf_counter() - started < SECURITY_BOUND
+    if isinstance(first, str):
+        assert "too complex" in first
+    forbid_building(monkeypatch)
+    started = time.perf_counter()
+    again = answer(ISSUE_TEXT, x_range=(-1, 1))  # another window: not the surface's cache
+    assert time.perf_counter() - started < 0.25
+    assert again == first if isinstance(first, str) else again.latex == first.latex
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x^2 + 3*y^2 - x*y",  # accepted
+        "x + sqrt(-1)",  # refused by sympy's part (in the child)
+        "x + z",  # refused before sympy
+    ],
+)
+def test_a_text_is_worked_out_once(text, fresh, monkeypatch):
+    first = answer(text)
+    forbid_building(monkeypatch)
+    again = answer(text, x_range=(-1, 3))
+    if isinstance(first, str):
+        assert again == first
+        with pytest.raises(ExpressionError, match=re.escape(first)):
+            parse_expression(text)
+    else:
+        assert again is not first and again.x_range == (-1.0, 3.0)
+        p = random_points(np.random.default_rng(6))
+        assert np.array_equal(again.hessian(p), first.hessian(p))
+        assert parse_expression(text) == ex.X**2 + 3 * ex.Y**2 - ex.X * ex.Y
+
+
+def test_the_cache_of_answers_is_bounded(fresh, monkeypatch):
+    monkeypatch.setattr(ex, "_ANSWERS", ex._LRU(8))
+    texts = [f"x + z{i}" for i in range(12)]
+    for text in texts:
+        answer(text)
+    assert len(ex._ANSWERS) == 8
+    assert ex._ANSWERS.get(texts[0]) is None
+    assert ex._ANSWERS.get(texts[-1]) is not None
+
+
+def test_work_past_the_budget_is_stopped_and_a_busy_machine_is_not_blamed_on_the_text(monkeypatch):
+    monkeypatch.setattr(ex, "TIME_BUDGET", 0.3)
+
+    def spin(text):
+        while True:
+            pass
+
+    def sleep(text):
+        time.sleep(30)
+
+    monkeypatch.setattr(ex, "BUSY_SHARE", 0.01)  # whatever share of a CPU it got
+    started = time.perf_counter()
+    report = ex._isolated(spin, "x", time.monotonic() + 0.3)
+    assert time.perf_counter() - started < 1.0
+    assert "too complex" in report["refused"][0]
+    assert report.get("keep", True)  # remembered: the same text would take as long again
+    monkeypatch.setattr(ex, "BUSY_SHARE", 0.5)
+    report = ex._isolated(sleep, "x", time.monotonic() + 0.3)  # used no CPU: not the text
+    assert "try again" in report["refused"][0]
+    assert report["keep"] is False
+
+
+def test_the_child_cannot_take_the_machines_memory():
+    report = ex._isolated(lambda text: {"size": len(bytearray(8 << 30))}, "x", time.monotonic() + 5)
+    assert "size" not in report
+    assert report["keep"] is False
+
+
+def test_sympy_failures_on_allowed_text_are_refusals_with_a_message(fresh):
+    for text in ("abs(sqrt(x)) + y", "abs(log(x*y))"):  # sympy leaves Derivative(...) in f'
+        with pytest.raises(ExpressionError, match="derivative has no closed form"):
+            from_expression(text)
+
+
+@pytest.mark.parametrize("text", FD_CASES + sorted(HAND_WRITTEN) + ["(1-x)^2 + 100*(y-x^2)^2"])
+def test_numbers_are_those_of_a_sympy_build_in_this_process(text):
+    """The child's trees, rebuilt here, compile to the very code ``lambdify`` writes."""
+    s = from_expression(text)
+    expr = parse_expression(text)
+    fx, fy = sympy.diff(expr, ex.X), sympy.diff(expr, ex.Y)
+    parts = [expr, fx, fy, sympy.diff(fx, ex.X), sympy.diff(fx, ex.Y), sympy.diff(fy, ex.Y)]
+    p = random_points(np.random.default_rng(7), n=100, lo=0.3, hi=1.7)
+    x, y = p[:, 0], p[:, 1]
+    with np.errstate(all="ignore"):
+        value = sympy.lambdify((ex.X, ex.Y), parts[:1], modules="numpy", cse=True)(x, y)[0]
+        grad = sympy.lambdify((ex.X, ex.Y), parts[1:3], modules="numpy", cse=True)(x, y)
+    assert np.array_equal(s.value(p), np.broadcast_to(value, x.shape))
+    assert np.array_equal(s.grad(p), np.stack(np.broadcast_arrays(*grad, x), -1)[..., :2])
+    if not any(part.has(sympy.DiracDelta) for part in parts[3:]):
+        with np.errstate(all="ignore"):
+            hess = sympy.lambdify((ex.X, ex.Y), parts[3:], modules="numpy", cse=True)(x, y)
+        hxx, hxy, hyy = np.broadcast_arrays(*hess, x)[:3]
+        want = np.stack([np.stack([hxx, hxy], -1), np.stack([hxy, hyy], -1)], -2)
+        assert np.array_equal(s.hessian(p), want)
+
+
 # --- a function must have something to draw --------------------------------------------
 
 
@@ -582,9 +731,9 @@ def test_latex_too_long_is_the_text_as_typed(monkeypatch):
     assert len("f(x, y) = " + sympy.latex(parse_expression(text))) > ex.MAX_LATEX
     assert s.latex == r"f(x, y) = \text{" + text + "}"
     monkeypatch.setattr(ex, "MAX_LATEX", 10)
-    ex._build.cache_clear()
+    ex.clear_cache()
     assert from_expression("  x^2 +\t 3*y^2 ").latex == r"f(x, y) = \text{x^2 + 3*y^2}"
-    ex._build.cache_clear()
+    ex.clear_cache()
 
 
 # --- numbers too large for a float ------------------------------------------------------
@@ -611,6 +760,83 @@ def test_numbers_too_large_for_a_float_are_refused_with_a_message(text, kwargs, 
         from_expression(text, **kwargs)
     assert message in str(info.value)
     assert len(str(info.value)) < 200  # the number is not quoted back in full
+
+
+# --- generated: nested functions, every one answered within the bound ---------------------
+
+UNARY = [name for name, (arity, _) in ex.FUNCTIONS.items() if arity == 1]
+MIXES = {  # every allowed one-argument function, in four orders
+    "cycled": UNARY,
+    "reversed": UNARY[::-1],
+    "alternated": [  # one that sympy can tell is real, one that it cannot
+        f
+        for pair in zip(
+            ("cos", "tanh", "sinh", "tan", "cosh", "sin", "exp", "abs"),
+            ("asin", "acos", "log", "atan", "sqrt", "arcsin", "arccos", "arctan"),
+            strict=True,
+        )
+        for f in pair
+    ],
+    "issue": ISSUE_TEXT.replace(")", "").split("(")[:-1],  # its 18 functions
+}
+INNER = ["x*y", "x+y", "log(x*y)"]
+
+
+def nested(names, depth: int, inner: str) -> str:
+    """``depth`` functions of ``names`` (cycled), the outermost first, around ``inner``."""
+    calls = [names[i % len(names)] for i in range(depth)]
+    return "".join(f + "(" for f in calls) + inner + ")" * depth
+
+
+def nested_family(full: bool) -> dict[str, str]:
+    """Depth 1..40 × the four mixes × the three inner arguments when ``full`` (467 distinct
+    texts: ``f(log(x*y))`` at depth d is ``f(x*y)`` at d + 1 when the next function is log);
+    otherwise one text per depth, the mix and the inner argument turning with it (every
+    pair of them met, since 4 and 3 are coprime): 40 texts, a few minutes less to run."""
+    mixes = list(MIXES.items())
+    if full:
+        grid = [(m, d, inner) for m in range(len(mixes)) for d in range(1, 41) for inner in INNER]
+    else:
+        grid = [(d % len(mixes), d, INNER[d % len(INNER)]) for d in range(1, 41)]
+    texts = {nested(mixes[m][1], d, inner): f"{mixes[m][0]} {d} {inner}" for m, d, inner in grid}
+    return {name: text for text, name in texts.items()}  # one name per distinct text
+
+
+NESTED = nested_family(full=os.environ.get("OPTVIZ_FULL_HOSTILE_FAMILY") == "1")
+
+
+def test_the_nested_family_covers_every_function_and_depth():
+    assert len(ISSUE_TEXT) == 104
+    assert set().union(*MIXES.values()) == set(UNARY)
+    assert nested(MIXES["issue"], 17, "log(x*y)") == ISSUE_TEXT
+    for family in (NESTED, nested_family(full=True)):
+        assert {int(k.split()[1]) for k in family} == set(range(1, 41))
+        assert {k.split()[0] for k in family} == set(MIXES)
+        assert {k.split()[2] for k in family} == set(INNER)
+        assert len(set(family.values())) == len(family)
+    assert len(nested_family(full=True)) > 450
+
+
+@pytest.fixture
+def warmed():
+    """What this process does once whatever the text (sympy's and numpy's imports, among
+    them numpy.f2py's own ``eval`` of a constant), done before ``tripwires`` is set."""
+    ex._warm_up()
+    from_expression("sin(x)*y + 1")
+
+
+@pytest.mark.parametrize("name", sorted(NESTED))
+def test_nested_functions_are_answered_within_2_s_and_execute_nothing(
+    name, fresh, warmed, tripwires
+):
+    started = time.perf_counter()
+    result = answer(NESTED[name])
+    elapsed = time.perf_counter() - started
+    assert elapsed < SECURITY_BOUND, f"{elapsed:.2f} s"
+    if isinstance(result, str):
+        assert len(result) > 10
+    else:
+        assert np.isfinite(result.value(grid(result, 20))).any()
 
 
 # --- fuzzing: any text is either a surface or an ExpressionError, never anything else ----
