@@ -358,7 +358,12 @@ def _answer(text: str) -> tuple[_Parts | _Refusal, bool]:
         raise AssertionError(report["assertion"])
     if "refused" in report:
         return _Refusal(*report["refused"]), report.get("keep", True)
-    return _compile_parts(report), True  # stage 3
+    try:
+        return _compile_parts(report), True  # stage 3
+    except AssertionError:
+        raise
+    except Exception as exc:  # lambdify on trees of whitelisted kinds: not expected
+        return _Refusal(f"the expression could not be compiled ({type(exc).__name__})"), True
 
 
 # --- stage 1: the text and its syntax tree, no sympy -------------------------------------
