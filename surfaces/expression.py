@@ -847,14 +847,17 @@ class _Encoder:
         return ["call", type(node).__name__, args]  # one of _ENCODED_FUNCTIONS (_check_kind)
 
 
-_ATOMS = (sympy.Symbol, sympy.Rational, sympy.Float)
-_OPERATIONS = (sympy.Add, sympy.Mul, sympy.Pow)
+_NUMBERS_AND_OPERATIONS = (sympy.Rational, sympy.Float, sympy.Add, sympy.Mul, sympy.Pow)
 
 
 def _check_kind(node: sympy.Basic) -> None:
     """Refuse a node :class:`_Encoder` cannot send (before its arguments are looked at)."""
-    if isinstance(node, _ATOMS + _OPERATIONS) or node is sympy.pi or node is sympy.E:
+    if node is X or node is Y or node is sympy.pi or node is sympy.E:
         return
+    if isinstance(node, _NUMBERS_AND_OPERATIONS):
+        return
+    if type(node) is sympy.Symbol and node.assumptions0 == {"commutative": True}:
+        return  # a name sympy.cse gave a common subexpression
     if type(node) in _ENCODED_FUNCTIONS.values():
         return
     if isinstance(node, sympy.Derivative):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import json
 import os
 import re
 import time
@@ -659,6 +660,28 @@ def test_sympy_failures_on_allowed_text_are_refusals_with_a_message(fresh):
     for text in ("abs(sqrt(x)) + y", "abs(log(x*y))"):  # sympy leaves Derivative(...) in f'
         with pytest.raises(ExpressionError, match="derivative has no closed form"):
             from_expression(text)
+
+
+def test_trees_cross_from_the_child_as_data_and_come_back_the_same():
+    x, y = ex.X, ex.Y
+    trees = [
+        x**2 + 3 * y**2,
+        sympy.Float("0.1", 30) * x + sympy.Rational(2, 3) * sympy.pi - sympy.E**y,
+        sympy.Float(2.0**60) * x - sympy.Integer(10**30),
+        sympy.atan2(y, x) + sympy.sign(x) * sympy.Abs(sympy.log(x)),
+        sympy.re(sympy.asin(x)) + sympy.im(sympy.sqrt(y)) + sympy.arg(x) * sympy.conjugate(y),
+    ]
+    encoder = ex._Encoder()
+    roots = [encoder.add(t) for t in trees]
+    json.loads(json.dumps(encoder.nodes))  # plain data
+    built = ex._decode(json.loads(json.dumps(encoder.nodes)))
+    for tree, root in zip(trees, roots, strict=True):
+        assert built[root] == tree and sympy.srepr(built[root]) == sympy.srepr(tree)
+    for stranger in (sympy.gamma(x), sympy.Dummy("d") * x, sympy.Symbol("z", positive=True)):
+        with pytest.raises(ExpressionError, match="not supported here"):
+            ex._Encoder().add(stranger)
+    with pytest.raises(ExpressionError, match="no closed form"):
+        ex._Encoder().add(sympy.Derivative(sympy.re(sympy.log(x)), x) + x)
 
 
 @pytest.mark.parametrize("text", FD_CASES + sorted(HAND_WRITTEN) + ["(1-x)^2 + 100*(y-x^2)^2"])
