@@ -569,7 +569,7 @@ def forbid_building(monkeypatch):
         (ex, "_isolated"),
         (ex, "_derive"),
     ]:
-        monkeypatch.setattr(target, name, forbidden, raising=False)
+        monkeypatch.setattr(target, name, forbidden)
 
 
 def answer(text, **kwargs):
