@@ -66,6 +66,8 @@
     NET_CURVES: "net-curves",
     NET_BOUNDARY: "net-boundary",
     NET_TRAJ: "net-traj",
+    SIDEBAR: "sidebar",
+    SIDEBAR_TOGGLE: "sidebar-toggle",
     CONTOUR: "contour",
     CONTOUR_TOP: "contour-top",
     SURFACE3D: "surface3d",

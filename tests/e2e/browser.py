@@ -26,6 +26,18 @@ def wait(duo, script, timeout=60.0, *args, poll=0.1):
     raise AssertionError(f"timed out waiting for: {script} (last value {value!r})")
 
 
+def until(check, timeout=120.0):
+    """Call ``check()`` until it returns something truthy; return that."""
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"condition not met (last {last!r})")
+
+
 def set_props(duo, id_, props):
     """Set a component's props as Dash would (fires the callbacks that listen to them)."""
     js(duo, "window.dash_clientside.set_props(arguments[0], arguments[1]);", id_, props)

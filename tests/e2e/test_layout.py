@@ -19,7 +19,7 @@ from optimizers import OPTIMIZERS
 from surfaces import SURFACES
 from tests.e2e.browser import element, free_port, js, set_props, type_into, wait
 from viz.scene import get_preset
-from viz.ui import ids, layout
+from viz.ui import ids
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +104,7 @@ def visible(duo, selector: str) -> bool:
 
 
 def toggle_sidebar(duo, shown: bool) -> None:
-    duo.driver.find_element(By.CSS_SELECTOR, f"#{layout.SIDEBAR_TOGGLE} label").click()
+    duo.driver.find_element(By.CSS_SELECTOR, f"#{ids.SIDEBAR_TOGGLE} label").click()
     if shown:
         wait(duo, "document.querySelector('.sidebar').getBoundingClientRect().left >= -0.5", 5)
     else:
@@ -141,7 +141,7 @@ def test_at_400px_the_views_stack_full_width_the_sidebar_folds_and_play_runs(app
 
     # the sidebar is folded away; its button shows it and hides it again
     assert not visible(duo, ".sidebar")
-    assert visible(duo, f"#{layout.SIDEBAR_TOGGLE} label")
+    assert visible(duo, f"#{ids.SIDEBAR_TOGGLE} label")
     toggle_sidebar(duo, True)
     assert visible(duo, ".sidebar")
     side = rect(duo, ".sidebar")
@@ -167,7 +167,7 @@ def test_wide_screens_show_the_sidebar_without_a_toggle(app_url):
     duo = app_url
     open_at(duo, 1280, 800)
     assert visible(duo, ".sidebar")
-    assert not visible(duo, f"#{layout.SIDEBAR_TOGGLE} label")
+    assert not visible(duo, f"#{ids.SIDEBAR_TOGGLE} label")
     contour = rect(duo, f"#{ids.CONTOUR} .js-plotly-plot")
     surface = rect(duo, f"#{ids.SURFACE3D} .js-plotly-plot")
     assert abs(contour["top"] - surface["top"]) < 0.5  # side by side

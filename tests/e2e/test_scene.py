@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from app import create_app
-from tests.e2e.browser import element, set_props, wait
+from tests.e2e.browser import element, set_props, until, wait
 from tests.e2e.browser import type_into as _type
 from viz.scene import get_preset, link
 from viz.ui import ids
@@ -33,19 +33,7 @@ def shown_scene(duo, name: str):
         scene = link.scene_from_link(box)
         return scene if scene.name == name else None
 
-    return wait_for(current)
-
-
-def wait_for(check, timeout=90.0):
-    import time
-
-    end, last = time.monotonic() + timeout, None
-    while time.monotonic() < end:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"condition not met (last {last!r})")
+    return until(current, 90.0)
 
 
 def cards(duo) -> dict:

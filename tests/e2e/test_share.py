@@ -12,6 +12,7 @@ from selenium.webdriver.common.keys import Keys
 
 from app import create_app
 from tests.conftest import pytest_setup_options
+from tests.e2e.browser import until
 from viz.ui import ids, share
 
 pytestmark = pytest.mark.e2e
@@ -40,17 +41,6 @@ def wait(driver, script, timeout=120.0):
             return value
         time.sleep(0.25)
     raise AssertionError(f"timed out waiting for: {script[:200]} (last value {value!r})")
-
-
-def until(check, timeout=120.0):
-    end = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < end:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"condition not met (last {last!r})")
 
 
 def css_id(id_):

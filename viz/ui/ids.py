@@ -72,6 +72,10 @@ NET_CURVES = "net-curves"
 NET_BOUNDARY = "net-boundary"
 NET_TRAJ = "net-traj"  # the runs, copied from TRAJ only for a network scene
 
+# Page frame
+SIDEBAR = "sidebar"  # the settings column (a drawer on narrow screens)
+SIDEBAR_TOGGLE = "sidebar-toggle"  # its "Settings" button on narrow screens
+
 # Views
 CONTOUR = "contour"  # static background: contour lines, minima
 CONTOUR_TOP = "contour-top"  # transparent overlay: trails, dots, arrows (animated)

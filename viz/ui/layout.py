@@ -32,8 +32,6 @@ OVERLAY3D_CONFIG = {
 }
 # The sidebar's fold on narrow screens: a tick box drawn as a button in the header; the
 # drawer opens and closes in CSS alone (assets/optviz.css, ``:has(:checked)``), no callback.
-SIDEBAR_TOGGLE = "sidebar-toggle"
-SIDEBAR = "sidebar"
 SPEEDS = [(0.25, "¼×"), (0.5, "½×"), (1, "1×"), (2, "2×"), (4, "4×"), (8, "8×")]
 DEFAULT_SURFACE = "rosenbrock" if "rosenbrock" in SURFACES else next(iter(SURFACES))
 DEFAULT_OPTIMIZERS = [n for n in ("sgd", "momentum", "adam") if n in OPTIMIZERS]
@@ -412,7 +410,7 @@ def header(init: dict) -> html.Header:
     return html.Header(
         [
             dcc.Checklist(
-                id=SIDEBAR_TOGGLE,
+                id=ids.SIDEBAR_TOGGLE,
                 options=[{"label": html.Span("☰ Settings"), "value": "open"}],
                 value=[],  # folded (where the screen is narrow enough to fold it)
                 className="sidebar-button",
@@ -554,7 +552,7 @@ def sidebar(init: dict) -> html.Aside:
                 export_panel.panel(), id=ids.EXPORT_PANEL, className="panel-section export-panel"
             ),
         ],
-        id=SIDEBAR,
+        id=ids.SIDEBAR,
         className="sidebar",
     )
 

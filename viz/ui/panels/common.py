@@ -7,6 +7,7 @@ button is pressed.
 from __future__ import annotations
 
 import functools
+import textwrap
 import warnings
 from dataclasses import dataclass
 
@@ -114,7 +115,9 @@ def field(label, control, msg_id=None, hint=""):
 
 
 def empty_figure(text: str) -> go.Figure:
-    """A blank plot that says ``text`` in its middle (what a panel shows before it runs)."""
+    """A blank plot that says ``text`` in its middle (what a panel shows before it runs),
+    broken into short lines so that it fits a phone's width."""
+    text = "<br>".join(textwrap.wrap(text, 48))
     fig = go.Figure()
     fig.update_layout(
         xaxis={"visible": False},
