@@ -39,6 +39,14 @@ def choose(duo, view, frames="", fps="", width="", height=""):
     type_into(duo, ids.EXPORT_HEIGHT, height)
 
 
+def choose_long(duo) -> None:
+    """An export that takes seconds on any machine (1,000 frames of both views at the
+    largest size, of a 2,000-step scene), so that it can be watched, cancelled or killed."""
+    type_into(duo, ids.STEPS, "2000", enter=True)
+    wait(duo, "window.dash_clientside.optviz.state.runs.every(r => r.x.length === 2001)", 60)
+    choose(duo, "both", frames="1000", width="1920", height="1080")
+
+
 def text(duo, id_) -> str:
     return el(duo, id_).text
 
@@ -163,12 +171,12 @@ def test_bad_frames_and_size_get_messages_and_no_download(duo):
 
 
 def test_progress_shows_and_cancel_stops_the_job(duo):
-    choose(duo, "both", frames="201", width="1600", height="600")  # a long export
+    choose_long(duo)
     el(duo, ids.EXPORT_BTN).click()
     wait(duo, f"document.getElementById('{ids.EXPORT_BTN}').disabled")
     label = wait(
         duo,
-        f"(t => /^frame [1-9][0-9]* \\/ 201$/.test(t) && t)"
+        f"(t => /^frame [1-9][0-9]* \\/ 1000$/.test(t) && t)"
         f"(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}').textContent)",
     )
     assert int(js(duo, f"return +document.getElementById('{ids.EXPORT_PROGRESS}').value;")) >= 1
@@ -184,7 +192,7 @@ def test_progress_shows_and_cancel_stops_the_job(duo):
 
 
 def test_a_killed_job_leaves_a_message_and_a_working_export_button(duo):
-    choose(duo, "both", frames="201", width="1600", height="600")
+    choose_long(duo)
     export_until_rendering(duo)
     (job,) = job_processes()
     os.kill(job.pid, signal.SIGKILL)  # the job's process dies mid-way (OOM killer, kill -9)
@@ -210,7 +218,7 @@ def test_a_server_that_stops_answering_mid_export_leaves_a_message_and_export(
     wait(dash_duo, f"!!{GRAPH.format(ids.CONTOUR_TOP)}", timeout=LOAD)
     wait(dash_duo, "window.dash_clientside.optviz.state.runs.length === 6", timeout=LOAD)
     try:
-        choose(dash_duo, "both", frames="201", width="1600", height="600")
+        choose_long(dash_duo)
         export_until_rendering(dash_duo)
         dash_duo.server.stop()  # every further poll: connection refused
         t0 = time.monotonic()
@@ -257,15 +265,15 @@ def test_under_gunicorn_an_export_outlives_its_worker_and_a_killed_job_is_report
         wait(duo, "window.dash_clientside.optviz.state.runs.length === 6", timeout=LOAD)
 
         # 1. the worker that started the job dies: the job runs on, the other worker answers
-        choose(duo, "both", frames="120", width="1200", height="450")
+        choose_long(duo)
         export_until_rendering(duo)
         (job,) = jobs()
         worker = job.parent().pid
         assert worker in server.worker_pids()
         os.kill(worker, signal.SIGKILL)  # the job's own worker dies (OOM killer, kill -9)
-        with Image.open(wait_file(downloads, timeout=120)) as im:
-            assert (im.n_frames, im.size, im.info["loop"]) == (120, (1200, 450), 0)
-        duo.wait_for_contains_text(f"#{ids.EXPORT_STATUS}", "120 frames", timeout=30)
+        with Image.open(wait_file(downloads, timeout=180)) as im:
+            assert (im.n_frames, im.size, im.info["loop"]) == (1000, (1920, 1080), 0)
+        duo.wait_for_contains_text(f"#{ids.EXPORT_STATUS}", "1000 frames", timeout=30)
         assert text(duo, ids.EXPORT_MSG) == ""
         for p in downloads.iterdir():
             p.unlink()

@@ -198,7 +198,7 @@ def test_the_network_panel_is_sent_runs_only_in_a_network_scene(duo, monkeypatch
 
     monkeypatch.setattr(network, "panel", counting)  # the callback looks it up per call
     curves = GRAPH.format(ids.NET_CURVES)
-    text = f"{curves}.layout.annotations[0].text"
+    text = f"{curves}.layout.annotations[0].text.replaceAll('<br>', ' ')"
     for value in ("0.0123", "0.0234"):
         js(duo, "window.__was = window.dash_clientside.optviz.state.data;")
         type_into(duo, ids.hyper("sgd", "lr"), value, enter=True)

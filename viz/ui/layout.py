@@ -12,6 +12,7 @@ from dash import dcc, html
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
+from viz.scene import PRESETS, link
 from viz.scene.validate import CUSTOM, MAX_STEPS, rule_of
 from viz.ui import export_panel, ids, schedule_controls, share_box
 
@@ -38,25 +39,15 @@ DEFAULT_OPTIMIZERS = [n for n in ("sgd", "momentum", "adam") if n in OPTIMIZERS]
 
 
 def presets():
-    from viz.scene import PRESETS
-
     return PRESETS
 
 
 def preset_runs(sc) -> dict:
-    """A scene's runs keyed for the UI: the rule's name, or ``rule@i`` when it repeats."""
-    counts: dict = {}
-    for r in sc.runs:
-        counts[r.optimizer] = counts.get(r.optimizer, 0) + 1
-    runs, seen = {}, {}
-    for r in sc.runs:
-        if r.optimizer not in OPTIMIZERS:
-            continue
-        seen[r.optimizer] = seen.get(r.optimizer, 0) + 1
-        key = r.optimizer if counts[r.optimizer] == 1 else f"{r.optimizer}@{seen[r.optimizer]}"
-        rr = r.resolved()
-        runs[key] = {"hyper": dict(r.hyper), "label": rr.label, "colour": rr.colour}
-    return runs
+    """A scene's runs keyed for the UI (``link.preset_keys``: ``rule`` or ``rule@i``)."""
+    return {
+        key: {"hyper": dict(r.hyper), "label": r.label, "colour": r.colour}
+        for key, r in link.preset_keys(sc).items()
+    }
 
 
 def initial() -> dict:
