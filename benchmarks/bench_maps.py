@@ -219,18 +219,18 @@ def _previous_path(state: dict, traj: dict, rule: str, n: int, steps: int) -> st
 
     from optimizers import get_optimizer, run
     from optimizers.maps import _Settle
-    from viz.ui.panels import convergence, quiet, scene_surface, scene_window, scheduled_hyper
-    from viz.ui.panels.common import scene_tol
+    from viz.ui.panels import convergence
+    from viz.ui.panels.common import quiet, scene_of, scene_tol
 
-    surface = scene_surface(state)
-    window = scene_window(state, surface)
+    ps = scene_of(state)
+    surface, window = ps.surface, ps.window
     xs, ys = np.linspace(*window[0], n), np.linspace(*window[1], n)
     starts = np.stack([np.tile(xs, n), np.repeat(ys, n)], axis=-1)
     settle = _Settle(surface, scene_tol(window), (n * n,))
-    opt = get_optimizer(rule, **scheduled_hyper(state, rule))
+    opt = get_optimizer(rule, **ps.scheduled_hyper(rule))
     t = quiet(run, opt, surface, starts, steps, record="last", monitor=settle)
     outcome, _ = quiet(settle.result, t.points[-1], steps, t.diverged_at)
-    ours = convergence.compute_map(state, traj, rule, str(n), "1", "outcome")[0]
+    ours = convergence.compute_map(state, rule, str(n), "1", "outcome")[0]
     heat = go.Heatmap(x=xs, y=ys, z=outcome.reshape(n, n).astype(np.float32), showscale=False)
     return to_json(go.Figure([heat, *ours.data[1:]], layout=ours.layout))
 
@@ -246,7 +246,7 @@ def app_callback(n: int = N, steps: int = STEPS, rule: str = APP_RULE, repeats: 
 
     def ours():
         convergence.clear_map_cache()  # a map computed afresh, not the one kept
-        out = convergence.compute_map(state, traj, rule, str(n), str(steps), "outcome")
+        out = convergence.compute_map(state, rule, str(n), str(steps), "outcome")
         assert out[1] == "", out[1]
         return to_json(out[0])
 
