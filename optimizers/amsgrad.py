@@ -73,9 +73,7 @@ register(
         label="AMSGrad",
         colour="#999933",
         latex=(
-            r"\begin{aligned} "
-            + ADAM_MOMENTS_LATEX
-            + r" v_{max} &\leftarrow \max(v_{max}, v) \\"
+            r"\begin{aligned} " + ADAM_MOMENTS_LATEX + r" v_{max} &\leftarrow \max(v_{max}, v) \\"
             r" \hat m &= \tfrac{m}{1 - \beta_1^t}, \quad \hat v = \tfrac{v_{max}}{1 - \beta_2^t} \\"
             r" W &\leftarrow W - \alpha \frac{\hat m}{\sqrt{\hat v} + \varepsilon}"
             r"\end{aligned}"
