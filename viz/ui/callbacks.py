@@ -456,26 +456,6 @@ def surface_of(settings: Settings):
     return name, SURFACES[name]
 
 
-def surface_of_state(state) -> object:
-    """The surface a (browser-held, so re-checked) scene-state store names."""
-    if not isinstance(state, dict):
-        raise ValueError("no scene yet")
-    if state.get("surface") == validate.CUSTOM:
-        window = validate.window(state.get("window"), (validate.DEFAULT_RANGE,) * 2)
-        settings = Settings(
-            validate.CUSTOM,
-            [],
-            1,
-            0,
-            0,
-            expression=state.get("expression"),
-            x_range=list(window[0]),
-            y_range=list(window[1]),
-        )
-        return surface_of(settings)[1]
-    return SURFACES[validate.surface(state.get("surface"))]
-
-
 # One run's payload depends only on the values below, so a recompute where one slider
 # moved reruns one optimizer, not all of them. Keyed by those values (the same for every
 # user: no per-user state), bounded by the points held (~200 B each as Python floats) and
@@ -591,8 +571,8 @@ def results_for_tolerance(tol, traj, state):
     except ValueError as exc:
         return no_update, str(exc)
     try:
-        surface = surface_of_state(state)
-        window = validate.window(state.get("window"), (surface.x_range, surface.y_range))
+        scene = link.scene_from_dict(validate.store(state).get("scene"))
+        surface, window = scene.get_surface(), scene.window()
         runs = validate.drawn_runs(traj)
     except ValueError:
         return no_update, ""  # nothing (valid) drawn yet: the next recompute uses the value
