@@ -89,6 +89,8 @@
     MSG_SHOWN: "msg-shown",
     PRESET_HYPER: "preset-hyper",
     CLOCK: "clock",
+    PRESET_DRAWN: "preset-drawn",
+    SURFACE_DRAWN: "surface-drawn",
     HYPER: "hyper",
     HYPER_SLIDER: "hyper-slider",
     HYPER_BOOL: "hyper-bool",

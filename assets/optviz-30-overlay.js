@@ -288,6 +288,8 @@
     const S = O.state, nu = window.dash_clientside.no_update;
     if (!traj || !traj.runs) return [nu, nu];
     if (traj === S.arrived && traj === S.data) return [nu, nu]; // drawn on arrival
+    if (traj === S.loaded) return [nu, nu]; // drawn already (the request hook's drawListed)
+    S.loaded = traj;
     S.data = traj;
     S.runs = traj.runs;
     S.steps = traj.steps;

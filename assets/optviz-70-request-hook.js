@@ -8,6 +8,8 @@
  * fit the overlays on screen are drawn at once (optviz-30-overlay.js drawArrived), and
  * Dash gets the answer after the frame that shows them. Only the newest recompute's answer
  * is drawn early (Dash may drop an older one); anything else goes through Dash as before.
+ * The preset and surface lists answer with the new scene themselves (callbacks.drawn_now):
+ * the newest such answer's runs are drawn in both overlays as it arrives (drawListed).
  *
  * It depends on Dash's wire format: a POST to _dash-update-component whose JSON body's
  * "output" names TRAJ's "data" ("..a.b...traj.data.." for several outputs), answered with
@@ -19,7 +21,9 @@
   const dc = (window.dash_clientside = window.dash_clientside || {});
   const O = (dc.optviz = dc.optviz || {});
   const I = (O.internal = O.internal || {});
-  const hook = (O.requestHook = { requests: 0, answers: 0, recognised: 0, drawn: 0, last: null });
+  const hook = (O.requestHook = {
+    requests: 0, answers: 0, recognised: 0, drawn: 0, listed: 0, last: null,
+  });
   let seq = 0;
 
   /* Whether a request is the recompute: its outputs include TRAJ's data. */
@@ -33,6 +37,15 @@
     // several outputs: "..a.prop...b.prop.." (Dash's own separator); one: "a.prop"
     const parts = output.indexOf("..") === 0 ? output.slice(2, -2).split("...") : [output];
     return parts.indexOf(target) >= 0;
+  }
+
+  /* Whether a request is the preset or surface list's own: it answers with the new scene
+     (TRAJ written a second time, and a token in the list's store). */
+  function isListAnswer(url, body) {
+    if (typeof body !== "string" || String(url).indexOf("_dash-update-component") < 0) return false;
+    return [O.ids.PRESET_DRAWN, O.ids.SURFACE_DRAWN].some(function (id) {
+      return body.indexOf("..." + id + ".data..") >= 0;
+    });
   }
 
   /* The runs in a recompute's answer, or null when the answer is not of the shape read. */
@@ -81,10 +94,39 @@
     return drawn;
   }
 
+  /* A list's answer: its runs drawn in both overlays as it arrives, before Dash applies the
+     rest (the backgrounds, the controls). Through a callback of Dash's, the drawing would
+     wait for the callbacks the same answer starts (the recompute, the cards) to answer,
+     and behind Dash's rendering of the controls; `load` later finds them drawn. */
+  let listSeq = 0;
+  function drawListed(p) {
+    const mine = ++listSeq;
+    return p.then(function (res) {
+      if (!res || res.status !== 200 || typeof res.json !== "function") return res;
+      const json0 = res.json.bind(res);
+      res.json = function () {
+        return json0().then(function (data) {
+          const traj = mine === listSeq ? runsOf(data) : null, nu = dc.no_update;
+          try {
+            const figs = traj ? O.load(traj) : [nu, nu];
+            if (figs[0] !== nu) dc.set_props(O.ids.CONTOUR_TOP, { figure: figs[0] });
+            if (figs[1] !== nu) dc.set_props(O.ids.SURFACE3D_TOP, { figure: figs[1] });
+            if (figs[0] !== nu) hook.listed++;
+          } catch (e) {
+            setTimeout(function () { throw e; }, 0); // reported; Dash's `load` draws them
+          }
+          return data;
+        });
+      };
+      return res;
+    });
+  }
+
   if (window.fetch && !window.fetch.optviz) {
     const fetch0 = window.fetch;
     const wrapped = function (url, opts) {
       const p = fetch0.apply(this, arguments);
+      if (isListAnswer(url, opts && opts.body)) return drawListed(p);
       if (!isRecompute(url, opts && opts.body)) return p;
       hook.requests++;
       const mine = ++seq;

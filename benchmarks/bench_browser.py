@@ -321,7 +321,12 @@ window.fetch = function (url, opts) {
     }
     const json = r.json.bind(r);
     r.json = function () {
-      return json().then(function (x) { rec.end = performance.now(); end(); return x; },
+      return json().then(function (x) {
+        rec.end = performance.now();
+        rec.traj = !!(x && x.response && x.response.traj);  // an answer that carries runs
+        end();
+        return x;
+      },
         function (e) { end(); throw e; });
     };
     return r;
@@ -607,7 +612,12 @@ window.fetch = function (url, opts) {
     if (r.status !== 200) { rec.end = rec.headers; end(); return r; }
     const json = r.json.bind(r);
     r.json = function () {
-      return json().then(function (x) { rec.end = performance.now(); end(); return x; },
+      return json().then(function (x) {
+        rec.end = performance.now();
+        rec.traj = !!(x && x.response && x.response.traj);  // an answer that carries runs
+        end();
+        return x;
+      },
         function (e) { end(); throw e; });
     };
     return r;
@@ -708,11 +718,13 @@ def change_scene(driver, dropdown: str, value: str, label: str, timeout: float =
         if S["steps"] != sc.steps or S["n"] != len(sc.runs):
             raise RuntimeError(f"{value}: the page shows {S}, not the preset's runs")
     t0, reqs = t["t0"], t["requests"]
-    # the recompute whose runs are drawn: the last one (a choice may start several)
+    # the answer whose runs are drawn: the last one carrying runs before the frame (the
+    # preset or surface list's own callback answers with them; a recompute may follow)
     recomputes = [r for r in reqs if "traj.data" in r.get("output", "")]
-    rec = recomputes[-1] if recomputes else None
+    drew = [r for r in recomputes if r.get("traj") and r.get("end", 1e300) <= t["painted"]]
+    rec = drew[-1] if drew else None
     if rec is None or rec.get("headers") is None:
-        raise RuntimeError(f"choosing {label!r} sent no recompute: {reqs}")
+        raise RuntimeError(f"choosing {label!r} drew no runs: {reqs}")
     answer = rec["headers"]
     before_reqs = [r for r in reqs if r["start"] < rec["start"]]
     plotly: dict = {}
@@ -803,7 +815,7 @@ def scene_rows(scene: dict) -> list:
                     " backgrounds and both overlays were plotted with the new scene;"
                     f" spread {totals[0]:.0f}–{totals[-1]:.0f} ms. In the page:"
                     f" {_ms(r['before_request'] for r in runs)} until the request of the"
-                    " recompute whose runs are drawn (the choice starts"
+                    " answer whose runs are drawn (the choice starts"
                     f" {statistics.median(r['recomputes'] for r in runs):.0f} recomputes;"
                     f" {statistics.median(r['earlier_requests'] for r in runs):.0f} requests"
                     " start before that one),"

@@ -278,9 +278,14 @@ class App:
         return cls(json.loads(deps), props, ids, end_id or "")
 
     def callback(self, output_has: str) -> dict | None:
-        """The first server-side callback whose output names ``output_has``."""
+        """The first server-side callback that is the first writer of an output naming
+        ``output_has`` (a second writer's output carries Dash's "@" suffix)."""
         for dep in self.dependencies:
-            if dep.get("clientside_function") is None and output_has in dep["output"]:
+            out = dep["output"]
+            parts = out[2:-2].split("...") if out.startswith("..") else [out]
+            if dep.get("clientside_function") is None and any(
+                output_has in p and "@" not in p for p in parts
+            ):
                 return dep
         return None
 

@@ -191,6 +191,61 @@ def test_request_hook_recognises_dashs_real_answer(duo):
     assert not errors(duo)
 
 
+def _listed_answer(duo, store: str) -> dict:
+    """The newest answer that wrote ``store`` (the preset or surface list's own)."""
+    return wait(
+        duo,
+        "window.__answers.slice().reverse().find((a) => a.answer && a.answer.response"
+        " && arguments[0] in a.answer.response)",
+        20,
+        store,
+    )
+
+
+def test_a_preset_or_surface_choice_is_drawn_from_the_lists_own_answer(duo):
+    """Choosing a preset or a surface: the list's callback answers with the scene's runs and
+    the request hook draws them in both overlays as they arrive (``listed``); the recompute
+    that the same choice starts finds that scene in the store and sends no runs again.
+    When Dash's payload or the hook changes, this fails (the app would still draw the
+    scene through ``load``, after the recompute, which no other test would notice)."""
+    js(duo, CAPTURE)
+    for store, dropdown, value in (
+        (ids.PRESET_DRAWN, ids.PRESET, "himmelblau-basins"),
+        (ids.SURFACE_DRAWN, ids.SURFACE, "booth"),
+    ):
+        before = js(duo, f"return {O}.requestHook.listed;")
+        js(duo, "window.__answers = [];")
+        set_props(duo, dropdown, {"value": value})
+        wait(duo, f"{O}.requestHook.listed > {before}", timeout=30)
+        runs = _listed_answer(duo, store)["answer"]["response"][ids.TRAJ]["data"]["runs"]
+        if dropdown == ids.PRESET:
+            assert [r["label"] for r in runs] == [
+                r.resolved().label for r in get_preset(value).runs
+            ]
+        # the overlays hold those runs, drawn by the hook
+        assert js(duo, f"return {O}.state.runs.map((r) => r.x[r.x.length - 1]);") == [
+            r["x"][-1] for r in runs
+        ]
+        trail = (
+            f"{GRAPH.format(ids.CONTOUR_TOP)}.data.find((t) => t.meta && t.meta.role === 'trail'"
+            " && t.meta.run === 0)"
+        )
+        wait(duo, f"{trail} && {trail}.x.length > 0", timeout=10)
+        # the recompute the choice starts: answered without runs (the same scene)
+        found = wait(
+            duo,
+            "window.__answers.find((a) => JSON.parse(a.body).output.indexOf('..traj.data...')"
+            " === 0)",
+            30,
+        )
+        assert ids.TRAJ not in (found["answer"].get("response") or {})
+        time.sleep(0.5)
+        assert js(duo, f"return {O}.state.runs.map((r) => r.x[r.x.length - 1]);") == [
+            r["x"][-1] for r in runs
+        ]
+    assert not errors(duo)
+
+
 def test_overlays_follow_the_backgrounds_zoom_and_camera(duo):
     """The zoom and the camera are read from Plotly's public layout and event data."""
     bg2, top2 = GRAPH.format(ids.CONTOUR), GRAPH.format(ids.CONTOUR_TOP)

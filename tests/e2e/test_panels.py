@@ -159,7 +159,8 @@ def test_noisy_moons_accuracy_curves_and_a_boundary_that_follows_the_step(duo):
         timeout=60,
     )
     open_tab(duo, "Network")
-    assert duo.find_element(f"#{ids.NET_BATCH}").get_attribute("value") == str(sc.batch_size)
+    # the runs are drawn from the preset list's answer as it arrives, the boxes just after
+    wait(duo, f"document.getElementById('{ids.NET_BATCH}').value === '{sc.batch_size}'")
     acc = f"{GRAPH.format(ids.NET_CURVES)}.data.filter(t => t.meta && t.meta.role === 'accuracy')"
     wait(duo, f"{GRAPH.format(ids.NET_CURVES)} && {acc}.length === {len(sc.runs)}", timeout=60)
     ys = js(duo, f"return {acc}.map(t => t.y);")

@@ -12,7 +12,7 @@ from plotly.utils import PlotlyJSONEncoder
 
 from optimizers import OPTIMIZERS, get_optimizer, run
 from surfaces import SURFACES
-from viz.scene import validate
+from viz.scene import get_preset, validate
 from viz.ui import callbacks, ids, layout
 from viz.ui.callbacks import Settings, compute
 
@@ -410,3 +410,76 @@ def test_the_run_cache_is_bounded_in_entries_whatever_the_expressions():
         assert compute(s).ok
     assert len(callbacks._payloads) == callbacks.PAYLOAD_CACHE_ENTRIES
     callbacks.clear_payload_cache()
+
+
+def test_a_preset_answers_with_its_scene_and_the_recompute_after_it_sends_nothing_heavy():
+    """Choosing a preset draws from the preset list's own answer (drawn_now): the runs are
+    the preset's, and the recompute that the same choice starts finds that scene in the
+    store, so its heavy outputs stay None (callbacks._compute then sends no_update)."""
+    for name in ("radford-saddle", "himmelblau-basins", "radford-beale"):
+        got = callbacks.apply_preset(name)
+        answer = callbacks.drawn_now(callbacks.preset_settings(got), None)
+        assert set(answer) == set(callbacks.DRAWN)
+        runs = answer["traj"]["runs"]
+        assert [r["label"] for r in runs] == [r.resolved().label for r in get_preset(name).runs]
+        assert answer["contour"] is not None and answer["surface3d"] is not None
+        later = compute(callbacks.preset_settings(got), answer["state"])
+        assert later.ok and later.contour is None
+        assert later.state["scene"] == answer["state"]["scene"]
+    # free play, or anything invalid: nothing drawn, the recompute shows the messages
+    assert callbacks.preset_settings(callbacks.apply_preset("")) is None
+    assert all(v is no_update for v in callbacks.drawn_now(None, None).values())
+    bad = dataclasses.replace(callbacks.preset_settings(got), steps="-3")
+    assert all(v is no_update for v in callbacks.drawn_now(bad, None).values())
+
+
+def test_a_surface_picked_by_hand_answers_with_the_scene_the_recompute_then_finds():
+    """The surface list's answer: the page's cards on the new surface from its own start;
+    page_settings reads the same grouping the recompute reads."""
+
+    def item(value, **id_):
+        return {"id": id_, "property": "value", "value": value}
+
+    g = {
+        "numbers": [item("0.003", opt="sgd", name="lr"), item("0.01", opt="adam", name="lr")],
+        "bools": [item([], opt="adam", name="bias_correction")],
+        "own": {k: {"value": ""} for k in ("expression", "x_range", "y_range")},
+        "sched": [],
+        "sched_params": [],
+        "noise": [],
+        "seed": [],
+        "preset": {"value": {}},
+    }
+    x, y, preset = callbacks.surface_changed("himmelblau", {})
+    assert preset == ""
+    at = {"surface": "himmelblau", "optimizers": ["sgd", "adam"], "steps": "80"}
+    at |= {"start_x": x, "start_y": y, "batch_size": ""}
+    s, _, hyper = callbacks.page_settings(g, at, "1e-3", applied=False)
+    assert hyper["sgd"] == {"lr": "0.003"} and hyper["adam"]["bias_correction"] is False
+    answer = callbacks.drawn_now(s, None)
+    sgd = answer["traj"]["runs"][0]
+    want = run(
+        get_optimizer("sgd", lr=0.003), SURFACES["himmelblau"], SURFACES["himmelblau"].start, 80
+    )
+    assert sgd["x"][-1] == pytest.approx(want.points[-1, 0], rel=1e-5)  # sent to 6 digits
+    assert answer["state"]["hyper"]["sgd"]["lr"] == 0.003
+    assert answer["state"]["start"] == list(SURFACES["himmelblau"].start)
+    later = compute(s, answer["state"])
+    assert later.contour is None and later.state["scene"] == answer["state"]["scene"]
+    # a scene just applied (applied=True): the cards on the page do not count
+    s2, _, _ = callbacks.page_settings(g, at, "1e-3", applied=True)
+    assert s2.hyper == {}
+
+
+def test_only_a_surface_picked_by_hand_that_moves_the_start_defers_the_recompute():
+    """The recompute skips a change of the surface alone exactly when the surface list will
+    answer with the scene from a new start (and that start change reruns it)."""
+    beale = {"preset": "radford-beale", "runs": {}}
+    s = SURFACES["himmelblau"]
+    here = (layout.fmt(s.start[0]), layout.fmt(s.start[1]))
+    assert callbacks.start_moved_by("himmelblau", beale, None, ("9", "9")) == here
+    assert callbacks.start_moved_by("himmelblau", beale, None, here) is None  # no move
+    assert callbacks.start_moved_by("beale", beale, None, ("9", "9")) is None  # the preset's
+    assert callbacks.start_moved_by(validate.CUSTOM, beale, None, ("9", "9")) is None
+    link = {"s": "himmelblau", "p": ""}
+    assert callbacks.start_moved_by("himmelblau", beale, link, ("9", "9")) is None

@@ -178,6 +178,18 @@ def surface_changed(surface: str, preset_store):
     return layout.fmt(x), layout.fmt(y), ""
 
 
+def start_moved_by(surface, preset_store, pending, start: tuple) -> tuple | None:
+    """The start that picking ``surface`` by hand moves to (the surface list's answer then
+    draws the scene itself); None when the list leaves the start as it is: a preset or a
+    link chose the surface, it is your own function, or the start is that one already."""
+    if isinstance(pending, dict) and pending.get("s") == surface:
+        return None  # a share link set the start itself
+    x, y, _ = surface_changed(surface, preset_store)
+    if x is no_update or (x, y) == tuple(start):
+        return None
+    return x, y
+
+
 def expression_typed(text, _x_range, _y_range, surface):
     """Typing f(x, y) (or its window) picks "your own function" in the surface list."""
     if surface == validate.CUSTOM or not isinstance(text, str) or not text.strip():
@@ -590,6 +602,124 @@ def _by_id(grouping) -> dict:
     return out
 
 
+def page_inputs(dep) -> dict:
+    """The cards, the function box and the preset store, as ``dep`` (Input or State)."""
+    return {
+        "numbers": dep(ids.hyper(ALL, ALL), "value"),
+        "bools": dep(ids.hyper_bool(ALL, ALL), "value"),
+        "own": {
+            "expression": dep(ids.EXPRESSION, "value"),
+            "x_range": dep(ids.X_RANGE, "value"),
+            "y_range": dep(ids.Y_RANGE, "value"),
+        },
+        "sched": dep(ids.sched(ALL), "value"),
+        "sched_params": dep(ids.sched_param(ALL, ALL), "value"),
+        "noise": dep(ids.noise(ALL), "value"),
+        "seed": dep(ids.noise_seed(ALL), "value"),
+        "preset": dep(ids.PRESET_HYPER, "data"),
+    }
+
+
+def page_settings(g: dict, scene: dict, tolerance, applied: bool):
+    """``(settings, schedules, hyper)``: what the page's controls ask for. ``g`` is the
+    ``ctx.args_grouping`` of ``page_inputs``; ``scene`` the surface, selection, steps,
+    start and batch size; ``applied``: a scene just set the controls, so the cards (being
+    redrawn for it) do not count."""
+    params = _by_id(g["sched_params"])
+    schedules = {
+        i["id"]["opt"]: {"name": i["value"], "params": params.get(i["id"]["opt"], {})}
+        for i in g["sched"]
+    }
+    noises = {i["id"]["opt"]: {"sigma": i["value"]} for i in g["noise"]}
+    for i in g["seed"]:
+        noises.setdefault(i["id"]["opt"], {})["seed"] = i["value"]
+    hyper = _by_id(g["numbers"])
+    for opt, vals in _by_id(g["bools"]).items():
+        for k, v in vals.items():
+            try:
+                hyper.setdefault(opt, {})[k] = validate.checklist(v, k)
+            except ValueError as exc:
+                hyper[opt][k] = str(exc)  # not a bool: validate.hyper gives the message
+    # Only the cards on screen count: the selection decides which rules run.
+    picked = scene["optimizers"]
+    picked = [picked] if isinstance(picked, str) else picked
+    chosen = {k for k in picked if isinstance(k, str)} if isinstance(picked, list) else set()
+    hyper = {k: v for k, v in hyper.items() if k in chosen}
+    if applied:
+        hyper, schedules, noises = {}, {}, {}
+    settings = Settings(
+        **scene,
+        hyper=hyper,
+        preset=g["preset"]["value"],
+        tolerance=tolerance,
+        **{k: v["value"] for k, v in g["own"].items()},
+        schedule={k: v for k, v in schedules.items() if k in chosen},
+        noise={k: v for k, v in noises.items() if k in chosen},
+    )
+    return settings, schedules, hyper
+
+
+def preset_settings(got: dict) -> Settings | None:
+    """The settings of a scene's controls (``scene_controls``); None if none were set."""
+    if "surface" not in got:
+        return None
+    return Settings(
+        surface=got["surface"],
+        optimizers=got["optimizers"],
+        steps=got["steps"],
+        start_x=got["start_x"],
+        start_y=got["start_y"],
+        preset=got["store"],
+        tolerance=got["tolerance"],
+        expression=got["expression"],
+        x_range=got["x_range"],
+        y_range=got["y_range"],
+        batch_size=got["batch"],
+    )
+
+
+# What a preset or surface list's answer draws itself (see ``drawn_now``).
+DRAWN = ("traj", "state", "contour", "surface3d", "loss", "results", "legend", "token")
+
+
+def drawn_outputs(store: str) -> dict:
+    """The recompute's main outputs, written again by a list's callback, plus its store."""
+    return {
+        "traj": Output(ids.TRAJ, "data", allow_duplicate=True),
+        "state": Output(ids.SCENE_STATE, "data", allow_duplicate=True),
+        "contour": Output(ids.CONTOUR, "figure", allow_duplicate=True),
+        "surface3d": Output(ids.SURFACE3D, "figure", allow_duplicate=True),
+        "loss": Output(ids.LOSS, "figure", allow_duplicate=True),
+        "results": Output(ids.RESULTS, "children", allow_duplicate=True),
+        "legend": Output(ids.LEGEND, "children", allow_duplicate=True),
+        "token": Output(store, "data"),
+    }
+
+
+def drawn_now(settings: Settings | None, state, camera=None) -> dict:
+    """The new scene's runs and views, computed in the list's own callback.
+
+    A choice in the preset or surface list sets controls that the recompute reads, so Dash
+    sends the recompute only after the list's callbacks have answered (~0.5 s of round
+    trips on a 2-core machine). Answering with the scene itself draws it at once; the
+    recompute that follows finds the same scene in the store and sends nothing heavy.
+    Anything invalid is left to that recompute, which shows the messages.
+    """
+    nothing = dict.fromkeys(DRAWN, no_update)
+    if settings is None:
+        return nothing
+    o = compute(settings, state)
+    if not o.ok:
+        return nothing
+    if o.surface3d is not None and isinstance(camera, dict):
+        o.surface3d["layout"]["scene"]["camera"] = camera  # a share link's camera, as compute
+    token = zlib.crc32(repr(o.state["scene"]).encode())
+    got = {"traj": o.traj, "state": o.state, "contour": o.contour}
+    got |= {"surface3d": o.surface3d, "loss": o.loss, "results": o.results}
+    got |= {"legend": o.legend, "token": token}
+    return {k: no_update if v is None else v for k, v in got.items()}
+
+
 def _sched_plot_for_lr(opt: str, schedules: dict, hyper: dict, steps):
     """``schedule_controls.schedule_plot`` for a card whose α box fired the recompute and
     whose α follows a schedule; ``None`` (nothing to redraw) otherwise."""
@@ -604,18 +734,22 @@ def _sched_plot_for_lr(opt: str, schedules: dict, hyper: dict, steps):
 
 def register(app) -> None:
     @app.callback(
-        output=control_outputs(),
+        output={**control_outputs(), **drawn_outputs(ids.PRESET_DRAWN)},
         inputs={
             "name": Input(ids.PRESET, "value"),
             "pending": State(share_box.SHARE_PENDING, "data"),
+            "state": State(ids.SCENE_STATE, "data"),
+            "camera": State(ids.SHARE_CAMERA, "data"),
         },
         prevent_initial_call=True,
     )
-    def _preset(name, pending):
+    def _preset(name, pending, state, camera):
         if isinstance(pending, dict) and pending.get("p") == name:
-            return {k: no_update for k in SCENE_CONTROLS}  # a share link set them itself
+            nothing = {k: no_update for k in SCENE_CONTROLS}  # a share link set them itself
+            return nothing | drawn_now(None, state)
         got = apply_preset(name)
-        return {k: got.get(k, no_update) for k in SCENE_CONTROLS}
+        out = {k: got.get(k, no_update) for k in SCENE_CONTROLS}
+        return out | drawn_now(preset_settings(got), state, camera)
 
     app.callback(
         Output(ids.SURFACE_FORMULA, "children"),
@@ -635,18 +769,45 @@ def register(app) -> None:
         return render_panel(selected, preset_hyper, state, from_preset)
 
     @app.callback(
-        Output(ids.START_X, "value", allow_duplicate=True),
-        Output(ids.START_Y, "value", allow_duplicate=True),
-        Output(ids.PRESET, "value", allow_duplicate=True),
-        Input(ids.SURFACE, "value"),
-        State(ids.PRESET_HYPER, "data"),
-        State(share_box.SHARE_PENDING, "data"),
+        output={
+            "start_x": Output(ids.START_X, "value", allow_duplicate=True),
+            "start_y": Output(ids.START_Y, "value", allow_duplicate=True),
+            "preset": Output(ids.PRESET, "value", allow_duplicate=True),
+            **drawn_outputs(ids.SURFACE_DRAWN),
+        },
+        inputs={
+            "surface": Input(ids.SURFACE, "value"),
+            "pending": State(share_box.SHARE_PENDING, "data"),
+            "chosen": State(ids.PRESET, "value"),
+            "start": {"x": State(ids.START_X, "value"), "y": State(ids.START_Y, "value")},
+            "scene": {
+                "optimizers": State(ids.OPTIMIZERS, "value"),
+                "steps": State(ids.STEPS, "value"),
+                "batch_size": State(ids.NET_BATCH, "value"),
+            },
+            **page_inputs(State),
+            "more": {
+                "tolerance": State(ids.TOLERANCE, "value"),
+                "state": State(ids.SCENE_STATE, "data"),
+                "camera": State(ids.SHARE_CAMERA, "data"),
+            },
+        },
         prevent_initial_call=True,
     )
-    def _surface(surface, preset_store, pending):
+    def _surface(surface, pending, chosen, start, scene, more, **_page):
         if isinstance(pending, dict) and pending.get("s") == surface:
-            return no_update, no_update, no_update  # a share link set the start itself
-        return surface_changed(surface, preset_store)
+            nothing = {"start_x": no_update, "start_y": no_update, "preset": no_update}
+            return nothing | drawn_now(None, None)  # a share link set the start itself
+        x, y, preset = surface_changed(surface, _page["preset"])
+        out = {"start_x": x, "start_y": y, "preset": preset}
+        if preset == "" and not chosen:
+            out["preset"] = no_update  # "free play" already: the preset list has no change
+        moved = start_moved_by(surface, _page["preset"], pending, (start["x"], start["y"]))
+        if moved is None:
+            return out | drawn_now(None, None)  # the recompute draws it (see _compute)
+        at = {"surface": surface, "start_x": x, "start_y": y, **scene}
+        settings, _, _ = page_settings(ctx.args_grouping, at, more["tolerance"], False)
+        return out | drawn_now(settings, more["state"], more["camera"])
 
     app.callback(
         Output(ids.START_X, "value", allow_duplicate=True),
@@ -696,23 +857,13 @@ def register(app) -> None:
                 "start_y": Input(ids.START_Y, "value"),
                 "batch_size": Input(ids.NET_BATCH, "value"),
             },
-            "numbers": Input(ids.hyper(ALL, ALL), "value"),
-            "bools": Input(ids.hyper_bool(ALL, ALL), "value"),
-            "own": {
-                "expression": Input(ids.EXPRESSION, "value"),
-                "x_range": Input(ids.X_RANGE, "value"),
-                "y_range": Input(ids.Y_RANGE, "value"),
-            },
-            "sched": Input(ids.sched(ALL), "value"),
-            "sched_params": Input(ids.sched_param(ALL, ALL), "value"),
-            "noise": Input(ids.noise(ALL), "value"),
-            "seed": Input(ids.noise_seed(ALL), "value"),
-            "preset": Input(ids.PRESET_HYPER, "data"),
+            **page_inputs(Input),
             "more": {
                 "tolerance": State(ids.TOLERANCE, "value"),
                 "state": State(ids.SCENE_STATE, "data"),
                 "camera": State(ids.SHARE_CAMERA, "data"),
                 "shown": State(ids.MSG_SHOWN, "data"),
+                "pending": State(share_box.SHARE_PENDING, "data"),
             },
         },
         prevent_initial_call="initial_duplicate",  # it runs on load (the α_t plots are shared)
@@ -722,40 +873,17 @@ def register(app) -> None:
         trig = set(ctx.triggered_prop_ids)
         if scene["surface"] != validate.CUSTOM and trig and trig <= own_ids:
             raise PreventUpdate  # expression_typed switches the surface; that run follows
+        if trig == {f"{ids.SURFACE}.value"} and start_moved_by(
+            scene["surface"], preset, more["pending"], (scene["start_x"], scene["start_y"])
+        ):
+            # picked by hand: the surface list answers with the scene from its new start,
+            # which then runs this again (the old start on the new surface is never drawn)
+            raise PreventUpdate
         # A scene just applied (preset or link): its own values, not the cards on the page,
         # which are being redrawn for it (their values then give the same scene again).
         applied = f"{ids.PRESET_HYPER}.data" in trig
-        g = ctx.args_grouping
-        params = _by_id(g["sched_params"])
-        schedules = {
-            i["id"]["opt"]: {"name": i["value"], "params": params.get(i["id"]["opt"], {})}
-            for i in g["sched"]
-        }
-        noises = {i["id"]["opt"]: {"sigma": i["value"]} for i in g["noise"]}
-        for i in g["seed"]:
-            noises.setdefault(i["id"]["opt"], {})["seed"] = i["value"]
-        hyper = _by_id(ctx.args_grouping["numbers"])
-        for opt, vals in _by_id(ctx.args_grouping["bools"]).items():
-            for k, v in vals.items():
-                try:
-                    hyper.setdefault(opt, {})[k] = validate.checklist(v, k)
-                except ValueError as exc:
-                    hyper[opt][k] = str(exc)  # not a bool: validate.hyper gives the message
-        # Only the cards on screen count: the selection decides which rules run.
-        picked = scene["optimizers"]
-        picked = [picked] if isinstance(picked, str) else picked
-        chosen = {k for k in picked if isinstance(k, str)} if isinstance(picked, list) else set()
-        hyper = {k: v for k, v in hyper.items() if k in chosen}
-        if applied:
-            hyper, schedules, noises = {}, {}, {}
-        settings = Settings(
-            **scene,
-            hyper=hyper,
-            preset=preset,
-            tolerance=more["tolerance"],
-            **own,
-            schedule={k: v for k, v in schedules.items() if k in chosen},
-            noise={k: v for k, v in noises.items() if k in chosen},
+        settings, schedules, hyper = page_settings(
+            ctx.args_grouping, scene, more["tolerance"], applied
         )
         o = compute(settings, more["state"])
         old = validate.store(more["state"])

@@ -102,6 +102,10 @@ SCENE_STATE = "scene-state"  # the current valid settings (kept when an input is
 MSG_SHOWN = "msg-shown"  # which of the recompute's message boxes show text now
 PRESET_HYPER = "preset-hyper"  # hyperparameters/labels/colours a preset asks for
 CLOCK = "clock"  # dummy output of the clientside playback callbacks
+# A scene drawn straight from the preset or surface list's own answer (its runs are in
+# TRAJ): one store per list, so that no pending callback holds back drawing its overlays.
+PRESET_DRAWN = "preset-drawn"
+SURFACE_DRAWN = "surface-drawn"
 
 # Pattern-matching ids, one per optimizer × hyperparameter.
 HYPER = "hyper"  # the typed value (the source of truth)

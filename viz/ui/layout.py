@@ -730,6 +730,8 @@ def layout() -> html.Div:
                 data={"preset": init["preset"], "runs": init["runs"]} if init["preset"] else {},
             ),
             dcc.Store(id=ids.CLOCK),
+            dcc.Store(id=ids.PRESET_DRAWN),
+            dcc.Store(id=ids.SURFACE_DRAWN),
             *share_box.components(),
         ],
         className="app",
