@@ -765,6 +765,7 @@ def compile_rule(text: str) -> Program:
 def clear_cache() -> None:
     """Forget every compiled text (the next read of any text starts from its characters)."""
     _compile.cache_clear()
+    _rule_info.cache_clear()
 
 
 @functools.lru_cache(maxsize=256)
@@ -779,7 +780,13 @@ def _compile(text: str) -> Program:
 def rule_info(text: str, name: str = "rule") -> RuleInfo:
     """A typed rule as a registry entry (not registered): specs, colour, formula, factory."""
     name = check_name(name)
-    program = compile_rule(text)
+    _check_text(text)
+    return _rule_info(text, name)
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_info(text: str, name: str) -> RuleInfo:
+    program = _compile(text)
     colour = COLOURS[zlib.crc32(name.encode()) % len(COLOURS)]
     return RuleInfo(
         name=name,
