@@ -553,7 +553,7 @@ class _Checker:
     def build(self, node, names: dict) -> Fn:
         """A closure ``env -> value`` for an expression already accepted by :meth:`kind`."""
         if isinstance(node, ast.Constant):
-            return _const(np.float64(self._number(node)))
+            return _const(np.asarray(self._number(node)))
         if isinstance(node, ast.Name):
             if node.id == "g":
                 return _gradient
@@ -662,7 +662,9 @@ def _make(program: Program) -> Callable[..., Optimizer]:
 
     def factory(**hyper) -> Optimizer:
         alpha = as_schedule(hyper["lr"])
-        constants = {name: np.float64(hyper[name]) for name, _ in program.hyper if name != "lr"}
+        constants = {
+            name: np.asarray(float(hyper[name])) for name, _ in program.hyper if name != "lr"
+        }
 
         def init(params):
             params = np.asarray(params, dtype=float)
