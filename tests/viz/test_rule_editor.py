@@ -105,3 +105,17 @@ def test_a_share_link_with_a_typed_rule_fills_the_editor_and_the_picker():
     assert len(cards) == 1 and "signum" in repr(cards[0]) and r"\operatorname{sign}" in repr(cards)
     # a preset clears them
     assert cb.apply_preset("radford-saddle")["own_rules"] == []
+
+
+def test_the_map_and_the_sweep_answer_a_typed_rule_with_a_message():
+    from viz.ui.panels import convergence, sweep
+
+    settings = cb.initial_settings()
+    store, _, picked = drawn("signum", SIGNUM, picked=["sgd"])
+    settings.optimizers, settings.typed = picked, store
+    out = cb.compute(settings)
+    assert out.ok
+    got = convergence.compute_map(out.state, "signum", "10", "", "outcome")
+    assert got[0] is no_update and "unknown optimizer 'signum'" in got[1]
+    got = sweep.compute_sweep(out.state, "1e-3", "1e-1", "5", "", "final loss")
+    assert got[0] is no_update and "unknown optimizer 'signum'" in got[1]
