@@ -75,8 +75,8 @@ DEFAULT_LR = 0.01
 NUM, VEC, MAT = "number", "point", "matrix"  # the three kinds of value
 READ_ONLY = {"g": VEC, "H": MAT, "I": MAT, "t": NUM}  # what the rule reads but never sets
 
-# Colours for typed rules, none of them a built-in rule's (picked by the rule's name).
-COLOURS = ("#E41A1C", "#4DAF4A", "#984EA3", "#FF7F00", "#A65628", "#F781BF", "#1B9E77")
+# Colours for typed rules, none of them near a built-in rule's or Radford's (by the name).
+COLOURS = ("#FF7F00", "#984EA3", "#17BECF", "#A65628", "#F781BF", "#7F7F7F")
 
 
 class RuleError(ValueError):
@@ -789,7 +789,7 @@ def rule_info(text: str, name: str = "rule") -> RuleInfo:
 @functools.lru_cache(maxsize=256)
 def _rule_info(text: str, name: str) -> RuleInfo:
     program = _compile(text)
-    colour = COLOURS[zlib.crc32(name.encode()) % len(COLOURS)]
+    colour = pick_colour(name)
     return RuleInfo(
         name=name,
         label=name,
@@ -800,6 +800,16 @@ def _rule_info(text: str, name: str) -> RuleInfo:
         description="Your own rule, as typed.",
         second_order=program.uses_hessian,
     )
+
+
+def pick_colour(name: str, taken=()) -> str:
+    """A typed rule's colour: chosen by its name, the next free one if another run has it."""
+    first = zlib.crc32(name.encode()) % len(COLOURS)
+    for i in range(len(COLOURS)):
+        colour = COLOURS[(first + i) % len(COLOURS)]
+        if colour.lower() not in {str(c).lower() for c in taken}:
+            return colour
+    return COLOURS[first]
 
 
 def from_rule(text: str, name: str = "rule", **hyper) -> Optimizer:

@@ -119,3 +119,12 @@ def test_the_map_and_the_sweep_answer_a_typed_rule_with_a_message():
     assert got[0] is no_update and "unknown optimizer 'signum'" in got[1]
     got = sweep.compute_sweep(out.state, "1e-3", "1e-1", "5", "", "final loss")
     assert got[0] is no_update and "unknown optimizer 'signum'" in got[1]
+
+
+def test_two_typed_rules_are_drawn_in_two_colours_and_their_cards_say_the_same():
+    store, _, picked = drawn("r0", SIGNUM)
+    store, _, picked = drawn("r2", SIGNUM, store, picked)  # same colour by name as r0
+    _, specs = ed.split(picked, store)
+    assert specs[0].colour != specs[1].colour
+    cards = repr(ed.cards(store))
+    assert specs[0].colour in cards and specs[1].colour in cards

@@ -116,3 +116,15 @@ def test_a_runspec_of_a_typed_rule_builds_with_a_schedule():
     )
     opt = spec.build()
     assert callable(opt.hyper["lr"]) and opt.name == "mine"
+
+
+def test_typed_rules_get_colours_of_their_own_even_when_their_names_collide():
+    from optimizers.typed import COLOURS, pick_colour
+
+    # r0 and r2 pick the same colour by name; the second takes the next free one
+    assert pick_colour("r0") == pick_colour("r2")
+    scene = Scene.from_args("beale", ["sgd"], rules=[("r0", "W = W"), ("r2", "W = W")])
+    colours = [r.colour for r in scene.resolved_runs()]
+    assert len(set(colours)) == 3 and set(colours[1:]) <= set(COLOURS)
+    back = scene_from_link(scene_to_link(scene))
+    assert [r.colour for r in back.resolved_runs()] == colours

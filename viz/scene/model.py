@@ -31,7 +31,7 @@ from optimizers import OPTIMIZERS, Optimizer, RuleInfo, Trajectory, run
 from optimizers.budget import Budget
 from optimizers.run import check_run_args
 from optimizers.schedules import make_schedule
-from optimizers.typed import rule_info
+from optimizers.typed import check_name, pick_colour, rule_info
 from surfaces import Surface, get_surface
 
 # Radford's colours for his rules (matplotlib's single-letter colours), by rule name.
@@ -325,16 +325,19 @@ class Scene:
         """Runs of typed rules ``(name, text)``, each checked (``RuleError`` says what and
         where); a name already taken by another run is refused."""
         taken = {r.optimizer for r in others}
+        colours = [r.colour or r.info().colour for r in others]
         runs = []
         for name, text in rules:
             if name in taken:
                 raise ValueError(f"optimizer {name!r} is chosen twice")
             taken.add(name)
-            run_ = RunSpec(name, code=text)
             try:
+                colour = pick_colour(check_name(name), colours)
+                run_ = RunSpec(name, code=text, colour=colour)
                 run_.info()
             except ValueError as exc:
                 raise ValueError(f"rule {str(name)[:40]!r}: {exc}") from None
+            colours.append(colour)
             runs.append(run_)
         return tuple(runs)
 

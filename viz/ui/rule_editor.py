@@ -15,6 +15,8 @@ from __future__ import annotations
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from optimizers import OPTIMIZERS
+from optimizers.typed import pick_colour
 from viz.scene import RunSpec, validate
 from viz.ui import ids
 
@@ -102,14 +104,15 @@ def entries(store) -> list[dict]:
     ]
 
 
-def spec_of(entry: dict) -> RunSpec:
-    """A typed rule's run, each part checked as a share link's is (``ValueError``)."""
+def spec_of(entry: dict, taken=()) -> RunSpec:
+    """A typed rule's run, each part checked as a share link's is (``ValueError``); its
+    colour its own, none of ``taken``."""
     name, text = entry["n"], entry["u"]
     info = validate.typed_rule(name, text)
     hyper = {
         k: validate.typed_hyper(info, k, v) for k, v in validate.mapping(entry.get("h")).items()
     }
-    return RunSpec(name, hyper, info.label, info.colour, code=text)
+    return RunSpec(name, hyper, info.label, pick_colour(name, taken), code=text)
 
 
 def split(selected, store) -> tuple[list, list[RunSpec]]:
@@ -122,10 +125,13 @@ def split(selected, store) -> tuple[list, list[RunSpec]]:
     keys = [k for k in selected if k != OWN]
     if OWN not in selected:
         return keys, []
-    specs = []
+    specs: list[RunSpec] = []
+    taken = [
+        OPTIMIZERS[validate.rule_of(k)].colour for k in keys if validate.rule_of(k) in OPTIMIZERS
+    ]
     for e in entries(store):
         try:
-            specs.append(spec_of(e))
+            specs.append(spec_of(e, taken + [s.colour for s in specs]))
         except ValueError as exc:
             raise ValueError(f"your rule {e['n'][:40]!r}: {exc}") from None
     return keys, specs
@@ -165,11 +171,11 @@ def edit(action: str, name, text, store, selected) -> tuple:
 def cards(store) -> list:
     """One card per typed rule: its colour, name and formula (the text as a tooltip)."""
     out = []
-    for e in entries(store):
-        try:
-            spec = spec_of(e)
-        except ValueError:
-            continue
+    try:
+        specs = split([OWN], store)[1]  # the colours they are drawn with
+    except ValueError:
+        return out
+    for spec in specs:
         info = spec.info()
         out.append(
             html.Div(
