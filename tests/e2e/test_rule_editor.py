@@ -4,6 +4,7 @@ exported in a GIF."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def runs_of(driver):
         "return window.dash_clientside.optviz.state.runs.map("
         "r => [r.key, r.label, r.colour, Array.from(r.x), Array.from(r.y)]);"
     )
+
+
+def box_id(opt, name):
+    return json.dumps(ids.hyper(opt, name), sort_keys=True, separators=(",", ":"))
 
 
 def wait_file(folder: Path, timeout=90.0) -> Path:
@@ -99,13 +104,22 @@ def test_type_a_rule_race_it_share_it_and_export_it(dash_duo, tmp_path, monkeypa
     assert "signum" in card.text and card.find_elements(By.CSS_SELECTOR, "mjx-container")
     d1.save_screenshot("/tmp/optviz-rule-editor.png")
 
+    # Its card's α box (from the rule's own HyperSpec, on a log slider) changes its step.
+    alpha = d1.find_element(By.CSS_SELECTOR, f"[id='{box_id('own:signum', 'lr')}']")
+    alpha.send_keys(Keys.CONTROL, "a")
+    alpha.send_keys("0.05", Keys.ENTER)
+    until(lambda: np.isclose(abs(runs_of(d1)[-1][3][1] - runs_of(d1)[-1][3][0]), 0.05))
+    runs = runs_of(d1)
+    mine = runs[-1]
+
     # The share link carries it; a second browser opens the link and races the same rule.
     def shared():
         value = d1.find_element(By.ID, ids.SHARE_LINK).get_attribute("value")
         if not value or "#" not in value:
             return None
         scene, _ = share.read("#" + value.split("#", 1)[1])
-        return value if scene and any(r.code == RULE for r in scene.runs) else None
+        ok = scene and any(r.code == RULE and r.hyper.get("lr") == 0.05 for r in scene.runs)
+        return value if ok else None
 
     link = until(shared)
     d2 = webdriver.Chrome(options=pytest_setup_options())

@@ -128,3 +128,26 @@ def test_two_typed_rules_are_drawn_in_two_colours_and_their_cards_say_the_same()
     assert specs[0].colour != specs[1].colour
     cards = repr(ed.cards(store))
     assert specs[0].colour in cards and specs[1].colour in cards
+
+
+def test_the_cards_controls_set_the_typed_rules_hyperparameters():
+    settings = cb.initial_settings()
+    store, _, picked = drawn("mine", ed.EXAMPLE, picked=["sgd"])
+    settings.optimizers, settings.typed = picked, store
+    settings.hyper = {"own:mine": {"mu": "0.5", "lr": "0.002", "gone": "1"}}
+    out = cb.compute(settings)
+    assert out.ok, out.messages
+    scene = link.scene_from_dict(out.state["scene"])
+    assert scene.runs[-1].hyper == {"mu": 0.5, "lr": 0.002}
+    want = run(from_rule(ed.EXAMPLE, mu=0.5, lr=0.002), scene.get_surface(), scene.start, 5)
+    xs = out.traj["runs"][-1]["x"][:6]
+    np.testing.assert_allclose(xs, want.points[:, 0], atol=1e-6)  # the payload keeps 7 digits
+    # a link keeps them; the cards show them in their boxes
+    controls = cb.scene_controls(scene)
+    assert controls["own_rules"][0]["h"] == {"mu": 0.5, "lr": 0.002}
+    cards = repr(ed.cards(controls["own_rules"], layout.hyper_control))
+    assert "'opt': 'own:mine'" in cards and "'0.5'" in cards and "'0.002'" in cards
+    # a bad value: its message by its box, nothing drawn
+    settings.hyper = {"own:mine": {"mu": "x"}}
+    out = cb.compute(settings)
+    assert not out.ok and "mu must be a number" in out.messages[("own:mine", "mu")]

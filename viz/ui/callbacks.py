@@ -286,6 +286,8 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     own: list = []
     try:
         keys, own = rule_editor.split(settings.optimizers, settings.typed)
+        typed_hyper = validate.mapping(settings.hyper)
+        own = [rule_editor.with_hyper(r, typed_hyper.get(rule_editor.key(r)), msgs) for r in own]
         names = validate.selection(keys) if keys or not own else []
     except ValueError as exc:
         msgs[ids.OPTIMIZERS_MSG] = str(exc)
@@ -763,6 +765,8 @@ def register(app) -> None:
         picked = scene["optimizers"]
         picked = [picked] if isinstance(picked, str) else picked
         chosen = {k for k in picked if isinstance(k, str)} if isinstance(picked, list) else set()
+        if rule_editor.OWN in chosen:  # the typed rules' cards
+            chosen |= {k for k in hyper if isinstance(k, str) and k.startswith(rule_editor.OWN)}
         hyper = {k: v for k, v in hyper.items() if k in chosen}
         if applied:
             hyper, schedules, noises = {}, {}, {}
@@ -854,7 +858,7 @@ def register(app) -> None:
     )(results_for_tolerance)
 
     schedule_controls.register(app)
-    rule_editor.register(app)
+    rule_editor.register(app, layout.hyper_control)
 
     # --- clientside: everything that moves (assets/optviz-*.js, namespace "optviz")
     # A moved slider writes its value into the box (which the recompute reads). The other

@@ -12,6 +12,8 @@ and the results table, its formula on its card, in the share link and in the exp
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -168,8 +170,25 @@ def edit(action: str, name, text, store, selected) -> tuple:
     return new, "", picked if OWN in picked else [*picked, OWN]
 
 
-def cards(store) -> list:
-    """One card per typed rule: its colour, name and formula (the text as a tooltip)."""
+def with_hyper(spec: RunSpec, values, msgs: dict) -> RunSpec:
+    """``spec`` with the values of its card's boxes over its own; a bad one's message goes
+    into ``msgs`` under ``(key, name)`` (its box's). A name the rule no longer has (its text
+    just changed, the card is being redrawn) is left out."""
+    info, hyper = spec.info(), dict(spec.hyper)
+    names = {h.name for h in info.hyper}
+    for name, value in validate.mapping(values).items():
+        if name not in names:
+            continue
+        try:
+            hyper[name] = validate.typed_hyper(info, name, value)
+        except ValueError as exc:
+            msgs[(key(spec), name)] = str(exc)
+    return replace(spec, hyper=hyper)
+
+
+def cards(store, control=None) -> list:
+    """One card per typed rule: its colour, name and formula (the text as a tooltip), and
+    ``control(key, spec, value)`` per hyperparameter (``layout.hyper_control``)."""
     out = []
     try:
         specs = split([OWN], store)[1]  # the colours they are drawn with
@@ -190,6 +209,15 @@ def cards(store) -> list:
                     ),
                     dcc.Markdown(f"$$\n{info.latex}\n$$", mathjax=True, className="rule-latex"),
                     html.Pre(spec.code, className="rule-source hint"),
+                    html.Div(
+                        [
+                            control(key(spec), h, {**info.defaults(), **spec.hyper}[h.name])
+                            for h in info.hyper
+                        ]
+                        if control
+                        else [],
+                        className="hyper-list",
+                    ),
                 ],
                 className="opt-card own-card",
                 title=spec.code,
@@ -199,7 +227,9 @@ def cards(store) -> list:
     return out
 
 
-def register(app) -> None:
+def register(app, control=None) -> None:
+    """The editor's callbacks; ``control`` builds a hyperparameter's control on the cards."""
+
     @app.callback(
         Output(OWN_RULES, "data", allow_duplicate=True),
         Output(RULE_MSG, "children"),
@@ -236,4 +266,5 @@ def register(app) -> None:
         if not got and ctx.triggered_id != OWN_RULES:
             raise PreventUpdate
         last = got[-1] if got else None  # a link's rule shows in the editor, ready to change
-        return cards(store), last["n"] if last else no_update, last["u"] if last else no_update
+        shown = cards(store, control)
+        return shown, last["n"] if last else no_update, last["u"] if last else no_update
