@@ -218,16 +218,27 @@ _OPERATOR_TEXT = {
 
 
 class _Source:
-    """The text's lines, to turn the parser's byte offsets into the user's columns."""
+    """The text as parsed: each line without its leading blanks (Python would refuse them,
+    "unexpected indent", which no one typing a rule expects), and how to turn the parser's
+    positions (UTF-8 byte offsets) back into the user's columns."""
 
-    def __init__(self, text: str):
-        self.lines = text.splitlines() or [""]
+    def __init__(self, text: str, dedent: bool = True):
+        raw = text.splitlines() or [""]
+        self.lines = [line.lstrip(" \t") if dedent else line for line in raw]
+        self.indent = [len(a) - len(b) for a, b in zip(raw, self.lines, strict=True)]
+        self.parsed = "\n".join(self.lines)
+
+    def column(self, line: int, chars: int) -> int:
+        """The 1-based column of the typed text for 0-based ``chars`` into a parsed line."""
+        return chars + 1 + (self.indent[line - 1] if 0 < line <= len(self.indent) else 0)
 
     def where(self, node) -> tuple[int, int]:
         line = getattr(node, "lineno", 1)
         offset = getattr(node, "col_offset", 0)
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        return line, len(text.encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
+        return line, self.column(
+            line, len(text.encode("utf-8")[:offset].decode("utf-8", "replace"))
+        )
 
     def error(self, reason: str, node) -> RuleError:
         return RuleError(reason, *self.where(node))
@@ -259,12 +270,23 @@ def _check_text(text) -> None:
             raise RuleError(f"the rule contains a control character {ch!r}", line, i - start + 1)
 
 
-def _parse(text: str, source: _Source) -> ast.Module:
+def _parse(text: str) -> tuple[ast.Module, _Source]:
+    """The tree of ``text`` without its lines' leading blanks, or, where those mattered
+    (an indented block: a loop, a function), of the text as typed, so that its check can
+    say what the block is; and the source its positions refer to."""
+    source = _Source(text)
     try:
-        return ast.parse(text, mode="exec")
+        return ast.parse(source.parsed, mode="exec"), source
     except SyntaxError as exc:
+        try:
+            return ast.parse(text, mode="exec"), _Source(text, dedent=False)
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            pass
         msg = (exc.msg or "invalid syntax").split(" (")[0]
-        raise RuleError(f"syntax error: {msg}", exc.lineno or 1, exc.offset or 1) from None
+        line = exc.lineno or 1
+        raise RuleError(
+            f"syntax error: {msg}", line, source.column(line, (exc.offset or 1) - 1)
+        ) from None
     except (RecursionError, MemoryError):
         raise RuleError(f"the rule is nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError as exc:  # e.g. an integer literal with thousands of digits
@@ -772,8 +794,7 @@ def clear_cache() -> None:
 
 @functools.lru_cache(maxsize=256)
 def _compile(text: str) -> Program:
-    source = _Source(text)
-    tree = _parse(text, source)
+    tree, source = _parse(text)
     _check_shape(tree, source)
     program = _Checker(tree, source).compile()
     return Program(**{**program.__dict__, "text": text})
@@ -824,7 +845,8 @@ def from_rule(text: str, name: str = "rule", **hyper) -> Optimizer:
 def latex(text: str) -> str:
     """The rule's statements as LaTeX lines (``v ← μ v − α g``), for the formula panel."""
     program_lines = []
-    tree = ast.parse(compile_rule(text).text)
+    compile_rule(text)  # checked: what follows reads a tree of the grammar only
+    tree = ast.parse(_Source(text).parsed)
     for stmt in tree.body:
         target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
         value = _tex(stmt.value, 0)

@@ -83,7 +83,7 @@ HOSTILE = [
     ("match W:\n    case _:\n        pass", "this statement is not allowed"),
     ("W = W\x00", "control character"),
     ("W = W +", "syntax error"),
-    ("W = W\n  v = W", "syntax error"),
+    ("W = W\n)", "syntax error"),
     ("yield W", "an expression on its own"),
     ("W = W + g\ng = 0", "g cannot be assigned"),
     ("H = W", "H cannot be assigned"),

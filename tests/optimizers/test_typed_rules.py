@@ -246,3 +246,18 @@ def test_latex_shows_the_rule_in_the_notes_symbols():
     assert r"v &\leftarrow \mu \, v - \alpha \, \nabla_W" in tex
     assert r"W &\leftarrow W + v" in tex
     assert r"\sqrt{v}" in latex(ADAM) and r"\frac{" in latex(ADAM)
+
+
+def test_leading_blanks_are_allowed_and_columns_count_them():
+    indented = "\n".join("    " + line for line in MOMENTUM.strip().splitlines())
+    s = get_surface("beale")
+    a = run(from_rule(indented, lr=1e-3), s, s.start, 50)
+    b = run(from_rule(MOMENTUM, lr=1e-3), s, s.start, 50)
+    assert np.array_equal(a.points, b.points)
+    with pytest.raises(RuleError) as err:
+        from_rule("mu = 0.9\n    v = mu * v - lr * g.real\nW = W + v")
+    assert (err.value.line, err.value.column) == (2, 23)  # the g of g.real
+    with pytest.raises(RuleError) as err:
+        from_rule("  W = W +")
+    assert err.value.line == 1 and err.value.column >= 9 and "syntax error" in err.value.reason
+    assert r"\leftarrow" in latex(indented)
