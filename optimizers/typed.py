@@ -331,8 +331,8 @@ class Program:
 class _Checker:
     """Walks a parsed rule once: roles and kinds of names, then closures for each statement."""
 
-    def __init__(self, tree: ast.Module, source: _Source):
-        self.tree, self.source = tree, source
+    def __init__(self, tree: ast.Module, source: _Source, text: str):
+        self.tree, self.source, self.text = tree, source, text
         self.grad_calls = 0
         self.uses_hessian = False
 
@@ -445,7 +445,8 @@ class _Checker:
         assigns, hyper, state = self.roles()
         given = {"W": VEC, "lr": NUM, **READ_ONLY, **dict.fromkeys(hyper, NUM)}
         state_kinds = dict.fromkeys(state, NUM)
-        for _ in range(4):  # a kind only grows (number -> point or matrix): few rounds
+        # A kind only grows (number -> point or matrix), each round settles one name at least.
+        for _ in range(len(state_kinds) + 1):
             current = self._pass(assigns, hyper, {**given, **state_kinds})
             settled = {n: current[n] for n in state_kinds}
             if settled == state_kinds:
@@ -459,7 +460,7 @@ class _Checker:
             hyper=tuple(hyper.items()),
             state=tuple((n, state_kinds[n]) for n in sorted(state_kinds)),
             uses_hessian=self.uses_hessian,
-            text="",
+            text=self.text,
         )
 
     def _pass(self, assigns, hyper, current: dict, statements: list | None = None) -> dict:
@@ -796,8 +797,7 @@ def clear_cache() -> None:
 def _compile(text: str) -> Program:
     tree, source = _parse(text)
     _check_shape(tree, source)
-    program = _Checker(tree, source).compile()
-    return Program(**{**program.__dict__, "text": text})
+    return _Checker(tree, source, text).compile()
 
 
 def rule_info(text: str, name: str = "rule") -> RuleInfo:

@@ -3,6 +3,7 @@ bit for bit, one start and a batch; the grammar's names, kinds and hyperparamete
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -261,3 +262,18 @@ def test_leading_blanks_are_allowed_and_columns_count_them():
         from_rule("  W = W +")
     assert err.value.line == 1 and err.value.column >= 9 and "syntax error" in err.value.reason
     assert r"\leftarrow" in latex(indented)
+
+
+def test_kinds_settle_along_a_long_chain_of_state():
+    # a reads b before b is set, b reads c, ...: each turns out a point one round after
+    # the next one does, so kinds must settle over as many rounds as the chain is long.
+    chain = "abcdefkm"  # not g: g is the gradient
+    lines = [f"{x} = {y}" for x, y in itertools.pairwise(chain)] + ["m = g"]
+    text = "\n".join(lines) + "\nW = W - lr * a + 0 * solve(H, a)"
+    program = compile_rule(text)
+    assert dict(program.state) == dict.fromkeys(chain[1:], "point")  # a is set before read
+    s = get_surface("beale")
+    traj = run(from_rule(text), s, starts(s, 3), 10)  # a batch: wrong kinds would raise
+    assert traj.points.shape == (11, 3, 2)
+    with pytest.raises(RuleError, match="between a matrix and a point"):
+        from_rule("\n".join(lines) + "\nW = W - lr * (a + H)")
