@@ -231,6 +231,14 @@ def _add_scene_arguments(p: argparse.ArgumentParser) -> None:
         help="an update rule; repeat for several",
     )
     p.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="NAME=TEXT",
+        dest="rules",
+        help="your own update rule, e.g. NAME='v = mu*v - lr*g; W = W + v'; repeat for several",
+    )
+    p.add_argument(
         "--set",
         action="append",
         default=[],
@@ -382,6 +390,7 @@ def _scene(args: argparse.Namespace):
     from viz.scene import Scene, get_preset, parse_setting
 
     settings = [parse_setting(text) for text in args.settings]
+    rules = [_typed_rule(text) for text in getattr(args, "rules", [])]
     if args.preset is not None or args.link is not None:
         source = "--preset" if args.preset is not None else "--link"
         if args.optimizer:
@@ -395,6 +404,8 @@ def _scene(args: argparse.Namespace):
                 raise UsageError(exc.args[0]) from None
         else:
             scene = _scene_of_link(args.link)
+        if rules:  # typed rules join the preset's or the link's runs
+            scene = replace(scene, runs=scene.runs + Scene.typed_runs(rules, scene.runs))
         return scene.with_overrides(
             settings=settings,
             steps=args.steps,
@@ -403,8 +414,8 @@ def _scene(args: argparse.Namespace):
             seed=args.seed,
             batch_size=args.batch_size,
         )
-    if not args.optimizer:
-        raise UsageError("choose at least one --optimizer (or a --preset or --link)")
+    if not args.optimizer and not rules:
+        raise UsageError("choose at least one --optimizer or --rule (or a --preset or --link)")
     if args.expression is not None:
         from surfaces import from_expression
 
@@ -429,7 +440,16 @@ def _scene(args: argparse.Namespace):
         noise=args.noise or 0.0,
         seed=args.seed or 0,
         batch_size=args.batch_size,
+        rules=rules,
     )
+
+
+def _typed_rule(text: str) -> tuple[str, str]:
+    """``NAME=TEXT`` of ``--rule`` as ``(name, text)``; the name and text are checked later."""
+    name, eq, body = text.partition("=")
+    if not eq or not name.strip() or not body.strip():
+        raise UsageError(f"--rule must look like NAME='W = W - lr * g', got {text[:60]!r}")
+    return name.strip(), body
 
 
 def _scene_of_link(text: str):
@@ -490,6 +510,8 @@ def trajectory_document(scene, trajectories) -> dict:
                 "diverged_at": traj.diverged_at,
             }
         )
+        if spec.code:
+            runs[-1]["rule"] = spec.code
     return {"surface": scene.surface_name, "steps": scene.steps, "runs": runs}
 
 

@@ -14,6 +14,7 @@ import importlib
 from optimizers import memory, schedules  # noqa: F401 - memory.tune() is the apps' to call
 from optimizers.base import OPTIMIZERS, HyperSpec, Optimizer, RuleInfo
 from optimizers.run import Trajectory, run
+from optimizers.typed import RuleError, from_rule
 
 # One module per rule; importing it registers it. The order is the UI's order.
 RULES = (
@@ -49,8 +50,10 @@ __all__ = [
     "OPTIMIZERS",
     "HyperSpec",
     "Optimizer",
+    "RuleError",
     "RuleInfo",
     "Trajectory",
+    "from_rule",
     "get_optimizer",
     "run",
     "schedules",

@@ -453,7 +453,7 @@ def test_a_surface_picked_by_hand_answers_with_the_scene_the_recompute_then_find
     x, y, preset = callbacks.surface_changed("himmelblau", {})
     assert preset == ""
     at = {"surface": "himmelblau", "optimizers": ["sgd", "adam"], "steps": "80"}
-    at |= {"start_x": x, "start_y": y, "batch_size": ""}
+    at |= {"start_x": x, "start_y": y, "batch_size": "", "typed": []}
     s, _, hyper = callbacks.page_settings(g, at, "1e-3", applied=False)
     assert hyper["sgd"] == {"lr": "0.003"} and hyper["adam"]["bias_correction"] is False
     answer = callbacks.drawn_now(s, None)

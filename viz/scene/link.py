@@ -74,6 +74,8 @@ def scene_to_dict(scene: Scene) -> dict:
 
 def _run_to_dict(r: RunSpec) -> dict:
     out: dict = {"o": r.optimizer, "h": dict(r.hyper)}
+    if r.code:
+        out["u"] = r.code  # a rule typed by the user: its text, read back through from_rule
     if r.label:
         out["l"] = r.label
     if r.colour:
@@ -127,11 +129,15 @@ def _text(value, what: str) -> str:
 
 def _run_from_dict(data, surface) -> RunSpec:
     d = _mapping(data, "a run")
-    _known(d, {"o", "h", "l", "c", "sc", "n", "sd"}, "run")
+    _known(d, {"o", "h", "l", "c", "sc", "n", "sd", "u"}, "run")
     rule = d.get("o")
-    if not isinstance(rule, str) or rule not in OPTIMIZERS:
+    code = d.get("u") or ""
+    if code:
+        info = validate.typed_rule(rule, code)  # the same bounds as typing it
+    elif not isinstance(rule, str) or rule not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {str(rule)[:40]!r}")
-    info = OPTIMIZERS[rule]
+    else:
+        info = OPTIMIZERS[rule]
     if info.second_order and not surface.has_hessian:
         raise ValueError(f"{info.label} needs a Hessian; {surface.label} has none")
     specs = {h.name: h for h in info.hyper}
@@ -139,7 +145,9 @@ def _run_from_dict(data, surface) -> RunSpec:
     for name, value in _mapping(d.get("h"), f"hyperparameters of {rule}").items():
         if name not in specs:
             raise ValueError(f"{info.label} has no hyperparameter {str(name)[:40]!r}")
-        hyper[name] = validate.hyper(rule, name, value)
+        hyper[name] = (
+            validate.typed_hyper(info, name, value) if code else validate.hyper(rule, name, value)
+        )
     colour = _text(d.get("c"), f"colour of {rule}")
     if colour and not _HEX.fullmatch(colour):
         raise ValueError(f"colour of {rule} must be #rrggbb, got {colour!r}")
@@ -149,7 +157,8 @@ def _run_from_dict(data, surface) -> RunSpec:
         if not isinstance(sc, list) or len(sc) != 2:
             raise ValueError(f"schedule of {rule} must be [name, parameters]")
         lr = {**info.defaults(), **hyper}.get("lr", 1.0)
-        name, params = validate.schedule(rule, sc[0], _mapping(sc[1], "schedule"), lr)
+        base = "sgd" if code else rule  # a typed rule's schedule is checked as any rule's
+        name, params = validate.schedule(base, sc[0], _mapping(sc[1], "schedule"), lr)
         schedule = None if name == "constant" else (name, params)
     return RunSpec(
         rule,
@@ -159,6 +168,7 @@ def _run_from_dict(data, surface) -> RunSpec:
         schedule,
         validate.noise(d.get("n")),
         validate.seed(d.get("sd")),
+        code,
     )
 
 

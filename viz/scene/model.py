@@ -27,10 +27,11 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from optimizers import OPTIMIZERS, Optimizer, Trajectory, get_optimizer, run
+from optimizers import OPTIMIZERS, Optimizer, RuleInfo, Trajectory, run
 from optimizers.budget import Budget
 from optimizers.run import check_run_args
 from optimizers.schedules import make_schedule
+from optimizers.typed import check_name, pick_colour, rule_info
 from surfaces import Surface, get_surface
 
 # Radford's colours for his rules (matplotlib's single-letter colours), by rule name.
@@ -59,6 +60,8 @@ class RunSpec:
     ``schedule`` is ``None`` (constant α) or ``(name, {param: value})`` of
     ``optimizers.schedules``; ``noise`` is the σ of the seeded gradient noise of this run
     (``seed``), 0 for none (the scene's own ``noise`` applies then).
+    ``code``, when set, is a rule typed by the user (``optimizers.from_rule``) and
+    ``optimizer`` is then the name the user gave it.
     """
 
     optimizer: str
@@ -68,14 +71,19 @@ class RunSpec:
     schedule: tuple[str, dict] | None = None
     noise: float = 0.0
     seed: int = 0
+    code: str = ""
+
+    def info(self) -> RuleInfo:
+        """The rule's registry entry, or the typed rule's (``RuleError`` if its text is bad)."""
+        return rule_info(self.code, self.optimizer) if self.code else OPTIMIZERS[self.optimizer]
 
     def resolved(self) -> RunSpec:
-        info = OPTIMIZERS[self.optimizer]
+        info = self.info()
         return replace(self, label=self.label or info.label, colour=self.colour or info.colour)
 
     def full_hyper(self) -> dict:
         """Every hyperparameter of the rule: the run's own values over the rule's defaults."""
-        return {**OPTIMIZERS[self.optimizer].defaults(), **self.hyper}
+        return {**self.info().defaults(), **self.hyper}
 
     def build(self) -> Optimizer:
         """The rule with its hyperparameters and, when set, its α schedule."""
@@ -83,7 +91,7 @@ class RunSpec:
         if self.schedule is not None and self.schedule[0] != "constant":
             name, params = self.schedule
             hyper["lr"] = make_schedule(name, self.full_hyper()["lr"], **params)
-        return get_optimizer(self.optimizer, **hyper)
+        return self.info().build(**hyper)
 
 
 @dataclass(frozen=True)
@@ -163,17 +171,17 @@ def apply_settings(runs, settings) -> tuple[RunSpec, ...]:
     for key, value in items:
         rule, dot, name = str(key).rpartition(".")
         if dot:
-            if rule not in OPTIMIZERS:
-                raise ValueError(f"setting {key!r}: unknown optimizer {rule!r}")
             targets = [i for i, r in enumerate(runs) if r.optimizer == rule]
+            if rule not in OPTIMIZERS and not targets:
+                raise ValueError(f"setting {key!r}: unknown optimizer {rule!r}")
             if not targets:
                 raise ValueError(f"setting {key!r}: {rule} is not among the optimizers ({chosen})")
             try:
-                OPTIMIZERS[rule].spec(name)
+                runs[targets[0]].info().spec(name)
             except ValueError as exc:  # names the rule's hyperparameters
                 raise ValueError(f"setting {key!r}: {exc}") from None
         else:
-            targets = [i for i, r in enumerate(runs) if _has_hyper(r.optimizer, name)]
+            targets = [i for i, r in enumerate(runs) if _has_hyper(r, name)]
             if not targets:
                 raise ValueError(
                     f"setting {key!r}: none of the optimizers ({chosen}) has a hyperparameter "
@@ -181,13 +189,13 @@ def apply_settings(runs, settings) -> tuple[RunSpec, ...]:
                 )
         for i in targets:
             r = runs[i]
-            checked = OPTIMIZERS[r.optimizer].spec(name).check(value, r.optimizer)
+            checked = r.info().spec(name).check(value, r.optimizer)
             runs[i] = replace(r, hyper={**r.hyper, name: checked})
     return tuple(runs)
 
 
-def _has_hyper(rule: str, name: str) -> bool:
-    return any(h.name == name for h in OPTIMIZERS[rule].hyper)
+def _has_hyper(run: RunSpec, name: str) -> bool:
+    return any(h.name == name for h in run.info().hyper)
 
 
 @dataclass(frozen=True)
@@ -312,6 +320,27 @@ class Scene:
             changes["style"] = replace(self.style, **style)
         return replace(self, **changes).validate()
 
+    @staticmethod
+    def typed_runs(rules, others=()) -> tuple[RunSpec, ...]:
+        """Runs of typed rules ``(name, text)``, each checked (``RuleError`` says what and
+        where); a name already taken by another run is refused."""
+        taken = {r.optimizer for r in others}
+        colours = [r.colour or r.info().colour for r in others]
+        runs = []
+        for name, text in rules:
+            if name in taken:
+                raise ValueError(f"optimizer {name!r} is chosen twice")
+            taken.add(name)
+            try:
+                colour = pick_colour(check_name(name), colours)
+                run_ = RunSpec(name, code=text, colour=colour)
+                run_.info()
+            except ValueError as exc:
+                raise ValueError(f"rule {str(name)[:40]!r}: {exc}") from None
+            colours.append(colour)
+            runs.append(run_)
+        return tuple(runs)
+
     @classmethod
     def from_args(
         cls,
@@ -331,8 +360,11 @@ class Scene:
         style: Style | None = None,
         x_range=None,
         y_range=None,
+        rules=(),
     ) -> Scene:
         """An ad-hoc scene: ``optimizers`` by name, ``hyper`` as in ``apply_settings``.
+
+        ``rules``: typed rules as ``(name, text)`` pairs, run after the named optimizers.
 
         ``start`` defaults to the surface's own start; the style follows ours (log-spaced
         levels where the surface asks for them). ``ValueError`` names the first problem.
@@ -345,19 +377,19 @@ class Scene:
                 raise ValueError(
                     f"unknown optimizer {rule!r}; choose one of: {', '.join(OPTIMIZERS)}"
                 )
-        seen = set()
         for rule in optimizers:
-            if rule in seen:
+            if optimizers.count(rule) > 1:
                 raise ValueError(f"optimizer {rule!r} is chosen twice")
-            seen.add(rule)
+        typed = cls.typed_runs(rules, [RunSpec(rule) for rule in optimizers])
         try:
             s = surface if isinstance(surface, Surface) else get_surface(surface)
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
-        runs = apply_settings([RunSpec(rule) for rule in optimizers], hyper)
+        runs = apply_settings([*(RunSpec(rule) for rule in optimizers), *typed], hyper)
+        names = [*optimizers, *(r.optimizer for r in typed)]
         scene = cls(
             name=name,
-            title=title or f"{', '.join(optimizers)} on {s.label or s.name}",
+            title=title or f"{', '.join(names)} on {s.label or s.name}",
             description=description,
             surface=surface,
             start=_as_point(s.start if start is None else start),

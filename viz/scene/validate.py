@@ -311,3 +311,25 @@ def click_point(click) -> tuple[float, float] | None:
         return float(pt["x"]), float(pt["y"])
     except (TypeError, KeyError, IndexError, ValueError):
         return None
+
+
+# ----------------------------------------------------------------------------- issue 16
+
+
+def typed_rule(name, text):
+    """The ``RuleInfo`` of a rule typed by the user, from untrusted values (a link, the page):
+    its name and text checked by ``optimizers.typed`` (length, grammar, bounds)."""
+    from optimizers.typed import RuleError, rule_info
+
+    if not isinstance(text, str):
+        raise RuleError("the rule must be text")
+    return rule_info(text, name)
+
+
+def typed_hyper(info, name: str, value):
+    """One hyperparameter of a typed rule through its spec (``info`` from :func:`typed_rule`)."""
+    spec = info.spec(name)
+    try:
+        return spec.check(number(value, name), info.name)
+    except ValueError as exc:
+        raise ValueError(f"{info.label}: {exc}".replace(f"{info.name}.{name}", name)) from None

@@ -21,7 +21,7 @@ from optimizers.budget import Budget, BudgetError
 from surfaces import SURFACES
 from viz import figures
 from viz.scene import PRESETS, RunSpec, Scene, default_style, geometry, link, outcome, validate
-from viz.ui import http, ids, layout, schedule_controls, share_box
+from viz.ui import http, ids, layout, rule_editor, schedule_controls, share_box
 from viz.ui.panels.common import is_network
 
 # ----------------------------------------------------------------------------- presets
@@ -43,6 +43,7 @@ SCENE_CONTROLS = (
     "arrows",
     "tolerance",
     "batch",
+    "own_rules",
 )
 
 
@@ -51,6 +52,8 @@ def scene_controls(scene: Scene) -> dict:
     a scene reads the same whatever was on the page before (nothing is carried over)."""
     runs = {}
     for key, r in link.preset_keys(scene).items():
+        if r.code:
+            continue  # a typed rule: the editor's list (rule_editor.store_of)
         sched = {"name": "constant", "params": {}}
         if r.schedule is not None:
             sched = {"name": r.schedule[0], "params": dict(r.schedule[1])}
@@ -67,7 +70,7 @@ def scene_controls(scene: Scene) -> dict:
     return {
         "surface": validate.CUSTOM if custom else scene.surface_name,
         "options": layout.optimizer_options(runs),
-        "optimizers": list(runs),
+        "optimizers": list(runs) + ([rule_editor.OWN] if rule_editor.store_of(scene) else []),
         "steps": str(scene.steps),
         "start_x": layout.fmt(scene.start[0]),
         "start_y": layout.fmt(scene.start[1]),
@@ -80,6 +83,7 @@ def scene_controls(scene: Scene) -> dict:
         "arrows": ["on"] if scene.arrows else [],
         "tolerance": layout.fmt(scene.tolerance),
         "batch": "" if scene.batch_size is None else str(scene.batch_size),
+        "own_rules": rule_editor.store_of(scene),
     }
 
 
@@ -112,6 +116,7 @@ def control_outputs(dup: bool = False) -> dict:
         "arrows": (ids.ARROWS, "value"),
         "tolerance": (ids.TOLERANCE, "value"),
         "batch": (ids.NET_BATCH, "value"),
+        "own_rules": (rule_editor.OWN_RULES, "data"),
     }
     # The preset list is the first writer of its own outputs; the others are written again.
     first = {"surface", "options", "optimizers", "steps", "start_x", "start_y", "store", "note"}
@@ -133,6 +138,7 @@ def render_panel(selected, preset_hyper, state, from_preset: bool):
     """The chosen optimizers' cards. A scene just applied (a preset or a link,
     ``from_preset``) sets every value itself: its own over the rule's defaults, nothing kept
     from the cards before. Otherwise a card keeps its current values."""
+    selected, _ = rule_editor.split(selected, [])
     if not selected:
         return []
     try:
@@ -227,6 +233,7 @@ class Settings:
     schedule: dict = field(default_factory=dict)  # {opt: {"name": str, "params": {...}}}
     noise: dict = field(default_factory=dict)  # {opt: {"sigma": value, "seed": value}}
     batch_size: object = None  # mini-batch size box (viz/panels/network.py); "" = full batch
+    typed: list = field(default_factory=list)  # rules typed by the user (viz.ui.rule_editor)
 
 
 def initial_settings(lr: dict | None = None) -> Settings:
@@ -288,10 +295,15 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
             out.formula = html.P(OWN_FUNCTION_HINT, className="hint")
         return out
     style, window, preset_runs, preset = _scene_of(settings, surface)
+    own: list = []
     try:
-        names = validate.selection(settings.optimizers)
+        keys, own = rule_editor.split(settings.optimizers, settings.typed)
+        typed_hyper = validate.mapping(settings.hyper)
+        own = [rule_editor.with_hyper(r, typed_hyper.get(rule_editor.key(r)), msgs) for r in own]
+        names = validate.selection(keys) if keys or not own else []
     except ValueError as exc:
         msgs[ids.OPTIMIZERS_MSG] = str(exc)
+        names = []
     try:
         steps = validate.steps(settings.steps)
     except ValueError as exc:
@@ -347,15 +359,14 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     blocking = [k for k in msgs if k != ids.START_MSG] or start is None
     if blocking:
         return out
-    for n in names:
-        info = OPTIMIZERS[validate.rule_of(n)]
+    for info in [OPTIMIZERS[validate.rule_of(n)] for n in names] + [r.info() for r in own]:
         if info.second_order and not surface.has_hessian:
             msgs[ids.OPTIMIZERS_MSG] = f"{info.label} needs a Hessian; {surface.label} has none"
             return out
 
     budget = Budget.of("recompute", cancelled=http.client_gone())
     try:
-        budget.check(len(names) * steps, "this scene", "use fewer steps or optimizers")
+        budget.check((len(names) + len(own)) * steps, "this scene", "use fewer steps or optimizers")
     except BudgetError as exc:
         msgs[ids.RUN_MSG] = str(exc)
         return out
@@ -372,6 +383,14 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         specs.append(spec)
         try:
             runs.append(run_payload(n, spec, surface, start, steps, window, style, budget))
+        except BudgetError as exc:
+            msgs[ids.RUN_MSG] = str(exc)
+            return out
+    for spec in own:  # typed rules, after the built-in ones
+        specs.append(spec)
+        try:
+            k = rule_editor.key(spec)
+            runs.append(run_payload(k, spec, surface, start, steps, window, style, budget))
         except BudgetError as exc:
             msgs[ids.RUN_MSG] = str(exc)
             return out
@@ -484,7 +503,7 @@ def run_payload(key, spec: RunSpec, surface, start, steps, window, style, budget
     (noise is seeded, so a run is a function of them). The payload's lists are shared
     between requests: read them, never change them."""
     global _payload_points
-    momentum = any(h.name == "momentum" for h in OPTIMIZERS[spec.optimizer].hyper)
+    momentum = any(h.name == "momentum" for h in spec.info().hyper)
     ident = (repr((key, spec, tuple(start), steps, window, style)), surface)
     with _payload_lock:
         hit = _payloads.get(ident)
@@ -644,6 +663,8 @@ def page_settings(g: dict, scene: dict, tolerance, applied: bool):
     picked = scene["optimizers"]
     picked = [picked] if isinstance(picked, str) else picked
     chosen = {k for k in picked if isinstance(k, str)} if isinstance(picked, list) else set()
+    if rule_editor.OWN in chosen:  # the typed rules' cards
+        chosen |= {k for k in hyper if isinstance(k, str) and k.startswith(rule_editor.OWN)}
     hyper = {k: v for k, v in hyper.items() if k in chosen}
     if applied:
         hyper, schedules, noises = {}, {}, {}
@@ -675,6 +696,7 @@ def preset_settings(got: dict) -> Settings | None:
         x_range=got["x_range"],
         y_range=got["y_range"],
         batch_size=got["batch"],
+        typed=got["own_rules"],
     )
 
 
@@ -784,6 +806,7 @@ def register(app) -> None:
                 "optimizers": State(ids.OPTIMIZERS, "value"),
                 "steps": State(ids.STEPS, "value"),
                 "batch_size": State(ids.NET_BATCH, "value"),
+                "typed": State(rule_editor.OWN_RULES, "data"),
             },
             **page_inputs(State),
             "more": {
@@ -856,6 +879,7 @@ def register(app) -> None:
                 "start_x": Input(ids.START_X, "value"),
                 "start_y": Input(ids.START_Y, "value"),
                 "batch_size": Input(ids.NET_BATCH, "value"),
+                "typed": Input(rule_editor.OWN_RULES, "data"),
             },
             **page_inputs(Input),
             "more": {
@@ -964,6 +988,7 @@ def register(app) -> None:
     )(results_for_tolerance)
 
     schedule_controls.register(app)
+    rule_editor.register(app, layout.hyper_control)
 
     # --- clientside: everything that moves (assets/optviz-*.js, namespace "optviz")
     # A moved slider writes its value into the box (which the recompute reads). The other

@@ -14,7 +14,7 @@ from optimizers import OPTIMIZERS
 from surfaces import SURFACES
 from viz.scene import PRESETS, link
 from viz.scene.validate import CUSTOM, MAX_STEPS, rule_of
-from viz.ui import export_panel, ids, schedule_controls, share_box
+from viz.ui import export_panel, ids, rule_editor, schedule_controls, share_box
 
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -114,7 +114,7 @@ def optimizer_options(preset_runs: dict | None = None) -> list[dict]:
     preset_runs = preset_runs or {}
     opts = [_option(k, r["label"], r["colour"]) for k, r in preset_runs.items()]
     opts += [_option(n, i.label, i.colour) for n, i in OPTIMIZERS.items() if n not in preset_runs]
-    return opts
+    return [*opts, rule_editor.option()]
 
 
 def surface_options() -> list[dict]:
@@ -482,6 +482,7 @@ def sidebar(init: dict) -> html.Aside:
                     id=ids.HYPER_PANEL,
                     className="hyper-panel",
                 ),
+                rule_editor.box(),
             ),
             _section(
                 "Run",

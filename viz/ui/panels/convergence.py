@@ -20,7 +20,6 @@ from dash import Input, Output, Patch, State, dcc, html, no_update
 from PIL import Image
 
 import viz.gif.raster as raster
-from optimizers import OPTIMIZERS
 from optimizers import maps as omaps
 from optimizers.budget import Budget
 from viz import figures
@@ -388,7 +387,7 @@ def compute_map(state, key, n, steps, colour_by):
             f"{int((NETWORK_BUDGET / steps) ** 0.5)} for {steps} steps).",
             *keep[1:],
         )
-    info = OPTIMIZERS[ps.run(key).optimizer]
+    info = ps.run(key).info()
     window = ps.window
     tol = scene_tol(window)
     try:
