@@ -65,35 +65,44 @@ def _frozen(a) -> Array:
 
 
 def _functions(Xc: Array, labels: Array):
-    """``f``, ``df``, ``d2f`` of the mean cross-entropy on centred inputs ``Xc (N, 2)``."""
+    """``f``, ``df``, ``d2f`` of the mean cross-entropy on centred inputs ``Xc (N, 2)``.
+
+    Element-wise products and row sums, no matrix products: a point alone then gives
+    bit for bit what it gives inside a batch (BLAS kernels differ with the batch's shape).
+    """
     n = len(labels)
-    xt = np.ascontiguousarray(Xc.T)  # (2, N): z = points @ xt
-    squares = np.stack([Xc[:, 0] ** 2, Xc[:, 0] * Xc[:, 1], Xc[:, 1] ** 2], axis=1) / n
-    xn = Xc / n
+    x0, x1 = (np.ascontiguousarray(c) for c in Xc.T)
     chunk = max(1, CHUNK_ELEMENTS // n)
 
     def per_point(x, y, what, width: int) -> Array:
         x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-        pts = np.stack([x.ravel(), y.ravel()], axis=-1)
-        out = np.empty((len(pts), width))
+        px, py = x.reshape(-1, 1), y.reshape(-1, 1)
+        out = np.empty((len(px), width))
         with np.errstate(all="ignore"):
-            for s in range(0, len(pts), chunk):
-                out[s : s + chunk] = what(pts[s : s + chunk] @ xt)
+            for s in range(0, len(px), chunk):
+                z = px[s : s + chunk] * x0 + py[s : s + chunk] * x1  # (points, N)
+                out[s : s + chunk] = what(z)
         return out.reshape(*x.shape, width)
 
+    def mean(a: Array) -> Array:
+        return a.sum(axis=-1) / n
+
     def f(x, y):
-        return per_point(x, y, lambda z: (softplus(z) - z * labels).mean(axis=-1)[:, None], 1)[
-            ..., 0
-        ]
+        return per_point(x, y, lambda z: mean(softplus(z) - z * labels)[:, None], 1)[..., 0]
 
     def df(x, y):
-        g = per_point(x, y, lambda z: (sigmoid(z) - labels) @ xn, 2)
+        def grad(z):
+            r = sigmoid(z) - labels
+            return np.stack([mean(r * x0), mean(r * x1)], axis=-1)
+
+        g = per_point(x, y, grad, 2)
         return g[..., 0], g[..., 1]
 
     def d2f(x, y):
         def hess(z):
             p = sigmoid(z)
-            return (p * (1.0 - p)) @ squares
+            w = p * (1.0 - p)
+            return np.stack([mean(w * x0 * x0), mean(w * x0 * x1), mean(w * x1 * x1)], axis=-1)
 
         h = per_point(x, y, hess, 3)
         return h[..., 0], h[..., 1], h[..., 2]
