@@ -22,8 +22,8 @@ model has no bias: the decision line :math:`w^T(x - c) = 0` passes through the m
 the picture, where the best line of a balanced two-class problem nearly passes. The two
 weights are then the whole model, so the contour is the whole loss and the paths are
 the whole training; a fixed, non-zero bias would be a third parameter hidden from the
-picture, and the raw, uncentred data with no bias would force the line through the
-origin — the tip of the upper moon — and cap the accuracy (see the README's numbers).
+picture; the raw, uncentred data with no bias force the line through the origin — the
+centre of the upper arc, beside the lower moon's tip — and fit worse (the README's numbers).
 
 The landscape (``value``, ``grad``, ``hessian``) is the full-data loss; with
 ``with_batch_size(b)`` an optimizer's step sees the same loss on ``b`` samples drawn

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -169,6 +171,17 @@ def test_no_bias_costs_almost_nothing_once_the_inputs_are_centred(moons):
         x_range=(-1, 1), y_range=(-1, 1),
     )  # fmt: skip
     assert raw.value(minimum(raw)) > moons.value(m) + 1e-3
+    # ... and the README says so with these numbers.
+    z = (moons.X - np.asarray(CENTRE)) @ fit.coef_[0] + fit.intercept_[0]
+    loss_bias = float(np.mean(np.logaddexp(0, z) - moons.labels * z))
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    r = minimum(raw)
+    for said in (
+        f"the best free bias is {fit.intercept_[0]:.3f}, its loss {loss_bias:.4f} against "
+        f"{float(moons.value(m)):.4f} without, and both classify {acc_bias:.0%} of the points",
+        f"(loss {float(raw.value(r)):.4f}, {float(raw.accuracy(r)):.0%})",
+    ):
+        assert said.replace("%", " %") in readme, said
 
 
 # --- mini-batches and accuracy --------------------------------------------------------------

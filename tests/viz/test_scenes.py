@@ -302,6 +302,27 @@ def test_noisy_moons_captions_hold_as_numbers():
         assert n[r]["turn"] < 0.5 * n["sgd"]["turn"]
 
 
+def test_the_readmes_noisy_moons_table_is_what_the_runs_give():
+    """README.md states the captions' numbers in a table: each cell must be the measured one."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    n, _ = noisy_moons_numbers()
+    rows = {
+        "first step at ≥ 80 % accuracy": lambda v: str(v["first_80"]),
+        "farthest along the start→minimum line (1 = the minimum)": lambda v: (
+            f"{v['overshoot']:.2f}"
+        ),
+        "mean turn of heading per step, steps 100–200 (rad)": lambda v: f"{v['turn']:.2f}",
+        "accuracy at step 200": lambda v: f"{100 * v['final_acc']:.1f} %",
+    }
+    order = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop")
+    for title, cell in rows.items():
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"| {title} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")[1:]]
+        assert cells == [cell(n[r]) for r in order], title
+
+
 def test_noisy_moons_mlp_trains_on_mini_batches():
     scene = get_preset("noisy-moons-mlp")
     assert scene.surface == "noisy_moons" and scene.get_surface().batch_size == 32
