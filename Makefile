@@ -48,6 +48,7 @@ bench: $(VENV)/.bench-installed browser
 gifs: $(STAMP)
 	$(PY) -m optviz_cli export --preset radford-beale --out docs/radford-beale.gif
 	$(PY) -m optviz_cli export --preset radford-saddle --view 3d --out docs/radford-saddle-3d.gif
+	$(PY) -m optviz_cli export --preset radford-noisy-moons --out docs/radford-noisy-moons.gif
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -491,8 +491,10 @@ def _json_value(v):
 
 
 def trajectory_document(scene, trajectories) -> dict:
-    """The JSON document of ``optviz trajectory``: NaN and ±inf become null."""
+    """The JSON document of ``optviz trajectory``: NaN and ±inf become null. A classifier's
+    runs (``radford-noisy-moons``) also carry their ``accuracy`` on all the data per step."""
     runs = []
+    surface = scene.get_surface()
     for spec, opt, traj in zip(
         scene.resolved_runs(), scene.optimizers(), trajectories, strict=True
     ):
@@ -512,6 +514,9 @@ def trajectory_document(scene, trajectories) -> dict:
         )
         if spec.code:
             runs[-1]["rule"] = spec.code
+        if hasattr(surface, "accuracy"):  # a classifier's: its whole data set's, per step
+            acc = surface.accuracy(traj.points).tolist()
+            runs[-1]["accuracy"] = [_finite_or_none(float(v)) for v in acc]
     return {"surface": scene.surface_name, "steps": scene.steps, "runs": runs}
 
 

@@ -66,6 +66,8 @@
     NET_CURVES: "net-curves",
     NET_BOUNDARY: "net-boundary",
     NET_TRAJ: "net-traj",
+    ACC_STRIP: "acc-strip",
+    ACC_STRIP_BOX: "acc-strip-box",
     SIDEBAR: "sidebar",
     SIDEBAR_TOGGLE: "sidebar-toggle",
     CONTOUR: "contour",

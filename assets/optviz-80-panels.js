@@ -1,6 +1,6 @@
 /*
- * The analysis panels (viz/ui/panels/): the tabs, and the network panel following the
- * playback step (optviz.state.k).
+ * The analysis panels (viz/ui/panels/): the tabs, and the network panel and the accuracy
+ * strip under the views following the playback step (optviz.state.k).
  *
  * The boundary figure carries its frames in layout.meta ({steps, z}); the frame shown is
  * the last one at or before step k. While the playback runs, at most 10 redraws a second;
@@ -24,6 +24,7 @@
   };
 
   let lastT = 0, lastIdx = -1, lastMeta = null, lastK = -1, lastCurvesMeta = null;
+  let lastAccK = -1, lastAccMeta = null;
 
   function frameIndex(steps, k) {
     let i = 0;
@@ -53,6 +54,13 @@
     if (cm && cm.shapes && cm.shapes.length && (k !== lastK || cm.meta !== lastCurvesMeta)) {
       lastK = k; lastCurvesMeta = cm.meta;
       Plotly.relayout(c, { "shapes[0].x0": k, "shapes[0].x1": k });
+    }
+    // the accuracy strip under the views (viz/ui/panels/accuracy.py): the same marker
+    const a = O.gd(O.ids.ACC_STRIP);
+    const al = a && a.layout;
+    if (al && al.shapes && al.shapes.length && (k !== lastAccK || al.meta !== lastAccMeta)) {
+      lastAccK = k; lastAccMeta = al.meta;
+      Plotly.relayout(a, { "shapes[0].x0": k, "shapes[0].x1": k });
     }
   }
   requestAnimationFrame(tick);

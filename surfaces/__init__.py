@@ -1,4 +1,5 @@
-"""Loss landscapes: analytic surfaces, user expressions and a small network's loss.
+"""Loss landscapes: analytic surfaces, user expressions, a small network's and a logistic
+regression's loss.
 
 >>> from surfaces import SURFACES, get_surface
 >>> s = get_surface("rosenbrock")
@@ -8,11 +9,12 @@ array(0.)
 
 from __future__ import annotations
 
-from surfaces import analytic, network
+from surfaces import analytic, logistic, network
 from surfaces.base import Surface
 
 SURFACES: dict[str, Surface] = {s.name: s for s in (make() for make in analytic.ALL)}
 SURFACES["noisy_moons"] = network.noisy_moons()  # a real network's loss (surfaces.network)
+SURFACES["logistic_moons"] = logistic.logistic_moons()  # Radford's (surfaces.logistic)
 
 
 def get_surface(name: str) -> Surface:

@@ -30,7 +30,7 @@ from viz.scene import (
 )
 
 RADFORD = ("radford-long-valley", "radford-beale", "radford-saddle") + (
-    ("radford-noisy-moons",) if "noisy_moons" in SURFACES else ()
+    ("radford-noisy-moons",) if "logistic_moons" in SURFACES else ()
 )
 RADFORD_ORDER = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop")
 OURS = (
@@ -64,8 +64,10 @@ def sign_changes(v: np.ndarray) -> int:
 
 def test_the_presets_we_promise_are_registered():
     assert set(RADFORD + OURS) <= set(PRESETS)
-    if "noisy_moons" in SURFACES:
+    if "logistic_moons" in SURFACES:
         assert "radford-noisy-moons" in PRESETS
+    if "noisy_moons" in SURFACES:
+        assert "noisy-moons-mlp" in PRESETS
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -239,19 +241,101 @@ def test_saddle_momentum_explores_around_before_escaping():
         assert abs(y[-1]) > 1.0  # their velocity carries them off in the end
 
 
-def test_noisy_moons_trains_on_mini_batches():
+def test_noisy_moons_is_his_logistic_regression_on_mini_batches():
     scene = get_preset("radford-noisy-moons")
-    assert scene.surface == "noisy_moons" and scene.get_surface().batch_size == 32
+    s = scene.get_surface()
+    assert scene.surface == "logistic_moons" and s.batch_size == 32
+    assert s.X.shape == (200, 2)  # two weights, no bias: the whole model is the picture
     full = replace(scene, batch_size=None, runs=scene.runs[:1]).compute()[0]
     again = replace(scene, runs=scene.runs[:1]).compute()[0]
     batched = runs_of("radford-noisy-moons")["sgd"]
     assert np.array_equal(again.points, batched.points)  # seeded: reproducible
     assert not np.allclose(full.points, batched.points)  # but not the full-batch path
+    # The landscape is the full-data loss: what each path's recorded loss is, too.
+    np.testing.assert_allclose(batched.losses, s.value(batched.points), rtol=1e-13)
 
 
-def test_noisy_moons_caption():
+def noisy_moons_numbers() -> dict:
+    """The numbers the README's noisy-moons captions state, measured on his scene."""
     scene = get_preset("radford-noisy-moons")
+    s = scene.get_surface()
     t = runs_of("radford-noisy-moons")
+    start, m = np.array(scene.start), np.array(s.minima[0])
+    line = (m - start) / np.linalg.norm(m - start)
+    out = {}
+    for rule, tr in t.items():
+        acc = s.accuracy(tr.points)
+        steps = tr.points[1:] - tr.points[:-1]
+        heading = np.arctan2(steps[:, 1], steps[:, 0])
+        turn = np.abs((np.diff(heading) + np.pi) % (2 * np.pi) - np.pi)
+        out[rule] = {
+            "first_80": int(np.flatnonzero(acc >= 0.8)[0]),
+            "final_acc": float(acc[-1]),
+            # how far past the minimum along the start→minimum line, in units of that distance
+            "overshoot": float(((tr.points - start) @ line).max() / np.linalg.norm(m - start)),
+            "end_along": float((tr.points[-1] - start) @ line / np.linalg.norm(m - start)),
+            "turn": float(turn[len(turn) // 2 :].mean()),  # radians per step, second half
+            "diverged": tr.diverged_at,
+        }
+    return out, float(s.accuracy(m))
+
+
+def test_noisy_moons_captions_hold_as_numbers():
+    n, best = noisy_moons_numbers()
+    assert all(v["diverged"] is None for v in n.values())
+    # Everyone ends at the model's best accuracy (the minimum's), within one point of 200
+    # (the mini-batches keep the paths jittering around the minimum).
+    for v in n.values():
+        assert abs(v["final_acc"] - best) <= 1 / 200 + 1e-12
+    # Who reaches 80 % first: SGD, Adagrad, Momentum and NAG within ten steps; RMSprop and
+    # Adadelta, whose first steps are small (α·∇/√c and Adadelta's ε-sized start), after 30.
+    fast, slow = ("sgd", "adagrad", "momentum", "nesterov"), ("rmsprop", "adadelta")
+    assert max(n[r]["first_80"] for r in fast) <= 10
+    assert min(n[r]["first_80"] for r in slow) > 30
+    # Momentum and NAG overshoot: past the minimum by over a fifth of the way, then correct.
+    for r in ("momentum", "nesterov"):
+        assert n[r]["overshoot"] > 1.2 and abs(n[r]["end_along"] - 1) < 0.1
+    for r in ("sgd", "adagrad", "rmsprop", "adadelta"):
+        assert n[r]["overshoot"] < 1.1
+    # ... and smooth the mini-batch noise: their heading turns under half as much per step.
+    for r in ("momentum", "nesterov"):
+        assert n[r]["turn"] < 0.5 * n["sgd"]["turn"]
+
+
+def test_the_readmes_noisy_moons_table_is_what_the_runs_give():
+    """README.md states the captions' numbers in a table: each cell must be the measured one."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    n, _ = noisy_moons_numbers()
+    rows = {
+        "first step at ≥ 80 % accuracy": lambda v: str(v["first_80"]),
+        "farthest along the start→minimum line (1 = the minimum)": lambda v: (
+            f"{v['overshoot']:.2f}"
+        ),
+        "mean turn of heading per step, steps 100–200 (rad)": lambda v: f"{v['turn']:.2f}",
+        "accuracy at step 200": lambda v: f"{100 * v['final_acc']:.1f} %",
+    }
+    order = ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop")
+    for title, cell in rows.items():
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"| {title} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")[1:]]
+        assert cells == [cell(n[r]) for r in order], title
+
+
+def test_noisy_moons_mlp_trains_on_mini_batches():
+    scene = get_preset("noisy-moons-mlp")
+    assert scene.surface == "noisy_moons" and scene.get_surface().batch_size == 32
+    full = replace(scene, batch_size=None, runs=scene.runs[:1]).compute()[0]
+    again = replace(scene, runs=scene.runs[:1]).compute()[0]
+    batched = runs_of("noisy-moons-mlp")["sgd"]
+    assert np.array_equal(again.points, batched.points)  # seeded: reproducible
+    assert not np.allclose(full.points, batched.points)  # but not the full-batch path
+
+
+def test_noisy_moons_mlp_caption():
+    scene = get_preset("noisy-moons-mlp")
+    t = runs_of("noisy-moons-mlp")
     minimum = np.array(scene.get_surface().minima[0])
     d = {rule: np.linalg.norm(tr.points - minimum, axis=1) for rule, tr in t.items()}
     for rule, dist in d.items():

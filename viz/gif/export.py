@@ -26,6 +26,7 @@ from PIL import GifImagePlugin, Image
 
 import viz.gif.raster as raster
 from viz import files
+from viz.gif import accuracy
 from viz.gif.contour import ContourPanel
 from viz.gif.mover import Mover
 from viz.gif.surface3d import SurfacePanel
@@ -104,6 +105,8 @@ def check_options(scene, view=None, frames=None, fps=None, size=None, camera=Non
     if size is None:
         w, h = scene.style.size
         size = (2 * w, h) if view == "both" else (w, h)
+        if accuracy.has_strip(scene, view):  # the map keeps its size, the strip goes under
+            size = (w, h + accuracy.strip_height(round(h * accuracy.SHARE / (accuracy.SHARE - 1))))
     try:
         w, h = (_whole("size", v) for v in size)
     except (TypeError, ValueError):
@@ -474,6 +477,20 @@ def _build(scene, opts: _Options, trajectories):
     w, h = opts.size
     runs = scene.resolved_runs()
     paths = _paths(_trajectories(scene, trajectories))
+    if opts.view == "contour" and accuracy.has_strip(scene, opts.view):
+        # A classifier: the map, and under it each run's accuracy (Radford's noisy moons).
+        strip = accuracy.strip_height(h)
+        panels = [ContourPanel(scene, runs, (w, h - strip), (0, 0))]
+        curves = accuracy.accuracy_paths(scene.get_surface(), paths)
+        chart = accuracy.AccuracyPanel(
+            scene, (w, strip), (0, h - strip), panels[0].u, accuracy.lowest(curves)
+        )
+        movers = [panels[0].mover(raster.rgb(runs[i].colour), pts) for i, pts in paths]
+        movers += [
+            chart.mover(raster.rgb(runs[i].colour), acc)
+            for (i, _), acc in zip(paths, curves, strict=True)
+        ]
+        return Animator([*panels, chart], movers, (w, h))
     if opts.view == "contour":
         panels = [ContourPanel(scene, runs, (w, h), (0, 0))]
     elif opts.view == "3d":

@@ -71,6 +71,8 @@ NET_MSG = "net-msg"
 NET_CURVES = "net-curves"
 NET_BOUNDARY = "net-boundary"
 NET_TRAJ = "net-traj"  # the runs, copied from TRAJ only for a network scene
+ACC_STRIP = "acc-strip"  # accuracy per step under the views (viz/ui/panels/accuracy.py)
+ACC_STRIP_BOX = "acc-strip-box"
 
 # Page frame
 SIDEBAR = "sidebar"  # the settings column (a drawer on narrow screens)

@@ -656,6 +656,12 @@ def panel_tabs(loss_and_results) -> html.Div:
     )
 
 
+def accuracy_strip() -> html.Div:
+    from viz.ui.panels import accuracy
+
+    return accuracy.layout()
+
+
 def main_area() -> html.Main:
     return html.Main(
         [
@@ -673,6 +679,7 @@ def main_area() -> html.Main:
                 ],
                 className="views",
             ),
+            accuracy_strip(),  # a classifier's accuracy per step (Radford's noisy moons)
             panel_tabs(
                 html.Div(
                     [
