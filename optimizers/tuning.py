@@ -359,16 +359,16 @@ def tune(
         lr_spec = info.spec("lr")
         lrs = _range(f"{name}.lr", lr_range, lr_spec, log=True)
         other = None
-        if also is not None and also != "lr":
-            if also not in [h.name for h in info.hyper]:
-                if len(rules) == 1:
-                    numeric_spec(name, also)  # the clear message
-            else:
-                spec = numeric_spec(name, also)
-                other = (also, _range(f"{name}.{also}", also_range, spec, log=False))
+        if also is not None and also != "lr" and also in [h.name for h in info.hyper]:
+            spec = numeric_spec(name, also)
+            other = (also, _range(f"{name}.{also}", also_range, spec, log=False))
         chosen.append((name, default, lrs, other))
     if not chosen:
         raise ValueError("choose at least one optimizer to tune")
+    if also is not None and also != "lr" and not any(c[3] for c in chosen):
+        if len(chosen) == 1:
+            numeric_spec(chosen[0][0], also)  # "<rule> has no hyperparameter ..."
+        raise ValueError(f"none of the chosen optimizers has a hyperparameter {also!r}")
     grid = start_grid(surface, point, starts, spread)
     per = len(grid) * replicas
     if budget is not None:
