@@ -173,13 +173,17 @@ def phase_of_scene(
     )
 
 
+def scene_with_hyper(scene: Scene, run: int, values: dict) -> Scene:
+    """The scene with run ``run``'s hyperparameters ``values`` set (validated)."""
+    r = scene.runs[run]
+    runs = list(scene.runs)
+    runs[run] = replace(r, hyper={**r.hyper, **values})
+    return replace(scene, runs=tuple(runs)).validate()
+
+
 def scene_at_cell(scene: Scene, run: int, m: PhaseMap, i: int, j: int) -> Scene:
     """The scene with run ``run`` at the hyperparameters of cell (row ``i``, column ``j``)."""
-    r = scene.runs[run]
-    hyper = {**r.hyper, m.x: float(m.xs[j]), m.y: float(m.ys[i])}
-    runs = list(scene.runs)
-    runs[run] = replace(r, hyper=hyper)
-    return replace(scene, runs=tuple(runs)).validate()
+    return scene_with_hyper(scene, run, {m.x: float(m.xs[j]), m.y: float(m.ys[i])})
 
 
 PHASE_SCALE = "Viridis"  # low (good) is dark, high (bad) is yellow; diverged cells are grey

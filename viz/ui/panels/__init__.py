@@ -7,10 +7,12 @@ sidebar's inputs.
 
 from __future__ import annotations
 
-from viz.ui.panels import convergence, network, sweep
+from viz.ui.panels import convergence, network, phase, sweep, tune
 
 
 def register(app) -> None:
     convergence.register(app)
     sweep.register(app)
     network.register(app)
+    tune.register(app)  # issue #17
+    phase.register(app)
