@@ -21,8 +21,8 @@ def controls_of(data) -> dict:
         return {}
     try:
         scene = link.scene_from_dict(data)
-    except ValueError:
-        return {}
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return {}  # not a scene the page can show (share.read's reading of a bad link)
     return callbacks.scene_controls(scene)
 
 

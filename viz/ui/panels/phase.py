@@ -204,7 +204,7 @@ def compute_phase(state, key, x, y, cells, steps, objective):
     budget = Budget.of("phase", cancelled=http.client_gone())  # the clock starts now
     try:
         ps = scene_of(state)
-        run = ps.run(key)
+        run = ps.run(validate.choice(key, "optimizer"))
         cells = validate.whole(cells, "cells", 2, MAX_CELLS)
         steps = scene_steps(steps, ps, MAX_STEPS)
         if objective not in OBJECTIVES:
@@ -241,7 +241,7 @@ def cell_clicked(click, meta, state):
         return no_update, no_update
     try:
         ps = scene_of(state)
-        key = meta["key"]
+        key = validate.choice(meta["key"], "optimizer")
         xs, ys = np.asarray(meta["xs"], float), np.asarray(meta["ys"], float)
         j, i = int(np.abs(xs - xy[0]).argmin()), int(np.abs(ys - xy[1]).argmin())
         ps.run(key)
@@ -265,7 +265,7 @@ def register(app) -> None:
     )
     def _axes(key, state):
         try:
-            rule = scene_of(state).run(key).optimizer
+            rule = scene_of(state).run(validate.choice(key, "optimizer")).optimizer
         except ValueError:
             return no_update, no_update
         return default_axes(rule)

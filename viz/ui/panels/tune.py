@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from optimizers.budget import Budget
 from optimizers.tuning import MAX_STARTS, MAX_TRIALS, OBJECTIVES
-from viz.scene import link
+from viz.scene import link, validate
 from viz.scene.tuning import tune_scene
 from viz.scene.validate import whole
 from viz.ui import http, ids
@@ -124,15 +124,16 @@ def compute_tune(state, objective, trials, starts, also):
         ps = scene_of(state)
         trials = whole(trials, "trials", 2, MAX_TRIALS)
         starts = whole(starts, "starts k", 1, MAX_STARTS)
-        if objective not in OBJECTIVES:
+        if validate.choice(objective, "objective") not in OBJECTIVES:
             raise ValueError(f"objective: choose one of {', '.join(OBJECTIVES)}")
+        also = validate.choice(also or "", "tune") or None
         tunings, tuned = quiet(
             tune_scene,
             ps.scene,
             objective=objective,
             trials=trials,
             starts=starts,
-            also=also or None,
+            also=also,
             budget=budget,
         )
     except ValueError as exc:
