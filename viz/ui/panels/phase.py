@@ -111,6 +111,13 @@ def layout() -> html.Div:
     return card("phase", controls, PHASE_MSG, loading(picture), note, dcc.Store(id=PHASE_META))
 
 
+def _extent(values: np.ndarray, log: bool) -> list[float]:
+    """The axis range that holds the cells exactly (in log10 units on a log axis)."""
+    v = np.log10(values) if log else values
+    half = (v[-1] - v[0]) / (len(v) - 1) / 2
+    return [float(v[0] - half), float(v[-1] + half)]
+
+
 def phase_figure(m, an=None) -> go.Figure:
     """The map as a heatmap (diverged cells grey), with Distill's curves over it."""
     z, title = phase_field(m)
@@ -187,8 +194,16 @@ def phase_figure(m, an=None) -> go.Figure:
                 )
             )
     fig.update_layout(
-        xaxis={"type": "log" if m.x_log else "linear", "title": {"text": m.x, "standoff": 4}},
-        yaxis={"type": "log" if m.y_log else "linear", "title": {"text": m.y, "standoff": 4}},
+        xaxis={
+            "type": "log" if m.x_log else "linear",
+            "title": {"text": m.x, "standoff": 4},
+            "range": _extent(m.xs, m.x_log),
+        },
+        yaxis={
+            "type": "log" if m.y_log else "linear",
+            "title": {"text": m.y, "standoff": 4},
+            "range": _extent(m.ys, m.y_log),
+        },
         margin={**geometry.MARGIN, "r": 20},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
@@ -227,11 +242,17 @@ def compute_phase(state, key, x, y, cells, steps, objective):
     fig = quiet(phase_figure, m, an)
     meta = {"key": key, "x": m.x, "y": m.y, "xs": m.xs.tolist(), "ys": m.ys.tolist()}
     label = run.resolved().label
-    msg = (
-        f"{label}: {cells}×{cells} cells × {steps} steps in {budget.elapsed:.2f} s, "
-        f"{int(m.diverged.sum())} diverged."
+    fig.update_layout(
+        title={
+            "text": f"{label}: {cells}×{cells} cells × {steps} steps in "
+            f"{budget.elapsed:.2f} s, {int(m.diverged.sum())} diverged",
+            "font": {"size": 13},
+            "x": 0,
+            "xanchor": "left",
+        },
+        margin={**geometry.MARGIN, "r": 20, "t": 36},
     )
-    return fig, msg, meta
+    return fig, "", meta
 
 
 def cell_clicked(click, meta, state):
@@ -249,8 +270,7 @@ def cell_clicked(click, meta, state):
         scene = scene_with_hyper(ps.scene, list(ps.runs).index(key), values)
     except (ValueError, KeyError, TypeError) as exc:
         return no_update, str(exc)
-    msg = f"{meta['x']} = {xs[j]:.4g}, {meta['y']} = {ys[i]:.4g}: the race runs with them."
-    return link.scene_to_dict(scene), msg
+    return link.scene_to_dict(scene), ""  # the cards show the cell's values
 
 
 def register(app) -> None:

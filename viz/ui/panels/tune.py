@@ -117,7 +117,8 @@ def result_table(scene, tunings) -> html.Table:
 
 
 def compute_tune(state, objective, trials, starts, also):
-    """(table, message, tuned scene data, replay disabled) for the page's scene."""
+    """(caption and table, message, tuned scene data, replay disabled) for the page's scene;
+    the message line is for bad input only."""
     budget = Budget.of("tune", cancelled=http.client_gone())  # the clock starts now
     keep = (no_update, no_update, no_update)
     try:
@@ -138,19 +139,20 @@ def compute_tune(state, objective, trials, starts, also):
         )
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
-    msg = (
+    caption = (
         f"Tuned in {budget.elapsed:.2f} s: {trials} trials per optimizer, "
         f"{starts}×{starts} start(s), {ps.scene.steps} steps, "
         f"objective: {OBJECTIVE_TEXT[objective]}."
     )
-    return result_table(ps.scene, tunings), msg, link.scene_to_dict(tuned), False
+    body = [html.P(caption, className="tune-caption"), result_table(ps.scene, tunings)]
+    return body, "", link.scene_to_dict(tuned), False
 
 
 def replay(n_clicks, data):
     """(the tuned scene for the page to show, message)."""
     if not n_clicks or not isinstance(data, dict):
         return no_update, no_update
-    return data, "The race runs at the tuned values (see the optimizers' cards)."
+    return data, ""  # the cards show the tuned values and the race runs with them
 
 
 def register(app) -> None:
