@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 
 import numpy as np
 import pytest
 from dash import no_update
+from PIL import Image
 
-from optimizers.phase import phase_diagram
+from optimizers.phase import analytic, phase_diagram
 from optimizers.tuning import tune
 from surfaces import SURFACES
+from viz.gif.phase import phase_image_bytes
 from viz.scene import link
 from viz.ui import apply_scene
 from viz.ui.callbacks import Settings, compute
@@ -122,3 +126,23 @@ def test_phase_bad_input_is_a_message(x, y, cells, message):
 def test_default_axes_follow_the_rule():
     assert phase.default_axes("adam")[1].startswith("beta2:")
     assert phase.default_axes("momentum") == ("lr:1e-05:1:log", "momentum:0:0.99")
+
+
+def test_download_png_draws_the_diagram_shown():
+
+    state = scene("ravine", ["momentum"], "100")
+    assert phase.download_png(1, None, state)[1] == "Compute a diagram first."
+    _, _, meta = phase.compute_phase(
+        state, "momentum", "lr:1e-3:1:log", "momentum:0:0.9", "12", "", "final"
+    )
+    data, msg = phase.download_png(1, meta, state)
+    assert msg == "" and data["filename"] == "phase-momentum-lr-momentum.png"
+    img = Image.open(io.BytesIO(base64.b64decode(data["content"])))
+    assert img.format == "PNG" and img.size == (760, 560)
+
+    m = phase_diagram("momentum", "ravine", "lr:1e-3:1:log", "momentum:0:0.9", cells=12, steps=100)
+
+    an = analytic("momentum", SURFACES["ravine"], m.x, m.xs, m.y, m.ys)
+    assert base64.b64decode(data["content"]) == phase_image_bytes(m, "png", an)
+    bad = {**meta, "request": ["lr:1e-3:1:log", "beta1:0:1", 12, 100, "final"]}
+    assert "no hyperparameter 'beta1'" in phase.download_png(1, bad, state)[1]

@@ -11,6 +11,8 @@ Axes are typed as ``name:low:high[:log]``, the syntax of ``optviz phase --x/--y`
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html, no_update
@@ -20,6 +22,7 @@ from optimizers.budget import Budget
 from optimizers.phase import MAX_CELLS, MAX_STEPS, analytic
 from optimizers.tuning import OBJECTIVES
 from viz import figures
+from viz.gif.phase import phase_image_bytes
 from viz.scene import colours, geometry, link, validate
 from viz.scene.tuning import (
     DIVERGED_COLOUR,
@@ -55,6 +58,8 @@ PHASE_BTN = "phase-btn"
 PHASE_MSG = "phase-msg"
 PHASE_GRAPH = "phase-graph"
 PHASE_META = "phase-meta"
+PHASE_PNG = "phase-png"
+PHASE_DOWNLOAD = "phase-download"
 
 DEFAULT_CELLS = 60
 OBJECTIVE_TEXT = {"final": "final f − f*", "steps": "steps to tol", "area": "area"}
@@ -98,6 +103,7 @@ def layout() -> html.Div:
             "colour by", PHASE_OBJECTIVE, [(o, OBJECTIVE_TEXT[o]) for o in OBJECTIVES], "final"
         ),
         button("Compute diagram", PHASE_BTN),
+        button("Download PNG", PHASE_PNG),
     ]
     note = html.P(
         "One run per cell from the scene's start, all cells as one batch; grey: diverged. "
@@ -108,7 +114,8 @@ def layout() -> html.Div:
         className="hint",
     )
     picture = graph(PHASE_GRAPH, "Press “Compute diagram”: every cell is a run.", "map-graph")
-    return card("phase", controls, PHASE_MSG, loading(picture), note, dcc.Store(id=PHASE_META))
+    extra = [dcc.Store(id=PHASE_META), dcc.Download(id=PHASE_DOWNLOAD)]
+    return card("phase", controls, PHASE_MSG, loading(picture), note, *extra)
 
 
 def _extent(values: np.ndarray, log: bool) -> list[float]:
@@ -241,6 +248,7 @@ def compute_phase(state, key, x, y, cells, steps, objective):
     an = analytic(m.rule, ps.surface, m.x, m.xs, m.y, m.ys)
     fig = quiet(phase_figure, m, an)
     meta = {"key": key, "x": m.x, "y": m.y, "xs": m.xs.tolist(), "ys": m.ys.tolist()}
+    meta["request"] = [str(x), str(y), cells, steps, objective]  # what the PNG redraws
     label = run.resolved().label
     fig.update_layout(
         title={
@@ -271,6 +279,40 @@ def cell_clicked(click, meta, state):
     except (ValueError, KeyError, TypeError) as exc:
         return no_update, str(exc)
     return link.scene_to_dict(scene), ""  # the cards show the cell's values
+
+
+def download_png(n_clicks, meta, state):
+    """(dcc.Download data, message): the diagram shown, computed again and drawn as a PNG
+    (``viz.gif.phase``, Distill's curves included); a message if there is none."""
+    if not n_clicks:
+        return no_update, no_update
+    if not isinstance(meta, dict) or not isinstance(meta.get("request"), list):
+        return no_update, "Compute a diagram first."
+    budget = Budget.of("phase", cancelled=http.client_gone())
+    try:
+        x, y, cells, steps, objective = meta["request"]
+        ps = scene_of(state)
+        key = validate.choice(meta.get("key"), "optimizer")
+        ps.run(key)
+        cells = validate.whole(cells, "cells", 2, MAX_CELLS)
+        steps = validate.whole(steps, "steps", 1, MAX_STEPS)
+        scene = ps.scene if steps == ps.scene.steps else ps.scene.with_overrides(steps=steps)
+        m = quiet(
+            phase_of_scene,
+            scene,
+            list(ps.runs).index(key),
+            str(x),
+            str(y),
+            cells=cells,
+            objective=objective if objective in OBJECTIVES else "final",
+            budget=budget,
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        return no_update, str(exc)
+    an = analytic(m.rule, ps.surface, m.x, m.xs, m.y, m.ys)
+    data = quiet(phase_image_bytes, m, "png", an)
+    name = f"phase-{m.rule}-{m.x}-{m.y}.png"
+    return {"content": base64.b64encode(data).decode("ascii"), "filename": name, "base64": True}, ""
 
 
 def register(app) -> None:
@@ -304,6 +346,15 @@ def register(app) -> None:
         State(PHASE_OBJECTIVE, "value"),
         prevent_initial_call=True,
     )(lambda n, *args: compute_phase(*args) if n else (no_update,) * 3)
+
+    app.callback(
+        Output(PHASE_DOWNLOAD, "data"),
+        Output(PHASE_MSG, "children", allow_duplicate=True),
+        Input(PHASE_PNG, "n_clicks"),
+        State(PHASE_META, "data"),
+        State(ids.SCENE_STATE, "data"),
+        prevent_initial_call=True,
+    )(download_png)
 
     app.callback(
         Output(APPLY_SCENE, "data", allow_duplicate=True),
