@@ -125,7 +125,6 @@ class Scores:
         self._ends = {int(e): i for i, e in enumerate(ends)}
         self.last_above = np.full(rows, -1, dtype=np.int64)
         self.area = np.zeros(rows)
-        self.first = None
         self.final = np.full(rows, np.nan)
         self.blocks = np.full((len(self.edges), rows), np.nan)
         self._peak = np.zeros(rows)
@@ -134,8 +133,6 @@ class Scores:
         d = losses - self.fstar
         np.copyto(self.last_above, t, where=~(d <= self.tol))  # NaN counts as above
         self.area += np.log10(np.maximum(d, AREA_FLOOR))
-        if self.first is None:
-            self.first = d.copy()
         self.final = d
         if len(self.edges):
             if t in self._index:

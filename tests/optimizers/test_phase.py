@@ -108,6 +108,15 @@ def test_convergence_boundary_and_critical_damping():
             assert tr * tr - 4 * bc == pytest.approx(0.0, abs=1e-12)  # the roots meet
 
 
+def test_nesterov_boundary():
+    """NAG converges iff 0 < αλ < (2 + 2μ)/(1 + 2μ) (Jury's test on its matrix)."""
+    for lam in (0.2, 2.0, 10.0):
+        for mu in BETAS:
+            edge = (2 + 2 * mu) / (1 + 2 * mu) / lam
+            assert nesterov_rate(edge * (1 - 1e-6), mu, [lam]) < 1
+            assert nesterov_rate(edge * (1 + 1e-6), mu, [lam]) > 1
+
+
 def test_optimum_is_the_best_cell_of_a_dense_grid():
     lams = (0.2, 10.0)
     a_star, b_star, r_star = optimum(lams)
