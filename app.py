@@ -23,7 +23,7 @@ from pathlib import Path
 import dash
 
 from optimizers import memory
-from viz.ui import callbacks, export_panel, http, ids, jobs, layout, panels, share
+from viz.ui import apply_scene, callbacks, export_panel, http, ids, jobs, layout, panels, share
 
 HERE = Path(__file__).resolve().parent
 # assets/ beside this file in a checkout; the installed wheel puts them beside it as
@@ -63,6 +63,7 @@ def create_app(**kwargs) -> dash.Dash:
     share.register(app)  # share links: read on load and when pasted, written on change
     export_panel.register(app, manager)
     panels.register(app)  # convergence map, lr sweep, network (viz/panels/)
+    apply_scene.register(app)  # a scene the tune and phase panels ask for (issue #17)
     _register_resources(app)
     return app
 

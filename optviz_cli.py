@@ -11,6 +11,9 @@
                   [--frames N] [--fps F] [--size 800x600]
     optviz export --link URL --out x.gif
     optviz presets [-v]
+    optviz tune --preset radford-beale --objective area --budget 64 [--starts 3] --format json
+    optviz phase --surface ravine --optimizer momentum --x lr:1e-4:1:log --y momentum:0:0.99 \
+                 --out map.png
 
 A scene comes from ``--preset``, from ``--link`` (the app's share link: the whole scene
 in its ``#v2=...`` part), from ``--surface`` or from ``--expression``. A preset's or a
@@ -204,6 +207,10 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     export.set_defaults(command=cmd_export)
+
+    from viz.ui import cli_analysis  # optviz tune, optviz phase (issue #17)
+
+    cli_analysis.add_commands(sub, _add_scene_arguments, _prepare)
 
     listing = sub.add_parser("presets", help="list the scene presets")
     listing.add_argument("--verbose", "-v", action="store_true", help="with their descriptions")

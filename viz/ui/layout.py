@@ -610,12 +610,14 @@ def panel_tabs(loss_and_results) -> html.Div:
     fire. So the tab strip holds headers only and the panes are shown and hidden by a
     clientside callback (``optviz.showPane``).
     """
-    from viz.ui.panels import convergence, network, sweep
+    from viz.ui.panels import convergence, network, phase, sweep, tune
 
     panes = [
         ("Loss & results", "loss", loss_and_results),
         ("Convergence map", "map", convergence.layout()),
         ("LR sweep", "sweep", sweep.layout()),
+        ("Tune", "tune", tune.layout()),  # issue #17
+        ("Phase diagram", "phase", phase.layout()),
         ("Network", "network", network.layout()),
     ]
     strip = dcc.Tabs(

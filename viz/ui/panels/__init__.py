@@ -7,7 +7,7 @@ sidebar's inputs.
 
 from __future__ import annotations
 
-from viz.ui.panels import accuracy, convergence, network, sweep
+from viz.ui.panels import accuracy, convergence, network, phase, sweep, tune
 
 
 def register(app) -> None:
@@ -15,3 +15,5 @@ def register(app) -> None:
     sweep.register(app)
     network.register(app)
     accuracy.register(app)
+    tune.register(app)
+    phase.register(app)

@@ -1,0 +1,499 @@
+"""A fair race: every rule tuned with the same budget, objective and starts, as batches.
+
+Objectives (all minimised; ``f*`` is :func:`f_star`; a diverged run scores +inf):
+
+- ``"final"``: f − f* after the last step.
+- ``"steps"``: the first step from which f − f* ≤ ``tol`` holds to the end;
+  ``steps + 1`` if that never happens (ties are broken by the final f − f*).
+- ``"area"``: the area under log₁₀(f − f*) per step, i.e. the mean of
+  log₁₀(max(f − f*, 1e-20)) over steps 0 … ``steps`` (fast and deep both count).
+
+A trial's objective is the mean over its starts (the scene's start, or a k×k grid of
+starts around it) and its noise replicas; one diverged start makes the trial +inf.
+
+Search (deterministic grid refinement, no random numbers): with a budget of N trials
+per rule,
+
+1. stage 1: about N/2 trials on a log grid of lr over the range (× a linear grid of the
+   second hyperparameter, if one is tuned: n₂ = max(2, ⌊√(N/2)⌋ // 2 + 1) values);
+2. zoom rounds spend the rest: round 1 puts up to 8 log-spaced rates (× n₂ values of the
+   second hyperparameter) strictly inside ± one grid spacing of each of the 2 best
+   trials so far, later rounds around the best one, the spacing shrinking each round
+   (by 2/(m + 1) for m rates). N = 64 without a second hyperparameter: 32 + 16 + 8 + 8.
+
+Each stage of each rule is ONE vectorised :func:`optimizers.run.run`: the hyperparameters
+are per-row columns broadcast against the (B, 2) batch (see :func:`batched_optimizer`),
+so row k equals the single run with row k's values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizers.base import OPTIMIZERS, Optimizer
+from optimizers.budget import Budget
+from optimizers.run import check_run_args, run
+
+OBJECTIVES = ("final", "steps", "area")
+AREA_FLOOR = 1e-20  # f − f* below this counts as this in the area (rounding floor of f)
+MAX_TRIALS = 1_000  # per rule
+MAX_STARTS = 5  # k of the k×k start grid
+MAX_REPLICAS = 8  # noise replicas per start
+MAX_STEPS = 5_000
+FLAT_WITHIN = 0.10  # flatness: the lr range whose objective is within 10 % of the best
+# Rules whose hyperparameter enters as a flat (B,) column (Newton adds damping to the
+# Hessian's (B,) entries); every other hyperparameter is a (B, 1) column.
+_FLAT = {("newton", "damping")}
+
+
+def f_star(surface) -> float:
+    """The surface's minimum value; without listed minima, the lowest value on a 201×201
+    grid over its display window (a run that goes lower counts as f − f* = 0)."""
+    if surface.minima:
+        return float(min(surface.value(np.array(m, dtype=float)) for m in surface.minima))
+    _, _, zz = surface.grid(201)
+    with np.errstate(all="ignore"):
+        finite = zz[np.isfinite(zz)]
+    return float(finite.min()) if finite.size else 0.0
+
+
+def rule_info(rule: str):
+    if not isinstance(rule, str) or rule not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {rule!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[rule]
+
+
+def numeric_spec(rule: str, name: str):
+    """The spec of a numeric hyperparameter of ``rule``; ``ValueError`` saying which exist."""
+    info = rule_info(rule)
+    names = [h.name for h in info.hyper if not h.is_bool]
+    if name not in names:
+        raise ValueError(
+            f"{rule} has no hyperparameter {name!r} to vary (it has: {', '.join(names)})"
+        )
+    return info.spec(name)
+
+
+def batched_optimizer(rule: str, fixed: dict | None, columns: dict[str, np.ndarray]) -> Optimizer:
+    """``rule`` with ``fixed`` hyperparameters and per-row ``columns`` (each of length B).
+
+    Every value is checked by the rule's own spec first; the rule's factory then gets the
+    columns as arrays, which its pure step broadcasts against the (B, 2) batch, so row k
+    is the single run with row k's values. ``lr`` goes in as a constant schedule.
+    """
+    info = rule_info(rule)
+    values = info.defaults()
+    for key, value in (fixed or {}).items():
+        if key not in columns:
+            values[key] = info.spec(key).check(value, rule)
+    for key, column in columns.items():
+        spec = numeric_spec(rule, key)
+        column = np.asarray(column, dtype=float)
+        for v in np.unique(column):
+            spec.check(float(v), rule)
+        flat = (rule, key) in _FLAT
+        values[key] = column if flat else column[:, None]
+    lr = values.pop("lr")
+    if isinstance(lr, np.ndarray):
+        alpha = lambda t, a=lr: a  # noqa: E731 - a constant schedule of B rates
+    elif callable(lr):
+        alpha = lr
+    else:
+        alpha = float(lr)
+    opt = info.factory(lr=alpha, **values)
+    return opt._replace(name=rule, hyper={**values, "lr": lr})
+
+
+class Scores:
+    """run()'s monitor: per row, what the objectives need, step by step.
+
+    ``last_above``: the last step with f − f* > tol; ``area``: Σ log₁₀(max(f − f*, floor));
+    ``edges``: if given, the first step of each block: the maximum of f − f* over each
+    block is kept in ``blocks`` (the phase diagram's convergence rate is fitted to them).
+    """
+
+    def __init__(self, fstar: float, tol: float, rows: int, steps: int, edges=None):
+        self.fstar, self.tol = fstar, tol
+        edges = np.asarray([] if edges is None else edges, dtype=np.int64)
+        self.edges = edges[edges <= steps]
+        ends = np.append(self.edges[1:] - 1, steps)
+        self._index = {int(e): i for i, e in enumerate(self.edges)}
+        self._ends = {int(e): i for i, e in enumerate(ends)}
+        self.last_above = np.full(rows, -1, dtype=np.int64)
+        self.area = np.zeros(rows)
+        self.final = np.full(rows, np.nan)
+        self.blocks = np.full((len(self.edges), rows), np.nan)
+        self._peak = np.zeros(rows)
+
+    def __call__(self, t: int, x, losses, alive) -> None:
+        d = losses - self.fstar
+        np.copyto(self.last_above, t, where=~(d <= self.tol))  # NaN counts as above
+        self.area += np.log10(np.maximum(d, AREA_FLOOR))
+        self.final = d
+        if len(self.edges):
+            if t in self._index:
+                self._peak = d.copy()
+            else:
+                np.maximum(self._peak, d, out=self._peak)
+            if t in self._ends:
+                self.blocks[self._ends[t]] = self._peak
+
+    def objectives(self, steps: int, diverged: np.ndarray) -> dict[str, np.ndarray]:
+        """Per row: each objective (+inf where diverged) and the raw final f − f*."""
+        final = np.where(diverged, np.inf, np.maximum(self.final, 0.0))
+        reached = np.where(self.last_above < steps, self.last_above + 1, steps + 1)
+        return {
+            "final": final,
+            "steps": np.where(diverged, np.inf, reached.astype(float)),
+            "area": np.where(diverged, np.inf, self.area / (steps + 1)),
+        }
+
+
+def start_grid(surface, start, k: int, spread: float = 0.05) -> np.ndarray:
+    """A k×k grid of starts centred on ``start``, ``spread`` × the window apart."""
+    k = _whole("starts", k, 1, MAX_STARTS)
+    point = np.asarray(start, dtype=float)
+    if k == 1:
+        return point[None].copy()
+    offsets = np.arange(k) - (k - 1) / 2
+    dx = spread * (surface.x_range[1] - surface.x_range[0])
+    dy = spread * (surface.y_range[1] - surface.y_range[0])
+    xs, ys = point[0] + offsets * dx, point[1] + offsets * dy
+    return np.stack([np.tile(xs, k), np.repeat(ys, k)], axis=-1)
+
+
+def score_batch(
+    rule: str,
+    fixed: dict,
+    columns: dict[str, np.ndarray],
+    surface,
+    starts: np.ndarray,
+    steps: int,
+    *,
+    objective: str,
+    tol: float,
+    fstar: float,
+    noise: float = 0.0,
+    replicas: int = 1,
+    seed: int = 0,
+    budget: Budget | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Objective and final f − f* per trial (columns of length T), over every start and
+    replica: ONE run() of T × starts × replicas rows. Row order: trial-major."""
+    trials = len(next(iter(columns.values())))
+    per = len(starts) * replicas
+    rows = {k: np.repeat(np.asarray(v, dtype=float), per) for k, v in columns.items()}
+    opt = batched_optimizer(rule, fixed, rows)
+    batch = np.tile(np.repeat(starts, replicas, axis=0), (trials, 1))
+    scores = Scores(fstar, tol, len(batch), steps)
+    traj = run(
+        opt, surface, batch, steps, noise, seed, record="last", monitor=scores, budget=budget
+    )
+    obj = scores.objectives(steps, traj.diverged_at >= 0)
+    with np.errstate(invalid="ignore"):
+        value = obj[objective].reshape(trials, per).mean(axis=1)
+        final = obj["final"].reshape(trials, per).mean(axis=1)
+    return value, final
+
+
+@dataclass(frozen=True, eq=False)
+class RuleTuning:
+    """One rule's result. ``hyper``: its full tuned hyperparameters; ``trials_*``: every
+    trial, in the order run; ``flat``: the (low, high) lr range within 10 % of the best
+    (among the trials at the tuned value of the second hyperparameter)."""
+
+    rule: str
+    hyper: dict
+    objective: float
+    default_hyper: dict
+    default_objective: float
+    flat: tuple[float, float]
+    trials_lr: np.ndarray
+    trials_other: np.ndarray | None
+    trials_objective: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {
+            "optimizer": self.rule,
+            "hyper": {k: _jsonable(v) for k, v in self.hyper.items()},
+            "objective": _jsonable(self.objective),
+            "default_hyper": {k: _jsonable(v) for k, v in self.default_hyper.items()},
+            "default_objective": _jsonable(self.default_objective),
+            "flat_lr": [_jsonable(self.flat[0]), _jsonable(self.flat[1])],
+            "trials": len(self.trials_lr),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Tuning:
+    """A tuned race: the scene it was tuned on and each rule's result."""
+
+    surface: str
+    start: tuple[float, float]
+    steps: int
+    objective: str
+    trials: int
+    starts: int
+    other: str | None
+    tol: float
+    fstar: float
+    noise: float
+    seed: int
+    rules: list[RuleTuning] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "surface": self.surface,
+            "start": list(self.start),
+            "steps": self.steps,
+            "objective": self.objective,
+            "budget": self.trials,
+            "starts": self.starts,
+            "also": self.other,
+            "tol": self.tol,
+            "f_star": self.fstar,
+            "noise": self.noise,
+            "seed": self.seed,
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+
+def _jsonable(v):
+    if isinstance(v, bool | str) or v is None:
+        return v
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, int | float):
+        return float(v) if math.isfinite(v) else None
+    return v
+
+
+def _whole(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:,} and {high:,}, got {value:,}")
+    return int(value)
+
+
+def _range(name: str, value, spec, log: bool) -> tuple[float, float]:
+    if value is None:
+        value = (spec.low, spec.high)
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} range must be a pair (low, high), got {value!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} range must be finite with low < high, got {value!r}")
+    if log and lo <= 0:
+        raise ValueError(f"{name} range must be > 0 on a log axis, got {value!r}")
+    spec.check(lo)
+    spec.check(hi)
+    return lo, hi
+
+
+def tune(
+    rules: Sequence[str | tuple[str, dict]],
+    surface,
+    start,
+    steps: int = 500,
+    *,
+    objective: str = "final",
+    trials: int = 64,
+    lr_range=None,
+    also: str | None = None,
+    also_range=None,
+    starts: int = 1,
+    spread: float = 0.05,
+    noise: float = 0.0,
+    replicas: int = 1,
+    seed: int = 0,
+    tol: float = 1e-6,
+    budget: Budget | None = None,
+) -> Tuning:
+    """Tune each rule's lr (and ``also``, a second hyperparameter, where the rule has it)
+    on ``surface`` from ``start``; every rule gets the same ``trials`` and objective.
+
+    ``rules``: names or ``(name, hyper)``: ``hyper`` are the values not tuned (and the
+    "default race" the tuned one is compared with). ``lr_range``: (low, high) on a log
+    axis, by default each rule's slider range; ``also_range`` likewise, linear.
+    ``starts``: k of the k×k grid of starts, ``spread`` × the window apart;
+    ``replicas``: rows per start with their own gradient noise (``noise`` > 0), all
+    drawn from ``seed``. Bad input raises ``ValueError`` before anything runs;
+    ``budget`` is checked against rules × (trials + 1) × starts × replicas × steps and
+    its deadline is ticked inside every run.
+    """
+    from optimizers.maps import _surface
+
+    surface = _surface(surface)
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    trials = _whole("budget (trials per rule)", trials, 2, MAX_TRIALS)
+    steps = _whole("steps", steps, 1, MAX_STEPS)
+    replicas = _whole("replicas", replicas, 1, MAX_REPLICAS)
+    point, steps, noise = check_run_args(start, steps, noise, seed)
+    if point.shape != (2,):
+        raise ValueError(f"start must be one point (x, y), got shape {point.shape}")
+    try:
+        tol = float(tol)
+    except (TypeError, ValueError):
+        raise ValueError(f"tol must be a number, got {tol!r}") from None
+    if not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    if isinstance(rules, str):
+        rules = [rules]
+    chosen = []
+    for choice in rules:
+        name, hyper = (choice, {}) if isinstance(choice, str) else (choice[0], dict(choice[1]))
+        info = rule_info(name)
+        default = info.build(**hyper).hyper  # checks the fixed values
+        if callable(default.get("lr")):
+            raise ValueError(f"{name}: tuning needs a constant lr, not a schedule")
+        lr_spec = info.spec("lr")
+        lrs = _range(f"{name}.lr", lr_range, lr_spec, log=True)
+        other = None
+        if also is not None and also != "lr" and also in [h.name for h in info.hyper]:
+            spec = numeric_spec(name, also)
+            other = (also, _range(f"{name}.{also}", also_range, spec, log=False))
+        chosen.append((name, default, lrs, other))
+    if not chosen:
+        raise ValueError("choose at least one optimizer to tune")
+    if also is not None and also != "lr" and not any(c[3] for c in chosen):
+        if len(chosen) == 1:
+            numeric_spec(chosen[0][0], also)  # "<rule> has no hyperparameter ..."
+        raise ValueError(f"none of the chosen optimizers has a hyperparameter {also!r}")
+    grid = start_grid(surface, point, starts, spread)
+    per = len(grid) * replicas
+    if budget is not None:
+        budget.check(
+            len(chosen) * (trials + 1) * per * steps,
+            f"tuning ({len(chosen)} rules × {trials:,} trials × {per} starts × {steps:,} steps)",
+            "use fewer trials, starts or steps",
+        )
+    fstar = f_star(surface)
+    common = dict(
+        objective=objective,
+        tol=tol,
+        fstar=fstar,
+        noise=noise,
+        replicas=replicas,
+        seed=int(seed),
+        budget=budget,
+    )
+    results = []
+    for name, default, lrs, other in chosen:
+        results.append(_tune_rule(name, default, lrs, other, surface, grid, steps, trials, common))
+    return Tuning(
+        surface=getattr(surface, "name", ""),
+        start=(float(point[0]), float(point[1])),
+        steps=steps,
+        objective=objective,
+        trials=trials,
+        starts=math.isqrt(len(grid)),
+        other=also,
+        tol=tol,
+        fstar=fstar,
+        noise=noise,
+        seed=int(seed),
+        rules=results,
+    )
+
+
+def _order(value: np.ndarray, final: np.ndarray) -> np.ndarray:
+    """Trial indices best first: by objective, ties by final f − f*, then by position."""
+    return np.lexsort((np.arange(len(value)), final, value))
+
+
+def _plan(trials: int, n_other: int) -> tuple[int, list[tuple[int, int]]]:
+    """Stage 1's lr count and the rounds as (candidates, lr values per candidate): round 1
+    zooms on the 2 best, later rounds on the best, ≤ 8 lr values per candidate."""
+    n1 = max(2, math.ceil(trials / 2) // n_other)
+    left, rounds = trials - n1 * n_other, []
+    while left >= 2 * n_other:
+        k = 2 if not rounds and left >= 4 * n_other else 1
+        m = min(8, left // (k * n_other))
+        rounds.append((k, m))
+        left -= k * m * n_other
+    return n1, rounds
+
+
+def _tune_rule(name, default, lrs, other, surface, grid, steps, trials, common) -> RuleTuning:
+    fixed = {k: v for k, v in default.items() if k != "lr"}
+    key = other[0] if other else None
+    n_other = max(2, math.isqrt(trials // 2) // 2 + 1) if other else 1
+    n1, rounds = _plan(trials, n_other)
+    lr1 = np.geomspace(*lrs, n1)
+    o1 = np.linspace(*other[1], n_other) if other else np.zeros(1)
+    h_lr = math.log(lrs[1] / lrs[0]) / (n1 - 1)  # the grid's spacing in log lr
+    h_o = (other[1][1] - other[1][0]) / (n_other - 1) if other else 0.0
+    # Stage 1 plus the default race, as one batch: the default is its last row.
+    tried_lr = np.repeat(lr1, n_other)
+    tried_o = np.tile(o1, n1)
+    cols = {"lr": np.append(tried_lr, default["lr"])}
+    if other:
+        cols[key] = np.append(tried_o, default[key])
+    value, final = score_batch(name, fixed, cols, surface, grid, steps, **common)
+    default_objective = float(value[-1])
+    values, finals = value[:-1], final[:-1]
+    for k, m in rounds:
+        # Zoom: m log-spaced rates strictly inside ± one spacing of each of the k best
+        # (× as many values of the other hyperparameter inside ± its spacing).
+        lr_new, o_new = [], []
+        for c in _order(values, finals)[:k]:
+            lr_c = tried_lr[c] * np.exp(np.linspace(-h_lr, h_lr, m + 2)[1:-1])
+            lr_c = np.clip(lr_c, *lrs)
+            if other:
+                o_c = np.linspace(tried_o[c] - h_o, tried_o[c] + h_o, n_other + 2)[1:-1]
+                o_c = np.clip(o_c, *other[1])
+            else:
+                o_c = np.zeros(1)
+            lr_new.append(np.repeat(lr_c, len(o_c)))
+            o_new.append(np.tile(o_c, len(lr_c)))
+        lr_new, o_new = np.concatenate(lr_new), np.concatenate(o_new)
+        cols = {"lr": lr_new}
+        if other:
+            cols[key] = o_new
+        v, f = score_batch(name, fixed, cols, surface, grid, steps, **common)
+        tried_lr, tried_o = np.append(tried_lr, lr_new), np.append(tried_o, o_new)
+        values, finals = np.append(values, v), np.append(finals, f)
+        h_lr, h_o = 2 * h_lr / (m + 1), 2 * h_o / (n_other + 1)
+    best = int(_order(values, finals)[0])
+    tuned = dict(default)
+    tuned["lr"] = float(tried_lr[best])
+    if other:
+        tuned[key] = float(tried_o[best])
+    return RuleTuning(
+        rule=name,
+        hyper=tuned,
+        objective=float(values[best]),
+        default_hyper=dict(default),
+        default_objective=default_objective,
+        flat=flatness(tried_lr, values, best, tried_o if other else None),
+        trials_lr=tried_lr,
+        trials_other=tried_o if other else None,
+        trials_objective=values,
+    )
+
+
+def flatness(lrs, values, best: int, others=None) -> tuple[float, float]:
+    """The (lowest, highest) lr of the run of trials around the best, in lr order, whose
+    objective is within 10 % of the best's (of |best| for a negative objective), among
+    the trials that share the best's other value."""
+    b = values[best]
+    if not math.isfinite(b):
+        return (math.nan, math.nan)
+    same = np.ones(len(lrs), bool) if others is None else others == others[best]
+    idx = np.flatnonzero(same)
+    idx = idx[np.argsort(lrs[idx], kind="stable")]
+    near = values[idx] <= b + FLAT_WITHIN * abs(b)  # +inf (diverged) is never near
+    at = int(np.flatnonzero(idx == best)[0])
+    lo = hi = at
+    while lo > 0 and near[lo - 1]:
+        lo -= 1
+    while hi < len(idx) - 1 and near[hi + 1]:
+        hi += 1
+    return float(lrs[idx[lo]]), float(lrs[idx[hi]])

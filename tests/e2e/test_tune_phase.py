@@ -1,0 +1,125 @@
+"""The Tune and Phase diagram tabs in the real app (headless Chromium): the race replayed at
+the tuned values, and a click on a phase-diagram cell setting the cards."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+
+from optimizers.phase import parse_axis
+from tests.e2e.browser import element, js, set_props, type_into, wait
+from tests.e2e.test_panels import GRAPH, duo, open_tab, shot  # noqa: F401 - the fixture
+from viz.scene import get_preset
+from viz.scene.tuning import tune_scene
+from viz.ui import ids
+from viz.ui.layout import fmt
+from viz.ui.panels import phase, tune
+
+pytestmark = pytest.mark.e2e
+
+
+def card_value(d, rule: str, name: str) -> str:
+    return element(d, ids.hyper(rule, name)).get_attribute("value")
+
+
+def first_step(d) -> list:
+    """Each run's point after one step, as the page animates it."""
+    return js(d, f"return {STEP1};")
+
+
+STEP1 = "window.dash_clientside.optviz.state.runs.map(r => [r.x[1], r.y[1]])"
+
+
+def test_tune_in_the_browser_and_the_race_replays_at_the_tuned_values(duo):  # noqa: F811
+    open_tab(duo, "Tune")
+    duo.wait_for_element(f"#{tune.TUNE_BTN}")
+    # a budget of 10⁹ trials: a message, nothing runs, nothing to replay
+    type_into(duo, tune.TUNE_BUDGET, "1000000000")
+    duo.find_element(f"#{tune.TUNE_BTN}").click()
+    duo.wait_for_contains_text(f"#{tune.TUNE_MSG}", "between 2 and 1,000", timeout=30)
+    assert duo.find_element(f"#{tune.TUNE_REPLAY}").get_attribute("disabled")
+
+    type_into(duo, tune.TUNE_BUDGET, "16")
+    duo.find_element(f"#{tune.TUNE_BTN}").click()
+    duo.wait_for_contains_text(f"#{tune.TUNE_TABLE}", "Tuned in", timeout=60)
+    assert duo.find_element(f"#{tune.TUNE_MSG}").text == ""  # the old message went
+    scene = get_preset("radford-beale")
+    tunings, tuned = tune_scene(scene, objective="area", trials=16)
+    rows = duo.driver.find_elements("css selector", ".tune-result tr")
+    assert len(rows) == 1 + len(scene.runs)
+    for row, t in zip(rows[1:], tunings, strict=True):
+        assert f"lr = {t.rules[0].hyper['lr']:.4g}" in row.text
+    shot(duo, "panel-tune.png", tune.TUNE_TABLE)
+
+    before = first_step(duo)
+    wait(duo, f"!document.getElementById('{tune.TUNE_REPLAY}').disabled")
+    duo.find_element(f"#{tune.TUNE_REPLAY}").click()
+    # the cards show the tuned values and the race runs with them
+    for run in tuned.runs:
+        want = fmt(run.hyper["lr"])
+        wait(
+            duo,
+            "(() => { const e = document.querySelector(arguments[0]);"
+            " return e && e.value === arguments[1]; })()",
+            60,
+            f'[id=\'{{"name":"lr","opt":"{run.optimizer}","type":"hyper"}}\']',
+            want,
+        )
+    wait(duo, f"JSON.stringify({STEP1}) !== arguments[0]", 60, json.dumps(before))
+    after = first_step(duo)
+    x0, y0 = scene.start
+    g = scene.get_surface().grad(np.array([x0, y0]))
+    for run, (x1, y1) in zip(tuned.runs, after, strict=True):
+        if run.optimizer == "sgd":  # one plain step: start − α ∇f(start)
+            # the cards hold 6 significant digits (layout.fmt) and the race runs at them
+            lr = float(card_value(duo, "sgd", "lr"))
+            assert lr == float(fmt(run.hyper["lr"]))
+            assert x1 == pytest.approx(x0 - lr * g[0], rel=1e-12)
+            assert y1 == pytest.approx(y0 - lr * g[1], rel=1e-12)
+
+
+def test_click_a_phase_diagram_cell_and_the_cards_change(duo):  # noqa: F811
+    open_tab(duo, "Phase diagram")
+    duo.wait_for_element(f"#{phase.PHASE_BTN}")
+    set_props(duo, phase.PHASE_OPT, {"value": "momentum"})
+    wait(duo, f"document.getElementById('{phase.PHASE_Y}').value.startsWith('momentum:')")
+    # a hyperparameter momentum does not have: a message
+    type_into(duo, phase.PHASE_Y, "beta2:0.9:0.99")
+    duo.find_element(f"#{phase.PHASE_BTN}").click()
+    duo.wait_for_contains_text(f"#{phase.PHASE_MSG}", "no hyperparameter 'beta2'", timeout=30)
+
+    type_into(duo, phase.PHASE_X, "lr:1e-4:0.01:log")
+    type_into(duo, phase.PHASE_Y, "momentum:0:0.95")
+    type_into(duo, phase.PHASE_CELLS, "20")
+    duo.find_element(f"#{phase.PHASE_BTN}").click()
+    g = GRAPH.format(phase.PHASE_GRAPH)
+    wait(duo, f"{g}.data.length > 0 && {g}.data[0].type === 'heatmap'", 60)
+    assert "20×20 cells" in js(duo, f"return {g}.layout.title.text")
+    shot(duo, "panel-phase.png", phase.PHASE_GRAPH)
+    xs, ys = parse_axis("lr:1e-4:0.01:log").values(20), parse_axis("momentum:0:0.95").values(20)
+    i, j = 12, 5
+    target = js(
+        duo,
+        f"const g = {g}, L = g._fullLayout, r = g.getBoundingClientRect();"
+        "return {px: r.left + L._size.l + L.xaxis.l2p(L.xaxis.d2l(arguments[0])),"
+        " py: r.top + L._size.t + L.yaxis.l2p(L.yaxis.d2l(arguments[1]))};",
+        float(xs[j]),
+        float(ys[i]),
+    )
+    actions = ActionChains(duo.driver)
+    actions.w3c_actions.pointer_action.move_to_location(int(target["px"]), int(target["py"]))
+    actions.w3c_actions.pointer_action.click()
+    actions.perform()
+    wait(
+        duo,
+        "(() => { const e = document.querySelector(arguments[0]);"
+        " return e && e.value === arguments[1]; })()",
+        60,
+        '[id=\'{"name":"lr","opt":"momentum","type":"hyper"}\']',
+        fmt(float(xs[j])),
+    )
+    assert card_value(duo, "momentum", "momentum") == fmt(float(ys[i]))
+    assert card_value(duo, "sgd", "lr") == fmt(get_preset("radford-beale").runs[0].hyper["lr"])

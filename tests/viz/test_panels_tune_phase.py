@@ -1,0 +1,148 @@
+"""The Tune and Phase diagram panels' callbacks as plain functions (no browser)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from dash import no_update
+from PIL import Image
+
+from optimizers.phase import analytic, phase_diagram
+from optimizers.tuning import tune
+from surfaces import SURFACES
+from viz.gif.phase import phase_image_bytes
+from viz.scene import link
+from viz.ui import apply_scene
+from viz.ui.callbacks import Settings, compute
+from viz.ui.panels import phase
+from viz.ui.panels import tune as tune_panel
+
+
+def scene(surface="rosenbrock", optimizers=("sgd", "adam"), steps="150", **kw):
+    s = SURFACES[surface]
+    out = compute(
+        Settings(surface, list(optimizers), steps, str(s.start[0]), str(s.start[1]), **kw)
+    )
+    assert out.ok, out.messages
+    return out.state
+
+
+def test_tune_table_and_replay_carry_the_library_values():
+    state = scene()
+    body, msg, data, disabled = tune_panel.compute_tune(state, "area", "24", "1", "")
+    caption, table = body
+    assert caption.children.startswith("Tuned in") and msg == "" and disabled is False
+    s = SURFACES["rosenbrock"]
+    lib = tune(["sgd", "adam"], s, s.start, 150, objective="area", trials=24)
+    tuned = link.scene_from_dict(data)
+    assert [r.hyper["lr"] for r in tuned.runs] == [r.hyper["lr"] for r in lib.rules]
+    cells = [row.children[1].children for row in table.children[1:]]
+    assert cells == [f"lr = {r.hyper['lr']:.4g}" for r in lib.rules]
+    # replay: the store for apply_scene, which sets the cards through scene_controls
+    applied, note = tune_panel.replay(1, data)
+    assert applied == data and note == ""
+    controls = apply_scene.controls_of(applied)
+    runs = controls["store"]["runs"]
+    assert runs["sgd"]["hyper"]["lr"] == lib.rules[0].hyper["lr"]
+    assert runs["adam"]["hyper"]["lr"] == lib.rules[1].hyper["lr"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("area", "1000000000", "1", ""), "trials must be between 2 and 1,000"),
+        (("area", "abc", "1", ""), "trials"),
+        (("area", "8", "9", ""), "starts k"),
+        (
+            ("area", "8", "1", "momentum"),
+            "no optimizer of the scene \\(adam, sgd\\) has 'momentum'",
+        ),
+    ],
+)
+def test_tune_bad_input_is_a_message_and_nothing_changes(args, message):
+    out = tune_panel.compute_tune(scene(), *args)
+    assert out[0] is no_update and out[2] is no_update and out[3] is no_update
+    assert re.search(message, out[1]), out[1]
+
+
+def test_tune_with_no_scene_is_a_message():
+    out = tune_panel.compute_tune(None, "area", "8", "1", "")
+    assert out[0] is no_update and "No valid scene" in out[1]
+
+
+def test_phase_figure_is_the_library_map_with_distills_curves():
+    state = scene("ravine", ["momentum"], "300")
+    fig, msg, meta = phase.compute_phase(
+        state, "momentum", "lr:1e-3:1:log", "momentum:0:0.95", "20", "", "final"
+    )
+    m = phase_diagram("momentum", "ravine", "lr:1e-3:1:log", "momentum:0:0.95", cells=20, steps=300)
+    heat = fig.data[0]
+    z = np.array([[np.nan if v is None else v for v in row] for row in heat.z], float)
+    expected = np.where(m.diverged, np.nan, np.log10(np.maximum(m.final, 1e-20)))
+    np.testing.assert_allclose(z, expected, rtol=1e-12)
+    assert np.array_equal(np.array(fig.data[1].z, dtype=float) == 1, m.diverged)
+    roles = [t.meta["role"] for t in fig.data]
+    assert roles.count("distill") == 3 and "optimum" in roles  # boundary + 2 critical curves
+    assert fig.layout.xaxis.type == "log" and msg == ""
+    assert f"{int(m.diverged.sum())} diverged" in fig.layout.title.text
+    # the axes hold the cells exactly (the optimum's marker may lie outside them)
+    assert fig.layout.xaxis.range[0] < np.log10(1e-3) < fig.layout.xaxis.range[0] + 0.1
+    assert meta["x"] == "lr" and meta["y"] == "momentum"
+
+
+def test_clicking_a_cell_sets_its_hyperparameters_in_the_cards():
+    state = scene("ravine", ["momentum", "sgd"], "200")
+    _, _, meta = phase.compute_phase(
+        state, "momentum", "lr:1e-3:1:log", "momentum:0:0.9", "10", "", "final"
+    )
+    xs, ys = meta["xs"], meta["ys"]
+    click = {"points": [{"x": xs[3], "y": ys[7], "z": 0.0}]}
+    data, msg = phase.cell_clicked(click, meta, state)
+    controls = apply_scene.controls_of(data)
+    hyper = controls["store"]["runs"]["momentum"]["hyper"]
+    assert hyper["lr"] == xs[3] and hyper["momentum"] == ys[7]
+    assert "sgd" in controls["store"]["runs"]  # the other runs stay
+    assert msg == ""
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "cells", "message"),
+    [
+        ("lr:1e-3:1:log", "beta2:0.9:0.99", "10", "momentum has no hyperparameter 'beta2'"),
+        ("lr:1e-3:1:log", "momentum:0:0.9", "1000", "cells"),
+        ("lr", "momentum:0:0.9", "10", "name:low:high"),
+    ],
+)
+def test_phase_bad_input_is_a_message(x, y, cells, message):
+    state = scene("ravine", ["momentum"], "100")
+    fig, msg, meta = phase.compute_phase(state, "momentum", x, y, cells, "", "final")
+    assert fig is no_update and meta is no_update and message in msg
+
+
+def test_default_axes_follow_the_rule():
+    assert phase.default_axes("adam")[1].startswith("beta2:")
+    assert phase.default_axes("momentum") == ("lr:1e-05:1:log", "momentum:0:0.99")
+
+
+def test_download_png_draws_the_diagram_shown():
+
+    state = scene("ravine", ["momentum"], "100")
+    assert phase.download_png(1, None, state)[1] == "Compute a diagram first."
+    _, _, meta = phase.compute_phase(
+        state, "momentum", "lr:1e-3:1:log", "momentum:0:0.9", "12", "", "final"
+    )
+    data, msg = phase.download_png(1, meta, state)
+    assert msg == "" and data["filename"] == "phase-momentum-lr-momentum.png"
+    img = Image.open(io.BytesIO(base64.b64decode(data["content"])))
+    assert img.format == "PNG" and img.size == (760, 560)
+
+    m = phase_diagram("momentum", "ravine", "lr:1e-3:1:log", "momentum:0:0.9", cells=12, steps=100)
+
+    an = analytic("momentum", SURFACES["ravine"], m.x, m.xs, m.y, m.ys)
+    assert base64.b64decode(data["content"]) == phase_image_bytes(m, "png", an)
+    bad = {**meta, "request": ["lr:1e-3:1:log", "beta1:0:1", 12, 100, "final"]}
+    assert "no hyperparameter 'beta1'" in phase.download_png(1, bad, state)[1]

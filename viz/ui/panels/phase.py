@@ -1,0 +1,366 @@
+"""Phase diagram panel: one optimizer of the scene over two of its hyperparameters.
+
+Each cell is one run from the scene's start (``viz.scene.tuning.phase_of_scene``, all
+cells as one batch), coloured by the objective; diverged cells are grey. For momentum
+and Nesterov over lr × momentum, Distill's analytic curves are drawn over the map from
+the Hessian's eigenvalues at the minimum. Clicking a cell puts its hyperparameters in
+the optimizer's card (the path of a share link) and the race runs again.
+
+Axes are typed as ``name:low:high[:log]``, the syntax of ``optviz phase --x/--y``.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import plotly.graph_objects as go
+from dash import Input, Output, State, dcc, html, no_update
+
+from optimizers import OPTIMIZERS
+from optimizers.budget import Budget
+from optimizers.phase import MAX_CELLS, MAX_STEPS, analytic
+from optimizers.tuning import OBJECTIVES
+from viz import figures
+from viz.gif.phase import phase_image_bytes
+from viz.scene import colours, geometry, link, validate
+from viz.scene.tuning import (
+    DIVERGED_COLOUR,
+    PHASE_SCALE,
+    phase_field,
+    phase_of_scene,
+    scene_with_hyper,
+)
+from viz.ui import http, ids
+from viz.ui.panels.common import (
+    button,
+    card,
+    field,
+    graph,
+    loading,
+    num_input,
+    quiet,
+    radio_field,
+    register_chooser,
+    scene_of,
+    scene_steps,
+    steps_field,
+)
+from viz.ui.panels.tune import APPLY_SCENE
+
+PHASE_OPT = "phase-opt"
+PHASE_X = "phase-x"
+PHASE_Y = "phase-y"
+PHASE_CELLS = "phase-cells"
+PHASE_STEPS = "phase-steps"
+PHASE_OBJECTIVE = "phase-objective"
+PHASE_BTN = "phase-btn"
+PHASE_MSG = "phase-msg"
+PHASE_GRAPH = "phase-graph"
+PHASE_META = "phase-meta"
+PHASE_PNG = "phase-png"
+PHASE_DOWNLOAD = "phase-download"
+
+DEFAULT_CELLS = 60
+OBJECTIVE_TEXT = {"final": "final f − f*", "steps": "steps to tol", "area": "area"}
+# The second axis a rule is best known by (lr × μ for momentum/NAG, lr × β₂ for Adam, …).
+SECOND = {
+    "momentum": "momentum:0:0.99",
+    "nesterov": "momentum:0:0.99",
+    "rmsprop": "decay:0:0.999",
+    "adadelta": "rho:0:0.999",
+    "adam": "beta2:0.9:0.9999",
+    "nadam": "beta2:0.9:0.9999",
+    "amsgrad": "beta2:0.9:0.9999",
+    "lion": "beta1:0:0.99",
+    "newton": "damping:0.001:10:log",
+}
+
+
+def default_axes(rule: str) -> tuple[str, str]:
+    spec = OPTIMIZERS[rule].spec("lr")
+    return f"lr:{spec.low:g}:{spec.high:g}:log", SECOND.get(rule, "eps:1e-10:0.1:log")
+
+
+def layout() -> html.Div:
+    controls = [
+        field("optimizer", dcc.Dropdown(id=PHASE_OPT, clearable=False, className="map-opt")),
+        field(
+            "x axis",
+            num_input(PHASE_X, "lr:0.0001:1:log", width="wide"),
+            hint="name:low:high[:log]",
+        ),
+        field(
+            "y axis",
+            num_input(PHASE_Y, "momentum:0:0.99", width="wide"),
+            hint="name:low:high[:log]",
+        ),
+        field(
+            "cells", num_input(PHASE_CELLS, str(DEFAULT_CELLS)), hint=f"per side, 2 to {MAX_CELLS}"
+        ),
+        steps_field(PHASE_STEPS, MAX_STEPS),
+        radio_field(
+            "colour by", PHASE_OBJECTIVE, [(o, OBJECTIVE_TEXT[o]) for o in OBJECTIVES], "final"
+        ),
+        button("Compute diagram", PHASE_BTN),
+        button("Download PNG", PHASE_PNG),
+    ]
+    note = html.P(
+        "One run per cell from the scene's start, all cells as one batch; grey: diverged. "
+        "Over lr × momentum for Momentum/NAG, Distill's regions from the Hessian at the "
+        "minimum: red, the convergence boundary (αλ = 2 + 2β for momentum); white, "
+        "critical damping β = (1 − √(αλ))²; orange ring, the optimum α*, β*. "
+        "Click a cell to run the race with those values.",
+        className="hint",
+    )
+    picture = graph(PHASE_GRAPH, "Press “Compute diagram”: every cell is a run.", "map-graph")
+    extra = [dcc.Store(id=PHASE_META), dcc.Download(id=PHASE_DOWNLOAD)]
+    return card("phase", controls, PHASE_MSG, loading(picture), note, *extra)
+
+
+def _extent(values: np.ndarray, log: bool) -> list[float]:
+    """The axis range that holds the cells exactly (in log10 units on a log axis)."""
+    v = np.log10(values) if log else values
+    half = (v[-1] - v[0]) / (len(v) - 1) / 2
+    return [float(v[0] - half), float(v[-1] + half)]
+
+
+def phase_figure(m, an=None) -> go.Figure:
+    """The map as a heatmap (diverged cells grey), with Distill's curves over it."""
+    z, title = phase_field(m)
+    text = [[None if not np.isfinite(v) else float(v) for v in row] for row in z]
+    fig = go.Figure(
+        go.Heatmap(
+            x=m.xs,
+            y=m.ys,
+            z=text,
+            colorscale=colours.scale(PHASE_SCALE),
+            colorbar={"title": {"text": title, "side": "right"}},
+            hovertemplate=f"{m.x} = %{{x:.4g}}<br>{m.y} = %{{y:.4g}}<br>%{{z:.4g}}<extra></extra>",
+            meta={"role": "phase"},
+        )
+    )
+    gone = np.where(m.diverged, 1.0, np.nan)
+    fig.add_trace(
+        go.Heatmap(
+            x=m.xs,
+            y=m.ys,
+            z=[[None if not np.isfinite(v) else 1.0 for v in row] for row in gone],
+            colorscale=[[0, DIVERGED_COLOUR], [1, DIVERGED_COLOUR]],
+            showscale=False,
+            hovertemplate=f"{m.x} = %{{x:.4g}}<br>{m.y} = %{{y:.4g}}<br>diverged<extra></extra>",
+            meta={"role": "diverged"},
+        )
+    )
+    if an is not None:
+        a_axis = m.xs if m.x == "lr" else m.ys
+        fine = np.geomspace(a_axis[0], a_axis[-1], 300)
+        lam = an.lams[-1]
+        if an.rule == "momentum":
+            edge = fine * lam / 2 - 1
+        else:
+            al = fine * lam
+            with np.errstate(all="ignore"):
+                edge = np.where(al > 1, (al - 2) / (2 - 2 * al), np.nan)
+        curves = [("convergence boundary", edge, "#d62728")]
+        curves += [
+            (f"critical damping, λ = {lam_i:.3g}", (1 - np.sqrt(fine * lam_i)) ** 2, "#ffffff")
+            for lam_i in sorted(set(an.lams))
+        ]
+        b_axis = m.ys if m.x == "lr" else m.xs
+        for name, beta, colour in curves:
+            keep = (beta >= b_axis[0]) & (beta <= b_axis[-1])
+            xs, ys = (fine, beta) if m.x == "lr" else (beta, fine)
+            fig.add_trace(
+                go.Scatter(
+                    x=np.where(keep, xs, np.nan),
+                    y=np.where(keep, ys, np.nan),
+                    mode="lines",
+                    line={"color": colour, "width": 2},
+                    name=name,
+                    hoverinfo="skip",
+                    meta={"role": "distill"},
+                )
+            )
+        if an.rule == "momentum":
+            px, py = (an.alpha_star, an.beta_star) if m.x == "lr" else (an.beta_star, an.alpha_star)
+            fig.add_trace(
+                go.Scatter(
+                    x=[px],
+                    y=[py],
+                    mode="markers",
+                    marker={
+                        "symbol": "circle-open",
+                        "size": 12,
+                        "color": "#ff7f0e",
+                        "line": {"width": 3},
+                    },
+                    name=f"optimum α* = {an.alpha_star:.3g}, β* = {an.beta_star:.3g}",
+                    hoverinfo="name",
+                    meta={"role": "optimum"},
+                )
+            )
+    fig.update_layout(
+        xaxis={
+            "type": "log" if m.x_log else "linear",
+            "title": {"text": m.x, "standoff": 4},
+            "range": _extent(m.xs, m.x_log),
+        },
+        yaxis={
+            "type": "log" if m.y_log else "linear",
+            "title": {"text": m.y, "standoff": 4},
+            "range": _extent(m.ys, m.y_log),
+        },
+        margin={**geometry.MARGIN, "r": 20},
+        paper_bgcolor="#ffffff",
+        plot_bgcolor="#ffffff",
+        font=figures.FONT,
+        legend={"orientation": "h", "y": -0.2},
+        meta={"rule": m.rule},
+    )
+    return fig
+
+
+def compute_phase(state, key, x, y, cells, steps, objective):
+    """(figure, message, meta) for run ``key`` of the page's scene; bad input: a message."""
+    budget = Budget.of("phase", cancelled=http.client_gone())  # the clock starts now
+    try:
+        ps = scene_of(state)
+        run = ps.run(validate.choice(key, "optimizer"))
+        cells = validate.whole(cells, "cells", 2, MAX_CELLS)
+        steps = scene_steps(steps, ps, MAX_STEPS)
+        if objective not in OBJECTIVES:
+            objective = "final"
+        index = list(ps.runs).index(key)
+        scene = ps.scene if steps == ps.scene.steps else ps.scene.with_overrides(steps=steps)
+        m = quiet(
+            phase_of_scene,
+            scene,
+            index,
+            str(x or ""),
+            str(y or ""),
+            cells=cells,
+            objective=objective,
+            budget=budget,
+        )
+    except ValueError as exc:
+        return no_update, str(exc), no_update
+    an = analytic(m.rule, ps.surface, m.x, m.xs, m.y, m.ys)
+    fig = quiet(phase_figure, m, an)
+    meta = {"key": key, "x": m.x, "y": m.y, "xs": m.xs.tolist(), "ys": m.ys.tolist()}
+    meta["request"] = [str(x), str(y), cells, steps, objective]  # what the PNG redraws
+    label = run.resolved().label
+    fig.update_layout(
+        title={
+            "text": f"{label}: {cells}×{cells} cells × {steps} steps in "
+            f"{budget.elapsed:.2f} s, {int(m.diverged.sum())} diverged",
+            "font": {"size": 13},
+            "x": 0,
+            "xanchor": "left",
+        },
+        margin={**geometry.MARGIN, "r": 20, "t": 36},
+    )
+    return fig, "", meta
+
+
+def cell_clicked(click, meta, state):
+    """(the scene with the clicked cell's hyperparameters for the page to show, message)."""
+    xy = validate.click_point(click)
+    if xy is None or not isinstance(meta, dict):
+        return no_update, no_update
+    try:
+        ps = scene_of(state)
+        key = validate.choice(meta["key"], "optimizer")
+        xs, ys = np.asarray(meta["xs"], float), np.asarray(meta["ys"], float)
+        j, i = int(np.abs(xs - xy[0]).argmin()), int(np.abs(ys - xy[1]).argmin())
+        ps.run(key)
+        values = {meta["x"]: float(xs[j]), meta["y"]: float(ys[i])}
+        scene = scene_with_hyper(ps.scene, list(ps.runs).index(key), values)
+    except (ValueError, KeyError, TypeError) as exc:
+        return no_update, str(exc)
+    return link.scene_to_dict(scene), ""  # the cards show the cell's values
+
+
+def download_png(n_clicks, meta, state):
+    """(dcc.Download data, message): the diagram shown, computed again and drawn as a PNG
+    (``viz.gif.phase``, Distill's curves included); a message if there is none."""
+    if not n_clicks:
+        return no_update, no_update
+    if not isinstance(meta, dict) or not isinstance(meta.get("request"), list):
+        return no_update, "Compute a diagram first."
+    budget = Budget.of("phase", cancelled=http.client_gone())
+    try:
+        x, y, cells, steps, objective = meta["request"]
+        ps = scene_of(state)
+        key = validate.choice(meta.get("key"), "optimizer")
+        ps.run(key)
+        cells = validate.whole(cells, "cells", 2, MAX_CELLS)
+        steps = validate.whole(steps, "steps", 1, MAX_STEPS)
+        scene = ps.scene if steps == ps.scene.steps else ps.scene.with_overrides(steps=steps)
+        m = quiet(
+            phase_of_scene,
+            scene,
+            list(ps.runs).index(key),
+            str(x),
+            str(y),
+            cells=cells,
+            objective=objective if objective in OBJECTIVES else "final",
+            budget=budget,
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        return no_update, str(exc)
+    an = analytic(m.rule, ps.surface, m.x, m.xs, m.y, m.ys)
+    data = quiet(phase_image_bytes, m, "png", an)
+    name = f"phase-{m.rule}-{m.x}-{m.y}.png"
+    return {"content": base64.b64encode(data).decode("ascii"), "filename": name, "base64": True}, ""
+
+
+def register(app) -> None:
+    register_chooser(app, PHASE_OPT)
+
+    @app.callback(
+        Output(PHASE_X, "value"),
+        Output(PHASE_Y, "value"),
+        Input(PHASE_OPT, "value"),
+        State(ids.SCENE_STATE, "data"),
+        prevent_initial_call=True,
+    )
+    def _axes(key, state):
+        try:
+            rule = scene_of(state).run(validate.choice(key, "optimizer")).optimizer
+        except ValueError:
+            return no_update, no_update
+        return default_axes(rule)
+
+    app.callback(
+        Output(PHASE_GRAPH, "figure"),
+        Output(PHASE_MSG, "children"),
+        Output(PHASE_META, "data"),
+        Input(PHASE_BTN, "n_clicks"),
+        State(ids.SCENE_STATE, "data"),
+        State(PHASE_OPT, "value"),
+        State(PHASE_X, "value"),
+        State(PHASE_Y, "value"),
+        State(PHASE_CELLS, "value"),
+        State(PHASE_STEPS, "value"),
+        State(PHASE_OBJECTIVE, "value"),
+        prevent_initial_call=True,
+    )(lambda n, *args: compute_phase(*args) if n else (no_update,) * 3)
+
+    app.callback(
+        Output(PHASE_DOWNLOAD, "data"),
+        Output(PHASE_MSG, "children", allow_duplicate=True),
+        Input(PHASE_PNG, "n_clicks"),
+        State(PHASE_META, "data"),
+        State(ids.SCENE_STATE, "data"),
+        prevent_initial_call=True,
+    )(download_png)
+
+    app.callback(
+        Output(APPLY_SCENE, "data", allow_duplicate=True),
+        Output(PHASE_MSG, "children", allow_duplicate=True),
+        Input(PHASE_GRAPH, "clickData"),
+        State(PHASE_META, "data"),
+        State(ids.SCENE_STATE, "data"),
+        prevent_initial_call=True,
+    )(cell_clicked)

@@ -1,0 +1,179 @@
+"""Tune panel: a fair race. Every optimizer of the scene gets the same budget of trials
+over lr (and optionally one more hyperparameter), the same objective and the same starts
+(``viz.scene.tuning.tune_scene``); the table shows the tuned values, the objective, the
+default's, and how flat the optimum is. "Replay at tuned values" puts them in the cards
+(the path of a preset or a share link: ``viz.ui.apply_scene``) and the race runs.
+
+The panel owns its ids (below), its layout and its callbacks.
+"""
+
+from __future__ import annotations
+
+from dash import Input, Output, State, dcc, html, no_update
+
+from optimizers.budget import Budget
+from optimizers.tuning import MAX_STARTS, MAX_TRIALS, OBJECTIVES
+from viz.scene import link, validate
+from viz.scene.tuning import tune_scene
+from viz.scene.validate import whole
+from viz.ui import http, ids
+from viz.ui.panels.common import (
+    button,
+    card,
+    field,
+    loading,
+    num_input,
+    quiet,
+    radio_field,
+    scene_of,
+)
+
+# A scene this panel or the phase diagram asks the page to show (viz/ui/apply_scene.py).
+APPLY_SCENE = "apply-scene"
+TUNE_OBJECTIVE = "tune-objective"
+TUNE_BUDGET = "tune-budget"
+TUNE_STARTS = "tune-starts"
+TUNE_ALSO = "tune-also"
+TUNE_BTN = "tune-btn"
+TUNE_MSG = "tune-msg"
+TUNE_TABLE = "tune-table"
+TUNE_RESULT = "tune-result"  # the tuned scene (link codec data), for the replay
+TUNE_REPLAY = "tune-replay"
+
+OBJECTIVE_TEXT = {
+    "area": "area under log(f − f*)",
+    "final": "final f − f*",
+    "steps": "steps to f − f* ≤ 1e-6",
+}
+ALSO = (("", "lr only"), ("momentum", "+ momentum"), ("beta2", "+ β₂"), ("decay", "+ decay"))
+
+
+def layout() -> html.Div:
+    controls = [
+        radio_field(
+            "objective", TUNE_OBJECTIVE, [(o, OBJECTIVE_TEXT[o]) for o in OBJECTIVES[::-1]], "area"
+        ),
+        field("trials", num_input(TUNE_BUDGET, "64"), hint=f"per optimizer, 2 to {MAX_TRIALS}"),
+        field(
+            "starts k",
+            num_input(TUNE_STARTS, "1"),
+            hint=f"a k×k grid around the start, 1 to {MAX_STARTS}",
+        ),
+        radio_field("tune", TUNE_ALSO, ALSO, ""),
+        button("Tune", TUNE_BTN),
+        html.Button(
+            "Replay at tuned values",
+            id=TUNE_REPLAY,
+            n_clicks=0,
+            className="panel-btn",
+            disabled=True,
+        ),
+    ]
+    note = html.P(
+        "Each optimizer gets the same number of trials over lr (a log grid over its "
+        "range, then zooming in on the best), the same objective and the same starts; "
+        "every trial of a rule runs as one batch. “Flat” is the range of lr whose "
+        "objective is within 10 % of the best.",
+        className="hint",
+    )
+    table = html.Div(id=TUNE_TABLE, className="tune-table")
+    stores = [dcc.Store(id=TUNE_RESULT), dcc.Store(id=APPLY_SCENE)]
+    return card("tune", controls, TUNE_MSG, loading(table), note, *stores)
+
+
+def _fmt(v) -> str:
+    if v is None or v != v:
+        return "—"
+    if v == float("inf"):
+        return "diverged"
+    return f"{v:.4g}"
+
+
+def result_table(scene, tunings) -> html.Table:
+    head = html.Tr([html.Th(t) for t in ("optimizer", "tuned", "objective", "default", "flat lr")])
+    rows = [head]
+    for spec, t in zip(scene.resolved_runs(), tunings, strict=True):
+        r = t.rules[0]
+        values = ", ".join(f"{k} = {v:.4g}" for k, v in r.hyper.items() if k in ("lr", t.other))
+        lo, hi = r.flat
+        flat = "—" if lo != lo else f"{lo:.3g} – {hi:.3g}"
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(
+                        [
+                            html.Span(className="swatch", style={"background": spec.colour}),
+                            spec.label,
+                        ]
+                    ),
+                    html.Td(values, className="tuned-values", **{"data-rule": r.rule}),
+                    html.Td(_fmt(r.objective)),
+                    html.Td(_fmt(r.default_objective)),
+                    html.Td(flat),
+                ]
+            )
+        )
+    return html.Table(rows, className="tune-result")
+
+
+def compute_tune(state, objective, trials, starts, also):
+    """(caption and table, message, tuned scene data, replay disabled) for the page's scene;
+    the message line is for bad input only."""
+    budget = Budget.of("tune", cancelled=http.client_gone())  # the clock starts now
+    keep = (no_update, no_update, no_update)
+    try:
+        ps = scene_of(state)
+        trials = whole(trials, "trials", 2, MAX_TRIALS)
+        starts = whole(starts, "starts k", 1, MAX_STARTS)
+        if validate.choice(objective, "objective") not in OBJECTIVES:
+            raise ValueError(f"objective: choose one of {', '.join(OBJECTIVES)}")
+        also = validate.choice(also or "", "tune") or None
+        tunings, tuned = quiet(
+            tune_scene,
+            ps.scene,
+            objective=objective,
+            trials=trials,
+            starts=starts,
+            also=also,
+            budget=budget,
+        )
+    except ValueError as exc:
+        return (no_update, str(exc), *keep[1:])
+    caption = (
+        f"Tuned in {budget.elapsed:.2f} s: {trials} trials per optimizer, "
+        f"{starts}×{starts} start(s), {ps.scene.steps} steps, "
+        f"objective: {OBJECTIVE_TEXT[objective]}."
+    )
+    body = [html.P(caption, className="tune-caption"), result_table(ps.scene, tunings)]
+    return body, "", link.scene_to_dict(tuned), False
+
+
+def replay(n_clicks, data):
+    """(the tuned scene for the page to show, message)."""
+    if not n_clicks or not isinstance(data, dict):
+        return no_update, no_update
+    return data, ""  # the cards show the tuned values and the race runs with them
+
+
+def register(app) -> None:
+    app.callback(
+        Output(TUNE_TABLE, "children"),
+        Output(TUNE_MSG, "children"),
+        Output(TUNE_RESULT, "data"),
+        Output(TUNE_REPLAY, "disabled"),
+        Input(TUNE_BTN, "n_clicks"),
+        State(ids.SCENE_STATE, "data"),
+        State(TUNE_OBJECTIVE, "value"),
+        State(TUNE_BUDGET, "value"),
+        State(TUNE_STARTS, "value"),
+        State(TUNE_ALSO, "value"),
+        prevent_initial_call=True,
+    )(lambda n, state, *rest: compute_tune(state, *rest) if n else (no_update,) * 4)
+
+    app.callback(
+        Output(APPLY_SCENE, "data", allow_duplicate=True),
+        Output(TUNE_MSG, "children", allow_duplicate=True),
+        Input(TUNE_REPLAY, "n_clicks"),
+        State(TUNE_RESULT, "data"),
+        prevent_initial_call=True,
+    )(replay)
