@@ -27,6 +27,7 @@ from PIL import GifImagePlugin, Image
 import viz.gif.raster as raster
 from viz import files
 from viz.gif.contour import ContourPanel
+from viz.gif.labels import Labels, check_title
 from viz.gif.mover import Mover
 from viz.gif.surface3d import SurfacePanel
 
@@ -73,6 +74,8 @@ class _Options:
     fps: int
     size: tuple[int, int]
     camera: dict
+    title: str | None = None  # drawn in the frame (viz.gif.labels)
+    counter: bool = False  # a step counter drawn in the frame
 
 
 def _whole(name: str, value) -> int:
@@ -83,7 +86,9 @@ def _whole(name: str, value) -> int:
     return int(value)
 
 
-def check_options(scene, view=None, frames=None, fps=None, size=None, camera=None) -> _Options:
+def check_options(
+    scene, view=None, frames=None, fps=None, size=None, camera=None, title=None, counter=False
+) -> _Options:
     """Validated export options, defaults filled in from the scene; ``ValueError`` otherwise."""
     view = scene.view if view is None else view
     if view not in VIEWS:
@@ -115,7 +120,10 @@ def check_options(scene, view=None, frames=None, fps=None, size=None, camera=Non
         raise ValueError(f"size must be at least {min_w}×{MIN_SIZE[1]} for {view}, got {w}×{h}")
     camera = scene.style.camera if camera is None else camera
     _check_camera(camera)
-    return _Options(view, min(frames, steps + 1), fps, (w, h), camera)
+    if not isinstance(counter, bool):
+        raise ValueError(f"counter must be True or False, got {counter!r}")
+    title = check_title(title)
+    return _Options(view, min(frames, steps + 1), fps, (w, h), camera, title, counter)
 
 
 def _check_camera(camera) -> None:
@@ -347,7 +355,7 @@ def _pieces(pts: np.ndarray, alpha: np.ndarray, rect):
 class Animator:
     """Draws frames: the panels' backgrounds once, then trails and dots as they move."""
 
-    def __init__(self, panels, movers: list[Mover], size):
+    def __init__(self, panels, movers: list[Mover], size, labels: Labels | None = None):
         w, h = size
         self.size = size
         self.canvas = np.zeros((h, w, 3), dtype=np.uint8)
@@ -357,6 +365,9 @@ class Animator:
             ph, pw = panel.background.shape[:2]
             self.canvas[y0 : y0 + ph, x0 : x0 + pw] = panel.background
             self.allowed[y0 : y0 + ph, x0 : x0 + pw] = panel.allowed
+        self.labels = labels
+        if labels is not None:  # the title, the counter's box: static, nothing moves in them
+            labels.paint_static(self.canvas, self.allowed)
         self.movers = movers
         colours = [tuple(int(c) for c in m.colour) for m in movers]
         self.palette = Palette(self.canvas, extra_colours(colours))
@@ -431,6 +442,11 @@ class Animator:
             dot_boxes.append(box)
         self.last_boxes = dot_boxes
         boxes = stale + dot_boxes
+        patch = self.labels.counter(step) if self.labels is not None else None
+        if patch is not None:  # the counter: its box redrawn, in palette colours
+            x0, y0, x1, y1 = self.labels.counter_box
+            frame[y0:y1, x0:x1] = self.palette.nearest(patch)
+            boxes.append(self.labels.counter_box)
         if not boxes:
             return frame, (0, 0, 1, 1)
         xs0, ys0, xs1, ys1 = zip(*boxes, strict=True)
@@ -485,7 +501,10 @@ def _build(scene, opts: _Options, trajectories):
             SurfacePanel(scene, runs, (w - left, h), (left, 0), opts.camera, legend=False),
         ]
     movers = [panel.mover(raster.rgb(runs[i].colour), pts) for panel in panels for i, pts in paths]
-    return Animator(panels, movers, (w, h))
+    labels = None
+    if opts.title or opts.counter:
+        labels = Labels((w, h), panels[0].size, scene.steps, opts.title, opts.counter)
+    return Animator(panels, movers, (w, h), labels)
 
 
 def iter_frames(
