@@ -523,16 +523,36 @@ def iter_frames(
         yield int(step), animator.palette.colours[frame]
 
 
-def _render(scene, fp, opts: _Options, progress: Progress | None, trajectories) -> int:
+def frames_of(scene, opts: _Options, trajectories=None, progress=None, budget=None):
+    """``(animator, indices, hint)`` for each frame; ``budget`` (``optimizers.budget``):
+    its cap checked on frames × pixels before anything, its deadline ticked per frame."""
+    w, h = opts.size
+    if budget is not None:
+        budget.check(
+            opts.frames * w * h,
+            f"this export ({opts.frames:,} frames of {w}×{h})",
+            "use fewer frames or a smaller size",
+        )
     animator = _build(scene, opts, trajectories)
     steps = frame_steps(scene.steps, opts.frames)
-    delays = frame_delays(len(steps), opts.fps)
-    gif = GifStream(fp, opts.size, animator.palette.bytes)
-    for n, (step, delay) in enumerate(zip(steps, delays, strict=True)):
+    for n, step in enumerate(steps):
+        if budget is not None:
+            budget.tick()
         frame, hint = animator.frame(int(step))
-        gif.add(frame, delay, hint)
+        yield animator, frame, hint
         if progress is not None:
             progress(n + 1, len(steps))
+
+
+def _render(scene, fp, opts: _Options, progress: Progress | None, trajectories, budget=None):
+    delays = frame_delays(len(frame_steps(scene.steps, opts.frames)), opts.fps)
+    gif = None
+    for n, (animator, frame, hint) in enumerate(
+        frames_of(scene, opts, trajectories, progress, budget)
+    ):
+        if gif is None:
+            gif = GifStream(fp, opts.size, animator.palette.bytes)
+        gif.add(frame, delays[n], hint)
     gif.close()
     return gif.frames
 
@@ -546,11 +566,14 @@ def render_gif_bytes(
     camera: dict | None = None,
     progress: Progress | None = None,
     trajectories=None,
+    title: str | None = None,
+    counter: bool = False,
+    budget=None,
 ) -> bytes:
     """The GIF of ``scene`` as bytes (see ``export_gif`` for the arguments)."""
-    opts = check_options(scene, view, frames, fps, size, camera)
+    opts = check_options(scene, view, frames, fps, size, camera, title, counter)
     buf = io.BytesIO()
-    _render(scene, buf, opts, progress, trajectories)
+    _render(scene, buf, opts, progress, trajectories, budget)
     return buf.getvalue()
 
 
@@ -564,6 +587,9 @@ def export_gif(
     camera: dict | None = None,
     progress: Progress | None = None,
     trajectories=None,
+    title: str | None = None,
+    counter: bool = False,
+    budget=None,
 ) -> ExportInfo:
     """Write the animation of ``scene`` to ``path`` as a GIF that loops forever.
 
@@ -581,6 +607,8 @@ def export_gif(
       progress: called as ``progress(frames_done, frames_total)`` after each frame.
       trajectories: the runs' ``Trajectory`` objects (or point arrays), if already
         computed; default ``scene.compute()``.
+      title: one line drawn at the top left of the frame; counter: draw "step k / N".
+      budget: an ``optimizers.budget.Budget`` ticked once per frame (``BudgetError``).
 
     Returns:
       An ``ExportInfo``. Bad options raise ``ValueError`` before anything is written; the
@@ -588,12 +616,12 @@ def export_gif(
       (``viz.files``: a symlink, device or folder at ``path`` is ``UnsafeTarget``).
     """
     t0 = time.perf_counter()
-    opts = check_options(scene, view, frames, fps, size, camera)
+    opts = check_options(scene, view, frames, fps, size, camera, title, counter)
     path = os.fspath(path)
     written = []
 
     def write(fp):
-        written.append(_render(scene, fp, opts, progress, trajectories))
+        written.append(_render(scene, fp, opts, progress, trajectories, budget))
 
     size = files.write_replacing(path, write)  # never through a link, nor over a device
     return ExportInfo(

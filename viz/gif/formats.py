@@ -34,7 +34,7 @@ import subprocess
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,24 +109,7 @@ def frame_delays_ms(frames: int, fps: int) -> list[int]:
 # ----------------------------------------------------------------------------- frames
 
 
-def _frames(scene, opts, trajectories, progress, budget) -> Iterator[tuple]:
-    """``(animator, indices, hint)`` per frame, the budget ticked and progress told."""
-    w, h = opts.size
-    if budget is not None:
-        budget.check(
-            opts.frames * w * h,
-            f"this export ({opts.frames:,} frames of {w}×{h})",
-            "use fewer frames or a smaller size",
-        )
-    animator = gifx._build(scene, opts, trajectories)
-    steps = gifx.frame_steps(scene.steps, opts.frames)
-    for n, step in enumerate(steps):
-        if budget is not None:
-            budget.tick()
-        frame, hint = animator.frame(int(step))
-        yield animator, frame, hint
-        if progress is not None:
-            progress(n + 1, len(steps))
+_frames = gifx.frames_of
 
 
 def _count(scene, opts) -> int:
@@ -137,16 +120,7 @@ def _count(scene, opts) -> int:
 
 
 def _write_gif(fp, scene, opts, trajectories, progress, budget) -> int:
-    delays = gifx.frame_delays(_count(scene, opts), opts.fps)
-    stream = None
-    for n, (animator, frame, hint) in enumerate(
-        _frames(scene, opts, trajectories, progress, budget)
-    ):
-        if stream is None:
-            stream = gifx.GifStream(fp, opts.size, animator.palette.bytes)
-        stream.add(frame, delays[n], hint)
-    stream.close()
-    return stream.frames
+    return gifx._render(scene, fp, opts, progress, trajectories, budget)
 
 
 # ----------------------------------------------------------------------------- APNG
