@@ -73,6 +73,9 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
     ".webm": ExportFormat("VP9 video", "viz.gif.formats", "render_webm"),
     ".webp": ExportFormat("animated WebP, lossless", "viz.gif.formats", "render_webp"),
     ".apng": ExportFormat("animated PNG, lossless", "viz.gif.formats", "render_apng"),
+    ".html": ExportFormat(
+        "one self-contained interactive page (plays offline)", "viz.figures.page", "render_html"
+    ),
 }
 
 # Default GIF sizes, for the help (tests/test_cli_export_files.py checks them against the
