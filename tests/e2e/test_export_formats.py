@@ -1,6 +1,6 @@
-"""The export panel's format menu in the real app (headless Chromium): MP4, WebP and the
-HTML page downloaded, each read back; the videos' and images' last frames against the GIF
-the same page exports with the same choices (issue 19 item 4)."""
+"""The export panel's format menu in the real app (headless Chromium): MP4, WebP, WebM,
+APNG and the HTML page downloaded, each read back; the videos' and images' last frames
+against the GIF the same page exports with the same choices (issue 19 item 4)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def export_one(d, label: str, folder):
     return path
 
 
-def test_mp4_and_webp_downloads_read_back_like_the_gif(duo, tmp_path):  # noqa: F811
+def test_each_format_downloads_and_reads_back_like_the_gif(duo, tmp_path):  # noqa: F811
     # the 3-D view: Beale's dense coloured contour lines lose more than 8/255 to yuv420p's
     # half-resolution colour at this size (README, "Formats"); the saddle's stay within
     choose(duo, "3d", frames="12", fps="10", width="400", height="300")
@@ -50,18 +50,29 @@ def test_mp4_and_webp_downloads_read_back_like_the_gif(duo, tmp_path):  # noqa: 
     type_into(duo, export_panel.EXPORT_TITLE, "Beale")
     files = {
         fmt: export_one(duo, label, tmp_path / fmt)
-        for fmt, label in (("gif", "GIF"), ("mp4", "MP4"), ("webp", "WebP"))
+        for fmt, label in (
+            ("gif", "GIF"),
+            ("mp4", "MP4"),
+            ("webp", "WebP"),
+            ("webm", "WebM"),
+            ("apng", "APNG"),
+        )
     }
     assert files["mp4"].name == "optviz-beale-3d.mp4"
     assert files["webp"].name == "optviz-beale-3d.webp"
     ref = read(files["gif"])
-    for fmt, kind, limit in (("mp4", "h264", 8), ("webp", "WEBP", 3)):
+    for fmt, kind, limit in (
+        ("mp4", "h264", 8),
+        ("webp", "WEBP", 3),
+        ("webm", "vp9", 8),
+        ("apng", "PNG", 3),
+    ):
         m = read(files[fmt])
         assert (m.kind, m.frames, m.size) == (kind, 12, (400, 300))
         assert m.durations_ms == pytest.approx([100.0] * 12)
         diff = mad(m.last, ref.last)
         assert (diff < limit).all(), (fmt, diff)
-    duo.wait_for_contains_text(f"#{ids.EXPORT_STATUS}", "optviz-beale-3d.webp: 12 frames")
+    duo.wait_for_contains_text(f"#{ids.EXPORT_STATUS}", "optviz-beale-3d.apng: 12 frames")
 
 
 def test_the_html_page_downloads(duo, tmp_path):  # noqa: F811

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,11 +122,21 @@ def scene_data(scene, opts: PageOptions, trajectories=None, budget=None) -> dict
 
 
 def _json_for_script(data) -> str:
-    # inside <script>: no "</" may close it early, and U+2028/9 are fine in JSON only
+    # inside <script>: no "<" at all (no "</script>" closing it early, no "<!--" opening
+    # the script's escaped states), and U+2028/9 escaped as in JSON for old parsers
     from plotly.utils import PlotlyJSONEncoder  # numpy arrays, NaN → null, as Dash sends them
 
     text = json.dumps(data, cls=PlotlyJSONEncoder, separators=(",", ":"))
-    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+_SAFE_COLOUR = re.compile(r"#[0-9A-Fa-f]{3,8}|rgba?\([0-9., %]*\)|[A-Za-z]{1,30}")
+
+
+def _css_colour(colour: str) -> str:
+    """A run's colour for the legend's CSS: only a hex, rgb()/rgba() or a colour name (a
+    scene built in Python could hold anything, e.g. a url() the browser would fetch)."""
+    return colour if _SAFE_COLOUR.fullmatch(colour or "") else "#888888"
 
 
 _CSS = """
@@ -164,7 +175,7 @@ def page_html(scene, opts: PageOptions | None = None, trajectories=None, budget=
             'aria-label="3-D surface (drag to rotate)"></div>'
         )
     legend = "".join(
-        f'<span><i style="background:{html.escape(r["colour"])}"></i>'
+        f'<span><i style="background:{_css_colour(r["colour"])}"></i>'
         f"{html.escape(r['label'])}</span>"
         for r in data["runs"]
     )
