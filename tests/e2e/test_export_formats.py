@@ -4,11 +4,22 @@ against the GIF the same page exports with the same choices (issue 19 item 4).""
 
 from __future__ import annotations
 
+import contextlib
+
+import psutil
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.e2e.browser import type_into, wait
-from tests.e2e.test_export import choose, duo, el, wait_file  # noqa: F401 (duo: a fixture)
+from tests.e2e.browser import type_into, until, wait
+from tests.e2e.test_export import (  # noqa: F401 (duo: a fixture)
+    choose,
+    choose_long,
+    duo,
+    el,
+    export_until_rendering,
+    job_processes,
+    wait_file,
+)
 from tests.viz.media import mad, read
 from viz.ui import export_panel, ids
 
@@ -83,3 +94,27 @@ def test_the_html_page_downloads(duo, tmp_path):  # noqa: F811
     assert text.startswith("<!DOCTYPE html>") and 'id="optviz-data"' in text
     assert "Plotly" in text and '"names":["SGD","Momentum","NAG","Adagrad"' in text
     assert '"contour":' in text and '"surface":' in text  # both views
+
+
+def ffmpeg_processes() -> list[psutil.Process]:
+    """ffmpeg children of this test's processes (the export job's encoder)."""
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "ffmpeg" in p.name() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+    return out
+
+
+def test_cancelling_an_mp4_export_ends_its_ffmpeg(duo):  # noqa: F811
+    choose_long(duo)
+    pick_format(duo, "MP4")
+    export_until_rendering(duo)
+    encoders = until(ffmpeg_processes, 30)
+    assert len(encoders) == 1
+    el(duo, ids.EXPORT_CANCEL).click()
+    duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", export_panel.INCOMPLETE, timeout=20)
+    gone, alive = psutil.wait_procs(encoders, timeout=10)
+    assert alive == [] and len(gone) == 1
+    assert job_processes() == [] and ffmpeg_processes() == []
+    assert list(duo.downloads.iterdir()) == []
