@@ -67,8 +67,9 @@ FORMATS: dict[str, Format] = {
 }
 BY_EXTENSION = {f.extension: key for key, f in FORMATS.items()}
 
-# The render's deadline (the runs have their own, Budget.of("export")): the largest
-# export, 1,000 frames of both views at 1920×1080, takes ~2 min as MP4 on the loaded VM.
+# The render's deadline (the runs have their own, Budget.of("export")): generous, so that
+# the largest export (1,000 frames of both views at 1920×1080) finishes on a loaded
+# machine, yet a render can never run unbounded in a job process.
 RENDER_SECONDS = 600.0
 RENDER_MAX_PIXELS = gifx.MAX_FRAMES * gifx.MAX_SIZE[0] * gifx.MAX_SIZE[1]
 
