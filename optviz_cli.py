@@ -10,6 +10,7 @@
     optviz export --preset radford-beale --out beale.gif [--view contour|3d|both]
                   [--frames N] [--fps F] [--size 800x600]
     optviz export --link URL --out x.gif
+    optviz export --preset radford-saddle --out saddle.mp4 [--title T] [--counter] [--dpi 200]
     optviz presets [-v]
     optviz tune --preset radford-beale --objective area --budget 64 [--starts 3] --format json
     optviz phase --surface ravine --optimizer momentum --x lr:1e-4:1:log --y momentum:0:0.99 \
@@ -71,6 +72,13 @@ class ExportFormat(NamedTuple):
 # the error for an unknown extension and the renderer all read it.
 EXPORT_FORMATS: dict[str, ExportFormat] = {
     ".gif": ExportFormat("animated GIF, loops forever", "viz.gif", "render_gif_bytes"),
+    ".mp4": ExportFormat("H.264 video (slides, browsers)", "viz.gif.formats", "render_mp4"),
+    ".webm": ExportFormat("VP9 video", "viz.gif.formats", "render_webm"),
+    ".webp": ExportFormat("animated WebP, lossless", "viz.gif.formats", "render_webp"),
+    ".apng": ExportFormat("animated PNG, lossless", "viz.gif.formats", "render_apng"),
+    ".html": ExportFormat(
+        "one self-contained interactive page (plays offline)", "viz.figures.page", "render_html"
+    ),
 }
 
 # Default GIF sizes, for the help (tests/test_cli_export_files.py checks them against the
@@ -164,7 +172,7 @@ def _build_parser() -> argparse.ArgumentParser:
     described = "; ".join(f"{ext}: {f.description}" for ext, f in EXPORT_FORMATS.items())
     export = sub.add_parser(
         "export",
-        help="render a scene to an animated GIF",
+        help="render a scene to an animated GIF, a video or an animated image",
         description=(
             f"Render a scene's animation to a file ({described}). The file is written to a "
             "new temporary file beside it and renamed into place when complete; only a "
@@ -206,6 +214,17 @@ def _build_parser() -> argparse.ArgumentParser:
             "--view both"
         ),
     )
+    export.add_argument(
+        "--dpi",
+        type=_positive_int("--dpi"),
+        help=(
+            "scale the default size as matplotlib would: the scene's size is at 100 dpi "
+            "(--dpi 200 doubles it), at most "
+            f"{MAX_SIZE[0]}x{MAX_SIZE[1]}; not with --size"
+        ),
+    )
+    export.add_argument("--title", help="a one-line title drawn in the frame")
+    export.add_argument("--counter", action="store_true", help="draw the step counter in the frame")
     export.set_defaults(command=cmd_export)
 
     from viz.ui import cli_analysis  # optviz tune, optviz phase (issue #17)
@@ -568,8 +587,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.frames is not None and args.frames > MAX_FRAMES:
         raise UsageError(f"--frames must be at most {MAX_FRAMES}, got {args.frames}")
     # Unset options stay None: the renderer then takes the scene's view, fps and size.
-    opts = renderer.check_options(scene, args.view, args.frames, args.fps, args.size)
+    size = _dpi_size(renderer, scene, args) if args.dpi is not None else args.size
+    extra = {"title": args.title, "counter": args.counter}
+    opts = renderer.check_options(scene, args.view, args.frames, args.fps, size, **extra)
     render = getattr(renderer, fmt.function)
+    if hasattr(renderer, "render_budget"):
+        extra["budget"] = renderer.render_budget()
     t0 = time.perf_counter()
     bar = _ProgressBar(sys.stderr)
 
@@ -582,6 +605,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 fps=opts.fps,
                 size=opts.size,
                 progress=bar,
+                **extra,
             )
         finally:
             bar.close()
@@ -597,6 +621,24 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"{size / 1024:.0f} KiB in {time.perf_counter() - t0:.2f} s"
     )
     return 0
+
+
+def _dpi_size(renderer, scene, args) -> tuple[int, int]:
+    """The scene's default size (for the view) scaled by --dpi / 100."""
+    if args.size is not None:
+        raise UsageError("--dpi and --size cannot be combined (--size is in pixels)")
+    w, h = renderer.check_options(scene, args.view).size
+    size = round(w * args.dpi / 100), round(h * args.dpi / 100)
+    if size[0] > MAX_SIZE[0] or size[1] > MAX_SIZE[1]:
+        raise UsageError(
+            f"--dpi {args.dpi} makes {size[0]}x{size[1]} pixels; the most is "
+            f"{MAX_SIZE[0]}x{MAX_SIZE[1]} (--dpi {_max_dpi(w, h)} at most for this scene)"
+        )
+    return size
+
+
+def _max_dpi(w: int, h: int) -> int:
+    return int(min(MAX_SIZE[0] * 100 / w, MAX_SIZE[1] * 100 / h))
 
 
 class _ProgressBar:

@@ -70,8 +70,9 @@ def _levels(scene):
     return xs, ys, zz, levels
 
 
-def matplotlib_gif(scene, trajectories, path: str, view: str) -> None:
-    """The tutorial way: FuncAnimation updating lines and dots, saved with PillowWriter."""
+def matplotlib_gif(scene, trajectories, path: str, view: str, writer=None) -> None:
+    """The tutorial way: FuncAnimation updating lines and dots, saved with PillowWriter
+    (or ``writer``, e.g. FFMpegWriter for an MP4: bench_formats)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,7 +141,7 @@ def matplotlib_gif(scene, trajectories, path: str, view: str) -> None:
         return out
 
     anim = FuncAnimation(fig, update, frames=len(shown), interval=1000 / FPS, blit=True)
-    anim.save(path, writer=PillowWriter(fps=FPS))
+    anim.save(path, writer=writer or PillowWriter(fps=FPS))
     plt.close(fig)
 
 

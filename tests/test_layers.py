@@ -2,7 +2,8 @@
 
 Every import counts, those inside functions included (a function-level import that dodges
 a cycle is still the cycle). Layers, top to bottom:
-``app, optviz_cli → viz.ui → viz.figures, viz.gif → viz.scene → optimizers → surfaces``.
+``app, optviz_cli, viz.notebook → viz.ui → viz.figures, viz.gif → viz.scene → optimizers →
+surfaces``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ LAYERS = {
     "viz.gif": 3,
     "viz.ui": 4,
     "viz": 2,  # the package itself (empty)
+    "viz.notebook": 5,  # the notebook API: shows the app, exports (an entry point like the CLI)
     "app": 5,
     "optviz_cli": 5,
 }

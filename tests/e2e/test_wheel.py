@@ -53,6 +53,7 @@ def test_the_wheel_holds_every_package_and_the_assets(wheel):
     shipped = {n.split("/", 1)[1] for n in names if n.startswith("optviz_assets/")}
     assert assets == shipped
     assert {"app.py", "optviz_cli.py"} <= set(names)
+    assert "viz/figures/page.js" in names  # the standalone page's playback (package data)
 
 
 def test_the_installed_wheel_serves_the_app_from_another_directory(wheel, tmp_path, dash_duo):

@@ -28,6 +28,7 @@ import viz.gif.raster as raster
 from viz import files
 from viz.gif import accuracy
 from viz.gif.contour import ContourPanel
+from viz.gif.labels import Labels, check_title
 from viz.gif.mover import Mover
 from viz.gif.surface3d import SurfacePanel
 
@@ -74,6 +75,8 @@ class _Options:
     fps: int
     size: tuple[int, int]
     camera: dict
+    title: str | None = None  # drawn in the frame (viz.gif.labels)
+    counter: bool = False  # a step counter drawn in the frame
 
 
 def _whole(name: str, value) -> int:
@@ -84,7 +87,9 @@ def _whole(name: str, value) -> int:
     return int(value)
 
 
-def check_options(scene, view=None, frames=None, fps=None, size=None, camera=None) -> _Options:
+def check_options(
+    scene, view=None, frames=None, fps=None, size=None, camera=None, title=None, counter=False
+) -> _Options:
     """Validated export options, defaults filled in from the scene; ``ValueError`` otherwise."""
     view = scene.view if view is None else view
     if view not in VIEWS:
@@ -118,7 +123,10 @@ def check_options(scene, view=None, frames=None, fps=None, size=None, camera=Non
         raise ValueError(f"size must be at least {min_w}×{MIN_SIZE[1]} for {view}, got {w}×{h}")
     camera = scene.style.camera if camera is None else camera
     _check_camera(camera)
-    return _Options(view, min(frames, steps + 1), fps, (w, h), camera)
+    if not isinstance(counter, bool):
+        raise ValueError(f"counter must be True or False, got {counter!r}")
+    title = check_title(title)
+    return _Options(view, min(frames, steps + 1), fps, (w, h), camera, title, counter)
 
 
 def _check_camera(camera) -> None:
@@ -350,7 +358,7 @@ def _pieces(pts: np.ndarray, alpha: np.ndarray, rect):
 class Animator:
     """Draws frames: the panels' backgrounds once, then trails and dots as they move."""
 
-    def __init__(self, panels, movers: list[Mover], size):
+    def __init__(self, panels, movers: list[Mover], size, labels: Labels | None = None):
         w, h = size
         self.size = size
         self.canvas = np.zeros((h, w, 3), dtype=np.uint8)
@@ -360,6 +368,9 @@ class Animator:
             ph, pw = panel.background.shape[:2]
             self.canvas[y0 : y0 + ph, x0 : x0 + pw] = panel.background
             self.allowed[y0 : y0 + ph, x0 : x0 + pw] = panel.allowed
+        self.labels = labels
+        if labels is not None:  # the title, the counter's box: static, nothing moves in them
+            labels.paint_static(self.canvas, self.allowed)
         self.movers = movers
         colours = [tuple(int(c) for c in m.colour) for m in movers]
         self.palette = Palette(self.canvas, extra_colours(colours))
@@ -434,6 +445,11 @@ class Animator:
             dot_boxes.append(box)
         self.last_boxes = dot_boxes
         boxes = stale + dot_boxes
+        patch = self.labels.counter(step) if self.labels is not None else None
+        if patch is not None:  # the counter: its box redrawn, in palette colours
+            x0, y0, x1, y1 = self.labels.counter_box
+            frame[y0:y1, x0:x1] = self.palette.nearest(patch)
+            boxes.append(self.labels.counter_box)
         if not boxes:
             return frame, (0, 0, 1, 1)
         xs0, ys0, xs1, ys1 = zip(*boxes, strict=True)
@@ -502,7 +518,10 @@ def _build(scene, opts: _Options, trajectories):
             SurfacePanel(scene, runs, (w - left, h), (left, 0), opts.camera, legend=False),
         ]
     movers = [panel.mover(raster.rgb(runs[i].colour), pts) for panel in panels for i, pts in paths]
-    return Animator(panels, movers, (w, h))
+    labels = None
+    if opts.title or opts.counter:
+        labels = Labels((w, h), panels[0].size, scene.steps, opts.title, opts.counter)
+    return Animator(panels, movers, (w, h), labels)
 
 
 def iter_frames(
@@ -521,16 +540,36 @@ def iter_frames(
         yield int(step), animator.palette.colours[frame]
 
 
-def _render(scene, fp, opts: _Options, progress: Progress | None, trajectories) -> int:
+def frames_of(scene, opts: _Options, trajectories=None, progress=None, budget=None):
+    """``(animator, indices, hint)`` for each frame; ``budget`` (``optimizers.budget``):
+    its cap checked on frames × pixels before anything, its deadline ticked per frame."""
+    w, h = opts.size
+    if budget is not None:
+        budget.check(
+            opts.frames * w * h,
+            f"this export ({opts.frames:,} frames of {w}×{h})",
+            "use fewer frames or a smaller size",
+        )
     animator = _build(scene, opts, trajectories)
     steps = frame_steps(scene.steps, opts.frames)
-    delays = frame_delays(len(steps), opts.fps)
-    gif = GifStream(fp, opts.size, animator.palette.bytes)
-    for n, (step, delay) in enumerate(zip(steps, delays, strict=True)):
+    for n, step in enumerate(steps):
+        if budget is not None:
+            budget.tick()
         frame, hint = animator.frame(int(step))
-        gif.add(frame, delay, hint)
+        yield animator, frame, hint
         if progress is not None:
             progress(n + 1, len(steps))
+
+
+def _render(scene, fp, opts: _Options, progress: Progress | None, trajectories, budget=None):
+    delays = frame_delays(len(frame_steps(scene.steps, opts.frames)), opts.fps)
+    gif = None
+    for n, (animator, frame, hint) in enumerate(
+        frames_of(scene, opts, trajectories, progress, budget)
+    ):
+        if gif is None:
+            gif = GifStream(fp, opts.size, animator.palette.bytes)
+        gif.add(frame, delays[n], hint)
     gif.close()
     return gif.frames
 
@@ -544,11 +583,14 @@ def render_gif_bytes(
     camera: dict | None = None,
     progress: Progress | None = None,
     trajectories=None,
+    title: str | None = None,
+    counter: bool = False,
+    budget=None,
 ) -> bytes:
     """The GIF of ``scene`` as bytes (see ``export_gif`` for the arguments)."""
-    opts = check_options(scene, view, frames, fps, size, camera)
+    opts = check_options(scene, view, frames, fps, size, camera, title, counter)
     buf = io.BytesIO()
-    _render(scene, buf, opts, progress, trajectories)
+    _render(scene, buf, opts, progress, trajectories, budget)
     return buf.getvalue()
 
 
@@ -562,6 +604,9 @@ def export_gif(
     camera: dict | None = None,
     progress: Progress | None = None,
     trajectories=None,
+    title: str | None = None,
+    counter: bool = False,
+    budget=None,
 ) -> ExportInfo:
     """Write the animation of ``scene`` to ``path`` as a GIF that loops forever.
 
@@ -579,6 +624,8 @@ def export_gif(
       progress: called as ``progress(frames_done, frames_total)`` after each frame.
       trajectories: the runs' ``Trajectory`` objects (or point arrays), if already
         computed; default ``scene.compute()``.
+      title: one line drawn at the top left of the frame; counter: draw "step k / N".
+      budget: an ``optimizers.budget.Budget`` ticked once per frame (``BudgetError``).
 
     Returns:
       An ``ExportInfo``. Bad options raise ``ValueError`` before anything is written; the
@@ -586,12 +633,12 @@ def export_gif(
       (``viz.files``: a symlink, device or folder at ``path`` is ``UnsafeTarget``).
     """
     t0 = time.perf_counter()
-    opts = check_options(scene, view, frames, fps, size, camera)
+    opts = check_options(scene, view, frames, fps, size, camera, title, counter)
     path = os.fspath(path)
     written = []
 
     def write(fp):
-        written.append(_render(scene, fp, opts, progress, trajectories))
+        written.append(_render(scene, fp, opts, progress, trajectories, budget))
 
     size = files.write_replacing(path, write)  # never through a link, nor over a device
     return ExportInfo(

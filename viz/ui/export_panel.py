@@ -1,4 +1,8 @@
-"""The app's "Export GIF" panel: the CLI's choices, a progress bar, a download when done.
+"""The app's "Export" panel: the CLI's choices, a progress bar, a download when done.
+
+Formats (the menu): GIF, MP4, WebM, WebP, APNG from the one renderer (``viz.gif``), and
+HTML, the standalone interactive page (``viz.figures.page``); each download is named
+with its format's extension. A title and a step counter can be drawn in the frame.
 
 The export runs as a Dash *background* callback (``DiskcacheManager``): the render happens
 in its own process and its progress and result go through a disk cache, so any gunicorn
@@ -37,6 +41,8 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from optimizers.budget import Budget
 from viz import gif
+from viz.figures import page
+from viz.gif.labels import check_title
 from viz.scene import Scene, link, validate
 from viz.ui import ids
 from viz.ui.jobs import CACHE_TIMEOUT, ExportSlots
@@ -46,7 +52,17 @@ POLL_MS = 500
 
 log = logging.getLogger("optviz")
 
+# This panel's own controls (kept here, not in viz.ui.ids: no browser script reads them)
+EXPORT_FORMAT = "export-format"  # GIF | MP4 | WebM | WebP | APNG | HTML
+EXPORT_COUNTER = "export-counter"  # checklist: draw the step counter in the frame
+EXPORT_TITLE = "export-title"  # a title drawn in the frame
+
 VIEW_LABELS = {"contour": "contour", "3d": "3-D", "both": "both"}
+# the format menu: key -> (label, extension, MIME type)
+FORMATS = {
+    **{k: (f.name, f.extension, f.mime) for k, f in gif.FORMATS.items()},
+    "html": ("HTML page", ".html", "text/html"),
+}
 BUSY = "The server is busy exporting other GIFs; try again in a moment."
 NO_SCENE = "There is no valid scene to export yet: fix the settings above first."
 INCOMPLETE = (
@@ -152,9 +168,39 @@ def parse_options(scene, view, frames, fps, width, height, camera):
     return opts, {}
 
 
-def filename(scene, view: str) -> str:
+def filename(scene, view: str, fmt: str = "gif") -> str:
     surface = re.sub(r"[^A-Za-z0-9_.-]+", "-", scene.surface_name).strip("-.")[:40] or "surface"
-    return f"optviz-{surface}-{view}.gif"
+    return f"optviz-{surface}-{view}{FORMATS[fmt][1]}"
+
+
+def _extras(fmt, counter, title) -> tuple[str, dict, dict]:
+    """``(format, {title, counter}, {control: message})`` from the menu and the two boxes."""
+    msgs: dict[str, str] = {}
+    if fmt not in FORMATS:
+        msgs["msg"] = f"format must be one of {', '.join(v[0] for v in FORMATS.values())}"
+        fmt = "gif"
+    on = bool(counter) and isinstance(counter, list) and "on" in counter
+    text = title if isinstance(title, str) else None
+    try:
+        text = check_title(text)  # the renderer's rule
+    except ValueError as exc:
+        msgs["msg"] = str(exc)
+    return fmt, {"title": text, "counter": on}, msgs
+
+
+def _render(fmt, scene, opts, extra, progress, trajectories) -> bytes:
+    """The file's bytes: GIF as ever, the other images and videos from the same frames
+    under a render budget (its deadline kills ffmpeg), or the standalone page."""
+    args = (scene, opts.view, opts.frames, opts.fps, opts.size, opts.camera, progress)
+    budget = gif.render_budget()
+    if fmt == "gif":
+        return gif.render_gif_bytes(*args, trajectories, **extra, budget=budget)
+    if fmt == "html":
+        return page.render_html(
+            scene, opts.view, opts.frames, opts.fps, opts.size, None, progress, trajectories,
+            title=extra["title"],
+        )  # fmt: skip
+    return gif.render(scene, fmt, *args[1:], trajectories, **extra, budget=budget)
 
 
 # ----------------------------------------------------------------------------- callback
@@ -184,11 +230,15 @@ def export(
     camera,
     state,
     slots: ExportSlots | None = None,
+    fmt="gif",
+    counter=None,
+    title=None,
 ) -> Outputs:
-    """One click on Export: check, take a slot, render with progress, hand back the GIF.
+    """One click on Export: check, take a slot, render with progress, hand back the file.
 
-    Returns the dcc.Download data (``no_update`` unless a GIF was made), the message line,
-    the status line and the frames/fps/size messages.
+    Returns the dcc.Download data (``no_update`` unless a file was made), the message line,
+    the status line and the frames/fps/size messages. ``fmt`` is a key of ``FORMATS``;
+    ``counter`` the checklist's value (``["on"]``: draw it), ``title`` the title box's.
     """
     if not n_clicks:
         return _answer({})
@@ -196,9 +246,10 @@ def export(
         scene = scene_from_state(state)
     except ValueError as exc:
         return _answer({"msg": str(exc)})
+    fmt, extra, bad = _extras(fmt, counter, title)
     opts, msgs = parse_options(scene, view, frames, fps, width, height, camera)
-    if opts is None:
-        return _answer(msgs)
+    if opts is None or bad:
+        return _answer({**msgs, **bad})
     try:
         slot = slots.acquire() if slots is not None else None
     except diskcache.Timeout:  # the slots' cache stayed locked: as busy as it gets
@@ -224,25 +275,21 @@ def export(
         if set_progress is not None:
             set_progress((0, total, f"frame 0 / {total}"))
         t0 = time.perf_counter()
-        data = gif.render_gif_bytes(
-            scene, opts.view, opts.frames, opts.fps, opts.size, opts.camera, progress, trajectories
-        )
+        data = _render(fmt, scene, opts, extra, progress, trajectories)
         seconds = time.perf_counter() - t0
     finally:
         if slots is not None:
             slots.release(slot)
-    name = filename(scene, opts.view)
+    name = filename(scene, opts.view, fmt)
     w, h = opts.size
     download = {
         "content": base64.b64encode(data).decode("ascii"),
         "filename": name,
         "base64": True,
-        "type": "image/gif",
+        "type": FORMATS[fmt][2],
     }
-    status = (
-        f"✓ {name}: {total} frames, {w}×{h}, {opts.fps} fps, "
-        f"{len(data) / 1024:.0f} KiB in {seconds:.1f} s"
-    )
+    what = f"every step, {w}×{h}" if fmt == "html" else f"{total} frames, {w}×{h}, {opts.fps} fps"
+    status = f"✓ {name}: {what}, {len(data) / 1024:.0f} KiB in {seconds:.1f} s"
     return _answer({}, download, status)
 
 
@@ -271,7 +318,21 @@ def _num(id_, placeholder: str, mode: str = "numeric") -> dcc.Input:
 def panel() -> list:
     """The children of the ``EXPORT_PANEL`` section."""
     return [
-        html.H3("Export GIF", className="section-title"),
+        html.H3("Export", className="section-title"),
+        html.Div(
+            [
+                html.Label("format", htmlFor=EXPORT_FORMAT),
+                dcc.Dropdown(
+                    id=EXPORT_FORMAT,
+                    options=[{"label": v[0], "value": k} for k, v in FORMATS.items()],
+                    value="gif",
+                    clearable=False,
+                    searchable=False,
+                    className="export-format",
+                ),
+            ],
+            className="field",
+        ),
         dcc.RadioItems(
             id=ids.EXPORT_VIEW,
             options=[{"label": f" {t}", "value": v} for v, t in VIEW_LABELS.items()],
@@ -292,6 +353,27 @@ def panel() -> list:
             _num(ids.EXPORT_HEIGHT, "height"),
             msg_id=ids.EXPORT_SIZE_MSG,
         ),
+        html.Div(
+            [
+                html.Label("title", htmlFor=EXPORT_TITLE),
+                dcc.Input(
+                    id=EXPORT_TITLE,
+                    type="text",
+                    value="",
+                    maxLength=120,
+                    placeholder="none",
+                    autoComplete="off",
+                    className="text-input",
+                ),
+                dcc.Checklist(
+                    id=EXPORT_COUNTER,
+                    options=[{"label": " step counter", "value": "on"}],
+                    value=[],
+                    inline=True,
+                ),
+            ],
+            className="field",
+        ),
         html.P(
             f"Blank: the scene's own (every step up to {gif.DEFAULT_MAX_FRAMES}). Up to "
             f"{gif.MAX_FRAMES:,} frames, "
@@ -300,7 +382,7 @@ def panel() -> list:
         ),
         html.Div(
             [
-                html.Button("Export GIF", id=ids.EXPORT_BTN, n_clicks=0, className="export-btn"),
+                html.Button("Export", id=ids.EXPORT_BTN, n_clicks=0, className="export-btn"),
                 html.Button(
                     "Cancel",
                     id=ids.EXPORT_CANCEL,
@@ -374,6 +456,9 @@ def register(app, manager) -> None:
         State(ids.EXPORT_CAMERA, "data"),
         State(ids.SCENE_STATE, "data"),
         State(ids.EXPORT_PAGE, "data"),
+        State(EXPORT_FORMAT, "value"),
+        State(EXPORT_COUNTER, "value"),
+        State(EXPORT_TITLE, "value"),
         background=True,
         manager=manager,
         interval=POLL_MS,
@@ -399,7 +484,10 @@ def register(app, manager) -> None:
         cancel=[Input(ids.EXPORT_CANCEL, "n_clicks")],
         prevent_initial_call=True,
     )
-    def _export(set_progress, n_clicks, view, frames, fps, width, height, camera, state, _page):
+    def _export(
+        set_progress, n_clicks, view, frames, fps, width, height, camera, state, _page, *more
+    ):
+        fmt, counter, title = more
         try:
             return export(
                 set_progress,
@@ -412,7 +500,10 @@ def register(app, manager) -> None:
                 camera,
                 state,
                 slots,
+                fmt,
+                counter,
+                title,
             )
         except Exception:  # a bug or a resource limit: a message, never a traceback
-            log.exception("GIF export failed")
+            log.exception("export failed")
             return _answer({"msg": FAILED})
