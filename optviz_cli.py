@@ -11,6 +11,7 @@
                   [--frames N] [--fps F] [--size 800x600]
     optviz export --link URL --out x.gif
     optviz presets [-v]
+    optviz optimizers [--all]      (torch:Adam, pytorch_optimizer:Lamb, optax:adamw, ...)
 
 A scene comes from ``--preset``, from ``--link`` (the app's share link: the whole scene
 in its ``#v2=...`` part), from ``--surface`` or from ``--expression``. A preset's or a
@@ -204,6 +205,10 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     export.set_defaults(command=cmd_export)
+
+    rules = sub.add_parser("optimizers", help="list every update rule available, with its source")
+    rules.add_argument("--all", action="store_true", help="also the refused ones, with why")
+    rules.set_defaults(command=cmd_optimizers)
 
     listing = sub.add_parser("presets", help="list the scene presets")
     listing.add_argument("--verbose", "-v", action="store_true", help="with their descriptions")
@@ -609,6 +614,18 @@ def cmd_presets(args: argparse.Namespace) -> int:
         )
         if args.verbose:
             print(f"{'':<{width}}  {scene.description}\n")
+    return 0
+
+
+def cmd_optimizers(args: argparse.Namespace) -> int:
+    from optimizers import library
+
+    rows = [r for r in library.listing() if args.all or not r[2]]
+    width = max(len(r[0]) for r in rows)
+    for name, source, note in rows:
+        print(f"{name:<{width}}  {source}" + (f"  ({note})" if note else ""))
+    for line in library.missing():
+        print(f"optviz: note: {line}", file=sys.stderr)
     return 0
 
 

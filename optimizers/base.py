@@ -189,9 +189,12 @@ class Registry(dict):
         prefix = key.partition(":")[0] if isinstance(key, str) and ":" in key else None
         if prefix not in self.resolvers:
             raise ValueError(f"unknown optimizer {key!r}; choose one of: {', '.join(self)}")
-        if key not in self._found:
-            self._found[key] = self.resolvers[prefix](key)
-        return self._found[key]
+        info = self._found.get(key)
+        if info is None:
+            info = self.resolvers[prefix](key)
+            if len(self._found) < 1024:  # spellings are untrusted text (links): keep it bounded
+                self._found[key] = info
+        return info
 
     def __missing__(self, key):
         try:

@@ -340,6 +340,25 @@ def from_optax(transformation_or_name, **hyper) -> Optimizer:
     raise ValueError(f"from_optax takes an optax transformation or its name, got {x!r}")
 
 
+def listing(refusals: bool = True) -> list[tuple[str, str, str]]:
+    """``(name, source, note)`` for every rule: the built-in ones (source "optviz"), then
+    each installed library's, a refused one's note saying why (``refusals=False``: no
+    probing, notes empty)."""
+    rows = [(n, "optviz (the notes)", "") for n in OPTIMIZERS]
+    bad = refused() if refusals else {}
+    rows += [(n, src, f"refused: {bad[n]}" if n in bad else "") for n, src in available().items()]
+    return rows
+
+
+def missing() -> list[str]:
+    """One line per library that is not installed, saying how to add it."""
+    return [
+        f"{PACKAGE[p]} is not installed ({p}:… rules): {INSTALL[p]}"
+        for p in PREFIXES
+        if _import(p) is None
+    ]
+
+
 # ---- which rules draw: a short probe on a bowl ---------------------------------------
 
 
@@ -393,7 +412,13 @@ def refused() -> dict[str, str]:
     """``{name: reason}`` for each installed library rule that cannot draw a 2-D path."""
     out = {}
     for name in available():
-        reason = probe(name)
+        # optax's rules are refused by their signature alone: probing one compiles it
+        # (about 0.3 s each), and tests/optimizers/test_library_registry.py runs them all.
+        if name.startswith("optax:"):
+            prefix, _, rest = name.partition(":")
+            reason = static_reason(prefix, _catalogue(prefix)[rest])
+        else:
+            reason = probe(name)
         if reason is not None:
             out[name] = reason
     return out
@@ -412,6 +437,8 @@ __all__ = [
     "drawable",
     "from_optax",
     "from_torch",
+    "listing",
+    "missing",
     "probe",
     "refused",
     "resolve",

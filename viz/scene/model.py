@@ -341,10 +341,11 @@ class Scene:
             optimizers = [optimizers]
         optimizers = list(optimizers)
         for rule in optimizers:
-            if rule not in OPTIMIZERS:
+            if not isinstance(rule, str):
                 raise ValueError(
                     f"unknown optimizer {rule!r}; choose one of: {', '.join(OPTIMIZERS)}"
                 )
+            OPTIMIZERS.find(rule)  # a library rule's message says how to install a missing one
         seen = set()
         for rule in optimizers:
             if rule in seen:
