@@ -14,7 +14,7 @@ from optimizers import OPTIMIZERS
 from surfaces import SURFACES
 from viz.scene import PRESETS, link
 from viz.scene.validate import CUSTOM, MAX_STEPS, rule_of
-from viz.ui import export_panel, ids, schedule_controls, share_box
+from viz.ui import export_panel, ids, library_picker, schedule_controls, share_box
 
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -114,7 +114,7 @@ def optimizer_options(preset_runs: dict | None = None) -> list[dict]:
     preset_runs = preset_runs or {}
     opts = [_option(k, r["label"], r["colour"]) for k, r in preset_runs.items()]
     opts += [_option(n, i.label, i.colour) for n, i in OPTIMIZERS.items() if n not in preset_runs]
-    return opts
+    return opts + [o for o in library_picker.options(_option) if o["value"] not in preset_runs]
 
 
 def surface_options() -> list[dict]:
@@ -204,16 +204,7 @@ def hyper_control(opt: str, spec, value) -> html.Div:
                 className="hyper-label",
                 title=title,
             ),
-            dcc.Slider(
-                id=ids.hyper_slider(opt, spec.name),
-                min=lo,
-                max=hi,
-                step=step,
-                value=min(max(pos, lo), hi),
-                marks=None,
-                updatemode="mouseup",
-                className="hyper-slider" + (" log" if spec.log else ""),
-            ),
+            *([] if spec.typed else [_slider(opt, spec, lo, hi, step, pos)]),
             dcc.Input(
                 id=ids.hyper(opt, spec.name),
                 type="text",
@@ -225,8 +216,22 @@ def hyper_control(opt: str, spec, value) -> html.Div:
             ),
             _msg(ids.hyper_msg(opt, spec.name), "msg hyper-msg"),
         ],
-        className="hyper-row" + (" log" if spec.log else ""),
+        className="hyper-row" + (" log" if spec.log else "") + (" typed" if spec.typed else ""),
         title=title,
+    )
+
+
+def _slider(opt: str, spec, lo: float, hi: float, step: float, pos: float):
+    """The slider beside a number's box (none for a library rule's typed numbers)."""
+    return dcc.Slider(
+        id=ids.hyper_slider(opt, spec.name),
+        min=lo,
+        max=hi,
+        step=step,
+        value=min(max(pos, lo), hi),
+        marks=None,
+        updatemode="mouseup",
+        className="hyper-slider" + (" log" if spec.log else ""),
     )
 
 
@@ -468,6 +473,7 @@ def sidebar(init: dict) -> html.Aside:
                     placeholder="choose one or more…",
                     className="opt-dd",
                 ),
+                html.Div(library_picker.note(), className="opt-more"),
                 _msg(ids.OPTIMIZERS_MSG),
                 html.Div(
                     [
