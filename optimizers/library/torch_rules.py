@@ -65,6 +65,10 @@ def _clone(v):
     return copy.deepcopy(v)
 
 
+def _from_numpy(a: np.ndarray):
+    return import_torch().from_numpy(a)
+
+
 @functools.cache
 def _tensor_type():
     return import_torch().Tensor
@@ -73,9 +77,13 @@ def _tensor_type():
 class _Engine:
     """One live torch optimizer over one parameter, and which state it currently holds."""
 
-    def __init__(self, make, x: np.ndarray):
+    def __init__(self, make, x: np.ndarray, elementwise: bool = False):
         torch = import_torch()
         self.param = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        self.view = self.param.detach().numpy()  # the parameter's memory, written in place
+        # torch.optim's per-coordinate rules hold no reference to p.grad: one grad tensor,
+        # refilled each step. Others get a fresh one (a rule may keep the last as state).
+        self.grad = torch.zeros_like(self.param) if elementwise else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # constructor notes (e.g. "lr is None") aren't ours
             self.opt = make([self.param])
@@ -98,18 +106,19 @@ class _Engine:
             g.update(_clone(saved))
 
     def step(self, x: np.ndarray, g: np.ndarray, surface) -> np.ndarray:
-        torch = import_torch()
-        param = self.param
-        with torch.no_grad():
-            param.copy_(torch.from_numpy(x))
-        param.grad = torch.from_numpy(g)
+        self.view[...] = x
+        if self.grad is None:
+            self.param.grad = _from_numpy(np.array(g))
+        else:
+            self.grad.numpy()[...] = g
+            self.param.grad = self.grad
         try:
             self._step(surface)
         except (ZeroDivisionError, OverflowError):
             # The library's own float arithmetic broke down (e.g. 0/0 in a Python
             # float): this start's path ends there, as a divergence would.
             return np.full_like(x, np.nan)
-        return param.detach().numpy().copy()
+        return self.view.copy()
 
     def _step(self, surface) -> None:
         if self.closure:
@@ -161,7 +170,7 @@ def adapter(make, label: str, elementwise: bool) -> Optimizer:
         x = np.array(params, dtype=np.float64)
         try:
             if x.ndim == 1 or elementwise:
-                engines = (_Engine(make, x),)
+                engines = (_Engine(make, x, elementwise),)
             else:
                 engines = tuple(_Engine(make, row) for row in x)
         except Exception as exc:  # the library's own complaint, as one line
@@ -172,8 +181,8 @@ def adapter(make, label: str, elementwise: bool) -> Optimizer:
         return TorchState(0, tuple(e.snapshot() for e in engines), engines, token)
 
     def step(params, state, surface):
-        x = np.array(params, dtype=np.float64)
-        g = np.array(surface.grad(x), dtype=np.float64)
+        x = np.asarray(params, dtype=np.float64)  # copied into the parameter, not kept
+        g = np.asarray(surface.grad(x), dtype=np.float64)
         engines, token = state.engines, object()
         try:
             if len(engines) == 1:
