@@ -71,23 +71,29 @@ def peer(starts: np.ndarray, steps: int) -> np.ndarray:
 
 
 def _fresh(batch: int, steps: int) -> dict:
-    """First run of each side in a new process (imports not timed, first call timed)."""
-    code = (
-        "import json, time, torch; torch.set_num_threads(1)\n"
-        "from benchmarks import bench_adapters as b\n"
-        f"x = b._starts({batch})\n"
-        "out = {}\n"
-        "for side in ('ours', 'peer'):\n"
-        "    t0 = time.perf_counter()\n"
-        "    getattr(b, side)(x, %d)\n"
-        "    out[side] = time.perf_counter() - t0\n"
-        "print(json.dumps(out))\n" % steps
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=True
-    )
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    """First run of each side, each in a new process of its own (imports not timed; the
+    first call is, with whatever torch loads lazily on its first step)."""
+    out = {}
+    for side in ("ours", "peer"):
+        code = (
+            "import json, time, torch; torch.set_num_threads(1)\n"
+            "from benchmarks import bench_adapters as b\n"
+            f"x = b._starts({batch})\n"
+            "t0 = time.perf_counter()\n"
+            f"b.{side}(x, {steps})\n"
+            "print(json.dumps(time.perf_counter() - t0))\n"
+        )
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        res = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        out[side] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out
 
 
 def main(repeats: int = 3) -> list[Row]:
