@@ -88,6 +88,9 @@ class _Engine:
             warnings.simplefilter("ignore")  # constructor notes (e.g. "lr is None") aren't ours
             self.opt = make([self.param])
         self.closure = _needs_closure(self.opt)
+        # AdaHessian, SophiaH: step(hessian=[...]) takes the Hessian's diagonal, which
+        # their Hutchinson estimate (autograd with create_graph) only samples.
+        self.hessian = _takes(self.opt, "hessian")
         self.loaded: object = None  # the token of the state whose copy the optimizer holds
 
     def snapshot(self):
@@ -123,6 +126,8 @@ class _Engine:
     def _step(self, surface) -> None:
         if self.closure:
             self.opt.step(self._closure(surface))
+        elif self.hessian:
+            self.opt.step(hessian=self._diagonal(surface))
         else:
             try:
                 self.opt.step()
@@ -131,6 +136,19 @@ class _Engine:
                     raise
                 self.closure = True  # pytorch-optimizer says so at the first step
                 self.opt.step(self._closure(surface))
+
+    def _diagonal(self, surface):
+        """The exact Hessian's diagonal at the parameter, when the rule's period asks for
+        one (``update_period``: SophiaH's 10 steps), else None (it keeps its last)."""
+        done = self.opt.param_groups[0].get("step", 0)
+        if done % max(1, int(getattr(self.opt, "update_period", 1) or 1)):
+            return None
+        if not getattr(surface, "has_hessian", True):
+            raise ValueError(
+                f"it needs a Hessian: surface '{getattr(surface, 'name', '?')}' has none"
+            )
+        h = np.asarray(surface.hessian(self.view), dtype=np.float64)
+        return [_from_numpy(np.ascontiguousarray(np.diagonal(h, axis1=-2, axis2=-1)))]
 
     def _closure(self, surface):
         """Re-evaluates loss and gradient at the parameter's current value (line searches)."""
@@ -144,6 +162,13 @@ class _Engine:
             return torch.tensor(float(np.sum(value)), dtype=torch.float64)
 
         return closure
+
+
+def _takes(opt, name: str) -> bool:
+    try:
+        return name in inspect.signature(opt.step).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _needs_closure(opt) -> bool:

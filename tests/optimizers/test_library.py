@@ -186,12 +186,30 @@ def test_closure_rules_work_and_refused_rules_say_why():
     tr = run(get_optimizer("torch:LBFGS", lr=0.5), s, s.start, 10)
     assert tr.diverged_at is None and tr.losses[-1] < 1e-6  # a line search on the exact grad
     refused = library.refused()
-    for name in ("pytorch_optimizer:LOMO", "pytorch_optimizer:AdaHessian", "optax:lbfgs"):
+    for name in ("pytorch_optimizer:LOMO", "pytorch_optimizer:Muon", "optax:lbfgs"):
         assert refused[name]
         with pytest.raises(ValueError, match=f"{name} (is refused|failed at step 1)"):
             run(get_optimizer(name), s, s.start, 5)
     assert "needs the model" in refused["pytorch_optimizer:LOMO"]
-    assert "Hessian-vector" in refused["pytorch_optimizer:AdaHessian"]
+    assert "matrix-shaped" in refused["pytorch_optimizer:Muon"]
+
+
+def test_hessian_rules_get_the_exact_diagonal():
+    """AdaHessian with the exact diag(H) on a quadratic bowl, by hand: its first step."""
+    import torch
+    from pytorch_optimizer import AdaHessian
+
+    s = get_surface("quadratic")
+    x0 = np.array(s.start, dtype=float)
+    opt = get_optimizer("pytorch_optimizer:AdaHessian", lr=0.1)
+    x1, _ = opt.step(x0, opt.init(x0), s)
+    p = torch.tensor(x0, requires_grad=True)
+    ref = AdaHessian([p], lr=0.1)
+    p.grad = torch.from_numpy(s.grad(x0))
+    ref.step(hessian=[torch.from_numpy(np.diagonal(s.hessian(x0)).copy())])
+    np.testing.assert_array_equal(x1, p.detach().numpy())
+    assert "pytorch_optimizer:AdaHessian" not in library.refused()
+    assert "pytorch_optimizer:SophiaH" not in library.refused()
 
 
 def test_available_lists_every_library_rule_with_its_source():
