@@ -36,7 +36,7 @@ def test_pick_a_pytorch_optimizer_rule_and_see_it_race(dash_duo):
     dash_duo.find_element(f"#{ids.OPTIMIZERS}").click()
     box = wait(
         dash_duo,
-        "document.querySelector('.dash-dropdown-search, [id=\"%s\"] input')" % ids.OPTIMIZERS,
+        f"document.querySelector('.dash-dropdown-search, [id=\"{ids.OPTIMIZERS}\"] input')",
     )
     box.send_keys("lamb")
     option = wait(
