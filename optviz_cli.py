@@ -15,6 +15,7 @@
     optviz tune --preset radford-beale --objective area --budget 64 [--starts 3] --format json
     optviz phase --surface ravine --optimizer momentum --x lr:1e-4:1:log --y momentum:0:0.99 \
                  --out map.png
+    optviz optimizers [--all]      (torch:Adam, pytorch_optimizer:Lamb, optax:adamw, ...)
 
 A scene comes from ``--preset``, from ``--link`` (the app's share link: the whole scene
 in its ``#v2=...`` part), from ``--surface`` or from ``--expression``. A preset's or a
@@ -230,6 +231,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from viz.ui import cli_analysis  # optviz tune, optviz phase (issue #17)
 
     cli_analysis.add_commands(sub, _add_scene_arguments, _prepare)
+    rules = sub.add_parser("optimizers", help="list every update rule available, with its source")
+    rules.add_argument("--all", action="store_true", help="also the refused ones, with why")
+    rules.set_defaults(command=cmd_optimizers)
 
     listing = sub.add_parser("presets", help="list the scene presets")
     listing.add_argument("--verbose", "-v", action="store_true", help="with their descriptions")
@@ -685,6 +689,18 @@ def cmd_presets(args: argparse.Namespace) -> int:
         )
         if args.verbose:
             print(f"{'':<{width}}  {scene.description}\n")
+    return 0
+
+
+def cmd_optimizers(args: argparse.Namespace) -> int:
+    from optimizers import library
+
+    rows = [r for r in library.listing() if args.all or not r[2]]
+    width = max(len(r[0]) for r in rows)
+    for name, source, note in rows:
+        print(f"{name:<{width}}  {source}" + (f"  ({note})" if note else ""))
+    for line in library.missing():
+        print(f"optviz: note: {line}", file=sys.stderr)
     return 0
 
 

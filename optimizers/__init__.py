@@ -13,6 +13,7 @@ import importlib
 
 from optimizers import memory, schedules  # noqa: F401 - memory.tune() is the apps' to call
 from optimizers.base import OPTIMIZERS, HyperSpec, Optimizer, RuleInfo
+from optimizers.library import available, from_optax, from_torch
 from optimizers.run import Trajectory, run
 from optimizers.typed import RuleError, from_rule
 
@@ -40,10 +41,11 @@ for _name in RULES:
 
 def get_optimizer(name: str, **hyper) -> Optimizer:
     """The rule ``name`` with ``hyper`` over its defaults; ``ValueError`` on a bad name or value."""
-    if not isinstance(name, str) or name not in OPTIMIZERS:
-        choices = ", ".join(OPTIMIZERS)
-        raise ValueError(f"unknown optimizer {name!r}; choose one of: {choices}")
-    return OPTIMIZERS[name].build(**hyper)
+    if not isinstance(name, str):
+        raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    # Prefixed names (torch:Adam, pytorch_optimizer:Lamb, optax:adamw) come from
+    # optimizers.library, whose message says why one is missing (e.g. how to install it).
+    return OPTIMIZERS.find(name).build(**hyper)
 
 
 __all__ = [
@@ -53,7 +55,10 @@ __all__ = [
     "RuleError",
     "RuleInfo",
     "Trajectory",
+    "available",
+    "from_optax",
     "from_rule",
+    "from_torch",
     "get_optimizer",
     "run",
     "schedules",

@@ -45,6 +45,7 @@ class HyperSpec:
     max: float = math.inf
     min_open: bool = False
     max_open: bool = False
+    typed: bool = False  # a number typed in a box, no slider (library rules' own numbers)
 
     @property
     def is_bool(self) -> bool:
@@ -170,7 +171,52 @@ class RuleInfo:
         return opt._replace(name=self.name, hyper=values)
 
 
-OPTIMIZERS: dict[str, RuleInfo] = {}
+class Registry(dict):
+    """The built-in rules (what iterating, ``len`` and ``items`` see) plus rules found by
+    a prefixed name: ``OPTIMIZERS["torch:Adam"]`` asks the resolver registered for
+    ``"torch"`` (``optimizers.library``) and caches its ``RuleInfo``; ``in`` and ``get``
+    answer for such names too, without listing them."""
+
+    def __init__(self):
+        super().__init__()
+        self.resolvers: dict[str, Callable[[str], RuleInfo]] = {}
+        self._found: dict[str, RuleInfo] = {}
+
+    def find(self, key) -> RuleInfo:
+        """The rule ``key`` names; ``ValueError`` saying why there is none."""
+        if isinstance(key, str) and dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        prefix = key.partition(":")[0] if isinstance(key, str) and ":" in key else None
+        if prefix not in self.resolvers:
+            raise ValueError(f"unknown optimizer {key!r}; choose one of: {', '.join(self)}")
+        info = self._found.get(key)
+        if info is None:
+            info = self.resolvers[prefix](key)
+            if len(self._found) < 1024:  # spellings are untrusted text (links): keep it bounded
+                self._found[key] = info
+        return info
+
+    def __missing__(self, key):
+        try:
+            return self.find(key)
+        except ValueError as exc:
+            raise KeyError(str(exc)) from None
+
+    def __contains__(self, key) -> bool:
+        try:
+            self.find(key)
+        except ValueError:
+            return False
+        return True
+
+    def get(self, key, default=None):
+        try:
+            return self.find(key)
+        except ValueError:
+            return default
+
+
+OPTIMIZERS: Registry = Registry()
 
 
 def register(info: RuleInfo) -> RuleInfo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from dash import no_update
 
-from optimizers import from_rule, run
+from optimizers import OPTIMIZERS, from_rule, run
 from viz.scene import link
 from viz.ui import callbacks as cb
 from viz.ui import layout
@@ -18,9 +18,13 @@ def drawn(name="mine", text=ed.EXAMPLE, store=None, picked=None):
     return ed.edit(ed.RULE_DRAW, name, text, store or [], picked or ["sgd"])
 
 
-def test_the_picker_offers_write_your_own_last():
+def test_the_picker_offers_write_your_own_after_the_notes_rules():
+    """After the built-in rules and before the libraries' (a hundred of them, searchable)."""
     opts = layout.optimizer_options()
-    assert opts[-1]["value"] == ed.OWN and opts[-1]["label"] == "Write your own…"
+    i = [o["value"] for o in opts].index(ed.OWN)
+    assert opts[i]["label"] == "Write your own…"
+    assert [o["value"] for o in opts[:i]] == list(OPTIMIZERS)
+    assert all(":" in o["value"] for o in opts[i + 1 :])
 
 
 def test_draw_it_adds_the_rule_and_picks_write_your_own():

@@ -373,10 +373,11 @@ class Scene:
             optimizers = [optimizers]
         optimizers = list(optimizers)
         for rule in optimizers:
-            if rule not in OPTIMIZERS:
+            if not isinstance(rule, str):
                 raise ValueError(
                     f"unknown optimizer {rule!r}; choose one of: {', '.join(OPTIMIZERS)}"
                 )
+            OPTIMIZERS.find(rule)  # a library rule's message says how to install a missing one
         for rule in optimizers:
             if optimizers.count(rule) > 1:
                 raise ValueError(f"optimizer {rule!r} is chosen twice")

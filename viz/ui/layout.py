@@ -14,7 +14,7 @@ from optimizers import OPTIMIZERS
 from surfaces import SURFACES
 from viz.scene import PRESETS, link
 from viz.scene.validate import CUSTOM, MAX_STEPS, rule_of
-from viz.ui import export_panel, ids, rule_editor, schedule_controls, share_box
+from viz.ui import export_panel, ids, library_picker, rule_editor, schedule_controls, share_box
 
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -114,7 +114,8 @@ def optimizer_options(preset_runs: dict | None = None) -> list[dict]:
     preset_runs = preset_runs or {}
     opts = [_option(k, r["label"], r["colour"]) for k, r in preset_runs.items()]
     opts += [_option(n, i.label, i.colour) for n, i in OPTIMIZERS.items() if n not in preset_runs]
-    return [*opts, rule_editor.option()]
+    library = [o for o in library_picker.options(_option) if o["value"] not in preset_runs]
+    return [*opts, rule_editor.option(), *library]
 
 
 def surface_options() -> list[dict]:
@@ -204,16 +205,7 @@ def hyper_control(opt: str, spec, value) -> html.Div:
                 className="hyper-label",
                 title=title,
             ),
-            dcc.Slider(
-                id=ids.hyper_slider(opt, spec.name),
-                min=lo,
-                max=hi,
-                step=step,
-                value=min(max(pos, lo), hi),
-                marks=None,
-                updatemode="mouseup",
-                className="hyper-slider" + (" log" if spec.log else ""),
-            ),
+            *([] if spec.typed else [_slider(opt, spec, lo, hi, step, pos)]),
             dcc.Input(
                 id=ids.hyper(opt, spec.name),
                 type="text",
@@ -225,8 +217,22 @@ def hyper_control(opt: str, spec, value) -> html.Div:
             ),
             _msg(ids.hyper_msg(opt, spec.name), "msg hyper-msg"),
         ],
-        className="hyper-row" + (" log" if spec.log else ""),
+        className="hyper-row" + (" log" if spec.log else "") + (" typed" if spec.typed else ""),
         title=title,
+    )
+
+
+def _slider(opt: str, spec, lo: float, hi: float, step: float, pos: float):
+    """The slider beside a number's box (none for a library rule's typed numbers)."""
+    return dcc.Slider(
+        id=ids.hyper_slider(opt, spec.name),
+        min=lo,
+        max=hi,
+        step=step,
+        value=min(max(pos, lo), hi),
+        marks=None,
+        updatemode="mouseup",
+        className="hyper-slider" + (" log" if spec.log else ""),
     )
 
 
@@ -468,6 +474,7 @@ def sidebar(init: dict) -> html.Aside:
                     placeholder="choose one or more…",
                     className="opt-dd",
                 ),
+                html.Div(library_picker.note(), className="opt-more"),
                 _msg(ids.OPTIMIZERS_MSG),
                 html.Div(
                     [

@@ -1,0 +1,226 @@
+"""Library rules (optimizers.library): torch.optim, pytorch-optimizer and optax adapters.
+
+The equivalences are the README's mapping table ("Library rules"): each torch/optax rule
+against the built-in rule of the same maths, at 1e-12 over 500 steps on Rosenbrock and
+150 on Beale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import optimizers
+from optimizers import OPTIMIZERS, from_optax, from_torch, get_optimizer, library, run
+from surfaces import get_surface
+
+pytest.importorskip("torch")
+pytest.importorskip("pytorch_optimizer")
+pytest.importorskip("optax")
+
+# (torch class, its hyperparameters, the built-in rule, its hyperparameters)
+TORCH_EQUIVALENTS = [
+    ("SGD", {"lr": 1e-3}, "sgd", {"lr": 1e-3}),
+    ("SGD", {"lr": 1e-3, "momentum": 0.9}, "momentum", {"lr": 1e-3, "momentum": 0.9}),
+    ("Adagrad", {"lr": 0.1}, "adagrad", {"lr": 0.1, "eps": 1e-10}),  # torch's ε is 1e-10
+    ("RMSprop", {"lr": 0.01, "alpha": 0.9}, "rmsprop", {"lr": 0.01, "decay": 0.9}),
+    ("Adadelta", {"rho": 0.95}, "adadelta", {"lr": 1.0, "rho": 0.95, "eps": 1e-6}),
+    ("Adam", {"lr": 0.01}, "adam", {"lr": 0.01}),
+    ("Adam", {"lr": 0.01, "amsgrad": True}, "amsgrad", {"lr": 0.01}),
+]
+PATHS = [("rosenbrock", 500), ("beale", 150)]
+
+
+def _slower(surface: str, hyper: dict) -> dict:
+    """Plain SGD's lr of 1e-3 shoots off Beale's steep walls; 1e-4 stays on the map."""
+    return {**hyper, "lr": 1e-4} if surface == "beale" and hyper.get("lr") == 1e-3 else hyper
+
+
+@pytest.mark.parametrize(("surface", "steps"), PATHS)
+@pytest.mark.parametrize(("cls", "theirs", "ours", "mine"), TORCH_EQUIVALENTS)
+def test_torch_rule_equals_the_builtin_rule_of_the_same_maths(
+    surface, steps, cls, theirs, ours, mine
+):
+    s = get_surface(surface)
+    a = run(from_torch(cls, **_slower(surface, theirs)), s, s.start, steps)
+    b = run(get_optimizer(ours, **_slower(surface, mine)), s, s.start, steps)
+    assert a.diverged_at is None and b.diverged_at is None
+    assert np.abs(a.points[-1] - a.points[0]).max() > 0.05  # it went somewhere
+    np.testing.assert_allclose(a.points, b.points, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a.losses, b.losses, rtol=0, atol=1e-12)
+
+
+def test_from_torch_takes_the_class_itself():
+    import torch
+
+    s = get_surface("rosenbrock")
+    a = run(from_torch(torch.optim.Adam, lr=0.01), s, s.start, 100)
+    b = run(get_optimizer("adam", lr=0.01), s, s.start, 100)
+    np.testing.assert_allclose(a.points, b.points, rtol=0, atol=1e-12)
+
+
+def test_torch_nadam_decays_beta1_and_matches_none_of_ours():
+    """torch's NAdam multiplies β₁ by a momentum decay schedule (ψ = 0.004): not our nadam."""
+    s = get_surface("rosenbrock")
+    a = run(from_torch("NAdam", lr=0.01), s, s.start, 100)
+    b = run(get_optimizer("nadam", lr=0.01), s, s.start, 100)
+    assert np.abs(a.points - b.points).max() > 1e-6
+    c = run(from_torch("NAdam", lr=0.01, momentum_decay=0.0), s, s.start, 100)
+    assert np.abs(c.points - a.points).max() > 0  # the decay is what moved it
+
+
+@pytest.mark.parametrize(("surface", "steps"), PATHS)
+@pytest.mark.parametrize(
+    ("name", "theirs", "ours", "mine"),
+    [("adam", {"lr": 0.01}, "adam", {"lr": 0.01}), ("sgd", {"lr": 1e-3}, "sgd", {"lr": 1e-3})],
+)
+def test_optax_rule_equals_the_builtin_rule(surface, steps, name, theirs, ours, mine):
+    s = get_surface(surface)
+    a = run(from_optax(name, **_slower(surface, theirs)), s, s.start, steps)
+    b = run(get_optimizer(ours, **_slower(surface, mine)), s, s.start, steps)
+    assert a.diverged_at is None
+    np.testing.assert_allclose(a.points, b.points, rtol=0, atol=1e-12)
+
+
+def test_optax_adapter_turns_on_jax_64_bit_mode():
+    import jax
+
+    opt = from_optax("adam", lr=0.01)
+    assert jax.config.jax_enable_x64
+    state = opt.init(np.array([1.0, 2.0]))
+    assert state.inner[0].mu.dtype == np.float64
+
+
+def test_from_optax_takes_a_factory_or_a_built_transformation():
+    import optax
+
+    s = get_surface("beale")
+    a = run(from_optax(optax.adam, lr=0.01), s, s.start, 50)
+    b = run(from_optax(optax.adam(0.01)), s, s.start, 50)
+    c = run(get_optimizer("adam", lr=0.01), s, s.start, 50)
+    np.testing.assert_allclose(a.points, c.points, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(b.points, c.points, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="takes no hyperparameters"):
+        from_optax(optax.adam(0.01), lr=0.1)
+
+
+@pytest.mark.parametrize("name", ["torch:Adam", "pytorch_optimizer:Lamb", "optax:lamb"])
+def test_step_is_pure_and_can_branch_from_an_old_state(name):
+    s = get_surface("rosenbrock")
+    opt = get_optimizer(name)
+    x0 = np.array([-1.5, 2.0])
+    keep = x0.copy()
+    s0 = opt.init(x0)
+    x1, s1 = opt.step(x0, s0, s)
+    x2, _ = opt.step(x1, s1, s)
+    # Back to the first state: the same step again, whatever the optimizer did since.
+    y1, _ = opt.step(x0, s0, s)
+    y2, _ = opt.step(x1, s1, s)
+    np.testing.assert_array_equal(x0, keep)
+    np.testing.assert_array_equal(x1, y1)
+    np.testing.assert_array_equal(x2, y2)
+    assert not np.array_equal(x1, x2)
+
+
+@pytest.mark.parametrize("name", ["torch:Adam", "pytorch_optimizer:Lamb", "optax:lamb"])
+def test_a_batch_of_starts_equals_separate_runs(name):
+    s = get_surface("rosenbrock")
+    starts = np.array([[-1.5, 2.0], [0.5, -0.5], [1.5, 1.5]])
+    opt = get_optimizer(name)
+    batch = run(opt, s, starts, 60)
+    for i, st in enumerate(starts):
+        one = run(opt, s, st, 60)
+        np.testing.assert_allclose(batch.points[:, i], one.points, rtol=0, atol=1e-12)
+
+
+def test_divergence_is_detected():
+    s = get_surface("rosenbrock")
+    tr = run(get_optimizer("torch:SGD", lr=1.0), s, s.start, 50)
+    assert isinstance(tr.diverged_at, int) and tr.diverged_at < 50
+    assert np.isnan(tr.points[-1]).all()
+    batch = run(get_optimizer("torch:SGD", lr=1.0), s, np.array([s.start, (1.0, 1.0)]), 50)
+    assert batch.diverged_at[0] >= 0 and batch.diverged_at[1] == -1
+
+
+def test_names_resolve_through_get_optimizer_and_the_registry():
+    opt = get_optimizer("torch:Adam", lr=0.02, beta1=0.8)
+    assert opt.name == "torch:Adam" and opt.hyper["lr"] == 0.02 and opt.hyper["beta1"] == 0.8
+    assert "torch:Adam" in OPTIMIZERS and "pytorch_optimizer:lamb" in OPTIMIZERS
+    assert "torch:NoSuchRule" not in OPTIMIZERS
+    assert "torch:Adam" not in list(OPTIMIZERS)  # iterating lists the built-in rules only
+    assert OPTIMIZERS["pytorch_optimizer:Lamb"].label == "pytorch_optimizer:Lamb"
+    assert library.canonical("pytorch_optimizer:lamb") == "pytorch_optimizer:Lamb"
+    assert from_torch("Lamb").name == "pytorch_optimizer:Lamb"  # a bare name falls through
+    with pytest.raises(ValueError, match="has no rule 'NoSuchRule'"):
+        get_optimizer("torch:NoSuchRule")
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        get_optimizer("nosuchlib:Adam")
+    with pytest.raises(ValueError, match=r"torch:Adam\.lr must be > 0"):
+        get_optimizer("torch:Adam", lr=-1)
+    with pytest.raises(ValueError, match="has no hyperparameter 'momentum'"):
+        get_optimizer("torch:Adam", momentum=0.9)
+
+
+def test_a_missing_library_says_how_to_install_it(monkeypatch):
+    real = library._import
+    monkeypatch.setattr(library, "_import", lambda p: None if p == "optax" else real(p))
+    with pytest.raises(ValueError, match=r"pip install 'optviz\[optax\]'"):
+        library.resolve("optax:adamw")
+
+
+def test_specs_come_from_the_signature():
+    info = OPTIMIZERS["torch:Adam"]
+    lr = info.spec("lr")
+    assert lr.log and lr.default == 0.001 and not lr.typed
+    assert info.spec("beta1").default == 0.9 and info.spec("beta2").default == 0.999
+    assert info.spec("beta1").typed and info.spec("eps").typed
+    assert info.spec("amsgrad").is_bool
+    names = {h.name for h in info.hyper}
+    assert not names & {"foreach", "fused", "maximize", "capturable", "differentiable"}
+    assert OPTIMIZERS["optax:adamw"].spec("lr").log  # optax's learning_rate is our lr
+    assert info.colour != OPTIMIZERS["torch:AdamW"].colour
+
+
+def test_closure_rules_work_and_refused_rules_say_why():
+    s = get_surface("rosenbrock")
+    tr = run(get_optimizer("torch:LBFGS", lr=0.5), s, s.start, 10)
+    assert tr.diverged_at is None and tr.losses[-1] < 1e-6  # a line search on the exact grad
+    refused = library.refused()
+    for name in ("pytorch_optimizer:LOMO", "pytorch_optimizer:Muon", "optax:lbfgs"):
+        assert refused[name]
+        with pytest.raises(ValueError, match=f"{name} (is refused|failed at step 1)"):
+            run(get_optimizer(name), s, s.start, 5)
+    assert "needs the model" in refused["pytorch_optimizer:LOMO"]
+    assert "matrix-shaped" in refused["pytorch_optimizer:Muon"]
+
+
+def test_hessian_rules_get_the_exact_diagonal():
+    """AdaHessian with the exact diag(H) on a quadratic bowl, by hand: its first step."""
+    import torch
+    from pytorch_optimizer import AdaHessian
+
+    s = get_surface("quadratic")
+    x0 = np.array(s.start, dtype=float)
+    opt = get_optimizer("pytorch_optimizer:AdaHessian", lr=0.1)
+    x1, _ = opt.step(x0, opt.init(x0), s)
+    p = torch.tensor(x0, requires_grad=True)
+    ref = AdaHessian([p], lr=0.1)
+    p.grad = torch.from_numpy(s.grad(x0))
+    ref.step(hessian=[torch.from_numpy(np.diagonal(s.hessian(x0)).copy())])
+    np.testing.assert_array_equal(x1, p.detach().numpy())
+    assert "pytorch_optimizer:AdaHessian" not in library.refused()
+    assert "pytorch_optimizer:SophiaH" not in library.refused()
+
+
+def test_available_lists_every_library_rule_with_its_source():
+    names = library.available()
+    assert names["torch:Adam"].startswith("torch.optim ")
+    assert names["pytorch_optimizer:Lamb"].startswith("pytorch-optimizer ")
+    assert names["optax:adamw"].startswith("optax ")
+    import pytorch_optimizer
+
+    registry = {
+        pytorch_optimizer.load_optimizer(k) for k in pytorch_optimizer.get_supported_optimizers()
+    }
+    assert sum(n.startswith("pytorch_optimizer:") for n in names) == len(registry)
+    assert optimizers.available is library.available

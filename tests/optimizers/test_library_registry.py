@@ -1,0 +1,50 @@
+"""Every rule of pytorch-optimizer's registry (and torch.optim's, optax's) on every built-in
+surface: finite or flagged ``diverged_at``, no exception, no warning; refused ones have
+a reason. 20 steps from each surface's start keep it to well under a minute."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from optimizers import get_optimizer, library, run
+from surfaces import SURFACES
+
+pytest.importorskip("torch")
+pytest.importorskip("pytorch_optimizer")
+pytest.importorskip("optax")
+
+STEPS = 20
+
+
+def _names():
+    return sorted(library.available())
+
+
+@pytest.mark.parametrize("name", _names())
+def test_every_library_rule_draws_or_is_refused_with_a_reason(name):
+    reason = library.refused().get(name)
+    if reason is not None:
+        assert len(reason) > 10 and "\n" not in reason
+        s = SURFACES["quadratic"]
+        with pytest.raises(ValueError, match=f"^{name} (is refused|cannot be built|failed at)"):
+            run(get_optimizer(name), s, s.start, STEPS)
+        return
+    opt = get_optimizer(name)
+    for s in SURFACES.values():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # nothing printed, whatever the category
+            tr = run(opt, s, s.start, STEPS)
+        if tr.diverged_at is None:
+            assert np.isfinite(tr.points).all() and np.isfinite(tr.losses).all(), s.name
+        else:
+            assert 0 <= tr.diverged_at <= STEPS
+            assert np.isfinite(tr.points[: tr.diverged_at]).all()
+
+
+def test_most_of_pytorch_optimizer_draws():
+    po = [n for n in library.available() if n.startswith("pytorch_optimizer:")]
+    refused = [n for n in po if n in library.refused()]
+    assert len(po) >= 100 and len(refused) < len(po) // 5
