@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import optviz_cli
-from optimizers import get_optimizer, library, run
+from optimizers import OPTIMIZERS, get_optimizer, library, run
 from surfaces import get_surface
 from viz.scene import Scene
 from viz.scene.link import scene_from_link, scene_to_link
@@ -94,6 +94,7 @@ def test_bad_library_rules_give_one_line(capsys, argv, message):
 def test_a_missing_library_says_how_to_install_it(capsys, monkeypatch):
     real = library._import
     monkeypatch.setattr(library, "_import", lambda p: None if p == "optax" else real(p))
+    monkeypatch.setattr(OPTIMIZERS, "_found", {})  # as in a process that never saw optax
     status, _, err = cli(
         capsys, "trajectory", "--surface", "beale", "--optimizer", "optax:yogi", "--steps", "3"
     )
