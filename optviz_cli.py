@@ -10,6 +10,8 @@
     optviz export --preset radford-beale --out beale.gif [--view contour|3d|both]
                   [--frames N] [--fps F] [--size 800x600]
     optviz export --link URL --out x.gif
+    optviz landscape --data moons --widths 2,16,16,1 --optimizer sgd --optimizer adam
+                     [--plane pca|random] [--format json|gif --out x.gif]
     optviz presets [-v]
 
 A scene comes from ``--preset``, from ``--link`` (the app's share link: the whole scene
@@ -204,6 +206,10 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     export.set_defaults(command=cmd_export)
+
+    from viz.ui import landscape_cli  # optviz landscape: a network's loss in one plane
+
+    landscape_cli.add_command(sub)
 
     listing = sub.add_parser("presets", help="list the scene presets")
     listing.add_argument("--verbose", "-v", action="store_true", help="with their descriptions")

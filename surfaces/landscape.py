@@ -215,3 +215,36 @@ class PlaneSurface(Surface):
             return g @ plane.d1, g @ plane.d2
 
         return cls(f=f, df=df, d2f=None, model=model, plane=plane, X=X, labels=labels, **fields)
+
+
+def grid_surface(a: Array, b: Array, z: Array, **fields) -> Surface:
+    """The loss known on the grid ``z[i, j]`` at ``(a[j], b[i])``, bilinear between the
+    nodes (exact at them): what a renderer that samples many points (a GIF's pixels) reads
+    instead of running the network at each. Gradient: the interpolant's own slopes."""
+    a, b, z = (np.array(v, dtype=float) for v in (a, b, z))
+
+    def locate(v, nodes):
+        i = np.clip(np.searchsorted(nodes, v, side="right") - 1, 0, len(nodes) - 2)
+        w = (v - nodes[i]) / (nodes[i + 1] - nodes[i])
+        return i, np.clip(w, 0.0, 1.0)
+
+    def parts(x, y):
+        x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        j, u = locate(x, a)
+        i, v = locate(y, b)
+        return i, j, u, v, z[i, j], z[i, j + 1], z[i + 1, j], z[i + 1, j + 1]
+
+    def f(x, y):
+        _, _, u, v, z00, z01, z10, z11 = parts(x, y)
+        return (1 - v) * ((1 - u) * z00 + u * z01) + v * ((1 - u) * z10 + u * z11)
+
+    def df(x, y):
+        i, j, u, v, z00, z01, z10, z11 = parts(x, y)
+        da, db = a[j + 1] - a[j], b[i + 1] - b[i]
+        fx = ((1 - v) * (z01 - z00) + v * (z11 - z10)) / da
+        fy = ((1 - u) * (z10 - z00) + u * (z11 - z01)) / db
+        return fx, fy
+
+    fields.setdefault("x_range", (float(a[0]), float(a[-1])))
+    fields.setdefault("y_range", (float(b[0]), float(b[-1])))
+    return Surface(f=f, df=df, d2f=None, **fields)

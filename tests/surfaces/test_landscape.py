@@ -202,3 +202,20 @@ def test_batched_loss_gives_nan_for_non_finite_vectors_only():
     out = batched_loss(model, thetas, X, y)
     assert np.isnan(out[1]) and np.isfinite(out[[0, 2]]).all()
     assert out[2] == pytest.approx(model.loss(thetas[2], X, y), rel=1e-12)
+
+
+def test_grid_surface_is_exact_at_the_nodes_and_linear_between():
+    from surfaces.landscape import grid_surface
+
+    a, b = np.linspace(-1, 2, 4), np.linspace(0, 1, 3)
+    A, B = np.meshgrid(a, b)
+    z = 3 * A - 2 * B + A * B  # bilinear: reproduced everywhere
+    s = grid_surface(a, b, z, name="g", label="g", description="", latex="")
+    p = np.stack([A, B], -1)
+    np.testing.assert_allclose(s.value(p), z, rtol=0, atol=1e-12)
+    q = np.array([[0.3, 0.7], [1.9, 0.05]])
+    np.testing.assert_allclose(
+        s.value(q), 3 * q[:, 0] - 2 * q[:, 1] + q[:, 0] * q[:, 1], atol=1e-12
+    )
+    np.testing.assert_allclose(s.grad(np.array([0.3, 0.7])), [3 + 0.7, -2 + 0.3], atol=1e-12)
+    assert s.x_range == (-1.0, 2.0) and s.y_range == (0.0, 1.0)

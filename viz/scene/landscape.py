@@ -23,18 +23,21 @@ import numpy as np
 from optimizers import OPTIMIZERS, get_optimizer
 from optimizers.budget import Budget
 from optimizers.fulldim import FullRun, train
+from surfaces.base import Surface
 from surfaces.landscape import (
     DATASETS,
     Plane,
     PlaneSurface,
     batched_loss,
     grid_loss,
+    grid_surface,
     make_data,
     pca_plane,
     project,
     random_plane,
 )
 from surfaces.network import ACTIVATIONS, MLP
+from viz.scene.model import RunSpec, Scene, our_style
 
 ACTIVATION_CHOICES = ("tanh", "relu")
 PLANES = ("pca", "random")
@@ -264,6 +267,35 @@ class Result:
             y_range=(b0, b1),
             start=tuple(float(v) for v in self.coords[0, 0]),
         )
+
+    def grid_surface(self) -> Surface:
+        """The same plane known on the result's grid, bilinear between nodes (for views
+        that sample many points: a GIF's pixels)."""
+        return grid_surface(
+            self.a,
+            self.b,
+            self.z,
+            name="network-plane",
+            label="Network (your MLP)",
+            description="the loss of the network over the plane of its runs",
+            latex=r"C(\theta_{ref} + a\,d_1 + b\,d_2)",
+            start=tuple(float(v) for v in self.coords[0, 0]),
+        )
+
+    def scene(self, view: str = "both") -> Scene:
+        """A Scene of the plane (its grid surface) and the runs' labels and colours, for
+        the GIF renderer; its trajectories are :attr:`coords`."""
+        return Scene(
+            name="network",
+            title=f"Network {'-'.join(map(str, self.spec.widths))} on {self.spec.data}",
+            description="a network trained in full dimension, drawn in one plane",
+            surface=self.grid_surface(),
+            start=tuple(float(v) for v in self.coords[0, 0]),
+            steps=self.spec.steps,
+            runs=tuple(RunSpec(r.optimizer, r.full_hyper()) for r in self.spec.rules),
+            view=view,
+            style=our_style(),
+        ).validate()
 
     def window(self) -> tuple[tuple[float, float], tuple[float, float]]:
         return (float(self.a[0]), float(self.a[-1])), (float(self.b[0]), float(self.b[-1]))
