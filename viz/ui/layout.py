@@ -609,13 +609,14 @@ def panel_tabs(loss_and_results) -> html.Div:
     fire. So the tab strip holds headers only and the panes are shown and hidden by a
     clientside callback (``optviz.showPane``).
     """
-    from viz.ui.panels import convergence, network, sweep
+    from viz.ui.panels import convergence, landscape, network, sweep
 
     panes = [
         ("Loss & results", "loss", loss_and_results),
         ("Convergence map", "map", convergence.layout()),
         ("LR sweep", "sweep", sweep.layout()),
         ("Network", "network", network.layout()),
+        ("Network landscape", "landscape", landscape.layout()),
     ]
     strip = dcc.Tabs(
         [

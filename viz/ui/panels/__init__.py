@@ -7,10 +7,11 @@ sidebar's inputs.
 
 from __future__ import annotations
 
-from viz.ui.panels import convergence, network, sweep
+from viz.ui.panels import convergence, landscape, network, sweep
 
 
 def register(app) -> None:
     convergence.register(app)
     sweep.register(app)
     network.register(app)
+    landscape.register(app)  # the network landscape tab (Li et al. 2018)
