@@ -50,6 +50,31 @@ def check_rule(opt: Optimizer) -> None:
         )
 
 
+class _Recorder:
+    """Pass 1 of a lock-step: notes where a rule asks for its gradient (zeros returned)."""
+
+    def __init__(self):
+        self.points: list[np.ndarray] = []
+
+    def grad(self, theta):
+        self.points.append(np.array(theta, dtype=float))
+        return np.zeros_like(theta, dtype=float)
+
+
+class _Replay:
+    """Pass 2: the gradients computed for the recorded points, in order; any other point
+    (a rule whose second request depends on its first answer) is computed on the spot."""
+
+    def __init__(self, points, grads, oracle: Oracle):
+        self.points, self.grads, self.oracle, self.i = points, grads, oracle, 0
+
+    def grad(self, theta):
+        i, self.i = self.i, self.i + 1
+        if i < len(self.points) and np.array_equal(theta, self.points[i]):
+            return self.grads[i].copy()
+        return self.oracle.grad(theta)
+
+
 def train(
     opt: Optimizer,
     model: MLP,
@@ -61,32 +86,73 @@ def train(
     seed: int = 0,
     tick=None,
 ) -> FullRun:
-    """``steps`` steps of ``opt`` from ``theta0``: full batch, or mini-batches of
-    ``batch_size`` rows drawn without replacement from ``seed`` (the same draws for every
-    rule given the same seed). Inputs are not modified."""
-    check_rule(opt)
+    """``steps`` steps of ``opt`` from ``theta0`` (see :func:`train_many`)."""
+    return train_many([opt], model, X, y, theta0, steps, batch_size, seed, tick)[0]
+
+
+def train_many(
+    opts,
+    model: MLP,
+    X: np.ndarray,
+    y: np.ndarray,
+    theta0: np.ndarray,
+    steps: int,
+    batch_size: int | None = None,
+    seed: int = 0,
+    tick=None,
+) -> list[FullRun]:
+    """``steps`` steps of each rule in ``opts`` from ``theta0``: full batch, or mini-batches
+    of ``batch_size`` rows drawn without replacement from ``seed`` (every rule sees the
+    same draws). Inputs are not modified.
+
+    The rules run in lock-step so that their gradients are one batched backprop per step:
+    each step runs once with an oracle that records where the rule asks for its gradient,
+    the gradients at all those points are computed together, and the step runs again,
+    answered from them. Steps are pure, so the second run asks for the same points and
+    returns what the rule alone would (a rule asking for another point gets it computed).
+    """
+    opts = list(opts)
+    for opt in opts:
+        check_rule(opt)
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    theta = np.array(theta0, dtype=float)
+    theta_start = np.array(theta0, dtype=float)
     n = len(y)
-    full = Oracle(model, X, y)
     mini = batch_size is not None and batch_size < n
     rng = np.random.default_rng(seed)
-    thetas = np.full((steps + 1, theta.size), np.nan)
-    thetas[0] = theta
-    state = opt.init(theta)
-    diverged = None
+    thetas = [np.full((steps + 1, theta_start.size), np.nan) for _ in opts]
+    params = [theta_start.copy() for _ in opts]
+    states = [opt.init(theta_start.copy()) for opt in opts]
+    diverged: list[int | None] = [None] * len(opts)
+    for path in thetas:
+        path[0] = theta_start
+    full = Oracle(model, X, y)
     with np.errstate(all="ignore"):
         for t in range(steps):
+            alive = [i for i in range(len(opts)) if diverged[i] is None]
+            if not alive:
+                break
             if mini:
                 idx = rng.choice(n, size=batch_size, replace=False)
                 oracle = Oracle(model, X[idx], y[idx])
             else:
                 oracle = full
-            theta, state = opt.step(theta, state, oracle)
-            if not np.isfinite(theta).all() or np.linalg.norm(theta) > DIVERGENCE_RADIUS:
-                diverged = t + 1
-                break
-            thetas[t + 1] = theta
+            recorders = {}
+            for i in alive:
+                recorders[i] = _Recorder()
+                opts[i].step(params[i], states[i], recorders[i])
+            points = [p for i in alive for p in recorders[i].points]
+            grads = oracle.grad(np.stack(points)) if points else []
+            k = 0
+            for i in alive:
+                m = len(recorders[i].points)
+                replay = _Replay(recorders[i].points, grads[k : k + m], oracle)
+                k += m
+                theta, states[i] = opts[i].step(params[i], states[i], replay)
+                if not np.isfinite(theta).all() or np.linalg.norm(theta) > DIVERGENCE_RADIUS:
+                    diverged[i] = t + 1
+                    continue
+                params[i] = theta
+                thetas[i][t + 1] = theta
             if tick is not None:
                 tick()
-    return FullRun(thetas, diverged)
+    return [FullRun(path, d) for path, d in zip(thetas, diverged, strict=True)]

@@ -26,11 +26,14 @@ from typing import NamedTuple
 import numpy as np
 
 from surfaces.base import Surface
-from surfaces.network import MLP, make_moons
+from surfaces.network import MLP, _bce, make_moons
 
 Array = np.ndarray
 DATASETS = ("moons", "circles", "spirals", "xor")
-CHUNK_BYTES = 2 * 1024 * 1024  # widest temporary of one batched pass (vectors × samples × units)
+# Widest temporary of one batched pass (vectors × samples × units × 8 bytes): 20 vectors of
+# the 2-16-16-1 net on 200 points; measured 0.7 s for 5,400 vectors against 0.85-1.2 s at
+# 2 MiB and 0.8-1.3 s at 64 KiB (one BLAS thread, loaded 2-core VM).
+CHUNK_BYTES = 512 * 1024
 
 
 # --- data ---------------------------------------------------------------------------
@@ -172,19 +175,28 @@ def chunk_size(model: MLP, samples: int) -> int:
 def batched_loss(model: MLP, thetas: Array, X: Array, y: Array, tick=None) -> Array:
     """Full-data loss of every vector in ``thetas (..., P)``, chunked; ``tick()`` between
     chunks (a budget's deadline); NaN where a vector is not finite."""
+    return batched_eval(model, thetas, X, y, tick)[0]
+
+
+def batched_eval(model: MLP, thetas: Array, X: Array, y: Array, tick=None):
+    """``(loss, accuracy)`` on the whole data of every vector in ``thetas (..., P)``, one
+    forward pass per chunk; ``tick()`` between chunks; NaN where a vector is not finite."""
     thetas = np.asarray(thetas, dtype=float)
+    y = np.asarray(y, dtype=float)
     flat = thetas.reshape(-1, thetas.shape[-1])
-    out = np.full(len(flat), np.nan)
-    ok = np.isfinite(flat).all(axis=1)
-    idx = np.flatnonzero(ok)
+    loss, acc = np.full(len(flat), np.nan), np.full(len(flat), np.nan)
+    idx = np.flatnonzero(np.isfinite(flat).all(axis=1))
     step = chunk_size(model, len(y))
+    positive = y > 0.5
     with np.errstate(all="ignore"):
         for s in range(0, len(idx), step):
             part = idx[s : s + step]
-            out[part] = model.loss(flat[part], X, y)
+            logits = model.forward(flat[part], X)[1][-1][..., 0]
+            loss[part] = _bce(logits, y)
+            acc[part] = ((logits > 0) == positive).mean(axis=-1)  # σ(z) > 1/2 ⇔ z > 0
             if tick is not None:
                 tick()
-    return out.reshape(thetas.shape[:-1])
+    return loss.reshape(thetas.shape[:-1]), acc.reshape(thetas.shape[:-1])
 
 
 def grid_loss(model: MLP, plane: Plane, a: Array, b: Array, X, y, tick=None) -> Array:

@@ -87,3 +87,48 @@ def test_the_deadline_stops_training(problem):
 def test_oracle_gradient_is_backprops(problem):
     model, X, y, theta0 = problem
     np.testing.assert_array_equal(Oracle(model, X, y).grad(theta0), model.backprop(theta0, X, y)[1])
+
+
+@pytest.mark.parametrize("batch", [None, 24])
+def test_lock_step_runs_equal_each_rule_alone(problem, batch):
+    from optimizers.fulldim import train_many
+
+    model, X, y, theta0 = problem
+    names = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "lion"]
+    opts = [get_optimizer(n) for n in names]
+    together = train_many(opts, model, X, y, theta0, 40, batch_size=batch, seed=2)
+    for opt, run in zip(opts, together, strict=True):
+        alone = _unbatched(opt, model, X, y, theta0, 40, batch, 2)
+        np.testing.assert_allclose(run.thetas, alone, rtol=0, atol=1e-12)
+
+
+def _unbatched(opt, model, X, y, theta0, steps, batch, seed):
+    """The rule stepped alone, one backprop per gradient (the reference)."""
+    rng = np.random.default_rng(seed)
+    theta, state = theta0.copy(), opt.init(theta0.copy())
+    out = [theta]
+    for _ in range(steps):
+        if batch is None:
+            oracle = Oracle(model, X, y)
+        else:
+            idx = rng.choice(len(y), size=batch, replace=False)
+            oracle = Oracle(model, X[idx], y[idx])
+        theta, state = opt.step(theta, state, oracle)
+        out.append(theta)
+    return np.array(out)
+
+
+def test_a_diverging_rule_leaves_the_others_running(problem):
+    from optimizers.fulldim import train_many
+
+    model, X, y, theta0 = problem
+    runs = train_many(
+        [get_optimizer("sgd", lr=1e6), get_optimizer("adam", lr=0.02)],
+        model,
+        X,
+        y,
+        theta0 * 30,
+        30,
+    )
+    assert runs[0].diverged_at is not None and runs[1].diverged_at is None
+    assert np.isfinite(runs[1].thetas).all()

@@ -219,3 +219,16 @@ def test_grid_surface_is_exact_at_the_nodes_and_linear_between():
     )
     np.testing.assert_allclose(s.grad(np.array([0.3, 0.7])), [3 + 0.7, -2 + 0.3], atol=1e-12)
     assert s.x_range == (-1.0, 2.0) and s.y_range == (0.0, 1.0)
+
+
+def test_batched_accuracy_is_the_share_classified_right():
+    from surfaces.landscape import batched_eval
+
+    X, y = make_data("circles", 70, 0.1, seed=2)
+    model = MLP((2, 5, 1), "tanh")
+    thetas = np.stack([model.init(np.random.default_rng(k)) for k in range(4)])
+    loss, acc = batched_eval(model, thetas, X, y)
+    for k in range(4):
+        prob = model.predict(thetas[k], X)
+        assert acc[k] == ((prob > 0.5) == (y > 0.5)).mean()
+        assert loss[k] == pytest.approx(model.loss(thetas[k], X, y), rel=1e-12)

@@ -15,19 +15,22 @@ import binascii
 import functools
 import json
 import math
+import time
 import zlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from optimizers import OPTIMIZERS, get_optimizer
 from optimizers.budget import Budget
-from optimizers.fulldim import FullRun, train
+from optimizers.fulldim import FullRun, train_many
 from surfaces.base import Surface
 from surfaces.landscape import (
     DATASETS,
     Plane,
     PlaneSurface,
+    batched_eval,
     batched_loss,
     grid_loss,
     grid_surface,
@@ -320,9 +323,17 @@ def _window(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def compute(spec: LandscapeSpec, budget: Budget | None = None) -> Result:
-    """Train every rule from one initialisation, choose the plane, evaluate the grid."""
-    import time
+    """Train every rule from one initialisation, choose the plane, evaluate the grid.
 
+    BLAS runs on one thread meanwhile: its matrices are 200×16, far too small to share,
+    and on the loaded 2-core VM two threads made the whole 2.5-3× slower (6 rules × 300
+    steps + 60×60 grid: 3.0-6.1 s with the default threads, 1.9-2.1 s with one).
+    """
+    with threadpool_limits(1, "blas"):
+        return _compute(spec, budget)
+
+
+def _compute(spec: LandscapeSpec, budget: Budget | None) -> Result:
     t0 = time.perf_counter()
     spec = check(spec)
     budget = budget if budget is not None else budget_for(spec)
@@ -330,19 +341,9 @@ def compute(spec: LandscapeSpec, budget: Budget | None = None) -> Result:
     model = spec.model
     X, y = make_data(spec.data, spec.samples, spec.noise, spec.seed)
     theta0 = model.init(np.random.default_rng(spec.seed))
+    opts = [get_optimizer(r.optimizer, **r.full_hyper()) for r in spec.rules]
     runs = tuple(
-        train(
-            get_optimizer(r.optimizer, **r.full_hyper()),
-            model,
-            X,
-            y,
-            theta0,
-            spec.steps,
-            spec.batch_size,
-            spec.seed,
-            tick,
-        )
-        for r in spec.rules
+        train_many(opts, model, X, y, theta0, spec.steps, spec.batch_size, spec.seed, tick)
     )
     names = [r.optimizer for r in spec.rules]
     alive = [i for i, run in enumerate(runs) if run.diverged_at is None]
@@ -358,12 +359,8 @@ def compute(spec: LandscapeSpec, budget: Budget | None = None) -> Result:
     else:
         plane = random_plane(model, ref, spec.seed)
     coords, distance = project(plane, thetas)
-    true_loss = batched_loss(model, thetas, X, y, tick)
+    true_loss, accuracy = batched_eval(model, thetas, X, y, tick)
     plane_loss = batched_loss(model, plane.at(coords[..., 0], coords[..., 1]), X, y, tick)
-    with np.errstate(all="ignore"):
-        prob = np.stack([model.predict(r.thetas, X) for r in runs])
-    accuracy = ((prob > 0.5) == (y > 0.5)).mean(axis=-1)
-    accuracy[~np.isfinite(true_loss)] = np.nan
     lo, hi = _window(coords)
     a = np.linspace(lo[0], hi[0], spec.grid)
     b = np.linspace(lo[1], hi[1], spec.grid)
