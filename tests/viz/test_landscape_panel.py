@@ -89,3 +89,41 @@ def test_table_rows_hold_the_last_steps_numbers(spec):
     assert rows[1]["final loss"] == pytest.approx(res.true_loss[1, -1], rel=1e-12)
     assert rows[1]["accuracy"] == pytest.approx(res.accuracy[1, -1], rel=1e-12)
     assert rows[0]["distance from plane"] == pytest.approx(0.0, abs=1e-9)  # the reference
+
+
+def test_gif_download_is_the_pictures_animation(spec):
+    import base64
+    import io
+
+    from PIL import Image
+
+    P.picture(spec, "")
+    out = P.gif(1, L.spec_to_dict(spec))
+    assert out["filename"] == "network-2-5-1-xor.gif"
+    data = base64.b64decode(out["content"]) if out.get("base64") else out["content"]
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.n_frames == min(P.GIF_FRAMES, spec.steps + 1)
+    for bad in [(0, L.spec_to_dict(spec)), (1, None), (1, {"g": 1})]:
+        with pytest.raises(PreventUpdate):
+            P.gif(*bad)
+
+
+def test_the_scene_link_reader_names_a_network_link():
+    from viz.scene import link
+
+    with pytest.raises(ValueError, match="network landscape link"):
+        link.decode("#net1=abc")
+
+
+def test_a_spec_that_cannot_be_computed_leaves_boundary_and_gif_unchanged():
+    data = L.spec_to_dict(
+        L.check(
+            L.LandscapeSpec(widths=(2, 3, 1), steps=5, grid=5, rules=(L.Rule("sgd", {"lr": 1e6}),))
+        )
+    )
+    with pytest.raises(ValueError, match="every optimizer diverged"):
+        L.compute(L.spec_from_dict(data))
+    with pytest.raises(PreventUpdate):
+        P.boundary(2, data)
+    with pytest.raises(PreventUpdate):
+        P.gif(1, data)

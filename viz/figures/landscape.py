@@ -101,7 +101,7 @@ def contour_figure(res: Result, step: int | None = None) -> go.Figure:
         plot_bgcolor="#fff",
         legend={"orientation": "h", "y": -0.18},
         uirevision="landscape",
-        meta={"weights": res.model.size, "explained": res.plane.explained},
+        meta={"weights": res.model.size, "explained": res.plane.explained, "seed": res.spec.seed},
     )
     return fig
 
@@ -167,6 +167,7 @@ def surface_figure(res: Result, step: int | None = None) -> go.Figure:
         font=FONT,
         paper_bgcolor="#fff",
         uirevision="landscape",
+        meta={"weights": res.model.size, "seed": res.spec.seed},
     )
     return fig
 

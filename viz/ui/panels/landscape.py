@@ -23,6 +23,7 @@ from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS
 from viz.figures import landscape as F
+from viz.gif.export import render_gif_bytes
 from viz.scene import landscape as L
 from viz.ui import ids
 from viz.ui.panels.common import card, field, graph, loading, num_input, quiet
@@ -33,6 +34,8 @@ DATA, WIDTHS, ACT, OPTS, STEPS, BATCH, PLANE, GRID, SEED = (
     for k in ("data", "widths", "act", "opts", "steps", "batch", "plane", "grid", "seed")
 )
 GO, MSG, EV, LINK = "land-go", "land-msg", "land-ev", "land-link"
+GIF, GIF_DOWNLOAD = "land-gif", "land-gif-download"
+GIF_FRAMES = 60  # both views, 1600×600: about a second to render, a few hundred KiB
 CONTOUR, SURFACE, LOSS, CHECK, BOUNDARY, TABLE = (
     "land-contour",
     "land-3d",
@@ -129,6 +132,8 @@ def layout() -> html.Div:
     )
     share = html.Div(
         [
+            html.Button("Download GIF", id=GIF, n_clicks=0, className="panel-btn"),
+            dcc.Download(id=GIF_DOWNLOAD),
             html.Label("share link", htmlFor=LINK, className="inline-label"),
             dcc.Input(
                 id=LINK,
@@ -275,6 +280,27 @@ def picture(spec: L.LandscapeSpec, href) -> tuple:
     )
 
 
+def gif(n_clicks, spec_data):
+    """The picture shown as a GIF (contour and 3-D side by side), for dcc.Download."""
+    if not n_clicks or not isinstance(spec_data, dict):
+        raise PreventUpdate
+    try:
+        spec = L.spec_from_dict(spec_data)
+    except ValueError:
+        raise PreventUpdate from None
+    try:  # the same spec the page shows: it computed once, so only a deadline can fail
+        res = quiet(L.cached, spec)
+        data = render_gif_bytes(
+            res.scene("both"),
+            frames=min(GIF_FRAMES, spec.steps + 1),
+            trajectories=list(res.coords),
+        )
+    except ValueError:
+        raise PreventUpdate from None
+    name = f"network-{'-'.join(map(str, spec.widths))}-{spec.data}.gif"
+    return dcc.send_bytes(data, name)
+
+
 def boundary(step, spec_data):
     """The boundaries at ``step`` of the spec shown (the server keeps its result)."""
     if not isinstance(spec_data, dict):
@@ -285,7 +311,10 @@ def boundary(step, spec_data):
         raise PreventUpdate from None
     if not isinstance(step, int | float) or not 0 <= step <= spec.steps:
         raise PreventUpdate
-    return F.boundary_figure(quiet(L.cached, spec), int(step))
+    try:
+        return F.boundary_figure(quiet(L.cached, spec), int(step))
+    except ValueError:  # another worker recomputing past its deadline: keep the figure
+        raise PreventUpdate from None
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -345,6 +374,13 @@ def register(app) -> None:
             return [no_update, msg, *nothing[2:]]
         fields = fields_of_spec(spec) if from_link else [no_update] * len(FIELDS)
         return [*out, *fields, TAB if from_link else no_update]
+
+    app.callback(
+        Output(GIF_DOWNLOAD, "data"),
+        Input(GIF, "n_clicks"),
+        State(SPEC, "data"),
+        prevent_initial_call=True,
+    )(gif)
 
     app.callback(
         Output(BOUNDARY, "figure"),
