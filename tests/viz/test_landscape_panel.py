@@ -10,7 +10,7 @@ from viz.figures import landscape as F
 from viz.scene import landscape as L
 from viz.ui.panels import landscape as P
 
-FIELDS = ["xor", "2,5,1", "relu", ["sgd", "adam"], "25", "", "pca", "9", "1"]
+FIELDS = ["xor", "2,5,1", "relu", ["sgd", "adam"], "25", "", "pca", "9", "1", ""]
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,7 @@ def test_fields_round_trip_through_the_spec(spec):
         (4, "-3", "steps"),
         (5, "abc", "batch size"),
         (7, "1e9", "grid"),
+        (9, "momentum", "reference"),
     ],
 )
 def test_bad_fields_raise_a_message(i, value, message):
@@ -67,6 +68,16 @@ def test_picture_draws_every_view_and_the_link_reopens_the_spec(spec):
     assert boundary.layout.meta["step"] == 25
     roles = [t.meta["role"] for t in check.data]
     assert roles == ["true", "plane", "distance"] * 2
+
+
+def test_the_reference_field_picks_the_plane_through_that_rules_end():
+    fields = list(FIELDS)
+    fields[9] = "adam"
+    spec = P.spec_of_fields(*fields)
+    assert P.fields_of_spec(spec) == fields
+    res = L.cached(spec)
+    assert res.ref_rule == "adam"
+    np.testing.assert_allclose(res.coords[1, -1], [0, 0], atol=1e-12)
 
 
 def test_boundary_follows_the_step_and_ignores_bad_input(spec):

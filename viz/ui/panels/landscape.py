@@ -45,7 +45,8 @@ CONTOUR, SURFACE, LOSS, CHECK, BOUNDARY, TABLE = (
     "land-table",
 )
 STEP, PLAY, TICK, PATHS, SPEC = "land-step", "land-play", "land-tick", "land-paths", "land-spec"
-FIELDS = (DATA, WIDTHS, ACT, OPTS, STEPS, BATCH, PLANE, GRID, SEED)
+REF = "land-ref"
+FIELDS = (DATA, WIDTHS, ACT, OPTS, STEPS, BATCH, PLANE, GRID, SEED, REF)
 TAB = "landscape"
 PROMPT = "Choose a network and optimizers, then press Compute."
 DEFAULT_RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -97,6 +98,11 @@ def layout() -> html.Div:
         ),
         field("grid", num_input(GRID, str(d.grid), debounce=True)),
         field("seed", num_input(SEED, str(d.seed), debounce=True)),
+        field(
+            "through",
+            _dropdown(REF, [{"label": "first rule's end", "value": ""}, *rules], ""),
+            hint="θ_ref: the final network of this rule (it must be among the optimizers)",
+        ),
         html.Button("Compute", id=GO, n_clicks=0, className="panel-btn"),
     ]
     views = html.Div(
@@ -163,7 +169,9 @@ def layout() -> html.Div:
 # ----------------------------------------------------------------------------- pure parts
 
 
-def spec_of_fields(data, widths, act, opts, steps, batch, plane, grid, seed) -> L.LandscapeSpec:
+def spec_of_fields(
+    data, widths, act, opts, steps, batch, plane, grid, seed, ref=""
+) -> L.LandscapeSpec:
     """The spec the fields ask for; ``ValueError`` naming the first problem."""
     if not isinstance(opts, list) or not all(isinstance(o, str) for o in opts):
         raise ValueError("choose at least one optimizer")
@@ -178,6 +186,7 @@ def spec_of_fields(data, widths, act, opts, steps, batch, plane, grid, seed) -> 
         plane=plane,
         grid=grid,
         seed=seed,
+        ref=ref if isinstance(ref, str) else "",
     )
     return L.check(spec)
 
@@ -193,6 +202,7 @@ def fields_of_spec(spec: L.LandscapeSpec) -> list:
         spec.plane,
         str(spec.grid),
         str(spec.seed),
+        spec.ref,
     ]
 
 
