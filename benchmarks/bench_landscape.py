@@ -198,6 +198,19 @@ def browser_seconds(presses: int = 3) -> tuple[float, float]:
     return times[0], statistics.median(times[1:])
 
 
+def cpu_seconds(fn) -> float:
+    """Median CPU time of this process over three runs of ``fn`` (what the load cannot add)."""
+    import statistics
+    import time
+
+    times = []
+    for _ in range(3):
+        c = time.process_time()
+        fn()
+        times.append(time.process_time() - c)
+    return statistics.median(times)
+
+
 def main(repeats: int = 3) -> list[Row]:
     import plotly.io as pio
     import torch
@@ -224,11 +237,14 @@ def main(repeats: int = 3) -> list[Row]:
     t_ours = median_seconds(lambda: L.compute(s), repeats)
     t_peer = median_seconds(lambda: torch_landscape(s), repeats)
     t_app = median_seconds(app_path, repeats)
+    cpu_ours, cpu_peer = cpu_seconds(lambda: L.compute(s)), cpu_seconds(lambda: torch_landscape(s))
     first_ours, first_peer = first_run("optviz"), first_run("torch")
     first_click, t_click = browser_seconds(repeats)
     what = "network landscape (2-16-16-1, 200 points, 6 rules × 300 steps, 60×60 grid)"
     note = (
-        f"fresh process, first run: optviz {first_ours:.2f} s, torch {first_peer:.2f} s; "
+        f"CPU time of one run: optviz {cpu_ours:.2f} s, torch {cpu_peer:.2f} s (wall times "
+        f"are the machine's load: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+        f"cores); fresh process, first run: optviz {first_ours:.2f} s, torch {first_peer:.2f} s; "
         "the same weights (within 1e-5 after 300 steps) for every rule but NAG, "
         "whose torch form differs"
     )
