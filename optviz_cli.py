@@ -11,6 +11,8 @@
                   [--frames N] [--fps F] [--size 800x600]
     optviz export --link URL --out x.gif
     optviz export --preset radford-saddle --out saddle.mp4 [--title T] [--counter] [--dpi 200]
+    optviz landscape --data moons --widths 2,16,16,1 --optimizer sgd --optimizer adam
+                     [--plane pca|random] [--format json|gif --out x.gif]
     optviz presets [-v]
     optviz tune --preset radford-beale --objective area --budget 64 [--starts 3] --format json
     optviz phase --surface ravine --optimizer momentum --x lr:1e-4:1:log --y momentum:0:0.99 \
@@ -234,6 +236,9 @@ def _build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("optimizers", help="list every update rule available, with its source")
     rules.add_argument("--all", action="store_true", help="also the refused ones, with why")
     rules.set_defaults(command=cmd_optimizers)
+    from viz.ui import landscape_cli  # optviz landscape: a network's loss in one plane
+
+    landscape_cli.add_command(sub)
 
     listing = sub.add_parser("presets", help="list the scene presets")
     listing.add_argument("--verbose", "-v", action="store_true", help="with their descriptions")

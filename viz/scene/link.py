@@ -321,6 +321,8 @@ def decode(hash_) -> dict | None:
     if step:
         hash_ = hash_[: step.start()]
     version = re.match(r"#v(\d+)=", hash_)
+    if hash_.startswith("#net1="):  # viz.scene.landscape's link: its own scene and reader
+        raise ValueError("it is a network landscape link (open it with optviz landscape --link)")
     if not hash_.startswith("#v"):
         raise ValueError("it does not start with #v2=")
     if version is None or version.group(1) not in ("1", str(VERSION)):

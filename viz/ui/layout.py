@@ -617,7 +617,7 @@ def panel_tabs(loss_and_results) -> html.Div:
     fire. So the tab strip holds headers only and the panes are shown and hidden by a
     clientside callback (``optviz.showPane``).
     """
-    from viz.ui.panels import convergence, network, phase, sweep, tune
+    from viz.ui.panels import convergence, landscape, network, phase, sweep, tune
 
     panes = [
         ("Loss & results", "loss", loss_and_results),
@@ -626,6 +626,7 @@ def panel_tabs(loss_and_results) -> html.Div:
         ("Tune", "tune", tune.layout()),  # issue #17
         ("Phase diagram", "phase", phase.layout()),
         ("Network", "network", network.layout()),
+        ("Network landscape", "landscape", landscape.layout()),
     ]
     strip = dcc.Tabs(
         [
