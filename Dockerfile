@@ -9,7 +9,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-co
     && useradd --create-home --uid 10001 optviz
 WORKDIR /app
 
-# The project and its [serve] extra, pinned by constraints.txt like the virtualenv.
+# The project with its [serve] and [celery] extras (the web processes and the Celery worker
+# of compose.yaml run this one image), pinned by constraints.txt like the virtualenv.
 COPY pyproject.toml constraints.txt README.md ./
 COPY surfaces ./surfaces
 COPY optimizers ./optimizers
@@ -17,7 +18,7 @@ COPY viz ./viz
 COPY assets ./assets
 COPY app.py optviz_cli.py gunicorn.conf.py ./
 # The code stays root-owned and read-only to the user that runs it.
-RUN pip install -c constraints.txt '.[serve]'
+RUN pip install -c constraints.txt '.[serve,celery]'
 
 USER optviz
 EXPOSE 8050

@@ -157,14 +157,17 @@ def _stop_group(proc: subprocess.Popen, grace: float = 20.0) -> None:
 
 @contextlib.contextmanager
 def gunicorn(
-    workers: int = 2, extra: tuple[str, ...] = (), cache_dir: str | None = None
+    workers: int = 2,
+    extra: tuple[str, ...] = (),
+    cache_dir: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Gunicorn]:
     """Start gunicorn on a free loopback port, wait for /healthz, stop it on exit.
 
     The server runs in its own session, so leaving this block by any path (an error,
     Ctrl-C) stops the whole process group: no stale worker or export job survives to hold
     the export cache. The cache is a fresh directory per server (removed afterwards)
-    unless ``cache_dir`` names one.
+    unless ``cache_dir`` names one. ``env``: the server's environment (default: this one).
     """
     port = free_port()
     own_cache = cache_dir is None
@@ -183,7 +186,8 @@ def gunicorn(
         *extra,
         "app:server",
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OPTVIZ_CACHE_DIR": cache}
+    env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
+    env["OPTVIZ_CACHE_DIR"] = cache
     proc = None
     try:
         proc = subprocess.Popen(
