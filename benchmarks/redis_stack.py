@@ -10,10 +10,12 @@ listens on 127.0.0.1 only.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,10 +24,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_load import HOST, free_port, get
-
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 90.0  # s: for a process to say it is ready
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
 
 
 @dataclass
@@ -116,19 +123,29 @@ def redis_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def celery_worker(env: dict, concurrency: int = 1, name: str = "w1") -> Iterator[Proc]:
-    """``celery -A viz.ui.worker worker``, ready when it says so in its log."""
-    cmd = [sys.executable, "-m", "celery", "-A", "viz.ui.worker", "worker"]
-    cmd += ["--concurrency", str(concurrency), "--loglevel", "INFO", "--hostname", f"{name}@%h"]
-    cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+def celery_worker(
+    env: dict, concurrency: int = 1, name: str = "w1", argv: list[str] | None = None
+) -> Iterator[Proc]:
+    """``celery -A viz.ui.worker worker`` (or ``argv``, a celery command line), ready when it
+    says so in its log."""
+    if argv is None:
+        argv = ["celery", "-A", "viz.ui.worker", "worker", "--concurrency", str(concurrency)]
+        argv += ["--loglevel", "INFO", "--hostname", f"{name}@%h"]
+        argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    cmd = [sys.executable, "-m", *argv]
     with _started(cmd, env, lambda p: " ready." in p.log, "celery worker") as p:
         yield p
 
 
 def _healthy(p: Proc) -> bool:
-    with contextlib.suppress(OSError):
-        return get(p.port, "/healthz", timeout=5)[0] == 200
-    return False
+    conn = http.client.HTTPConnection(HOST, p.port, timeout=5)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 from PIL import Image
@@ -31,6 +32,7 @@ from benchmarks.bench_load import App, Client, _blank, get
 from optimizers.budget import Budget
 from viz import gif
 from viz.ui import export_panel, ids, jobs
+from viz.ui.panels import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 POLL_S = 0.25
@@ -91,7 +93,11 @@ class Page:
         v[f"{ids.EXPORT_FRAMES}.value"] = str(frames)
         v[f"{ids.EXPORT_WIDTH}.value"] = str(width)
         v[f"{ids.EXPORT_HEIGHT}.value"] = str(height)
-        body = self.app.body(self.client.export, v, [f"{ids.EXPORT_BTN}.n_clicks"])
+        return self.click(port, self.client.export, f"{ids.EXPORT_BTN}.n_clicks")
+
+    def click(self, port: int, dep: dict, changed: str):
+        """Send ``dep``'s request on ``port``: a background job starts; (poll body, handles)."""
+        body = self.app.body(dep, self.client.values, [changed])
         status, raw = self.post(port, body)
         assert status == 200, raw[:300]
         doc = json.loads(raw)
@@ -195,6 +201,42 @@ def test_killing_the_web_process_that_started_an_export_loses_nothing(env, worke
     local = gif.render_gif_bytes(page.scene, "contour", 2, None, (1280, 720))
     last = frame_rgb(Image.open(io.BytesIO(local)), 1)
     assert abs(frame_rgb(im, frames - 1) - last).mean() < 1.0
+
+
+def test_an_analysis_runs_as_a_job_and_answers_through_another_web_process(env, worker, web_b):
+    """The learning-rate sweep (and the convergence map: the same registration) is a job on
+    the worker in this mode; its figure, fetched through B, is the one computed here."""
+    with redis_stack.web_app(env) as web_a:
+        page = Page(web_a.port)
+        deps = {name: page.app.callback(name) for name in (ids.SWEEP_GRAPH, ids.MAP_GRAPH)}
+        assert all(dep.get("background") for dep in deps.values())
+        controls = {ids.SWEEP_LO: "1e-3", ids.SWEEP_HI: "0.5", ids.SWEEP_COUNT: "8"}
+        controls[ids.SWEEP_STEPS] = "150"
+        page.client.values.update({f"{k}.value": v for k, v in controls.items()})
+        page.client.values[f"{ids.SWEEP_BTN}.n_clicks"] = 1
+        body, handles = page.click(web_a.port, deps[ids.SWEEP_GRAPH], f"{ids.SWEEP_BTN}.n_clicks")
+        response = page.wait(web_b.port, body, handles)
+    assert f"[{task_id(handles)}] succeeded" in worker.log
+    metric = page.client.values[f"{ids.SWEEP_METRIC}.value"]
+    want, message = sweep.compute_sweep(page.state, *controls.values(), metric)
+    assert response[ids.SWEEP_MSG]["children"] == message == ""
+    got = response[ids.SWEEP_GRAPH]["figure"]["data"]
+    assert len(got) == len(want.data) > 0
+    for g, w in zip(got, want.data, strict=True):
+        assert g.get("name") == w.name
+        y = np.array([np.nan if v is None else v for v in g["y"]], dtype=float)
+        np.testing.assert_allclose(y, np.asarray(w.y, dtype=float), rtol=1e-12, equal_nan=True)
+
+
+def test_analyses_stay_plain_callbacks_without_redis(monkeypatch, tmp_path):
+    import app as optviz_app
+
+    monkeypatch.delenv("OPTVIZ_REDIS_URL", raising=False)
+    monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    deps = optviz_app.create_app().server.test_client().get("/_dash-dependencies").get_json()
+    for name in (ids.SWEEP_GRAPH, ids.MAP_GRAPH):
+        (dep,) = [d for d in deps if d["output"].startswith(f"..{name}.figure...")]
+        assert not dep.get("background")
 
 
 # ----------------------------------------------------------------------------- safety

@@ -445,9 +445,20 @@ NO_SHARED_SECRET = (
 )
 
 
+ANALYSIS_POLL_MS = 250  # how often a page asks after an analysis running as a job
+
+
 def redis_url() -> str | None:
     """``OPTVIZ_REDIS_URL`` (the deployment's private Redis), or ``None``: embedded mode."""
     return os.environ.get("OPTVIZ_REDIS_URL") or None
+
+
+def analysis_callback_kwargs() -> dict:
+    """How an analysis that may run for seconds (convergence map, learning-rate sweep:
+    15 s budgets) is registered: a plain callback in the embedded mode; with Redis a
+    background job on the deployment's workers (the app's ``CeleryManager``), so a busy
+    or killed web process neither holds nor loses it. Its budget runs in the worker."""
+    return {"background": True, "interval": ANALYSIS_POLL_MS} if redis_url() else {}
 
 
 def celery_app(url: str):
