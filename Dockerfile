@@ -28,5 +28,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # Workers/threads: OPTVIZ_WORKERS, OPTVIZ_THREADS (gunicorn.conf.py); run from /app so
 # app.py finds assets/ beside it. The export cache is a private folder made per start and
 # the key that signs export handles is random per start, unless OPTVIZ_CACHE_DIR (a folder
-# only the optviz user may write) or OPTVIZ_SECRET_KEY (32+ characters) are given.
+# only the optviz user may write) or OPTVIZ_SECRET_KEY (32+ characters) are given. With
+# OPTVIZ_REDIS_URL (compose.yaml) the jobs run in Celery workers on that Redis instead.
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8050", "app:server"]

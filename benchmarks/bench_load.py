@@ -259,9 +259,12 @@ class Deployment:
 
 
 @contextlib.contextmanager
-def deployment(web: int = 2, jobs: int = 2) -> Iterator[Deployment]:
-    """A real redis-server, a Celery worker running ``jobs`` at once, and ``web`` gunicorns
-    (one worker each, on ports of their own), sharing one Redis URL and secret."""
+def deployment(web: int = 2, jobs: int | None = None) -> Iterator[Deployment]:
+    """A real redis-server, a Celery worker running ``jobs`` at once (default: the app's
+    ``WORKER_JOBS``, as compose.yaml), and ``web`` gunicorns (one worker each, on ports of
+    their own), sharing one Redis URL and secret."""
+    if jobs is None:
+        from viz.ui.jobs import WORKER_JOBS as jobs
     with redis_stack.redis_server() as url:
         env = redis_stack.deployment_env(url, redis_stack.new_secret())
         with contextlib.ExitStack() as stack:
@@ -885,8 +888,8 @@ def main(
         what = f"gunicorn -w {workers}"
         rows = measure(server, what, clients, requests, export_share, hostile_share)
     if redis:
-        with deployment(web=workers, jobs=2) as served:
-            what = f"{workers} web processes (gunicorn -w 1 each) + Celery worker (2 jobs) on Redis"
+        with deployment(web=workers) as served:
+            what = f"{workers} web processes (gunicorn -w 1 each) + Celery worker on Redis"
             rows += measure(served, what, clients, requests, export_share, hostile_share)
     return rows
 

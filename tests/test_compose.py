@@ -14,6 +14,7 @@ import yaml
 
 from benchmarks import redis_stack
 from tests.test_docker import cmd as image_cmd
+from viz.ui import jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = re.compile(r"^\$\{(\w+):\?[^}]+\}$")  # ${VAR:?message}: compose refuses if unset
@@ -86,6 +87,7 @@ def test_the_workers_command_runs_against_a_real_redis(compose):
     command = argv(worker["command"])
     assert command[:4] == ["celery", "-A", "viz.ui.worker", "worker"]
     concurrency = command[command.index("--concurrency") + 1]
+    assert int(concurrency) == jobs.WORKER_JOBS  # more job processes than export slots
     with redis_stack.redis_server() as url:
         env = {**redis_stack.deployment_env(url, redis_stack.new_secret())}
         assert set(worker["environment"]) <= set(env)

@@ -307,6 +307,24 @@ def test_a_redis_url_that_is_not_one_is_refused_in_one_line():
     assert "optviz: OPTVIZ_REDIS_URL must start with redis://" in out.splitlines()[-1]
 
 
+def test_an_export_while_redis_is_unreachable_ends_with_the_pages_message_not_a_500():
+    """No Redis behind the URL (down, or not up yet): the page still loads and computes;
+    a click on Export is taken (200) and its first poll answers 204, Dash's "the job ended
+    without a result": the page shows its "did not finish" line and enables Export again."""
+    dead = f"redis://127.0.0.1:{redis_stack.free_port()}/0"  # nothing listens there
+    env = redis_stack.deployment_env(dead, redis_stack.new_secret())
+    with redis_stack.web_app(env) as web:
+        page = Page(web.port)
+        t0 = time.monotonic()
+        body, handles = page.export(web.port, "contour", frames=12, width=320, height=240)
+        assert task_id(handles) == jobs.UNQUEUED
+        status, doc = page.poll(web.port, body, handles)
+        assert time.monotonic() - t0 < 30
+        assert status == 204 and doc == {}
+        log = web.log
+    assert "job not queued, Redis unreachable" in log and "Traceback" not in log
+
+
 def test_without_a_redis_url_the_embedded_disk_cache_stays(monkeypatch, tmp_path):
     monkeypatch.delenv("OPTVIZ_REDIS_URL", raising=False)
     monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "cache"))

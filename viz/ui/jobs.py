@@ -435,10 +435,12 @@ class ExportSlots:
 
 # ----------------------------------------------------------------------------- many machines
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_SCHEMES = ("redis://", "rediss://")
 RESULT_TTL = 3600  # s: a job's progress and result (the GIF) live this long in Redis
 REREAD_TTL = 60  # s: a result stays this long after a poll read it (that answer may be lost)
 JOB_TIME_LIMIT = SLOT_TTL - 60  # s: Celery kills a job past this, before its slot expires
+QUIET_BACKEND = "viz.ui.redis_backend:QuietRedisBackend"  # Celery's, minus its listener
+WORKER_JOBS = 3 * MAX_JOBS  # job processes of a worker (exports, their refusals, analyses)
 NO_SHARED_SECRET = (
     "optviz: OPTVIZ_REDIS_URL is set, so OPTVIZ_SECRET_KEY must be too: the same "
     f"{MIN_SECRET_CHARS}+ random characters for every web process and worker"
@@ -476,7 +478,7 @@ def celery_app(url: str):
         raise Misconfigured(
             f"optviz: OPTVIZ_REDIS_URL must start with {', '.join(REDIS_SCHEMES)}, got {url[:40]!r}"
         )
-    app = Celery("optviz", broker=url, backend=url)
+    app = Celery("optviz", broker=url, backend=f"{QUIET_BACKEND}+{url}")
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -485,7 +487,10 @@ def celery_app(url: str):
         event_serializer="json",
         result_expires=RESULT_TTL,
         worker_prefetch_multiplier=1,  # a long export does not hold queued ones hostage
-        worker_concurrency=MAX_JOBS,
+        # More job processes than export slots: a job starts at once and an export beyond
+        # the slots is told "busy" at once (as in the embedded mode) instead of waiting
+        # unseen in the queue; the slots, not the processes, bound the rendering.
+        worker_concurrency=WORKER_JOBS,
         task_time_limit=JOB_TIME_LIMIT,  # the export's own budget stops its runs far sooner
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
@@ -503,7 +508,8 @@ def make_celery_manager(url: str | None = None) -> OptvizCeleryManager:
 
 
 class OptvizCeleryManager(CeleryManager):
-    """Dash's ``CeleryManager`` where a finished result is never dropped.
+    """Dash's ``CeleryManager`` where a finished result is never dropped, and an
+    unreachable Redis ends the job for the page (its "did not finish" line), not in a 500.
 
     Dash asks for the result, then whether the job runs; a job that finishes between the
     two was answered "cancelled" (204) and its GIF lost, so a poll that saw it running says
@@ -515,8 +521,31 @@ class OptvizCeleryManager(CeleryManager):
     def get_or_create_signing_secret(self, generate):
         raise NotImplementedError("the signing secret is OPTVIZ_SECRET_KEY, never in Redis")
 
+    def call_job_fn(self, key, job_fn, args, context):
+        try:
+            return super().call_job_fn(key, job_fn, args, context)
+        except _redis_errors() as exc:  # Redis unreachable: the page's first poll says so
+            log.warning("job not queued, Redis unreachable: %s: %s", type(exc).__name__, exc)
+            return UNQUEUED
+
+    def get_progress(self, key):
+        try:
+            return super().get_progress(key)
+        except _redis_errors():
+            return None
+
+    def get_updated_props(self, key):
+        try:
+            return super().get_updated_props(key)
+        except _redis_errors():
+            return {}
+
     def _read(self, key):
-        raw = self.handle.backend.get(key)
+        try:
+            raw = self.handle.backend.get(key)
+        except _redis_errors() as exc:
+            log.warning("job result not read, Redis unreachable: %s", exc)
+            return self.UNDEFINED
         if raw is None:
             return self.UNDEFINED
         self.handle.backend.expire(key, REREAD_TTL)
@@ -527,7 +556,7 @@ class OptvizCeleryManager(CeleryManager):
         _POLL.running = None
         result = self._read(key)
         if result is self.UNDEFINED and job:
-            if super().job_running(job):
+            if self._task_running(job):
                 _POLL.running = job  # Dash's next question, in this request
             else:
                 result = self._read(key)  # written (and ended) since the first look
@@ -537,7 +566,26 @@ class OptvizCeleryManager(CeleryManager):
         if job and getattr(_POLL, "running", None) == job:
             _POLL.running = None
             return True
-        return bool(super().job_running(job))
+        return self._task_running(job)
+
+    def _task_running(self, job) -> bool:
+        if job == UNQUEUED:
+            return False
+        try:
+            return bool(super().job_running(job))
+        except _redis_errors():  # no word from Redis: the page stops waiting (INCOMPLETE)
+            return False
+
+
+UNQUEUED = "unqueued"  # the job handle of a job Redis did not take
+
+
+def _redis_errors() -> tuple[type[Exception], ...]:
+    """What a Redis that cannot be reached raises through redis-py, kombu and Celery."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import RedisError
+
+    return (RedisError, OperationalError, OSError)
 
 
 class RedisExportSlots:
