@@ -95,9 +95,9 @@ def deployment_env(url: str, secret: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[str]:
-    """A real ``redis-server`` on a free loopback port, files in a private temp folder;
-    yields its URL."""
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """A real ``redis-server`` on ``port`` (default: a free loopback one), files in a
+    private temp folder; yields its URL."""
     exe = shutil.which("redis-server")
     if exe is None:
         raise RuntimeError(
@@ -105,7 +105,7 @@ def redis_server() -> Iterator[str]:
         )
     import redis
 
-    port = free_port()
+    port = port or free_port()
     folder = tempfile.mkdtemp(prefix="optviz-redis-")  # 0700
     cmd = [exe, "--port", str(port), "--bind", HOST, "--protected-mode", "yes", "--dir", folder]
     cmd += ["--save", "", "--appendonly", "no"]

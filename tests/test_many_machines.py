@@ -325,6 +325,25 @@ def test_an_export_while_redis_is_unreachable_ends_with_the_pages_message_not_a_
     assert "job not queued, Redis unreachable" in log and "Traceback" not in log
 
 
+def test_jobs_are_taken_again_once_redis_is_back():
+    """Redis up, away, back on the same address: the same web process queues, refuses in
+    the page's terms, then queues again (no restart of the web process)."""
+    port = redis_stack.free_port()
+    env = redis_stack.deployment_env(f"redis://127.0.0.1:{port}/0", redis_stack.new_secret())
+    with redis_stack.web_app(env) as web:
+        page = Page(web.port)
+
+        def click() -> str:
+            return task_id(page.export(web.port, "contour", frames=4, width=320, height=240)[1])
+
+        with redis_stack.redis_server(port):
+            assert click() != jobs.UNQUEUED  # a Celery task id: queued (no worker here)
+        assert click() == jobs.UNQUEUED
+        with redis_stack.redis_server(port):
+            assert click() != jobs.UNQUEUED
+        assert "Traceback" not in web.log
+
+
 def test_without_a_redis_url_the_embedded_disk_cache_stays(monkeypatch, tmp_path):
     monkeypatch.delenv("OPTVIZ_REDIS_URL", raising=False)
     monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "cache"))
