@@ -161,6 +161,8 @@ def test_an_export_started_on_one_web_process_is_polled_and_downloaded_on_anothe
         assert (im.n_frames, im.size) == (12, (320, 240))
         # The job ran in the Celery worker (its log names the task id of the handle)...
         assert f"[{task_id(handles)}] succeeded" in worker.log
+        # ...was never revoked on the way (a finished job is not "terminated")...
+        assert "Terminating" not in worker.log and "revoked" not in worker.log
         # ...and made the same GIF as the renderer here, from the page's own scene.
         scene = page.scene
         runs = scene.compute(Budget.of("export"))

@@ -515,7 +515,8 @@ class OptvizCeleryManager(CeleryManager):
     two was answered "cancelled" (204) and its GIF lost, so a poll that saw it running says
     so again (as ``OptvizDiskcacheManager``). A result read by a poll is kept ``REREAD_TTL``
     seconds more (not deleted) in case that web process dies before answering, and a
-    finished task is not sent a ``terminate`` on every read as Dash's own does.
+    finished task is never sent a ``terminate`` (Dash's own read does, and its job
+    process could be killed between writing the result and returning).
     """
 
     def get_or_create_signing_secret(self, generate):
@@ -541,31 +542,37 @@ class OptvizCeleryManager(CeleryManager):
             return {}
 
     def _read(self, key):
+        raw = None
         try:
             raw = self.handle.backend.get(key)
+            if raw is not None:
+                self.handle.backend.expire(key, REREAD_TTL)
+                self.clear_cache_entry(self._make_progress_key(key))
         except _redis_errors() as exc:
             log.warning("job result not read, Redis unreachable: %s", exc)
-            return self.UNDEFINED
-        if raw is None:
-            return self.UNDEFINED
-        self.handle.backend.expire(key, REREAD_TTL)
-        self.clear_cache_entry(self._make_progress_key(key))
-        return json.loads(raw)
+        return self.UNDEFINED if raw is None else json.loads(raw)
 
     def get_result(self, key, job):
-        _POLL.running = None
+        _POLL.running = _POLL.finished = None
         result = self._read(key)
         if result is self.UNDEFINED and job:
             if self._task_running(job):
                 _POLL.running = job  # Dash's next question, in this request
             else:
                 result = self._read(key)  # written (and ended) since the first look
+        if result is not self.UNDEFINED:
+            _POLL.finished = job  # its result is in hand: Dash must not "terminate" it
         return result
 
     def job_running(self, job):
         if job and getattr(_POLL, "running", None) == job:
             _POLL.running = None
             return True
+        if job and getattr(_POLL, "finished", None) == job:
+            # Dash revokes a job still running when its result is read; this one has only
+            # to return, and a revoke would kill its (reusable) worker process on the way.
+            _POLL.finished = None
+            return False
         return self._task_running(job)
 
     def _task_running(self, job) -> bool:
