@@ -182,14 +182,7 @@ def test_killing_the_web_process_that_started_an_export_loses_nothing(env, worke
     with redis_stack.web_app(env) as web_a:
         page = Page(web_a.port, steps=2000)
         body, handles = page.export(web_a.port, "contour", frames=frames, width=1280, height=720)
-        seen = None
-        deadline = time.monotonic() + EXPORT_TIMEOUT
-        while seen is None or not 0 < seen < frames:
-            assert time.monotonic() < deadline, "no progress seen through A"
-            status, doc = page.poll(web_a.port, body, handles)
-            assert status == 200 and "response" not in doc, "finished before A could be killed"
-            seen = (doc.get("progress") or {}).get(f"{ids.EXPORT_PROGRESS}.value", seen)
-            time.sleep(POLL_S)
+        _progress_between(page, web_a.port, body, handles, frames)
         os.killpg(web_a.proc.pid, signal.SIGKILL)
         web_a.proc.wait(timeout=10)
         with pytest.raises(OSError):
@@ -203,6 +196,45 @@ def test_killing_the_web_process_that_started_an_export_loses_nothing(env, worke
     local = gif.render_gif_bytes(page.scene, "contour", 2, None, (1280, 720))
     last = frame_rgb(Image.open(io.BytesIO(local)), 1)
     assert abs(frame_rgb(im, frames - 1) - last).mean() < 1.0
+
+
+def _progress_between(page: Page, port: int, body: dict, handles: dict, frames: int) -> int:
+    """Poll through ``port`` until the job reports 0 < frame < ``frames``; that frame."""
+    seen, deadline = None, time.monotonic() + EXPORT_TIMEOUT
+    while seen is None or not 0 < seen < frames:
+        assert time.monotonic() < deadline, "no progress seen"
+        status, doc = page.poll(port, body, handles)
+        assert status == 200 and "response" not in doc, "finished before it could be stopped"
+        seen = (doc.get("progress") or {}).get(f"{ids.EXPORT_PROGRESS}.value", seen)
+        time.sleep(POLL_S)
+    return seen
+
+
+def test_an_export_started_on_one_web_process_is_cancelled_through_another(env, worker, web_b):
+    """Cancel, as the page sends it (the cancel callback with the signed job handle),
+    through B stops the job A started in the worker; the page's next poll hears that it
+    ended without a result, and the slot is free for the next export."""
+    frames = 1000
+    with redis_stack.web_app(env) as web_a:
+        page = Page(web_a.port, steps=2000)
+        body, handles = page.export(web_a.port, "contour", frames=frames, width=1280, height=720)
+        _progress_between(page, web_a.port, body, handles, frames)
+    cancel = page.app.callback(f"{ids.EXPORT_CANCEL}.id")
+    page.client.values[f"{ids.EXPORT_CANCEL}.n_clicks"] = 1
+    request = page.app.body(cancel, page.client.values, [f"{ids.EXPORT_CANCEL}.n_clicks"])
+    status, _ = page.post(web_b.port, request, cancelJob=handles["job"])
+    assert status in (200, 204)
+    deadline = time.monotonic() + 60
+    while (status := page.poll(web_b.port, body, handles)[0]) == 200:
+        assert time.monotonic() < deadline, "the cancelled job still runs"
+        time.sleep(POLL_S)
+    assert status == 204  # Dash: ended without a result (the page shows its INCOMPLETE line)
+    assert f"Terminating {task_id(handles)}" in worker.log
+    # Both slots free again: two exports at once both run (none is told "busy").
+    pages = [Page(web_b.port), Page(web_b.port)]
+    started = [p.export(web_b.port, "contour", frames=6, width=320, height=240) for p in pages]
+    for p, (b, h) in zip(pages, started, strict=True):
+        assert "✓" in p.wait(web_b.port, b, h)[ids.EXPORT_STATUS]["children"]
 
 
 def test_an_analysis_runs_as_a_job_and_answers_through_another_web_process(env, worker, web_b):
