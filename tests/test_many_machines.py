@@ -25,10 +25,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import redis
+from dash import no_update
 from PIL import Image
 
 from benchmarks import redis_stack
-from benchmarks.bench_load import App, Client, _blank, get
+from benchmarks.bench_load import (
+    SWEEP_COPIES,
+    SWEEP_RATES,
+    SWEEP_STEPS,
+    App,
+    Client,
+    _blank,
+    get,
+)
 from optimizers.budget import Budget
 from viz import gif
 from viz.ui import export_panel, ids, jobs
@@ -260,6 +269,29 @@ def test_an_analysis_runs_as_a_job_and_answers_through_another_web_process(env, 
         assert g.get("name") == w.name
         y = np.array([np.nan if v is None else v for v in g["y"]], dtype=float)
         np.testing.assert_allclose(y, np.asarray(w.y, dtype=float), rtol=1e-12, equal_nan=True)
+
+
+def test_an_analysis_job_refuses_as_the_embedded_mode_does(env, worker, web_b):
+    """The load test's hostile sweep (480 copies of a run x 200 rates x 2,000 steps) is
+    refused by the job in the worker, before anything runs, with the message the embedded
+    mode gives word for word, and nothing is drawn."""
+    page = Page(web_b.port)
+    scene = page.state["scene"]
+    page.state = {**page.state, "scene": {**scene, "r": [scene["r"][0]] * SWEEP_COPIES}}
+    page.client.values[f"{ids.SCENE_STATE}.data"] = page.state
+    controls = {ids.SWEEP_LO: "1e-5", ids.SWEEP_HI: "1", ids.SWEEP_COUNT: str(SWEEP_RATES)}
+    controls[ids.SWEEP_STEPS] = str(SWEEP_STEPS)
+    page.client.values.update({f"{k}.value": v for k, v in controls.items()})
+    page.client.values[f"{ids.SWEEP_BTN}.n_clicks"] = 1
+    dep = page.app.callback(ids.SWEEP_GRAPH)
+    body, handles = page.click(web_b.port, dep, f"{ids.SWEEP_BTN}.n_clicks")
+    response = page.wait(web_b.port, body, handles)
+    assert f"[{task_id(handles)}] succeeded" in worker.log
+    metric = page.client.values[f"{ids.SWEEP_METRIC}.value"]
+    figure, message = sweep.compute_sweep(page.state, *controls.values(), metric)
+    assert figure is no_update and message
+    assert response[ids.SWEEP_MSG]["children"] == message
+    assert ids.SWEEP_GRAPH not in response  # the figure is left as it was
 
 
 def test_analyses_stay_plain_callbacks_without_redis(monkeypatch, tmp_path):
