@@ -9,7 +9,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-co
     && useradd --create-home --uid 10001 optviz
 WORKDIR /app
 
-# The project and its [serve] extra, pinned by constraints.txt like the virtualenv.
+# The project with its [serve] and [celery] extras (the web processes and the Celery worker
+# of compose.yaml run this one image), pinned by constraints.txt like the virtualenv.
 COPY pyproject.toml constraints.txt README.md ./
 COPY surfaces ./surfaces
 COPY optimizers ./optimizers
@@ -17,7 +18,7 @@ COPY viz ./viz
 COPY assets ./assets
 COPY app.py optviz_cli.py gunicorn.conf.py ./
 # The code stays root-owned and read-only to the user that runs it.
-RUN pip install -c constraints.txt '.[serve]'
+RUN pip install -c constraints.txt '.[serve,celery]'
 
 USER optviz
 EXPOSE 8050
@@ -27,5 +28,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # Workers/threads: OPTVIZ_WORKERS, OPTVIZ_THREADS (gunicorn.conf.py); run from /app so
 # app.py finds assets/ beside it. The export cache is a private folder made per start and
 # the key that signs export handles is random per start, unless OPTVIZ_CACHE_DIR (a folder
-# only the optviz user may write) or OPTVIZ_SECRET_KEY (32+ characters) are given.
+# only the optviz user may write) or OPTVIZ_SECRET_KEY (32+ characters) are given. With
+# OPTVIZ_REDIS_URL (compose.yaml) the jobs run in Celery workers on that Redis instead.
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8050", "app:server"]

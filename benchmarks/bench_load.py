@@ -47,6 +47,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
+from benchmarks import redis_stack
 from benchmarks.common import Row, report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +102,10 @@ class Gunicorn:
     @property
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port]
 
     def worker_pids(self) -> list[int]:
         """The master's live children (its workers), from /proc."""
@@ -157,14 +164,17 @@ def _stop_group(proc: subprocess.Popen, grace: float = 20.0) -> None:
 
 @contextlib.contextmanager
 def gunicorn(
-    workers: int = 2, extra: tuple[str, ...] = (), cache_dir: str | None = None
+    workers: int = 2,
+    extra: tuple[str, ...] = (),
+    cache_dir: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Gunicorn]:
     """Start gunicorn on a free loopback port, wait for /healthz, stop it on exit.
 
     The server runs in its own session, so leaving this block by any path (an error,
     Ctrl-C) stops the whole process group: no stale worker or export job survives to hold
     the export cache. The cache is a fresh directory per server (removed afterwards)
-    unless ``cache_dir`` names one.
+    unless ``cache_dir`` names one. ``env``: the server's environment (default: this one).
     """
     port = free_port()
     own_cache = cache_dir is None
@@ -183,7 +193,8 @@ def gunicorn(
         *extra,
         "app:server",
     ]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OPTVIZ_CACHE_DIR": cache}
+    env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
+    env["OPTVIZ_CACHE_DIR"] = cache
     proc = None
     try:
         proc = subprocess.Popen(
@@ -214,6 +225,52 @@ def gunicorn(
             os.unlink(log_name)
         if own_cache:
             shutil.rmtree(cache, ignore_errors=True)
+
+
+@dataclass
+class Deployment:
+    """Many machines on loopback (issue 19): web processes and a Celery worker on one Redis."""
+
+    webs: list[Gunicorn]
+    worker: redis_stack.Proc
+
+    @property
+    def ports(self) -> list[int]:
+        return [w.port for w in self.webs]
+
+    @property
+    def log(self) -> str:
+        return "\n".join([*(w.log for w in self.webs), self.worker.log])
+
+    def worker_cpu(self) -> dict[int, float]:
+        """CPU seconds of each web process's worker (the split is between web processes)."""
+        return {pid: t for w in self.webs for pid, t in w.worker_cpu().items()}
+
+    def cpu_seconds(self) -> float:
+        """The web processes' CPU and the Celery worker's (its pool's jobs included)."""
+        job = psutil.Process(self.worker.proc.pid)
+        family = [job, *job.children(recursive=True)]
+        jobs = 0.0
+        for proc in family:
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                jobs += t.user + t.system + t.children_user + t.children_system
+        return sum(w.cpu_seconds() for w in self.webs) + jobs
+
+
+@contextlib.contextmanager
+def deployment(web: int = 2, jobs: int | None = None) -> Iterator[Deployment]:
+    """A real redis-server, a Celery worker running ``jobs`` at once (default: the app's
+    ``WORKER_JOBS``, as compose.yaml), and ``web`` gunicorns (one worker each, on ports of
+    their own), sharing one Redis URL and secret."""
+    if jobs is None:
+        from viz.ui.jobs import WORKER_JOBS as jobs
+    with redis_stack.redis_server() as url:
+        env = redis_stack.deployment_env(url, redis_stack.new_secret())
+        with contextlib.ExitStack() as stack:
+            worker = stack.enter_context(redis_stack.celery_worker(env, concurrency=jobs))
+            webs = [stack.enter_context(gunicorn(workers=1, env=env)) for _ in range(web)]
+            yield Deployment(webs, worker)
 
 
 # ----------------------------------------------------------------------------- requests
@@ -635,9 +692,10 @@ def _slow_body(port: int, stop: threading.Event) -> str:
 
 
 def hostile_traffic(
-    port: int, share: float, honest_done, stop: threading.Event, hostile: Hostile, seed: int
+    ports: list[int], share: float, honest_done, stop: threading.Event, hostile: Hostile, seed: int
 ) -> list[threading.Thread]:
-    """Threads that keep the hostile requests at ``share`` of all requests sent so far."""
+    """Threads that keep the hostile requests at ``share`` of all requests sent so far
+    (spread over the web processes at ``ports``)."""
     if share <= 0:
         return []
     ratio = share / (1 - share)
@@ -654,6 +712,7 @@ def hostile_traffic(
         return False
 
     def fast(i: int) -> None:
+        port = ports[i % len(ports)]
         client = Client(App.fetch(port), port, seed + i)
         client.send_recompute([])  # a scene-state to send back, as a page would
         kinds = [("sweep", _hostile_sweep), ("expression", _hostile_expression)]
@@ -671,7 +730,8 @@ def hostile_traffic(
                 client.close()
             hostile.add(kind, outcome, time.perf_counter() - t0)
 
-    def slow() -> None:
+    def slow(i: int) -> None:
+        port = ports[i % len(ports)]
         while token():
             t0 = time.perf_counter()
             try:
@@ -681,7 +741,7 @@ def hostile_traffic(
             hostile.add("slow body", outcome, time.perf_counter() - t0)
 
     threads = [threading.Thread(target=fast, args=(i,), daemon=True) for i in range(FAST_ATTACKERS)]
-    threads += [threading.Thread(target=slow, daemon=True) for _ in range(SLOW_CLIENTS)]
+    threads += [threading.Thread(target=slow, args=(i,), daemon=True) for i in range(SLOW_CLIENTS)]
     for t in threads:
         t.start()
     return threads
@@ -714,19 +774,21 @@ class LoadResult:
 
 
 def load(
-    port: int,
+    port: int | list[int],
     clients: int = 20,
     requests: int = 100,
     export_share: float = 0.0,
     seed: int = 0,
     hostile_share: float = 0.0,
 ) -> LoadResult:
-    """``clients`` threads, each sending ``requests`` callbacks after its page load."""
+    """``clients`` threads, each sending ``requests`` callbacks after its page load; with
+    several ``port``s (web processes sharing one Redis), client i talks to port i mod n."""
+    ports = [port] if isinstance(port, int) else list(port)
     if not (1 <= clients <= MAX_CLIENTS and 1 <= requests <= MAX_REQUESTS):
         raise ValueError(f"clients must be 1..{MAX_CLIENTS}, requests 1..{MAX_REQUESTS}")
     if not 0 <= hostile_share < 0.5:
         raise ValueError("hostile_share must be in [0, 0.5)")
-    app = App.fetch(port)  # what every page shares (callbacks); each client loads its own
+    app = App.fetch(ports[0])  # what every page shares (callbacks); each client loads its own
     latencies: list[float] = []
     export_latencies: list[float] = []
     errors: list[str] = []
@@ -746,7 +808,8 @@ def load(
         try:
             # Its own page load: the layout carries a fresh export-page id (Dash keys a
             # background job's result by its arguments; pages must not share one).
-            client = Client(App.fetch(port), port, seed + i)
+            mine = ports[i % len(ports)]
+            client = Client(App.fetch(mine), mine, seed + i)
             ok, why = client.send_recompute([])  # the page load's first compute (not timed)
             if not ok:
                 with lock:
@@ -784,7 +847,7 @@ def load(
     t0 = time.perf_counter()
     for t in threads:
         t.start()
-    attackers = hostile_traffic(port, hostile_share, lambda: done[0], stop, hostile, seed + 10_000)
+    attackers = hostile_traffic(ports, hostile_share, lambda: done[0], stop, hostile, seed + 10_000)
     for t in threads:
         t.join(timeout=REQUEST_TIMEOUT * (requests + 2))
     wall = time.perf_counter() - t0
@@ -822,18 +885,35 @@ def main(
     workers: int = 2,
     export_share: float = 0.05,
     hostile_share: float = 0.10,
+    redis: bool = True,
 ) -> list[Row]:
+    """The disk-cache setup (one gunicorn, ``workers`` processes); then, with ``redis`` and
+    a redis-server installed, the same load on a many-machine deployment (issue 19)."""
     with gunicorn(workers=workers) as server:
-        # The peer: the same recompute from one client alone, same server, same run; the
-        # ratio is what sharing the server's cores with the other clients costs.
-        alone = load(server.port, 1, SOLO_REQUESTS, 0.0, seed=1000)
-        # With hostile traffic, a second peer: the same honest load without it, same run.
-        calm = load(server.port, clients, requests, export_share) if hostile_share > 0 else None
-        cpu0, own0, split0 = server.cpu_seconds(), time.process_time(), server.worker_cpu()
-        result = load(server.port, clients, requests, export_share, hostile_share=hostile_share)
-        cpu, own = server.cpu_seconds() - cpu0, time.process_time() - own0
-        split = [t - split0[p] for p, t in server.worker_cpu().items() if p in split0]
-        log = server.log
+        what = f"gunicorn -w {workers}"
+        rows = measure(server, what, clients, requests, export_share, hostile_share)
+    if redis:
+        with deployment(web=workers) as served:
+            what = f"{workers} web processes (gunicorn -w 1 each) + Celery worker on Redis"
+            rows += measure(served, what, clients, requests, export_share, hostile_share)
+    return rows
+
+
+def measure(
+    server, served: str, clients: int, requests: int, export_share: float, hostile_share: float
+) -> list[Row]:
+    """The load's rows against ``server`` (a ``Gunicorn`` or a Redis deployment: its
+    ``ports``, ``cpu_seconds()``, ``worker_cpu()``, ``log``), named after ``served``."""
+    # The peer: the same recompute from one client alone, same server, same run; the
+    # ratio is what sharing the server's cores with the other clients costs.
+    alone = load(server.ports, 1, SOLO_REQUESTS, 0.0, seed=1000)
+    # With hostile traffic, a second peer: the same honest load without it, same run.
+    calm = load(server.ports, clients, requests, export_share) if hostile_share > 0 else None
+    cpu0, own0, split0 = server.cpu_seconds(), time.process_time(), server.worker_cpu()
+    result = load(server.ports, clients, requests, export_share, hostile_share=hostile_share)
+    cpu, own = server.cpu_seconds() - cpu0, time.process_time() - own0
+    split = [t - split0[p] for p, t in server.worker_cpu().items() if p in split0]
+    log = server.log
     solo50 = alone.quantile(0.50) if not alone.errors else None
     tracebacks = log.count("Traceback (most recent call last)")
     if tracebacks:  # keep the server's log for whoever looks into them
@@ -842,7 +922,7 @@ def main(
     mix = f", {export_share:.0%} exports" if export_share > 0 and not result.note else ""
     if hostile_share > 0:
         mix += f", {hostile_share:.0%} hostile"
-    what = f"load: {clients} clients × {requests} callbacks{mix}, gunicorn -w {workers}"
+    what = f"load: {clients} clients × {requests} callbacks{mix}, {served}"
     notes = [
         f"{result.requests / result.wall:.0f} requests/s over {result.wall:.1f} s",
         f"CPU per request: server {cpu / result.requests * 1000:.0f} ms (workers and export "
@@ -934,6 +1014,7 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--export-share", type=float, default=0.05)
     parser.add_argument("--hostile-share", type=float, default=0.10)
+    parser.add_argument("--no-redis", action="store_true", help="the disk-cache setup only")
     a = parser.parse_args()
-    rows = main(a.clients, a.requests, a.workers, a.export_share, a.hostile_share)
+    rows = main(a.clients, a.requests, a.workers, a.export_share, a.hostile_share, not a.no_redis)
     report(rows)

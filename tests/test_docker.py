@@ -179,14 +179,15 @@ def test_every_copy_source_exists_and_the_package_is_complete():
     assert needed <= copied, f"not copied into the image: {sorted(needed - copied)}"
 
 
-def test_pip_installs_only_the_project_with_its_serve_extra_under_constraints():
+def test_pip_installs_only_the_project_with_its_serve_and_celery_extras_under_constraints():
     installs = [r for r in first("RUN") if re.search(r"\bpip\b.*\binstall\b", r)]
     assert len(installs) == 1
     words = shlex.split(installs[0])
     words = words[words.index("install") + 1 :]
     assert words[words.index("-c") + 1] == "constraints.txt"
     targets = [w for i, w in enumerate(words) if not w.startswith("-") and words[i - 1] != "-c"]
-    assert targets == [".[serve]"], f"the image installs {targets}, not just the project"
+    # one image for the web processes and the Celery worker of compose.yaml (issue 19)
+    assert targets == [".[serve,celery]"], f"the image installs {targets}, not just the project"
 
 
 def _closure(requirements: list[str], env: dict) -> dict[str, Requirement]:
@@ -214,7 +215,7 @@ def test_serve_extra_has_gunicorn_and_every_installed_package_is_pinned():
     assert serve, "pyproject.toml has no [serve] extra (the Dockerfile installs '.[serve]')"
     assert any(canonicalize_name(Requirement(r).name) == "gunicorn" for r in serve)
     pins = constraints()
-    direct = project["dependencies"] + serve
+    direct = project["dependencies"] + serve + project["optional-dependencies"]["celery"]
     for r in direct:
         req = Requirement(r)
         name = canonicalize_name(req.name)

@@ -19,23 +19,37 @@ share it), folder 0700 and files 0600; a folder named by ``OPTVIZ_CACHE_DIR`` th
 symlink, someone else's, or group/world-writable is refused (``UnsafeCacheDir``, one
 line). Dash's signing secret never goes through the cache (``signing_secret``), and a
 cancel only ever stops a job process this server forked (``job_record_key``).
+
+Many machines (issue 19): when ``OPTVIZ_REDIS_URL`` is set, ``make_manager`` returns an
+``OptvizCeleryManager`` instead (Dash's ``CeleryManager`` on that Redis, broker and result
+store both): jobs run in Celery workers (``celery -A viz.ui.worker worker``), progress and
+results (the GIF, base64 in Dash's JSON answer) live in Redis with an expiry, so any web
+process on any machine can start, poll, cancel and download any job, and a web process
+killed mid-job loses nothing. Nothing read back from Redis is unpickled: Dash writes and
+reads its results with ``json``, and Celery is held to ``json`` for its task messages and
+results (``celery_app``). The Redis must still be private to the deployment: whoever can
+write it can queue the app's tasks. The slots are Redis keys (``RedisExportSlots``), and
+``OPTVIZ_SECRET_KEY`` is required (the web processes must sign handles alike).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import logging
 import os
 import secrets
 import shutil
+import socket
 import stat
+import sys
 import tempfile
 import threading
 
 import diskcache
 import psutil
-from dash import DiskcacheManager
+from dash import CeleryManager, DiskcacheManager
 
 MAX_JOBS = int(os.environ.get("OPTVIZ_EXPORT_JOBS", "2"))
 SLOT_TTL = 15 * 60  # seconds: a slot whose job vanished without a trace frees itself
@@ -49,6 +63,11 @@ _SECRET: bytes | None = None
 
 class UnsafeCacheDir(RuntimeError):
     """The cache folder could be written by someone else: the server must not start."""
+
+
+class Misconfigured(ValueError, RuntimeError):
+    """A setting the server must not start with (one line). A ``ValueError`` for
+    ``app.main`` and the worker, a ``RuntimeError`` so gunicorn prints just the line."""
 
 
 def cache_dir() -> str:
@@ -126,9 +145,11 @@ def signing_secret() -> bytes:
     """
     global _SECRET
     configured = os.environ.get("OPTVIZ_SECRET_KEY")
+    if configured is None and redis_url():
+        raise Misconfigured(NO_SHARED_SECRET)
     if configured is not None:
         if len(configured) < MIN_SECRET_CHARS:
-            raise ValueError(
+            raise Misconfigured(
                 f"OPTVIZ_SECRET_KEY is too short: use at least {MIN_SECRET_CHARS} random "
                 "characters (or unset it for a fresh one per server start)"
             )
@@ -209,6 +230,8 @@ def make_manager(directory: str | None = None):
     and a fresh private directory is used instead, with a warning in the log; diskcache's
     own set-up would otherwise wait on it (60 s per statement, again and again).
     """
+    if directory is None and redis_url():
+        return make_celery_manager()
     directory = check_private_dir(directory or cache_dir())  # before anything is read
     why = _probe(directory)
     if why is not None:
@@ -234,8 +257,14 @@ class GuardedCache(diskcache.Cache):
 def _run_job(job_fn, *args) -> None:
     """An export job's process: a fresh guard, a lower CPU priority, then Dash's job."""
     global _FORK_GUARD
-    os.umask(0o077)  # whatever the job writes (its GIF goes to the cache) is private
     _FORK_GUARD = threading.RLock()  # the parent's was held (by the forking thread)
+    lower_priority()
+    job_fn(*args)
+
+
+def lower_priority() -> None:
+    """Make this (job) process private to its user and polite with the CPU."""
+    os.umask(0o077)  # whatever the job writes (its GIF goes to the cache) is private
     with contextlib.suppress(OSError):
         os.nice(JOB_NICE)  # interactive callbacks first; a GIF may take a little longer
     if JOB_IDLE and hasattr(os, "SCHED_IDLE"):
@@ -244,7 +273,6 @@ def _run_job(job_fn, *args) -> None:
         # export jobs ~10 % of each core, ~5 ms of every recompute under the load test).
         with contextlib.suppress(OSError):
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    job_fn(*args)
 
 
 _POLL = threading.local()  # per request thread: the job a poll just saw running
@@ -360,6 +388,14 @@ class ExportSlots:
     mid-way) is taken over, and every slot expires after ``SLOT_TTL`` as a last resort.
     """
 
+    def __new__(cls, cache, *args, **kwargs):
+        # Redis mode: export_panel hands over the manager's handle, a Celery app; its
+        # slots are then Redis keys that every worker on every machine sees.
+        celery = sys.modules.get("celery")
+        if cls is ExportSlots and celery is not None and isinstance(cache, celery.Celery):
+            return RedisExportSlots(cache.backend.client, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, cache, limit: int = MAX_JOBS, prefix: str = "optviz-export-slot"):
         self.cache = cache
         self.limit = limit
@@ -395,3 +431,229 @@ class ExportSlots:
             for i in range(self.limit)
             if (h := self.cache.get(f"{self.prefix}-{i}")) is not None and _alive(h)
         )
+
+
+# ----------------------------------------------------------------------------- many machines
+
+REDIS_SCHEMES = ("redis://", "rediss://")
+RESULT_TTL = 3600  # s: a job's progress and result (the GIF) live this long in Redis
+REREAD_TTL = 60  # s: a result stays this long after a poll read it (that answer may be lost)
+JOB_TIME_LIMIT = SLOT_TTL - 60  # s: Celery kills a job past this, before its slot expires
+QUIET_BACKEND = "viz.ui.redis_backend:QuietRedisBackend"  # Celery's, minus its listener
+WORKER_JOBS = 3 * MAX_JOBS  # job processes of a worker (exports, their refusals, analyses)
+NO_SHARED_SECRET = (
+    "optviz: OPTVIZ_REDIS_URL is set, so OPTVIZ_SECRET_KEY must be too: the same "
+    f"{MIN_SECRET_CHARS}+ random characters for every web process and worker"
+)
+
+
+ANALYSIS_POLL_MS = 250  # how often a page asks after an analysis running as a job
+
+
+def redis_url() -> str | None:
+    """``OPTVIZ_REDIS_URL`` (the deployment's private Redis), or ``None``: embedded mode."""
+    return os.environ.get("OPTVIZ_REDIS_URL") or None
+
+
+def analysis_callback_kwargs() -> dict:
+    """How an analysis that may run for seconds (convergence map, learning-rate sweep:
+    15 s budgets) is registered: a plain callback in the embedded mode; with Redis a
+    background job on the deployment's workers (the app's ``CeleryManager``), so a busy
+    or killed web process neither holds nor loses it. Its budget runs in the worker."""
+    return {"background": True, "interval": ANALYSIS_POLL_MS} if redis_url() else {}
+
+
+def celery_app(url: str):
+    """The Celery app of a deployment on ``url``: Redis as broker and result store, json only.
+
+    Dash's ``CeleryManager`` writes each job's progress and result itself, as json text,
+    through the result store's plain ``set`` (with Celery's expiry, ``RESULT_TTL``) and reads
+    them back with ``json.loads``. Celery's own messages (the task and its arguments: the
+    callback's inputs and context, json-safe) and task results are held to ``json`` here:
+    a pickled message is refused by the worker, and no pickle is ever read back.
+    """
+    from celery import Celery
+
+    if not url.startswith(REDIS_SCHEMES):
+        raise Misconfigured(
+            f"optviz: OPTVIZ_REDIS_URL must start with {', '.join(REDIS_SCHEMES)}, got {url[:40]!r}"
+        )
+    app = Celery("optviz", broker=url, backend=f"{QUIET_BACKEND}+{url}")
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        event_serializer="json",
+        result_expires=RESULT_TTL,
+        worker_prefetch_multiplier=1,  # a long export does not hold queued ones hostage
+        # More job processes than export slots: a job starts at once and an export beyond
+        # the slots is told "busy" at once (as in the embedded mode) instead of waiting
+        # unseen in the queue; the slots, not the processes, bound the rendering.
+        worker_concurrency=WORKER_JOBS,
+        task_time_limit=JOB_TIME_LIMIT,  # the export's own budget stops its runs far sooner
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def make_celery_manager(url: str | None = None) -> OptvizCeleryManager:
+    """The manager of a many-machine deployment; ``Misconfigured`` (one line) if it is."""
+    url = url or redis_url()
+    if not url:
+        raise Misconfigured("optviz: set OPTVIZ_REDIS_URL to the deployment's private Redis")
+    signing_secret()  # refuses to go on without a shared OPTVIZ_SECRET_KEY
+    return OptvizCeleryManager(celery_app(url))
+
+
+class OptvizCeleryManager(CeleryManager):
+    """Dash's ``CeleryManager`` where a finished result is never dropped, and an
+    unreachable Redis ends the job for the page (its "did not finish" line), not in a 500.
+
+    Dash asks for the result, then whether the job runs; a job that finishes between the
+    two was answered "cancelled" (204) and its GIF lost, so a poll that saw it running says
+    so again (as ``OptvizDiskcacheManager``). A result read by a poll is kept ``REREAD_TTL``
+    seconds more (not deleted) in case that web process dies before answering, and a
+    finished task is never sent a ``terminate`` (Dash's own read does, and its job
+    process could be killed between writing the result and returning).
+    """
+
+    def get_or_create_signing_secret(self, generate):
+        raise NotImplementedError("the signing secret is OPTVIZ_SECRET_KEY, never in Redis")
+
+    def call_job_fn(self, key, job_fn, args, context):
+        try:
+            return super().call_job_fn(key, job_fn, args, context)
+        except _redis_errors() as exc:  # Redis unreachable: the page's first poll says so
+            log.warning("job not queued, Redis unreachable: %s: %s", type(exc).__name__, exc)
+            return UNQUEUED
+
+    def get_progress(self, key):
+        try:
+            return super().get_progress(key)
+        except _redis_errors():
+            return None
+
+    def get_updated_props(self, key):
+        try:
+            return super().get_updated_props(key)
+        except _redis_errors():
+            return {}
+
+    def _read(self, key):
+        raw = None
+        try:
+            raw = self.handle.backend.get(key)
+            if raw is not None:
+                self.handle.backend.expire(key, REREAD_TTL)
+                self.clear_cache_entry(self._make_progress_key(key))
+        except _redis_errors() as exc:
+            log.warning("job result not read, Redis unreachable: %s", exc)
+        return self.UNDEFINED if raw is None else json.loads(raw)
+
+    def get_result(self, key, job):
+        _POLL.running = _POLL.finished = None
+        result = self._read(key)
+        if result is self.UNDEFINED and job:
+            if self._task_running(job):
+                _POLL.running = job  # Dash's next question, in this request
+            else:
+                result = self._read(key)  # written (and ended) since the first look
+        if result is not self.UNDEFINED:
+            _POLL.finished = job  # its result is in hand: Dash must not "terminate" it
+        return result
+
+    def job_running(self, job):
+        if job and getattr(_POLL, "running", None) == job:
+            _POLL.running = None
+            return True
+        if job and getattr(_POLL, "finished", None) == job:
+            # Dash revokes a job still running when its result is read; this one has only
+            # to return, and a revoke would kill its (reusable) worker process on the way.
+            _POLL.finished = None
+            return False
+        return self._task_running(job)
+
+    def _task_running(self, job) -> bool:
+        if job == UNQUEUED:
+            return False
+        try:
+            return bool(super().job_running(job))
+        except _redis_errors():  # no word from Redis: the page stops waiting (INCOMPLETE)
+            return False
+
+
+UNQUEUED = "unqueued"  # the job handle of a job Redis did not take
+
+
+def _redis_errors() -> tuple[type[Exception], ...]:
+    """What a Redis that cannot be reached raises through redis-py, kombu and Celery."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import RedisError
+
+    return (RedisError, OperationalError, OSError)
+
+
+class RedisExportSlots:
+    """``ExportSlots`` kept in Redis: at most ``limit`` exports at once in the deployment.
+
+    A slot holds ``host:pid`` of the job rendering, with the expiry ``SLOT_TTL``; a slot
+    whose holder is a dead process on this host is taken over at once, one held on another
+    machine when its expiry passes (Celery kills a job after ``JOB_TIME_LIMIT``).
+    """
+
+    def __init__(self, client, limit: int = MAX_JOBS, prefix: str = "optviz-export-slot"):
+        self.client = client
+        self.limit = limit
+        self.prefix = prefix
+
+    @staticmethod
+    def _me() -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    @staticmethod
+    def _gone(holder: bytes) -> bool:
+        host, _, pid = holder.decode(errors="replace").rpartition(":")
+        return host == socket.gethostname() and not _alive(pid)
+
+    def acquire(self) -> str | None:
+        from redis.exceptions import WatchError
+
+        me = self._me()
+        for i in range(self.limit):
+            key = f"{self.prefix}-{i}"
+            if self.client.set(key, me, nx=True, ex=SLOT_TTL):
+                return key
+            holder = self.client.get(key)
+            if holder is None or not self._gone(holder):
+                continue
+            with self.client.pipeline() as pipe:  # take over only the dead holder we saw
+                try:
+                    pipe.watch(key)
+                    if pipe.get(key) != holder:
+                        continue
+                    pipe.multi()
+                    pipe.set(key, me, ex=SLOT_TTL)
+                    pipe.execute()
+                    return key
+                except WatchError:
+                    continue
+        return None
+
+    def release(self, key: str | None) -> None:
+        """Free the slot if this process still holds it."""
+        from redis.exceptions import WatchError
+
+        if key is None:
+            return
+        with self.client.pipeline() as pipe, contextlib.suppress(WatchError):
+            pipe.watch(key)
+            if pipe.get(key) == self._me().encode():
+                pipe.multi()
+                pipe.delete(key)
+                pipe.execute()
+
+    def busy(self) -> int:
+        holders = [self.client.get(f"{self.prefix}-{i}") for i in range(self.limit)]
+        return sum(1 for h in holders if h is not None and not self._gone(h))

@@ -21,7 +21,7 @@ from surfaces import Surface
 from viz import figures
 from viz.scene import RunSpec, Scene, geometry, link
 from viz.scene.validate import whole
-from viz.ui import ids
+from viz.ui import ids, jobs
 
 TOL_FRACTION = 0.01  # "reached a minimum": within 1 % of the window's larger side
 PANEL_CONFIG = {"displaylogo": False, "responsive": True}
@@ -240,6 +240,7 @@ def register_button(app, outputs: list, button, choice, controls: list, compute)
         State(ids.SCENE_STATE, "data"),
         *(State(c, "value") for c in controls),
         prevent_initial_call=True,
+        **jobs.analysis_callback_kwargs(),  # with Redis: a job on the workers (issue 19)
     )
     def _on_button(n_clicks, chosen, state, *values):
         if not n_clicks:
