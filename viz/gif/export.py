@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import GifImagePlugin, Image
 
+import viz.gif.accuracy as accuracy
 import viz.gif.raster as raster
 from viz import files
-from viz.gif import accuracy
 from viz.gif.contour import ContourPanel
 from viz.gif.labels import Labels, check_title
 from viz.gif.mover import Mover
