@@ -561,17 +561,47 @@ def frames_of(scene, opts: _Options, trajectories=None, progress=None, budget=No
             progress(n + 1, len(steps))
 
 
-def _render(scene, fp, opts: _Options, progress: Progress | None, trajectories, budget=None):
-    delays = frame_delays(len(frame_steps(scene.steps, opts.frames)), opts.fps)
-    gif = None
+def stream_frames(scene, opts: _Options, trajectories, progress, budget, open_stream, delays):
+    """Feed every frame to a palette stream (``GifStream``, ``formats.ApngStream``): the
+    stream is ``open_stream(animator)``, opened at the first frame (it needs the palette),
+    frame ``n`` lasts ``delays[n]`` (the stream's unit). Returns the frames written."""
+    stream = None
     for n, (animator, frame, hint) in enumerate(
         frames_of(scene, opts, trajectories, progress, budget)
     ):
-        if gif is None:
-            gif = GifStream(fp, opts.size, animator.palette.bytes)
-        gif.add(frame, delays[n], hint)
-    gif.close()
-    return gif.frames
+        if stream is None:
+            stream = open_stream(animator)
+        stream.add(frame, delays[n], hint)
+    stream.close()
+    return stream.frames
+
+
+def _render(scene, fp, opts: _Options, progress: Progress | None, trajectories, budget=None):
+    delays = frame_delays(len(frame_steps(scene.steps, opts.frames)), opts.fps)
+    return stream_frames(
+        scene,
+        opts,
+        trajectories,
+        progress,
+        budget,
+        lambda animator: GifStream(fp, opts.size, animator.palette.bytes),
+        delays,
+    )
+
+
+def to_bytes(write) -> bytes:
+    """What ``write(fp)`` writes, as bytes (the app's downloads)."""
+    buf = io.BytesIO()
+    write(buf)
+    return buf.getvalue()
+
+
+def to_file(path: str, write) -> tuple[int, int]:
+    """Run ``write(fp) -> frames`` into ``path`` safely (``viz.files``: never through a
+    link, nor over a device; the file appears only when complete): (frames, bytes)."""
+    written = []
+    nbytes = files.write_replacing(path, lambda fp: written.append(write(fp)))
+    return written[0], nbytes
 
 
 def render_gif_bytes(
@@ -589,9 +619,7 @@ def render_gif_bytes(
 ) -> bytes:
     """The GIF of ``scene`` as bytes (see ``export_gif`` for the arguments)."""
     opts = check_options(scene, view, frames, fps, size, camera, title, counter)
-    buf = io.BytesIO()
-    _render(scene, buf, opts, progress, trajectories, budget)
-    return buf.getvalue()
+    return to_bytes(lambda fp: _render(scene, fp, opts, progress, trajectories, budget))
 
 
 def export_gif(
@@ -635,18 +663,15 @@ def export_gif(
     t0 = time.perf_counter()
     opts = check_options(scene, view, frames, fps, size, camera, title, counter)
     path = os.fspath(path)
-    written = []
-
-    def write(fp):
-        written.append(_render(scene, fp, opts, progress, trajectories, budget))
-
-    size = files.write_replacing(path, write)  # never through a link, nor over a device
+    count, nbytes = to_file(
+        path, lambda fp: _render(scene, fp, opts, progress, trajectories, budget)
+    )
     return ExportInfo(
         path=path,
         view=opts.view,
-        frames=written[0],
+        frames=count,
         size=opts.size,
         fps=opts.fps,
-        bytes=size,
+        bytes=nbytes,
         seconds=time.perf_counter() - t0,
     )

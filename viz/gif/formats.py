@@ -42,7 +42,6 @@ from PIL import Image
 
 import viz.gif.export as gifx
 from optimizers.budget import Budget, BudgetError
-from viz import files
 
 
 @dataclass(frozen=True)
@@ -206,16 +205,15 @@ def _changed(frame, previous, size, hint):
 
 def _write_apng(fp, scene, opts, trajectories, progress, budget) -> int:
     count = _count(scene, opts)
-    delays = frame_delays_ms(count, opts.fps)
-    stream = None
-    for n, (animator, frame, hint) in enumerate(
-        _frames(scene, opts, trajectories, progress, budget)
-    ):
-        if stream is None:
-            stream = ApngStream(fp, opts.size, animator.palette.bytes, count)
-        stream.add(frame, delays[n], hint)
-    stream.close()
-    return stream.frames
+    return gifx.stream_frames(
+        scene,
+        opts,
+        trajectories,
+        progress,
+        budget,
+        lambda animator: ApngStream(fp, opts.size, animator.palette.bytes, count),
+        frame_delays_ms(count, opts.fps),
+    )
 
 
 # ----------------------------------------------------------------------------- WebP
@@ -363,9 +361,7 @@ def render(
     """
     _format(fmt)
     opts = gifx.check_options(scene, view, frames, fps, size, camera, title, counter)
-    buf = io.BytesIO()
-    _writer(fmt)(buf, scene, opts, trajectories, progress, budget)
-    return buf.getvalue()
+    return gifx.to_bytes(lambda fp: _writer(fmt)(fp, scene, opts, trajectories, progress, budget))
 
 
 check_options = gifx.check_options  # (scene, view, frames, fps, size, camera, title, counter)
@@ -430,13 +426,10 @@ def export(
     path = os.fspath(path)
     fmt = format_of(path) if fmt is None else _format(fmt) and fmt
     opts = gifx.check_options(scene, view, frames, fps, size, camera, title, counter)
-    written = []
-
-    def write(fp):
-        written.append(_writer(fmt)(fp, scene, opts, trajectories, progress, budget))
-
-    nbytes = files.write_replacing(path, write)
-    return Written(path, fmt, written[0], opts.size, opts.fps, nbytes, time.perf_counter() - t0)
+    count, nbytes = gifx.to_file(
+        path, lambda fp: _writer(fmt)(fp, scene, opts, trajectories, progress, budget)
+    )
+    return Written(path, fmt, count, opts.size, opts.fps, nbytes, time.perf_counter() - t0)
 
 
 __all__ = [
