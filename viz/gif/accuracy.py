@@ -77,16 +77,8 @@ class AccuracyPanel:
 
     def mover(self, colour, accuracy: np.ndarray) -> Mover:
         """The run's curve: vertex k is step k, so the animator grows it with the map's trails."""
-        n = len(accuracy)
-        pix = self.to_pixels(np.arange(n), accuracy) + self.origin
-        return Mover(
-            self,
-            pix,
-            np.ones(max(n - 1, 0)),
-            np.arange(n),
-            colour,
-            self.line_width,
-            self.dot_radius,
+        return Mover.flat(
+            self, self.to_pixels(np.arange(len(accuracy)), accuracy) + self.origin, colour
         )
 
     def point_alpha(self, mover, vertex: int) -> float:

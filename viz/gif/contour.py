@@ -137,18 +137,7 @@ class ContourPanel:
         return np.stack([u, v], axis=-1)
 
     def mover(self, colour, points):
-
-        pix = self.to_pixels(points) + self.origin
-        n = len(pix)
-        return Mover(
-            self,
-            pix,
-            np.ones(max(n - 1, 0)),
-            np.arange(n),
-            colour,
-            self.line_width,
-            self.dot_radius,
-        )
+        return Mover.flat(self, self.to_pixels(points) + self.origin, colour)
 
     def point_alpha(self, mover, vertex: int) -> float:
         return 1.0

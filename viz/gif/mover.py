@@ -22,6 +22,21 @@ class Mover:
         self.offview = None  # per-vertex: outside the 3-D box (no dot drawn there)
         self._last = None
 
+    @classmethod
+    def flat(cls, panel, pixels: np.ndarray, colour) -> Mover:
+        """A run in a flat panel (contour map, accuracy strip): every piece fully visible,
+        vertex k is step k, drawn at the panel's ``line_width`` and ``dot_radius``."""
+        n = len(pixels)
+        return cls(
+            panel,
+            pixels,
+            np.ones(max(n - 1, 0)),
+            np.arange(n),
+            colour,
+            panel.line_width,
+            panel.dot_radius,
+        )
+
     def last_finite(self, upto: int) -> int | None:
         """The last drawable vertex at or before ``upto`` (where the dot stays)."""
         if self._last is None:
