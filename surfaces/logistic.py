@@ -40,6 +40,7 @@ import math
 import numpy as np
 
 from surfaces.base import Surface
+from surfaces.minibatch import batch_oracle, check_batch_size, frozen
 from surfaces.network import make_moons
 
 Array = np.ndarray
@@ -56,12 +57,6 @@ def sigmoid(z: Array) -> Array:
 def softplus(z: Array) -> Array:
     """log(1 + e^z), stable: max(z, 0) + log1p(e^−|z|)."""
     return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-
-
-def _frozen(a) -> Array:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
 
 
 def _functions(Xc: Array, labels: Array):
@@ -127,7 +122,7 @@ class LogisticSurface(Surface):
 
     @classmethod
     def build(cls, X, labels, centre=CENTRE, **fields) -> LogisticSurface:
-        X, labels = _frozen(X), _frozen(labels)
+        X, labels = frozen(X), frozen(labels)
         f, df, d2f = _functions(X - np.asarray(centre, dtype=float), labels)
         return cls(
             f=f, df=df, d2f=d2f, X=X, labels=labels, centre=tuple(map(float, centre)), **fields
@@ -135,24 +130,12 @@ class LogisticSurface(Surface):
 
     def with_batch_size(self, batch_size: int | None) -> LogisticSurface:
         """The same surface whose optimizer steps see mini-batches of ``batch_size``."""
-        if batch_size is not None:
-            if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-                raise ValueError(f"batch_size must be a whole number, got {batch_size!r}")
-            if batch_size < 1:
-                raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
-            batch_size = int(batch_size)
-        return dataclasses.replace(self, batch_size=batch_size)
+        return dataclasses.replace(self, batch_size=check_batch_size(batch_size))
 
     def oracle(self, step: int, rng: np.random.Generator | None) -> Surface:
         """Full batch, or the loss on ``batch_size`` samples drawn without replacement."""
-        n = len(self.labels)
-        if self.batch_size is None or self.batch_size >= n:
-            return self
-        rng = rng if rng is not None else np.random.default_rng(step)
-        idx = rng.choice(n, size=self.batch_size, replace=False)
-        X, labels = _frozen(self.X[idx]), _frozen(self.labels[idx])
-        f, df, d2f = _functions(X - np.asarray(self.centre), labels)
-        return dataclasses.replace(self, f=f, df=df, d2f=d2f, X=X, labels=labels, batch_size=None)
+        centre = np.asarray(self.centre)
+        return batch_oracle(self, step, rng, lambda X, labels: _functions(X - centre, labels))
 
     def logits(self, p, inputs=None) -> Array:
         """``w·(x − centre)`` for weights ``p (..., 2)`` and inputs ``(M, 2)``: ``(..., M)``."""

@@ -39,6 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from surfaces.base import Surface
+from surfaces.minibatch import batch_oracle, check_batch_size, frozen
 
 Array = np.ndarray
 HESSIAN_STEP = 1e-5
@@ -332,7 +333,7 @@ class NetworkSurface(Surface):
     def build(
         cls, model: MLP, theta: Array, pair: tuple[int, int], X: Array, labels: Array, **fields
     ) -> NetworkSurface:
-        theta, X, labels = (_frozen(a) for a in (theta, X, labels))
+        theta, X, labels = (frozen(a) for a in (theta, X, labels))
         f, df, d2f = _functions(model, theta, pair, X, labels)
         return cls(
             f=f, df=df, d2f=d2f, model=model, theta=theta, pair=pair, X=X, labels=labels, **fields
@@ -340,24 +341,16 @@ class NetworkSurface(Surface):
 
     def with_batch_size(self, batch_size: int | None) -> NetworkSurface:
         """The same surface whose optimizer steps see mini-batches of ``batch_size``."""
-        if batch_size is not None:
-            if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-                raise ValueError(f"batch_size must be a whole number, got {batch_size!r}")
-            if batch_size < 1:
-                raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
-            batch_size = int(batch_size)
-        return dataclasses.replace(self, batch_size=batch_size)
+        return dataclasses.replace(self, batch_size=check_batch_size(batch_size))
 
     def oracle(self, step: int, rng: np.random.Generator | None) -> Surface:
         """Full batch, or the landscape on ``batch_size`` samples drawn without replacement."""
-        n = len(self.labels)
-        if self.batch_size is None or self.batch_size >= n:
-            return self
-        rng = rng if rng is not None else np.random.default_rng(step)
-        idx = rng.choice(n, size=self.batch_size, replace=False)
-        X, labels = _frozen(self.X[idx]), _frozen(self.labels[idx])
-        f, df, d2f = _functions(self.model, self.theta, self.pair, X, labels)
-        return dataclasses.replace(self, f=f, df=df, d2f=d2f, X=X, labels=labels, batch_size=None)
+        return batch_oracle(
+            self,
+            step,
+            rng,
+            lambda X, labels: _functions(self.model, self.theta, self.pair, X, labels),
+        )
 
     def params(self, p) -> Array:
         """The full parameter vectors at points ``p (..., 2)``: shape ``(..., size)``."""
@@ -407,13 +400,6 @@ class NetworkSurface(Surface):
         with np.errstate(all="ignore"):
             prob = self.model.predict(theta, inputs)
         return xs, ys, prob.reshape(*theta.shape[:-1], grid, grid)
-
-
-def _frozen(a) -> Array:
-    """A read-only float copy: a registered surface's data cannot be changed by accident."""
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
 
 
 def _embed(theta: Array, pair: tuple[int, int], x: Array, y: Array) -> Array:
