@@ -10,13 +10,10 @@ field validated here).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import json
 import math
 import time
-import zlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -40,6 +37,7 @@ from surfaces.landscape import (
     random_plane,
 )
 from surfaces.network import ACTIVATIONS, MLP
+from viz.scene.link import pack_token, unpack_token
 from viz.scene.model import RunSpec, Scene, our_style
 
 ACTIVATION_CHOICES = ("tanh", "relu")
@@ -502,15 +500,9 @@ def spec_from_dict(d) -> LandscapeSpec:
     )
 
 
-def _reject_constant(name):
-    raise ValueError(f"{name} is not allowed")
-
-
 def to_link(spec: LandscapeSpec, base: str = "") -> str:
     """The share link of the network scene: ``base`` plus ``#net1=<token>``."""
-    raw = json.dumps(spec_to_dict(spec), separators=(",", ":"), sort_keys=True, allow_nan=False)
-    token = base64.urlsafe_b64encode(zlib.compress(raw.encode(), 9)).rstrip(b"=").decode()
-    return base.split("#", 1)[0] + LINK_PREFIX + token
+    return base.split("#", 1)[0] + LINK_PREFIX + pack_token(spec_to_dict(spec))
 
 
 def from_link(text) -> LandscapeSpec | None:
@@ -523,21 +515,4 @@ def from_link(text) -> LandscapeSpec | None:
     token = text[i + len(LINK_PREFIX) :].split("&", 1)[0]
     if len(token) > MAX_LINK:
         raise ValueError(f"the link is too long (at most {MAX_LINK:,} characters)")
-    try:
-        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        if not token or base64.urlsafe_b64encode(packed).rstrip(b"=").decode() != token:
-            raise ValueError
-    except (ValueError, binascii.Error):
-        raise ValueError("its data is not base64url") from None
-    z = zlib.decompressobj()
-    try:
-        raw = z.decompress(packed, MAX_JSON)
-    except zlib.error:
-        raise ValueError("its data is damaged") from None
-    if z.unconsumed_tail or not z.eof:
-        raise ValueError("its data is damaged or too large")
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ValueError("its data is not valid JSON") from None
-    return spec_from_dict(data)
+    return spec_from_dict(unpack_token(token, MAX_JSON))

@@ -295,13 +295,40 @@ def preset_keys(scene: Scene) -> dict[str, RunSpec]:
 # ----------------------------------------------------------------------------- dict ↔ hash
 
 
+def pack_token(body) -> str:
+    """A link's token: ``body`` as compact sorted JSON, zlib-compressed, base64url unpadded
+    (this module's hash and ``viz.scene.landscape``'s ``#net1=`` link)."""
+    raw = json.dumps(body, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    return base64.urlsafe_b64encode(zlib.compress(raw.encode("utf-8"), 9)).rstrip(b"=").decode()
+
+
+def unpack_token(token: str, max_json: int = MAX_JSON):
+    """The JSON value of a ``pack_token`` token, at most ``max_json`` bytes unpacked;
+    ``ValueError`` with a short reason when it is not one (NaN and Infinity refused)."""
+    try:
+        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        if not token or base64.urlsafe_b64encode(packed).rstrip(b"=").decode() != token:
+            raise ValueError
+    except (ValueError, binascii.Error):
+        raise ValueError("its data is not base64url") from None
+    z = zlib.decompressobj()
+    try:
+        raw = z.decompress(packed, max_json)
+    except zlib.error:
+        raise ValueError("its data is damaged") from None
+    if z.unconsumed_tail or not z.eof:
+        raise ValueError("its data is damaged or too large")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ValueError("its data is not valid JSON") from None
+
+
 def encode(data: dict) -> str:
     """The hash (``#v2=…``) of a scene's data; its step rides outside as ``&k=``."""
-    body = {k: v for k, v in data.items() if k != "k"}
-    raw = json.dumps(body, separators=(",", ":"), sort_keys=True, allow_nan=False)
-    token = base64.urlsafe_b64encode(zlib.compress(raw.encode("utf-8"), 9)).rstrip(b"=")
+    token = pack_token({k: v for k, v in data.items() if k != "k"})
     step = f"&k={data['k']}" if data.get("k") else ""
-    return f"#v{data.get('v', VERSION)}={token.decode('ascii')}{step}"
+    return f"#v{data.get('v', VERSION)}={token}{step}"
 
 
 def _reject_constant(name):
@@ -327,24 +354,7 @@ def decode(hash_) -> dict | None:
         raise ValueError("it does not start with #v2=")
     if version is None or version.group(1) not in ("1", str(VERSION)):
         raise ValueError(f"unknown link version; this app reads versions 1 and {VERSION}")
-    token = hash_[version.end() :]
-    try:
-        packed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        if not token or base64.urlsafe_b64encode(packed).rstrip(b"=").decode() != token:
-            raise ValueError
-    except (ValueError, binascii.Error):
-        raise ValueError("its data is not base64url") from None
-    z = zlib.decompressobj()
-    try:
-        raw = z.decompress(packed, MAX_JSON)
-    except zlib.error:
-        raise ValueError("its data is damaged") from None
-    if z.unconsumed_tail or not z.eof:
-        raise ValueError("its data is damaged or too large")
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError):
-        raise ValueError("its data is not valid JSON") from None
+    data = unpack_token(hash_[version.end() :])
     if not isinstance(data, dict):
         raise ValueError("its data is not an object")
     if data.get("v") != int(version.group(1)):
