@@ -23,6 +23,21 @@ def _list(v) -> list:
     return [None if not np.isfinite(x) else float(x) for x in np.asarray(v, dtype=float)]
 
 
+def _curve(steps, y, line, rule: str, role: str, name: str | None = None) -> go.Scatter:
+    """One rule's curve over the steps, ``meta`` naming its role and rule (the page finds
+    traces by it); a curve without a name stays out of the legend."""
+    named = {"name": name} if name is not None else {"showlegend": False}
+    return go.Scatter(
+        x=steps,
+        y=_list(y),
+        mode="lines",
+        line=line,
+        legendgroup=rule,
+        meta={"role": role, "rule": rule},
+        **named,
+    )
+
+
 def _title(res: Result) -> str:
     p = res.plane
     if p.explained is None:
@@ -208,47 +223,14 @@ def check_figure(res: Result) -> go.Figure:
     )
     steps = list(range(res.spec.steps + 1))
     for i, r in enumerate(res.spec.rules):
-        line = {"color": r.colour, "width": 2}
-        g = r.optimizer
+        line, g = {"color": r.colour, "width": 2}, r.optimizer
+        true = _curve(steps, res.true_loss[i], line, g, "true", f"{r.label} true")
+        fig.add_trace(true, 1, 1)
+        dashed = {**line, "dash": "dash"}
         fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=_list(res.true_loss[i]),
-                mode="lines",
-                line=line,
-                name=f"{r.label} true",
-                legendgroup=g,
-                meta={"role": "true", "rule": g},
-            ),
-            1,
-            1,
+            _curve(steps, res.plane_loss[i], dashed, g, "plane", f"{r.label} in plane"), 1, 1
         )
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=_list(res.plane_loss[i]),
-                mode="lines",
-                line={**line, "dash": "dash"},
-                name=f"{r.label} in plane",
-                legendgroup=g,
-                meta={"role": "plane", "rule": g},
-            ),
-            1,
-            1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=_list(res.distance[i]),
-                mode="lines",
-                line=line,
-                showlegend=False,
-                legendgroup=g,
-                meta={"role": "distance", "rule": g},
-            ),
-            2,
-            1,
-        )
+        fig.add_trace(_curve(steps, res.distance[i], line, g, "distance"), 2, 1)
     fig.update_yaxes(title_text="loss", type="log", row=1, col=1)
     fig.update_yaxes(title_text="‖θ − proj‖", row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
