@@ -252,6 +252,16 @@ class Result:
     def model(self) -> MLP:
         return self.spec.model
 
+    def _plane_fields(self) -> dict:
+        """What both surfaces of the plane are called, and where their runs start."""
+        return {
+            "name": "network-plane",
+            "label": "Network (your MLP)",
+            "description": "the loss of the network over the plane of its runs",
+            "latex": r"C(\theta_{ref} + a\,d_1 + b\,d_2)",
+            "start": tuple(float(v) for v in self.coords[0, 0]),
+        }
+
     def surface(self) -> PlaneSurface:
         """The plane's loss as a Surface over (a, b) (the GIF's and the 3-D view's)."""
         (a0, a1), (b0, b1) = self.window()
@@ -260,28 +270,15 @@ class Result:
             self.plane,
             self.X,
             self.y,
-            name="network-plane",
-            label="Network (your MLP)",
-            description="the loss of the network over the plane of its runs",
-            latex=r"C(\theta_{ref} + a\,d_1 + b\,d_2)",
             x_range=(a0, a1),
             y_range=(b0, b1),
-            start=tuple(float(v) for v in self.coords[0, 0]),
+            **self._plane_fields(),
         )
 
     def grid_surface(self) -> Surface:
         """The same plane known on the result's grid, bilinear between nodes (for views
         that sample many points: a GIF's pixels)."""
-        return grid_surface(
-            self.a,
-            self.b,
-            self.z,
-            name="network-plane",
-            label="Network (your MLP)",
-            description="the loss of the network over the plane of its runs",
-            latex=r"C(\theta_{ref} + a\,d_1 + b\,d_2)",
-            start=tuple(float(v) for v in self.coords[0, 0]),
-        )
+        return grid_surface(self.a, self.b, self.z, **self._plane_fields())
 
     def scene(self, view: str = "both") -> Scene:
         """A Scene of the plane (its grid surface) and the runs' labels and colours, for
