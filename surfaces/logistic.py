@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 from surfaces.base import Surface
-from surfaces.minibatch import batch_oracle, check_batch_size, frozen
+from surfaces.dataset import batch_oracle, check_batch_size, frozen, window
 from surfaces.network import make_moons
 
 Array = np.ndarray
@@ -228,10 +228,7 @@ def logistic_moons(
             r"C(w_1, w_2) = \frac{1}{N}\sum_{n} \log\big(1 + e^{z_n}\big) - y_n z_n,"
             r"\quad z_n = w^T (x_n - c)"
         ),
-        x_range=(round(mx - span, 2), round(mx + span, 2)),
-        y_range=(round(my - span, 2), round(my + span, 2)),
-        minima=((float(mx), float(my)),),
-        start=(round(mx - 0.8 * span, 2), round(my + 0.8 * span, 2)),
+        **window(mx, my, span),
         log_scale=False,
         extra={"n": n, "noise": noise, "seed": seed, "centre": CENTRE},
         batch_size=batch_size,

@@ -39,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from surfaces.base import Surface
-from surfaces.minibatch import batch_oracle, check_batch_size, frozen
+from surfaces.dataset import batch_oracle, check_batch_size, frozen, window
 
 Array = np.ndarray
 HESSIAN_STEP = 1e-5
@@ -506,10 +506,7 @@ def noisy_moons(
             r"C(w_1, w_2) = -\frac{1}{N}\sum_{n} \big[y_n \log \hat y_n + (1 - y_n)"
             r"\log(1 - \hat y_n)\big]"
         ),
-        x_range=(round(mx - r, 2), round(mx + r, 2)),
-        y_range=(round(my - r, 2), round(my + r, 2)),
-        minima=((float(mx), float(my)),),
-        start=(round(mx - 0.8 * r, 2), round(my + 0.8 * r, 2)),
+        **window(mx, my, r),
         log_scale=True,
         extra={"weights": (a, b), "n": n, "noise": noise, "seed": seed},
         batch_size=batch_size,

@@ -1,5 +1,6 @@
-"""Mini-batches for the surfaces built on a data set (``surfaces.logistic``,
-``surfaces.network``): a checked ``batch_size`` and the oracle that draws the batch."""
+"""What the surfaces built on a data set share (``surfaces.logistic``, ``surfaces.network``):
+read-only data, a checked ``batch_size``, the oracle that draws a mini-batch, and the
+window around the minimum."""
 
 from __future__ import annotations
 
@@ -15,6 +16,18 @@ def frozen(a) -> Array:
     a = np.array(a, dtype=float)
     a.setflags(write=False)
     return a
+
+
+def window(mx: float, my: float, span: float) -> dict:
+    """A surface's ``x_range``, ``y_range``, ``minima`` and ``start``: the square ``±span``
+    around its minimum ``(mx, my)`` (to 2 decimals), the start 80 % of the way to the
+    upper left corner."""
+    return {
+        "x_range": (round(mx - span, 2), round(mx + span, 2)),
+        "y_range": (round(my - span, 2), round(my + span, 2)),
+        "minima": ((float(mx), float(my)),),
+        "start": (round(mx - 0.8 * span, 2), round(my + 0.8 * span, 2)),
+    }
 
 
 def check_batch_size(batch_size) -> int | None:
