@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import optviz_cli
+from tests.cli_helpers import cli
 from viz.scene import landscape as L
 from viz.ui import landscape_cli
 
@@ -17,9 +17,7 @@ SMALL = ["--widths", "2,6,1", "--steps", "30", "--grid", "9", "--samples", "50"]
 
 
 def run(capsys, *argv):
-    code = optviz_cli.main(["landscape", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return cli(capsys, "landscape", *argv)
 
 
 def test_json_holds_every_run_with_the_planes_numbers(capsys):
