@@ -27,6 +27,7 @@ import numpy as np
 
 from optimizers.base import OPTIMIZERS
 from optimizers.budget import Budget
+from optimizers.checks import whole
 from optimizers.run import _Noisy, check_run_args, run
 from optimizers.schedules import Schedule
 
@@ -255,14 +256,6 @@ def _surface(surface):
     return surface
 
 
-def _whole(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high:,}, got {value}")
-    return int(value)
-
-
 def _positive(name: str, value) -> float:
     try:
         x = float(value)
@@ -327,8 +320,8 @@ def convergence_map(
     from optimizers import get_optimizer
 
     surface = _surface(surface)
-    n = _whole("n", n, 2, MAX_GRID)
-    steps = _whole("steps", steps, 1, MAX_STEPS)
+    n = whole("n", n, 2, MAX_GRID)
+    steps = whole("steps", steps, 1, MAX_STEPS)
     tol = _positive("tol", tol)
     x_range = _window("x_range", x_range, surface.x_range)
     y_range = _window("y_range", y_range, surface.y_range)
@@ -409,7 +402,7 @@ def lr_sweep(
     from optimizers import get_optimizer
 
     surface = _surface(surface)
-    steps = _whole("steps", steps, 1, MAX_STEPS)
+    steps = whole("steps", steps, 1, MAX_STEPS)
     tol = _positive("tol", tol)
     try:
         lrs = np.array(lrs, dtype=float)
