@@ -3,6 +3,8 @@ a bad argument reads the same whichever of them refused it."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -14,3 +16,15 @@ def whole(name: str, value, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low:,} and {high:,}, got {value:,}")
     return int(value)
+
+
+def interval(name: str, value) -> tuple[float, float]:
+    """``value`` as floats ``(low, high)``, both finite and low < high; ``ValueError``
+    naming ``name`` otherwise."""
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} must be finite with low < high, got {value!r}")
+    return lo, hi

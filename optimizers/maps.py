@@ -27,7 +27,7 @@ import numpy as np
 
 from optimizers.base import OPTIMIZERS
 from optimizers.budget import Budget
-from optimizers.checks import whole
+from optimizers.checks import interval, whole
 from optimizers.run import _Noisy, check_run_args, run
 from optimizers.schedules import Schedule
 
@@ -269,13 +269,7 @@ def _positive(name: str, value) -> float:
 def _window(name: str, value, default) -> tuple[float, float]:
     if value is None:
         value = default
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} must be finite with low < high, got {value!r}")
-    return lo, hi
+    return interval(name, value)
 
 
 def _rule(rule) -> str:

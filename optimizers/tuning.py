@@ -36,7 +36,7 @@ import numpy as np
 
 from optimizers.base import OPTIMIZERS, Optimizer
 from optimizers.budget import Budget
-from optimizers.checks import whole
+from optimizers.checks import interval, whole
 from optimizers.run import check_run_args, run
 
 OBJECTIVES = ("final", "steps", "area")
@@ -276,12 +276,7 @@ def _jsonable(v):
 def _range(name: str, value, spec, log: bool) -> tuple[float, float]:
     if value is None:
         value = (spec.low, spec.high)
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} range must be a pair (low, high), got {value!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} range must be finite with low < high, got {value!r}")
+    lo, hi = interval(f"{name} range", value)
     if log and lo <= 0:
         raise ValueError(f"{name} range must be > 0 on a log axis, got {value!r}")
     spec.check(lo)
