@@ -28,3 +28,14 @@ def interval(name: str, value) -> tuple[float, float]:
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ValueError(f"{name} must be finite with low < high, got {value!r}")
     return lo, hi
+
+
+def positive(name: str, value) -> float:
+    """``value`` as a finite float > 0; ``ValueError`` naming ``name`` otherwise."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return x

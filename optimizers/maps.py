@@ -19,7 +19,6 @@ most ``tol`` away from every listed minimum (``STATIONARY``: local minima are no
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ import numpy as np
 
 from optimizers.base import OPTIMIZERS
 from optimizers.budget import Budget
-from optimizers.checks import interval, whole
+from optimizers.checks import interval, positive, whole
 from optimizers.run import _Noisy, check_run_args, run
 from optimizers.schedules import Schedule
 
@@ -256,16 +255,6 @@ def _surface(surface):
     return surface
 
 
-def _positive(name: str, value) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return x
-
-
 def _window(name: str, value, default) -> tuple[float, float]:
     if value is None:
         value = default
@@ -316,7 +305,7 @@ def convergence_map(
     surface = _surface(surface)
     n = whole("n", n, 2, MAX_GRID)
     steps = whole("steps", steps, 1, MAX_STEPS)
-    tol = _positive("tol", tol)
+    tol = positive("tol", tol)
     x_range = _window("x_range", x_range, surface.x_range)
     y_range = _window("y_range", y_range, surface.y_range)
     if seed is None:
@@ -397,7 +386,7 @@ def lr_sweep(
 
     surface = _surface(surface)
     steps = whole("steps", steps, 1, MAX_STEPS)
-    tol = _positive("tol", tol)
+    tol = positive("tol", tol)
     try:
         lrs = np.array(lrs, dtype=float)
     except (TypeError, ValueError):

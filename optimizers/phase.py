@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizers.budget import Budget
-from optimizers.checks import whole
+from optimizers.checks import positive, whole
 from optimizers.run import check_run_args, run
 from optimizers.tuning import (
     MAX_STARTS,
@@ -350,9 +350,7 @@ def phase_diagram(
     if point.shape != (2,):
         raise ValueError(f"start must be one point (x, y), got shape {point.shape}")
     starts = whole("starts", starts, 1, MAX_STARTS)
-    tol = float(tol)
-    if not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    tol = positive("tol", tol)
     fixed = rule_info(rule).build(**(hyper or {})).hyper
     grid = start_grid(surface, point, starts, spread)
     per = len(grid)

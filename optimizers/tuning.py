@@ -36,7 +36,7 @@ import numpy as np
 
 from optimizers.base import OPTIMIZERS, Optimizer
 from optimizers.budget import Budget
-from optimizers.checks import interval, whole
+from optimizers.checks import interval, positive, whole
 from optimizers.run import check_run_args, run
 
 OBJECTIVES = ("final", "steps", "area")
@@ -326,12 +326,7 @@ def tune(
     point, steps, noise = check_run_args(start, steps, noise, seed)
     if point.shape != (2,):
         raise ValueError(f"start must be one point (x, y), got shape {point.shape}")
-    try:
-        tol = float(tol)
-    except (TypeError, ValueError):
-        raise ValueError(f"tol must be a number, got {tol!r}") from None
-    if not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    tol = positive("tol", tol)
     if isinstance(rules, str):
         rules = [rules]
     chosen = []

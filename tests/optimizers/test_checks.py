@@ -7,6 +7,7 @@ import pytest
 
 from optimizers.checks import interval, whole
 from optimizers.maps import convergence_map
+from optimizers.phase import phase_diagram
 from optimizers.tuning import tune
 from surfaces import get_surface
 
@@ -54,3 +55,18 @@ def test_tuning_and_maps_refuse_a_bad_window_in_the_same_words():
         tune(["sgd"], s, s.start, 10, lr_range=(0.1, 0.01))
     with pytest.raises(ValueError, match=r"^steps must be between 1 and 2,000, got 10,000$"):
         convergence_map("sgd", None, s, n=4, steps=10_000)
+
+
+@pytest.mark.parametrize(("value", "message"), [("small", "tol must be a number"), (0, "> 0")])
+def test_tuning_phase_and_maps_refuse_a_bad_tolerance_in_the_same_words(value, message):
+    s = get_surface("quadratic")
+    calls = [
+        lambda: tune(["sgd"], s, s.start, 10, tol=value),
+        lambda: phase_diagram("momentum", s, "lr:0.01:0.5", "momentum:0:0.9", 4, 5, tol=value),
+        lambda: convergence_map("sgd", None, s, n=4, steps=5, tol=value),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value).startswith("tol must be") and message in str(info.value)
+        assert str(info.value).endswith(f"got {value!r}")
