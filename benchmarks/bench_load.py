@@ -34,7 +34,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -147,21 +146,6 @@ class Gunicorn:
         return total / os.sysconf("SC_CLK_TCK")
 
 
-def _stop_group(proc: subprocess.Popen, grace: float = 20.0) -> None:
-    """Stop gunicorn and everything it started (workers, export jobs): its process group."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-    # Workers and export jobs that outlived the master (or ignored SIGTERM): no leftovers.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def gunicorn(
     workers: int = 2,
@@ -219,7 +203,8 @@ def gunicorn(
         yield server
     finally:
         if proc is not None:
-            _stop_group(proc)
+            # gunicorn and all it started (workers, export jobs): no leftovers
+            redis_stack.stop(proc, grace=20.0)
         os.close(log_fd)
         with contextlib.suppress(OSError):
             os.unlink(log_name)

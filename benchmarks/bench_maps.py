@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import Row, median_seconds
+from benchmarks.common import Row, median_seconds, torch_one_thread
 from optimizers.maps import convergence_map, lr_sweep
 from surfaces import get_surface
 
@@ -101,14 +101,8 @@ def _unbatched_sweep(surface: str, start) -> None:
 
 
 def main(repeats: int = 3) -> list[Row]:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # numpy runs on one core: compare like with like
-    try:
+    with torch_one_thread():
         return _rows(repeats)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _load() -> str:

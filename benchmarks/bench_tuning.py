@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import Row
+from benchmarks.common import Row, torch_one_thread
 from optimizers import get_optimizer, run
 from optimizers.phase import block_edges, phase_diagram
 from optimizers.tuning import AREA_FLOOR, start_grid, tune
@@ -139,14 +139,8 @@ def timed(fn, repeats: int, warmup: int = 1) -> tuple[float, float]:
 
 
 def main(repeats: int = 3) -> list[Row]:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # numpy runs on one core: compare like with like
-    try:
+    with torch_one_thread():
         return _rows(repeats)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _rows(repeats: int) -> list[Row]:

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from benchmarks.bench_optimizers import torch_run
-from benchmarks.common import Row, median_seconds
+from benchmarks.common import Row, median_seconds, torch_one_thread
 from optimizers import from_rule, get_optimizer, run
 from surfaces import get_surface
 
@@ -99,14 +99,8 @@ def case_row(case: tuple, repeats: int) -> Row:
 
 
 def main(repeats: int = 5) -> list[Row]:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_one_thread():
         return [case_row(case, repeats) for case in CASES]
-    finally:
-        torch.set_num_threads(threads)
 
 
 if __name__ == "__main__":

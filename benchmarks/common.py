@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -42,6 +43,20 @@ class Row:
         d = asdict(self)
         d["ratio"] = self.ratio
         return d
+
+
+@contextlib.contextmanager
+def torch_one_thread():
+    """torch on one thread inside the block (numpy runs on one core: compare like with like);
+    its own setting back afterwards, so that no module's choice leaks into the next."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def median_seconds(fn: Callable[[], object], repeats: int = 3, warmup: int = 1) -> float:

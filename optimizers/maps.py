@@ -19,7 +19,6 @@ most ``tol`` away from every listed minimum (``STATIONARY``: local minima are no
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from optimizers.base import OPTIMIZERS
 from optimizers.budget import Budget
+from optimizers.checks import interval, positive, whole
 from optimizers.run import _Noisy, check_run_args, run
 from optimizers.schedules import Schedule
 
@@ -255,34 +255,10 @@ def _surface(surface):
     return surface
 
 
-def _whole(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high:,}, got {value}")
-    return int(value)
-
-
-def _positive(name: str, value) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return x
-
-
 def _window(name: str, value, default) -> tuple[float, float]:
     if value is None:
         value = default
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} must be finite with low < high, got {value!r}")
-    return lo, hi
+    return interval(name, value)
 
 
 def _rule(rule) -> str:
@@ -327,9 +303,9 @@ def convergence_map(
     from optimizers import get_optimizer
 
     surface = _surface(surface)
-    n = _whole("n", n, 2, MAX_GRID)
-    steps = _whole("steps", steps, 1, MAX_STEPS)
-    tol = _positive("tol", tol)
+    n = whole("n", n, 2, MAX_GRID)
+    steps = whole("steps", steps, 1, MAX_STEPS)
+    tol = positive("tol", tol)
     x_range = _window("x_range", x_range, surface.x_range)
     y_range = _window("y_range", y_range, surface.y_range)
     if seed is None:
@@ -409,8 +385,8 @@ def lr_sweep(
     from optimizers import get_optimizer
 
     surface = _surface(surface)
-    steps = _whole("steps", steps, 1, MAX_STEPS)
-    tol = _positive("tol", tol)
+    steps = whole("steps", steps, 1, MAX_STEPS)
+    tol = positive("tol", tol)
     try:
         lrs = np.array(lrs, dtype=float)
     except (TypeError, ValueError):

@@ -41,12 +41,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizers.budget import Budget
+from optimizers.checks import positive, whole
 from optimizers.run import check_run_args, run
 from optimizers.tuning import (
     MAX_STARTS,
     OBJECTIVES,
     Scores,
-    _whole,
     batched_optimizer,
     f_star,
     numeric_spec,
@@ -342,17 +342,15 @@ def phase_diagram(
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     nx, ny = (cells, cells) if not isinstance(cells, tuple | list) else cells
-    nx, ny = _whole("cells", nx, 2, MAX_CELLS), _whole("cells", ny, 2, MAX_CELLS)
-    steps = _whole("steps", steps, 1, MAX_STEPS)
+    nx, ny = whole("cells", nx, 2, MAX_CELLS), whole("cells", ny, 2, MAX_CELLS)
+    steps = whole("steps", steps, 1, MAX_STEPS)
     point, steps, noise = check_run_args(
         surface.start if start is None else start, steps, noise, seed
     )
     if point.shape != (2,):
         raise ValueError(f"start must be one point (x, y), got shape {point.shape}")
-    starts = _whole("starts", starts, 1, MAX_STARTS)
-    tol = float(tol)
-    if not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    starts = whole("starts", starts, 1, MAX_STARTS)
+    tol = positive("tol", tol)
     fixed = rule_info(rule).build(**(hyper or {})).hyper
     grid = start_grid(surface, point, starts, spread)
     per = len(grid)

@@ -36,6 +36,7 @@ import numpy as np
 
 from optimizers.base import OPTIMIZERS, Optimizer
 from optimizers.budget import Budget
+from optimizers.checks import interval, positive, whole
 from optimizers.run import check_run_args, run
 
 OBJECTIVES = ("final", "steps", "area")
@@ -155,7 +156,7 @@ class Scores:
 
 def start_grid(surface, start, k: int, spread: float = 0.05) -> np.ndarray:
     """A k×k grid of starts centred on ``start``, ``spread`` × the window apart."""
-    k = _whole("starts", k, 1, MAX_STARTS)
+    k = whole("starts", k, 1, MAX_STARTS)
     point = np.asarray(start, dtype=float)
     if k == 1:
         return point[None].copy()
@@ -272,23 +273,10 @@ def _jsonable(v):
     return v
 
 
-def _whole(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low:,} and {high:,}, got {value:,}")
-    return int(value)
-
-
 def _range(name: str, value, spec, log: bool) -> tuple[float, float]:
     if value is None:
         value = (spec.low, spec.high)
-    try:
-        lo, hi = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} range must be a pair (low, high), got {value!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} range must be finite with low < high, got {value!r}")
+    lo, hi = interval(f"{name} range", value)
     if log and lo <= 0:
         raise ValueError(f"{name} range must be > 0 on a log axis, got {value!r}")
     spec.check(lo)
@@ -332,18 +320,13 @@ def tune(
     surface = _surface(surface)
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    trials = _whole("budget (trials per rule)", trials, 2, MAX_TRIALS)
-    steps = _whole("steps", steps, 1, MAX_STEPS)
-    replicas = _whole("replicas", replicas, 1, MAX_REPLICAS)
+    trials = whole("budget (trials per rule)", trials, 2, MAX_TRIALS)
+    steps = whole("steps", steps, 1, MAX_STEPS)
+    replicas = whole("replicas", replicas, 1, MAX_REPLICAS)
     point, steps, noise = check_run_args(start, steps, noise, seed)
     if point.shape != (2,):
         raise ValueError(f"start must be one point (x, y), got shape {point.shape}")
-    try:
-        tol = float(tol)
-    except (TypeError, ValueError):
-        raise ValueError(f"tol must be a number, got {tol!r}") from None
-    if not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    tol = positive("tol", tol)
     if isinstance(rules, str):
         rules = [rules]
     chosen = []

@@ -61,6 +61,7 @@ import numpy as np
 
 from optimizers.base import OPTIMIZERS, HyperSpec, Optimizer, RuleInfo, lr_spec
 from optimizers.schedules import as_schedule
+from surfaces.syntax_names import REFUSED_NODES, REFUSED_OPERATORS
 
 MAX_LENGTH = 4096
 MAX_STATEMENTS = 40
@@ -158,27 +159,11 @@ _BINARY = {
 
 # What a refused node is called in a message.
 _NODE_TEXT = {
+    **REFUSED_NODES,
     ast.Attribute: "attribute access (a.b)",
     ast.Subscript: "indexing (a[i])",
     ast.Lambda: "a lambda",
-    ast.ListComp: "a comprehension",
-    ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension",
-    ast.GeneratorExp: "a generator expression",
-    ast.JoinedStr: "an f-string",
-    ast.IfExp: "a conditional expression",
-    ast.Compare: "a comparison",
-    ast.BoolOp: "a boolean operator",
     ast.NamedExpr: "assignment inside an expression (:=)",
-    ast.Starred: "unpacking (*)",
-    ast.List: "a list",
-    ast.Tuple: "a tuple",
-    ast.Set: "a set",
-    ast.Dict: "a dict",
-    ast.Slice: "a slice",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
     ast.Import: "an import",
     ast.ImportFrom: "an import",
     ast.For: "a loop",
@@ -202,15 +187,8 @@ _NODE_TEXT = {
     ast.Expr: "an expression on its own (assign it: name = …)",
 }
 _OPERATOR_TEXT = {
-    ast.Mod: "%",
-    ast.FloorDiv: "//",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.BitOr: "|",
-    ast.BitAnd: "&",
+    **REFUSED_OPERATORS,
     ast.BitXor: "^ (write powers as **)",
-    ast.Not: "not",
-    ast.Invert: "~",
 }
 
 

@@ -95,6 +95,7 @@ import numpy as np
 import sympy
 
 from surfaces.base import Surface
+from surfaces.syntax_names import REFUSED_NODES, REFUSED_OPERATORS
 
 try:
     import resource
@@ -150,41 +151,18 @@ _BINARY = {
 }
 
 _OPERATOR_TEXT = {
-    ast.Mod: "%",
-    ast.FloorDiv: "//",
+    **REFUSED_OPERATORS,
     ast.MatMult: "@",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.BitOr: "|",
-    ast.BitAnd: "&",
-    ast.Not: "not",
-    ast.Invert: "~",
 }
 
 # What a refused node is called in a message.
 _NODE_TEXT = {
+    **REFUSED_NODES,
     ast.Attribute: "attribute access",
     ast.Subscript: "indexing",
     ast.Lambda: "lambda",
-    ast.ListComp: "a comprehension",
-    ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension",
-    ast.GeneratorExp: "a generator expression",
-    ast.JoinedStr: "an f-string",
     ast.FormattedValue: "an f-string",
-    ast.IfExp: "a conditional expression",
-    ast.Compare: "a comparison",
-    ast.BoolOp: "a boolean operator",
     ast.NamedExpr: "assignment (:=)",
-    ast.Starred: "unpacking (*)",
-    ast.List: "a list",
-    ast.Tuple: "a tuple",
-    ast.Set: "a set",
-    ast.Dict: "a dict",
-    ast.Slice: "a slice",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
 }
 
 

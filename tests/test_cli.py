@@ -16,16 +16,10 @@ import pytest
 import optviz_cli
 from optimizers import get_optimizer, run
 from surfaces import from_expression, get_surface
+from tests.cli_helpers import cli
 from viz.scene import PRESETS, RADFORD_LABELS, get_preset
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(capsys, *argv):
-    """(exit status, stdout, stderr) of ``optviz argv...`` run in this process."""
-    status = optviz_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def strict_json(text: str):

@@ -14,18 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import optviz_cli
 from optimizers import get_optimizer, run
 from surfaces import get_surface
+from tests.cli_helpers import cli
 from viz.scene import get_preset, validate
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(capsys, *argv):
-    status = optviz_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 # ----------------------------------------------------------------------------- start

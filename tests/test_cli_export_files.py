@@ -17,18 +17,13 @@ from PIL import Image
 
 import optviz_cli
 from surfaces import get_surface
+from tests.cli_helpers import cli
 from viz import gif
 from viz.scene import default_style, get_preset, radford_style
 from viz.ui.callbacks import Settings
 
 SMALL = ["--steps", "4", "--frames", "2", "--size", "96x72"]
 BEALE = ["export", "--surface", "beale", "--optimizer", "sgd"]
-
-
-def cli(capsys, *argv):
-    status = optviz_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def one_error_line(err: str, *words: str) -> str:

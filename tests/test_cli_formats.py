@@ -12,18 +12,13 @@ from __future__ import annotations
 import pytest
 
 import optviz_cli
+from tests.cli_helpers import cli
 from tests.viz.media import mad, read
 
 SCENE = ["export", "--preset", "radford-saddle", "--steps", "24"]
 OPTS = ["--frames", "9", "--fps", "10", "--size", "240x180", "--counter", "--title", "Saddle"]
 TOLERANCE = {"apng": 3, "webp": 3, "mp4": 8, "webm": 8}
 KIND = {"gif": "GIF", "apng": "PNG", "webp": "WEBP", "mp4": "h264", "webm": "vp9"}
-
-
-def cli(capsys, *argv):
-    status = optviz_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture(scope="module")

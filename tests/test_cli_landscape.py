@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import optviz_cli
+from tests.cli_helpers import cli
 from viz.scene import landscape as L
 from viz.ui import landscape_cli
 
@@ -17,9 +17,12 @@ SMALL = ["--widths", "2,6,1", "--steps", "30", "--grid", "9", "--samples", "50"]
 
 
 def run(capsys, *argv):
-    code = optviz_cli.main(["landscape", *argv])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return cli(capsys, "landscape", *argv)
+
+
+def spec(**changes) -> L.LandscapeSpec:
+    """The default landscape spec with ``changes``, validated by ``L.check``."""
+    return L.check(L.replace(L.LandscapeSpec(), **changes))
 
 
 def test_json_holds_every_run_with_the_planes_numbers(capsys):
@@ -37,36 +40,23 @@ def test_json_holds_every_run_with_the_planes_numbers(capsys):
     ev = doc["plane"]["explained_variance"]
     assert doc["plane"]["kind"] == "pca" and 0 < ev[1] <= ev[0] < 1
     # the same as the library's own result for the same spec
-    res = L.compute(
-        L.check(
-            L.replace(
-                L.LandscapeSpec(),
-                widths=(2, 6, 1),
-                steps=30,
-                grid=9,
-                samples=50,
-                rules=(L.Rule("sgd"), L.Rule("adam", {"lr": 0.05})),
-            )
-        )
-    )
+    rules = (L.Rule("sgd"), L.Rule("adam", {"lr": 0.05}))
+    res = L.compute(spec(widths=(2, 6, 1), steps=30, grid=9, samples=50, rules=rules))
     np.testing.assert_allclose(np.array(doc["runs"][1]["points"]), res.coords[1], rtol=1e-12)
     assert doc["runs"][1]["true_loss"][-1] == pytest.approx(res.true_loss[1, -1], rel=1e-12)
 
 
 def test_link_reproduces_the_spec_and_options_override_it(capsys):
-    spec = L.check(
-        L.replace(
-            L.LandscapeSpec(),
-            widths=(2, 4, 1),
-            steps=20,
-            grid=7,
-            samples=40,
-            data="circles",
-            plane="random",
-            rules=(L.Rule("momentum"),),
-        )
+    wanted = spec(
+        widths=(2, 4, 1),
+        steps=20,
+        grid=7,
+        samples=40,
+        data="circles",
+        plane="random",
+        rules=(L.Rule("momentum"),),
     )
-    code, out, err = run(capsys, "--link", L.to_link(spec, "http://x/"), "--steps", "10")
+    code, out, err = run(capsys, "--link", L.to_link(wanted, "http://x/"), "--steps", "10")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["spec"]["d"] == "circles" and doc["spec"]["p"] == "random"

@@ -8,21 +8,15 @@ import json
 import numpy as np
 import pytest
 
-import optviz_cli
 from optimizers import OPTIMIZERS, get_optimizer, library, run
 from surfaces import get_surface
+from tests.cli_helpers import cli
 from viz.scene import Scene
 from viz.scene.link import scene_from_link, scene_to_link
 
 pytest.importorskip("torch")
 pytest.importorskip("pytorch_optimizer")
 pytest.importorskip("optax")
-
-
-def cli(capsys, *argv):
-    status = optviz_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_trajectory_with_library_rules_and_a_prefixed_setting(capsys):

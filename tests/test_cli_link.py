@@ -14,16 +14,11 @@ from PIL import Image
 
 import optviz_cli
 from surfaces import from_expression
+from tests.cli_helpers import cli
 from viz.scene import RunSpec, Scene, get_preset
 from viz.scene.link import encode, scene_to_link
 
 APP = "http://127.0.0.1:8050/"
-
-
-def cli(capsys, *argv):
-    status = optviz_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def trajectory(capsys, *argv) -> str:

@@ -7,15 +7,9 @@ import json
 import numpy as np
 from PIL import Image
 
-import optviz_cli
+from tests.cli_helpers import cli
 from viz.gif import accuracy
 from viz.scene import get_preset
-
-
-def cli(capsys, *argv):
-    status = optviz_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_the_json_of_a_classifier_carries_its_accuracy_per_step(capsys):

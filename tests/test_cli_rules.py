@@ -8,18 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import optviz_cli
 from optimizers import from_rule, get_optimizer, run
 from surfaces import get_surface
+from tests.cli_helpers import cli
 from viz.scene.model import Scene
 
 MOMENTUM = "mu = 0.9\nv = mu * v - lr * g\nW = W + v"
-
-
-def cli(capsys, *argv):
-    status = optviz_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_trajectory_runs_a_typed_rule_next_to_a_built_in(capsys):

@@ -11,18 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import optviz_cli
 from optimizers.phase import phase_diagram
 from optimizers.tuning import tune
 from surfaces import get_surface
+from tests.cli_helpers import cli
 from viz.scene import get_preset
 from viz.scene.tuning import PHASE_SCALE, phase_field
-
-
-def cli(capsys, *argv):
-    status = optviz_cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_tune_json_is_the_library_result_and_its_link_replays_the_tuned_race(capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -58,6 +59,19 @@ def type_into(duo, id_, text, enter=False):
         box.send_keys(text)
     if enter:
         box.send_keys(Keys.ENTER)
+
+
+def wait_file(folder: Path, timeout=60.0) -> Path:
+    """The first file the browser finished downloading into ``folder`` (no ``.crdownload``
+    left); ``AssertionError`` after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        done = [p for p in folder.iterdir() if not p.name.endswith(".crdownload")]
+        if done:
+            time.sleep(0.2)  # let the rename settle
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no file downloaded into {folder}")
 
 
 def free_port() -> int:

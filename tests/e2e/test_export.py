@@ -14,7 +14,7 @@ from PIL import Image
 from selenium.webdriver.common.by import By
 
 from app import create_app
-from tests.e2e.browser import js, type_into, wait
+from tests.e2e.browser import js, type_into, wait, wait_file
 from viz import gif
 from viz.scene import get_preset
 from viz.ui import callbacks, export_panel, ids, layout
@@ -58,17 +58,6 @@ def export_until_rendering(duo) -> None:
         duo,
         f"/^frame [1-9]/.test(document.getElementById('{ids.EXPORT_PROGRESS_LABEL}').textContent)",
     )
-
-
-def wait_file(folder: Path, timeout=60.0) -> Path:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        done = [p for p in folder.iterdir() if not p.name.endswith(".crdownload")]
-        if done:
-            time.sleep(0.2)
-            return done[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no file downloaded into {folder}")
 
 
 def job_processes() -> list[psutil.Process]:

@@ -10,7 +10,7 @@ import psutil
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.e2e.browser import type_into, until, wait
+from tests.e2e.browser import type_into, until, wait, wait_file
 from tests.e2e.test_export import (  # noqa: F401 (duo: a fixture)
     choose,
     choose_long,
@@ -18,7 +18,6 @@ from tests.e2e.test_export import (  # noqa: F401 (duo: a fixture)
     el,
     export_until_rendering,
     job_processes,
-    wait_file,
 )
 from tests.viz.media import mad, read
 from viz.ui import export_panel, ids

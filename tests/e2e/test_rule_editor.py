@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ from selenium.webdriver.common.keys import Keys
 
 from app import create_app
 from tests.conftest import pytest_setup_options
-from tests.e2e.browser import set_props, until, wait
+from tests.e2e.browser import set_props, until, wait, wait_file
 from viz.scene import get_preset
 from viz.ui import ids, share
 from viz.ui import rule_editor as ed
@@ -45,17 +44,6 @@ def runs_of(driver):
 
 def box_id(opt, name):
     return json.dumps(ids.hyper(opt, name), sort_keys=True, separators=(",", ":"))
-
-
-def wait_file(folder: Path, timeout=90.0) -> Path:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        done = [p for p in folder.iterdir() if not p.name.endswith(".crdownload")]
-        if done:
-            time.sleep(0.2)
-            return done[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no file downloaded into {folder}")
 
 
 def test_type_a_rule_race_it_share_it_and_export_it(dash_duo, tmp_path, monkeypatch):
@@ -143,7 +131,7 @@ def test_type_a_rule_race_it_share_it_and_export_it(dash_duo, tmp_path, monkeypa
     d1.find_element(By.CSS_SELECTOR, f"#{ids.EXPORT_VIEW} input[value='contour']").click()
     write(d1, ids.EXPORT_FRAMES, "12")
     d1.find_element(By.ID, ids.EXPORT_BTN).click()
-    path = wait_file(downloads)
+    path = wait_file(downloads, timeout=90.0)
     colour = mine[2]
     rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
     with Image.open(path) as im:

@@ -45,23 +45,15 @@ def tolerance(m: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("lam", [0.2, 2.0, 10.0])
-def test_momentum_rate_is_the_spectral_radius_of_R(lam):
+@pytest.mark.parametrize(
+    ("matrix", "rate"), [(momentum_matrix, momentum_rate), (nesterov_matrix, nesterov_rate)]
+)
+def test_the_rate_is_the_spectral_radius_of_the_rules_matrix(matrix, rate, lam):
     for a in ALPHAS:
         for b in BETAS:
-            r = momentum_matrix(a, b, lam)
-            assert momentum_rate(a, b, [lam]) == pytest.approx(
-                spectral_radius(r), rel=1e-9, abs=tolerance(r)
-            )
-
-
-@pytest.mark.parametrize("lam", [0.2, 2.0, 10.0])
-def test_nesterov_rate_is_the_spectral_radius_of_its_matrix(lam):
-    for a in ALPHAS:
-        for b in BETAS:
-            r = nesterov_matrix(a, b, lam)
-            assert nesterov_rate(a, b, [lam]) == pytest.approx(
-                spectral_radius(r), rel=1e-9, abs=tolerance(r)
-            )
+            r = matrix(a, b, lam)
+            expected = spectral_radius(r)
+            assert rate(a, b, [lam]) == pytest.approx(expected, rel=1e-9, abs=tolerance(r))
 
 
 def test_R_is_one_step_of_optviz_momentum_in_distills_variables():

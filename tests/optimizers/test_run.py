@@ -13,20 +13,7 @@ from optimizers.run import DIVERGENCE_RADIUS, MAX_STEPS
 from surfaces import get_surface
 from surfaces.base import Surface
 from surfaces.expression import from_expression
-
-
-def no_hessian_surface():
-    return Surface(
-        name="flat_no_hessian",
-        label="No Hessian",
-        description="",
-        latex="",
-        f=lambda x, y: x * x + y * y,
-        df=lambda x, y: (2 * x, 2 * y),
-        d2f=None,
-        x_range=(-1.0, 1.0),
-        y_range=(-1.0, 1.0),
-    )
+from tests.optimizers.helpers import no_hessian_surface
 
 
 def test_shapes_single_and_batch():

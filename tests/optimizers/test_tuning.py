@@ -104,11 +104,8 @@ def test_same_values_on_a_second_run_and_the_objective_is_the_replayed_one():
 
 def test_a_second_hyperparameter_and_noise_replicas():
     s = get_surface("ravine")
-    t = tune(
-        ["momentum", "adam", "sgd"],
-        s,
-        s.start,
-        200,
+    # the same request twice (for all three rules, then momentum alone): the same answer
+    options = dict(
         objective="area",
         trials=40,
         also="momentum",
@@ -116,23 +113,13 @@ def test_a_second_hyperparameter_and_noise_replicas():
         noise=0.1,
         replicas=2,
     )
+    t = tune(["momentum", "adam", "sgd"], s, s.start, 200, **options)
     mom, adam, sgd = t.rules
     assert mom.trials_other is not None and len(set(mom.trials_other)) > 3
     assert 0 <= mom.hyper["momentum"] <= 0.95
     assert adam.trials_other is None and sgd.trials_other is None  # no momentum: lr only
     assert all(len(r.trials_lr) <= 40 for r in t.rules)
-    again = tune(
-        ["momentum"],
-        s,
-        s.start,
-        200,
-        objective="area",
-        trials=40,
-        also="momentum",
-        also_range=(0.0, 0.95),
-        noise=0.1,
-        replicas=2,
-    )
+    again = tune(["momentum"], s, s.start, 200, **options)
     assert again.rules[0].hyper == mom.hyper
 
 

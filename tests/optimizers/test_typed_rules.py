@@ -12,7 +12,7 @@ import pytest
 from optimizers import RuleError, from_rule, get_optimizer, run
 from optimizers.typed import MAX_EXPONENT, compile_rule, latex, rule_info
 from surfaces import get_surface
-from surfaces.base import Surface
+from tests.optimizers.helpers import no_hessian_surface
 
 MOMENTUM = """
 mu = 0.9
@@ -193,17 +193,7 @@ def test_a_counter_state_variable_counts_steps():
 
 
 def test_the_hessian_on_a_surface_without_one_is_a_message():
-    flat = Surface(
-        name="no_h",
-        label="no Hessian",
-        description="",
-        latex="",
-        f=lambda x, y: x * x + y * y,
-        df=lambda x, y: (2 * x, 2 * y),
-        d2f=None,
-        x_range=(-1.0, 1.0),
-        y_range=(-1.0, 1.0),
-    )
+    flat = no_hessian_surface("no_h")
     with pytest.raises(ValueError, match="uses H: surface 'no_h' has no Hessian"):
         run(from_rule("W = W - solve(H, g)"), flat, (0.5, 0.5), 3)
     assert rule_info("W = W - solve(H, g)", "n").second_order
