@@ -124,15 +124,21 @@ def test_the_3d_view_rotates(browser):
     eye = "JSON.stringify(document.getElementById('surface')._fullLayout.scene.camera.eye)"
     before = run(browser, f"return {eye}")
     surface = browser.find_element(By.ID, "surface")
-    ActionChains(browser).move_to_element(surface).click_and_hold().move_by_offset(
-        120, 30
-    ).release().perform()
-    after = wait(
-        browser,
-        f"(() => {{ const e = {eye}; return e !== {json.dumps(before)} && e; }})()",
-        20,
-    )
-    assert after != before
+    run(browser, "arguments[0].scrollIntoView({block: 'center'});", surface)
+    turned = f"(() => {{ const e = {eye}; return e !== {json.dumps(before)} && e; }})()"
+    after = None
+    for _ in range(3):  # a drag as a hand makes it, in small moves (one 120 px jump can be
+        # lost while software WebGL is busy drawing); dragged again if the view did not turn
+        chain = ActionChains(browser).move_to_element(surface).click_and_hold()
+        for _ in range(6):
+            chain = chain.move_by_offset(20, 5).pause(0.05)
+        chain.release().perform()
+        try:
+            after = wait(browser, turned, 10)
+            break
+        except AssertionError:
+            continue
+    assert after and after != before
 
 
 def test_nothing_was_fetched(browser, saved):
