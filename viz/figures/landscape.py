@@ -38,14 +38,6 @@ def _curve(steps, y, line, rule: str, role: str, name: str | None = None) -> go.
     )
 
 
-def _title(res: Result) -> str:
-    p = res.plane
-    if p.explained is None:
-        return f"random filter-normalised plane through {res.ref_rule}'s final network"
-    e1, e2 = p.explained
-    return f"PCA plane through {res.ref_rule}'s final network: {e1:.1%} + {e2:.1%} of the variance"
-
-
 def axis_titles(res: Result) -> tuple[str, str]:
     if res.plane.explained is None:
         return "a (direction 1)", "b (direction 2)"
@@ -107,8 +99,7 @@ def contour_figure(res: Result, step: int | None = None) -> go.Figure:
         )
     (a0, a1), (b0, b1) = res.window()
     fig.update_layout(
-        title={"text": _title(res), "font": {"size": 13}},
-        xaxis={"title": ta, "range": [a0, a1]},
+        xaxis={"title": ta, "range": [a0, a1]},  # the plane is named in the line above
         yaxis={"title": tb, "range": [b0, b1]},
         margin=MARGIN,
         font=FONT,
@@ -217,7 +208,7 @@ def check_figure(res: Result) -> go.Figure:
         shared_xaxes=True,
         vertical_spacing=0.1,
         subplot_titles=(
-            "true loss (solid) vs loss at the projection (dashed)",
+            "true loss (solid), loss in the plane (dashed)",
             "distance of θ_t from the plane",
         ),
     )
