@@ -2,7 +2,16 @@
 
 Objectives (all minimised; ``f*`` is :func:`f_star`; a diverged run scores +inf):
 
-- ``"final"``: f − f* after the last step.
+- ``"final"``: the largest f − f* over the last 10 % of the steps (:func:`final_window`;
+  30 of 300), f − f* under 1e-20 counting as 1e-20. Not f − f* at the last step alone: an
+  oscillating run (momentum, a rate near the edge of stability) passes near the minimum
+  once per swing, and a rate whose last step happens to fall on such a pass would win by
+  the phase of its oscillation, not by having converged (on the ravine and Booth the
+  rates 1 % from such a lucky one score 100× and 250× worse). 10 % holds at least a full
+  swing of momentum's oscillation at its default μ = 0.9 (period 2π/θ with
+  cos θ = (1 + μ − αλ)/(2√μ): 9 steps at αλ = 0.5, 20 at αλ = 0.1) and is still the end
+  of the run. Below 1e-20 the runs differ by the rounding
+  of the point near the minimum (1e-16 relative), not by converging.
 - ``"steps"``: the first step from which f − f* ≤ ``tol`` holds to the end;
   ``steps + 1`` if that never happens (ties are broken by the final f − f*).
 - ``"area"``: the area under log₁₀(f − f*) per step, i.e. the mean of
@@ -11,15 +20,20 @@ Objectives (all minimised; ``f*`` is :func:`f_star`; a diverged run scores +inf)
 A trial's objective is the mean over its starts (the scene's start, or a k×k grid of
 starts around it) and its noise replicas; one diverged start makes the trial +inf.
 
-Search (deterministic grid refinement, no random numbers): with a budget of N trials
-per rule,
+Search (deterministic, no random numbers), with a budget of N trials per rule:
 
 1. stage 1: about N/2 trials on a log grid of lr over the range (× a linear grid of the
-   second hyperparameter, if one is tuned: n₂ = max(2, ⌊√(N/2)⌋ // 2 + 1) values);
-2. zoom rounds spend the rest: round 1 puts up to 8 log-spaced rates (× n₂ values of the
-   second hyperparameter) strictly inside ± one grid spacing of each of the 2 best
-   trials so far, later rounds around the best one, the spacing shrinking each round
-   (by 2/(m + 1) for m rates). N = 64 without a second hyperparameter: 32 + 16 + 8 + 8.
+   second hyperparameter, if one is tuned: n₂ = max(2, ⌊√(N/2)⌋ // 2 + 1) values). Each
+   trial owns a cell: ± one grid spacing around it.
+2. zoom rounds spend the rest, splitting the cells of the local optima (a trial better
+   than every other trial inside its cell): round 1 the best 4 with one new lr per side
+   (± half the spacing), round 2 the best 2 likewise, then the best one with two per
+   side (± ⅓ and ⅔) until the budget is spent; a split cell shrinks to the new spacing,
+   so the best rate's cell keeps shrinking (÷ 2, ÷ 2, then ÷ 3 per round: after N = 64,
+   32 + 8 + 4 + 5 × 4 trials, to 1/1000 of the grid's spacing). A kinked objective needs
+   that: near the best rate f − f* ∝ ρ(lr)^(2T) with ρ V-shaped, so 5 % of f needs lr to
+   about 1e-4. With a second hyperparameter each split also takes its values ± half its
+   spacing (8 new points per cell).
 
 Each stage of each rule is ONE vectorised :func:`optimizers.run.run`: the hyperparameters
 are per-row columns broadcast against the (B, 2) batch (see :func:`batched_optimizer`),
@@ -40,7 +54,7 @@ from optimizers.checks import interval, positive, whole
 from optimizers.run import check_run_args, run
 
 OBJECTIVES = ("final", "steps", "area")
-AREA_FLOOR = 1e-20  # f − f* below this counts as this in the area (rounding floor of f)
+AREA_FLOOR = 1e-20  # f − f* below this counts as this in the area and the final f − f*
 MAX_TRIALS = 1_000  # per rule
 MAX_STARTS = 5  # k of the k×k start grid
 MAX_REPLICAS = 8  # noise replicas per start
@@ -109,16 +123,24 @@ def batched_optimizer(rule: str, fixed: dict | None, columns: dict[str, np.ndarr
     return opt._replace(name=rule, hyper={**values, "lr": lr})
 
 
+def final_window(steps: int) -> int:
+    """How many of the last steps the final f − f* is the largest over: the last 10 % of
+    the steps (at least the last one)."""
+    return max(1, math.ceil(steps / 10))
+
+
 class Scores:
     """run()'s monitor: per row, what the objectives need, step by step.
 
     ``last_above``: the last step with f − f* > tol; ``area``: Σ log₁₀(max(f − f*, floor));
-    ``edges``: if given, the first step of each block: the maximum of f − f* over each
-    block is kept in ``blocks`` (the phase diagram's convergence rate is fitted to them).
+    ``final``: the largest f − f* over the last :func:`final_window` steps; ``edges``: if
+    given, the first step of each block: the maximum of f − f* over each block is kept in
+    ``blocks`` (the phase diagram's convergence rate is fitted to them).
     """
 
     def __init__(self, fstar: float, tol: float, rows: int, steps: int, edges=None):
         self.fstar, self.tol = fstar, tol
+        self.tail = steps + 1 - final_window(steps)  # the final window's first step
         edges = np.asarray([] if edges is None else edges, dtype=np.int64)
         self.edges = edges[edges <= steps]
         ends = np.append(self.edges[1:] - 1, steps)
@@ -134,7 +156,10 @@ class Scores:
         d = losses - self.fstar
         np.copyto(self.last_above, t, where=~(d <= self.tol))  # NaN counts as above
         self.area += np.log10(np.maximum(d, AREA_FLOOR))
-        self.final = d
+        if t == self.tail:
+            self.final = d.copy()
+        elif t > self.tail:
+            np.maximum(self.final, d, out=self.final)  # NaN (diverged) stays NaN
         if len(self.edges):
             if t in self._index:
                 self._peak = d.copy()
@@ -144,8 +169,8 @@ class Scores:
                 self.blocks[self._ends[t]] = self._peak
 
     def objectives(self, steps: int, diverged: np.ndarray) -> dict[str, np.ndarray]:
-        """Per row: each objective (+inf where diverged) and the raw final f − f*."""
-        final = np.where(diverged, np.inf, np.maximum(self.final, 0.0))
+        """Per row: each objective (+inf where diverged)."""
+        final = np.where(diverged, np.inf, np.maximum(self.final, AREA_FLOOR))
         reached = np.where(self.last_above < steps, self.last_above + 1, steps + 1)
         return {
             "final": final,
@@ -391,59 +416,73 @@ def _order(value: np.ndarray, final: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(len(value)), final, value))
 
 
-def _plan(trials: int, n_other: int) -> tuple[int, list[tuple[int, int]]]:
-    """Stage 1's lr count and the rounds as (candidates, lr values per candidate): round 1
-    zooms on the 2 best, later rounds on the best, ≤ 8 lr values per candidate."""
-    n1 = max(2, math.ceil(trials / 2) // n_other)
-    left, rounds = trials - n1 * n_other, []
-    while left >= 2 * n_other:
-        k = 2 if not rounds and left >= 4 * n_other else 1
-        m = min(8, left // (k * n_other))
-        rounds.append((k, m))
-        left -= k * m * n_other
-    return n1, rounds
+# The zoom rounds: how many local optima rounds 1, 2, … split (the last entry repeats)
+# and into how many points per side in log lr (each cell's half-width shrinks by that + 1).
+ZOOM = ((4, 1), (2, 1), (1, 2))
+
+
+def _local_optima(u, o, hu, ho, values, order, k: int) -> list[int]:
+    """Up to k finite trials, best first, each the best of the trials inside its own cell
+    (|Δ log lr| ≤ its hu and |Δ other| ≤ its ho): the local optima found so far."""
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    out = []
+    for c in order:
+        if len(out) == k or not np.isfinite(values[c]):  # +inf (diverged) sorts last
+            break
+        inside = (np.abs(u - u[c]) <= hu[c] * (1 + 1e-9)) & (np.abs(o - o[c]) <= ho[c] * (1 + 1e-9))
+        if rank[inside].min() == rank[c]:
+            out.append(int(c))
+    return out
 
 
 def _tune_rule(name, default, lrs, other, surface, grid, steps, trials, common) -> RuleTuning:
     fixed = {k: v for k, v in default.items() if k != "lr"}
     key = other[0] if other else None
     n_other = max(2, math.isqrt(trials // 2) // 2 + 1) if other else 1
-    n1, rounds = _plan(trials, n_other)
-    lr1 = np.geomspace(*lrs, n1)
-    o1 = np.linspace(*other[1], n_other) if other else np.zeros(1)
-    h_lr = math.log(lrs[1] / lrs[0]) / (n1 - 1)  # the grid's spacing in log lr
-    h_o = (other[1][1] - other[1][0]) / (n_other - 1) if other else 0.0
+    n1 = max(2, math.ceil(trials / 2) // n_other)
+    o_range = other[1] if other else (0.0, 0.0)
+    u_range = (math.log(lrs[0]), math.log(lrs[1]))
+    # Every trial: lr, u = log lr, o = the other value, and (hu, ho) the half-widths of
+    # its cell, the box around it that no trial has probed inside yet.
+    tried_lr = np.repeat(np.geomspace(*lrs, n1), n_other)
+    tried_o = np.tile(np.linspace(*o_range, n_other) if other else np.zeros(1), n1)
+    u = np.log(tried_lr)
+    hu = np.full(len(u), (u_range[1] - u_range[0]) / (n1 - 1))
+    ho = np.full(len(u), (o_range[1] - o_range[0]) / (n_other - 1) if other else 0.0)
     # Stage 1 plus the default race, as one batch: the default is its last row.
-    tried_lr = np.repeat(lr1, n_other)
-    tried_o = np.tile(o1, n1)
     cols = {"lr": np.append(tried_lr, default["lr"])}
     if other:
         cols[key] = np.append(tried_o, default[key])
     value, final = score_batch(name, fixed, cols, surface, grid, steps, **common)
     default_objective = float(value[-1])
     values, finals = value[:-1], final[:-1]
-    for k, m in rounds:
-        # Zoom: m log-spaced rates strictly inside ± one spacing of each of the k best
-        # (× as many values of the other hyperparameter inside ± its spacing).
-        lr_new, o_new = [], []
-        for c in _order(values, finals)[:k]:
-            lr_c = tried_lr[c] * np.exp(np.linspace(-h_lr, h_lr, m + 2)[1:-1])
-            lr_c = np.clip(lr_c, *lrs)
-            if other:
-                o_c = np.linspace(tried_o[c] - h_o, tried_o[c] + h_o, n_other + 2)[1:-1]
-                o_c = np.clip(o_c, *other[1])
-            else:
-                o_c = np.zeros(1)
-            lr_new.append(np.repeat(lr_c, len(o_c)))
-            o_new.append(np.tile(o_c, len(lr_c)))
-        lr_new, o_new = np.concatenate(lr_new), np.concatenate(o_new)
+    p = 1 if other else 0  # other values per side of a cell
+    for r in range(trials):  # each round adds ≥ 1 trial or stops
+        left = trials - len(values)
+        k, q = ZOOM[min(r, len(ZOOM) - 1)]
+        # The cell's grid of (2q + 1) × (2p + 1) points, nearest first, minus its centre.
+        du = np.repeat(np.arange(-q, q + 1) / (q + 1), 2 * p + 1)
+        do = np.tile(np.arange(-p, p + 1) / (p + 1), 2 * q + 1)
+        near = np.lexsort((do, du, np.abs(du) + np.abs(do)))[1:]
+        order = _order(values, finals)
+        new = []  # (u, o, half-widths) of the new points, best cell first
+        for c in _local_optima(u, tried_o, hu, ho, values, order, k):
+            cu, co = u[c] + du[near] * hu[c], tried_o[c] + do[near] * ho[c]
+            keep = (cu >= u_range[0]) & (cu <= u_range[1]) & (co >= o_range[0]) & (co <= o_range[1])
+            hu[c], ho[c] = hu[c] / (q + 1), ho[c] / (p + 1)
+            new += [(a, b, hu[c], ho[c]) for a, b in zip(cu[keep], co[keep], strict=True)]
+        new = np.array(new[:left]).reshape(-1, 4)
+        if left <= 0 or not len(new):
+            break
+        lr_new = np.clip(np.exp(new[:, 0]), *lrs)
         cols = {"lr": lr_new}
         if other:
-            cols[key] = o_new
+            cols[key] = new[:, 1]
         v, f = score_batch(name, fixed, cols, surface, grid, steps, **common)
-        tried_lr, tried_o = np.append(tried_lr, lr_new), np.append(tried_o, o_new)
+        tried_lr, tried_o = np.append(tried_lr, lr_new), np.append(tried_o, new[:, 1])
+        u, hu, ho = np.append(u, new[:, 0]), np.append(hu, new[:, 2]), np.append(ho, new[:, 3])
         values, finals = np.append(values, v), np.append(finals, f)
-        h_lr, h_o = 2 * h_lr / (m + 1), 2 * h_o / (n_other + 1)
     best = int(_order(values, finals)[0])
     tuned = dict(default)
     tuned["lr"] = float(tried_lr[best])

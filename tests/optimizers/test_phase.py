@@ -207,7 +207,9 @@ def test_diagram_cells_equal_single_runs():
         opt = get_optimizer("momentum", **m.cell_hyper(i, j))
         traj = run(opt, surface, surface.start, 500)
         if traj.diverged_at is None:
-            assert m.final[i, j] == pytest.approx(traj.losses[-1] - m.fstar, rel=1e-12, abs=1e-300)
+            # final f − f*: the largest over the last 10 % of the steps (50 of 500)
+            tail = np.maximum(traj.losses[-50:].max() - m.fstar, 1e-20)
+            assert m.final[i, j] == pytest.approx(tail, rel=1e-12)
         else:
             assert m.diverged[i, j]
 
