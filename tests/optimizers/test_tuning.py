@@ -102,6 +102,17 @@ def test_tuning_is_within_5_percent_of_the_raw_dense_best_and_beats_the_defaults
         assert len(r.trials_lr) <= 64
 
 
+def test_final_is_the_largest_f_of_the_last_tenth_of_a_replayed_run():
+    s = get_surface("ravine")
+    t = tune(["momentum", "adam"], s, s.start, 200, objective="final", trials=16, starts=2)
+    for r in t.rules:
+        worst = []
+        for p in start_grid(s, np.array(s.start), 2):
+            traj = run(get_optimizer(r.rule, **r.hyper), s, p, 200)
+            worst.append(max(traj.losses[-20:].max() - t.fstar, AREA_FLOOR))  # steps 181-200
+        assert r.objective == pytest.approx(np.mean(worst), rel=1e-12)
+
+
 def test_same_values_on_a_second_run_and_the_objective_is_the_replayed_one():
     s = get_surface("rosenbrock")
     kw = dict(objective="area", trials=32, starts=2, steps=200)

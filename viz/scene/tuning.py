@@ -15,7 +15,7 @@ import numpy as np
 from optimizers.base import OPTIMIZERS
 from optimizers.budget import Budget
 from optimizers.phase import PhaseMap, phase_diagram
-from optimizers.tuning import AREA_FLOOR, Tuning, tune
+from optimizers.tuning import Tuning, tune
 from viz.scene.model import Scene
 
 
@@ -192,11 +192,12 @@ DIVERGED_COLOUR = "#bdbdbd"
 
 def phase_field(m: PhaseMap) -> tuple[np.ndarray, str]:
     """What a phase diagram colours, per cell (NaN where diverged), and its legend title:
-    log₁₀(f − f*) for ``final`` (f − f* under 1e-20 as 1e-20), steps, or the area."""
+    log₁₀ of ``final`` (the largest f − f* over the last 10 % of the steps, under 1e-20
+    as 1e-20), steps, or the area."""
     with np.errstate(all="ignore"):
         if m.objective == "final":
-            z = np.log10(np.maximum(m.final, AREA_FLOOR))
-            title = "log10(f − f*) at the end"
+            z = np.log10(m.final)
+            title = "log10(f − f*), last 10 % of steps"
         elif m.objective == "steps":
             z = m.steps_to_tol.astype(float)
             title = f"steps to f − f* ≤ {m.tol:g}"

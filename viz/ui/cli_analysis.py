@@ -59,6 +59,12 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
 
 
+OBJECTIVE_HELP = (
+    "final: the largest f − f* over the last 10 %% of the steps; steps: until f − f* ≤ tol "
+    "for good; area: the mean of log10(f − f*) over the steps"
+)
+
+
 def add_commands(sub, add_scene_arguments, prepare) -> None:
     """Add ``tune`` and ``phase`` to the subparsers ``sub``; ``add_scene_arguments`` and
     ``prepare`` are the CLI's own (the scene options, and the scene they describe)."""
@@ -72,7 +78,12 @@ def add_commands(sub, add_scene_arguments, prepare) -> None:
         ),
     )
     add_scene_arguments(tune)
-    tune.add_argument("--objective", choices=OBJECTIVES, default="area")
+    tune.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        default="area",
+        help=OBJECTIVE_HELP,
+    )
     tune.add_argument(
         "--budget",
         type=_whole("--budget", 2, MAX_TRIALS),
@@ -106,7 +117,7 @@ def add_commands(sub, add_scene_arguments, prepare) -> None:
     phase.add_argument("--x", required=True, metavar="NAME:LOW:HIGH[:log]")
     phase.add_argument("--y", required=True, metavar="NAME:LOW:HIGH[:log]")
     phase.add_argument("--cells", type=_whole("--cells", 2, MAX_CELLS), default=100)
-    phase.add_argument("--objective", choices=OBJECTIVES, default="final")
+    phase.add_argument("--objective", choices=OBJECTIVES, default="final", help=OBJECTIVE_HELP)
     phase.add_argument("--starts", type=_whole("--starts", 1, MAX_STARTS), default=1)
     phase.add_argument("--tol", type=_positive, default=1e-6)
     phase.add_argument(

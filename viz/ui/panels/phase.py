@@ -62,7 +62,7 @@ PHASE_PNG = "phase-png"
 PHASE_DOWNLOAD = "phase-download"
 
 DEFAULT_CELLS = 60
-OBJECTIVE_TEXT = {"final": "final f − f*", "steps": "steps to tol", "area": "area"}
+OBJECTIVE_TEXT = {"final": "final f − f* (last 10 %)", "steps": "steps to tol", "area": "area"}
 # The second axis a rule is best known by (lr × μ for momentum/NAG, lr × β₂ for Adam, …).
 SECOND = {
     "momentum": "momentum:0:0.99",

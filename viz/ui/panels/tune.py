@@ -42,7 +42,7 @@ TUNE_REPLAY = "tune-replay"
 
 OBJECTIVE_TEXT = {
     "area": "area under log(f − f*)",
-    "final": "final f − f*",
+    "final": "final f − f* (last 10 % of steps)",
     "steps": "steps to f − f* ≤ 1e-6",
 }
 ALSO = (("", "lr only"), ("momentum", "+ momentum"), ("beta2", "+ β₂"), ("decay", "+ decay"))
@@ -72,8 +72,10 @@ def layout() -> html.Div:
     note = html.P(
         "Each optimizer gets the same number of trials over lr (a log grid over its "
         "range, then zooming in on the best), the same objective and the same starts; "
-        "every trial of a rule runs as one batch. “Flat” is the range of lr whose "
-        "objective is within 10 % of the best.",
+        "every trial of a rule runs as one batch. “Final f − f*” is the largest over the "
+        "last 10 % of the steps, so a run that only passes the minimum at its last step "
+        "does not count as converged. “Flat” is the range of lr whose objective is within "
+        "10 % of the best.",
         className="hint",
     )
     table = html.Div(id=TUNE_TABLE, className="tune-table")
