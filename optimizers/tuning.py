@@ -10,8 +10,8 @@ Objectives (all minimised; ``f*`` is :func:`f_star`; a diverged run scores +inf)
   rates 1 % from such a lucky one score 100× and 250× worse). 10 % holds at least a full
   swing of momentum's oscillation at its default μ = 0.9 (period 2π/θ with
   cos θ = (1 + μ − αλ)/(2√μ): 9 steps at αλ = 0.5, 20 at αλ = 0.1) and is still the end
-  of the run. Below 1e-20 the runs differ by the rounding
-  of the point near the minimum (1e-16 relative), not by converging.
+  of the run. Below 1e-20 the runs differ by the rounding of the point near the minimum
+  (1e-16 relative), not by converging.
 - ``"steps"``: the first step from which f − f* ≤ ``tol`` holds to the end;
   ``steps + 1`` if that never happens (ties are broken by the final f − f*).
 - ``"area"``: the area under log₁₀(f − f*) per step, i.e. the mean of
@@ -460,6 +460,8 @@ def _tune_rule(name, default, lrs, other, surface, grid, steps, trials, common) 
     p = 1 if other else 0  # other values per side of a cell
     for r in range(trials):  # each round adds ≥ 1 trial or stops
         left = trials - len(values)
+        if left <= 0:
+            break
         k, q = ZOOM[min(r, len(ZOOM) - 1)]
         # The cell's grid of (2q + 1) × (2p + 1) points, nearest first, minus its centre.
         du = np.repeat(np.arange(-q, q + 1) / (q + 1), 2 * p + 1)
@@ -473,7 +475,7 @@ def _tune_rule(name, default, lrs, other, surface, grid, steps, trials, common) 
             hu[c], ho[c] = hu[c] / (q + 1), ho[c] / (p + 1)
             new += [(a, b, hu[c], ho[c]) for a, b in zip(cu[keep], co[keep], strict=True)]
         new = np.array(new[:left]).reshape(-1, 4)
-        if left <= 0 or not len(new):
+        if not len(new):
             break
         lr_new = np.clip(np.exp(new[:, 0]), *lrs)
         cols = {"lr": lr_new}
