@@ -26,8 +26,9 @@ DENSE = 1000  # rates of the brute-force search, log-spaced over the same range 
 TOL = 1e-3  # of "steps": RMSprop's constant step never settles to 1e-6 on most of these
 
 # Where the raw dense best is a lone lucky rate that 64 trials cannot be expected to hit:
-# ≤ 5 of the 1,000 dense rates come within 5 % of it (asserted below), the rates next to
-# it are 2× to 10¹⁰× worse or diverge. Tuned vs dense best (300 steps, 3×3 starts):
+# ≤ 5 of the 1,000 dense rates come within 5 % of it (asserted below); the rates next to
+# it diverge or score up to 10¹⁰× worse, or it is the lowest tooth of a jagged curve.
+# Tuned vs dense best (300 steps, 3×3 starts):
 LUCKY = {
     ("rosenbrock", "momentum", "final"): "0.0073 vs 0.0063: 3 converging rates among diverging",
     ("rosenbrock", "nesterov", "final"): "0.0134 vs 0.0099: a lone rate next to diverging ones",
@@ -53,7 +54,7 @@ def dense_search(surface, rule: str) -> dict[str, np.ndarray]:
     last_above = np.where(above.any(axis=0), STEPS - np.argmax(above[::-1], axis=0), -1)
     with np.errstate(invalid="ignore"):
         per_row = {
-            "final": np.maximum(d[-STEPS // 10 :].max(axis=0), AREA_FLOOR),  # last 10 %
+            "final": np.maximum(d[-(STEPS // 10) :].max(axis=0), AREA_FLOOR),  # last 10 %
             "steps": (last_above + 1).astype(float),
             "area": np.log10(np.maximum(d, AREA_FLOOR)).mean(axis=0),
         }
@@ -93,7 +94,8 @@ def test_tuning_is_within_5_percent_of_the_raw_dense_best_and_beats_the_defaults
         best = values.min()
         case = (surface, r.rule, objective)
         if case in LUCKY:
-            assert np.sum([within_5_percent(v, best) for v in values]) <= 5, case
+            lone = np.sum([within_5_percent(v, best) for v in values]) <= 5
+            assert lone, (case, LUCKY[case])
         else:
             assert within_5_percent(r.objective, best), (*case, r.objective, best)
         # Better than the default, unless no rate of the dense search beats it either
