@@ -80,7 +80,16 @@ def check_figure(res: Result) -> go.Figure:
     axis = {"showgrid": True, "gridcolor": "#eef0f3", "zeroline": False, "linecolor": "#888"}
     fig.update_xaxes(title_text="step", title_standoff=4, **axis)
     fig.update_yaxes(nticks=5, exponentformat="power", title_standoff=2, **axis)
-    fig.update_yaxes(title_text="loss", type="log", row=1, col=1)
+    losses = np.concatenate([res.true_loss.ravel(), res.plane_loss.ravel()])
+    ticks = log_ticks(losses[np.isfinite(losses) & (losses > 0)])
+    fig.update_yaxes(
+        title_text="loss",
+        type="log",
+        tickvals=ticks,
+        ticktext=[f"{t:g}" for t in ticks],
+        row=1,
+        col=1,
+    )
     fig.update_yaxes(title_text="distance", rangemode="tozero", row=1, col=2)
     fig.update_layout(
         shapes=marker,
@@ -93,6 +102,21 @@ def check_figure(res: Result) -> go.Figure:
         meta={"rules": [r.optimizer for r in res.spec.rules]},
     )
     return fig
+
+
+def log_ticks(values: np.ndarray) -> list[float]:
+    """1, 2 and 5 times the powers of ten within ``values``' range (a log axis' labels
+    that do not crowd: Plotly's own label every minor tick of a short range)."""
+    if values.size == 0:
+        return []
+    lo, hi = float(values.min()), float(values.max())
+    out = [
+        m * 10.0**k
+        for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+        for m in (1, 2, 5)
+    ]
+    inside = [float(f"{t:.3g}") for t in out if lo <= t <= hi]
+    return inside if len(inside) <= 6 else inside[::2]
 
 
 def boundary_steps(res: Result, frames: int = BOUNDARY_FRAMES) -> np.ndarray:

@@ -177,7 +177,7 @@ def box() -> html.Div:
                 f"landscape points per side, {L.MIN_GRID} to {L.MAX_GRID}",
             ),
             _field(
-                "through",
+                "through",  # the last box: a row of its own (the CSS's first and last)
                 _dropdown(ids.NETWORK_REF, REF_OPTIONS, ""),
                 "θ_ref, the plane's centre: the final network of this rule (one of those chosen)",
             ),
