@@ -18,7 +18,7 @@ from viz.figures import landscape as F
 from viz.scene import PRESETS, Scene, link
 from viz.scene import landscape as L
 from viz.scene.geometry import axis_titles
-from viz.ui import callbacks, network_box
+from viz.ui import callbacks, network_box, share
 from viz.ui.export_panel import export, scene_from_state
 from viz.ui.jobs import ExportSlots
 from viz.ui.panels import common, netstrip
@@ -224,3 +224,29 @@ def test_figures_name_the_plane_axes_on_every_view():
         ty,
     )
     assert "PC1 = " in c["data"][0]["hovertemplate"]
+
+
+def test_the_page_opens_a_first_network_link_as_the_network_scene():
+    old = "#net1=" + link.pack_token(L.spec_to_dict(SMALL))
+    out = share.restore(old, "")
+    assert out["msg"] == "" and out["surface"] == "network"
+    assert out["net_widths"] == "2,5,1" and out["net_data"] == "xor" and out["net_grid"] == "9"
+    assert out["optimizers"] == ["sgd", "adam"]
+    bad = share.restore("#net1=%%%", "")
+    assert "could not be read" in bad["msg"] and set(bad) == {"msg"}
+
+
+def test_the_network_presets_story_holds():
+    """What ``network-moons``' description says, measured on its runs."""
+    scene = PRESETS["network-moons"]
+    res = L.cached(scene.network)
+    labels = [r.resolved().label for r in scene.runs]
+    adam = labels.index("Adam")
+    at100 = res.true_loss[:, 100]
+    assert at100[adam] < 0.05 and all(v > 0.08 for i, v in enumerate(at100) if i != adam)
+    assert np.argmin(res.true_loss[:, -1]) == adam
+    assert (res.accuracy[:, -1] >= 0.97).all()
+    assert 5 < np.nanmax(res.distance) <= 6.5
+    rms = labels.index("RMSprop")
+    assert res.plane_loss[rms, -1] > 3 * res.true_loss[rms, -1]
+    assert res.ref_rule == "sgd" and res.model.size == 337
