@@ -382,6 +382,7 @@ def _compute(spec: LandscapeSpec, budget: Budget | None) -> Result:
 
 
 CACHE = 8  # results kept: the page's step, strip, export and link read the one computed
+CACHE_BYTES = 256 * 2**20  # and at most this much of their parameter vectors (the newest kept)
 _results: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
@@ -399,9 +400,13 @@ def cached(spec: LandscapeSpec, budget: Budget | None = None) -> Result:
     res = compute(spec, budget)
     with _lock:
         _results[key] = res
-        while len(_results) > CACHE:
+        while len(_results) > 1 and (len(_results) > CACHE or _held() > CACHE_BYTES):
             _results.popitem(last=False)
     return res
+
+
+def _held() -> int:
+    return sum(run.thetas.nbytes for res in _results.values() for run in res.runs)
 
 
 # ----------------------------------------------------------------------------- JSON

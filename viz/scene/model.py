@@ -326,8 +326,8 @@ class Scene:
 
     def _network_runs(self, budget: Budget | None) -> list[Trajectory]:
         seconds, cancelled = landscape.SECONDS, None
-        if budget is not None:
-            seconds = max(budget.deadline - budget.started - budget.elapsed, 1e-3)
+        if budget is not None:  # the time the request has left, and its client's presence
+            seconds = max(budget.seconds - budget.elapsed, 1e-3)
             cancelled = budget.cancelled
         res = landscape.cached(self.network, landscape.budget_for(self.network, seconds, cancelled))
         return [

@@ -190,11 +190,6 @@ def box() -> html.Div:
     )
 
 
-def shown(surface) -> dict:
-    """The box's style: shown for the network scene only."""
-    return {} if surface == NETWORK else HIDDEN
-
-
 def note(res: L.Result) -> str:
     """The plane in words: what it goes through and how much of the paths it holds."""
     w = res.model.size
