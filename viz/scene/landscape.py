@@ -263,7 +263,7 @@ class Result:
     def axes(self) -> tuple[str, str]:
         """The plane's axis titles: PC1/PC2 with the share each explains, or a/b."""
         if self.plane.explained is None:
-            return "a (random direction 1)", "b (random direction 2)"
+            return "a (random)", "b (random)"  # short: a narrow 3-D view keeps them whole
         e1, e2 = self.plane.explained
         return f"PC1 ({e1:.1%})", f"PC2 ({e2:.1%})"
 
