@@ -415,6 +415,8 @@ def scene_and_note(args: argparse.Namespace):
     from viz.scene import validate
 
     scene = _scene(args)
+    if scene.network is not None:
+        return scene, ""  # its runs start at the network's initialisation
     start, note = validate.start(*scene.start, *scene.window())
     if note:
         scene = replace(scene, start=start)
@@ -527,9 +529,16 @@ def _json_value(v):
 
 def trajectory_document(scene, trajectories) -> dict:
     """The JSON document of ``optviz trajectory``: NaN and ±inf become null. A classifier's
-    runs (``radford-noisy-moons``) also carry their ``accuracy`` on all the data per step."""
+    runs (``radford-noisy-moons``) also carry their ``accuracy`` on all the data per step;
+    the network scene's (points: projections on the plane, losses: the network's true
+    loss) also the plane's loss under each point and the distance from the plane."""
     runs = []
     surface = scene.get_surface()
+    net = None
+    if scene.network is not None:
+        from viz.scene import landscape
+
+        net = landscape.cached(scene.network)
     for spec, opt, traj in zip(
         scene.resolved_runs(), scene.optimizers(), trajectories, strict=True
     ):
@@ -538,7 +547,7 @@ def trajectory_document(scene, trajectories) -> dict:
                 "optimizer": spec.optimizer,
                 "label": spec.label,
                 "hyper": {k: _json_value(v) for k, v in (opt.hyper or {}).items()},
-                "start": [float(scene.start[0]), float(scene.start[1])],
+                "start": [float(v) for v in scene.start_point()],
                 "points": [
                     [_finite_or_none(float(x)), _finite_or_none(float(y))]
                     for x, y in traj.points.tolist()
@@ -552,7 +561,18 @@ def trajectory_document(scene, trajectories) -> dict:
         if hasattr(surface, "accuracy"):  # a classifier's: its whole data set's, per step
             acc = surface.accuracy(traj.points).tolist()
             runs[-1]["accuracy"] = [_finite_or_none(float(v)) for v in acc]
-    return {"surface": scene.surface_name, "steps": scene.steps, "runs": runs}
+        if net is not None:
+            i = len(runs) - 1
+            for key, values in (
+                ("accuracy", net.accuracy[i]),
+                ("plane_loss", net.plane_loss[i]),
+                ("distance", net.distance[i]),
+            ):
+                runs[-1][key] = [_finite_or_none(float(v)) for v in values.tolist()]
+    doc = {"surface": scene.surface_name, "steps": scene.steps, "runs": runs}
+    if net is not None:
+        doc["plane"] = {"kind": net.plane.kind, "axes": list(net.axes()), "reference": net.ref_rule}
+    return doc
 
 
 def cmd_trajectory(args: argparse.Namespace) -> int:

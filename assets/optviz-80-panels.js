@@ -25,6 +25,7 @@
 
   let lastT = 0, lastIdx = -1, lastMeta = null, lastK = -1, lastCurvesMeta = null;
   let lastAccK = -1, lastAccMeta = null;
+  let lastNetK = -1, lastNetMeta = null, lastBndIdx = -1, lastBndMeta = null;
 
   function frameIndex(steps, k) {
     let i = 0;
@@ -61,6 +62,24 @@
     if (al && al.shapes && al.shapes.length && (k !== lastAccK || al.meta !== lastAccMeta)) {
       lastAccK = k; lastAccMeta = al.meta;
       Plotly.relayout(a, { "shapes[0].x0": k, "shapes[0].x1": k });
+    }
+    // the network scene's strip (viz/ui/panels/netstrip.py): its two step markers, and
+    // every rule's decision boundary at the latest frame at or before step k
+    const n = O.gd(O.ids.NET_CHECK);
+    const nl = n && n.layout;
+    if (nl && nl.shapes && nl.shapes.length > 1 && (k !== lastNetK || nl.meta !== lastNetMeta)) {
+      lastNetK = k; lastNetMeta = nl.meta;
+      Plotly.relayout(n, { "shapes[0].x0": k, "shapes[0].x1": k,
+                           "shapes[1].x0": k, "shapes[1].x1": k });
+    }
+    const b = O.gd(O.ids.NET_BOUNDARIES);
+    const bm = b && b.layout && b.layout.meta;
+    if (bm && bm.steps && bm.z && bm.traces && bm.steps.length) {
+      const i = frameIndex(bm.steps, k);
+      if (i !== lastBndIdx || bm !== lastBndMeta) {
+        lastBndIdx = i; lastBndMeta = bm;
+        Plotly.restyle(b, { z: bm.z[i] }, bm.traces);
+      }
     }
   }
   requestAnimationFrame(tick);

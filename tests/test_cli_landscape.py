@@ -10,8 +10,11 @@ import pytest
 from PIL import Image
 
 from tests.cli_helpers import cli
+from viz.scene import PRESETS, Scene, link
 from viz.scene import landscape as L
 from viz.ui import landscape_cli
+
+BEALE = link.encode(link.scene_to_dict(PRESETS["radford-beale"]))  # a link of another scene
 
 SMALL = ["--widths", "2,6,1", "--steps", "30", "--grid", "9", "--samples", "50"]
 
@@ -56,7 +59,8 @@ def test_link_reproduces_the_spec_and_options_override_it(capsys):
         plane="random",
         rules=(L.Rule("momentum"),),
     )
-    code, out, err = run(capsys, "--link", L.to_link(wanted, "http://x/"), "--steps", "10")
+    url = link.scene_to_link(Scene.of_network(wanted), "http://x/")
+    code, out, err = run(capsys, "--link", url, "--steps", "10")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["spec"]["d"] == "circles" and doc["spec"]["p"] == "random"
@@ -93,7 +97,8 @@ def test_gif_is_written_with_its_frames(capsys, tmp_path):
         (["--optimizer", "newton"], "Hessian"),
         (["--set", "sgd.lr=-1", "--optimizer", "sgd"], "sgd.lr"),
         (["--format", "gif"], "needs --out"),
-        (["--link", "http://x/#v2=abc"], "no network scene"),
+        (["--link", "http://x/#v2=abc"], "damaged"),
+        (["--link", "http://x/" + BEALE], "no network scene"),
         (["--link", "#net1=%%%"], "base64url"),
         (
             [

@@ -13,7 +13,7 @@ from plotly.utils import PlotlyJSONEncoder
 from optimizers import OPTIMIZERS, get_optimizer, run
 from surfaces import SURFACES
 from viz.scene import get_preset, validate
-from viz.ui import callbacks, ids, layout
+from viz.ui import callbacks, ids, layout, network_box
 from viz.ui.callbacks import Settings, compute
 
 
@@ -219,7 +219,8 @@ def test_every_preset_loads_and_runs_with_its_labels_and_colours():
         )
         sx, sy = got["start_x"], got["start_y"]
         assert surface == sc.surface and int(steps) == sc.steps and note
-        out = compute(Settings(surface, keys, steps, sx, sy, preset=store))
+        net = {k: got[k] for k in network_box.FIELDS if k in got}  # the network scene's
+        out = compute(Settings(surface, keys, steps, sx, sy, preset=store, network=net))
         assert out.ok, (name, out.messages)
         labels = [r["label"] for r in out.traj["runs"]]
         assert labels == [r.resolved().label for r in sc.runs if r.optimizer in OPTIMIZERS]

@@ -17,7 +17,7 @@ from optimizers.schedules import make_schedule
 from surfaces import from_expression
 from viz import figures
 from viz.scene import validate
-from viz.ui import callbacks, ids, layout, schedule_controls, share
+from viz.ui import callbacks, ids, layout, network_box, schedule_controls, share
 from viz.ui.callbacks import Settings, compute
 
 
@@ -166,6 +166,7 @@ def settings_from(out: dict) -> Settings:
         noise={k: r["noise"] for k, r in runs.items()},
         batch_size=out["batch"],
         tolerance=out["tolerance"],
+        network={k: out[k] for k in network_box.FIELDS if k in out},  # the network scene's
     )
 
 

@@ -22,6 +22,7 @@ from viz.scene import Style, colours, contour_levels
 from viz.scene.geometry import (
     MARGIN,
     SCENE_ASPECT,
+    axis_titles,
     display_z,
     floor_value,
     grid,
@@ -51,7 +52,7 @@ def uirevision_2d(window) -> str:
     return f"2d:{x0:g},{x1:g},{y0:g},{y1:g}"
 
 
-def _axes_2d(window, style: Style, show: bool = True) -> dict:
+def _axes_2d(window, style: Style, show: bool = True, titles=("x", "y")) -> dict:
     (x0, x1), (y0, y1) = window
     common = {
         "showgrid": False,
@@ -63,8 +64,8 @@ def _axes_2d(window, style: Style, show: bool = True) -> dict:
         "fixedrange": False,
     }
     return {
-        "xaxis": {**common, "range": [x0, x1], "title": {"text": "x", "standoff": 4}},
-        "yaxis": {**common, "range": [y0, y1], "title": {"text": "y", "standoff": 4}},
+        "xaxis": {**common, "range": [x0, x1], "title": {"text": titles[0], "standoff": 4}},
+        "yaxis": {**common, "range": [y0, y1], "title": {"text": titles[1], "standoff": 4}},
     }
 
 
@@ -106,15 +107,14 @@ def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> dict
             "colorscale": colours.scale(style.colorscale),
             "showscale": False,
             "line": {"width": 1.1},
-            "hovertemplate": "x = %{x:.3f}<br>y = %{y:.3f}<br>f = %{customdata:.4g}"
-            "<extra>click to start here</extra>",
+            "hovertemplate": _hover(surface, "<extra>click to start here</extra>"),
             "name": "f",
         }
     ]
     if surface.minima:
         data.append(minima_trace(surface.minima, 20, style.star_colour, 1, opacity=0.85))
     layout = {
-        **_axes_2d(window, style),
+        **_axes_2d(window, style, titles=axis_titles(surface)),
         "margin": MARGIN,
         "paper_bgcolor": style.background,
         "plot_bgcolor": style.background,
@@ -125,6 +125,11 @@ def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> dict
         "hovermode": "closest",
     }
     return _figure(data, layout)
+
+
+def _hover(surface: Surface, extra: str) -> str:
+    tx, ty = (t.split(" (")[0] for t in axis_titles(surface))
+    return f"{tx} = %{{x:.3f}}<br>{ty} = %{{y:.3f}}<br>f = %{{customdata:.4g}}{extra}"
 
 
 def _finite_or_none(a: np.ndarray) -> list:
@@ -292,6 +297,7 @@ def _template(types: tuple[str, ...] | None = None) -> dict:
 def _scene(surface: Surface, window, style: Style, show: bool = True) -> dict:
     (x0, x1), (y0, y1) = window
     z0, z1 = z_range(surface, window, style)
+    tx, ty = axis_titles(surface) if show else ("", "")
     axis = {
         "showbackground": show,
         "backgroundcolor": "#f4f5f7",
@@ -305,8 +311,8 @@ def _scene(surface: Surface, window, style: Style, show: bool = True) -> dict:
         "ticks": "outside" if show else "",
     }
     return {
-        "xaxis": {**axis, **_ticks3d(x0, x1), "title": {"text": "x" if show else ""}},
-        "yaxis": {**axis, **_ticks3d(y0, y1), "title": {"text": "y" if show else ""}},
+        "xaxis": {**axis, **_ticks3d(x0, x1), "title": {"text": tx}},
+        "yaxis": {**axis, **_ticks3d(y0, y1), "title": {"text": ty}},
         "zaxis": {
             **axis,
             **_ticks3d(z0, z1, n=4),
@@ -382,7 +388,7 @@ def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> dict:
                 }
             },
             "lighting": {"ambient": 0.75, "diffuse": 0.5, "specular": 0.05, "roughness": 0.9},
-            "hovertemplate": "x = %{x:.3f}<br>y = %{y:.3f}<br>f = %{customdata:.4g}<extra></extra>",
+            "hovertemplate": _hover(surface, "<extra></extra>"),
             "name": "f",
         },
         extent_trace(surface, window, style),
@@ -504,14 +510,18 @@ def extent_trace(surface: Surface, window, style: Style) -> dict:
 # ----------------------------------------------------------------------------- loss plot
 
 
-def loss_figure(runs: list[dict], min_value: float | None, style: Style, value_range=None) -> dict:
+def loss_figure(
+    runs: list[dict], min_value: float | None, style: Style, value_range=None, what="f(x, y)"
+) -> dict:
     """Loss against step for every run; log scale of f − f* when it spans > 2 decades.
 
     On a linear scale, ``value_range`` (the surface's values over the window) caps the
     y axis, so a run escaping down an unbounded surface does not flatten the others.
+    ``what`` names the value on the y axis (the network scene's: its loss).
     A plain figure dict in Plotly's JSON schema, like ``contour_overlay``.
     """
     log, ytitle, series = _loss_series(runs, min_value)
+    ytitle = ytitle.replace("f(x, y)", what)
     data = []
     for r, y in zip(runs, series, strict=True):
         data.append(
@@ -641,11 +651,14 @@ def trajectory_payload(
     window,
     style: Style,
     momentum: bool = False,
+    on_surface: bool = False,
 ) -> dict:
     """What the browser needs to animate one run: points up to the last finite one.
 
     ``z`` is the 3-D height (lifted a hair above the surface), ``gdx``/``gdy`` the
     descent direction −∇f as an arrow offset ``ARROW_FRACTION`` of the window long.
+    ``on_surface``: the height is the surface's at each point, not the run's loss (the
+    network scene: its loss is the network's own, its surface the plane's).
     """
     pts = np.asarray(traj.points, dtype=float)
     d = traj.diverged_at
@@ -654,7 +667,9 @@ def trajectory_payload(
     losses = np.asarray(traj.losses, dtype=float)[:last]
     base = window_floor(surface, window)
     z0, z1 = z_range(surface, window, style)
-    z = display_z(surface, losses, base, style) + 0.012 * (z1 - z0)
+    with np.errstate(all="ignore"):
+        heights = surface.value(pts) if on_surface else losses
+    z = display_z(surface, heights, base, style) + 0.012 * (z1 - z0)
     (x0, x1), (y0, y1) = window
     sx, sy = x1 - x0, y1 - y0
     inside = (pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)

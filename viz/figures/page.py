@@ -91,12 +91,15 @@ def _sized(fig: dict, w: int, h: int) -> dict:
 
 def scene_data(scene, opts: PageOptions, trajectories=None, budget=None) -> dict:
     """Everything the page's script needs: the figures and each run's points."""
-    surface = scene.get_surface()
-    window, style = scene.window(), scene.style
     if trajectories is None:
         trajectories = scene.compute(budget)
+    surface = scene.get_surface()
+    window, style = scene.window(), scene.style
+    net = scene.network is not None
     runs = [
-        figures.trajectory_payload(surface, t, str(i), r.label, r.colour, window, style)
+        figures.trajectory_payload(
+            surface, t, str(i), r.label, r.colour, window, style, on_surface=net
+        )
         for i, (r, t) in enumerate(zip(scene.resolved_runs(), trajectories, strict=True))
     ]
     w, h = opts.size
@@ -111,7 +114,7 @@ def scene_data(scene, opts: PageOptions, trajectories=None, budget=None) -> dict
     }
     if opts.view in ("contour", "both"):
         data["contour"] = _sized(figures.contour_figure(surface, window, style), pw, h)
-        top = figures.contour_overlay(runs, window, style, scene.start, step=0)
+        top = figures.contour_overlay(runs, window, style, scene.start_point(), step=0)
         data["contour_top"] = _sized(top, pw, h)
     if opts.view in ("3d", "both"):
         bg = figures.surface_figure(surface, window, style)

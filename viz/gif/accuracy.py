@@ -23,7 +23,9 @@ GUIDE_COLOUR = (200, 200, 200)
 
 def has_strip(scene, view: str) -> bool:
     """Whether a GIF of ``scene`` in ``view`` carries the strip: a classifier's contour map."""
-    return view == "contour" and hasattr(scene.get_surface(), "accuracy")
+    if view != "contour" or scene.network is not None:
+        return False
+    return hasattr(scene.get_surface(), "accuracy")
 
 
 def strip_height(total: int) -> int:

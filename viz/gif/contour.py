@@ -17,7 +17,7 @@ import numpy as np
 import viz.gif.raster as raster
 from viz.gif.mover import Mover
 from viz.scene import contour_levels
-from viz.scene.geometry import MARGIN, floor_value, grid
+from viz.scene.geometry import MARGIN, axis_titles, floor_value, grid
 
 REFERENCE = (620, 480)  # sizes below are in pixels at this size and scale with the panel
 MAX_GRID = 360  # the surface is evaluated on at most this many points per axis
@@ -163,8 +163,9 @@ class ContourPanel:
         tick_font = raster.font(max(round(12 * u * s), 8))
         title_font = raster.font(max(round(13 * u * s), 8))
         # the start point: an open circle, as in the app
-        sx, sy = self.to_pixels(np.asarray(self.scene.start, dtype=float))
-        if self._inside(self.scene.start):
+        start = self.scene.start_point()
+        sx, sy = self.to_pixels(np.asarray(start, dtype=float))
+        if self._inside(start):
             r = 6.5 * u
             draw.ellipse(
                 ((sx - r) * s, (sy - r) * s, (sx + r) * s, (sy + r) * s),
@@ -197,10 +198,14 @@ class ContourPanel:
             draw.text(
                 (px0 * s - tick - 3 * u * s, y), label, fill=text, font=tick_font, anchor="rm"
             )
+        tx, ty = axis_titles(self.scene.get_surface())
         draw.text(
-            ((px0 + px1) / 2 * s, (py1 + 24 * u) * s), "x", fill=text, font=title_font, anchor="mt"
+            ((px0 + px1) / 2 * s, (py1 + 24 * u) * s), tx, fill=text, font=title_font, anchor="mt"
         )
-        draw.text((4 * u * s, (py0 + py1) / 2 * s), "y", fill=text, font=title_font, anchor="lm")
+        if len(ty) == 1:
+            draw.text((4 * u * s, (py0 + py1) / 2 * s), ty, fill=text, font=title_font, anchor="lm")
+        else:  # a longer title runs up the left edge, as on screen
+            raster.text_up(draw, (2 * u * s, (py0 + py1) / 2 * s), ty, title_font, text)
         if legend:
             paint_legend(draw, s, self.runs, u, *legend)
 

@@ -209,6 +209,16 @@ def draw_supersampled(canvas: np.ndarray, paint) -> None:
     canvas[:] = np.rint(out).astype(np.uint8)
 
 
+def text_up(draw, xy, text: str, font, fill) -> None:
+    """``text`` reading upwards (rotated 90°), its left edge at ``xy[0]``, centred on
+    ``xy[1]``: a y-axis title longer than a letter."""
+    box = font.getbbox(text)
+    mask = Image.new("L", (box[2] - box[0] + 2, box[3] - box[1] + 2), 0)
+    ImageDraw.Draw(mask).text((1 - box[0], 1 - box[1]), text, fill=255, font=font)
+    up = mask.rotate(90, expand=True)
+    draw.bitmap((round(xy[0]), round(xy[1] - up.height / 2)), up, fill=fill)
+
+
 def nice_ticks(lo: float, hi: float, count: int = 5) -> np.ndarray:
     """Round tick values (1, 2, 2.5, 5 × 10^k steps) inside [lo, hi], about ``count`` of them."""
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:

@@ -26,7 +26,15 @@ from PIL import Image, ImageDraw
 import viz.gif.raster as raster
 from viz.gif.contour import REFERENCE, legend_box, paint_legend
 from viz.gif.mover import HIDDEN_ALPHA, Mover
-from viz.scene.geometry import SCENE_ASPECT, display_z, floor_value, grid, z_range, z_title
+from viz.scene.geometry import (
+    SCENE_ASPECT,
+    axis_titles,
+    display_z,
+    floor_value,
+    grid,
+    z_range,
+    z_title,
+)
 
 GRID = 80  # facets per side (shading); a narrow valley needs this many not to zigzag
 MESH_EVERY = 2  # grid lines on every 2nd facet boundary: Radford's mesh, 40 lines a side
@@ -289,7 +297,7 @@ class SurfacePanel:
         tick_font = raster.font(max(round(11 * u * s), 8))
         title_font = raster.font(max(round(13 * u * s), 8))
         centre = cam(np.zeros(3))
-        titles = ("x", "y", z_title(self.surface, self.style))
+        titles = (*axis_titles(self.surface), z_title(self.surface, self.style))
         taken: list[tuple[float, float, float, float]] = []  # labels drawn, not to overlap
         for axis in range(3):
             edge = self._label_edge(axis)

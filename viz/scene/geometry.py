@@ -77,6 +77,13 @@ def display_z(surface: Surface, values, base: float, style: Style | None = None)
     return v
 
 
+def axis_titles(surface: Surface) -> tuple[str, str]:
+    """The two plane axes' titles: "x", "y", or what the surface names them (the network
+    scene's PC1/PC2 with their explained variance, or its random directions a, b)."""
+    axes = surface.extra.get("axes")
+    return tuple(axes) if axes else ("x", "y")
+
+
 def z_title(surface: Surface, style: Style | None = None) -> str:
     return "log f" if log_view(surface, style) else "f"
 

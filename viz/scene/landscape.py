@@ -1,20 +1,23 @@
-"""The network scene: a small MLP trained in full dimension by several rules, drawn in
-one plane (Li et al. 2018). Pure: the spec, its validation and link codec, the budgeted
-computation, and its JSON document. Figures (``viz.figures.landscape``), the GIF
-(``viz.gif.landscape``), the CLI and the app read :class:`Result`.
+"""The network scene's maths: a small MLP trained in full dimension by several rules,
+drawn in one plane (Li et al. 2018). Pure: the spec, its validation and plain-data form,
+the budgeted computation, and its JSON document.
 
-The spec's link is ``#net1=<token>`` (base64url of zlib-compressed compact JSON, read
-with the same bounds as the scene link: length, decompression, strict JSON, then every
-field validated here).
+A ``Scene`` carries a :class:`LandscapeSpec` (``Scene.network``) and computes through
+:func:`cached`; its surface is the plane's loss on the grid (:meth:`Result.grid_surface`)
+and its trajectories are the paths' projections with each path's true loss. This module
+imports nothing of ``viz.scene`` (the model imports it); the share link (``#v2=``, and
+the older ``#net1=``) is ``viz.scene.link``'s.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -37,8 +40,6 @@ from surfaces.landscape import (
     random_plane,
 )
 from surfaces.network import ACTIVATIONS, MLP
-from viz.scene.link import pack_token, unpack_token
-from viz.scene.model import RunSpec, Scene, our_style
 
 ACTIVATION_CHOICES = ("tanh", "relu")
 PLANES = ("pca", "random")
@@ -54,9 +55,7 @@ MIN_GRID = 5
 # ~8× that, about 10 s on the loaded 2-core VM; the deadline stops anything slower.
 MAX_WORK = 5_000_000_000
 SECONDS = 30.0
-LINK_PREFIX = "#net1="
-MAX_LINK = 4096
-MAX_JSON = 16384
+LINK_PREFIX = "#net1="  # the first links of the network scene (viz.scene.link reads them)
 PAD = 0.25  # the grid covers the paths' projections plus this share of their span
 
 # Learning rates that train a small net in a few hundred steps (the registry's defaults
@@ -208,20 +207,29 @@ def work(spec: LandscapeSpec) -> int:
     return passes * spec.model.size * spec.samples
 
 
-def budget_for(spec: LandscapeSpec, seconds: float = SECONDS) -> Budget:
-    """The request's budget, checked against the spec's work before anything runs."""
-    b = Budget(MAX_WORK, seconds)
-    what = (
-        f"the landscape ({len(spec.rules)} optimizers × {spec.steps} steps and a "
-        f"{spec.grid}×{spec.grid} grid, {spec.model.size:,} weights, {spec.samples} points)"
-    )
+def check_work(spec: LandscapeSpec) -> None:
+    """``ValueError`` saying what to reduce when the spec's work is over the cap."""
     w = work(spec)
     if w > MAX_WORK:
         raise ValueError(
-            f"{what} is {w / MAX_WORK:.1f}× over the limit: use fewer or narrower layers, "
-            "fewer steps, points or optimizers, or a coarser grid"
+            f"{_what(spec)} is {w / MAX_WORK:.1f}× over the limit: use fewer or narrower "
+            "layers, fewer steps, points or optimizers, or a coarser grid"
         )
-    b.check(0, what, "use a smaller network, fewer steps or a coarser grid")
+
+
+def _what(spec: LandscapeSpec) -> str:
+    return (
+        f"the network scene ({len(spec.rules)} optimizers × {spec.steps} steps and a "
+        f"{spec.grid}×{spec.grid} grid, {spec.model.size:,} weights, {spec.samples} points)"
+    )
+
+
+def budget_for(spec: LandscapeSpec, seconds: float = SECONDS, cancelled=None) -> Budget:
+    """The request's budget, checked against the spec's work before anything runs; its
+    deadline ``seconds`` from now (at most ``SECONDS``), ``cancelled`` asked at each tick."""
+    check_work(spec)
+    b = Budget(MAX_WORK, min(float(seconds), SECONDS), cancelled)
+    b.check(work(spec), _what(spec), "use a smaller network, fewer steps or a coarser grid")
     return b
 
 
@@ -252,18 +260,26 @@ class Result:
     def model(self) -> MLP:
         return self.spec.model
 
+    def axes(self) -> tuple[str, str]:
+        """The plane's axis titles: PC1/PC2 with the share each explains, or a/b."""
+        if self.plane.explained is None:
+            return "a (random)", "b (random)"  # short: a narrow 3-D view keeps them whole
+        e1, e2 = self.plane.explained
+        return f"PC1 ({e1:.1%})", f"PC2 ({e2:.1%})"
+
     def _plane_fields(self) -> dict:
         """What both surfaces of the plane are called, and where their runs start."""
         return {
-            "name": "network-plane",
-            "label": "Network (your MLP)",
+            "name": "network",
+            "label": f"Network {'-'.join(map(str, self.spec.widths))} on {self.spec.data}",
             "description": "the loss of the network over the plane of its runs",
             "latex": r"C(\theta_{ref} + a\,d_1 + b\,d_2)",
             "start": tuple(float(v) for v in self.coords[0, 0]),
+            "extra": {"axes": self.axes()},
         }
 
     def surface(self) -> PlaneSurface:
-        """The plane's loss as a Surface over (a, b) (the GIF's and the 3-D view's)."""
+        """The plane's loss as a Surface over (a, b), by the network itself."""
         (a0, a1), (b0, b1) = self.window()
         return PlaneSurface.build(
             self.model,
@@ -275,25 +291,11 @@ class Result:
             **self._plane_fields(),
         )
 
+    @cached_property
     def grid_surface(self) -> Surface:
-        """The same plane known on the result's grid, bilinear between nodes (for views
-        that sample many points: a GIF's pixels)."""
+        """The same plane known on the result's grid, bilinear between nodes: what the
+        views draw (one object per result, so what is cached per surface is found again)."""
         return grid_surface(self.a, self.b, self.z, **self._plane_fields())
-
-    def scene(self, view: str = "both") -> Scene:
-        """A Scene of the plane (its grid surface) and the runs' labels and colours, for
-        the GIF renderer; its trajectories are :attr:`coords`."""
-        return Scene(
-            name="network",
-            title=f"Network {'-'.join(map(str, self.spec.widths))} on {self.spec.data}",
-            description="a network trained in full dimension, drawn in one plane",
-            surface=self.grid_surface(),
-            start=tuple(float(v) for v in self.coords[0, 0]),
-            steps=self.spec.steps,
-            runs=tuple(RunSpec(r.optimizer, r.full_hyper()) for r in self.spec.rules),
-            view=view,
-            style=our_style(),
-        ).validate()
 
     def window(self) -> tuple[tuple[float, float], tuple[float, float]]:
         return (float(self.a[0]), float(self.a[-1])), (float(self.b[0]), float(self.b[-1]))
@@ -379,17 +381,35 @@ def _compute(spec: LandscapeSpec, budget: Budget | None) -> Result:
     )
 
 
-def cached(spec: LandscapeSpec) -> Result:
-    """``compute(spec)``, remembered for the app's callbacks (step, boundary, export)."""
-    return _cached(json.dumps(spec_to_dict(check(spec)), sort_keys=True))
+CACHE = 8  # results kept: the page's step, strip, export and link read the one computed
+CACHE_BYTES = 256 * 2**20  # and at most this much of their parameter vectors (the newest kept)
+_results: OrderedDict = OrderedDict()
+_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=8)
-def _cached(key: str) -> Result:
-    return compute(spec_from_dict(json.loads(key)))
+def cached(spec: LandscapeSpec, budget: Budget | None = None) -> Result:
+    """``compute(spec, budget)``, remembered (the computation is deterministic, so any
+    worker recomputes the same one): the page's views, strip, export and link share it."""
+    spec = check(spec)
+    key = json.dumps(spec_to_dict(spec), sort_keys=True)
+    with _lock:
+        hit = _results.get(key)
+        if hit is not None:
+            _results.move_to_end(key)
+            return hit
+    res = compute(spec, budget)
+    with _lock:
+        _results[key] = res
+        while len(_results) > 1 and (len(_results) > CACHE or _held() > CACHE_BYTES):
+            _results.popitem(last=False)
+    return res
 
 
-# ----------------------------------------------------------------------------- JSON, link
+def _held() -> int:
+    return sum(run.thetas.nbytes for res in _results.values() for run in res.runs)
+
+
+# ----------------------------------------------------------------------------- JSON
 
 
 def _num(v: float) -> float | None:
@@ -495,21 +515,3 @@ def spec_from_dict(d) -> LandscapeSpec:
             grid=d.get("g", defaults.grid),
         )
     )
-
-
-def to_link(spec: LandscapeSpec, base: str = "") -> str:
-    """The share link of the network scene: ``base`` plus ``#net1=<token>``."""
-    return base.split("#", 1)[0] + LINK_PREFIX + pack_token(spec_to_dict(spec))
-
-
-def from_link(text) -> LandscapeSpec | None:
-    """The spec in a link or hash (``None`` if it holds none); ``ValueError`` if malformed."""
-    if not isinstance(text, str):
-        raise ValueError("the link is not text")
-    i = text.find(LINK_PREFIX)
-    if i < 0:
-        return None
-    token = text[i + len(LINK_PREFIX) :].split("&", 1)[0]
-    if len(token) > MAX_LINK:
-        raise ValueError(f"the link is too long (at most {MAX_LINK:,} characters)")
-    return spec_from_dict(unpack_token(token, MAX_JSON))

@@ -10,7 +10,12 @@ without re-encoding. The hash never reaches a server log.
 Reading is hostile-input work: bounded length, bounded decompression, strict JSON (no
 NaN/Infinity), and every value goes through the scene layer's validation
 (``viz.scene.validate``, ``HyperSpec.check``, the schedules, the expression parser),
-then ``Scene.validate``. Links of the first format (``#v1=``) still open.
+then ``Scene.validate``. Links of the first format (``#v1=``) still open, and so do the
+network scene's first links (``#net1=<token>``, its spec alone).
+
+The network scene (``Scene.network``) is held as ``{"s": "network", "nw": {...}}``: its
+spec (``landscape.spec_to_dict``: data, widths, activation, rules with their
+hyperparameters, steps, plane, grid, seed, batch) from which its runs and steps follow.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import zlib
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES, Surface
-from viz.scene import validate
+from viz.scene import landscape, validate
 from viz.scene.model import RunSpec, Scene, Style, default_style
 from viz.scene.presets import PRESETS
 
@@ -35,6 +40,8 @@ MAX_LABEL = 60
 _HEX = re.compile(r"#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3}")
 _STEP = re.compile(r"&k=(\d{1,6})$")
 DEFAULT_TOLERANCE = 1e-3
+NETWORK = "network"  # the surface key of the network scene
+MAX_NET_JSON = 16384  # bytes of a #net1= token after decompression
 
 
 # ----------------------------------------------------------------------------- scene ↔ dict
@@ -42,6 +49,8 @@ DEFAULT_TOLERANCE = 1e-3
 
 def scene_to_dict(scene: Scene) -> dict:
     """The scene as compact JSON data (what the link, the store and ``--link`` carry)."""
+    if scene.network is not None:
+        return _network_to_dict(scene)
     s = scene.get_surface()
     custom = isinstance(scene.surface, Surface) and "expression" in s.extra
     out: dict = {
@@ -70,6 +79,53 @@ def scene_to_dict(scene: Scene) -> dict:
     if scene.style.camera != (preset.style if preset is not None else default_style(s)).camera:
         out["c"] = scene.style.camera  # the reader starts from the same style
     return out
+
+
+def _network_to_dict(scene: Scene) -> dict:
+    out: dict = {
+        "v": VERSION,
+        "p": scene.name if scene.name in PRESETS else "",
+        "s": NETWORK,
+        "nw": landscape.spec_to_dict(scene.network),
+    }
+    if scene.tolerance != DEFAULT_TOLERANCE:
+        out["t"] = scene.tolerance
+    if scene.arrows:
+        out["a"] = True
+    if scene.step:
+        out["k"] = scene.step
+    if scene.style.camera != network_scene(landscape.LandscapeSpec()).style.camera:
+        out["c"] = scene.style.camera
+    return out
+
+
+def network_scene(spec, name: str = "") -> Scene:
+    """The network scene of ``spec``: the preset's look and words when ``name`` is one."""
+    preset = PRESETS.get(name)
+    if preset is not None and preset.network is not None:
+        words = {"title": preset.title, "description": preset.description}
+        return Scene.of_network(spec, name=name, view=preset.view, style=preset.style, **words)
+    return Scene.of_network(spec)
+
+
+def _network_from_dict(d: dict) -> Scene:
+    _known(d, {"v", "p", "s", "nw", "t", "a", "k", "c"}, "")
+    name = d.get("p") or ""
+    if not isinstance(name, str) or (name and name not in PRESETS):
+        raise ValueError(f"unknown scene {str(name)[:40]!r}")
+    scene = network_scene(landscape.spec_from_dict(d.get("nw")), name)
+    cam = camera(d.get("c"))
+    if not isinstance(d.get("a", False), bool):
+        raise ValueError("arrows must be true or false")
+    return Scene(
+        **{
+            **scene.__dict__,
+            "style": Style(**{**scene.style.__dict__, "camera": cam}) if cam else scene.style,
+            "step": min(validate.whole(d.get("k", 0), "step", 0, 10**6), scene.steps),
+            "tolerance": validate.tolerance(d.get("t", DEFAULT_TOLERANCE)),
+            "arrows": bool(d.get("a", False)),
+        }
+    ).validate()
 
 
 def _run_to_dict(r: RunSpec) -> dict:
@@ -177,6 +233,8 @@ def scene_from_dict(data) -> Scene:
     d = _mapping(data, "the scene")
     if d.get("v") == 1:
         d = _from_v1(d)
+    if d.get("v") == VERSION and d.get("s") == NETWORK:
+        return _network_from_dict(d)
     _known(d, {"v", "p", "s", "e", "w", "x", "st", "r", "b", "n", "sd", "t", "a", "k", "c"}, "")
     if d.get("v") != VERSION:
         raise ValueError(f"unknown link version; this app reads versions 1 and {VERSION}")
@@ -348,8 +406,9 @@ def decode(hash_) -> dict | None:
     if step:
         hash_ = hash_[: step.start()]
     version = re.match(r"#v(\d+)=", hash_)
-    if hash_.startswith("#net1="):  # viz.scene.landscape's link: its own scene and reader
-        raise ValueError("it is a network landscape link (open it with optviz landscape --link)")
+    if hash_.startswith(landscape.LINK_PREFIX):  # the network scene's first links: its spec
+        nw = unpack_token(hash_[len(landscape.LINK_PREFIX) :], MAX_NET_JSON)
+        return {"v": VERSION, "s": NETWORK, "nw": nw, **({"k": int(step.group(1))} if step else {})}
     if not hash_.startswith("#v"):
         raise ValueError("it does not start with #v2=")
     if version is None or version.group(1) not in ("1", str(VERSION)):

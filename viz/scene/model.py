@@ -13,6 +13,11 @@ Each has a one-paragraph ``description`` of what it shows; tests/viz/test_scenes
 measures every such claim on the real rules, so a preset whose story stops being
 true fails a test. To add one: ``register(Scene(...))`` here plus a test of its claim.
 
+The network scene (Li et al. 2018): ``Scene.of_network(spec)`` — a small MLP trained
+in full dimension by the runs' rules, drawn in one plane (``viz.scene.landscape``); its
+surface is the plane's loss, its trajectories the paths' projections with their true
+loss. It is drawn, animated, tabled, exported and linked as every other scene.
+
 Ad-hoc scenes: ``Scene.from_args(surface, optimizers, hyper, start, steps)``; a
 changed copy: ``scene.with_overrides(settings=..., steps=..., start=...)``. Settings
 follow the command line's ``--set``: ``"lr"`` goes to every rule that has it,
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+import viz.scene.landscape as landscape
 from optimizers import OPTIMIZERS, Optimizer, RuleInfo, Trajectory, run
 from optimizers.budget import Budget
 from optimizers.run import check_run_args
@@ -226,8 +232,13 @@ class Scene:
     step: int = 0  # the playback step the page opens at
     tolerance: float = 1e-3  # |f − f*| under which a run counts as arrived
     arrows: bool = False  # −∇f and velocity arrows at the current step
+    # The network scene: its net, data and plane; runs and steps are the spec's rules and
+    # steps (``of_network``). Its surface exists once computed (``landscape.cached``).
+    network: landscape.LandscapeSpec | None = None
 
     def get_surface(self) -> Surface:
+        if self.network is not None:
+            return landscape.cached(self.network).grid_surface
         s = self.surface if isinstance(self.surface, Surface) else get_surface(self.surface)
         if self.batch_size is not None:
             if not hasattr(s, "with_batch_size"):
@@ -255,8 +266,14 @@ class Scene:
         """The gradient noise σ and seed of run ``r``: its own, else the scene's."""
         return (r.noise, r.seed) if r.noise else (self.noise, self.seed)
 
+    def start_point(self) -> tuple[float, float]:
+        """Where the runs start as drawn: the network's θ₀ projected, else ``start``."""
+        return self.get_surface().start if self.network is not None else self.start
+
     def validate(self) -> Scene:
         """``self`` if every part is usable; ``ValueError`` naming the first problem otherwise."""
+        if self.network is not None:
+            return self._validate_network()
         try:
             self.get_surface()
         except KeyError as exc:
@@ -269,13 +286,36 @@ class Scene:
         check_run_args(self.start, self.steps, self.noise)
         return self
 
+    def _validate_network(self) -> Scene:
+        """The network scene: its spec checked (``landscape.check``: widths, data, plane,
+        rules that need no Hessian, ...), its work under the cap, its runs the spec's."""
+        spec = landscape.check(self.network)
+        landscape.check_work(spec)
+        if self.view not in VIEWS:
+            raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {self.view!r}")
+        rules = tuple((r.optimizer, r.full_hyper()) for r in spec.rules)
+        if tuple((r.optimizer, dict(r.hyper)) for r in self.runs) != rules:
+            raise ValueError("the network scene's runs must be its spec's rules")
+        if self.steps != spec.steps:
+            raise ValueError("the network scene's steps must be its spec's")
+        return replace(self, network=spec)
+
     def work(self) -> int:
-        """What computing the scene costs, in point-steps (``optimizers.budget``)."""
+        """What computing the scene costs, in point-steps (``optimizers.budget``); for the
+        network scene, its own measure (``landscape.work``: weights × samples × passes)."""
+        if self.network is not None:
+            return landscape.work(self.network)
         return len(self.runs) * self.steps
 
     def compute(self, budget: Budget | None = None) -> list[Trajectory]:
         """Every run of the scene, in order; with a ``budget``, its work is checked first and
-        its deadline holds inside the runs (``BudgetError``, a ``ValueError``)."""
+        its deadline holds inside the runs (``BudgetError``, a ``ValueError``).
+
+        The network scene's runs are the paths projected on the plane, each with its TRUE
+        loss (not the plane's at the projection); its work is checked against its own cap
+        (``landscape.budget_for``) under the deadline of ``budget``."""
+        if self.network is not None:
+            return self._network_runs(budget)
         if budget is not None:
             budget.check(self.work(), "this scene", "use fewer steps or optimizers")
         s = self.get_surface()
@@ -283,6 +323,45 @@ class Scene:
             run(opt, s, self.start, self.steps, *self.run_noise(r), budget=budget)
             for r, opt in zip(self.runs, self.optimizers(), strict=True)
         ]
+
+    def _network_runs(self, budget: Budget | None) -> list[Trajectory]:
+        seconds, cancelled = landscape.SECONDS, None
+        if budget is not None:  # the time the request has left, and its client's presence
+            seconds = max(budget.seconds - budget.elapsed, 1e-3)
+            cancelled = budget.cancelled
+        res = landscape.cached(self.network, landscape.budget_for(self.network, seconds, cancelled))
+        return [
+            Trajectory(res.coords[i], res.true_loss[i], run.diverged_at)
+            for i, run in enumerate(res.runs)
+        ]
+
+    @classmethod
+    def of_network(
+        cls,
+        spec: landscape.LandscapeSpec,
+        *,
+        name: str = "network",
+        title: str = "",
+        description: str = "",
+        view: str = "both",
+        style: Style | None = None,
+    ) -> Scene:
+        """The network scene of ``spec``: its rules as runs (their labels and colours),
+        its steps, our look with log-spaced levels (a loss spans decades); validated."""
+        spec = landscape.check(spec)
+        runs = tuple(RunSpec(r.optimizer, r.full_hyper()) for r in spec.rules)
+        return cls(
+            name=name,
+            title=title or f"Network {'-'.join(map(str, spec.widths))} on {spec.data}",
+            description=description,
+            surface="network",
+            start=(0.0, 0.0),  # θ₀ projected: known once computed (start_point)
+            steps=spec.steps,
+            runs=runs,
+            view=view,
+            style=style or our_style(log_levels=True),
+            network=spec,
+        ).validate()
 
     def with_overrides(
         self,
@@ -300,6 +379,10 @@ class Scene:
 
         Extra keywords (``size``, ``fps``, ``camera``, ...) change the style.
         """
+        if self.network is not None:
+            return self._network_overrides(
+                settings, steps, start, noise, seed, view, batch_size, style
+            )
         changes: dict = {"runs": apply_settings(self.runs, settings)}
         if steps is not None:
             changes["steps"] = steps
@@ -319,6 +402,30 @@ class Scene:
                 raise ValueError(f"unknown style option(s): {', '.join(sorted(unknown))}")
             changes["style"] = replace(self.style, **style)
         return replace(self, **changes).validate()
+
+    def _network_overrides(self, settings, steps, start, noise, seed, view, batch_size, style):
+        """``with_overrides`` of the network scene: settings, steps, seed and batch size
+        go to its spec (the runs follow it); it has no start or gradient noise to set."""
+        if start is not None:
+            raise ValueError("the network scene starts at its initialisation: no start to set")
+        if noise is not None:
+            raise ValueError("the network scene has no gradient noise (use a batch size)")
+        runs = apply_settings(self.runs, settings)
+        spec = replace(
+            self.network, rules=tuple(landscape.Rule(r.optimizer, r.hyper) for r in runs)
+        )
+        changes = {"steps": steps, "seed": seed, "batch_size": batch_size}
+        spec = replace(spec, **{k: v for k, v in changes.items() if v is not None})
+        scene = Scene.of_network(
+            spec, name=self.name, title=self.title, description=self.description,
+            view=view or self.view, style=self.style,
+        )  # fmt: skip
+        if style:
+            unknown = set(style) - {f.name for f in fields(Style)}
+            if unknown:
+                raise ValueError(f"unknown style option(s): {', '.join(sorted(unknown))}")
+            scene = replace(scene, style=replace(scene.style, **style))
+        return replace(scene, step=self.step, tolerance=self.tolerance, arrows=self.arrows)
 
     @staticmethod
     def typed_runs(rules, others=()) -> tuple[RunSpec, ...]:

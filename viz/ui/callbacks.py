@@ -11,7 +11,7 @@ import functools
 import threading
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
@@ -20,8 +20,18 @@ from optimizers import OPTIMIZERS, run
 from optimizers.budget import Budget, BudgetError
 from surfaces import SURFACES
 from viz import figures
-from viz.scene import PRESETS, RunSpec, Scene, default_style, geometry, link, outcome, validate
-from viz.ui import http, ids, layout, rule_editor, schedule_controls, share_box
+from viz.scene import (
+    PRESETS,
+    RunSpec,
+    Scene,
+    default_style,
+    geometry,
+    landscape,
+    link,
+    outcome,
+    validate,
+)
+from viz.ui import http, ids, layout, network_box, rule_editor, schedule_controls, share_box
 from viz.ui.panels.common import is_network
 
 # ----------------------------------------------------------------------------- presets
@@ -44,6 +54,7 @@ SCENE_CONTROLS = (
     "tolerance",
     "batch",
     "own_rules",
+    *network_box.FIELDS,
 )
 
 
@@ -64,10 +75,15 @@ def scene_controls(scene: Scene) -> dict:
             "schedule": sched,
             "noise": {"sigma": r.noise, "seed": r.seed},
         }
-    s = scene.get_surface()
-    custom = scene.surface_name == validate.CUSTOM
+    net = {} if scene.network is None else network_box.values_of(scene.network)
+    if net:  # its surface exists once computed: nothing here asks for it
+        s, custom = None, False
+    else:
+        s = scene.get_surface()
+        custom = scene.surface_name == validate.CUSTOM
     (x0, x1), (y0, y1) = scene.window() if custom else (validate.DEFAULT_RANGE,) * 2
     return {
+        **net,
         "surface": validate.CUSTOM if custom else scene.surface_name,
         "options": layout.optimizer_options(runs),
         "optimizers": list(runs) + ([rule_editor.OWN] if rule_editor.store_of(scene) else []),
@@ -117,6 +133,7 @@ def control_outputs(dup: bool = False) -> dict:
         "tolerance": (ids.TOLERANCE, "value"),
         "batch": (ids.NET_BATCH, "value"),
         "own_rules": (rule_editor.OWN_RULES, "data"),
+        **{k: (i, "value") for k, i in network_box.FIELDS.items()},
     }
     # The preset list is the first writer of its own outputs; the others are written again.
     first = {"surface", "options", "optimizers", "steps", "start_x", "start_y", "store", "note"}
@@ -129,6 +146,8 @@ OWN_FUNCTION_HINT = "Type your own f(x, y) below."
 
 def show_formula(surface: str):
     """A registered surface's formula; the user's own is compute's to show (once parsed)."""
+    if surface == network_box.NETWORK:
+        return html.P(network_box.FORMULA, className="hint net-formula")
     if not isinstance(surface, str) or surface not in SURFACES:
         return no_update  # your own f(x, y), or a message by the list from compute
     return layout.surface_formula(surface)
@@ -176,12 +195,25 @@ def surface_changed(surface: str, preset_store):
     name = validate.store(preset_store).get("preset")
     if not isinstance(surface, str) or not isinstance(name, str | None):
         return no_update, no_update, no_update  # compute puts the message by the list
+    if network_by_hand(surface, preset_store):
+        return no_update, no_update, NETWORK_PRESET  # its rules at rates that train a net
     if surface == validate.CUSTOM:
         return no_update, no_update, ""  # your own f(x, y): free play, the start is kept
     if surface not in SURFACES or (name in presets and presets[name].surface == surface):
         return no_update, no_update, no_update
     x, y = SURFACES[surface].start
     return layout.fmt(x), layout.fmt(y), ""
+
+
+NETWORK_PRESET = "network-moons"
+
+
+def network_by_hand(surface, preset_store) -> bool:
+    """The network scene picked in the surface list while no network preset is applied:
+    the preset list then applies ``NETWORK_PRESET`` (rules, rates and net), which draws it."""
+    name = validate.store(preset_store).get("preset")
+    sc = PRESETS.get(name) if isinstance(name, str) else None
+    return surface == network_box.NETWORK and (sc is None or sc.network is None)
 
 
 def start_moved_by(surface, preset_store, pending, start: tuple) -> tuple | None:
@@ -234,6 +266,7 @@ class Settings:
     noise: dict = field(default_factory=dict)  # {opt: {"sigma": value, "seed": value}}
     batch_size: object = None  # mini-batch size box (viz/panels/network.py); "" = full batch
     typed: list = field(default_factory=list)  # rules typed by the user (viz.ui.rule_editor)
+    network: dict = field(default_factory=dict)  # the network scene's boxes (network_box)
 
 
 def initial_settings(lr: dict | None = None) -> Settings:
@@ -270,6 +303,7 @@ class Outcome:
     results: list | None = None
     legend: list | None = None
     formula: object = None  # the user's own f(x, y) as parsed (None: keep what is shown)
+    network_note: object = None  # the network scene's plane, in words (None: keep it)
 
 
 def _scene_of(settings: Settings, surface):
@@ -284,6 +318,8 @@ def _scene_of(settings: Settings, surface):
 
 def compute(settings: Settings, state: dict | None = None) -> Outcome:
     """Validate every input; on success run every optimizer and build what changed."""
+    if settings.surface == network_box.NETWORK:
+        return compute_network(settings, state)
     out = Outcome()
     msgs = out.messages
     try:
@@ -408,55 +444,12 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         batch_size=batch,
         tolerance=tol,
     )
-    diverged = [r for r in runs if r["diverged_at"] is not None]
-    if runs and len(diverged) == len(runs):
-        where = ", ".join(f"{r['label']} at step {r['diverged_at']}" for r in diverged)
-        msgs[ids.RUN_MSG] = (
-            f"Every optimizer diverged ({where}). They are drawn up to their "
-            "last finite point; try a smaller learning rate α."
-        )
-
     expr = surface.extra.get("expression") if name == validate.CUSTOM else None
     bg_key = repr((name, expr, window, style)) if expr else repr((name, window, style))
-    old = validate.store(state)
-    if old.get("bg_key") != bg_key:
-        out.contour = figures.contour_figure(surface, window, style)
-        out.surface3d = figures.surface_figure(surface, window, style)
-        if name == validate.CUSTOM:  # the user's formula, as parsed, where a surface's goes
-            out.formula = layout.surface_formula(surface)
-    out.traj = {
-        "runs": runs,
-        "steps": steps,
-        "contour_top": figures.contour_overlay(runs, window, style, start, step=0),
-        "surface_top": figures.surface_overlay(surface, runs, window, style, step=0),
-        "fps": style.fps,
-        "network": is_network(surface),  # the network panel's runs
-    }
-    value_range = geometry.value_range(surface, window)  # cached: the grid is not redone
-    out.loss = figures.loss_figure(runs, surface.min_value, style, value_range)
-    out.results = results_table(outcome.results_rows(runs, surface, tol, window))
-    statuses = {
-        r["key"]: (f"✕ diverged at step {r['diverged_at']}" if r["diverged_at"] is not None else "")
-        for r in runs
-    }
-    chips = [(r["label"], r["colour"], statuses[r["key"]]) for r in runs]
-    legend_key = zlib.crc32(repr(chips).encode())
-    if old.get("legend_key") != legend_key or old.get("bg_key") != bg_key:
-        # A hyperparameter change mostly leaves every label, colour and status as it was:
-        # the page keeps its legend and the answer is a few kB lighter.
-        out.legend = layout.legend([{"label": a, "colour": b, "status": c} for a, b, c in chips])
-    out.state = {
-        "scene": link.scene_to_dict(scene),  # what the share link and the export read
-        "surface": name,
-        "optimizers": names,
-        "steps": steps,
-        "start": list(start),
-        "hyper": hyper,
-        "preset": preset,
-        "bg_key": bg_key,
-        "window": window,
-        "legend_key": legend_key,
-    }
+    if name == validate.CUSTOM and validate.store(state).get("bg_key") != bg_key:
+        out.formula = layout.surface_formula(surface)  # the user's formula, as parsed
+    draw(out, scene, runs, surface, window, start, bg_key, state)
+    out.state.update(optimizers=names, hyper=hyper)
     # issue 5 (only what differs from the defaults, so old readers see the old format)
     if expr:
         out.state["expression"] = expr
@@ -466,6 +459,148 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     out.state["noise"] = {n: v for n, v in noise_state.items() if v["sigma"] or v["seed"]}
     if batch is not None:
         out.state["batch_size"] = batch
+    out.ok = True
+    return out
+
+
+def draw(out: Outcome, scene: Scene, runs, surface, window, start, bg_key: str, state) -> None:
+    """Fill ``out`` with what the page draws of ``scene`` and its ``runs`` (payloads): the
+    backgrounds (when ``bg_key`` is not the page's already), the overlays' data, loss plot,
+    results table, legend (when it changed) and the scene store; every scene, one path."""
+    msgs, style = out.messages, scene.style
+    diverged = [r for r in runs if r["diverged_at"] is not None]
+    if runs and len(diverged) == len(runs):
+        where = ", ".join(f"{r['label']} at step {r['diverged_at']}" for r in diverged)
+        msgs[ids.RUN_MSG] = (
+            f"Every optimizer diverged ({where}). They are drawn up to their "
+            "last finite point; try a smaller learning rate α."
+        )
+    old = validate.store(state)
+    if old.get("bg_key") != bg_key:
+        out.contour = figures.contour_figure(surface, window, style)
+        out.surface3d = figures.surface_figure(surface, window, style)
+    out.traj = {
+        "runs": runs,
+        "steps": scene.steps,
+        "contour_top": figures.contour_overlay(runs, window, style, start, step=0),
+        "surface_top": figures.surface_overlay(surface, runs, window, style, step=0),
+        "fps": style.fps,
+        "network": is_network(surface),  # the network panel's runs
+    }
+    value_range = geometry.value_range(surface, window)  # cached: the grid is not redone
+    what = "loss of the network (all data)" if scene.network is not None else "f(x, y)"
+    out.loss = figures.loss_figure(runs, surface.min_value, style, value_range, what)
+    out.results = results_table(outcome.results_rows(runs, surface, scene.tolerance, window))
+    statuses = {
+        r["key"]: (f"✕ diverged at step {r['diverged_at']}" if r["diverged_at"] is not None else "")
+        for r in runs
+    }
+    chips = [(r["label"], r["colour"], statuses[r["key"]]) for r in runs]
+    legend_key = zlib.crc32(repr(chips).encode())
+    if old.get("legend_key") != legend_key or old.get("bg_key") != bg_key:
+        # A hyperparameter change mostly leaves every label, colour and status as it was:
+        # the page keeps its legend and the answer is a few kB lighter.
+        entries = [{"label": a, "colour": b, "status": c} for a, b, c in chips]
+        out.legend = layout.legend(entries, minimum=bool(surface.minima))
+    out.state = {
+        "scene": link.scene_to_dict(scene),  # what the share link and the export read
+        "surface": scene.surface_name,
+        "steps": scene.steps,
+        "start": list(start),
+        "preset": scene.name if scene.name in PRESETS else "",
+        "bg_key": bg_key,
+        "window": window,
+        "legend_key": legend_key,
+    }
+
+
+NOT_ON_NETWORK = "{what} is not offered for the network scene (its rules train every weight)"
+
+
+def compute_network(settings: Settings, state: dict | None = None) -> Outcome:
+    """The network scene: the boxes of ``network_box``, the chosen rules with their cards'
+    values and the steps make its spec; the scene computes under the request's budget
+    (its own cap on work, decided before it starts; the deadline inside every loop), and
+    is drawn by ``draw`` as every scene is."""
+    out = Outcome()
+    msgs = out.messages
+    preset_runs = validate.preset_runs(settings.preset)
+    rules = []
+    try:
+        keys, own = rule_editor.split(settings.optimizers, settings.typed)
+        if own:
+            raise ValueError(NOT_ON_NETWORK.format(what="A rule of your own"))
+        for n in validate.selection(keys):
+            rule = validate.rule_of(n)
+            h = dict(validate.mapping(validate.mapping(preset_runs.get(n)).get("hyper")))
+            for key, value in validate.mapping(validate.mapping(settings.hyper).get(n)).items():
+                try:
+                    h[key] = validate.hyper(n, key, value)
+                except ValueError as exc:
+                    msgs[(n, key)] = str(exc)
+            sched = validate.mapping(validate.mapping(settings.schedule).get(n))
+            if sched.get("name") not in (None, "", "constant"):
+                msgs[("sched", n)] = NOT_ON_NETWORK.format(what="An α schedule")
+            sigma = validate.mapping(validate.mapping(settings.noise).get(n)).get("sigma")
+            if sigma not in (None, "", 0, "0"):
+                msgs[("noise", n)] = NOT_ON_NETWORK.format(what="Gradient noise") + "; set a batch"
+            rules.append(landscape.Rule(rule, h))
+    except ValueError as exc:
+        msgs[ids.OPTIMIZERS_MSG] = str(exc)
+    try:
+        steps = validate.steps(settings.steps)
+    except ValueError as exc:
+        msgs[ids.STEPS_MSG] = str(exc)
+    if msgs:
+        return out
+    try:
+        spec = network_box.spec_of(settings.network, rules, steps)
+        scene = Scene.of_network(spec)  # the scene's look and checks, in one place
+    except ValueError as exc:
+        text = str(exc)
+        rules = "Hessian" in text or text.startswith(("unknown optimizer", "choose", "at most 8"))
+        where = ids.STEPS_MSG if text.startswith("steps") else ids.NETWORK_MSG
+        msgs[ids.OPTIMIZERS_MSG if rules else where] = text
+        return out
+    preset = validate.store(settings.preset).get("preset")
+    if preset in PRESETS and PRESETS[preset].network is not None:
+        scene = link.network_scene(spec, preset)
+    try:
+        tol = validate.tolerance(settings.tolerance)
+    except ValueError:
+        tol = link.DEFAULT_TOLERANCE
+    scene = replace(scene, tolerance=tol)
+    budget = Budget.of("recompute", cancelled=http.client_gone())
+    try:
+        trajectories = scene.compute(budget)
+    except ValueError as exc:  # over its cap, past its deadline, or every rule diverged
+        msgs[ids.RUN_MSG] = str(exc).split("\n")[0]
+        return out
+    res = landscape.cached(spec)
+    surface, window, style = res.grid_surface, res.window(), scene.style
+    runs = [
+        figures.trajectory_payload(
+            surface,
+            t,
+            key,
+            r.label,
+            r.colour,
+            window,
+            style,
+            momentum=any(h.name == "momentum" for h in r.info().hyper),
+            on_surface=True,
+        )
+        for key, r, t in zip(
+            link.preset_keys(scene), scene.resolved_runs(), trajectories, strict=True
+        )
+    ]
+    bg_key = repr(("network", landscape.spec_to_dict(spec), style))
+    draw(out, scene, runs, surface, window, surface.start, bg_key, state)
+    keys = list(link.preset_keys(scene))
+    out.state.update(
+        optimizers=keys, hyper={k: dict(r.hyper) for k, r in zip(keys, scene.runs, strict=True)}
+    )
+    out.network_note = network_box.note(res)
     out.ok = True
     return out
 
@@ -697,6 +832,7 @@ def preset_settings(got: dict) -> Settings | None:
         y_range=got["y_range"],
         batch_size=got["batch"],
         typed=got["own_rules"],
+        network={k: got[k] for k in network_box.FIELDS if k in got},
     )
 
 
@@ -778,6 +914,15 @@ def register(app) -> None:
         Input(ids.SURFACE, "value"),
         prevent_initial_call=True,
     )(show_formula)
+    app.clientside_callback(  # the network scene's boxes in place of the f(x, y) box
+        """function (s) {
+          var hide = {display: 'none'}, net = s === 'network';
+          return [net ? {} : hide, net ? hide : {}];
+        }""",
+        Output(ids.NETWORK_BOX, "style"),
+        Output(ids.EXPRESSION_BOX, "style"),
+        Input(ids.SURFACE, "value"),
+    )
 
     @app.callback(
         Output(ids.HYPER_PANEL, "children"),
@@ -807,6 +952,7 @@ def register(app) -> None:
                 "steps": State(ids.STEPS, "value"),
                 "batch_size": State(ids.NET_BATCH, "value"),
                 "typed": State(rule_editor.OWN_RULES, "data"),
+                "network": {k: State(i, "value") for k, i in network_box.FIELDS.items()},
             },
             **page_inputs(State),
             "more": {
@@ -840,7 +986,7 @@ def register(app) -> None:
     )(start_from_click)
 
     msg_ids = [ids.OPTIMIZERS_MSG, ids.STEPS_MSG, ids.START_MSG, ids.RUN_MSG, ids.EXPRESSION_MSG]
-    msg_ids.append(ids.NET_BATCH_MSG)
+    msg_ids += [ids.NET_BATCH_MSG, ids.NETWORK_MSG]
 
     app.callback(
         Output(ids.SURFACE, "value", allow_duplicate=True),
@@ -861,6 +1007,7 @@ def register(app) -> None:
             "results": Output(ids.RESULTS, "children"),
             "legend": Output(ids.LEGEND, "children"),
             "formula": Output(ids.SURFACE_FORMULA, "children", allow_duplicate=True),
+            "net_note": Output(ids.NETWORK_NOTE, "children"),
             "msgs": [Output(m, "children") for m in msg_ids],
             "hyper_msgs": Output(ids.hyper_msg(ALL, ALL), "children"),
             "sched_msgs": Output(ids.sched_msg(ALL), "children"),
@@ -880,6 +1027,7 @@ def register(app) -> None:
                 "start_y": Input(ids.START_Y, "value"),
                 "batch_size": Input(ids.NET_BATCH, "value"),
                 "typed": Input(rule_editor.OWN_RULES, "data"),
+                "network": {k: Input(i, "value") for k, i in network_box.FIELDS.items()},
             },
             **page_inputs(Input),
             "more": {
@@ -897,8 +1045,11 @@ def register(app) -> None:
         trig = set(ctx.triggered_prop_ids)
         if scene["surface"] != validate.CUSTOM and trig and trig <= own_ids:
             raise PreventUpdate  # expression_typed switches the surface; that run follows
-        if trig == {f"{ids.SURFACE}.value"} and start_moved_by(
-            scene["surface"], preset, more["pending"], (scene["start_x"], scene["start_y"])
+        if trig == {f"{ids.SURFACE}.value"} and (
+            network_by_hand(scene["surface"], preset)
+            or start_moved_by(
+                scene["surface"], preset, more["pending"], (scene["start_x"], scene["start_y"])
+            )
         ):
             # picked by hand: the surface list answers with the scene from its new start,
             # which then runs this again (the old start on the new surface is never drawn)
@@ -966,6 +1117,7 @@ def register(app) -> None:
             "results": data(o.results),
             "legend": data(o.legend),
             "formula": no_update if o.formula is None else o.formula,
+            "net_note": no_update if o.network_note is None else o.network_note,
             "msgs": msgs,
             "hyper_msgs": hyper_msgs,
             "sched_msgs": [  # schedule_controls writes these boxes too: always written

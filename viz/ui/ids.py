@@ -73,6 +73,24 @@ NET_BOUNDARY = "net-boundary"
 NET_TRAJ = "net-traj"  # the runs, copied from TRAJ only for a network scene
 ACC_STRIP = "acc-strip"  # accuracy per step under the views (viz/ui/panels/accuracy.py)
 ACC_STRIP_BOX = "acc-strip-box"
+# The network scene (surface "network"; viz/ui/network_box.py, viz/ui/panels/netstrip.py)
+NETWORK_BOX = "network-box"  # its controls in the Surface section, shown for it only
+NETWORK_DATA = "network-data"
+NETWORK_WIDTHS = "network-widths"
+NETWORK_ACT = "network-act"
+NETWORK_PLANE = "network-plane"
+NETWORK_SAMPLES = "network-samples"
+NETWORK_BATCH = "network-batch"
+NETWORK_SEED = "network-seed"
+NETWORK_NOISE = "network-noise"
+NETWORK_GRID = "network-grid"
+NETWORK_REF = "network-ref"
+NETWORK_MSG = "network-msg"
+NETWORK_NOTE = "network-note"  # the plane's reference and explained variance
+NET_STRIP_BOX = "net-strip-box"  # under the views: the projection check and boundaries
+NET_CHECK = "net-check"
+NET_BOUNDARIES = "net-boundaries"
+NET_SCENE = "net-scene"  # the network scene's data, copied from SCENE_STATE for it only
 
 # Page frame
 SIDEBAR = "sidebar"  # the settings column (a drawer on narrow screens)

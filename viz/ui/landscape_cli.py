@@ -5,7 +5,11 @@ plane (``viz.scene.landscape``), printed as JSON or rendered as a GIF.
                      --optimizer sgd --optimizer adam --steps 300 [--plane pca|random] \\
                      [--set lr=0.1 --set adam.lr=0.01] [--batch-size 32] [--seed 0] \\
                      [--grid 60] [--format json|gif] [--out FILE] [--view contour|3d|both]
-    optviz landscape --link 'http://127.0.0.1:8050/#net1=...' --format gif --out net.gif
+    optviz landscape --link 'http://127.0.0.1:8050/#v2=...' --format gif --out net.gif
+
+The network scene is a ``Scene`` like every other (``Scene.of_network``): ``optviz
+trajectory`` and ``optviz export`` take it too (``--preset network-moons`` or its
+``--link``); this command is its flags.
 
 No dash here: the command line imports this module without starting the app.
 """
@@ -48,7 +52,7 @@ def add_command(sub) -> None:
             "filter-normalised directions (Li et al. 2018)."
         ),
     )
-    p.add_argument("--link", help="the app's network share link (its #net1=... part)")
+    p.add_argument("--link", help="the app's share link of a network scene (#v2=… or #net1=…)")
     p.add_argument("--data", choices=DATASETS, help=f"default {d.data}")
     p.add_argument("--samples", type=int, help=f"points in the data set (default {d.samples})")
     p.add_argument("--noise", type=float, help=f"default {d.noise}")
@@ -73,13 +77,14 @@ def add_command(sub) -> None:
 def spec_of(args: argparse.Namespace) -> L.LandscapeSpec:
     """The spec the arguments ask for (a link's, then the options over it); validated."""
     from viz.scene import landscape as L
+    from viz.scene import link
     from viz.scene.model import RunSpec, apply_settings, parse_setting
 
     spec = L.LandscapeSpec()
     if args.link:
-        spec = L.from_link(args.link)
+        spec = link.scene_from_link(args.link).network
         if spec is None:
-            raise ValueError("the link holds no network scene (no #net1=... part)")
+            raise ValueError("the link holds no network scene (choose the network scene first)")
     changes = {
         "data": args.data,
         "samples": args.samples,
@@ -107,6 +112,7 @@ def spec_of(args: argparse.Namespace) -> L.LandscapeSpec:
 
 def cmd_landscape(args: argparse.Namespace) -> int:
     from viz.gif.export import render_gif_bytes
+    from viz.scene import Scene
     from viz.scene import landscape as L
 
     if args.format == "gif" and not args.out:
@@ -114,7 +120,7 @@ def cmd_landscape(args: argparse.Namespace) -> int:
     if args.out:
         files.check_target(args.out)  # before any work: a refusal costs nothing
     spec = spec_of(args)
-    res = L.compute(spec, L.budget_for(spec))
+    res = L.cached(spec, L.budget_for(spec))
     if args.format == "json":
         text = json.dumps(L.document(res), allow_nan=False)
         if args.out:
@@ -124,9 +130,8 @@ def cmd_landscape(args: argparse.Namespace) -> int:
         return 0
     if args.frames is not None and not 1 <= args.frames <= 1000:
         raise ValueError(f"--frames must be from 1 to 1000, got {args.frames}")
-    data = render_gif_bytes(
-        res.scene(args.view), frames=args.frames, fps=args.fps, trajectories=list(res.coords)
-    )
+    scene = Scene.of_network(spec, view=args.view)  # its runs: the result just computed
+    data = render_gif_bytes(scene, frames=args.frames, fps=args.fps)
     size = files.write_replacing(args.out, lambda fp: fp.write(data))
     print(f"wrote {args.out}: {size / 1024:.0f} KiB, {res.seconds:.2f} s of training and grid")
     return 0

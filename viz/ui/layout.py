@@ -14,7 +14,15 @@ from optimizers import OPTIMIZERS
 from surfaces import SURFACES
 from viz.scene import PRESETS, link
 from viz.scene.validate import CUSTOM, MAX_STEPS, rule_of
-from viz.ui import export_panel, ids, library_picker, rule_editor, schedule_controls, share_box
+from viz.ui import (
+    export_panel,
+    ids,
+    library_picker,
+    network_box,
+    rule_editor,
+    schedule_controls,
+    share_box,
+)
 
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -120,7 +128,8 @@ def optimizer_options(preset_runs: dict | None = None) -> list[dict]:
 
 def surface_options() -> list[dict]:
     opts = [{"label": s.label, "value": name} for name, s in SURFACES.items()]
-    return [*opts, {"label": "Your own f(x, y)…", "value": CUSTOM}]
+    own = {"label": "Your own f(x, y)…", "value": CUSTOM}
+    return [*opts, {"label": network_box.LABEL, "value": network_box.NETWORK}, own]
 
 
 def expression_box() -> html.Div:
@@ -355,8 +364,9 @@ def surface_formula(surface) -> list:
     ]
 
 
-def legend(entries: list[dict], arrows: bool = False) -> list:
-    """The legend both views share: one chip per run (diverged runs say where)."""
+def legend(entries: list[dict], arrows: bool = False, minimum: bool = True) -> list:
+    """The legend both views share: one chip per run (diverged runs say where), the star
+    of the minima (``minimum``: the surface knows one) and the start's circle."""
     chips = []
     for e in entries:
         # A status must not widen its chip: a wider chip can wrap the legend onto another
@@ -380,9 +390,10 @@ def legend(entries: list[dict], arrows: bool = False) -> list:
                 title=f"{e['label']}: {status.removeprefix('✕').strip()}" if status else None,
             )
         )
-    chips.append(
-        html.Span([html.Span("☆", className="chip-star"), "minimum"], className="chip muted")
-    )
+    if minimum:
+        chips.append(
+            html.Span([html.Span("☆", className="chip-star"), "minimum"], className="chip muted")
+        )
     chips.append(
         html.Span([html.Span("○", className="chip-star"), "start"], className="chip muted")
     )
@@ -462,6 +473,7 @@ def sidebar(init: dict) -> html.Aside:
                 ),
                 html.Div(surface_formula(init["surface"]), id=ids.SURFACE_FORMULA),
                 expression_box(),
+                network_box.box(),
             ),
             _section(
                 "Optimizers",
@@ -617,7 +629,7 @@ def panel_tabs(loss_and_results) -> html.Div:
     fire. So the tab strip holds headers only and the panes are shown and hidden by a
     clientside callback (``optviz.showPane``).
     """
-    from viz.ui.panels import convergence, landscape, network, phase, sweep, tune
+    from viz.ui.panels import convergence, network, phase, sweep, tune
 
     panes = [
         ("Loss & results", "loss", loss_and_results),
@@ -626,7 +638,6 @@ def panel_tabs(loss_and_results) -> html.Div:
         ("Tune", "tune", tune.layout()),  # issue #17
         ("Phase diagram", "phase", phase.layout()),
         ("Network", "network", network.layout()),
-        ("Network landscape", "landscape", landscape.layout()),
     ]
     strip = dcc.Tabs(
         [
@@ -672,6 +683,12 @@ def accuracy_strip() -> html.Div:
     return accuracy.layout()
 
 
+def network_strip() -> html.Div:
+    from viz.ui.panels import netstrip
+
+    return netstrip.layout()
+
+
 def main_area() -> html.Main:
     return html.Main(
         [
@@ -690,6 +707,7 @@ def main_area() -> html.Main:
                 className="views",
             ),
             accuracy_strip(),  # a classifier's accuracy per step (Radford's noisy moons)
+            network_strip(),  # the network scene's projection check and boundaries
             panel_tabs(
                 html.Div(
                     [

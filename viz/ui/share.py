@@ -35,8 +35,6 @@ def restore(hash_, current_link) -> dict:
     bar gets a link other than the one the page wrote itself (a link pasted into an open
     tab). Returns a dict of outputs (see ``register``); a bad link: its message only."""
     mine = link.hash_of(current_link) if isinstance(current_link, str) else ""
-    if isinstance(hash_, str) and hash_.startswith("#net1="):
-        raise PreventUpdate  # the network landscape's link (viz.ui.panels.landscape reads it)
     if not hash_ or hash_ == "#" or (isinstance(hash_, str) and _token(hash_) == _token(mine)):
         raise PreventUpdate  # no link, or the page's own (at most its step moved)
     scene, msg = read(hash_)

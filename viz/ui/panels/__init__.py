@@ -7,7 +7,7 @@ sidebar's inputs.
 
 from __future__ import annotations
 
-from viz.ui.panels import accuracy, convergence, landscape, network, phase, sweep, tune
+from viz.ui.panels import accuracy, convergence, netstrip, network, phase, sweep, tune
 
 
 def register(app) -> None:
@@ -17,4 +17,4 @@ def register(app) -> None:
     accuracy.register(app)
     tune.register(app)
     phase.register(app)
-    landscape.register(app)  # the network landscape tab (Li et al. 2018)
+    netstrip.register(app)  # the network scene's strip under the views (Li et al. 2018)

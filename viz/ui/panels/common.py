@@ -26,6 +26,10 @@ from viz.ui import ids, jobs
 TOL_FRACTION = 0.01  # "reached a minimum": within 1 % of the window's larger side
 PANEL_CONFIG = {"displaylogo": False, "responsive": True}
 NO_SCENE = "No valid scene yet: fix the settings on the left first."
+NOT_FOR_NETWORK = (
+    "The network scene trains every weight of a network; this panel runs rules on a 2-D "
+    "surface: choose another scene (its plane is shown by the views and the strip under them)."
+)
 
 
 # ----------------------------------------------------------------------------- the scene
@@ -84,6 +88,8 @@ def scene_of(state) -> PanelScene:
         scene = link.scene_from_dict(state["scene"])
     except ValueError as exc:
         raise ValueError(f"The scene is not valid ({exc}); change any setting.") from None
+    if scene.network is not None:
+        raise ValueError(NOT_FOR_NETWORK)
     return PanelScene(scene, link.preset_keys(scene), state["scene"])
 
 
