@@ -268,7 +268,7 @@ def test_each_420_luma_is_the_closest_for_its_blocks_colour():
 def test_a_video_is_tagged_and_read_back_with_its_matrix(tmp_path, fmt):
     """Flat colours come back within 3/255 when read through the file's BT.709 tag;
     read as BT.601 (what an untagged small video is taken for) they would be ~20 off."""
-    colours = np.array(list(BT709)[:3] + [(255, 200, 0), (40, 160, 255)], dtype=np.uint8)
+    colours = np.array([*list(BT709)[:3], (255, 200, 0), (40, 160, 255)], dtype=np.uint8)
     frame = np.repeat(np.repeat(colours[None], 32, axis=0), 32, axis=1)  # 32 × 160
     path = tmp_path / f"flat.{fmt}"
     with open(path, "wb") as fp:
