@@ -221,12 +221,18 @@ BT709 = {
 }
 
 
+def paletted(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB frame as (indices, colours), the renderer's form of a frame."""
+    colours, inverse = np.unique(frame.reshape(-1, 3), axis=0, return_inverse=True)
+    return inverse.reshape(frame.shape[:2]).astype(np.uint8), colours
+
+
 @pytest.mark.parametrize("subsample", [False, True])
 def test_flat_colours_become_bt709_limited_range(subsample):
     colours = np.array(list(BT709), dtype=np.uint8)
     frame = np.repeat(np.repeat(colours[None], 2, axis=0), 2, axis=1)  # 2×2 of each
     h, w = frame.shape[:2]
-    data = np.frombuffer(formats.yuv_planes(frame, subsample), dtype=np.uint8)
+    data = np.frombuffer(formats.yuv_planes(*paletted(frame), subsample), dtype=np.uint8)
     cw, ch = (w // 2, h // 2) if subsample else (w, h)
     assert data.size == w * h + 2 * cw * ch
     y = data[: w * h].reshape(h, w)[0, ::2]
@@ -248,10 +254,10 @@ def test_each_420_luma_is_the_closest_for_its_blocks_colour():
     (with its 2×2 block's shared colour) nearest to the pixel's RGB, by brute force; on a
     red line against white that is nearer than the usual luma."""
     rng = np.random.default_rng(3)
-    frame = rng.integers(0, 256, (8, 12, 3), dtype=np.uint8)
+    frame = rng.integers(0, 256, (8, 12, 3), dtype=np.uint8)  # 96 colours, 2 more below
     frame[4] = (200, 0, 0)  # a thin red line on white
     frame[5] = 255
-    data = np.frombuffer(formats.yuv_planes(frame, True), dtype=np.uint8).astype(float)
+    data = np.frombuffer(formats.yuv_planes(*paletted(frame), True), dtype=np.uint8).astype(float)
     y = data[:96].reshape(8, 12)
     cb = np.repeat(np.repeat(data[96:120].reshape(4, 6), 2, 0), 2, 1)
     cr = np.repeat(np.repeat(data[120:].reshape(4, 6), 2, 0), 2, 1)
@@ -272,7 +278,7 @@ def test_a_video_is_tagged_and_read_back_with_its_matrix(tmp_path, fmt):
     frame = np.repeat(np.repeat(colours[None], 32, axis=0), 32, axis=1)  # 32 × 160
     path = tmp_path / f"flat.{fmt}"
     with open(path, "wb") as fp:
-        assert formats.encode_video(fmt, fp, iter([frame] * 3), (160, 32), 10) == 3
+        assert formats.encode_video(fmt, fp, iter([paletted(frame)] * 3), (160, 32), 10) == 3
     m = read(path)
     assert "bt709" in m.pix_fmt
     centres = m.last[16, 16::32].astype(int)

@@ -282,9 +282,10 @@ _VIDEO_ARGS = {
 _SUBSAMPLED = {"mp4": True, "webm": False}  # yuv420p / yuv444p
 
 
-def yuv_planes(frame: np.ndarray, subsample: bool) -> bytes:
-    """An RGB frame as BT.709 limited-range planes: yuv420p if ``subsample`` (even sizes
-    only), else yuv444p.
+def yuv_planes(indices: np.ndarray, colours: np.ndarray, subsample: bool) -> bytes:
+    """A frame of palette ``indices`` into ``colours`` (RGB) as BT.709 limited-range planes:
+    yuv420p if ``subsample`` (even sizes only), else yuv444p. The conversion is done once
+    per palette colour and looked up per pixel.
 
     4:2:0 keeps one colour (Cb, Cr) for each 2×2 pixels: the mean of theirs. Each pixel's
     luma is then chosen for the RGB that a player shows (the luma plus what the shared
@@ -293,23 +294,29 @@ def yuv_planes(frame: np.ndarray, subsample: bool) -> bytes:
     + 0.07 B) leaves thin coloured lines farther off: the long valley's contour map was
     8.3/255 from the GIF in blue through ffmpeg's own conversion, 7.1 through this.
     """
-    rgb = frame.astype(np.float32) * np.float32(1 / 255)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    rgb = np.asarray(colours, dtype=np.float32) * np.float32(1 / 255)
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
     y = _KR * r + _KG * g + _KB * b
     cb = (b - y) * np.float32(0.5 / (1 - _KB))
     cr = (r - y) * np.float32(0.5 / (1 - _KR))
-    if subsample:
-        h, w = y.shape
-        cb = cb.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-        cr = cr.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-        shared = _CB_SUM * cb + _CR_SUM * cr  # the block colour's part of R + G + B
-        y = (r + g + b - np.repeat(np.repeat(shared, 2, axis=0), 2, axis=1)) * np.float32(1 / 3)
-    planes = (
-        np.clip(np.rint(16 + 219 * y), 16, 235),
-        np.clip(np.rint(128 + 224 * cb), 16, 240),
-        np.clip(np.rint(128 + 224 * cr), 16, 240),
-    )
-    return b"".join(p.astype(np.uint8).tobytes() for p in planes)
+    if not subsample:
+        planes = (_code(y, 16, 219, 235)[indices], _code(cb, 128, 224, 240)[indices])
+        return b"".join(p.tobytes() for p in (*planes, _code(cr, 128, 224, 240)[indices]))
+    corners = [(dy, dx) for dy in (0, 1) for dx in (0, 1)]
+    cb_px, cr_px, rgb_sum = cb[indices], cr[indices], (r + g + b)[indices]
+    cb = sum(cb_px[dy::2, dx::2] for dy, dx in corners) * np.float32(0.25)
+    cr = sum(cr_px[dy::2, dx::2] for dy, dx in corners) * np.float32(0.25)
+    shared = _CB_SUM * cb + _CR_SUM * cr  # the block colour's part of R + G + B
+    y = np.empty_like(rgb_sum)
+    for dy, dx in corners:
+        y[dy::2, dx::2] = (rgb_sum[dy::2, dx::2] - shared) * np.float32(1 / 3)
+    planes = (_code(y, 16, 219, 235), _code(cb, 128, 224, 240), _code(cr, 128, 224, 240))
+    return b"".join(p.tobytes() for p in planes)
+
+
+def _code(v: np.ndarray, zero: int, scale: int, top: int) -> np.ndarray:
+    """8-bit limited-range codes of ``v`` (luma 0..1 or chroma −½..½): 16..``top``."""
+    return np.clip(np.rint(v * np.float32(scale) + np.float32(zero)), 16, top).astype(np.uint8)
 
 
 def ffmpeg_exe() -> str:
@@ -328,24 +335,25 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed if we die
 
 
-def _even(frame: np.ndarray) -> np.ndarray:
-    h, w = frame.shape[:2]
+def _even(indices: np.ndarray) -> np.ndarray:
+    h, w = indices.shape
     if h % 2 or w % 2:
-        frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    return frame
+        indices = np.pad(indices, ((0, h % 2), (0, w % 2)), mode="edge")
+    return indices
 
 
 def _write_video(fmt, fp, scene, opts, trajectories, progress, budget) -> int:
     frames = (
-        animator.palette.colours[frame]
+        (frame, animator.palette.colours)
         for animator, frame, _ in _frames(scene, opts, trajectories, progress, budget)
     )
     return encode_video(fmt, fp, frames, opts.size, opts.fps)
 
 
-def encode_video(fmt: str, fp, frames: Iterable[np.ndarray], size, fps: int) -> int:
-    """Encode RGB ``frames`` of ``size`` (w, h) as ``fmt`` ("mp4" or "webm") into ``fp``;
-    the number of frames written. The frames are pulled as ffmpeg takes them."""
+def encode_video(fmt: str, fp, frames: Iterable[tuple[np.ndarray, np.ndarray]], size, fps) -> int:
+    """Encode ``frames`` of ``size`` (w, h), each (palette indices, RGB palette), as ``fmt``
+    ("mp4" or "webm") into ``fp``; the number of frames written. The frames are pulled as
+    ffmpeg takes them."""
     w, h = size
     subsample = _SUBSAMPLED[fmt]
     ew, eh = (w + w % 2, h + h % 2) if subsample else (w, h)
@@ -368,8 +376,9 @@ def encode_video(fmt: str, fp, frames: Iterable[np.ndarray], size, fps: int) -> 
         count = 0
         try:
             try:
-                for rgb in frames:
-                    proc.stdin.write(yuv_planes(_even(rgb) if subsample else rgb, subsample))
+                for indices, colours in frames:
+                    px = _even(indices) if subsample else indices
+                    proc.stdin.write(yuv_planes(px, colours, subsample))
                     count += 1
             except BrokenPipeError:
                 pass  # ffmpeg stopped early: its message is read below
