@@ -95,9 +95,10 @@ def deployment_env(url: str, secret: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def redis_server(port: int | None = None) -> Iterator[str]:
+def redis_server(port: int | None = None, argv: list[str] | None = None) -> Iterator[str]:
     """A real ``redis-server`` on ``port`` (default: a free loopback one), files in a
-    private temp folder; yields its URL."""
+    private temp folder; yields its URL. ``argv``: a redis-server command line (compose's)
+    whose options come first; the port, loopback address and folder are added to it."""
     exe = shutil.which("redis-server")
     if exe is None:
         raise RuntimeError(
@@ -107,8 +108,10 @@ def redis_server(port: int | None = None) -> Iterator[str]:
 
     port = port or free_port()
     folder = tempfile.mkdtemp(prefix="optviz-redis-")  # 0700
-    cmd = [exe, "--port", str(port), "--bind", HOST, "--protected-mode", "yes", "--dir", folder]
-    cmd += ["--save", "", "--appendonly", "no"]
+    if argv is None:
+        argv = ["redis-server", "--save", "", "--appendonly", "no"]
+    cmd = [exe, *argv[1:], "--port", str(port), "--bind", HOST, "--protected-mode", "yes"]
+    cmd += ["--dir", folder]
 
     def ready(_p) -> bool:
         with contextlib.suppress(redis.RedisError):
@@ -158,10 +161,15 @@ def web_app(env: dict) -> Iterator[Proc]:
 
 
 @contextlib.contextmanager
-def web_gunicorn(env: dict, workers: int = 1) -> Iterator[Proc]:
-    """gunicorn with the project's gunicorn.conf.py on a free loopback port."""
+def web_gunicorn(env: dict, workers: int = 1, argv: list[str] | None = None) -> Iterator[Proc]:
+    """gunicorn with the project's gunicorn.conf.py on a free loopback port; ``argv``: a
+    gunicorn command line (the Dockerfile's) run as it is but for its ``--bind``."""
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-    cmd += ["--bind", f"{HOST}:{port}", "--workers", str(workers), "app:server"]
+    if argv is None:
+        argv = ["gunicorn", "--config", "gunicorn.conf.py", "--bind", "", "--workers", str(workers)]
+        argv += ["app:server"]
+    argv = list(argv)
+    argv[argv.index("--bind") + 1] = f"{HOST}:{port}"
+    cmd = [sys.executable, "-m", *argv]
     with _started(cmd, env, _healthy, "gunicorn", port) as p:
         yield p

@@ -1,10 +1,13 @@
-"""compose.yaml, checked without a Docker engine (there is none on the test machines): it is
-parsed and held to what issue 19 asks — web (the image's gunicorn, 2 replicas), a Celery
-worker, a Redis that is not published — and the worker's command is actually run against a
-real redis-server with the environment the file gives it."""
+"""compose.yaml, checked without a Docker engine (none runs on the test machines, and the
+images it names cannot be pulled here): it is parsed and held to what issue 19 asks — web
+(the image's gunicorn, 2 replicas), a Celery worker, a Redis that is not published — and
+its services' own command lines are run as processes on loopback, with the environment the
+file gives them: an export is started on one web replica, polled and downloaded through
+the other, and rendered by the worker."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 from pathlib import Path
@@ -77,6 +80,30 @@ def test_the_worker_has_its_own_healthcheck(compose):
     # the image's HEALTHCHECK asks the web port; a worker answers a Celery ping instead
     check = " ".join(argv(service(compose, "worker")["healthcheck"]["test"]))
     assert "celery -A viz.ui.worker inspect ping" in check
+
+
+def test_the_services_commands_export_across_the_two_replicas(compose):
+    """redis (compose's command), the worker (compose's command) and two web replicas (the
+    Dockerfile's CMD, its bind moved to loopback): a page loaded from replica 1 starts an
+    export there; replica 2 answers its polls and hands over the GIF, made by the worker."""
+    from tests.test_many_machines import Page, downloaded_gif, task_id
+
+    web, worker = service(compose, "web"), service(compose, "worker")
+    with redis_stack.redis_server(argv=argv(service(compose, "redis")["command"])) as url:
+        env = redis_stack.deployment_env(url, redis_stack.new_secret())
+        assert set(web["environment"]) <= set(env)
+        with contextlib.ExitStack() as stack:
+            w = stack.enter_context(redis_stack.celery_worker(env, argv=argv(worker["command"])))
+            one, two = (
+                stack.enter_context(redis_stack.web_gunicorn(env, argv=image_cmd()))
+                for _ in range(web["deploy"]["replicas"])
+            )
+            page = Page(one.port)
+            body, handles = page.export(one.port, "contour", frames=6, width=320, height=240)
+            response = page.wait(two.port, body, handles)
+            _, im = downloaded_gif(response)
+            assert (im.n_frames, im.size) == (6, (320, 240))
+            assert f"[{task_id(handles)}] succeeded" in w.log
 
 
 def test_the_workers_command_runs_against_a_real_redis(compose):

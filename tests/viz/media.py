@@ -4,7 +4,9 @@ Images (GIF, APNG, WebP) are read with Pillow: frame count, size, each frame's d
 the last frame's pixels. Videos (MP4, WebM) are decoded by the ffmpeg binary of
 imageio-ffmpeg (``imageio_ffmpeg.read_frames``, whose metadata is parsed from ffmpeg's own
 stream header, as ``ffmpeg -i`` prints it: codec, pixel format, size, fps, duration) and
-their frames counted by decoding them all (``count_frames_and_secs``).
+their frames counted by decoding them all (``count_frames_and_secs``). ffmpeg turns the
+decoded planes into RGB with the colour matrix the file is tagged with (BT.709 for ours;
+``pix_fmt`` reads e.g. "yuv420p(tv, bt709, progressive)"), as a player does.
 """
 
 from __future__ import annotations

@@ -58,9 +58,12 @@ def test_each_format_reads_back_with_its_frames_size_timing_and_codec(exported, 
     m = read(exported[fmt])
     assert m.kind == KIND[fmt]
     assert m.frames == FRAMES
-    if fmt in ("mp4", "webm"):
+    if fmt == "mp4":
         assert m.size == (SIZE[0] + 1, SIZE[1] + 1)  # yuv420p: even
-        assert m.pix_fmt.startswith("yuv420p")
+        assert m.pix_fmt.startswith("yuv420p(tv, bt709")
+    elif fmt == "webm":
+        assert m.size == SIZE  # 4:4:4 takes any size
+        assert m.pix_fmt.startswith("yuv444p(tv, bt709")
     else:
         assert m.size == SIZE
     assert m.durations_ms == pytest.approx([1000 / FPS] * FRAMES)
@@ -72,7 +75,7 @@ def test_the_last_frame_is_the_gifs(exported, fmt):
     last = read(exported[fmt]).last
     diff = mad(last, ref)
     assert (diff < TOLERANCE[fmt]).all(), diff
-    if fmt in ("mp4", "webm"):  # the added column and row copy the last ones
+    if fmt == "mp4":  # the added column and row copy the last ones
         assert mad(last[:, -1:], last[:, -2:-1]).max() < TOLERANCE[fmt]
 
 
@@ -205,6 +208,81 @@ def test_ffmpeg_dies_with_a_killed_renderer(tmp_path):
         if child.poll() is None:
             child.kill()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+# BT.709's limited-range values of pure colours (Y, Cb, Cr), as tables of the standard
+# list them: Y = 16 + 219 (0.2126 R + 0.7152 G + 0.0722 B), Cb and Cr 128 ± 224/2 at most
+BT709 = {
+    (255, 0, 0): (63, 102, 240),
+    (0, 255, 0): (173, 42, 26),
+    (0, 0, 255): (32, 240, 118),
+    (255, 255, 255): (235, 128, 128),
+    (0, 0, 0): (16, 128, 128),
+}
+
+
+def paletted(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB frame as (indices, colours), the renderer's form of a frame."""
+    colours, inverse = np.unique(frame.reshape(-1, 3), axis=0, return_inverse=True)
+    return inverse.reshape(frame.shape[:2]).astype(np.uint8), colours
+
+
+@pytest.mark.parametrize("subsample", [False, True])
+def test_flat_colours_become_bt709_limited_range(subsample):
+    colours = np.array(list(BT709), dtype=np.uint8)
+    frame = np.repeat(np.repeat(colours[None], 2, axis=0), 2, axis=1)  # 2×2 of each
+    h, w = frame.shape[:2]
+    data = np.frombuffer(formats.yuv_planes(*paletted(frame), subsample), dtype=np.uint8)
+    cw, ch = (w // 2, h // 2) if subsample else (w, h)
+    assert data.size == w * h + 2 * cw * ch
+    y = data[: w * h].reshape(h, w)[0, ::2]
+    cb = data[w * h : w * h + cw * ch].reshape(ch, cw)[0, :: cw // len(colours)]
+    cr = data[w * h + cw * ch :].reshape(ch, cw)[0, :: cw // len(colours)]
+    assert list(zip(y.tolist(), cb.tolist(), cr.tolist(), strict=True)) == list(BT709.values())
+
+
+def _decode_nearest(y, cb, cr):
+    """RGB (0..255, unrounded) that BT.709 gives for luma ``y`` and its block's colour."""
+    yy, u, v = (y - 16) / 219, (cb - 128) / 224, (cr - 128) / 224
+    r, b = yy + 1.5748 * v, yy + 1.8556 * u
+    g = (yy - 0.2126 * r - 0.0722 * b) / 0.7152
+    return np.stack([r, g, b], axis=-1) * 255
+
+
+def test_each_420_luma_is_the_closest_for_its_blocks_colour():
+    """yuv420p: every pixel's luma is, within rounding, the one of all 220 that decodes
+    (with its 2×2 block's shared colour) nearest to the pixel's RGB, by brute force; on a
+    red line against white that is nearer than the usual luma."""
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (8, 12, 3), dtype=np.uint8)  # 96 colours, 2 more below
+    frame[4] = (200, 0, 0)  # a thin red line on white
+    frame[5] = 255
+    data = np.frombuffer(formats.yuv_planes(*paletted(frame), True), dtype=np.uint8).astype(float)
+    y = data[:96].reshape(8, 12)
+    cb = np.repeat(np.repeat(data[96:120].reshape(4, 6), 2, 0), 2, 1)
+    cr = np.repeat(np.repeat(data[120:].reshape(4, 6), 2, 0), 2, 1)
+    values = np.arange(16, 236, dtype=float)[:, None, None]
+    err = ((_decode_nearest(values, cb, cr) - frame) ** 2).sum(axis=-1)  # (220, 8, 12)
+    assert (np.abs(y - 16 - err.argmin(axis=0)) <= 1).all()  # rounding: at most one step
+    assert (y - 16 == err.argmin(axis=0)).mean() > 0.6  # mostly exactly the best
+    mine = ((_decode_nearest(y, cb, cr) - frame) ** 2).sum(axis=-1)[4:6]
+    usual = np.rint(16 + 219 * (frame @ np.array([0.2126, 0.7152, 0.0722]) / 255))
+    assert mine.sum() < ((_decode_nearest(usual, cb, cr) - frame) ** 2).sum(axis=-1)[4:6].sum()
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "webm"])
+def test_a_video_is_tagged_and_read_back_with_its_matrix(tmp_path, fmt):
+    """Flat colours come back within 3/255 when read through the file's BT.709 tag;
+    read as BT.601 (what an untagged small video is taken for) they would be ~20 off."""
+    colours = np.array([*list(BT709)[:3], (255, 200, 0), (40, 160, 255)], dtype=np.uint8)
+    frame = np.repeat(np.repeat(colours[None], 32, axis=0), 32, axis=1)  # 32 × 160
+    path = tmp_path / f"flat.{fmt}"
+    with open(path, "wb") as fp:
+        assert formats.encode_video(fmt, fp, iter([paletted(frame)] * 3), (160, 32), 10) == 3
+    m = read(path)
+    assert "bt709" in m.pix_fmt
+    centres = m.last[16, 16::32].astype(int)
+    assert np.abs(centres - colours).max() <= 3, centres
 
 
 def test_delays_in_ms_follow_the_fps():
