@@ -69,6 +69,8 @@
     ACC_STRIP: "acc-strip",
     ACC_STRIP_BOX: "acc-strip-box",
     NETWORK_BOX: "network-box",
+    START_ROW: "start-row",
+    START_HINT: "start-hint",
     NETWORK_DATA: "network-data",
     NETWORK_WIDTHS: "network-widths",
     NETWORK_ACT: "network-act",

@@ -209,6 +209,10 @@ def test_click_on_the_contour_sets_the_start():
     )
     assert callbacks.start_from_click(None) == (no_update, no_update)
     assert callbacks.start_from_click({"points": []}) == (no_update, no_update)
+    # the network scene's runs start from its initialisation: a click sets nothing
+    click = {"points": [{"x": 0.5, "y": 0.5}]}
+    assert callbacks.start_from_click(click, "network") == (no_update, no_update)
+    assert callbacks.start_from_click(click, "beale") == ("0.5", "0.5")
 
 
 def test_every_preset_loads_and_runs_with_its_labels_and_colours():

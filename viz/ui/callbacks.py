@@ -235,10 +235,11 @@ def expression_typed(text, _x_range, _y_range, surface):
     return validate.CUSTOM
 
 
-def start_from_click(click):
-    """The start point from a click on the contour map."""
+def start_from_click(click, surface=None):
+    """The start point from a click on the contour map (none for the network scene, whose
+    runs start from the network's initialisation)."""
     xy = validate.click_point(click)
-    if xy is None:
+    if xy is None or surface == network_box.NETWORK:
         return no_update, no_update
     return layout.fmt(round(xy[0], 4)), layout.fmt(round(xy[1], 4))
 
@@ -917,10 +918,12 @@ def register(app) -> None:
     app.clientside_callback(  # the network scene's boxes in place of the f(x, y) box
         """function (s) {
           var hide = {display: 'none'}, net = s === 'network';
-          return [net ? {} : hide, net ? hide : {}];
+          return [net ? {} : hide, net ? hide : {}, net ? hide : {}, net ? hide : {}];
         }""",
         Output(ids.NETWORK_BOX, "style"),
         Output(ids.EXPRESSION_BOX, "style"),
+        Output(ids.START_ROW, "style"),  # its runs start from the network's initialisation
+        Output(ids.START_HINT, "style"),
         Input(ids.SURFACE, "value"),
     )
 
@@ -982,6 +985,7 @@ def register(app) -> None:
         Output(ids.START_X, "value", allow_duplicate=True),
         Output(ids.START_Y, "value", allow_duplicate=True),
         Input(ids.CONTOUR, "clickData"),
+        State(ids.SURFACE, "value"),
         prevent_initial_call=True,
     )(start_from_click)
 

@@ -75,6 +75,8 @@ ACC_STRIP = "acc-strip"  # accuracy per step under the views (viz/ui/panels/accu
 ACC_STRIP_BOX = "acc-strip-box"
 # The network scene (surface "network"; viz/ui/network_box.py, viz/ui/panels/netstrip.py)
 NETWORK_BOX = "network-box"  # its controls in the Surface section, shown for it only
+START_ROW = "start-row"  # the start boxes and hint, hidden for the network scene
+START_HINT = "start-hint"  # "— click to set the start" after the contour's title
 NETWORK_DATA = "network-data"
 NETWORK_WIDTHS = "network-widths"
 NETWORK_ACT = "network-act"

@@ -523,27 +523,32 @@ def sidebar(init: dict) -> html.Aside:
                 _msg(ids.STEPS_MSG),
                 html.Div(
                     [
-                        html.Label("start", htmlFor=ids.START_X),
-                        dcc.Input(
-                            id=ids.START_X,
-                            type="text",
-                            value=fmt(start[0]),
-                            debounce=True,
-                            inputMode="decimal",
-                            className="num-input",
+                        html.Div(
+                            [
+                                html.Label("start", htmlFor=ids.START_X),
+                                dcc.Input(
+                                    id=ids.START_X,
+                                    type="text",
+                                    value=fmt(start[0]),
+                                    debounce=True,
+                                    inputMode="decimal",
+                                    className="num-input",
+                                ),
+                                dcc.Input(
+                                    id=ids.START_Y,
+                                    type="text",
+                                    value=fmt(start[1]),
+                                    debounce=True,
+                                    inputMode="decimal",
+                                    className="num-input",
+                                ),
+                            ],
+                            className="field",
                         ),
-                        dcc.Input(
-                            id=ids.START_Y,
-                            type="text",
-                            value=fmt(start[1]),
-                            debounce=True,
-                            inputMode="decimal",
-                            className="num-input",
-                        ),
+                        html.P("or click the contour map", className="hint"),
                     ],
-                    className="field",
+                    id=ids.START_ROW,
                 ),
-                html.P("or click the contour map", className="hint"),
                 _msg(ids.START_MSG),
                 dcc.Checklist(
                     id=ids.ARROWS,
@@ -696,7 +701,11 @@ def main_area() -> html.Main:
             html.Div(id=ids.LEGEND, className="legend"),
             html.Div(
                 [
-                    _stacked(ids.CONTOUR, ids.CONTOUR_TOP, "Contour map — click to set the start"),
+                    _stacked(
+                        ids.CONTOUR,
+                        ids.CONTOUR_TOP,
+                        ["Contour map", html.Span(" — click to set the start", id=ids.START_HINT)],
+                    ),
                     _stacked(
                         ids.SURFACE3D,
                         ids.SURFACE3D_TOP,
