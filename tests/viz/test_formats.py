@@ -249,25 +249,100 @@ def _decode_nearest(y, cb, cr):
     return np.stack([r, g, b], axis=-1) * 255
 
 
+def _shown(y, cb, cr):
+    """What a player shows (RGB 0..255 codes) for luma ``y`` and a block's Cb, Cr codes."""
+    return np.clip(np.rint(_decode_nearest(y, cb, cr)), 0, 255)
+
+
+def _planes_420(frame):
+    """yuv_planes of an RGB frame as (Y, Cb, Cr), the chroma repeated over its 2×2 pixels."""
+    h, w = frame.shape[:2]
+    data = np.frombuffer(formats.yuv_planes(*paletted(frame), True), dtype=np.uint8).astype(float)
+    n = h * w // 4
+    up = lambda c: np.repeat(np.repeat(c.reshape(h // 2, w // 2), 2, 0), 2, 1)  # noqa: E731
+    return data[: h * w].reshape(h, w), up(data[h * w : h * w + n]), up(data[h * w + n :])
+
+
+def _best_luma_error(frame, cb, cr):
+    """Per pixel, the least absolute error (summed over R, G, B) of all 220 luma codes
+    with the given chroma, by brute force."""
+    values = np.arange(16, 236, dtype=float)[:, None, None]
+    return np.abs(_shown(values, cb, cr) - frame).sum(axis=-1).min(axis=0)
+
+
 def test_each_420_luma_is_the_closest_for_its_blocks_colour():
-    """yuv420p: every pixel's luma is, within rounding, the one of all 220 that decodes
-    (with its 2×2 block's shared colour) nearest to the pixel's RGB, by brute force; on a
-    red line against white that is nearer than the usual luma."""
+    """yuv420p: every pixel's luma shows, with its 2×2 block's shared colour, the least
+    absolute error of all 220 codes (brute force; float32 rounding: one step at most)."""
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (8, 12, 3), dtype=np.uint8)  # 96 colours, 2 more below
     frame[4] = (200, 0, 0)  # a thin red line on white
     frame[5] = 255
-    data = np.frombuffer(formats.yuv_planes(*paletted(frame), True), dtype=np.uint8).astype(float)
-    y = data[:96].reshape(8, 12)
-    cb = np.repeat(np.repeat(data[96:120].reshape(4, 6), 2, 0), 2, 1)
-    cr = np.repeat(np.repeat(data[120:].reshape(4, 6), 2, 0), 2, 1)
-    values = np.arange(16, 236, dtype=float)[:, None, None]
-    err = ((_decode_nearest(values, cb, cr) - frame) ** 2).sum(axis=-1)  # (220, 8, 12)
-    assert (np.abs(y - 16 - err.argmin(axis=0)) <= 1).all()  # rounding: at most one step
-    assert (y - 16 == err.argmin(axis=0)).mean() > 0.6  # mostly exactly the best
-    mine = ((_decode_nearest(y, cb, cr) - frame) ** 2).sum(axis=-1)[4:6]
-    usual = np.rint(16 + 219 * (frame @ np.array([0.2126, 0.7152, 0.0722]) / 255))
-    assert mine.sum() < ((_decode_nearest(usual, cb, cr) - frame) ** 2).sum(axis=-1)[4:6].sum()
+    y, cb, cr = _planes_420(frame)
+    mine = np.abs(_shown(y, cb, cr) - frame).sum(axis=-1)
+    best = _best_luma_error(frame, cb, cr)
+    assert (mine <= best + 1).all()
+    assert (mine == best).mean() > 0.9
+
+
+def _usual_chroma(rgb):
+    """BT.709 Cb, Cr codes of RGB 0..255 (..., 3), unrounded."""
+    y = rgb @ np.array([0.2126, 0.7152, 0.0722]) / 255
+    return 128 + 224 * (rgb[..., 2] / 255 - y) / 1.8556, 128 + 224 * (
+        rgb[..., 0] / 255 - y
+    ) / 1.5748
+
+
+def _mean_colour_error(frame):
+    """The absolute error of the previous 4:2:0 conversion: each 2×2 block's mean colour,
+    each pixel's least-squares luma."""
+    h, w = frame.shape[:2]
+    ucb, ucr = _usual_chroma(frame.astype(float))
+    mean = lambda c: c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))  # noqa: E731
+    up = lambda c: np.repeat(np.repeat(c, 2, 0), 2, 1)  # noqa: E731
+    cb, cr = up(np.rint(mean(ucb))), up(np.rint(mean(ucr)))
+    shift = _decode_nearest(16.0, cb, cr) - _decode_nearest(16.0, 128.0, 128.0)
+    y = np.clip(np.rint(16 + 219 * ((frame - shift).mean(axis=-1) / 255)), 16, 235)
+    return np.abs(_shown(y, cb, cr) - frame).sum()
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        [(200, 0, 0), (255, 255, 255), (255, 255, 255), (255, 255, 255)],  # a line's corner
+        [(200, 0, 0), (200, 0, 0), (255, 255, 255), (255, 255, 255)],  # a line across
+        [(250, 230, 0), (255, 255, 255), (255, 255, 255), (40, 160, 255)],  # two lines
+        [(30, 60, 200), (30, 60, 200), (30, 60, 200), (255, 255, 255)],
+    ],
+)
+def test_each_420_block_colour_is_one_of_its_pixels_nearest(block):
+    """A 2×2 block's shared colour is, by brute force over its pixels' own colours (each
+    pixel with its best luma), the nearest (sum of absolute differences) but for the
+    favour given to saturated colours, and nearer than the previous conversion (mean
+    colour, least-squares luma). A red line beside white stays red."""
+    frame = np.array(block, dtype=np.uint8).reshape(2, 2, 3)
+    y, cb, cr = _planes_420(frame)
+    shown = _shown(y, cb, cr)
+    mine = np.abs(shown - frame).sum()
+    ucb, ucr = _usual_chroma(np.asarray(block, dtype=float))
+    errors = [
+        _best_luma_error(frame, np.full((2, 2), np.rint(b)), np.full((2, 2), np.rint(r))).sum()
+        for b, r in zip(ucb, ucr, strict=True)
+    ]
+    saturation = np.hypot(ucb - 128, ucr - 128)
+    assert min(errors) <= mine <= min(errors) + 2.0 * np.ptp(saturation) + 1
+    assert mine < _mean_colour_error(frame)
+    if block[0] == (200, 0, 0):
+        assert shown[0, 0, 0] > shown[0, 0, 1:].max() + 100, shown[0, 0]
+
+
+def test_a_420_line_beside_white_is_nearer_than_with_the_mean_colour():
+    """One-pixel lines on white (a red diagonal: 1 red + 3 white per block, and a blue
+    column): the chosen colours show them nearer than the previous conversion did."""
+    frame = np.full((8, 8, 3), 255, dtype=np.uint8)
+    frame[np.arange(8), np.arange(8)] = (200, 0, 0)
+    frame[:, 5] = (0, 90, 200)
+    y, cb, cr = _planes_420(frame)
+    assert np.abs(_shown(y, cb, cr) - frame).sum() < 0.9 * _mean_colour_error(frame)
 
 
 @pytest.mark.parametrize("fmt", ["mp4", "webm"])

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import io
 import os
 import shutil
@@ -260,9 +261,19 @@ _COLOUR_TAGS = (
     *("-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"),
     *("-color_range", "tv"),
 )
-# what a unit of Cb and of Cr adds to R + G + B when decoded
-_CB_SUM = 2 * (1 - _KB) - 2 * _KB * (1 - _KB) / _KG
-_CR_SUM = 2 * (1 - _KR) - 2 * _KR * (1 - _KR) / _KG
+# what a unit of Cb and of Cr adds to R, G and B when decoded (columns: Cb, Cr)
+_CHROMA_RGB = np.array(
+    [
+        [0, 2 * (1 - _KR)],
+        [-2 * _KB * (1 - _KB) / _KG, -2 * _KR * (1 - _KR) / _KG],
+        [2 * (1 - _KB), 0],
+    ],
+    dtype=np.float32,
+)
+# 4:2:0: how much L1 error (in 1/255, summed over a block's 4 pixels × 3 channels) a block
+# gives up per chroma code of saturation to keep a coloured pixel's colour rather than
+# white's: without it, thin lines beside white lost their hue in places (grey dashes)
+_SATURATION_BONUS = 2.0
 
 _VIDEO_ARGS = {
     # H.264 High, yuv420p (what PowerPoint, Keynote, Slides and browsers play); index at
@@ -285,33 +296,78 @@ _SUBSAMPLED = {"mp4": True, "webm": False}  # yuv420p / yuv444p
 def yuv_planes(indices: np.ndarray, colours: np.ndarray, subsample: bool) -> bytes:
     """A frame of palette ``indices`` into ``colours`` (RGB) as BT.709 limited-range planes:
     yuv420p if ``subsample`` (even sizes only), else yuv444p. The conversion is done once
-    per palette colour and looked up per pixel.
+    per palette colour (or pair of colours) and looked up per pixel.
 
-    4:2:0 keeps one colour (Cb, Cr) for each 2×2 pixels: the mean of theirs. Each pixel's
-    luma is then chosen for the RGB that a player shows (the luma plus what the shared
-    colour adds to R, G and B) to be the closest to the pixel's, in least squares: the
-    mean over R, G, B of the pixel less that colour's part. The usual luma (0.21 R + 0.72 G
-    + 0.07 B) leaves thin coloured lines farther off: the long valley's contour map was
-    8.3/255 from the GIF in blue through ffmpeg's own conversion, 7.1 through this.
+    4:2:0 keeps one colour (Cb, Cr) for each 2×2 pixels. Each block takes the colour of
+    one of its pixels, the one whose choice leaves the block's displayed RGB nearest to its
+    pixels' in mean absolute difference (what the exports are held to), a little in favour
+    of saturated colours; each pixel's luma is then the one that, with the block's colour,
+    displays nearest to the pixel's (``_luma_table``). The mean colour with least-squares
+    luma, the previous choice, left Beale's contour map 8.0/255 from the GIF before any
+    encoder; this 6.2, its thin lines in their own hue where the mean made them duller.
     """
-    rgb = np.asarray(colours, dtype=np.float32) * np.float32(1 / 255)
+    y, cb, cr = _colour_codes(np.asarray(colours, dtype=np.float32) * np.float32(1 / 255))
+    if not subsample:
+        planes = (_code(y, 16, 219, 235)[indices], cb[indices], cr[indices])
+        return b"".join(p.tobytes() for p in planes)
+    luma, error, saturation = _luma_table(np.ascontiguousarray(colours, dtype=np.uint8).tobytes())
+    corners = [(dy, dx) for dy in (0, 1) for dx in (0, 1)]
+    quad = np.stack([indices[dy::2, dx::2] for dy, dx in corners], axis=-1).astype(np.intp)
+    pick = quad[..., 0].copy()  # a block of one colour keeps it
+    mixed = (quad != quad[..., :1]).any(axis=-1)
+    q = quad[mixed]  # (n, 4)
+    if len(q):
+        # cost of giving the block pixel k's colour: its pixels' error with it, less the bonus
+        cost = error[q[:, :, None], q[:, None, :]].sum(axis=1) - _SATURATION_BONUS * saturation[q]
+        pick[mixed] = np.take_along_axis(q, cost.argmin(axis=1)[:, None], axis=1)[:, 0]
+    y_plane = np.empty(indices.shape, dtype=np.uint8)
+    for n, (dy, dx) in enumerate(corners):
+        y_plane[dy::2, dx::2] = luma[quad[..., n], pick]
+    return b"".join(p.tobytes() for p in (y_plane, cb[pick], cr[pick]))
+
+
+@functools.lru_cache(maxsize=4)
+def _luma_table(palette: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each pair (pixel colour, block colour) of an RGB palette: the luma code that,
+    with the block colour's chroma codes, a player shows nearest to the pixel's RGB (sum
+    over R, G, B of the absolute difference, after rounding and clipping to 0..255), and
+    that error in 1/255; and each colour's saturation in chroma codes. The palette is the
+    whole render's, so this is computed once per render."""
+    rgb = np.frombuffer(palette, dtype=np.uint8).reshape(-1, 3).astype(np.float32)
+    _, cb, cr = _colour_codes(rgb * np.float32(1 / 255))
+    chroma = (np.stack([cb, cr], axis=-1).astype(np.float32) - 128) / 224
+    shift = chroma @ _CHROMA_RGB.T  # (block colour, 3): what its chroma adds to R, G, B
+    target = rgb[:, None, :] / 255  # (pixel colour, 1, 3)
+    # the best luma is the least-squares one (first: it wins ties, so a flat colour keeps
+    # its usual code), or where one channel meets its target, starts to clip at 0, or white
+    left = target - shift[None]  # (pixel, block, 3)
+    n = len(rgb)
+    tries = np.concatenate(
+        [
+            left.mean(axis=-1, keepdims=True),
+            left,
+            np.broadcast_to(-shift[None], left.shape),
+            np.ones((n, n, 1), np.float32),
+        ],
+        axis=-1,
+    )
+    codes = _code(tries, 16, 219, 235)  # (pixel, block, 8)
+    shown = (codes.astype(np.float32)[..., None] - 16) / 219 + shift[None, :, None, :]
+    shown = np.clip(np.rint(shown * 255), 0, 255)
+    err = np.abs(shown - rgb[:, None, None, :]).sum(axis=-1)  # (pixel, block, 8)
+    best = err.argmin(axis=-1)[..., None]
+    luma = np.take_along_axis(codes, best, axis=-1)[..., 0]
+    error = np.take_along_axis(err, best, axis=-1)[..., 0]
+    saturation = np.hypot(cb.astype(np.float32) - 128, cr.astype(np.float32) - 128)
+    return luma, error, saturation
+
+
+def _colour_codes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BT.709 of RGB 0..1 (n, 3): luma 0..1, and Cb and Cr as 8-bit limited-range codes."""
     r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
     y = _KR * r + _KG * g + _KB * b
-    cb = (b - y) * np.float32(0.5 / (1 - _KB))
-    cr = (r - y) * np.float32(0.5 / (1 - _KR))
-    if not subsample:
-        planes = (_code(y, 16, 219, 235)[indices], _code(cb, 128, 224, 240)[indices])
-        return b"".join(p.tobytes() for p in (*planes, _code(cr, 128, 224, 240)[indices]))
-    corners = [(dy, dx) for dy in (0, 1) for dx in (0, 1)]
-    cb_px, cr_px, rgb_sum = cb[indices], cr[indices], (r + g + b)[indices]
-    cb = sum(cb_px[dy::2, dx::2] for dy, dx in corners) * np.float32(0.25)
-    cr = sum(cr_px[dy::2, dx::2] for dy, dx in corners) * np.float32(0.25)
-    shared = _CB_SUM * cb + _CR_SUM * cr  # the block colour's part of R + G + B
-    y = np.empty_like(rgb_sum)
-    for dy, dx in corners:
-        y[dy::2, dx::2] = (rgb_sum[dy::2, dx::2] - shared) * np.float32(1 / 3)
-    planes = (_code(y, 16, 219, 235), _code(cb, 128, 224, 240), _code(cr, 128, 224, 240))
-    return b"".join(p.tobytes() for p in planes)
+    cb = _code((b - y) * np.float32(0.5 / (1 - _KB)), 128, 224, 240)
+    return y, cb, _code((r - y) * np.float32(0.5 / (1 - _KR)), 128, 224, 240)
 
 
 def _code(v: np.ndarray, zero: int, scale: int, top: int) -> np.ndarray:
