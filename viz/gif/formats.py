@@ -277,9 +277,11 @@ _SATURATION_BONUS = 2.0
 
 _VIDEO_ARGS = {
     # H.264 High, yuv420p (what PowerPoint, Keynote, Slides and browsers play); index at
-    # the front so that it starts playing while it downloads
+    # the front so that it starts playing while it downloads. crf 14, not x264's usual 18:
+    # one-pixel contour lines lose to 4:2:0 already, and 18 put Beale's map 8.0/255 off
+    # the GIF (14: 7.4, files ~25 % larger)
     "mp4": [
-        *("-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"),
+        *("-c:v", "libx264", "-preset", "veryfast", "-crf", "14", "-pix_fmt", "yuv420p"),
         *("-profile:v", "high", "-movflags", "+faststart"),
     ],
     # VP9 profile 1 (4:4:4, every pixel keeps its colour: Chrome, Edge and Firefox play it)
