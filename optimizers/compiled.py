@@ -1,0 +1,251 @@
+"""When run() takes the compiled path: one fused loop per (rule, surface), built with numba
+(``optimizers.fused``), giving the pure path's points, losses and verdicts bit for bit.
+
+It applies to the registered per-coordinate rules (sgd, momentum, nesterov, rmsprop,
+adagrad, adadelta, adam, amsgrad, nadam; any learning rate or schedule) on a surface
+whose f and df are Formulas (surfaces.base), recording every step, without noise or a
+monitor. Everything else takes the pure path, and so does a run whose loop is not ready.
+
+run() never waits for a compiler: it uses a loop that is ready and otherwise asks for it
+in a background thread, taking the pure path meanwhile (the results are the same). The
+app calls :func:`warm` at start-up so that its first request finds every loop ready.
+Compiled loops are kept on disk in a private directory (:func:`cache_dir`): a new
+process loads them in milliseconds; only a new machine (or new code) compiles, once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import os
+import queue
+import stat
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from optimizers.adadelta import adadelta
+from optimizers.adagrad import adagrad
+from optimizers.adam import adam
+from optimizers.amsgrad import amsgrad
+from optimizers.base import OPTIMIZERS, Optimizer
+from optimizers.momentum import momentum
+from optimizers.nadam import nadam
+from optimizers.nesterov import nesterov
+from optimizers.rmsprop import rmsprop
+from optimizers.sgd import sgd
+from surfaces.base import formulas
+
+AVAILABLE = importlib.util.find_spec("numba") is not None
+
+_FACTORIES = {
+    f.__name__: f
+    for f in (sgd, momentum, nesterov, rmsprop, adagrad, adadelta, adam, amsgrad, nadam)
+}
+
+
+def _eps(h: dict) -> tuple[float, float]:
+    """(e_in, e_out) of √(c + e_in) + e_out: the rule's ε where it goes, 0.0 elsewhere."""
+    return (h["eps"], 0.0) if h["eps_in_sqrt"] else (0.0, h["eps"])
+
+
+def _numbers(rule: str, h: dict) -> list[float]:
+    """The rule's fixed numbers, as its factory makes them (``1 - β`` in Python floats)."""
+    if rule in ("momentum", "nesterov"):
+        return [h["momentum"]]
+    if rule == "rmsprop":
+        return [h["decay"], 1 - h["decay"], *_eps(h)]
+    if rule == "adagrad":
+        return [*_eps(h)]
+    if rule == "adadelta":
+        return [h["rho"], 1 - h["rho"], *_eps(h)]
+    if rule in ("adam", "amsgrad", "nadam"):
+        return [h["beta1"], h["beta2"], 1 - h["beta1"], 1 - h["beta2"], *_eps(h)]
+    return []
+
+
+def _per_step(rule: str, h: dict, alpha: list[float], t0: int) -> np.ndarray:
+    """Rows (α_t, bias corrections) of steps t0 … t0 + len(alpha) - 1, as the rule's step
+    computes them (Python floats: ``1 - β**t`` with t counted from 1)."""
+    c = np.ones((len(alpha), 4))
+    c[:, 0] = alpha
+    if rule in ("adam", "amsgrad") and h["bias_correction"]:
+        b1, b2 = h["beta1"], h["beta2"]
+        c[:, 1] = [1 - b1**t for t in range(t0 + 1, t0 + len(alpha) + 1)]
+        c[:, 2] = [1 - b2**t for t in range(t0 + 1, t0 + len(alpha) + 1)]
+    elif rule == "nadam":
+        b1, b2 = h["beta1"], h["beta2"]
+        c[:, 1] = [1 - b1 ** (t + 1) for t in range(t0 + 1, t0 + len(alpha) + 1)]
+        c[:, 2] = [1 - b1**t for t in range(t0 + 1, t0 + len(alpha) + 1)]
+        c[:, 3] = [1 - b2**t for t in range(t0 + 1, t0 + len(alpha) + 1)]
+    return c
+
+
+def rule_of(opt: Optimizer) -> str | None:
+    """The rule name if ``opt`` is a registered rule the fused loops cover, else None."""
+    info = OPTIMIZERS.get(opt.name) if opt.name in _FACTORIES else None
+    if info is None or info.factory is not _FACTORIES[opt.name] or opt.hyper is None:
+        return None
+    return opt.name
+
+
+def learning_rates(lr, steps: int) -> list[float] | None:
+    """α_t for t < steps as the rule sees them, or None where a value is not a plain number
+    (a schedule giving arrays: the pure path's broadcasting is its own business)."""
+    if not callable(lr):
+        return [float(lr)] * steps
+    alpha = [lr(t) for t in range(steps)]
+    if all(a.__class__ in (float, int, np.float64) for a in alpha):
+        return [float(a) for a in alpha]
+    return None
+
+
+class Plan:
+    """One run on the fused loop: the loop, the rule's numbers, the surface's numbers."""
+
+    def __init__(self, loop, rule: str, hyper: dict, params: tuple[float, ...]):
+        self.loop, self.rule, self.hyper = loop, rule, hyper
+        self.h = np.zeros(6)
+        numbers = _numbers(rule, hyper)
+        self.h[: len(numbers)] = numbers
+        self.sp = np.zeros(3)
+        self.sp[: len(params)] = params
+
+    def per_step(self, alpha: list[float], t0: int) -> np.ndarray:
+        return _per_step(self.rule, self.hyper, alpha, t0)
+
+
+def plan(opt: Optimizer, surface) -> Plan | None:
+    """The fused loop for this rule and surface if it is ready, else None (and the loop is
+    asked for in the background where it could exist)."""
+    rule = rule_of(opt)
+    form = formulas(surface) if rule is not None else None
+    if form is None or len(form[2]) > 3 or not AVAILABLE:
+        return None
+    key = (rule, form[0], form[1])
+    loop = _ready.get(key)
+    if loop is None:
+        _ask(key)
+        return None
+    return Plan(loop, rule, opt.hyper, form[2])
+
+
+def wait(opt: Optimizer, surface, timeout: float | None = None) -> bool:
+    """Ask for the loop of this rule and surface and wait until it is built; whether run()
+    now takes the fused path for them (False where it does not apply)."""
+    rule = rule_of(opt)
+    form = formulas(surface) if rule is not None else None
+    if form is None or len(form[2]) > 3 or not AVAILABLE:
+        return False
+    key = (rule, form[0], form[1])
+    _ask(key)
+    _asked[key].wait(timeout)
+    return key in _ready
+
+
+def warm(block: bool = False) -> None:
+    """Load (or compile, on a new machine) every rule's loop on every Formula surface of
+    the registry, in the background thread; ``block``: return once all are ready."""
+    if not AVAILABLE:
+        return
+    from surfaces import SURFACES
+
+    keys = []
+    for surface in SURFACES.values():
+        form = formulas(surface)
+        if form is not None:
+            keys += [(rule, form[0], form[1]) for rule in _FACTORIES]
+    for key in dict.fromkeys(keys):
+        _ask(key)
+    if block:
+        _queue.join()
+
+
+_ready: dict = {}  # (rule, value fn, grad fn) -> compiled loop
+_asked: dict = {}  # key -> Event set once its loop is built (or failed to build)
+_queue: queue.Queue = queue.Queue()
+_lock = threading.Lock()
+_worker: threading.Thread | None = None
+_stopping = threading.Event()
+
+
+def _ask(key) -> None:
+    global _worker
+    with _lock:
+        if key in _asked:
+            return
+        _asked[key] = threading.Event()
+        _queue.put(key)
+        if _worker is None:
+            _worker = threading.Thread(target=_work, name="optviz-compile", daemon=True)
+            _worker.start()
+            atexit.register(_stop)
+
+
+def _stop() -> None:
+    """At exit: finish the loop being built (a thread killed inside the compiler can crash
+    the interpreter's shutdown), skip the rest."""
+    _stopping.set()
+    _queue.put(None)  # wakes the worker if it waits
+    if _worker is not None:
+        _worker.join()
+
+
+def _work() -> None:
+    import optimizers.fused as fused
+
+    directory = cache_dir()
+    fused.use_cache(directory)
+    while True:
+        key = _queue.get()
+        if key is None:
+            return
+        try:
+            if not _stopping.is_set():
+                _ready[key] = _build(fused, *key)
+        except Exception:  # a loop numba cannot build: its runs stay on the pure path
+            pass
+        finally:
+            if directory is not None:
+                fused.private_files(directory)
+            _asked[key].set()
+            _queue.task_done()
+
+
+def _build(fused, rule: str, value_fn, grad_fn):
+    """The loop, loaded or compiled by running it once on one start for one step."""
+    import numba
+
+    value, grad = (numba.njit(error_model="numpy")(f) for f in (value_fn, grad_fn))
+    loop = fused.kernel(rule, value, grad)
+    numbers, steps, start = (np.zeros(3), np.zeros(6), np.ones((1, 4))), 0, np.zeros((8, 1))
+    loop(*numbers, steps, *start, np.zeros((2, 2)), np.zeros((2, 1)), np.zeros(1, np.int64), 1.0)
+    return loop
+
+
+def cache_dir(environ=os.environ) -> Path | None:
+    """``$XDG_CACHE_HOME/optviz/numba`` (``~/.cache/…``), made private (0700) if new; None
+    (compile in memory) if it, or a parent optviz made, is not this user's alone: numba
+    unpickles its index, so a directory another user could write is never read."""
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    path = Path(base) / "optviz" / "numba"
+    try:
+        os.makedirs(base, exist_ok=True)
+        for part in (path.parent, path):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o700)
+            info = os.lstat(part)
+            private = stat.S_IMODE(info.st_mode) & 0o077 == 0
+            if not (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and private):
+                return None
+        for entry in os.scandir(path):
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                return None
+    except OSError:
+        return None
+    return path
