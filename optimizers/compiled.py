@@ -117,29 +117,33 @@ class Plan:
         return _per_step(self.rule, self.hyper, alpha, t0)
 
 
-def plan(opt: Optimizer, surface) -> Plan | None:
-    """The fused loop for this rule and surface if it is ready, else None (and the loop is
-    asked for in the background where it could exist)."""
+def _key(opt: Optimizer, surface) -> tuple | None:
+    """(rule, value fn, grad fn) of a run a fused loop could take, else None."""
     rule = rule_of(opt)
     form = formulas(surface) if rule is not None else None
     if form is None or len(form[2]) > 3 or not AVAILABLE:
         return None
-    key = (rule, form[0], form[1])
-    loop = _ready.get(key)
+    return rule, form[0], form[1]
+
+
+def plan(opt: Optimizer, surface) -> Plan | None:
+    """The fused loop for this rule and surface if it is ready, else None (and the loop is
+    asked for in the background where it could exist)."""
+    key = _key(opt, surface)
+    loop = None if key is None else _ready.get(key)
     if loop is None:
-        _ask(key)
+        if key is not None:
+            _ask(key)
         return None
-    return Plan(loop, rule, opt.hyper, form[2])
+    return Plan(loop, key[0], opt.hyper, surface.f.params)
 
 
 def wait(opt: Optimizer, surface, timeout: float | None = None) -> bool:
     """Ask for the loop of this rule and surface and wait until it is built; whether run()
     now takes the fused path for them (False where it does not apply)."""
-    rule = rule_of(opt)
-    form = formulas(surface) if rule is not None else None
-    if form is None or len(form[2]) > 3 or not AVAILABLE:
+    key = _key(opt, surface)
+    if key is None:
         return False
-    key = (rule, form[0], form[1])
     _ask(key)
     _asked[key].wait(timeout)
     return key in _ready
@@ -167,8 +171,30 @@ _ready: dict = {}  # (rule, value fn, grad fn) -> compiled loop
 _asked: dict = {}  # key -> Event set once its loop is built (or failed to build)
 _queue: queue.Queue = queue.Queue()
 _lock = threading.Lock()
+_building = threading.Lock()  # held while numba builds a loop: a fork waits for it
 _worker: threading.Thread | None = None
 _stopping = threading.Event()
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (gunicorn's workers) has no worker thread: start afresh, asking
+    again for the loops its parent had not built yet."""
+    global _queue, _lock, _worker
+    _building.release()
+    pending = [key for key in _asked if key not in _ready]
+    _asked.clear()
+    _asked.update({key: threading.Event() for key in _ready})
+    for event in _asked.values():
+        event.set()
+    _queue, _lock, _worker = queue.Queue(), threading.Lock(), None
+    for key in pending:
+        _ask(key)
+
+
+# Never fork while numba builds: the child would inherit its compiler lock held for good.
+os.register_at_fork(
+    before=_building.acquire, after_in_parent=_building.release, after_in_child=_after_fork_in_child
+)
 
 
 def _ask(key) -> None:
@@ -194,17 +220,21 @@ def _stop() -> None:
 
 
 def _work() -> None:
-    import optimizers.fused as fused
-
-    directory = cache_dir()
-    fused.use_cache(directory)
+    try:
+        import optimizers.fused as fused
+    except Exception:  # numba installed but unusable here: every run stays on the pure path
+        fused = None
+    directory = cache_dir() if fused is not None else None
+    if fused is not None:
+        fused.use_cache(directory)
     while True:
         key = _queue.get()
         if key is None:
             return
         try:
-            if not _stopping.is_set():
-                _ready[key] = _build(fused, *key)
+            with _building:
+                if fused is not None and not _stopping.is_set():
+                    _ready[key] = _build(fused, *key)
         except Exception:  # a loop numba cannot build: its runs stay on the pure path
             pass
         finally:

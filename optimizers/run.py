@@ -136,8 +136,9 @@ def run(
         raise ValueError(f"budget must be a Budget, got {budget!r}")
     start, steps, noise = check_run_args(start, steps, noise, seed)
     check_oracle(opt, surface)
-    plan = compiled.plan(opt, surface) if record == "all" and monitor is None else None
-    alpha = compiled.learning_rates(opt.hyper["lr"], steps) if plan and not noise else None
+    fusable = record == "all" and monitor is None and not noise
+    plan = compiled.plan(opt, surface) if fusable else None
+    alpha = compiled.learning_rates(opt.hyper["lr"], steps) if plan is not None else None
     if alpha is not None:
         return _run_fused(plan, alpha, start, steps, budget)
     single = start.ndim == 1

@@ -194,3 +194,27 @@ def test_cached_files_are_private():
     path = compiled.cache_dir()
     files = list(path.iterdir())
     assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+
+
+def _child_runs_fused(queue):
+    surface, opt = get_surface("booth"), get_optimizer("nesterov", lr=0.01)
+    ready = compiled.wait(opt, surface, timeout=600)
+    starts = _starts(surface)
+    fast = run(opt._replace(step=_no_step), surface, starts, 50) if ready else None
+    pure = run(_pure(opt), surface, starts, 50)
+    queue.put(ready and np.array_equal(fast.points, pure.points, equal_nan=True))
+
+
+def test_a_forked_worker_builds_and_takes_the_fused_path():
+    """gunicorn forks its workers: the child has no builder thread of its parent's, yet
+    gets its loops (and a fork never lands inside numba's compiler)."""
+    import multiprocessing
+
+    _ready(get_optimizer("adam"), get_surface("rosenbrock"))
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_runs_fused, args=(queue,))
+    child.start()
+    answer = queue.get(timeout=600)
+    child.join(60)
+    assert answer is True and child.exitcode == 0
