@@ -26,24 +26,23 @@ from pathlib import Path
 
 import numpy as np
 
-from optimizers.adadelta import adadelta
-from optimizers.adagrad import adagrad
-from optimizers.adam import adam
-from optimizers.amsgrad import amsgrad
 from optimizers.base import OPTIMIZERS, Optimizer
-from optimizers.momentum import momentum
-from optimizers.nadam import nadam
-from optimizers.nesterov import nesterov
-from optimizers.rmsprop import rmsprop
-from optimizers.sgd import sgd
 from surfaces.base import formulas
 
 AVAILABLE = importlib.util.find_spec("numba") is not None
 
-_FACTORIES = {
-    f.__name__: f
-    for f in (sgd, momentum, nesterov, rmsprop, adagrad, adadelta, adam, amsgrad, nadam)
-}
+# The built-in rules with a fused loop (optimizers.fused.UPDATES has their updates).
+RULES = (
+    "sgd",
+    "momentum",
+    "nesterov",
+    "rmsprop",
+    "adagrad",
+    "adadelta",
+    "adam",
+    "amsgrad",
+    "nadam",
+)
 
 
 def _eps(h: dict) -> tuple[float, float]:
@@ -85,10 +84,15 @@ def _per_step(rule: str, h: dict, alpha: list[float], t0: int) -> np.ndarray:
 
 def rule_of(opt: Optimizer) -> str | None:
     """The rule name if ``opt`` is a registered rule the fused loops cover, else None."""
-    info = OPTIMIZERS.get(opt.name) if opt.name in _FACTORIES else None
-    if info is None or info.factory is not _FACTORIES[opt.name] or opt.hyper is None:
+    info = OPTIMIZERS.get(opt.name) if opt.name in RULES else None
+    factory = getattr(info, "factory", None)
+    # The registry's entry is still the built-in factory of that name (optimizers/<name>.py)
+    if getattr(factory, "__module__", "") != f"optimizers.{opt.name}" or opt.hyper is None:
         return None
-    return opt.name
+    # One number per hyperparameter (optimizers.tuning gives rows their own: arrays).
+    numbers = all(v.__class__ in (float, int, bool) for k, v in opt.hyper.items() if k != "lr")
+    lr = opt.hyper.get("lr")
+    return opt.name if numbers and (lr.__class__ in (float, int) or callable(lr)) else None
 
 
 def learning_rates(lr, steps: int) -> list[float] | None:
@@ -160,7 +164,7 @@ def warm(block: bool = False) -> None:
     for surface in SURFACES.values():
         form = formulas(surface)
         if form is not None:
-            keys += [(rule, form[0], form[1]) for rule in _FACTORIES]
+            keys += [(rule, form[0], form[1]) for rule in RULES]
     for key in dict.fromkeys(keys):
         _ask(key)
     if block:

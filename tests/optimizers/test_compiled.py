@@ -13,10 +13,11 @@ import pytest
 from optimizers import compiled, get_optimizer, run
 from optimizers.budget import Budget, BudgetError
 from optimizers.schedules import make_schedule
+from optimizers.tuning import batched_optimizer
 from surfaces import SURFACES, get_surface
 from surfaces.base import formulas
 
-RULES = sorted(compiled._FACTORIES)
+RULES = compiled.RULES
 FORMULA_SURFACES = [name for name, s in SURFACES.items() if formulas(s) is not None]
 STEPS = 300
 
@@ -130,7 +131,7 @@ def test_run_takes_the_fused_path_where_it_applies():
 
 @pytest.mark.parametrize(
     "case",
-    ["noise", "monitor", "last", "unnamed", "lion", "mccormick", "minibatch", "array-lr"],
+    ["noise", "monitor", "last", "unnamed", "lion", "mccormick", "minibatch", "array-lr", "rows"],
 )
 def test_everything_else_takes_the_pure_path(case):
     surface = get_surface("mccormick" if case == "mccormick" else "rosenbrock")
@@ -139,6 +140,8 @@ def test_everything_else_takes_the_pure_path(case):
     opt = get_optimizer("lion" if case == "lion" else "adam")
     if case == "array-lr":
         opt = get_optimizer("sgd", lr=lambda t: np.array([0.01, 0.02]))
+    if case == "rows":  # each row its own β₁ (optimizers.tuning, the phase diagrams)
+        opt = batched_optimizer("adam", {}, {"beta1": np.array([0.5, 0.9])})
     _ready(get_optimizer("adam"), get_surface("rosenbrock"))
     calls = []
 
@@ -196,25 +199,38 @@ def test_cached_files_are_private():
     assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
 
 
-def _child_runs_fused(queue):
-    surface, opt = get_surface("booth"), get_optimizer("nesterov", lr=0.01)
-    ready = compiled.wait(opt, surface, timeout=600)
-    starts = _starts(surface)
-    fast = run(opt._replace(step=_no_step), surface, starts, 50) if ready else None
-    pure = run(_pure(opt), surface, starts, 50)
-    queue.put(ready and np.array_equal(fast.points, pure.points, equal_nan=True))
+# A gunicorn-like parent in a process of its own (this one may hold threads, e.g. JAX's,
+# that make a fork unsafe): it builds one loop, asks for another, and forks mid-build.
+_FORKING_PARENT = """
+import os, sys
+import numpy as np
+from optimizers import compiled, get_optimizer, run
+from surfaces import get_surface
+surface = get_surface("booth")
+assert compiled.wait(get_optimizer("adam"), surface, timeout=600)
+compiled.warm()  # building in the background thread as the fork happens
+pid = os.fork()
+if pid == 0:
+    opt = get_optimizer("nesterov", lr=0.01)
+    ok = compiled.wait(opt, surface, timeout=600)
+    broken = opt._replace(step=None)  # the pure step is never called on the fused path
+    fast = run(broken, surface, np.array([[1.0, 2.0], [3e3, -1.0]]), 50) if ok else None
+    pure = run(opt._replace(name=""), surface, np.array([[1.0, 2.0], [3e3, -1.0]]), 50)
+    same = ok and np.array_equal(fast.points, pure.points, equal_nan=True)
+    os._exit(0 if same else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def test_a_forked_worker_builds_and_takes_the_fused_path():
-    """gunicorn forks its workers: the child has no builder thread of its parent's, yet
-    gets its loops (and a fork never lands inside numba's compiler)."""
-    import multiprocessing
+    """gunicorn forks its workers: a child has no builder thread of its parent's, yet gets
+    its loops, and a fork never lands inside numba's compiler (it would hang the child)."""
+    import subprocess
+    import sys
 
-    _ready(get_optimizer("adam"), get_surface("rosenbrock"))
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    child = context.Process(target=_child_runs_fused, args=(queue,))
-    child.start()
-    answer = queue.get(timeout=600)
-    child.join(60)
-    assert answer is True and child.exitcode == 0
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKING_PARENT], cwd=root, timeout=900, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
