@@ -173,8 +173,8 @@ from benchmarks import bench_optimizers as b
 side, warm = sys.argv[1], sys.argv[2] == "warm"
 starts = b._starts()
 if side == "optviz":
-    if warm:  # what the app does at start-up: the compiled loops are loaded before a request
-        b.compiled.wait(b.get_optimizer("adam", lr=0.01), b.get_surface("rosenbrock"))
+    if warm:  # what the app does at start-up, before its first request
+        b.compiled.warm(block=True)
     run = lambda: b.ours("adam", {"lr": 0.01}, starts)
 else:
     import torch
@@ -191,8 +191,9 @@ print(json.dumps(times))
 
 def fresh_runs(side: str, warm: bool = True) -> list[list[float]]:
     """(wall, CPU) seconds of 10 successive Adam runs in a new process (``side``: "optviz" or
-    "torch"). ``warm``: optviz loads its compiled loop before the first, as the app does
-    at start-up; otherwise the first run takes the pure path while it loads."""
+    "torch"). ``warm``: optviz runs the app's start-up warm-up first (its compiled loops,
+    a first touch of memory); otherwise the first run takes the pure path while its loop
+    loads."""
     out = subprocess.run(
         [sys.executable, "-c", _FRESH, side, "warm" if warm else "cold"],
         capture_output=True,
@@ -215,8 +216,8 @@ def _fresh_note() -> str:
         )
 
     return (
-        f"; in a fresh process: optviz {ms(ours)}, its loop loaded at start-up as the app "
-        f"does (without that the first run takes the pure path while the loop loads: "
+        f"; in a fresh process: optviz {ms(ours)}, after the app's start-up warm-up "
+        f"(without it the first run takes the pure path while the loop loads: "
         f"{cold[0][0] * 1000:.0f} ms), torch {ms(peer)}"
     )
 
@@ -259,10 +260,12 @@ def _main(repeats: int) -> list[Row]:
         )
         if rule == "adam":
             # CPU time as well: on a loaded machine wall times inflate, torch's far more.
-            cpu_peer = _cpu_seconds(peer)
+            # Medians of 3: a run's system time (its 120 MB of fresh pages) swings widely.
+            cpu_ours = statistics.median(_cpu_seconds(mine) for _ in range(3))
+            cpu_peer = statistics.median(_cpu_seconds(peer) for _ in range(3))
             how += (
-                f"; CPU time optviz {cpu * 1000:.0f} ms, torch {cpu_peer * 1000:.0f} ms "
-                f"({cpu / cpu_peer:.2f}×)" + _fresh_note()
+                f"; CPU time (medians of 3) optviz {cpu_ours * 1000:.0f} ms, torch "
+                f"{cpu_peer * 1000:.0f} ms ({cpu_ours / cpu_peer:.2f}×)" + _fresh_note()
             )
         rows.append(
             Row(
