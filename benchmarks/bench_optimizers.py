@@ -1,7 +1,7 @@
 """Batched optimizer runs against torch.optim, and the app's per-change computation.
 
-10,000 starts × 500 steps on Rosenbrock in float64: optviz's run() (one vectorised
-numpy batch) against torch.optim with autograd on the same batch, both recording every
+10,000 starts × 500 steps on Rosenbrock in float64: optviz's run() (one compiled
+loop over the batch) against torch.optim with autograd on the same batch, both recording every
 step's points (the trajectory is the product). Then the same for every rule torch has,
 and the single-start work the app does per settings change (8 rules × 1,000 steps)
 against torch.optim doing the same eight runs on one (2,) tensor, timed in alternation.
