@@ -21,6 +21,9 @@ COPY app.py optviz_cli.py gunicorn.conf.py ./
 RUN pip install -c constraints.txt '.[serve,celery]'
 
 USER optviz
+# run()'s compiled loops, built once into the image (~/.cache/optviz/numba, private to
+# optviz) so that a container's workers load them at start instead of compiling them
+RUN python -c "from optimizers import compiled; compiled.warm(block=True)"
 EXPOSE 8050
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8050/healthz', timeout=4).status != 200)"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import dash
 
-from optimizers import memory
+from optimizers import compiled, memory
 from viz.ui import apply_scene, callbacks, export_panel, http, ids, jobs, layout, panels, share
 
 HERE = Path(__file__).resolve().parent
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (reloader, errors)")
     args = parser.parse_args(argv)
     memory.tune()  # serving many runs: glibc keeps big arrays mapped (optimizers/memory.py)
+    compiled.warm()  # the compiled loops load (or build) in the background, not in a request
     try:
         app = create_app()
     except (jobs.UnsafeCacheDir, ValueError) as exc:  # unsafe cache, bad secret: one line

@@ -44,6 +44,14 @@ def on_starting(server):
     memory.tune()
 
 
+def post_fork(server, worker):
+    """Each worker loads the compiled loops in the background as it starts (a thread does
+    not survive the fork, so the master does not start it)."""
+    from optimizers import compiled
+
+    compiled.warm()
+
+
 # Two processes by default (the callbacks are CPU-bound numpy + plotly: more processes
 # than cores only queue); a few request threads each so a slow callback does not block
 # the page's small ones (the event loop itself never waits on a client). The app keeps

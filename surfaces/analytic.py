@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from surfaces.base import Surface
+from surfaces.base import Formula, Surface
 
 TAU = 2.0 * np.pi
 
@@ -31,14 +31,84 @@ def _polish(df, d2f, guess, iters: int = 8) -> tuple[float, float]:
     return (x, y)
 
 
+# The surfaces whose f and df are Formulas (plain arithmetic of x, y and their numbers p):
+# module-level functions, so that surfaces.compiled compiles these very lines.
+
+
+def quadratic_value(x, y, p):
+    return x**2 + y**2
+
+
+def quadratic_grad(x, y, p):
+    return 2 * x, 2 * y
+
+
+def ravine_value(x, y, p):
+    hxx, hxy, hyy = p[0], p[1], p[2]
+    return 0.5 * (hxx * x * x + 2 * hxy * x * y + hyy * y * y)
+
+
+def ravine_grad(x, y, p):
+    hxx, hxy, hyy = p[0], p[1], p[2]
+    return hxx * x + hxy * y, hxy * x + hyy * y
+
+
+def long_valley_value(x, y, p):
+    wall, slope, x_min = p[0], p[1], p[2]
+    d = x - x_min
+    return wall * y * y + slope * (np.sqrt(1.0 + d * d) - 1.0)
+
+
+def long_valley_grad(x, y, p):
+    wall, slope, x_min = p[0], p[1], p[2]
+    d = x - x_min
+    return slope * d / np.sqrt(1.0 + d * d), 2.0 * wall * y
+
+
+def rosenbrock_value(x, y, p):
+    a, b = p[0], p[1]
+    return (a - x) ** 2 + b * (y - x**2) ** 2
+
+
+def rosenbrock_grad(x, y, p):
+    a, b = p[0], p[1]
+    r = y - x**2  # the valley's residual, shared by both partials (the hot path of a batch)
+    return -2 * (a - x) - 4 * b * x * r, 2 * b * r
+
+
+def saddle_value(x, y, p):
+    return x**2 - y**2
+
+
+def saddle_grad(x, y, p):
+    return 2 * x, -2 * y
+
+
+def himmelblau_value(x, y, p):
+    return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
+
+
+def himmelblau_grad(x, y, p):
+    u, w = x**2 + y - 11, x + y**2 - 7
+    return 4 * x * u + 2 * w, 2 * u + 4 * y * w
+
+
+def booth_value(x, y, p):
+    return (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2
+
+
+def booth_grad(x, y, p):
+    return 10 * x + 8 * y - 34, 8 * x + 10 * y - 38
+
+
 def quadratic() -> Surface:
     return Surface(
         name="quadratic",
         label="Quadratic bowl",
         description="An isotropic bowl: every rule's easiest case.",
         latex=r"f(x, y) = x^2 + y^2",
-        f=lambda x, y: x**2 + y**2,
-        df=lambda x, y: (2 * x, 2 * y),
+        f=Formula(quadratic_value),
+        df=Formula(quadratic_grad),
         d2f=lambda x, y: (2.0, 0.0, 2.0),
         x_range=(-2.0, 2.0),
         y_range=(-2.0, 2.0),
@@ -75,8 +145,8 @@ def ravine(condition: float = 50.0, angle_deg: float = 30.0) -> Surface:
             rf"\lambda_1 = {lam_along:g},\ \lambda_2 = {lam_across:g},\ "
             rf"\theta = {angle_deg:g}^\circ"
         ),
-        f=lambda x, y: 0.5 * (hxx * x * x + 2 * hxy * x * y + hyy * y * y),
-        df=lambda x, y: (hxx * x + hxy * y, hxy * x + hyy * y),
+        f=Formula(ravine_value, (hxx, hxy, hyy)),
+        df=Formula(ravine_grad, (hxx, hxy, hyy)),
         d2f=lambda x, y: (hxx, hxy, hyy),
         x_range=(-3.0, 3.0),
         y_range=(-3.0, 3.0),
@@ -108,14 +178,6 @@ def long_valley(wall: float = 10.0, slope: float = 0.05, x_min: float = 2.0) -> 
     floor once the across-gradient has settled.
     """
 
-    def f(x, y):
-        d = x - x_min
-        return wall * y * y + slope * (np.sqrt(1.0 + d * d) - 1.0)
-
-    def df(x, y):
-        d = x - x_min
-        return slope * d / np.sqrt(1.0 + d * d), 2.0 * wall * y
-
     def d2f(x, y):
         d = x - x_min
         u = 1.0 + d * d
@@ -131,8 +193,8 @@ def long_valley(wall: float = 10.0, slope: float = 0.05, x_min: float = 2.0) -> 
             rf"f(x, y) = {wall:g}\,y^2"
             rf" + {slope:g}\left(\sqrt{{1 + (x - {x_min:g})^2}} - 1\right)"
         ),
-        f=f,
-        df=df,
+        f=Formula(long_valley_value, (wall, slope, x_min)),
+        df=Formula(long_valley_grad, (wall, slope, x_min)),
         d2f=d2f,
         x_range=(-3.0, 3.0),
         y_range=(-1.0, 1.0),
@@ -144,17 +206,13 @@ def long_valley(wall: float = 10.0, slope: float = 0.05, x_min: float = 2.0) -> 
 
 
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:
-    def df(x, y):
-        r = y - x**2  # the valley's residual, shared by both partials (the hot path of a batch)
-        return -2 * (a - x) - 4 * b * x * r, 2 * b * r
-
     return Surface(
         name="rosenbrock",
         label="Rosenbrock",
         description="A curved, flat-bottomed banana valley; the minimum sits at its far end.",
         latex=rf"f(x, y) = ({a:g} - x)^2 + {b:g}\,(y - x^2)^2",
-        f=lambda x, y: (a - x) ** 2 + b * (y - x**2) ** 2,
-        df=df,
+        f=Formula(rosenbrock_value, (a, b)),
+        df=Formula(rosenbrock_grad, (a, b)),
         d2f=lambda x, y: (2 - 4 * b * (y - x**2) + 8 * b * x**2, -4 * b * x, 2 * b + 0 * x),
         x_range=(-2.0, 2.0),
         y_range=(-1.0, 3.0),
@@ -217,8 +275,8 @@ def saddle() -> Surface:
         label="Saddle",
         description="A saddle point at the origin: up along x, down along y.",
         latex=r"f(x, y) = x^2 - y^2",
-        f=lambda x, y: x**2 - y**2,
-        df=lambda x, y: (2 * x, -2 * y),
+        f=Formula(saddle_value),
+        df=Formula(saddle_grad),
         d2f=lambda x, y: (2.0, 0.0, -2.0),
         x_range=(-1.5, 1.0),
         y_range=(-1.5, 1.0),
@@ -244,12 +302,7 @@ def monkey_saddle() -> Surface:
 
 
 def himmelblau() -> Surface:
-    def f(x, y):
-        return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
-
-    def df(x, y):
-        u, w = x**2 + y - 11, x + y**2 - 7
-        return 4 * x * u + 2 * w, 2 * u + 4 * y * w
+    df = Formula(himmelblau_grad)
 
     def d2f(x, y):
         u, w = x**2 + y - 11, x + y**2 - 7
@@ -261,7 +314,7 @@ def himmelblau() -> Surface:
         label="Himmelblau",
         description="Four equal minima: where a rule ends up depends on where it starts.",
         latex=r"f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2",
-        f=f,
+        f=Formula(himmelblau_value),
         df=df,
         d2f=d2f,
         x_range=(-5.0, 5.0),
@@ -278,8 +331,8 @@ def booth() -> Surface:
         label="Booth",
         description="A tilted elongated bowl (condition number 9) with its minimum at (1, 3).",
         latex=r"f(x, y) = (x + 2y - 7)^2 + (2x + y - 5)^2",
-        f=lambda x, y: (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2,
-        df=lambda x, y: (10 * x + 8 * y - 34, 8 * x + 10 * y - 38),
+        f=Formula(booth_value),
+        df=Formula(booth_grad),
         d2f=lambda x, y: (10.0, 8.0, 10.0),
         x_range=(-4.0, 6.0),
         y_range=(-2.0, 8.0),

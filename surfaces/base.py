@@ -108,6 +108,35 @@ def _split(p, point: bool = False) -> tuple[Array, Array]:
     return p[..., 0], p[..., 1]
 
 
+class Formula:
+    """``f`` or ``df`` of a surface written as plain arithmetic of ``(x, y, params)``.
+
+    ``fn(x, y, params)`` may use only + − × ÷, squares (``x**2`` or ``x * x``) and
+    ``np.sqrt``, each correctly rounded, so that it gives the same bits elementwise on
+    arrays, on scalars and compiled (the fused loops of ``optimizers.fused``). Calling it
+    is calling ``fn`` with the surface's numbers.
+    """
+
+    __slots__ = ("fn", "params")
+
+    def __init__(self, fn: Callable, params: tuple[float, ...] = ()):
+        self.fn, self.params = fn, tuple(float(v) for v in params)
+
+    def __call__(self, x, y):
+        return self.fn(x, y, self.params)
+
+
+def formulas(surface) -> tuple[Callable, Callable, tuple[float, ...]] | None:
+    """``(value_fn, grad_fn, params)`` where both ``f`` and ``df`` of ``surface`` are
+    Formulas with the same numbers and its oracle is itself (no mini-batches); else None."""
+    if type(surface) is not Surface:
+        return None
+    f, df = surface.f, surface.df
+    if not (isinstance(f, Formula) and isinstance(df, Formula)) or f.params != df.params:
+        return None
+    return f.fn, df.fn, f.params
+
+
 class _Coord(np.float64):
     """One coordinate of one point, as a scalar that squares the way an array does.
 

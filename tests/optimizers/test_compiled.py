@@ -1,0 +1,236 @@
+"""The compiled path (optimizers.compiled, optimizers.fused): for every rule and surface it
+covers, run() gives the pure step functions' points, losses and verdicts bit for bit; it
+is taken where it applies and nowhere else; its cache directory is private."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from optimizers import compiled, get_optimizer, run
+from optimizers.budget import Budget, BudgetError
+from optimizers.schedules import make_schedule
+from optimizers.tuning import batched_optimizer
+from surfaces import SURFACES, get_surface
+from surfaces.base import formulas
+
+RULES = compiled.RULES
+FORMULA_SURFACES = [name for name, s in SURFACES.items() if formulas(s) is not None]
+STEPS = 300
+
+
+def _ready(opt, surface):
+    assert compiled.wait(opt, surface, timeout=600), (opt.name, surface.name)
+
+
+def _pure(opt):
+    """The same rule with no registered name: run() steps its pure functions."""
+    return opt._replace(name="")
+
+
+def _starts(surface, n=61):
+    """Starts across the window and beyond it, with some that diverge: far out (the rule
+    overshoots), beyond the divergence radius, and with a loss that overflows."""
+    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+    rng = np.random.default_rng(7)
+    inside = rng.uniform((x0, y0), (x1, y1), (n, 2))
+    outside = rng.uniform(-1, 1, (n // 4, 2)) * np.array([[3e3, 3e3]])
+    special = [[2e6, 0.0], [1e200, 1e200], [0.0, 0.0], [-1e5, 1e5]]
+    return np.concatenate([inside, outside, special])
+
+
+def _same(a, b):
+    assert np.array_equal(a.points, b.points, equal_nan=True)
+    assert np.array_equal(a.losses, b.losses, equal_nan=True)
+    assert np.array_equal(np.asarray(a.diverged_at), np.asarray(b.diverged_at))
+    assert a.points.shape == b.points.shape and a.losses.shape == b.losses.shape
+    if b.diverged_at is None or isinstance(b.diverged_at, int):
+        assert a.diverged_at == b.diverged_at and type(a.diverged_at) is type(b.diverged_at)
+
+
+def _lr(rule):
+    """A step size large enough that some starts of the batch diverge."""
+    return {"adadelta": 5.0, "adagrad": 0.5, "sgd": 1e-3, "momentum": 1e-4, "nesterov": 1e-4}.get(
+        rule, 0.02
+    )
+
+
+@pytest.mark.parametrize("name", FORMULA_SURFACES)
+@pytest.mark.parametrize("rule", RULES)
+def test_fused_equals_pure_bit_for_bit(rule, name):
+    surface = get_surface(name)
+    opt = get_optimizer(rule, lr=_lr(rule))
+    _ready(opt, surface)
+    starts = _starts(surface)
+    fast, pure = run(opt, surface, starts, STEPS), run(_pure(opt), surface, starts, STEPS)
+    _same(fast, pure)
+    verdicts = [pure.diverged_at]
+    # A step so large that runs leave the disc on the way: verdicts after step 0 as well.
+    wild = get_optimizer(rule, lr=1e6, **({"eps": 1.0} if rule == "adadelta" else {}))
+    _ready(wild, surface)
+    fast, pure = run(wild, surface, starts, STEPS), run(_pure(wild), surface, starts, STEPS)
+    _same(fast, pure)
+    verdicts = np.concatenate([*verdicts, pure.diverged_at])
+    assert (verdicts == 0).any() and (verdicts > 0).any() and (verdicts < 0).any()
+    for start in (starts[0], surface.start, starts[-4]):  # one start: shape (2,)
+        _same(run(opt, surface, start, STEPS), run(_pure(opt), surface, start, STEPS))
+    _same(run(opt, surface, starts[-1], 100), run(_pure(opt), surface, starts[-1], 100))
+
+
+@pytest.mark.parametrize(
+    "rule, hyper",
+    [
+        ("adam", {"eps_in_sqrt": True, "beta1": 0.5, "eps": 1e-3}),
+        ("adam", {"bias_correction": False}),
+        ("amsgrad", {"bias_correction": False, "eps_in_sqrt": True}),
+        ("rmsprop", {"eps_in_sqrt": True, "decay": 0.5}),
+        ("adagrad", {"eps_in_sqrt": True}),
+        ("adadelta", {"eps_in_sqrt": False, "rho": 0.5}),
+        ("nadam", {"eps_in_sqrt": True, "beta2": 0.9}),
+        ("momentum", {"momentum": 0.99, "lr": 0.05}),
+        ("nesterov", {"momentum": 0.5, "lr": 0.05}),
+        ("sgd", {"lr": make_schedule("step", 0.002, drop=0.5, every=7)}),
+        ("adam", {"lr": make_schedule("cosine", 0.05, total=150)}),
+        ("nadam", {"lr": lambda t: 0.01 * (1 + (t % 3))}),  # ints and floats mixed
+    ],
+)
+def test_fused_equals_pure_for_every_setting(rule, hyper):
+    surface = get_surface("rosenbrock")
+    opt = get_optimizer(rule, **hyper)
+    _ready(opt, surface)
+    starts = _starts(surface)
+    _same(run(opt, surface, starts, STEPS), run(_pure(opt), surface, starts, STEPS))
+
+
+@pytest.mark.parametrize("steps", [0, 1, 5000])
+def test_fused_equals_pure_at_any_length(steps):
+    """No steps (the start alone), one, and more than one chunk of the loop."""
+    surface, opt = get_surface("rosenbrock"), get_optimizer("adam", lr=0.003)
+    _ready(opt, surface)
+    starts = _starts(surface, 21)
+    _same(run(opt, surface, starts, steps), run(_pure(opt), surface, starts, steps))
+    _same(run(opt, surface, starts[3], steps), run(_pure(opt), surface, starts[3], steps))
+
+
+def _no_step(params, state, oracle):
+    raise AssertionError("the pure step ran")
+
+
+def test_run_takes_the_fused_path_where_it_applies():
+    """A rule whose pure step would fail still runs: run() did not call it."""
+    surface, opt = get_surface("rosenbrock"), get_optimizer("adam")
+    _ready(opt, surface)
+    starts = _starts(surface)
+    broken = opt._replace(step=_no_step)
+    _same(run(broken, surface, starts, STEPS), run(_pure(opt), surface, starts, STEPS))
+    _same(run(broken, surface, surface.start, 50), run(_pure(opt), surface, surface.start, 50))
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["noise", "monitor", "last", "unnamed", "lion", "mccormick", "minibatch", "array-lr", "rows"],
+)
+def test_everything_else_takes_the_pure_path(case):
+    surface = get_surface("mccormick" if case == "mccormick" else "rosenbrock")
+    if case == "minibatch":
+        surface = get_surface("logistic_moons")
+    opt = get_optimizer("lion" if case == "lion" else "adam")
+    if case == "array-lr":
+        opt = get_optimizer("sgd", lr=lambda t: np.array([0.01, 0.02]))
+    if case == "rows":  # each row its own β₁ (optimizers.tuning, the phase diagrams)
+        opt = batched_optimizer("adam", {}, {"beta1": np.array([0.5, 0.9])})
+    _ready(get_optimizer("adam"), get_surface("rosenbrock"))
+    calls = []
+
+    def counted(params, state, oracle):
+        calls.append(1)
+        return opt.step(params, state, oracle)
+
+    watched = opt._replace(step=counted, name="" if case == "unnamed" else opt.name)
+    kwargs = {
+        "noise": {"noise": 0.1},
+        "monitor": {"monitor": lambda *a: None},
+        "last": {"record": "last"},
+    }.get(case, {})
+    run(watched, surface, np.array([[0.5, 0.5], [-1.0, 1.0]]), 20, **kwargs)
+    assert len(calls) == 20
+
+
+def test_budget_stops_the_fused_loop_between_chunks():
+    surface, opt = get_surface("rosenbrock"), get_optimizer("adam")
+    _ready(opt, surface)
+    asked = []
+
+    def gone():
+        asked.append(1)
+        return len(asked) > 2
+
+    budget = Budget(10**12, 60.0, cancelled=gone)
+    with pytest.raises(BudgetError) as err:
+        run(opt._replace(step=_no_step), surface, np.zeros((20_000, 2)), 2000, budget=budget)
+    assert err.value.reason == "cancelled" and len(asked) == 3
+
+
+def test_cache_dir_is_private(tmp_path):
+    path = compiled.cache_dir({"XDG_CACHE_HOME": str(tmp_path)})
+    assert path == tmp_path / "optviz" / "numba"
+    for part in (path, path.parent):
+        assert stat.S_IMODE(os.stat(part).st_mode) == 0o700
+    # One another user could write to is never used (numba unpickles its index).
+    os.chmod(path, 0o770)
+    assert compiled.cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) is None
+    os.chmod(path, 0o700)
+    os.symlink("/etc/passwd", path / "link")
+    assert compiled.cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) is None
+    os.remove(path / "link")
+    assert compiled.cache_dir({"XDG_CACHE_HOME": "relative/dir"}) is None
+    os.chmod(path.parent, 0o755)
+    assert compiled.cache_dir({"XDG_CACHE_HOME": str(tmp_path)}) is None
+
+
+def test_cached_files_are_private():
+    surface, opt = get_surface("rosenbrock"), get_optimizer("adam")
+    _ready(opt, surface)
+    path = compiled.cache_dir()
+    files = list(path.iterdir())
+    assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+
+
+# A gunicorn-like parent in a process of its own (this one may hold threads, e.g. JAX's,
+# that make a fork unsafe): it builds one loop, asks for another, and forks mid-build.
+_FORKING_PARENT = """
+import os, sys
+import numpy as np
+from optimizers import compiled, get_optimizer, run
+from surfaces import get_surface
+surface = get_surface("booth")
+assert compiled.wait(get_optimizer("adam"), surface, timeout=600)
+compiled.warm()  # building in the background thread as the fork happens
+pid = os.fork()
+if pid == 0:
+    opt = get_optimizer("nesterov", lr=0.01)
+    ok = compiled.wait(opt, surface, timeout=600)
+    broken = opt._replace(step=None)  # the pure step is never called on the fused path
+    fast = run(broken, surface, np.array([[1.0, 2.0], [3e3, -1.0]]), 50) if ok else None
+    pure = run(opt._replace(name=""), surface, np.array([[1.0, 2.0], [3e3, -1.0]]), 50)
+    same = ok and np.array_equal(fast.points, pure.points, equal_nan=True)
+    os._exit(0 if same else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_worker_builds_and_takes_the_fused_path():
+    """gunicorn forks its workers: a child has no builder thread of its parent's, yet gets
+    its loops, and a fork never lands inside numba's compiler (it would hang the child)."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKING_PARENT], cwd=root, timeout=900, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
