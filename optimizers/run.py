@@ -224,14 +224,14 @@ def _run_fused(plan: compiled.Plan, alpha: list[float], start, steps: int, budge
     chunk = max(1, FUSED_CHUNK // batch)
     t0 = 0
     while True:  # at least once: step 0's loss and verdict
+        if budget is not None:  # before each chunk: a request already cancelled runs nothing
+            budget.tick()
         n = min(chunk, steps - t0)
         c = plan.per_step(alpha[t0 : t0 + n], t0)
         plan.loop(plan.sp, plan.h, c, t0, x, y, *state, rows, losses, diverged, _R2)
         t0 += n
         if t0 >= steps:
             break
-        if budget is not None:
-            budget.tick()
     if start.ndim == 1:
         d = int(diverged[0])
         return Trajectory(points[:, 0], losses[:, 0], None if d < 0 else d)
