@@ -25,7 +25,12 @@ KEYS = "window.dash_clientside.optviz.state.runs.map(r => r.key).join()"
 def test_pick_a_pytorch_optimizer_rule_and_see_it_race(dash_duo):
     dash_duo.start_server(create_app())
     wait(dash_duo, "window.dash_clientside.optviz.state.runs.length > 0")
-    more = dash_duo.find_element(".opt-more").text
+    # the line counts the library rules once the server has found them (in the background)
+    more = wait(
+        dash_duo,
+        "document.querySelector('.opt-more').innerText.includes(' from ')"
+        " && document.querySelector('.opt-more').innerText",
+    )
     assert "more from pytorch-optimizer" in more and "type a name to search" in more
     set_props(dash_duo, ids.PRESET, {"value": ""})
     set_props(dash_duo, ids.SURFACE, {"value": "rosenbrock"})
