@@ -9,7 +9,6 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app import create_app
 from optimizers import OPTIMIZERS
 from tests.e2e.browser import js, set_props, wait
 from viz.ui import ids
@@ -22,57 +21,56 @@ TOP = f"document.querySelector('#{ids.CONTOUR_TOP} .js-plotly-plot')"
 KEYS = "window.dash_clientside.optviz.state.runs.map(r => r.key).join()"
 
 
-def test_pick_a_pytorch_optimizer_rule_and_see_it_race(dash_duo):
-    dash_duo.start_server(create_app())
-    wait(dash_duo, "window.dash_clientside.optviz.state.runs.length > 0")
+def test_pick_a_pytorch_optimizer_rule_and_see_it_race(app_page):
+    wait(app_page, "window.dash_clientside.optviz.state.runs.length > 0")
     # the line counts the library rules once the server has found them (in the background)
     more = wait(
-        dash_duo,
+        app_page,
         "document.querySelector('.opt-more').innerText.includes(' from ')"
         " && document.querySelector('.opt-more').innerText",
     )
     assert "more from pytorch-optimizer" in more and "type a name to search" in more
-    set_props(dash_duo, ids.PRESET, {"value": ""})
-    set_props(dash_duo, ids.SURFACE, {"value": "rosenbrock"})
-    set_props(dash_duo, ids.OPTIMIZERS, {"value": ["adam"]})
-    wait(dash_duo, f"{KEYS} === 'adam'")
+    set_props(app_page, ids.PRESET, {"value": ""})
+    set_props(app_page, ids.SURFACE, {"value": "rosenbrock"})
+    set_props(app_page, ids.OPTIMIZERS, {"value": ["adam"]})
+    wait(app_page, f"{KEYS} === 'adam'")
 
     # search the picker as a user would: open it, type part of the name, pick the option
-    dash_duo.find_element(f"#{ids.OPTIMIZERS}").click()
+    app_page.find_element(f"#{ids.OPTIMIZERS}").click()
     box = wait(
-        dash_duo,
+        app_page,
         f"document.querySelector('.dash-dropdown-search, [id=\"{ids.OPTIMIZERS}\"] input')",
     )
     box.send_keys("lamb")
     option = wait(
-        dash_duo,
+        app_page,
         "Array.from(document.querySelectorAll('.dash-dropdown-option, [role=option]'))"
         f".find(o => o.innerText.trim() === {json.dumps(RULE)})",
     )
     option.click()
     box.send_keys(Keys.ESCAPE)
-    wait(dash_duo, f"{KEYS} === 'adam,{RULE}'")
+    wait(app_page, f"{KEYS} === 'adam,{RULE}'")
 
     # its trail is drawn in its own colour, under its name, and grows when played
     trail = f"{TOP}.data.filter(t => t.meta && t.meta.role === 'trail')[1]"
-    wait(dash_duo, f"{trail} && {trail}.line.color === {json.dumps(OPTIMIZERS[RULE].colour)}")
-    dash_duo.find_element(f"#{ids.PLAY}").click()
-    wait(dash_duo, f"{trail}.x.length > 30")
-    xs = js(dash_duo, f"return {trail}.x;")
+    wait(app_page, f"{trail} && {trail}.line.color === {json.dumps(OPTIMIZERS[RULE].colour)}")
+    app_page.find_element(f"#{ids.PLAY}").click()
+    wait(app_page, f"{trail}.x.length > 30")
+    xs = js(app_page, f"return {trail}.x;")
     assert all(math.isfinite(x) for x in xs) and len(set(xs)) > 10  # it moves
-    wait(dash_duo, f"document.getElementById('{ids.LEGEND}').innerText.includes('{RULE}')")
+    wait(app_page, f"document.getElementById('{ids.LEGEND}').innerText.includes('{RULE}')")
     rows = f"[...document.querySelectorAll('#{ids.RESULTS} tbody tr')].map(r => r.innerText)"
-    row = wait(dash_duo, f"{rows}.find(t => t.startsWith({json.dumps(RULE)}))")
+    row = wait(app_page, f"{rows}.find(t => t.startsWith({json.dumps(RULE)}))")
     numbers = [float(w) for w in row.split()[1:] if _is_number(w)]
     assert numbers and all(math.isfinite(v) for v in numbers)
     # its card: the rule's name and its lr on a log slider; other numbers typed, no slider
-    card = dash_duo.driver.find_element(By.CSS_SELECTOR, f".opt-card[data-opt='{RULE}']")
+    card = app_page.driver.find_element(By.CSS_SELECTOR, f".opt-card[data-opt='{RULE}']")
     assert RULE in card.text
     assert card.find_elements(By.CSS_SELECTOR, ".hyper-row.log .hyper-slider")
     typed = card.find_elements(By.CSS_SELECTOR, ".hyper-row.typed")
     assert typed and not any(t.find_elements(By.CSS_SELECTOR, ".hyper-slider") for t in typed)
-    dash_duo.driver.save_screenshot("/tmp/optviz-library-picker.png")
-    logs = [e for e in dash_duo.get_logs() or [] if e["level"] == "SEVERE"]
+    app_page.driver.save_screenshot("/tmp/optviz-library-picker.png")
+    logs = [e for e in app_page.get_logs() or [] if e["level"] == "SEVERE"]
     assert not [e for e in logs if e.get("source") != "rendering"]
 
 
