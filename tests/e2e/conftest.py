@@ -30,8 +30,11 @@ default app; each test still gets a page of its own:
     (gunicorn, an installed wheel) and navigates there.
 
 ``library_rules`` (session, automatic)
-    Starts finding the picker's library rules (``viz.ui.library_picker``) before any
-    test server runs, so that no server's shutdown kills that thread half-way.
+    Finds the picker's library rules (``viz.ui.library_picker``) once, before any test
+    server of this process runs: every page these servers serve lists them from the
+    start (its timer stopped), and no dash.testing server, which kills the threads
+    started while it ran when it stops, can end that search half-way. The page of a
+    server still looking them up is tests/e2e/test_library_picker.py's (its own process).
 
 What a test leaves behind does not reach the next one: each gets a new tab (the old ones
 are closed, and with them any DevTools overrides such as a viewport or a script run on
@@ -55,6 +58,7 @@ from tests.e2e.browser import free_port
 from viz.ui import library_picker
 
 QUIET_S = 60.0  # at most this long for the previous test's requests to be answered
+LIBRARY_S = 300.0  # at most this long to find the library rules (seconds of CPU)
 
 
 class _Counting:
@@ -159,9 +163,8 @@ def chromium(request, tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def library_rules():
-    """Start finding the picker's library rules before any test server runs: a
-    dash.testing server, when it stops, kills every thread started while it ran."""
-    library_picker.find(timeout=0)
+    """The picker's library rules, found before any test server of this process runs."""
+    assert library_picker.find(timeout=LIBRARY_S) is not None, "library rules not found"
 
 
 @pytest.fixture(scope="session")

@@ -19,13 +19,14 @@ HEAVY = ("torch", "jax", "optax", "pytorch_optimizer")
 def test_building_the_app_imports_no_library_and_the_page_opens_with_the_notes_rules():
     """A fresh process: create_app() and its first page import none of torch, jax,
     optax, pytorch-optimizer; the picker holds the notes' rules and "Write your own…",
-    and the line under it says the rules are being looked up."""
+    and the line under it says the rules are being looked up (its timer on)."""
     script = (
         "import json, sys; import app; a = app.create_app();"
         "from viz.ui import layout, library_picker;"
         "print(json.dumps({'heavy': [m for m in sys.argv[1:] if m in sys.modules],"
         " 'options': [o['value'] for o in layout.optimizer_options()],"
-        " 'note': library_picker.note(), 'found': library_picker.found() is not None}))"
+        " 'note': library_picker.note(), 'found': library_picker.found() is not None,"
+        " 'timer_on': not library_picker.line()[1].disabled}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", script, *HEAVY],
@@ -41,6 +42,7 @@ def test_building_the_app_imports_no_library_and_the_page_opens_with_the_notes_r
         "options": [*OPTIMIZERS, rule_editor.OWN],
         "note": library_picker.LOOKING,
         "found": False,
+        "timer_on": True,
     }
 
 
@@ -58,18 +60,28 @@ def test_found_once_the_line_counts_them_and_a_search_adds_them_after_the_notes_
     )
 
     builtin = [layout.picker_option(n, i.label, i.colour) for n, i in OPTIMIZERS.items()]
-    # a page opening: the line, and the options left to whoever writes the scene
+    # a page opening (or its timer): the line, the timer stopped, the options left to
+    # whoever writes the scene
     assert library_picker.update(None, library_picker.LOOKING, builtin, layout.picker_option) == (
         line,
         no_update,
+        True,
     )
     # the first search adds every library rule, after what the picker already holds
-    shown, opts = library_picker.update("lamb", line, builtin, layout.picker_option)
-    assert shown is no_update
+    shown, opts, stop = library_picker.update("lamb", line, builtin, layout.picker_option)
+    assert shown is no_update and stop is True
     assert [o["value"] for o in opts] == [*OPTIMIZERS, *drawable]
     assert opts[len(builtin)]["search"] == f"{rules[0][0]} {rules[0][2]}"
     # later searches: nothing to add
-    assert library_picker.update("lam", line, opts, layout.picker_option) == (no_update, no_update)
-    # a page served from now on carries them from the start
+    again = library_picker.update("lam", line, opts, layout.picker_option)
+    assert again == (no_update, no_update, True)
+    # a page served from now on carries them from the start, its timer stopped
     values = [o["value"] for o in layout.optimizer_options()]
     assert values == [*OPTIMIZERS, rule_editor.OWN, *drawable]
+    text, timer = library_picker.line()
+    assert (text.id, text.children, timer.id, timer.disabled) == (
+        library_picker.NOTE,
+        line,
+        library_picker.POLL,
+        True,
+    )

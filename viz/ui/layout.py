@@ -477,7 +477,7 @@ def sidebar(init: dict) -> html.Aside:
                     placeholder="choose one or more…",
                     className="opt-dd",
                 ),
-                html.Div(library_picker.note(), id=library_picker.NOTE, className="opt-more"),
+                *library_picker.line(),
                 _msg(ids.OPTIMIZERS_MSG),
                 html.Div(
                     [

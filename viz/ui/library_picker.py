@@ -7,9 +7,9 @@ and a line under the picker counts them by library ("113 more from pytorch-optim
 
 Finding them imports torch and jax and tries each rule on a bowl (seconds), so building
 the app does none of it: the page opens with the notes' rules at once. The first page's
-callback (or the first search of the picker) starts one background thread per process
-that finds them; the line says "looking up…" until they are found, and a search adds
-them to the picker. Pages served after that carry them from the start.
+callback starts one background thread per process that finds them; the line says
+"Looking up…" and a timer asks again every second until they are found, and a search
+adds them to the picker. Pages served after that carry them from the start.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ import importlib.util
 import logging
 import threading
 
-from dash import Input, Output, State, no_update
+from dash import Input, Output, State, dcc, html, no_update
 
 from optimizers import OPTIMIZERS, library
 from viz.ui import ids
 
 NOTE = "opt-more"  # the line under the picker
-WAIT_S = 30.0  # a request waits at most this long for the rules to be found
+POLL = "opt-more-poll"  # its timer while the rules are being looked up
+POLL_MS = 1000
+WAIT_S = 10.0  # a search waits at most this long for the rules to be found
 LOOKING = "Looking up other libraries' rules (torch, pytorch-optimizer, optax)…"
 log = logging.getLogger("optviz")
 
@@ -96,31 +98,46 @@ def note(rules=None) -> str:
     return ", ".join(parts) + ": type a name to search"
 
 
-def update(search, shown: str, current: list, make_option, timeout: float = WAIT_S):
-    """The callback's work: ``(line, options)`` once the rules are found (within
-    ``timeout``). The line is ``no_update`` if ``shown`` already says it; the options
-    gain the library rules they lack only on a search (``search``), and are otherwise
-    ``no_update`` (a scene being applied meanwhile writes them itself)."""
+def line() -> list:
+    """The line under the picker, and the timer that asks for it again while the rules
+    are being looked up (stopped from the start once they have been found)."""
+    looking = found() is None and installed()
+    return [
+        html.Div(note(), id=NOTE, className="opt-more"),
+        dcc.Interval(id=POLL, interval=POLL_MS, disabled=not looking),
+    ]
+
+
+def update(search, shown: str, current: list, make_option, timeout: float = 0.0):
+    """The callback's work: ``(line, options, stop the timer)``, waiting up to
+    ``timeout`` seconds for the rules. The line is ``no_update`` if ``shown`` already
+    says it; the options gain the library rules they lack only while the user searches
+    (``search``), and are otherwise ``no_update`` (a scene applied meanwhile writes them
+    itself, the library rules included once found)."""
     rules = find(timeout)
-    line = note(rules) if rules is not None else LOOKING
-    line = no_update if line == shown else line
-    if not search or not rules:
-        return line, no_update
+    text = note(rules) if rules is not None else LOOKING
+    text = no_update if text == shown else text
+    if rules is None:
+        return text, no_update, no_update
     have = {o["value"] for o in current or [] if isinstance(o, dict)}
-    extra = [o for o in options(make_option, rules) if o["value"] not in have]
-    return line, [*current, *extra] if extra else no_update
+    extra = [o for o in options(make_option, rules) if o["value"] not in have] if search else []
+    return text, [*current, *extra] if extra else no_update, True
 
 
 def register(app, make_option) -> None:
-    """Fill the line when a page opens and the picker's library rules on its first search."""
+    """Fill the line when a page opens (and on the timer until the rules are found), and
+    the picker's library rules when the user searches it."""
 
     @app.callback(
         Output(NOTE, "children"),
         Output(ids.OPTIMIZERS, "options", allow_duplicate=True),
+        Output(POLL, "disabled"),
         Input(ids.OPTIMIZERS, "search_value"),
+        Input(POLL, "n_intervals"),
         State(NOTE, "children"),
         State(ids.OPTIMIZERS, "options"),
         prevent_initial_call="initial_duplicate",
     )
-    def fill(search, shown, current):
-        return update(search, shown, current, make_option)
+    def fill(search, _ticks, shown, current):
+        # a search waits for the rules (within WAIT_S); the page's load and timer do not
+        return update(search, shown, current, make_option, WAIT_S if search else 0.0)
