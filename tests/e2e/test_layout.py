@@ -197,6 +197,10 @@ def test_the_loss_axis_follows_the_next_scene_after_the_saddle(app_url, then):
     open_at(duo, 1280, 800)
     load_preset(duo, "radford-saddle")
     wait(duo, f"{GRAPH.format(ids.LOSS)}._fullData.length >= 6")
+    # the loss plot is the saddle's (not still Beale's, log axis, six curves too)
+    lines = f"{GRAPH.format(ids.LOSS)}._fullData.filter(t => t.mode === 'lines')"
+    names = "|".join(r.resolved().label for r in get_preset("radford-saddle").runs)
+    wait(duo, f"{lines}.map(t => t.name).join('|') === arguments[0]", 60, names)
     saddle = loss_extent(duo)
     assert saddle["type"] == "linear"
     load_preset(duo, then)
