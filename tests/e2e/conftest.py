@@ -146,6 +146,7 @@ class _Chromium:
             d.switch_to.window(handle)
             d.close()
         d.switch_to.window(new)
+        d.execute_cdp_cmd("Page.bringToFront", {})  # shown: its animation frames run
 
     def quit(self) -> None:
         if self.duo is not None:
