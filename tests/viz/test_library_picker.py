@@ -85,3 +85,18 @@ def test_found_once_the_line_counts_them_and_a_search_adds_them_after_the_notes_
         library_picker.POLL,
         True,
     )
+
+
+def test_props_of_another_shape_are_no_search_and_no_options():
+    """What a tampered request may send: the line still comes, nothing else changes."""
+    line = library_picker.note(library_picker.find(timeout=120))
+    make = layout.picker_option
+    assert library_picker.update(["lamb"], 5, [], make) == (line, no_update, True)
+    assert library_picker.update("lamb", line, {"value": "sgd"}, make) == (
+        no_update,
+        no_update,
+        True,
+    )
+    odd = [7, None, {"value": ["sgd"]}, {"label": "no value"}]
+    _, opts, _ = library_picker.update("lamb", line, odd, make)
+    assert opts[:4] == odd and len(opts) == 4 + len(library.drawable())

@@ -108,19 +108,25 @@ def line() -> list:
     ]
 
 
-def update(search, shown: str, current: list, make_option, timeout: float = 0.0):
-    """The callback's work: ``(line, options, stop the timer)``, waiting up to
-    ``timeout`` seconds for the rules. The line is ``no_update`` if ``shown`` already
-    says it; the options gain the library rules they lack only while the user searches
-    (``search``), and are otherwise ``no_update`` (a scene applied meanwhile writes them
-    itself, the library rules included once found)."""
-    rules = find(timeout)
+def update(search, shown, current, make_option, wait: float = WAIT_S):
+    """The callback's work: ``(line, options, stop the timer)``. The line is
+    ``no_update`` if ``shown`` already says it. While the user searches (``search``, a
+    non-empty text) it waits up to ``wait`` seconds for the rules and the options
+    (``current``, a list) gain those they lack; otherwise nothing waits and the options
+    are ``no_update`` (a scene applied meanwhile writes them itself, the library rules
+    included once found). Anything else in the props is taken as no search, no options."""
+    searching = isinstance(search, str) and search != ""
+    rules = find(wait if searching else 0.0)
     text = note(rules) if rules is not None else LOOKING
     text = no_update if text == shown else text
     if rules is None:
         return text, no_update, no_update
-    have = {o["value"] for o in current or [] if isinstance(o, dict)}
-    extra = [o for o in options(make_option, rules) if o["value"] not in have] if search else []
+    extra = []
+    if searching and isinstance(current, list):
+        have = {
+            o["value"] for o in current if isinstance(o, dict) and isinstance(o.get("value"), str)
+        }
+        extra = [o for o in options(make_option, rules) if o["value"] not in have]
     return text, [*current, *extra] if extra else no_update, True
 
 
@@ -139,5 +145,4 @@ def register(app, make_option) -> None:
         prevent_initial_call="initial_duplicate",
     )
     def fill(search, _ticks, shown, current):
-        # a search waits for the rules (within WAIT_S); the page's load and timer do not
-        return update(search, shown, current, make_option, WAIT_S if search else 0.0)
+        return update(search, shown, current, make_option)
