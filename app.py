@@ -23,7 +23,18 @@ from pathlib import Path
 import dash
 
 from optimizers import compiled, memory
-from viz.ui import apply_scene, callbacks, export_panel, http, ids, jobs, layout, panels, share
+from viz.ui import (
+    apply_scene,
+    callbacks,
+    export_panel,
+    http,
+    ids,
+    jobs,
+    layout,
+    library_picker,
+    panels,
+    share,
+)
 
 HERE = Path(__file__).resolve().parent
 # assets/ beside this file in a checkout; the installed wheel puts them beside it as
@@ -60,6 +71,7 @@ def create_app(**kwargs) -> dash.Dash:
     http.harden(app)
     app.layout = layout.layout
     callbacks.register(app)
+    library_picker.register(app, layout.picker_option)  # other libraries' rules, found lazily
     share.register(app)  # share links: read on load and when pasted, written on change
     export_panel.register(app, manager)
     panels.register(app)  # convergence map, lr sweep, network (viz/panels/)

@@ -181,7 +181,9 @@ def test_the_asgi_front_serves_the_app(dash_app):
 
 def test_the_asgi_front_refuses_a_big_body_before_the_app_sees_it():
     seen = []
-    front = http.BufferedWsgi(lambda e, s: seen.append(e) or [], max_body=100)
+    # (the declared-too-long body below never comes: its drain waits out body_timeout,
+    # 20 s by default, before the 413)
+    front = http.BufferedWsgi(lambda e, s: seen.append(e) or [], max_body=100, body_timeout=2.0)
     status, _, body = _asgi(front, "POST", "/x", (b"a" * 60, b"a" * 60))
     assert status == 413 and b"too large" in body
     status, _, _ = _asgi(front, "POST", "/x", (b"",), [("content-length", "101")])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from surfaces import get_surface
-from tests.e2e.browser import free_port, js, set_props, wait
+from tests.e2e.browser import js, set_props, wait
 from viz.scene import get_preset
 from viz.ui import ids
 
@@ -17,13 +16,16 @@ BOX = f"document.getElementById('{ids.ACC_STRIP_BOX}')"
 
 
 @pytest.fixture
-def duo(dash_duo):
-    dash_duo.driver.set_window_size(1280, 900)
-    dash_duo.start_server(create_app(), port=free_port())
-    dash_duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=30)
+def window_size():
+    return (1280, 900)
+
+
+@pytest.fixture
+def duo(app_page):
+    app_page.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=30)
     n = len(get_preset("radford-beale").runs)  # the page opens on Radford's Beale
-    wait(dash_duo, f"window.dash_clientside.optviz.state.runs.length === {n}")
-    return dash_duo
+    wait(app_page, f"window.dash_clientside.optviz.state.runs.length === {n}")
+    return app_page
 
 
 def marker(duo) -> float:

@@ -11,7 +11,6 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app import create_app
 from tests.e2e.browser import js, set_props, wait
 from viz.scene import RADFORD_COLOURS, RADFORD_LABELS, get_preset
 from viz.ui import callbacks, ids, layout
@@ -75,10 +74,9 @@ def errors(duo) -> list:
 
 
 @pytest.fixture
-def duo(dash_duo):
-    dash_duo.start_server(create_app())
-    dash_duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=60)
-    return dash_duo
+def duo(app_page):
+    app_page.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=60)
+    return app_page
 
 
 def test_pick_play_pause_scrub_step_and_click(duo):

@@ -12,7 +12,6 @@ import urllib.request
 
 import pytest
 
-from app import create_app
 from tests.e2e.browser import js, wait
 from viz.scene import get_preset
 from viz.ui import ids
@@ -32,12 +31,11 @@ document.addEventListener('securitypolicyviolation', function (e) {
 
 
 @pytest.fixture
-def page(dash_duo, tmp_path, monkeypatch):
-    monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    dash_duo.start_server(create_app())
-    dash_duo.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _RECORD})
-    dash_duo.driver.get(dash_duo.server_url)  # again, now with the recorder in place
-    return dash_duo
+def page(app_page):
+    # (the script stays with this test's tab: the next test gets a new one)
+    app_page.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _RECORD})
+    app_page.driver.get(app_page.server_url)  # again, now with the recorder in place
+    return app_page
 
 
 def test_the_default_scene_draws_under_the_policy_without_violations(page):

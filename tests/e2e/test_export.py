@@ -76,20 +76,20 @@ def shot(duo, name):
 
 
 @pytest.fixture
-def duo(dash_duo, tmp_path, monkeypatch):
+def duo(own_server_page, tmp_path, monkeypatch):
     monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "cache"))  # own slots and results
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    dash_duo.start_server(create_app())
-    dash_duo.driver.execute_cdp_cmd(
+    own_server_page.start_server(create_app())
+    own_server_page.driver.execute_cdp_cmd(
         "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
     )
-    dash_duo.downloads = downloads
-    dash_duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=LOAD)
+    own_server_page.downloads = downloads
+    own_server_page.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=LOAD)
     n = len(get_preset("radford-beale").runs)  # the page opens on Radford's Beale
-    wait(duo_ := dash_duo, f"window.dash_clientside.optviz.state.runs.length === {n}", LOAD)
+    wait(duo_ := own_server_page, f"window.dash_clientside.optviz.state.runs.length === {n}", LOAD)
     wait(duo_, f"!!({GRAPH.format(ids.SURFACE3D)} && {GRAPH.format(ids.SURFACE3D)}._fullLayout)")
-    yield dash_duo
+    yield own_server_page
     for p in job_processes():  # never leave a job behind
         p.kill()
 
@@ -198,25 +198,27 @@ def test_a_killed_job_leaves_a_message_and_a_working_export_button(duo):
 
 
 def test_a_server_that_stops_answering_mid_export_leaves_a_message_and_export(
-    dash_duo, tmp_path, monkeypatch
+    own_server_page, tmp_path, monkeypatch
 ):
     """The poll loop ends for good when a poll gets no answer; the page's watchdog notices."""
     monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(export_panel, "STALL_S", 8)
-    dash_duo.start_server(create_app())
-    wait(dash_duo, f"!!{GRAPH.format(ids.CONTOUR_TOP)}", timeout=LOAD)
-    wait(dash_duo, "window.dash_clientside.optviz.state.runs.length === 6", timeout=LOAD)
+    own_server_page.start_server(create_app())
+    wait(own_server_page, f"!!{GRAPH.format(ids.CONTOUR_TOP)}", timeout=LOAD)
+    wait(own_server_page, "window.dash_clientside.optviz.state.runs.length === 6", timeout=LOAD)
     try:
-        choose_long(dash_duo)
-        export_until_rendering(dash_duo)
-        dash_duo.server.stop()  # every further poll: connection refused
+        choose_long(own_server_page)
+        export_until_rendering(own_server_page)
+        own_server_page.server.stop()  # every further poll: connection refused
         t0 = time.monotonic()
-        dash_duo.wait_for_text_to_equal(f"#{ids.EXPORT_MSG}", export_panel.STALLED, timeout=60)
+        own_server_page.wait_for_text_to_equal(
+            f"#{ids.EXPORT_MSG}", export_panel.STALLED, timeout=60
+        )
         assert time.monotonic() - t0 >= 8 - 5  # not before the stall time (5 s ticks)
-        wait(dash_duo, f"!document.getElementById('{ids.EXPORT_BTN}').disabled")
-        assert not el(dash_duo, ids.EXPORT_CANCEL).is_enabled()
-        assert "running" not in el(dash_duo, ids.EXPORT_PROGRESS_BOX).get_attribute("class")
-        shot(dash_duo, "export-stalled.png")
+        wait(own_server_page, f"!document.getElementById('{ids.EXPORT_BTN}').disabled")
+        assert not el(own_server_page, ids.EXPORT_CANCEL).is_enabled()
+        assert "running" not in el(own_server_page, ids.EXPORT_PROGRESS_BOX).get_attribute("class")
+        shot(own_server_page, "export-stalled.png")
     finally:
         for p in job_processes():
             p.kill()
@@ -226,7 +228,7 @@ def test_a_server_that_stops_answering_mid_export_leaves_a_message_and_export(
 
 
 def test_under_gunicorn_an_export_outlives_its_worker_and_a_killed_job_is_reported(
-    dash_br, tmp_path, monkeypatch
+    browser_tab, tmp_path, monkeypatch
 ):
     """Two workers, one disk cache: polls answered by any worker; kills leave a usable page."""
     from benchmarks.bench_load import gunicorn
@@ -244,7 +246,7 @@ def test_under_gunicorn_an_export_outlives_its_worker_and_a_killed_job_is_report
                     out += psutil.Process(pid).children()
             return out
 
-        duo = dash_br
+        duo = browser_tab
         duo.driver.get(f"http://127.0.0.1:{server.port}/")
         duo.driver.execute_cdp_cmd(
             "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}

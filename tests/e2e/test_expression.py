@@ -9,7 +9,6 @@ import time
 import pytest
 from selenium.webdriver.common.by import By
 
-from app import create_app
 from surfaces import from_expression
 from tests.e2e.browser import element as el
 from tests.e2e.browser import type_into as _type
@@ -35,69 +34,67 @@ def contour(duo):
     return duo.driver.execute_script(f"return {CONTOUR_Z};")
 
 
-def test_expression_box_good_then_bad(dash_duo):
-    dash_duo.start_server(create_app())
-    wait(dash_duo, f"{CONTOUR_Z} !== null")
-    wait(dash_duo, "window.dash_clientside.optviz.state.runs.length > 0")
-    wait(dash_duo, f"{CONTOUR_Z}.x[0] === -4.5")  # the page settled on Radford's Beale
-    before = contour(dash_duo)
+def test_expression_box_good_then_bad(app_page):
+    wait(app_page, f"{CONTOUR_Z} !== null")
+    wait(app_page, "window.dash_clientside.optviz.state.runs.length > 0")
+    wait(app_page, f"{CONTOUR_Z}.x[0] === -4.5")  # the page settled on Radford's Beale
+    before = contour(app_page)
 
     text = "x**2 + 3*y**2 + sin(3*x)"
-    type_into(dash_duo, ids.EXPRESSION, text)
+    type_into(app_page, ids.EXPRESSION, text)
     # The contour is the typed function's: its grid values equal f on the same grid.
-    wait(dash_duo, f"JSON.stringify({CONTOUR_Z}) !== {json.dumps(json.dumps(before))}")
-    wait(dash_duo, f"{CONTOUR_Z}.x[0] === -2")
-    got = contour(dash_duo)
+    wait(app_page, f"JSON.stringify({CONTOUR_Z}) !== {json.dumps(json.dumps(before))}")
+    wait(app_page, f"{CONTOUR_Z}.x[0] === -2")
+    got = contour(app_page)
     f = from_expression(text, x_range=(-2, 2), y_range=(-2, 2))
     x0, y0 = got["x"][3], got["y"][5]
     # the grid travels with 7 significant digits (figures._finite_or_none)
     assert got["z"][5][3] == pytest.approx(float(f.value((x0, y0))), rel=1e-6, abs=1e-12)
     assert got != before
-    assert el(dash_duo, ids.EXPRESSION_MSG).text == ""
+    assert el(app_page, ids.EXPRESSION_MSG).text == ""
 
     # A bad expression: the located message, and the previous surface stays.
-    type_into(dash_duo, ids.EXPRESSION, "x**2 + z")
-    msg = wait(dash_duo, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText")
+    type_into(app_page, ids.EXPRESSION, "x**2 + z")
+    msg = wait(app_page, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText")
     assert "'z'" in msg and "column 8" in msg
     time.sleep(1.0)
-    assert contour(dash_duo) == got
-    dash_duo.driver.save_screenshot("/tmp/optviz-expression.png")
+    assert contour(app_page) == got
+    app_page.driver.save_screenshot("/tmp/optviz-expression.png")
 
 
-def test_schedule_chooser_draws_lr_plot(dash_duo):
-    dash_duo.start_server(create_app())
-    wait(dash_duo, "window.dash_clientside.optviz.state.runs.length > 0")
+def test_schedule_chooser_draws_lr_plot(app_page):
+    wait(app_page, "window.dash_clientside.optviz.state.runs.length > 0")
     opt = json.loads(
-        dash_duo.driver.execute_script(
+        app_page.driver.execute_script(
             f'return document.querySelector(\'[id*="{ids.SCHED}"][id*="opt"]\').id;'
         )
     )["opt"]
     plot = json.dumps(ids.sched_plot(opt), sort_keys=True, separators=(",", ":"))
-    assert not dash_duo.driver.find_element(By.CSS_SELECTOR, f"[id='{plot}']").is_displayed()
-    dd = el(dash_duo, ids.sched(opt))
+    assert not app_page.driver.find_element(By.CSS_SELECTOR, f"[id='{plot}']").is_displayed()
+    dd = el(app_page, ids.sched(opt))
     dd.click()
     option = wait(
-        dash_duo,
+        app_page,
         "Array.from(document.querySelectorAll('.dash-dropdown-option, [role=option]'))"
         ".find(o => o.innerText.trim() === 'Exponential decay')",
     )
     option.click()
     sel = f"[id='{plot}'] .js-plotly-plot"
     ys = wait(
-        dash_duo,
+        app_page,
         f"(function(){{const g = document.querySelector({json.dumps(sel)});"
         " return g && g._fullData && g._fullData[0] && Array.from(g._fullData[0].y);})()",
     )
-    lr = float(el(dash_duo, ids.hyper(opt, "lr")).get_attribute("value"))
+    lr = float(el(app_page, ids.hyper(opt, "lr")).get_attribute("value"))
     assert ys[0] == pytest.approx(lr, rel=1e-12)
     assert all(b < a for a, b in itertools.pairwise(ys))  # exponential decay: falls
     # a new α₀ (typed; the recompute redraws the plot): the curve starts there, same decay
     new = f"{lr * 3:.6g}"
-    type_into(dash_duo, ids.hyper(opt, "lr"), new)
+    type_into(app_page, ids.hyper(opt, "lr"), new)
     first = f"document.querySelector({json.dumps(sel)})._fullData[0].y[0]"
-    wait(dash_duo, f"Math.abs({first} - {new}) <= 1e-12 * {new}")
-    ys3 = dash_duo.driver.execute_script(
+    wait(app_page, f"Math.abs({first} - {new}) <= 1e-12 * {new}")
+    ys3 = app_page.driver.execute_script(
         f"return Array.from(document.querySelector({json.dumps(sel)})._fullData[0].y);"
     )
     assert ys3 == pytest.approx([y * float(new) / lr for y in ys], rel=1e-9)
-    dash_duo.driver.save_screenshot("/tmp/optviz-schedule.png")
+    app_page.driver.save_screenshot("/tmp/optviz-schedule.png")

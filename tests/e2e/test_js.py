@@ -10,7 +10,6 @@ import time
 import pytest
 from selenium.webdriver.common.keys import Keys
 
-from app import create_app
 from tests.e2e.browser import element, js, set_props, settle, wait
 from viz.scene import get_preset
 from viz.ui import ids, layout
@@ -22,16 +21,15 @@ GRAPH = "document.querySelector('#{} .js-plotly-plot')"
 
 
 @pytest.fixture
-def duo(dash_duo):
-    dash_duo.start_server(create_app())
+def duo(app_page):
     n = len(get_preset("radford-beale").runs)  # the page opens on Radford's Beale
-    wait(dash_duo, f"{O} && {O}.state && {O}.state.runs.length === {n}", timeout=60)
+    wait(app_page, f"{O} && {O}.state && {O}.state.runs.length === {n}", timeout=60)
     wait(
-        dash_duo,
+        app_page,
         f"{GRAPH.format(ids.SURFACE3D_TOP)} && {GRAPH.format(ids.SURFACE3D_TOP)}.data"
         f" && {GRAPH.format(ids.SURFACE3D_TOP)}.data.length === {n + 2}",
     )
-    return dash_duo
+    return app_page
 
 
 def errors(duo) -> list:

@@ -14,10 +14,9 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from app import create_app
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
-from tests.e2e.browser import element, free_port, js, set_props, type_into, wait
+from tests.e2e.browser import element, js, set_props, type_into, wait
 from viz.scene import get_preset
 from viz.ui import ids
 
@@ -76,16 +75,17 @@ def shot(duo, name: str) -> None:
 
 
 @pytest.fixture
-def app_url(dash_duo):
-    dash_duo.start_server(create_app(), port=free_port())  # others' tests share the machine
-    dash_duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=60)
-    return dash_duo
+def app_url(app_tab):
+    return app_tab  # blank: each test opens the page at its viewport (open_at)
 
 
 def open_at(duo, width: int, height: int) -> None:
-    """Reload the page at this viewport, so it is laid out there from the start."""
+    """(Re)load the page at this viewport, so it is laid out there from the start."""
     viewport(duo, width, height)
-    duo.driver.refresh()
+    if not duo.driver.current_url.startswith(duo.app_url):  # the test's first load
+        duo.driver.get(duo.app_url)
+    else:
+        duo.driver.refresh()
     duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=60)
     ready(duo, len(get_preset("radford-beale").runs))  # the page opens on Radford's Beale
     settle(duo)
@@ -197,6 +197,10 @@ def test_the_loss_axis_follows_the_next_scene_after_the_saddle(app_url, then):
     open_at(duo, 1280, 800)
     load_preset(duo, "radford-saddle")
     wait(duo, f"{GRAPH.format(ids.LOSS)}._fullData.length >= 6")
+    # the loss plot is the saddle's (not still Beale's, log axis, six curves too)
+    lines = f"{GRAPH.format(ids.LOSS)}._fullData.filter(t => t.mode === 'lines')"
+    names = "|".join(r.resolved().label for r in get_preset("radford-saddle").runs)
+    wait(duo, f"{lines}.map(t => t.name).join('|') === arguments[0]", 60, names)
     saddle = loss_extent(duo)
     assert saddle["type"] == "linear"
     load_preset(duo, then)

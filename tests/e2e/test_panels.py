@@ -11,8 +11,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app import create_app
-from tests.e2e.browser import free_port, js, set_props, type_into, wait
+from tests.e2e.browser import js, set_props, type_into, wait
 from viz.scene import get_preset
 from viz.ui import ids
 from viz.ui.panels import network
@@ -46,13 +45,11 @@ def trail(duo, prop):
 
 
 @pytest.fixture
-def duo(dash_duo):
-    dash_duo.driver.set_window_size(1280, 800)
-    dash_duo.start_server(create_app(), port=free_port())  # others' tests share the machine
-    dash_duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=30)
+def duo(app_page):
+    app_page.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=30)
     n = len(get_preset("radford-beale").runs)  # the page opens on Radford's Beale
-    wait(dash_duo, f"window.dash_clientside.optviz.state.runs.length === {n}")
-    return dash_duo
+    wait(app_page, f"window.dash_clientside.optviz.state.runs.length === {n}")
+    return app_page
 
 
 def test_convergence_map_computes_and_a_pixel_click_sets_the_start(duo):

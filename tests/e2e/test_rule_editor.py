@@ -14,7 +14,6 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app import create_app
 from tests.conftest import pytest_setup_options
 from tests.e2e.browser import set_props, until, wait, wait_file
 from viz.scene import get_preset
@@ -46,30 +45,28 @@ def box_id(opt, name):
     return json.dumps(ids.hyper(opt, name), sort_keys=True, separators=(",", ":"))
 
 
-def test_type_a_rule_race_it_share_it_and_export_it(dash_duo, tmp_path, monkeypatch):
-    monkeypatch.setenv("OPTVIZ_CACHE_DIR", str(tmp_path / "cache"))
+def test_type_a_rule_race_it_share_it_and_export_it(app_page, tmp_path):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    dash_duo.start_server(create_app())
-    d1 = dash_duo.driver
+    d1 = app_page.driver
     d1.execute_cdp_cmd(
         "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
     )
     n = len(get_preset("radford-beale").runs)
-    wait(dash_duo, f"window.dash_clientside.optviz.state.runs.length === {n}", LOAD)
+    wait(app_page, f"window.dash_clientside.optviz.state.runs.length === {n}", LOAD)
 
     # "Write your own…" from the picker opens the editor.
     assert not d1.find_element(By.ID, ed.RULE_BOX).is_displayed()
-    set_props(dash_duo, ids.OPTIMIZERS, {"value": ["sgd", "adam", ed.OWN]})
+    set_props(app_page, ids.OPTIMIZERS, {"value": ["sgd", "adam", ed.OWN]})
     until(lambda: d1.find_element(By.ID, ed.RULE_BOX).is_displayed())
-    wait(dash_duo, f"{KEYS} === 'sgd,adam'")
+    wait(app_page, f"{KEYS} === 'sgd,adam'")
     before = runs_of(d1)
 
     # A hostile text: a message under the editor, the page as it was.
     write(d1, ed.RULE_NAME, "signum")
     write(d1, ed.RULE_TEXT, "W = W.__class__")
     d1.find_element(By.ID, ed.RULE_DRAW).click()
-    dash_duo.wait_for_contains_text(f"#{ed.RULE_MSG}", "attribute access (a.b) is not allowed")
+    app_page.wait_for_contains_text(f"#{ed.RULE_MSG}", "attribute access (a.b) is not allowed")
     assert "(line 1, column 5)" in d1.find_element(By.ID, ed.RULE_MSG).text
     time.sleep(1.0)
     assert runs_of(d1) == before
@@ -77,7 +74,7 @@ def test_type_a_rule_race_it_share_it_and_export_it(dash_duo, tmp_path, monkeypa
     # The rule as the notes would write it: it races, with its own colour and its name.
     write(d1, ed.RULE_TEXT, RULE)
     d1.find_element(By.ID, ed.RULE_DRAW).click()
-    wait(dash_duo, f"{KEYS} === 'sgd,adam,own:signum'", LOAD)
+    wait(app_page, f"{KEYS} === 'sgd,adam,own:signum'", LOAD)
     assert d1.find_element(By.ID, ed.RULE_MSG).text == ""
     runs = runs_of(d1)
     mine = runs[-1]

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from app import create_app
 from tests.e2e.browser import element, set_props, until, wait
 from tests.e2e.browser import type_into as _type
 from viz.scene import get_preset, link
@@ -74,27 +73,26 @@ def trajectory_json(*args) -> dict:
     return json.loads(out.stdout)
 
 
-def test_a_preset_after_another_is_the_preset_fresh_and_the_clis(dash_duo):
-    dash_duo.start_server(create_app())
-    wait(dash_duo, f"{RUNS}.length > 0")
-    fresh = open_preset(dash_duo, "rosenbrock-race")
-    fresh_cards = cards(dash_duo)
-    fresh_runs = dash_duo.driver.execute_script(f"return {RUNS}.map(r => [r.key, r.loss]);")
+def test_a_preset_after_another_is_the_preset_fresh_and_the_clis(app_page):
+    wait(app_page, f"{RUNS}.length > 0")
+    fresh = open_preset(app_page, "rosenbrock-race")
+    fresh_cards = cards(app_page)
+    fresh_runs = app_page.driver.execute_script(f"return {RUNS}.map(r => [r.key, r.loss]);")
     adadelta = next(r for r in fresh.runs if r.optimizer == "adadelta")
     assert adadelta.full_hyper()["eps"] == 1e-6  # the rule's default: the preset names none
     assert not next(r for r in fresh.runs if r.optimizer == "rmsprop").full_hyper()["eps_in_sqrt"]
 
-    dash_duo.driver.refresh()
-    wait(dash_duo, f"{RUNS}.length > 0")
-    open_preset(dash_duo, "radford-saddle")  # eps 1e-6 ... and eps inside the root
-    again = open_preset(dash_duo, "rosenbrock-race")
+    app_page.driver.refresh()
+    wait(app_page, f"{RUNS}.length > 0")
+    open_preset(app_page, "radford-saddle")  # eps 1e-6 ... and eps inside the root
+    again = open_preset(app_page, "rosenbrock-race")
     assert link.scene_to_dict(again) == link.scene_to_dict(fresh)
-    assert cards(dash_duo) == fresh_cards
-    runs = dash_duo.driver.execute_script(f"return {RUNS}.map(r => [r.key, r.loss]);")
+    assert cards(app_page) == fresh_cards
+    runs = app_page.driver.execute_script(f"return {RUNS}.map(r => [r.key, r.loss]);")
     assert runs == fresh_runs
 
     # The page's link and the preset give the command line the same runs.
-    url = element(dash_duo, ids.SHARE_LINK).get_attribute("value")
+    url = element(app_page, ids.SHARE_LINK).get_attribute("value")
     by_link = trajectory_json("--link", url)
     by_preset = trajectory_json("--preset", "rosenbrock-race")
     assert by_link["runs"] == by_preset["runs"]
@@ -102,30 +100,28 @@ def test_a_preset_after_another_is_the_preset_fresh_and_the_clis(dash_duo):
     assert [r["optimizer"] for r in by_link["runs"]] == [r.optimizer for r in preset.runs]
 
 
-def test_a_function_with_no_value_anywhere_gets_a_message_that_clears(dash_duo):
-    dash_duo.start_server(create_app())
-    wait(dash_duo, f"{RUNS}.length > 0")
+def test_a_function_with_no_value_anywhere_gets_a_message_that_clears(app_page):
+    wait(app_page, f"{RUNS}.length > 0")
     for text in ("sqrt(-1-x**2)", "log(-1-x**2)"):
-        type_into(dash_duo, ids.EXPRESSION, text)
-        msg = wait(dash_duo, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText")
+        type_into(app_page, ids.EXPRESSION, text)
+        msg = wait(app_page, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText")
         assert "no finite real value anywhere" in msg
-        run_msg = element(dash_duo, ids.RUN_MSG).text
+        run_msg = element(app_page, ids.RUN_MSG).text
         assert "Something went wrong" not in run_msg
-    type_into(dash_duo, ids.EXPRESSION, "(1-x)^2 + 100*(y-x^2)^2")
-    wait(dash_duo, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText === ''")
-    wait(dash_duo, f"{RUNS}.length > 0 && {RUNS}[0].x[0] !== undefined")
-    assert element(dash_duo, ids.RUN_MSG).text == ""
+    type_into(app_page, ids.EXPRESSION, "(1-x)^2 + 100*(y-x^2)^2")
+    wait(app_page, f"document.getElementById('{ids.EXPRESSION_MSG}').innerText === ''")
+    wait(app_page, f"{RUNS}.length > 0 && {RUNS}[0].x[0] !== undefined")
+    assert element(app_page, ids.RUN_MSG).text == ""
 
 
-def test_a_surface_picked_by_hand_starts_at_its_own_start(dash_duo):
+def test_a_surface_picked_by_hand_starts_at_its_own_start(app_page):
     from surfaces import SURFACES
 
-    dash_duo.start_server(create_app())
-    wait(dash_duo, f"{RUNS}.length > 0")
+    wait(app_page, f"{RUNS}.length > 0")
     for name in ("goldstein_price", "himmelblau"):
-        set_props(dash_duo, ids.SURFACE, {"value": name})
+        set_props(app_page, ids.SURFACE, {"value": name})
         x, y = SURFACES[name].start
-        wait(dash_duo, f"{RUNS}.length > 0 && {RUNS}.every(r => r.x[0] === {x} && r.y[0] === {y})")
-        assert element(dash_duo, ids.START_X).get_attribute("value") == f"{x:.6g}"
-        assert element(dash_duo, ids.START_Y).get_attribute("value") == f"{y:.6g}"
-        assert element(dash_duo, ids.START_MSG).text == ""  # nothing clamped
+        wait(app_page, f"{RUNS}.length > 0 && {RUNS}.every(r => r.x[0] === {x} && r.y[0] === {y})")
+        assert element(app_page, ids.START_X).get_attribute("value") == f"{x:.6g}"
+        assert element(app_page, ids.START_Y).get_attribute("value") == f"{y:.6g}"
+        assert element(app_page, ids.START_MSG).text == ""  # nothing clamped

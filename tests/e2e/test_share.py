@@ -10,7 +10,6 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app import create_app
 from tests.conftest import pytest_setup_options
 from tests.e2e.browser import until
 from viz.ui import ids, share
@@ -75,9 +74,8 @@ def run_of(scene, rule):
     return next((r for r in scene.runs if r.optimizer == rule), None)
 
 
-def test_share_link_round_trip_in_a_second_browser(dash_duo):
-    dash_duo.start_server(create_app())
-    d1 = dash_duo.driver
+def test_share_link_round_trip_in_a_second_browser(app_page):
+    d1 = app_page.driver
     wait(d1, "window.dash_clientside.optviz.state.runs.length > 0")
 
     set_props(d1, ids.OPTIMIZERS, {"value": ["sgd", "adam"]})
@@ -119,7 +117,7 @@ def test_share_link_round_trip_in_a_second_browser(dash_duo):
         d1.save_screenshot("/tmp/optviz-share-first.png")
         raise AssertionError(f"link never complete: {scene_of(link_of(d1))}") from None
     link = link_of(d1)
-    assert link.startswith(dash_duo.server_url) and "#v2=" in link
+    assert link.startswith(app_page.server_url) and "#v2=" in link
     assert d1.current_url.endswith(link.split("#", 1)[1])  # the address bar holds it too
     first = wait(d1, PICTURE)
     assert len(first["runs"][0][1]) == 151  # 150 steps of SGD + the start
@@ -154,10 +152,9 @@ def test_share_link_round_trip_in_a_second_browser(dash_duo):
         d2.quit()
 
 
-def test_malformed_link_gives_message_and_default_scene(dash_duo):
-    dash_duo.start_server(create_app())
-    d = dash_duo.driver
-    d.get(dash_duo.server_url + "/#v1=%%%not-base64%%%")
+def test_malformed_link_gives_message_and_default_scene(app_page):
+    d = app_page.driver
+    d.get(app_page.server_url + "/#v1=%%%not-base64%%%")
     wait(d, "window.dash_clientside.optviz.state.runs.length > 0")
     msg = wait(d, f"document.getElementById('{ids.SHARE_MSG}').innerText")
     assert "could not be read" in msg and "scene on the page is kept" in msg
@@ -168,11 +165,10 @@ def test_malformed_link_gives_message_and_default_scene(dash_duo):
     assert keys == layout.initial()["selected"]  # the default scene
 
 
-def test_share_link_carries_the_mini_batch_size(dash_duo):
+def test_share_link_carries_the_mini_batch_size(app_page):
     """Radford's noisy moons trains on 32 samples a step; a link made with 16 reopens on 16
     (the box says so and the paths are the 16-sample ones), not on the preset's 32."""
-    dash_duo.start_server(create_app())
-    d1 = dash_duo.driver
+    d1 = app_page.driver
     wait(d1, "window.dash_clientside.optviz.state.runs.length > 0")
     set_props(d1, ids.PRESET, {"value": "radford-noisy-moons"})
     until(lambda: (sc := scene_of(link_of(d1))) and sc.name == "radford-noisy-moons" and sc)
@@ -226,9 +222,8 @@ def seek(driver, k):
     )
 
 
-def test_a_link_at_step_57_reopens_at_57_with_radfords_colours_and_labels(dash_duo):
-    dash_duo.start_server(create_app())
-    d1 = dash_duo.driver
+def test_a_link_at_step_57_reopens_at_57_with_radfords_colours_and_labels(app_page):
+    d1 = app_page.driver
     wait(d1, "window.dash_clientside.optviz.state.runs.length > 0")
     set_props(d1, ids.PRESET, {"value": "radford-saddle"})
     until(lambda: (sc := scene_of(link_of(d1))) and sc.name == "radford-saddle")
@@ -255,13 +250,12 @@ def test_a_link_at_step_57_reopens_at_57_with_radfords_colours_and_labels(dash_d
         d2.quit()
 
 
-def test_a_link_pasted_into_an_open_tab_is_applied(dash_duo):
+def test_a_link_pasted_into_an_open_tab_is_applied(app_page):
     from viz.scene import get_preset, link
 
-    dash_duo.start_server(create_app())
-    d = dash_duo.driver
+    d = app_page.driver
     wait(d, "window.dash_clientside.optviz.state.runs.length > 0")
-    their = link.scene_to_link(get_preset("lr-too-high"), dash_duo.server_url + "/")
+    their = link.scene_to_link(get_preset("lr-too-high"), app_page.server_url + "/")
     d.execute_script("window.location.hash = arguments[0];", their.split("#", 1)[1])
     until(lambda: (sc := scene_of(link_of(d))) and sc.name == "lr-too-high")
     wait(d, "window.dash_clientside.optviz.state.runs.length === 3")

@@ -17,7 +17,6 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app import create_app
 from tests.conftest import pytest_setup_options
 from viz.ui import callbacks, ids
 
@@ -95,12 +94,11 @@ def expected(user, page):
     return o.traj["runs"], np.asarray(z, dtype=float), [t.get("name") for t in loss["data"]]
 
 
-def test_two_browsers_at_once_each_see_only_their_own_settings(dash_duo):
-    dash_duo.start_server(create_app())
-    a = dash_duo.driver
+def test_two_browsers_at_once_each_see_only_their_own_settings(app_page):
+    a = app_page.driver
     b = webdriver.Chrome(options=pytest_setup_options())  # its own fresh profile
     try:
-        b.get(dash_duo.server_url)
+        b.get(app_page.server_url)
         for d in (a, b):
             until(
                 d,

@@ -56,7 +56,7 @@ def test_the_wheel_holds_every_package_and_the_assets(wheel):
     assert "viz/figures/page.js" in names  # the standalone page's playback (package data)
 
 
-def test_the_installed_wheel_serves_the_app_from_another_directory(wheel, tmp_path, dash_duo):
+def test_the_installed_wheel_serves_the_app_from_another_directory(wheel, tmp_path, browser_tab):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
@@ -95,10 +95,10 @@ def test_the_installed_wheel_serves_the_app_from_another_directory(wheel, tmp_pa
             check=True,
         ).stdout
         assert str(venv) in where and str(ROOT) not in where
-        dash_duo.driver.get(url)
-        wait(dash_duo, "document.querySelectorAll('.js-plotly-plot').length >= 4", 60)
+        browser_tab.driver.get(url)
+        wait(browser_tab, "document.querySelectorAll('.js-plotly-plot').length >= 4", 60)
         # the runs are drawn: the playback holds the opening scene's runs
-        wait(dash_duo, "window.dash_clientside.optviz.state.runs.length > 0", 60)
+        wait(browser_tab, "window.dash_clientside.optviz.state.runs.length > 0", 60)
     finally:
         server.terminate()
         server.wait(timeout=20)

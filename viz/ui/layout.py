@@ -106,7 +106,8 @@ def _msg(id_, className="msg") -> html.Div:
     return html.Div(id=id_, className=className, role="status", **{"aria-live": "polite"})
 
 
-def _option(value: str, label: str, colour: str) -> dict:
+def picker_option(value: str, label: str, colour: str) -> dict:
+    """One option of the optimizer picker: a colour swatch and the label, searchable."""
     return {
         "label": html.Span(
             [html.Span(className="swatch", style={"background": colour}), label],
@@ -120,9 +121,11 @@ def _option(value: str, label: str, colour: str) -> dict:
 def optimizer_options(preset_runs: dict | None = None) -> list[dict]:
     """Multi-select options: each rule with its colour swatch (a preset's own runs first)."""
     preset_runs = preset_runs or {}
-    opts = [_option(k, r["label"], r["colour"]) for k, r in preset_runs.items()]
-    opts += [_option(n, i.label, i.colour) for n, i in OPTIMIZERS.items() if n not in preset_runs]
-    library = [o for o in library_picker.options(_option) if o["value"] not in preset_runs]
+    opts = [picker_option(k, r["label"], r["colour"]) for k, r in preset_runs.items()]
+    opts += [
+        picker_option(n, i.label, i.colour) for n, i in OPTIMIZERS.items() if n not in preset_runs
+    ]
+    library = [o for o in library_picker.options(picker_option) if o["value"] not in preset_runs]
     return [*opts, rule_editor.option(), *library]
 
 
@@ -486,7 +489,7 @@ def sidebar(init: dict) -> html.Aside:
                     placeholder="choose one or more…",
                     className="opt-dd",
                 ),
-                html.Div(library_picker.note(), className="opt-more"),
+                *library_picker.line(),
                 _msg(ids.OPTIMIZERS_MSG),
                 html.Div(
                     [

@@ -4,35 +4,90 @@ Every rule of the installed libraries that can draw a path (refused ones left ou
 joins the picker after the notes' rules, each with its own colour, searchable by name,
 and a line under the picker counts them by library ("113 more from pytorch-optimizer
 4.1.0, …"). Nothing here when none of torch, pytorch-optimizer, optax is installed.
+
+Finding them imports torch and jax and tries each rule on a bowl (seconds), so building
+the app does none of it: the page opens with the notes' rules at once. The first page's
+callback starts one background thread per process that finds them; the line says
+"Looking up…" and a timer asks again every second until they are found, and a search
+adds them to the picker. Pages served after that carry them from the start.
 """
 
 from __future__ import annotations
 
-import functools
+import importlib.util
+import logging
+import threading
+
+from dash import Input, Output, State, dcc, html, no_update
 
 from optimizers import OPTIMIZERS, library
+from viz.ui import ids
+
+NOTE = "opt-more"  # the line under the picker
+POLL = "opt-more-poll"  # its timer while the rules are being looked up
+POLL_MS = 1000
+WAIT_S = 10.0  # a search waits at most this long for the rules to be found
+LOOKING = "Looking up other libraries' rules (torch, pytorch-optimizer, optax)…"
+log = logging.getLogger("optviz")
+
+_lock = threading.Lock()
+_found = threading.Event()
+_finder: threading.Thread | None = None
+_entries: tuple[tuple[str, str, str], ...] = ()
 
 
-@functools.cache
-def entries() -> tuple[tuple[str, str, str], ...]:
-    """``(name, colour, source)`` of each drawable library rule, grouped by library."""
-    return tuple((n, OPTIMIZERS[n].colour, src) for n, src in library.drawable().items())
+def _find() -> None:
+    global _entries
+    try:
+        _entries = tuple((n, OPTIMIZERS[n].colour, s) for n, s in library.drawable().items())
+    except Exception:  # a broken library install costs its rules, not the page
+        log.exception("finding the library rules failed; the picker offers none")
+    finally:
+        _found.set()
 
 
-def options(make_option) -> list[dict]:
-    """The picker's options for the library rules; ``make_option(value, label, colour)``."""
+def found() -> tuple[tuple[str, str, str], ...] | None:
+    """``(name, colour, source)`` of each drawable library rule, grouped by library, if
+    they have been found in this process; ``None`` before (never starts finding them)."""
+    return _entries if _found.is_set() else None
+
+
+def find(timeout: float) -> tuple[tuple[str, str, str], ...] | None:
+    """``found()``, first starting the search (once per process) and waiting up to
+    ``timeout`` seconds for it."""
+    global _finder
+    with _lock:
+        if _finder is None:
+            _finder = threading.Thread(target=_find, name="optviz-library-rules", daemon=True)
+            _finder.start()
+    _found.wait(timeout)
+    return found()
+
+
+def installed() -> bool:
+    """Is any of the libraries installed? (Asked of the import system, importing nothing.)"""
+    return any(importlib.util.find_spec(m) for m in ("torch", "pytorch_optimizer", "optax"))
+
+
+def options(make_option, rules=None) -> list[dict]:
+    """The picker's options for the library rules (``rules``, else those found so far);
+    ``make_option(value, label, colour)``."""
     out = []
-    for name, colour, source in entries():
+    for name, colour, source in (found() or ()) if rules is None else rules:
         opt = make_option(name, name, colour)
         opt["search"] = f"{name} {source}"
         out.append(opt)
     return out
 
 
-def note() -> str:
-    """``"113 more from pytorch-optimizer 4.1.0, 13 from torch.optim 2.13.0: type to search"``."""
+def note(rules=None) -> str:
+    """``"113 more from pytorch-optimizer 4.1.0, 13 from torch.optim 2.13.0: type to
+    search"`` for ``rules`` (else those found so far); ``LOOKING`` while not yet found."""
+    rules = found() if rules is None else rules
+    if rules is None:
+        return LOOKING if installed() else ""
     counts: dict[str, int] = {}
-    for _, _, source in entries():
+    for _, _, source in rules:
         counts[source] = counts.get(source, 0) + 1
     if not counts:
         return ""
@@ -41,3 +96,53 @@ def note() -> str:
         for i, (src, n) in enumerate(sorted(counts.items(), key=lambda kv: -kv[1]))
     ]
     return ", ".join(parts) + ": type a name to search"
+
+
+def line() -> list:
+    """The line under the picker, and the timer that asks for it again while the rules
+    are being looked up (stopped from the start once they have been found)."""
+    looking = found() is None and installed()
+    return [
+        html.Div(note(), id=NOTE, className="opt-more"),
+        dcc.Interval(id=POLL, interval=POLL_MS, disabled=not looking),
+    ]
+
+
+def update(search, shown, current, make_option, wait: float = WAIT_S):
+    """The callback's work: ``(line, options, stop the timer)``. The line is
+    ``no_update`` if ``shown`` already says it. While the user searches (``search``, a
+    non-empty text) it waits up to ``wait`` seconds for the rules and the options
+    (``current``, a list) gain those they lack; otherwise nothing waits and the options
+    are ``no_update`` (a scene applied meanwhile writes them itself, the library rules
+    included once found). Anything else in the props is taken as no search, no options."""
+    searching = isinstance(search, str) and search != ""
+    rules = find(wait if searching else 0.0)
+    text = note(rules) if rules is not None else LOOKING
+    text = no_update if text == shown else text
+    if rules is None:
+        return text, no_update, no_update
+    extra = []
+    if searching and isinstance(current, list):
+        have = {
+            o["value"] for o in current if isinstance(o, dict) and isinstance(o.get("value"), str)
+        }
+        extra = [o for o in options(make_option, rules) if o["value"] not in have]
+    return text, [*current, *extra] if extra else no_update, True
+
+
+def register(app, make_option) -> None:
+    """Fill the line when a page opens (and on the timer until the rules are found), and
+    the picker's library rules when the user searches it."""
+
+    @app.callback(
+        Output(NOTE, "children"),
+        Output(ids.OPTIMIZERS, "options", allow_duplicate=True),
+        Output(POLL, "disabled"),
+        Input(ids.OPTIMIZERS, "search_value"),
+        Input(POLL, "n_intervals"),
+        State(NOTE, "children"),
+        State(ids.OPTIMIZERS, "options"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def fill(search, _ticks, shown, current):
+        return update(search, shown, current, make_option)
