@@ -35,7 +35,7 @@ redis:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; \
 	fi
 
-# The fast suite first (~5 min): a broken build fails before the browser tests (~14 min) start.
+# The fast suite first (~6 min): a broken build fails before the browser tests (~8 min) start.
 test: $(STAMP) browser redis
 	$(PY) -m pytest -q -m "not e2e" $(PYTEST_ARGS)
 	$(PY) -m pytest -q -m e2e $(PYTEST_ARGS)

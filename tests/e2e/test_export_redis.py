@@ -34,9 +34,9 @@ def stack():
             yield web, worker
 
 
-def test_exports_run_in_the_celery_worker_and_download(dash_br, stack, tmp_path):
+def test_exports_run_in_the_celery_worker_and_download(browser_tab, stack, tmp_path):
     web, worker = stack
-    d = dash_br
+    d = browser_tab
     d.driver.get(f"http://127.0.0.1:{web.port}/")
     wait(d, f"!!{GRAPH.format(ids.CONTOUR_TOP)}", timeout=LOAD)
     wait(d, "window.dash_clientside.optviz.state.runs.length === 6", timeout=LOAD)

@@ -10,9 +10,8 @@ import time
 import pytest
 from selenium import webdriver
 
-from app import create_app
 from tests.conftest import pytest_setup_options
-from tests.e2e.browser import free_port, js, set_props, type_into, until, wait
+from tests.e2e.browser import js, set_props, type_into, until, wait
 from viz.scene import landscape as L
 from viz.ui import ids
 
@@ -51,11 +50,14 @@ def weights(widths) -> str:
 
 
 @pytest.fixture
-def duo(dash_duo):
-    dash_duo.driver.set_window_size(1280, 1000)
-    dash_duo.start_server(create_app(), port=free_port())
-    dash_duo.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=30)
-    return dash_duo
+def window_size():
+    return (1280, 1000)
+
+
+@pytest.fixture
+def duo(app_page):
+    app_page.wait_for_element(f"#{ids.CONTOUR_TOP} .js-plotly-plot", timeout=30)
+    return app_page
 
 
 def test_network_scene_in_the_main_views_widths_redraw_and_the_link_reopens_it(duo):
