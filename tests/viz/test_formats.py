@@ -363,3 +363,20 @@ def test_a_video_is_tagged_and_read_back_with_its_matrix(tmp_path, fmt):
 def test_delays_in_ms_follow_the_fps():
     assert formats.frame_delays_ms(3, 30) == [33, 34, 33]
     assert sum(formats.frame_delays_ms(300, 30)) == 10_000
+
+
+def test_a_videos_frames_converted_with_the_memo_equal_each_frame_alone():
+    """The memo reuses the previous frame's choice for unchanged blocks only: every frame's
+    planes equal those of the frame converted on its own (a line moving over a pattern)."""
+    rng = np.random.default_rng(3)
+    palette = rng.integers(0, 256, (12, 3)).astype(np.uint8)
+    base = rng.integers(0, 12, (40, 60)).astype(np.uint8)
+    memo: dict = {}
+    for k in range(6):
+        indices = base.copy()
+        indices[10 + k : 13 + k, 5 : 50 - k] = (k * 5) % 12  # a moving, shrinking stroke
+        alone = formats.yuv_planes(indices, palette, True)
+        assert formats.yuv_planes(indices, palette, True, memo) == alone
+    assert memo["quad"].shape == (20, 30, 4)  # it was used, frame after frame
+    other = palette[::-1].copy()  # another palette: nothing reused
+    assert formats.yuv_planes(base, other, True, memo) == formats.yuv_planes(base, other, True)

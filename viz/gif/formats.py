@@ -295,7 +295,9 @@ _VIDEO_ARGS = {
 _SUBSAMPLED = {"mp4": True, "webm": False}  # yuv420p / yuv444p
 
 
-def yuv_planes(indices: np.ndarray, colours: np.ndarray, subsample: bool) -> bytes:
+def yuv_planes(
+    indices: np.ndarray, colours: np.ndarray, subsample: bool, memo: dict | None = None
+) -> bytes:
     """A frame of palette ``indices`` into ``colours`` (RGB) as BT.709 limited-range planes:
     yuv420p if ``subsample`` (even sizes only), else yuv444p. The conversion is done once
     per palette colour (or pair of colours) and looked up per pixel.
@@ -307,6 +309,9 @@ def yuv_planes(indices: np.ndarray, colours: np.ndarray, subsample: bool) -> byt
     displays nearest to the pixel's (``_luma_table``). The mean colour with least-squares
     luma, the previous choice, left Beale's contour map 8.0/255 from the GIF before any
     encoder; this 6.2, its thin lines in their own hue where the mean made them duller.
+
+    ``memo`` (one dict per video): the previous frame's blocks and choices, so that only
+    the blocks that changed are chosen again (a block's choice depends on it alone).
     """
     y, cb, cr = _colour_codes(np.asarray(colours, dtype=np.float32) * np.float32(1 / 255))
     if not subsample:
@@ -317,11 +322,18 @@ def yuv_planes(indices: np.ndarray, colours: np.ndarray, subsample: bool) -> byt
     quad = np.stack([indices[dy::2, dx::2] for dy, dx in corners], axis=-1).astype(np.intp)
     pick = quad[..., 0].copy()  # a block of one colour keeps it
     mixed = (quad != quad[..., :1]).any(axis=-1)
+    palette = np.ascontiguousarray(colours, dtype=np.uint8).tobytes()
+    if memo is not None and memo.get("palette") == palette and memo["quad"].shape == quad.shape:
+        same = (quad == memo["quad"]).all(axis=-1)
+        pick[same] = memo["pick"][same]
+        mixed &= ~same
     q = quad[mixed]  # (n, 4)
     if len(q):
         # cost of giving the block pixel k's colour: its pixels' error with it, less the bonus
         cost = error[q[:, :, None], q[:, None, :]].sum(axis=1) - _SATURATION_BONUS * saturation[q]
         pick[mixed] = np.take_along_axis(q, cost.argmin(axis=1)[:, None], axis=1)[:, 0]
+    if memo is not None:
+        memo.update(palette=palette, quad=quad, pick=pick)
     y_plane = np.empty(indices.shape, dtype=np.uint8)
     for n, (dy, dx) in enumerate(corners):
         y_plane[dy::2, dx::2] = luma[quad[..., n], pick]
@@ -432,11 +444,12 @@ def encode_video(fmt: str, fp, frames: Iterable[tuple[np.ndarray, np.ndarray]], 
             preexec_fn=_die_with_parent,
         )
         count = 0
+        memo: dict = {}
         try:
             try:
                 for indices, colours in frames:
                     px = _even(indices) if subsample else indices
-                    proc.stdin.write(yuv_planes(px, colours, subsample))
+                    proc.stdin.write(yuv_planes(px, colours, subsample, memo))
                     count += 1
             except BrokenPipeError:
                 pass  # ffmpeg stopped early: its message is read below
