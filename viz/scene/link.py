@@ -69,16 +69,22 @@ def scene_to_dict(scene: Scene) -> dict:
         out["b"] = scene.batch_size
     if scene.noise:
         out["n"], out["sd"] = scene.noise, scene.seed
+    _view_fields(scene, out)
+    preset = PRESETS.get(out["p"])
+    if scene.style.camera != (preset.style if preset is not None else default_style(s)).camera:
+        out["c"] = scene.style.camera  # the reader starts from the same style
+    return out
+
+
+def _view_fields(scene: Scene, out: dict) -> None:
+    """What every scene's link carries where it differs from the default: tolerance,
+    arrows, the step shown."""
     if scene.tolerance != DEFAULT_TOLERANCE:
         out["t"] = scene.tolerance
     if scene.arrows:
         out["a"] = True
     if scene.step:
         out["k"] = scene.step
-    preset = PRESETS.get(out["p"])
-    if scene.style.camera != (preset.style if preset is not None else default_style(s)).camera:
-        out["c"] = scene.style.camera  # the reader starts from the same style
-    return out
 
 
 def _network_to_dict(scene: Scene) -> dict:
@@ -88,12 +94,7 @@ def _network_to_dict(scene: Scene) -> dict:
         "s": NETWORK,
         "nw": landscape.spec_to_dict(scene.network),
     }
-    if scene.tolerance != DEFAULT_TOLERANCE:
-        out["t"] = scene.tolerance
-    if scene.arrows:
-        out["a"] = True
-    if scene.step:
-        out["k"] = scene.step
+    _view_fields(scene, out)
     if scene.style.camera != network_scene(landscape.LandscapeSpec()).style.camera:
         out["c"] = scene.style.camera
     return out
