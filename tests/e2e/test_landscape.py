@@ -63,7 +63,9 @@ def duo(app_page):
 def test_network_scene_in_the_main_views_widths_redraw_and_the_link_reopens_it(duo):
     d1 = duo.driver
     set_props(duo, ids.SURFACE, {"value": "network"})  # picked by hand: its preset applies
-    first = until(lambda: (p := picture(d1)) and weights((2, 16, 16, 1)) in p["note"] and p)
+    first = until(
+        lambda: (p := picture(d1)) and weights((2, 16, 16, 1)) in p["note"] and p["trails"] and p
+    )
     assert first["x_title"].startswith("PC1 (") and first["y_title"].startswith("PC2 (")
     assert first["x3d"] == first["x_title"]
     labels = ["SGD", "Momentum", "NAG", "Adagrad", "RMSprop", "Adam"]
@@ -84,9 +86,13 @@ def test_network_scene_in_the_main_views_widths_redraw_and_the_link_reopens_it(d
 
     # New widths: the landscape and the paths are redrawn in the main views.
     type_into(duo, ids.NETWORK_WIDTHS, "2,8,8,1", enter=True)
-    second = until(lambda: (p := picture(d1)) and weights((2, 8, 8, 1)) in p["note"] and p)
+    second = until(
+        lambda: (p := picture(d1))
+        and weights((2, 8, 8, 1)) in p["note"]
+        and [t[1] for t in p["trails"]] != [t[1] for t in first["trails"]]
+        and p
+    )
     assert second["z"] != first["z"]
-    assert [t[1] for t in second["trails"]] != [t[1] for t in first["trails"]]
     assert wait(duo, f"document.getElementById('{ids.NETWORK_MSG}').innerText === ''")
 
     time.sleep(1.0)  # the link follows the last change
@@ -100,7 +106,13 @@ def test_network_scene_in_the_main_views_widths_redraw_and_the_link_reopens_it(d
         d2.set_window_size(1280, 1000)
         d2.get(link)
         try:
-            got = until(lambda: (p := picture(d2)) and weights((2, 8, 8, 1)) in p["note"] and p)
+            # the note comes with the landscape, the trails with the overlay just after it
+            got = until(
+                lambda: (p := picture(d2))
+                and weights((2, 8, 8, 1)) in p["note"]
+                and len(p["trails"]) == len(labels)
+                and p
+            )
         except AssertionError:
             d2.save_screenshot("/tmp/optviz-network-second-failed.png")
             raise
