@@ -270,7 +270,7 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-IN_FLIGHT = 32  # requests sent at once when a worker is killed (more than it can answer in 0.15 s)
+IN_FLIGHT = 8  # requests sent at once when a worker is killed, each ~0.5 s of work (below)
 
 
 def test_killing_a_worker_mid_request_leaves_the_server_serving():
@@ -278,11 +278,14 @@ def test_killing_a_worker_mid_request_leaves_the_server_serving():
         workers = _wait(lambda: len(server.worker_pids()) == 2 and server.worker_pids(), 30, "2")
         app = App.fetch(server.port)
         body = recompute_body(app)
-        # distinct settings per request: none is answered from a cache in a few ms
+        # Distinct settings per request, none answered from a cache, and each slow enough
+        # to be in flight when the kill comes: 5,000 steps on Ackley (no compiled loop).
         bodies = []
         for seed in range(IN_FLIGHT):
             c = Client(app, port=0, seed=100 + seed)
-            bodies.append(app.body(c.recompute, c.values, c.change_hyper() + c.change_hyper()))
+            c.values["surface.value"], c.values["steps.value"] = "ackley", "5000"
+            changed = c.change_hyper() + c.change_hyper() + ["surface.value", "steps.value"]
+            bodies.append(app.body(c.recompute, c.values, changed))
 
         # Requests in flight on both workers while one of them is killed.
         outcomes: list[object] = []
