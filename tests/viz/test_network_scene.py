@@ -15,7 +15,7 @@ from PIL import Image
 
 from viz import figures, gif
 from viz.figures import landscape as F
-from viz.scene import PRESETS, Scene, link
+from viz.scene import PRESETS, Scene, link, outcome, validate
 from viz.scene import landscape as L
 from viz.scene.geometry import axis_titles
 from viz.ui import callbacks, network_box, share
@@ -151,6 +151,25 @@ def test_page_compute_draws_the_scene_with_the_main_views():
     # the other panels say they are not for this scene
     with pytest.raises(ValueError, match="network scene"):
         common.scene_of(o.state)
+
+
+def test_status_words_come_from_the_networks_own_gradient():
+    o = callbacks.compute(settings())
+    res = L.cached(SMALL)
+    runs = o.traj["runs"]
+    for i, r in enumerate(runs):
+        _, g = res.model.backprop(res.runs[i].thetas[-1], res.X, res.y, loss=False)
+        assert r["grad_norm"] == pytest.approx(float(np.linalg.norm(g)), rel=1e-12)
+    norms = [r["grad_norm"] for r in runs]
+    window = res.window()
+    low = outcome.results_rows(runs, res.grid_surface, min(norms) / 2, window)
+    assert [row["status"] for row in low] == ["still moving"] * len(runs)
+    high = outcome.results_rows(runs, res.grid_surface, max(norms) * 2, window)
+    assert [row["status"] for row in high] == ["stationary"] * len(runs)
+    # what the browser sends back is checked: a damaged norm is a message, not a crash
+    traj = {**o.traj, "runs": [{**runs[0], "grad_norm": "abc"}, *runs[1:]]}
+    with pytest.raises(ValueError, match="damaged"):
+        validate.drawn_runs(traj)
 
 
 @pytest.mark.parametrize(

@@ -300,6 +300,19 @@ class Result:
     def window(self) -> tuple[tuple[float, float], tuple[float, float]]:
         return (float(self.a[0]), float(self.a[-1])), (float(self.b[0]), float(self.b[-1]))
 
+    @cached_property
+    def grad_norm(self) -> tuple[float | None, ...]:
+        """Per rule: ‖∇C(θ)‖ at its last step on the whole data set (None if diverged),
+        by backpropagation: what says whether a run has stopped, in the network's space."""
+        norms = []
+        for run in self.runs:
+            if run.diverged_at is not None:
+                norms.append(None)
+                continue
+            _, g = self.model.backprop(run.thetas[-1], self.X, self.y, loss=False)
+            norms.append(float(np.linalg.norm(g)))
+        return tuple(norms)
+
     def boundary(self, rule: int, step: int, n: int = 40):
         """``(xs, ys, prob (n, n))``: rule ``rule``'s network at ``step`` over the inputs."""
         theta = self.runs[rule].thetas[min(step, self.spec.steps)]

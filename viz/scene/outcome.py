@@ -15,6 +15,11 @@ minimum value (if it knows one), the status is the first of these that holds:
   window's diagonal (a plateau, or a step size that has shrunk to nothing).
 - **still moving** — anything else.
 
+A run of the network scene is judged in its own space, the network's weights θ: given
+``grad_norm`` = ‖∇C(θ)‖ at its last step (full data set), it is **stationary** when that is
+≤ tol and **still moving** otherwise (the plane's gradient at a projection says nothing
+about the network, and the network knows no minimum).
+
 "Steps to tol" is the first step from which |f − f*| ≤ tol holds to the end of the run
 (a run that touches the tolerance and leaves it again has not reached it); "—" where f*
 is unknown.
@@ -44,10 +49,14 @@ def steps_to_tol(loss: np.ndarray, f_star: float | None, tol: float) -> int | No
     return int(outside[-1] + 1) if outside.size else 0
 
 
-def status(surface, points: np.ndarray, loss: np.ndarray, diverged_at, tol: float, window):
+def status(
+    surface, points: np.ndarray, loss: np.ndarray, diverged_at, tol: float, window, grad_norm=None
+):
     """The status word of one run (see the module's docstring)."""
     if diverged_at is not None:
         return f"diverged at step {diverged_at}"
+    if grad_norm is not None:  # a network's run: its own gradient decides
+        return "stationary" if grad_norm <= tol else "still moving"
     finite = np.nonzero(np.isfinite(points).all(axis=1))[0]
     if finite.size == 0:
         return "still moving"
@@ -80,8 +89,9 @@ def status(surface, points: np.ndarray, loss: np.ndarray, diverged_at, tol: floa
 
 
 def results_rows(runs: list[dict], surface, tol: float, window) -> list[dict]:
-    """Per drawn run (``x``, ``y``, ``loss`` lists with None where diverged): final loss,
-    distance to the nearest known minimum, steps to tol and status."""
+    """Per drawn run (``x``, ``y``, ``loss`` lists with None where diverged; a network's
+    run also ``grad_norm``): final loss, distance to the nearest known minimum, steps to tol
+    and status."""
     minima = np.array(surface.minima, dtype=float).reshape(-1, 2)
     rows = []
     for r in runs:
@@ -103,7 +113,9 @@ def results_rows(runs: list[dict], surface, tol: float, window) -> list[dict]:
                 "final_loss": final,
                 "distance": dist,
                 "steps_to_tol": reached,
-                "status": status(surface, pts, loss, r["diverged_at"], tol, window),
+                "status": status(
+                    surface, pts, loss, r["diverged_at"], tol, window, r.get("grad_norm")
+                ),
             }
         )
     return rows

@@ -87,7 +87,8 @@ def window(value, default):
 
 def drawn_runs(traj) -> list[dict]:
     """The runs of a (browser-held) trajectories store: each with ``x``, ``y``, ``loss`` as
-    equal-length lists of numbers (``None`` for a diverged step) and ``diverged_at``."""
+    equal-length lists of numbers (``None`` for a diverged step), ``diverged_at`` and, for
+    a network's run, ``grad_norm`` (a number or ``None``)."""
     runs = mapping(traj).get("runs")
     if not isinstance(runs, list):
         raise ValueError("no runs drawn yet")
@@ -101,6 +102,7 @@ def drawn_runs(traj) -> list[dict]:
         ok = isinstance(r, dict) and all(numbers(r.get(k)) for k in ("x", "y", "loss"))
         ok = ok and len(r["x"]) == len(r["y"]) == len(r["loss"]) > 0
         d = r.get("diverged_at") if isinstance(r, dict) else None
+        ok = ok and numbers([r.get("grad_norm")])  # a network's run: its gradient's norm
         if not ok or not (d is None or (isinstance(d, int) and not isinstance(d, bool))):
             raise ValueError("the drawn runs are damaged; change any setting to redraw")
     return runs

@@ -595,6 +595,8 @@ def compute_network(settings: Settings, state: dict | None = None) -> Outcome:
             link.preset_keys(scene), scene.resolved_runs(), trajectories, strict=True
         )
     ]
+    for payload, norm in zip(runs, res.grad_norm, strict=True):
+        payload["grad_norm"] = norm  # the status words come from the network's own gradient
     bg_key = repr(("network", landscape.spec_to_dict(spec), style))
     draw(out, scene, runs, surface, window, surface.start, bg_key, state)
     keys = list(link.preset_keys(scene))
