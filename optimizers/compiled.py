@@ -83,6 +83,20 @@ def _per_step(rule: str, h: dict, alpha: list[float], t0: int) -> np.ndarray:
     return c
 
 
+# The β's of the bias corrections: one value for all rows (1 - β**t is computed per step
+# for all rows at once; a column of them takes the pure path).
+_SHARED = {"beta1", "beta2"}
+
+
+def _number(v) -> bool:
+    return v.__class__ in (float, int, bool)
+
+
+def _column(v) -> bool:
+    """A column of per-row values as optimizers.tuning gives them: floats, shape (B, 1)."""
+    return isinstance(v, np.ndarray) and v.dtype == np.float64 and v.ndim == 2 and v.shape[1] == 1
+
+
 def rule_of(opt: Optimizer) -> str | None:
     """The rule name if ``opt`` is a registered rule the fused loops cover, else None."""
     info = OPTIMIZERS.get(opt.name) if opt.name in RULES else None
@@ -90,15 +104,26 @@ def rule_of(opt: Optimizer) -> str | None:
     # The registry's entry is still the built-in factory of that name (optimizers/<name>.py)
     if getattr(factory, "__module__", "") != f"optimizers.{opt.name}" or opt.hyper is None:
         return None
-    # One number per hyperparameter (optimizers.tuning gives rows their own: arrays).
-    numbers = all(v.__class__ in (float, int, bool) for k, v in opt.hyper.items() if k != "lr")
+    # One number per hyperparameter, or one per row (optimizers.tuning's columns).
+    others = all(
+        _number(v) or (_column(v) and k not in _SHARED) for k, v in opt.hyper.items() if k != "lr"
+    )
     lr = opt.hyper.get("lr")
-    return opt.name if numbers and (lr.__class__ in (float, int) or callable(lr)) else None
+    return opt.name if others and (_number(lr) or _column(lr) or callable(lr)) else None
+
+
+def rows(opt: Optimizer) -> int | None:
+    """How many rows ``opt``'s columns are for (None: no column, any batch)."""
+    sizes = {len(v) for v in (opt.hyper or {}).values() if _column(v)}
+    return sizes.pop() if sizes else None
 
 
 def learning_rates(lr, steps: int) -> list[float] | None:
     """α_t for t < steps as the rule sees them, or None where a value is not a plain number
-    (a schedule giving arrays: the pure path's broadcasting is its own business)."""
+    (a schedule giving arrays: the pure path's broadcasting is its own business). A column
+    of rates (each row its own) gives ones: the loop reads each row's from the plan."""
+    if _column(lr):
+        return [1.0] * steps
     if not callable(lr):
         return [float(lr)] * steps
     alpha = [lr(t) for t in range(steps)]
@@ -108,15 +133,26 @@ def learning_rates(lr, steps: int) -> list[float] | None:
 
 
 class Plan:
-    """One run on the fused loop: the loop, the rule's numbers, the surface's numbers."""
+    """One run on the fused loop: the loop, the rule's numbers (a row, or one per row of
+    the batch), its rates where each row has its own, the surface's numbers."""
 
     def __init__(self, loop, rule: str, hyper: dict, params: tuple[float, ...]):
         self.loop, self.rule, self.hyper = loop, rule, hyper
-        self.h = np.zeros(6)
-        numbers = _numbers(rule, hyper)
-        self.h[: len(numbers)] = numbers
+        numbers = _numbers(rule, hyper)  # floats, or columns (B, 1): 1 - β per row as numpy does
+        n = max((len(v) for v in numbers if isinstance(v, np.ndarray)), default=1)
+        self.h = np.zeros((n, 6))
+        for j, v in enumerate(numbers):
+            self.h[:, j] = np.ravel(v)
+        self.hstride = int(n > 1 or any(isinstance(v, np.ndarray) for v in numbers))
+        lr = hyper["lr"]
+        self.lr = np.ravel(lr).copy() if _column(lr) else np.zeros(1)
+        self.lstride = int(_column(lr))
         self.sp = np.zeros(3)
         self.sp[: len(params)] = params
+
+    def args(self) -> tuple:
+        """The loop's arguments before the per-step numbers."""
+        return self.sp, self.h, self.hstride, self.lr, self.lstride
 
     def per_step(self, alpha: list[float], t0: int) -> np.ndarray:
         return _per_step(self.rule, self.hyper, alpha, t0)
@@ -270,7 +306,8 @@ def _build(fused, rule: str, value_fn, grad_fn):
 
     value, grad = (numba.njit(error_model="numpy")(f) for f in (value_fn, grad_fn))
     loop = fused.kernel(rule, value, grad)
-    numbers, steps, start = (np.zeros(3), np.zeros(6), np.ones((1, 4))), 0, np.zeros((8, 1))
+    numbers = (np.zeros(3), np.zeros((1, 6)), 0, np.zeros(1), 0, np.ones((1, 4)))
+    steps, start = 0, np.zeros((8, 1))
     loop(*numbers, steps, *start, np.zeros((2, 2)), np.zeros((2, 1)), np.zeros(1, np.int64), 1.0)
     return loop
 

@@ -114,10 +114,13 @@ UPDATES = {
 def kernel(rule: str, value, grad):
     """The fused loop of ``rule`` on the surface with compiled ``value`` and ``grad``.
 
-    ``kernel(sp, h, c, t0, x, y, sx0, sx1, sx2, sy0, sy1, sy2, points, losses, diverged,
-    r2max)`` takes every start from step ``t0`` through the ``len(c)`` steps whose numbers
-    are ``c`` (rows α_t and bias corrections): coordinates ``x``, ``y`` (B,) and three
-    state slots per coordinate (B,) in place, writing ``points[t0 + k + 1]`` (2B,: x, y
+    ``kernel(sp, h, hstride, lr, lstride, c, t0, x, y, sx0, sx1, sx2, sy0, sy1, sy2, points,
+    losses, diverged, r2max)`` takes every start from step ``t0`` through the ``len(c)``
+    steps whose numbers are ``c`` (rows α_t and bias corrections): coordinates ``x``, ``y``
+    (B,) and three state slots per coordinate (B,) in place. Row i's fixed numbers are
+    ``h[i * hstride]`` (one row for all, or one each) and its α is ``lr[i]`` where
+    ``lstride`` is 1 (its own constant rate) or ``c[k, 0]`` where it is 0. It writes
+    ``points[t0 + k + 1]`` (2B,: x, y
     of each start) and ``losses[t0 + k + 1]`` (and at t0 = 0 the start's loss), with
     run()'s verdicts: ``diverged[i]`` is the first step whose point
     is not finite, beyond √r2max, or has a loss that is not finite, and every point and
@@ -126,10 +129,29 @@ def kernel(rule: str, value, grad):
     """
     update, probe = UPDATES[rule]
 
-    def fused(sp, h, c, t0, x, y, sx0, sx1, sx2, sy0, sy1, sy2, points, losses, diverged, r2max):
+    def fused(
+        sp,
+        h,
+        hstride,
+        lr,
+        lstride,
+        c,
+        t0,
+        x,
+        y,
+        sx0,
+        sx1,
+        sx2,
+        sy0,
+        sy1,
+        sy2,
+        points,
+        losses,
+        diverged,
+        r2max,
+    ):
         n = x.shape[0]
         p = (sp[0], sp[1], sp[2])
-        hs = (h[0], h[1], h[2], h[3], h[4], h[5])
         if t0 == 0:
             for i in range(n):
                 loss = value(x[i], y[i], p)
@@ -137,9 +159,12 @@ def kernel(rule: str, value, grad):
                 ok = (x[i] * x[i] + y[i] * y[i] <= r2max) & np.isfinite(loss)
                 diverged[i] = -1 if ok else 0
         for k in range(c.shape[0]):
-            cs = (c[k, 0], c[k, 1], c[k, 2], c[k, 3])
             t = t0 + k + 1
             for i in range(n):
+                j = i * hstride
+                hs = (h[j, 0], h[j, 1], h[j, 2], h[j, 3], h[j, 4], h[j, 5])
+                a = lr[i * lstride] if lstride == 1 else c[k, 0]  # index 0 when unused
+                cs = (a, c[k, 1], c[k, 2], c[k, 3])
                 px, py = x[i], y[i]
                 gx, gy = grad(probe(px, sx0[i], hs), probe(py, sy0[i], hs), p)
                 px, sx0[i], sx1[i], sx2[i] = update(px, gx, sx0[i], sx1[i], sx2[i], hs, cs)

@@ -42,15 +42,15 @@ import numpy as np
 
 from optimizers.budget import Budget
 from optimizers.checks import positive, whole
-from optimizers.run import check_run_args, run
+from optimizers.run import check_run_args
 from optimizers.tuning import (
     MAX_STARTS,
     OBJECTIVES,
     Scores,
-    batched_optimizer,
     f_star,
     numeric_spec,
     rule_info,
+    scored_run,
     start_grid,
 )
 
@@ -365,17 +365,15 @@ def phase_diagram(
         x.name: np.repeat(np.tile(xs, ny), per),
         y.name: np.repeat(np.repeat(ys, nx), per),
     }
-    opt = batched_optimizer(rule, {k: v for k, v in fixed.items() if k not in cols}, cols)
+    others = {k: v for k, v in fixed.items() if k not in cols}
     batch = np.tile(grid, (nx * ny, 1))
     fstar = f_star(surface)
     edges = block_edges(steps)
     scores = Scores(fstar, tol, len(batch), steps, edges=edges)
-    traj = run(
-        opt, surface, batch, steps, noise, seed, record="last", monitor=scores, budget=budget
-    )
-    diverged = traj.diverged_at >= 0
+    at = scored_run(rule, others, cols, surface, batch, steps, scores, noise, seed, budget)
+    diverged = at >= 0
     obj = scores.objectives(steps, diverged)
-    rate = measured_rate(scores.blocks, scores.edges)
+    rate = np.where(diverged, np.nan, measured_rate(scores.blocks, scores.edges))  # none
     shape = (ny, nx, per)
     with np.errstate(invalid="ignore"):
         mean = {k: v.reshape(shape).mean(axis=2) for k, v in obj.items()}

@@ -137,6 +137,8 @@ def run(
     start, steps, noise = check_run_args(start, steps, noise, seed)
     check_oracle(opt, surface)
     fusable = record == "all" and monitor is None and not noise
+    batch = start.shape[0] if start.ndim == 2 else None
+    fusable = fusable and compiled.rows(opt) in (None, batch)  # columns: one value per start
     plan = compiled.plan(opt, surface) if fusable else None
     alpha = compiled.learning_rates(opt.hyper["lr"], steps) if plan is not None else None
     if alpha is not None:
@@ -228,7 +230,7 @@ def _run_fused(plan: compiled.Plan, alpha: list[float], start, steps: int, budge
             budget.tick()
         n = min(chunk, steps - t0)
         c = plan.per_step(alpha[t0 : t0 + n], t0)
-        plan.loop(plan.sp, plan.h, c, t0, x, y, *state, rows, losses, diverged, _R2)
+        plan.loop(*plan.args(), c, t0, x, y, *state, rows, losses, diverged, _R2)
         t0 += n
         if t0 >= steps:
             break

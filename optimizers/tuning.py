@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optimizers import compiled
 from optimizers.base import OPTIMIZERS, Optimizer
 from optimizers.budget import Budget
 from optimizers.checks import interval, positive, whole
@@ -138,8 +139,8 @@ class Scores:
     ``blocks`` (the phase diagram's convergence rate is fitted to them).
     """
 
-    def __init__(self, fstar: float, tol: float, rows: int, steps: int, edges=None):
-        self.fstar, self.tol = fstar, tol
+    def __init__(self, fstar: float, tol: float, rows: int, steps: int, edges=None, area=True):
+        self.fstar, self.tol, self.with_area = fstar, tol, area
         self.tail = steps + 1 - final_window(steps)  # the final window's first step
         edges = np.asarray([] if edges is None else edges, dtype=np.int64)
         self.edges = edges[edges <= steps]
@@ -155,7 +156,8 @@ class Scores:
     def __call__(self, t: int, x, losses, alive) -> None:
         d = losses - self.fstar
         np.copyto(self.last_above, t, where=~(d <= self.tol))  # NaN counts as above
-        self.area += np.log10(np.maximum(d, AREA_FLOOR))
+        if self.with_area:
+            self.area += np.log10(np.maximum(d, AREA_FLOOR))
         if t == self.tail:
             self.final = d.copy()
         elif t > self.tail:
@@ -167,6 +169,24 @@ class Scores:
                 np.maximum(self._peak, d, out=self._peak)
             if t in self._ends:
                 self.blocks[self._ends[t]] = self._peak
+
+    def take(self, losses: np.ndarray, rows: slice) -> None:
+        """For ``rows``, what calling this monitor at every step gives, from their recorded
+        ``losses`` (steps + 1, rows) at once: the same numbers for every row that did not
+        diverge (the sums run step by step, each log10 on one step's row, as above)."""
+        d = losses - self.fstar
+        above = ~(d <= self.tol)  # NaN counts as above
+        last = len(d) - 1 - np.argmax(above[::-1], axis=0)
+        self.last_above[rows] = np.where(above.any(axis=0), last, -1)
+        if self.with_area:
+            area = np.zeros(d.shape[1])
+            for row in d:
+                area += np.log10(np.maximum(row, AREA_FLOOR))
+            self.area[rows] = area
+        self.final[rows] = np.maximum.reduce(d[self.tail :], axis=0)
+        ends = np.append(self.edges[1:], len(d))[: len(self.edges)]
+        for i, (a, b) in enumerate(zip(self.edges, ends, strict=True)):
+            self.blocks[i, rows] = np.maximum.reduce(d[a:b], axis=0)
 
     def objectives(self, steps: int, diverged: np.ndarray) -> dict[str, np.ndarray]:
         """Per row: each objective (+inf where diverged)."""
@@ -192,6 +212,33 @@ def start_grid(surface, start, k: int, spread: float = 0.05) -> np.ndarray:
     return np.stack([np.tile(xs, k), np.repeat(ys, k)], axis=-1)
 
 
+# Point-steps recorded at once when the compiled loop scores a batch (48 MB of points
+# and losses): bigger batches go through it in parts of this many rows × steps.
+SCORED_POINTS = 1 << 21
+
+
+def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget):
+    """The rows of ``batch`` (each with its values of ``columns``) run with ``scores`` as
+    monitor: ONE vectorised run. Where the compiled loop is ready (no noise), it runs in
+    parts that record their losses and ``scores`` takes them; the scores are the same.
+    Returns each row's step of divergence (-1: none)."""
+    opt = batched_optimizer(rule, fixed, columns)
+    if noise or compiled.plan(opt, surface) is None:
+        traj = run(
+            opt, surface, batch, steps, noise, seed, record="last", monitor=scores, budget=budget
+        )
+        return traj.diverged_at
+    part = max(1, SCORED_POINTS // (steps + 1))
+    diverged = np.empty(len(batch), dtype=np.int64)
+    for a in range(0, len(batch), part):
+        rows = slice(a, a + part)
+        some = batched_optimizer(rule, fixed, {k: v[rows] for k, v in columns.items()})
+        traj = run(some, surface, batch[rows], steps, budget=budget)
+        scores.take(traj.losses, rows)
+        diverged[rows] = traj.diverged_at
+    return diverged
+
+
 def score_batch(
     rule: str,
     fixed: dict,
@@ -213,13 +260,10 @@ def score_batch(
     trials = len(next(iter(columns.values())))
     per = len(starts) * replicas
     rows = {k: np.repeat(np.asarray(v, dtype=float), per) for k, v in columns.items()}
-    opt = batched_optimizer(rule, fixed, rows)
     batch = np.tile(np.repeat(starts, replicas, axis=0), (trials, 1))
-    scores = Scores(fstar, tol, len(batch), steps)
-    traj = run(
-        opt, surface, batch, steps, noise, seed, record="last", monitor=scores, budget=budget
-    )
-    obj = scores.objectives(steps, traj.diverged_at >= 0)
+    scores = Scores(fstar, tol, len(batch), steps, area=objective == "area")
+    diverged = scored_run(rule, fixed, rows, surface, batch, steps, scores, noise, seed, budget)
+    obj = scores.objectives(steps, diverged >= 0)
     with np.errstate(invalid="ignore"):
         value = obj[objective].reshape(trials, per).mean(axis=1)
         final = obj["final"].reshape(trials, per).mean(axis=1)

@@ -105,6 +105,35 @@ def test_fused_equals_pure_for_every_setting(rule, hyper):
     _same(run(opt, surface, starts, STEPS), run(_pure(opt), surface, starts, STEPS))
 
 
+@pytest.mark.parametrize(
+    "rule, columns",
+    [
+        ("sgd", {"lr": [1e-4, 1e-3, 2e-3]}),
+        ("momentum", {"lr": [1e-4, 1e-3, 5e-3], "momentum": [0.0, 0.5, 0.99]}),
+        ("nesterov", {"lr": [1e-5, 1e-4, 1e-3], "momentum": [0.3, 0.9, 0.95]}),
+        ("rmsprop", {"lr": [1e-3, 0.01, 0.1], "decay": [0.5, 0.9, 0.99]}),
+        ("adagrad", {"eps": [1e-8, 1e-3, 1.0]}),
+        ("adadelta", {"rho": [0.5, 0.9, 0.95]}),
+        ("adam", {"lr": [1e-3, 0.02, 0.5], "eps": [1e-8, 1e-4, 0.1]}),
+        ("nadam", {"lr": [1e-3, 0.02, 0.5]}),
+    ],
+)
+def test_rows_with_their_own_values_equal_pure_bit_for_bit(rule, columns):
+    """optimizers.tuning's batches (a value per row: the tuner's trials, the phase
+    diagram's cells) take the fused loop, with the pure path's bits."""
+    surface = get_surface("rosenbrock")
+    starts = _starts(surface, 21)
+    each = len(starts)
+    cols = {k: np.repeat(v, each) for k, v in columns.items()}
+    opt = batched_optimizer(rule, {}, cols)
+    _ready(opt, surface)
+    batch = np.tile(starts, (3, 1))
+    broken = opt._replace(step=_no_step)  # the pure step would fail: the fused loop ran
+    fast, pure = run(broken, surface, batch, STEPS), run(_pure(opt), surface, batch, STEPS)
+    _same(fast, pure)
+    assert (pure.diverged_at >= 0).any() and (pure.diverged_at < 0).any()
+
+
 @pytest.mark.parametrize("steps", [0, 1, 5000])
 def test_fused_equals_pure_at_any_length(steps):
     """No steps (the start alone), one, and more than one chunk of the loop."""
@@ -131,7 +160,17 @@ def test_run_takes_the_fused_path_where_it_applies():
 
 @pytest.mark.parametrize(
     "case",
-    ["noise", "monitor", "last", "unnamed", "lion", "mccormick", "minibatch", "array-lr", "rows"],
+    [
+        "noise",
+        "monitor",
+        "last",
+        "unnamed",
+        "lion",
+        "mccormick",
+        "minibatch",
+        "array-lr",
+        "rows",
+    ],
 )
 def test_everything_else_takes_the_pure_path(case):
     surface = get_surface("mccormick" if case == "mccormick" else "rosenbrock")
@@ -140,7 +179,7 @@ def test_everything_else_takes_the_pure_path(case):
     opt = get_optimizer("lion" if case == "lion" else "adam")
     if case == "array-lr":
         opt = get_optimizer("sgd", lr=lambda t: np.array([0.01, 0.02]))
-    if case == "rows":  # each row its own β₁ (optimizers.tuning, the phase diagrams)
+    if case == "rows":  # each row its own β₁: the bias corrections 1 - β₁ᵗ are per row
         opt = batched_optimizer("adam", {}, {"beta1": np.array([0.5, 0.9])})
     _ready(get_optimizer("adam"), get_surface("rosenbrock"))
     calls = []

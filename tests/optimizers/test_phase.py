@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from optimizers import get_optimizer, run
+from optimizers import compiled, get_optimizer, run
 from optimizers.budget import Budget, BudgetError
 from optimizers.phase import (
     Axis,
@@ -253,3 +253,26 @@ def test_budget_is_checked_before_running():
             starts=3,
             budget=Budget.of("phase"),
         )
+
+
+@pytest.mark.parametrize(
+    "rule, x, y",
+    [
+        ("momentum", "lr:1e-4:1:log", "momentum:0:0.99"),
+        ("nesterov", "lr:1e-4:1:log", "momentum:0:0.99"),
+        ("rmsprop", "lr:1e-4:1:log", "decay:0.1:0.99"),
+        ("adadelta", "lr:0.1:10:log", "rho:0.5:0.99"),
+    ],
+)
+def test_the_compiled_loop_draws_the_same_map(rule, x, y, monkeypatch):
+    """Cells with their own values take the compiled loop where it is ready: every
+    objective and measured rate as on the pure path, bit for bit."""
+    s = get_surface("ravine")
+    assert compiled.wait(get_optimizer(rule), s, timeout=600)
+    fast = phase_diagram(rule, s, x, y, cells=40, steps=300, starts=2, objective="area")
+    monkeypatch.setattr(compiled, "plan", lambda opt, surface: None)
+    pure = phase_diagram(rule, s, x, y, cells=40, steps=300, starts=2, objective="area")
+    for k in ("value", "final", "steps_to_tol", "area", "rate", "diverged"):
+        assert np.array_equal(getattr(fast, k), getattr(pure, k), equal_nan=True), k
+    assert np.isfinite(fast.rate).any()
+    assert fast.diverged.any() == (rule in ("momentum", "nesterov"))  # large α·λ diverges

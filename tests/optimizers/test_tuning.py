@@ -7,13 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from optimizers import OPTIMIZERS, get_optimizer, run
+from optimizers import OPTIMIZERS, compiled, get_optimizer, run, tuning
 from optimizers.budget import Budget, BudgetError
 from optimizers.tuning import (
     AREA_FLOOR,
     batched_optimizer,
     f_star,
     flatness,
+    score_batch,
     start_grid,
     tune,
 )
@@ -102,6 +103,38 @@ def test_tuning_is_within_5_percent_of_the_raw_dense_best_and_beats_the_defaults
         # (all at the 1e-20 floor of f − f*, or none settling to tol within the steps).
         assert r.objective < r.default_objective or r.objective == r.default_objective == best
         assert len(r.trials_lr) <= 64
+
+
+@pytest.mark.parametrize("surface", ["rosenbrock", "ravine", "quadratic", "booth"])
+@pytest.mark.parametrize("objective", ["final", "steps", "area"])
+def test_scores_on_the_compiled_loop_equal_the_monitors(surface, objective, monkeypatch):
+    """score_batch takes the compiled loop where it is ready and scores the recorded
+    losses afterwards: the same objectives, bit for bit, as the step-by-step monitor."""
+    s = get_surface(surface)
+    starts = start_grid(s, np.array(s.start), K)
+    lrs = np.geomspace(1e-5, 2.0, 40)  # from crawling to diverging
+    common = dict(objective=objective, tol=TOL, fstar=f_star(s))
+    seen = []
+    for rule in compiled.RULES:
+        assert compiled.wait(batched_optimizer(rule, {}, {"lr": lrs}), s, timeout=600)
+        fast = score_batch(rule, {}, {"lr": lrs}, s, starts, STEPS, **common)
+        with monkeypatch.context() as m:
+            m.setattr(compiled, "plan", lambda opt, surface: None)
+            pure = score_batch(rule, {}, {"lr": lrs}, s, starts, STEPS, **common)
+        assert np.array_equal(fast[0], pure[0]) and np.array_equal(fast[1], pure[1]), rule
+        seen.append(fast[0])
+    assert np.isinf(seen).any() and np.isfinite(seen).any()  # diverged and settled rows
+
+
+def test_a_scored_batch_bigger_than_a_part_is_scored_in_parts(monkeypatch):
+    s = get_surface("rosenbrock")
+    starts = start_grid(s, np.array(s.start), K)
+    lrs = np.geomspace(1e-4, 1.0, 30)
+    common = dict(objective="area", tol=TOL, fstar=f_star(s))
+    whole = score_batch("adam", {}, {"lr": lrs}, s, starts, STEPS, **common)
+    monkeypatch.setattr(tuning, "SCORED_POINTS", 7 * (STEPS + 1))  # parts of 7 rows
+    parts = score_batch("adam", {}, {"lr": lrs}, s, starts, STEPS, **common)
+    assert np.array_equal(whole[0], parts[0]) and np.array_equal(whole[1], parts[1])
 
 
 def test_final_is_the_largest_f_of_the_last_tenth_of_a_replayed_run():
