@@ -87,10 +87,12 @@ def test_network_scene_in_the_main_views_widths_redraw_and_the_link_reopens_it(d
     # New widths: the landscape and the paths are redrawn in the main views.
     type_into(duo, ids.NETWORK_WIDTHS, "2,8,8,1", enter=True)
     second = until(
-        lambda: (p := picture(d1))
-        and weights((2, 8, 8, 1)) in p["note"]
-        and [t[1] for t in p["trails"]] != [t[1] for t in first["trails"]]
-        and p
+        lambda: (
+            (p := picture(d1))
+            and weights((2, 8, 8, 1)) in p["note"]
+            and [t[1] for t in p["trails"]] != [t[1] for t in first["trails"]]
+            and p
+        )
     )
     assert second["z"] != first["z"]
     assert wait(duo, f"document.getElementById('{ids.NETWORK_MSG}').innerText === ''")
@@ -108,10 +110,12 @@ def test_network_scene_in_the_main_views_widths_redraw_and_the_link_reopens_it(d
         try:
             # the note comes with the landscape, the trails with the overlay just after it
             got = until(
-                lambda: (p := picture(d2))
-                and weights((2, 8, 8, 1)) in p["note"]
-                and len(p["trails"]) == len(labels)
-                and p
+                lambda: (
+                    (p := picture(d2))
+                    and weights((2, 8, 8, 1)) in p["note"]
+                    and len(p["trails"]) == len(labels)
+                    and p
+                )
             )
         except AssertionError:
             d2.save_screenshot("/tmp/optviz-network-second-failed.png")
