@@ -18,7 +18,7 @@ from viz.gif.phase import phase_image_bytes
 from viz.scene import link
 from viz.ui import apply_scene
 from viz.ui.callbacks import Settings, compute
-from viz.ui.panels import phase
+from viz.ui.panels import common, phase
 from viz.ui.panels import tune as tune_panel
 
 
@@ -126,6 +126,28 @@ def test_phase_bad_input_is_a_message(x, y, cells, message):
 def test_default_axes_follow_the_rule():
     assert phase.default_axes("adam")[1].startswith("beta2:")
     assert phase.default_axes("momentum") == ("lr:1e-05:1:log", "momentum:0:0.99")
+    assert phase.default_axes("adagrad")[1] == "eps:1e-12:0.1:log"
+    assert phase.second_axis("sgd") is None  # lr is its only hyperparameter
+
+
+def test_the_phase_list_greys_sgd_and_starts_at_the_first_rule_with_two_hyperparameters():
+    state = scene("ravine", ["sgd", "momentum", "adam"], "100")
+    opts, value = common.keep_choice(state, None, phase._why_not)
+    assert [o.get("disabled", False) for o in opts] == [True, False, False]
+    assert "lr only" in opts[0]["label"] and value == "momentum"
+    # a choice of SGD (an old page) falls back to the first usable rule
+    assert common.keep_choice(state, "sgd", phase._why_not)[1] == "momentum"
+    # the default axes of every usable rule draw a map
+    for key in ("momentum", "adam"):
+        x, y = phase.default_axes(key)
+        fig, msg, _ = phase.compute_phase(state, key, x, y, "8", "20", "final")
+        assert msg == "" and fig is not no_update, (key, msg)
+    # only SGD: nothing to choose, and the list says why
+    only_sgd = scene("ravine", ["sgd"], "100")
+    opts, value = common.keep_choice(only_sgd, None, phase._why_not)
+    assert value is None and opts[0]["disabled"]
+    fig, msg, _ = phase.compute_phase(only_sgd, None, "lr:1e-4:1:log", "x:0:1", "8", "", "final")
+    assert fig is no_update and "second one" in msg and "SGD has lr only" in msg
 
 
 def test_download_png_draws_the_diagram_shown():

@@ -200,24 +200,33 @@ def scene_tol(window) -> float:
 # ----------------------------------------------------------------------------- callbacks
 
 
-def choices(state):
-    """The optimizer dropdown: the scene's runs, by their labels; keeps nothing stale."""
+def choices(state, why_not=None):
+    """The optimizer dropdown: the scene's runs, by their labels; keeps nothing stale.
+    ``why_not(run)``: None where the panel can use the run, else why not (the option is
+    shown greyed with it); the first usable run is the default."""
     try:
         ps = scene_of(state)
     except ValueError:
         return [], None
-    opts = [{"label": r.resolved().label, "value": k} for k, r in ps.runs.items()]
-    return opts, (opts[0]["value"] if opts else None)
+    opts = []
+    for k, r in ps.runs.items():
+        reason = why_not(r) if why_not is not None else None
+        label = r.resolved().label
+        opt = {"label": f"{label} ({reason})" if reason else label, "value": k}
+        opts.append({**opt, "disabled": True} if reason else opt)
+    usable = [o["value"] for o in opts if not o.get("disabled")]
+    return opts, (usable[0] if usable else None)
 
 
-def keep_choice(state, current):
-    opts, first = choices(state)
-    value = current if current in [o["value"] for o in opts] else first
+def keep_choice(state, current, why_not=None):
+    opts, first = choices(state, why_not)
+    value = current if current in [o["value"] for o in opts if not o.get("disabled")] else first
     return opts, value
 
 
-def register_chooser(app, dropdown_id) -> None:
-    """Keep a dropdown of the scene's optimizers in step with the scene."""
+def register_chooser(app, dropdown_id, why_not=None) -> None:
+    """Keep a dropdown of the scene's optimizers in step with the scene (``why_not``: see
+    :func:`choices`)."""
 
     @app.callback(
         Output(dropdown_id, "options"),
@@ -227,7 +236,7 @@ def register_chooser(app, dropdown_id) -> None:
         State(dropdown_id, "options"),
     )
     def _chooser(state, current, shown):
-        opts, value = keep_choice(state, current)
+        opts, value = keep_choice(state, current, why_not)
         if opts == shown and value == current:
             raise PreventUpdate  # a hyperparameter change: the page has nothing to redo
         return opts, value

@@ -77,9 +77,29 @@ SECOND = {
 }
 
 
+def second_axis(rule: str) -> str | None:
+    """The y axis a rule's map starts with: the one it is best known by, else its first
+    numeric hyperparameter after lr; None for a rule with lr alone (SGD)."""
+    if rule in SECOND:
+        return SECOND[rule]
+    info = OPTIMIZERS.get(rule)
+    for h in info.hyper if info is not None else ():
+        if h.name != "lr" and not h.is_bool:
+            spec = info.spec(h.name)
+            return f"{h.name}:{spec.low:g}:{spec.high:g}" + (":log" if spec.log else "")
+    return None
+
+
 def default_axes(rule: str) -> tuple[str, str]:
     spec = OPTIMIZERS[rule].spec("lr")
-    return f"lr:{spec.low:g}:{spec.high:g}:log", SECOND.get(rule, "eps:1e-10:0.1:log")
+    return f"lr:{spec.low:g}:{spec.high:g}:log", second_axis(rule) or "eps:1e-10:0.1:log"
+
+
+def _why_not(run) -> str | None:
+    """A rule with one hyperparameter has no map over two (greyed in the list)."""
+    rule = run.optimizer
+    known = rule in OPTIMIZERS
+    return "lr only: no second hyperparameter" if known and second_axis(rule) is None else None
 
 
 def layout() -> html.Div:
@@ -226,6 +246,11 @@ def compute_phase(state, key, x, y, cells, steps, objective):
     budget = Budget.of("phase", cancelled=http.client_gone())  # the clock starts now
     try:
         ps = scene_of(state)
+        if key is None and ps.runs and all(_why_not(r) for r in ps.runs.values()):
+            raise ValueError(
+                "A phase diagram is over two hyperparameters: add a rule that has a second "
+                "one (Momentum, RMSprop, Adam, …); SGD has lr only."
+            )
         run = ps.run(validate.choice(key, "optimizer"))
         cells = validate.whole(cells, "cells", 2, MAX_CELLS)
         steps = scene_steps(steps, ps, MAX_STEPS)
@@ -316,7 +341,7 @@ def download_png(n_clicks, meta, state):
 
 
 def register(app) -> None:
-    register_chooser(app, PHASE_OPT)
+    register_chooser(app, PHASE_OPT, _why_not)
 
     @app.callback(
         Output(PHASE_X, "value"),
