@@ -275,15 +275,19 @@ def compute_phase(state, key, x, y, cells, steps, objective):
     meta = {"key": key, "x": m.x, "y": m.y, "xs": m.xs.tolist(), "ys": m.ys.tolist()}
     meta["request"] = [str(x), str(y), cells, steps, objective]  # what the PNG redraws
     label = run.resolved().label
-    fig.update_layout(
+    fig.update_layout(  # two short lines over the plot, under the modebar at any width
         title={
-            "text": f"{label}: {cells}×{cells} cells × {steps} steps in "
+            "text": f"{label}: {cells}×{cells} cells × {steps} steps<br>"
             f"{budget.elapsed:.2f} s, {int(m.diverged.sum())} diverged",
             "font": {"size": 13},
             "x": 0,
             "xanchor": "left",
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 38},  # under the modebar
         },
-        margin={**geometry.MARGIN, "r": 20, "t": 36},
+        margin={**geometry.MARGIN, "r": 20, "t": 80},
     )
     return fig, "", meta
 
