@@ -270,7 +270,7 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-IN_FLIGHT = 8  # requests sent at once when a worker is killed, each ~0.5 s of work (below)
+IN_FLIGHT = 8  # requests sent at once, each ~0.5 s of work (below): 6 wait at the first answer
 
 
 def test_killing_a_worker_mid_request_leaves_the_server_serving():
@@ -299,9 +299,10 @@ def test_killing_a_worker_mid_request_leaves_the_server_serving():
         threads = [threading.Thread(target=send, args=(b,)) for b in bodies]
         for t in threads:
             t.start()
-        # Kill the worker that is busiest (CPU time growing): it holds requests in flight.
+        # Once a first answer is back both workers are taking requests, each ~0.5 s long
+        # with more queued: kill the busier one (CPU time growing), mid-request.
         before = {pid: _cpu_ticks(pid) for pid in workers}
-        time.sleep(0.15)
+        _wait(lambda: outcomes, 60, "a first answer")
         victim = max(workers, key=lambda pid: _cpu_ticks(pid) - before[pid])
         os.kill(victim, signal.SIGKILL)
         for t in threads:
