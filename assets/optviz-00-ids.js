@@ -119,6 +119,7 @@
     PANEL_PANE: "panel-pane",
     EXPRESSION: "expression",
     EXPRESSION_BOX: "expression-box",
+    RANGE_ROW: "range-row",
     X_RANGE: "x-range",
     Y_RANGE: "y-range",
     EXPRESSION_MSG: "expression-msg",

@@ -39,6 +39,8 @@ def test_expression_box_good_then_bad(app_page):
     wait(app_page, "window.dash_clientside.optviz.state.runs.length > 0")
     wait(app_page, f"{CONTOUR_Z}.x[0] === -4.5")  # the page settled on Radford's Beale
     before = contour(app_page)
+    # Beale has its own window: the boxes of your function's window are not shown
+    assert not el(app_page, ids.X_RANGE).is_displayed()
 
     text = "x**2 + 3*y**2 + sin(3*x)"
     type_into(app_page, ids.EXPRESSION, text)
@@ -52,6 +54,13 @@ def test_expression_box_good_then_bad(app_page):
     assert got["z"][5][3] == pytest.approx(float(f.value((x0, y0))), rel=1e-6, abs=1e-12)
     assert got != before
     assert el(app_page, ids.EXPRESSION_MSG).text == ""
+    # your function's window: its boxes are shown, and a new window redraws the map
+    assert el(app_page, ids.X_RANGE).is_displayed() and el(app_page, ids.Y_RANGE).is_displayed()
+    type_into(app_page, ids.X_RANGE, "-3, 3")
+    wait(app_page, f"{CONTOUR_Z}.x[0] === -3")
+    type_into(app_page, ids.X_RANGE, "-2, 2")
+    wait(app_page, f"{CONTOUR_Z}.x[0] === -2")
+    got = contour(app_page)
 
     # A bad expression: the located message, and the previous surface stays.
     type_into(app_page, ids.EXPRESSION, "x**2 + z")

@@ -919,13 +919,16 @@ def register(app) -> None:
     )(show_formula)
     app.clientside_callback(  # the network scene's boxes in place of the f(x, y) box
         """function (s) {
-          var hide = {display: 'none'}, net = s === 'network';
-          return [net ? {} : hide, net ? hide : {}, net ? hide : {}, net ? hide : {}];
+          var hide = {display: 'none'}, net = s === 'network', own = s === 'custom';
+          return [net ? {} : hide, net ? hide : {}, net ? hide : {}, net ? hide : {},
+                  own ? {} : hide];
         }""",
         Output(ids.NETWORK_BOX, "style"),
         Output(ids.EXPRESSION_BOX, "style"),
         Output(ids.START_ROW, "style"),  # its runs start from the network's initialisation
         Output(ids.START_HINT, "style"),
+        # a built-in surface has its own window: boxes saying "-2, 2" beside Beale misled
+        Output(ids.RANGE_ROW, "style"),
         Input(ids.SURFACE, "value"),
     )
 

@@ -162,6 +162,7 @@ def hyper_msg(opt: str, name: str) -> dict:
 # Issue 5: your own function, schedules and noise, share links.
 EXPRESSION = "expression"  # the "f(x, y) =" text box
 EXPRESSION_BOX = "expression-box"
+RANGE_ROW = "range-row"  # the window boxes of your own f(x, y), shown for it alone
 X_RANGE = "x-range"
 Y_RANGE = "y-range"
 EXPRESSION_MSG = "expression-msg"

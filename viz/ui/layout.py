@@ -167,6 +167,8 @@ def expression_box() -> html.Div:
                     text(ids.Y_RANGE, "-2, 2", "lo, hi", "num-input"),
                 ],
                 className="field range-field",
+                id=ids.RANGE_ROW,
+                style={"display": "none"},  # until the surface is your own f(x, y)
                 title="the window of your function: lo, hi",
             ),
             _msg(ids.EXPRESSION_MSG),
