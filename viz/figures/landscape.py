@@ -30,49 +30,26 @@ def check_figure(res: Result) -> go.Figure:
     dotted line at the playback step (``shapes[0]``, moved by the browser)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1)
     steps = list(range(res.spec.steps + 1))
+    # (values, line style, name, role, hover text, subplot column) of each rule's three lines
+    kinds = (
+        (res.true_loss, {}, "true loss", "true", "true loss", 1),
+        (res.plane_loss, {"dash": "dot", "width": 1.5}, "in the plane", "plane",
+         "loss in the plane", 1),
+        (res.distance, {}, "distance", "distance", "distance from the plane", 2),
+    )  # fmt: skip
     for i, r in enumerate(res.spec.rules):
         line = {"color": r.colour, "width": 2}
         common = {"x": steps, "mode": "lines", "legendgroup": r.optimizer, "showlegend": False}
-
-        def hover(what, label=r.label):
-            return f"{label}<br>step %{{x}}<br>%{{y:.4g}}<extra>{what}</extra>"
-
-        fig.add_trace(
-            go.Scatter(
-                y=_list(res.true_loss[i]),
-                line=line,
-                name=f"{r.label} true loss",
-                meta={"role": "true", "rule": r.optimizer},
-                hovertemplate=hover("true loss"),
+        for values, style, name, role, what, col in kinds:
+            trace = go.Scatter(
+                y=_list(values[i]),
+                line={**line, **style},
+                name=f"{r.label} {name}",
+                meta={"role": role, "rule": r.optimizer},
+                hovertemplate=f"{r.label}<br>step %{{x}}<br>%{{y:.4g}}<extra>{what}</extra>",
                 **common,
-            ),
-            1,
-            1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                y=_list(res.plane_loss[i]),
-                line={**line, "dash": "dot", "width": 1.5},
-                name=f"{r.label} in the plane",
-                meta={"role": "plane", "rule": r.optimizer},
-                hovertemplate=hover("loss in the plane"),
-                **common,
-            ),
-            1,
-            1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                y=_list(res.distance[i]),
-                line=line,
-                name=f"{r.label} distance",
-                meta={"role": "distance", "rule": r.optimizer},
-                hovertemplate=hover("distance from the plane"),
-                **common,
-            ),
-            1,
-            2,
-        )
+            )
+            fig.add_trace(trace, 1, col)
     marker = [
         {**figures.step_marker("#888"), "xref": x, "yref": f"{y} domain"}
         for x, y in (("x", "y"), ("x2", "y2"))

@@ -23,6 +23,9 @@ from viz.ui import (
     schedule_controls,
     share_box,
 )
+from viz.ui.panels.common import text_box
+
+START_BOXES = (ids.START_X, ids.START_Y)  # the start's x and y
 
 GRAPH_CONFIG = {
     "displaylogo": False,
@@ -138,33 +141,21 @@ def surface_options() -> list[dict]:
 def expression_box() -> html.Div:
     """The "f(x, y) =" text box and its window (typing picks "your own f(x, y)")."""
 
-    def text(id_, value, placeholder, cls):
-        return dcc.Input(
-            id=id_,
-            type="text",
-            value=value,
-            debounce=True,
-            placeholder=placeholder,
-            className=cls,
-            spellCheck=False,
-            autoComplete="off",
-        )
-
     return html.Div(
         [
             html.Div(
                 [
                     html.Label("f(x, y) =", htmlFor=ids.EXPRESSION, className="expr-label"),
-                    text(ids.EXPRESSION, "", "e.g. x**2 + 3*y**2 + sin(3*x)", "expr-input"),
+                    text_box(ids.EXPRESSION, "", "e.g. x**2 + 3*y**2 + sin(3*x)", "expr-input"),
                 ],
                 className="field expr-field",
             ),
             html.Div(
                 [
                     html.Label("x", htmlFor=ids.X_RANGE),
-                    text(ids.X_RANGE, "-2, 2", "lo, hi", "num-input"),
+                    text_box(ids.X_RANGE, "-2, 2", "lo, hi"),
                     html.Label("y", htmlFor=ids.Y_RANGE),
-                    text(ids.Y_RANGE, "-2, 2", "lo, hi", "num-input"),
+                    text_box(ids.Y_RANGE, "-2, 2", "lo, hi"),
                 ],
                 className="field range-field",
                 id=ids.RANGE_ROW,
@@ -531,21 +522,16 @@ def sidebar(init: dict) -> html.Aside:
                         html.Div(
                             [
                                 html.Label("start", htmlFor=ids.START_X),
-                                dcc.Input(
-                                    id=ids.START_X,
-                                    type="text",
-                                    value=fmt(start[0]),
-                                    debounce=True,
-                                    inputMode="decimal",
-                                    className="num-input",
-                                ),
-                                dcc.Input(
-                                    id=ids.START_Y,
-                                    type="text",
-                                    value=fmt(start[1]),
-                                    debounce=True,
-                                    inputMode="decimal",
-                                    className="num-input",
+                                *(
+                                    dcc.Input(
+                                        id=id_,
+                                        type="text",
+                                        value=fmt(v),
+                                        debounce=True,
+                                        inputMode="decimal",
+                                        className="num-input",
+                                    )
+                                    for id_, v in zip(START_BOXES, start, strict=True)
                                 ),
                             ],
                             className="field",

@@ -11,6 +11,7 @@ from dash import dcc, html
 from optimizers import OPTIMIZERS
 from viz.scene import landscape as L
 from viz.ui import ids
+from viz.ui.panels.common import text_box
 
 NETWORK = "network"  # the surface list's value for the network scene
 LABEL = "Network (MLP, trained in full dimension)"
@@ -101,17 +102,7 @@ def _dropdown(id_, options, value) -> dcc.Dropdown:
 
 
 def _text(id_, value, placeholder="", mode="numeric") -> dcc.Input:
-    return dcc.Input(
-        id=id_,
-        type="text",
-        value=value,
-        debounce=True,
-        inputMode=mode,
-        placeholder=placeholder,
-        className="num-input",
-        autoComplete="off",
-        spellCheck=False,
-    )
+    return text_box(id_, value, placeholder, mode=mode)
 
 
 def _field(label, control, hint="") -> html.Div:

@@ -144,6 +144,22 @@ def num_input(id_, value="", width: str = "small", **kw) -> dcc.Input:
     return dcc.Input(id=id_, type="text", value=value, className=f"num-input {width}", **kw)
 
 
+def text_box(id_, value="", placeholder="", cls="num-input", mode=None) -> dcc.Input:
+    """A sidebar text box, read on Enter or when left (numbers, lists, formulas)."""
+    extra = {"inputMode": mode} if mode else {}
+    return dcc.Input(
+        id=id_,
+        type="text",
+        value=value,
+        debounce=True,
+        placeholder=placeholder,
+        className=cls,
+        spellCheck=False,
+        autoComplete="off",
+        **extra,
+    )
+
+
 def steps_field(id_, high: int) -> html.Div:
     """The steps box of a panel: empty means the scene's own steps (``scene_steps``)."""
     return field("steps", num_input(id_), hint=f"1 to {high:,}; empty: the scene's steps")
