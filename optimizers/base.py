@@ -152,6 +152,10 @@ class RuleInfo:
     hyper: tuple[HyperSpec, ...]
     description: str = ""
     second_order: bool = False
+    # Its factory takes per-row columns: a hyperparameter as a (B, 1) array (or (B,)) and
+    # an lr schedule returning one, so row k of a batch runs with row k's values. Rules
+    # that cannot (other libraries' rules, typed rules) run one batch per set of values.
+    per_row: bool = True
 
     def spec(self, name: str) -> HyperSpec:
         for h in self.hyper:
@@ -217,6 +221,16 @@ class Registry(dict):
 
 
 OPTIMIZERS: Registry = Registry()
+
+
+def as_rule(rule) -> RuleInfo:
+    """``rule`` itself if it is a ``RuleInfo`` (a typed rule's), else the registry's entry
+    for the name; ``ValueError`` naming the choices if there is none."""
+    if isinstance(rule, RuleInfo):
+        return rule
+    if not isinstance(rule, str):
+        raise ValueError(f"unknown optimizer {rule!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS.find(rule)
 
 
 def register(info: RuleInfo) -> RuleInfo:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizers.base import OPTIMIZERS
-from optimizers.budget import Budget
+from optimizers.base import RuleInfo, as_rule
+from optimizers.budget import Budget, work
 from optimizers.checks import interval, positive, whole
 from optimizers.run import _Noisy, check_run_args, run
 from optimizers.schedules import Schedule
@@ -261,10 +261,9 @@ def _window(name: str, value, default) -> tuple[float, float]:
     return interval(name, value)
 
 
-def _rule(rule) -> str:
-    if not isinstance(rule, str) or rule not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {rule!r}; choose one of: {', '.join(OPTIMIZERS)}")
-    return rule
+def _rule(rule) -> RuleInfo:
+    """A rule by name (built-in or another library's) or a typed rule's ``RuleInfo``."""
+    return as_rule(rule)
 
 
 def convergence_map(
@@ -299,9 +298,8 @@ def convergence_map(
 
     ``budget``: its cap is checked against n² × steps before anything runs and its
     deadline inside the loop (``optimizers.budget``); either raises ``BudgetError``.
+    ``rule``: a name (another library's too) or a typed rule's ``RuleInfo``.
     """
-    from optimizers import get_optimizer
-
     surface = _surface(surface)
     n = whole("n", n, 2, MAX_GRID)
     steps = whole("steps", steps, 1, MAX_STEPS)
@@ -311,8 +309,8 @@ def convergence_map(
     if seed is None:
         raise ValueError("seed must be a whole number ≥ 0, got None")
     _, _, noise = check_run_args((0.0, 0.0), 0, noise, seed)  # run()'s own checks
-    hyper = dict(hyper or {})
-    opt = get_optimizer(_rule(rule), **hyper)
+    info = _rule(rule)
+    opt = info.build(**dict(hyper or {}))
     if budget is not None:
         budget.check(
             n * n * steps,
@@ -338,7 +336,7 @@ def convergence_map(
     final, final_loss, diverged_at = scan.finish()
     outcome, since = scan.result(final, scan.t, diverged_at)
     return ConvergenceMap(
-        rule=rule,
+        rule=info.name,
         hyper=opt.hyper,
         surface=getattr(surface, "name", ""),
         xs=xs,
@@ -376,14 +374,13 @@ def lr_sweep(
     ``lambda lr: make_schedule("cosine", lr, total=500)``; an ``lr`` in ``hyper`` is
     ignored (it is what varies). One run() per rule: ``len(lrs)`` copies of ``start`` as
     one batch, the rule's α a column of rates, so row k equals the single run at
-    ``lrs[k]`` exactly.
+    ``lrs[k]`` exactly. A rule that takes one number per hyperparameter (another
+    library's; a typed rule, given as its ``RuleInfo``) runs once per rate instead.
 
     ``budget``: its cap is checked against rules × rates × steps before anything runs
     (before the rules are built) and its deadline inside each rule's loop
     (``optimizers.budget``); either raises ``BudgetError``.
     """
-    from optimizers import get_optimizer
-
     surface = _surface(surface)
     steps = whole("steps", steps, 1, MAX_STEPS)
     tol = positive("tol", tol)
@@ -405,58 +402,83 @@ def lr_sweep(
         rules = list(rules)
     except TypeError:
         raise ValueError(f"rules must be a list of rules, got {rules!r}") from None
+    choices = [_choice(c) for c in rules]  # names resolved; no rule is built yet
     if budget is not None:
         budget.check(
-            len(rules) * len(lrs) * steps,
+            sum(work(len(lrs), 1, steps, info.per_row) for info, _, _ in choices),
             f"the sweep ({len(rules):,} rules × {len(lrs):,} rates × {steps:,} steps)",
             "use fewer rates, steps or optimizers",
         )
     jobs = []
-    for choice in rules:  # everything is checked before the first run
-        name, hyper, schedule = _choice(choice)
-        spec = OPTIMIZERS[name].spec("lr")
-        rates = [spec.check(v, name) for v in lrs]
+    for info, hyper, schedule in choices:  # everything is checked before the first run
+        spec = info.spec("lr")
+        rates = [spec.check(v, info.name) for v in lrs]
         hyper = {k: v for k, v in hyper.items() if k != "lr"}
+        if not info.per_row:  # one run per rate
+            alphas = rates if schedule is None else [_one(schedule, r) for r in rates]
+            jobs.append((info.name, hyper, [info.build(lr=a, **hyper) for a in alphas]))
+            continue
         if schedule is None:
             column = np.array(rates)[:, None]
             alpha = lambda t, a=column: a  # noqa: E731 - a constant "schedule" of B rates
         else:
             alpha = _batched(schedule, rates)
-        jobs.append((name, hyper, get_optimizer(name, lr=alpha, **hyper)))
-    starts = np.broadcast_to(point, (len(lrs), 2))
+        jobs.append((info.name, hyper, [info.build(lr=alpha, **hyper)]))
     curves = []
-    for name, hyper, opt in jobs:
-        settle = _Settle(surface, tol, (len(lrs),))
-        traj = run(opt, surface, starts, steps, record="last", monitor=settle, budget=budget)
-        _, since = settle.result(traj.points[-1], steps, traj.diverged_at)
+    for name, hyper, opts in jobs:
+        rows = len(lrs) // len(opts)  # all the rates in one batch, or one each
+        ends = [_settled(opt, surface, point, rows, steps, tol, budget) for opt in opts]
+        final, since, at = (np.concatenate(parts) for parts in zip(*ends, strict=True))
         curves.append(
             SweepCurve(
                 rule=name,
                 hyper=hyper,
                 lrs=lrs.copy(),
-                final_loss=traj.losses[-1],
+                final_loss=final,
                 steps_to_converge=since,
-                diverged=traj.diverged_at >= 0,
-                diverged_at=traj.diverged_at,
+                diverged=at >= 0,
+                diverged_at=at,
             )
         )
     return curves
 
 
-def _choice(choice) -> tuple[str, dict, Callable | None]:
-    if isinstance(choice, str):
+def _settled(opt, surface, point, rows: int, steps: int, tol: float, budget):
+    """(final loss, steps to converge, step of divergence) of ``rows`` copies of ``point``."""
+    settle = _Settle(surface, tol, (rows,))
+    starts = np.broadcast_to(point, (rows, 2))
+    traj = run(opt, surface, starts, steps, record="last", monitor=settle, budget=budget)
+    _, since = settle.result(traj.points[-1], steps, traj.diverged_at)
+    return traj.losses[-1], since, traj.diverged_at
+
+
+def _choice(choice) -> tuple[RuleInfo, dict, Callable | None]:
+    if isinstance(choice, str | RuleInfo):
         return _rule(choice), {}, None
     if not isinstance(choice, tuple | list) or len(choice) not in (2, 3):
         raise ValueError(
             f"each rule must be name, (name, hyper) or (name, hyper, schedule): got {choice!r}"
         )
-    name, hyper = _rule(choice[0]), choice[1] or {}
+    info, hyper = _rule(choice[0]), choice[1] or {}
     if not isinstance(hyper, dict):
-        raise ValueError(f"{name}: hyperparameters must be a dict, got {hyper!r}")
+        raise ValueError(f"{info.name}: hyperparameters must be a dict, got {hyper!r}")
     schedule = choice[2] if len(choice) == 3 else None
     if schedule is not None and not callable(schedule):
-        raise ValueError(f"{name}: schedule must be a callable lr0 -> schedule, got {schedule!r}")
-    return name, dict(hyper), schedule
+        raise ValueError(
+            f"{info.name}: schedule must be a callable lr0 -> schedule, got {schedule!r}"
+        )
+    return info, dict(hyper), schedule
+
+
+def _one(schedule: Callable[[float], Schedule], rate: float) -> Schedule:
+    """The schedule ``schedule(rate)``; ``ValueError`` if it cannot be built."""
+    try:
+        each = schedule(rate)
+    except TypeError as exc:
+        raise ValueError(f"schedule(lr0) could not be built: {exc}") from None
+    if not callable(each):
+        raise ValueError("schedule(lr0) must return a schedule (a callable t -> rate)")
+    return each
 
 
 def _batched(schedule: Callable[[float], Schedule], rates: list[float]) -> Schedule:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizers.budget import Budget
+from optimizers.budget import Budget, work
 from optimizers.checks import positive, whole
 from optimizers.run import check_run_args
 from optimizers.tuning import (
@@ -297,7 +297,7 @@ def parse_axis(text: str) -> Axis:
     return Axis(parts[0], low, high, scale == "log")
 
 
-def _check_axis(rule: str, axis: Axis) -> Axis:
+def _check_axis(rule, axis: Axis) -> Axis:
     if not isinstance(axis, Axis):
         axis = parse_axis(axis)
     spec = numeric_spec(rule, axis.name)
@@ -305,13 +305,13 @@ def _check_axis(rule: str, axis: Axis) -> Axis:
         raise ValueError(f"axis {axis.name}: needs finite low < high, got {axis.low}, {axis.high}")
     if axis.log and axis.low <= 0:
         raise ValueError(f"axis {axis.name}: a log axis needs low > 0, got {axis.low:g}")
-    spec.check(axis.low, rule)
-    spec.check(axis.high, rule)
+    spec.check(axis.low, rule_info(rule).name)
+    spec.check(axis.high, rule_info(rule).name)
     return axis
 
 
 def phase_diagram(
-    rule: str,
+    rule,
     surface,
     x: Axis | str,
     y: Axis | str,
@@ -330,12 +330,14 @@ def phase_diagram(
 ) -> PhaseMap:
     """Run ``rule`` once per cell (per start of the start set) as ONE batch; ``x``/``y``
     are :class:`Axis` or ``"name:low:high[:log]"``; ``cells`` is n or (nx, ny), each at
-    most 200. Bad input raises ``ValueError`` before anything runs; ``budget`` is checked
-    against cells × starts × steps and ticked inside the run."""
+    most 200. ``rule``: a name (another library's too) or a typed rule's ``RuleInfo``,
+    which run one batch per cell. Bad input raises ``ValueError`` before anything runs;
+    ``budget`` is checked against cells × starts × steps (``budget.work``) and ticked
+    inside the run."""
     from optimizers.maps import _surface
 
     surface = _surface(surface)
-    rule_info(rule)
+    rule = rule_info(rule)
     x, y = _check_axis(rule, x), _check_axis(rule, y)
     if x.name == y.name:
         raise ValueError(f"the two axes must be different hyperparameters, both are {x.name!r}")
@@ -351,12 +353,12 @@ def phase_diagram(
         raise ValueError(f"start must be one point (x, y), got shape {point.shape}")
     starts = whole("starts", starts, 1, MAX_STARTS)
     tol = positive("tol", tol)
-    fixed = rule_info(rule).build(**(hyper or {})).hyper
+    fixed = rule.build(**(hyper or {})).hyper
     grid = start_grid(surface, point, starts, spread)
     per = len(grid)
     if budget is not None:
         budget.check(
-            nx * ny * per * steps,
+            work(nx * ny, per, steps, rule.per_row),
             f"the phase diagram ({nx}×{ny} cells × {per} starts × {steps:,} steps)",
             "use fewer cells, starts or steps",
         )
@@ -379,7 +381,7 @@ def phase_diagram(
         mean = {k: v.reshape(shape).mean(axis=2) for k, v in obj.items()}
     rates = _mean_rate(rate.reshape(shape))
     return PhaseMap(
-        rule=rule,
+        rule=rule.name,
         surface=getattr(surface, "name", ""),
         x=x.name,
         y=y.name,

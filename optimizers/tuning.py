@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizers import compiled
-from optimizers.base import OPTIMIZERS, Optimizer
-from optimizers.budget import Budget
+from optimizers.base import Optimizer, RuleInfo, as_rule
+from optimizers.budget import Budget, work
 from optimizers.checks import interval, positive, whole
 from optimizers.run import check_run_args, run
 
@@ -77,24 +77,25 @@ def f_star(surface) -> float:
     return float(finite.min()) if finite.size else 0.0
 
 
-def rule_info(rule: str):
-    if not isinstance(rule, str) or rule not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {rule!r}; choose one of: {', '.join(OPTIMIZERS)}")
-    return OPTIMIZERS[rule]
+def rule_info(rule: str | RuleInfo) -> RuleInfo:
+    """A rule by name (built-in or another library's) or a typed rule's ``RuleInfo``."""
+    return as_rule(rule)
 
 
-def numeric_spec(rule: str, name: str):
+def numeric_spec(rule: str | RuleInfo, name: str):
     """The spec of a numeric hyperparameter of ``rule``; ``ValueError`` saying which exist."""
     info = rule_info(rule)
     names = [h.name for h in info.hyper if not h.is_bool]
     if name not in names:
         raise ValueError(
-            f"{rule} has no hyperparameter {name!r} to vary (it has: {', '.join(names)})"
+            f"{info.name} has no hyperparameter {name!r} to vary (it has: {', '.join(names)})"
         )
     return info.spec(name)
 
 
-def batched_optimizer(rule: str, fixed: dict | None, columns: dict[str, np.ndarray]) -> Optimizer:
+def batched_optimizer(
+    rule: str | RuleInfo, fixed: dict | None, columns: dict[str, np.ndarray]
+) -> Optimizer:
     """``rule`` with ``fixed`` hyperparameters and per-row ``columns`` (each of length B).
 
     Every value is checked by the rule's own spec first; the rule's factory then gets the
@@ -102,16 +103,18 @@ def batched_optimizer(rule: str, fixed: dict | None, columns: dict[str, np.ndarr
     is the single run with row k's values. ``lr`` goes in as a constant schedule.
     """
     info = rule_info(rule)
+    if not info.per_row:
+        raise ValueError(f"{info.name} takes one number per hyperparameter, not a column")
     values = info.defaults()
     for key, value in (fixed or {}).items():
         if key not in columns:
-            values[key] = info.spec(key).check(value, rule)
+            values[key] = info.spec(key).check(value, info.name)
     for key, column in columns.items():
-        spec = numeric_spec(rule, key)
+        spec = numeric_spec(info, key)
         column = np.asarray(column, dtype=float)
         for v in np.unique(column):
-            spec.check(float(v), rule)
-        flat = (rule, key) in _FLAT
+            spec.check(float(v), info.name)
+        flat = (info.name, key) in _FLAT
         values[key] = column if flat else column[:, None]
     lr = values.pop("lr")
     if isinstance(lr, np.ndarray):
@@ -121,7 +124,7 @@ def batched_optimizer(rule: str, fixed: dict | None, columns: dict[str, np.ndarr
     else:
         alpha = float(lr)
     opt = info.factory(lr=alpha, **values)
-    return opt._replace(name=rule, hyper={**values, "lr": lr})
+    return opt._replace(name=info.name, hyper={**values, "lr": lr})
 
 
 def final_window(steps: int) -> int:
@@ -170,7 +173,7 @@ class Scores:
             if t in self._ends:
                 self.blocks[self._ends[t]] = self._peak
 
-    def take(self, losses: np.ndarray, rows: slice) -> None:
+    def take(self, losses: np.ndarray, rows: slice | np.ndarray) -> None:
         """For ``rows``, what calling this monitor at every step gives, from their recorded
         ``losses`` (steps + 1, rows) at once: the same numbers for every row that did not
         diverge (the sums run step by step, each log10 on one step's row, as above)."""
@@ -221,7 +224,10 @@ def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed,
     """The rows of ``batch`` (each with its values of ``columns``) run with ``scores`` as
     monitor: ONE vectorised run. Where the compiled loop is ready (no noise), it runs in
     parts that record their losses and ``scores`` takes them; the scores are the same.
-    Returns each row's step of divergence (-1: none)."""
+    A rule without per-row columns runs one batch per set of values instead (each with
+    the same noise draws, ``seed``'s). Returns each row's step of divergence (-1: none)."""
+    if not rule_info(rule).per_row:
+        return _looped_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget)
     opt = batched_optimizer(rule, fixed, columns)
     if noise or compiled.plan(opt, surface) is None:
         traj = run(
@@ -239,8 +245,28 @@ def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed,
     return diverged
 
 
+def _looped_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget):
+    """scored_run for a rule that takes one number per hyperparameter: the rows that share
+    their values are one batch, run with those values (as its single runs would be)."""
+    info = rule_info(rule)
+    keys = list(columns)
+    table = np.stack([np.asarray(columns[k], dtype=float) for k in keys], axis=1)
+    sets, which = np.unique(table, axis=0, return_inverse=True)
+    for values in sets:  # every value is checked before the first run
+        for k, v in zip(keys, values, strict=True):
+            numeric_spec(info, k).check(float(v), info.name)
+    diverged = np.empty(len(batch), dtype=np.int64)
+    for i, values in enumerate(sets):
+        rows = np.flatnonzero(which.ravel() == i)
+        opt = info.build(**{**(fixed or {}), **dict(zip(keys, map(float, values), strict=True))})
+        traj = run(opt, surface, batch[rows], steps, noise, seed, budget=budget)
+        scores.take(traj.losses, rows)
+        diverged[rows] = traj.diverged_at
+    return diverged
+
+
 def score_batch(
-    rule: str,
+    rule: str | RuleInfo,
     fixed: dict,
     columns: dict[str, np.ndarray],
     surface,
@@ -376,13 +402,15 @@ def tune(
     on ``surface`` from ``start``; every rule gets the same ``trials`` and objective.
 
     ``rules``: names or ``(name, hyper)``: ``hyper`` are the values not tuned (and the
-    "default race" the tuned one is compared with). ``lr_range``: (low, high) on a log
+    "default race" the tuned one is compared with). A name may be another library's
+    rule (``"torch:Adam"``) and a ``RuleInfo`` a typed rule (``typed.rule_info``): they
+    run one batch per trial (``budget.work``). ``lr_range``: (low, high) on a log
     axis, by default each rule's slider range; ``also_range`` likewise, linear.
     ``starts``: k of the k×k grid of starts, ``spread`` × the window apart;
     ``replicas``: rows per start with their own gradient noise (``noise`` > 0), all
     drawn from ``seed``. Bad input raises ``ValueError`` before anything runs;
-    ``budget`` is checked against rules × (trials + 1) × starts × replicas × steps and
-    its deadline is ticked inside every run.
+    ``budget`` is checked against rules × (trials + 1) × starts × replicas × steps (see
+    ``budget.work``) and its deadline is ticked inside every run.
     """
     from optimizers.maps import _surface
 
@@ -400,8 +428,10 @@ def tune(
         rules = [rules]
     chosen = []
     for choice in rules:
-        name, hyper = (choice, {}) if isinstance(choice, str) else (choice[0], dict(choice[1]))
-        info = rule_info(name)
+        alone = isinstance(choice, str | RuleInfo)
+        rule, hyper = (choice, {}) if alone else (choice[0], dict(choice[1]))
+        info = rule_info(rule)
+        name = info.name
         default = info.build(**hyper).hyper  # checks the fixed values
         if callable(default.get("lr")):
             raise ValueError(f"{name}: tuning needs a constant lr, not a schedule")
@@ -409,9 +439,9 @@ def tune(
         lrs = _range(f"{name}.lr", lr_range, lr_spec, log=True)
         other = None
         if also is not None and also != "lr" and also in [h.name for h in info.hyper]:
-            spec = numeric_spec(name, also)
+            spec = numeric_spec(info, also)
             other = (also, _range(f"{name}.{also}", also_range, spec, log=False))
-        chosen.append((name, default, lrs, other))
+        chosen.append((info, default, lrs, other))
     if not chosen:
         raise ValueError("choose at least one optimizer to tune")
     if also is not None and also != "lr" and not any(c[3] for c in chosen):
@@ -422,7 +452,7 @@ def tune(
     per = len(grid) * replicas
     if budget is not None:
         budget.check(
-            len(chosen) * (trials + 1) * per * steps,
+            sum(work(trials + 1, per, steps, c[0].per_row) for c in chosen),
             f"tuning ({len(chosen)} rules × {trials:,} trials × {per} starts × {steps:,} steps)",
             "use fewer trials, starts or steps",
         )
@@ -437,8 +467,8 @@ def tune(
         budget=budget,
     )
     results = []
-    for name, default, lrs, other in chosen:
-        results.append(_tune_rule(name, default, lrs, other, surface, grid, steps, trials, common))
+    for info, default, lrs, other in chosen:
+        results.append(_tune_rule(info, default, lrs, other, surface, grid, steps, trials, common))
     return Tuning(
         surface=getattr(surface, "name", ""),
         start=(float(point[0]), float(point[1])),
@@ -489,7 +519,7 @@ def _local_optima(u, o, hu, ho, values, order, k: int) -> list[int]:
     return optima if optima else rest[:k]
 
 
-def _tune_rule(name, default, lrs, other, surface, grid, steps, trials, common) -> RuleTuning:
+def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) -> RuleTuning:
     fixed = {k: v for k, v in default.items() if k != "lr"}
     key = other[0] if other else None
     first = min(trials, PREFIX)  # the first stage's grid: the same for any bigger budget
@@ -508,7 +538,7 @@ def _tune_rule(name, default, lrs, other, surface, grid, steps, trials, common) 
     cols = {"lr": np.append(tried_lr, default["lr"])}
     if other:
         cols[key] = np.append(tried_o, default[key])
-    value, final = score_batch(name, fixed, cols, surface, grid, steps, **common)
+    value, final = score_batch(info, fixed, cols, surface, grid, steps, **common)
     default_objective = float(value[-1])
     values, finals = value[:-1], final[:-1]
     p = 1 if other else 0  # other values per side of a cell
@@ -535,7 +565,7 @@ def _tune_rule(name, default, lrs, other, surface, grid, steps, trials, common) 
         cols = {"lr": lr_new}
         if other:
             cols[key] = new[:, 1]
-        v, f = score_batch(name, fixed, cols, surface, grid, steps, **common)
+        v, f = score_batch(info, fixed, cols, surface, grid, steps, **common)
         tried_lr, tried_o = np.append(tried_lr, lr_new), np.append(tried_o, new[:, 1])
         u, hu, ho = np.append(u, new[:, 0]), np.append(hu, new[:, 2]), np.append(ho, new[:, 3])
         values, finals = np.append(values, v), np.append(finals, f)
@@ -545,7 +575,7 @@ def _tune_rule(name, default, lrs, other, surface, grid, steps, trials, common) 
     if other:
         tuned[key] = float(tried_o[best])
     return RuleTuning(
-        rule=name,
+        rule=info.name,
         hyper=tuned,
         objective=float(values[best]),
         default_hyper=dict(default),

@@ -798,6 +798,7 @@ def _rule_info(text: str, name: str) -> RuleInfo:
         hyper=tuple(hyper_spec(n, d) for n, d in program.hyper),
         description="Your own rule, as typed.",
         second_order=program.uses_hessian,
+        per_row=False,  # its scalars are numbers: a column would not broadcast against I
     )
 
 

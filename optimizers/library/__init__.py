@@ -262,6 +262,7 @@ def _info(name, prefix, obj, factory, sig) -> RuleInfo:
         factory=factory,
         hyper=sig.specs,
         description=_doc_line(obj) or f"{title} from {PACKAGE[prefix]}",
+        per_row=False,  # the library's optimizer takes one number per hyperparameter
     )
 
 

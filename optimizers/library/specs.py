@@ -60,8 +60,9 @@ class Signature:
 
 
 def _number_spec(name: str, default: float) -> HyperSpec:
-    """A typed number; the slider bounds (unused when typed) bracket the default."""
-    high = max(1.0, 2 * abs(default))
+    """A typed number; its range (a phase diagram's default axis) brackets the default,
+    staying under 1 for a default in (0.5, 1): betas and decays, which must be < 1."""
+    high = (1 + default) / 2 if 0.5 < default < 1 else max(1.0, 2 * abs(default))
     return HyperSpec(name, default, min(0.0, default), high, help=name, typed=True)
 
 

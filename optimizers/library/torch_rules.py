@@ -210,7 +210,7 @@ def adapter(make, label: str, elementwise: bool) -> Optimizer:
         g = np.asarray(surface.grad(x), dtype=np.float64)
         engines, token = state.engines, object()
         try:
-            if len(engines) == 1:
+            if x.ndim == 1 or elementwise:  # one engine over the whole batch
                 e = engines[0]
                 if e.loaded is not state.token:
                     e.load(state.snaps[0])

@@ -168,3 +168,40 @@ def test_download_png_draws_the_diagram_shown():
     assert base64.b64decode(data["content"]) == phase_image_bytes(m, "png", an)
     bad = {**meta, "request": ["lr:1e-3:1:log", "beta1:0:1", 12, 100, "final"]}
     assert "no hyperparameter 'beta1'" in phase.download_png(1, bad, state)[1]
+
+
+def test_every_panel_takes_a_typed_rule_and_a_library_rule():
+    """The analysis tabs run a rule typed in the page and another library's rule like a
+    built-in one: a figure and no message; the tuned values reach the typed rule's card."""
+    pytest.importorskip("torch")
+    from viz.scene.model import Scene
+    from viz.ui.panels import convergence, sweep
+
+    text = "mu = 0.9\nv = mu * v - lr * g\nW = W + v"
+    only_sgd = scene("ravine", ["sgd"])
+    own = Scene.from_args("ravine", ["sgd", "torch:Adam"], [], steps=60, rules=[("mine", text)])
+    state = {"scene": link.scene_to_dict(own)}
+    options, value = tune_panel.also_options(state, "beta2")
+    assert [o["value"] for o in options] == ["", "momentum", "beta2", "decay", "mu"]
+    assert options[-1]["label"] == "+ mu (mine)" and value == "beta2"
+    assert tune_panel.also_options(only_sgd, "mu")[1] == ""
+    assert len(tune_panel.also_options(only_sgd, "")[0]) == 4
+    body, msg, data, disabled = tune_panel.compute_tune(state, "area", "8", "1", "mu")
+    assert msg == "" and disabled is False
+    rows = body[1].children[1:]
+    assert len(rows) == 3 and "mu = " in rows[2].children[1].children  # mine's row
+    tuned = link.scene_from_dict(data)
+    mine = tuned.runs[2]
+    assert mine.code == text and set(mine.hyper) == {"lr", "mu"}
+    assert (mine.hyper["lr"], mine.hyper["mu"]) != (0.01, 0.9)  # tuned away from the defaults
+    cards = apply_scene.controls_of(data)["own_rules"]
+    assert cards == [{"n": "mine", "u": text, "h": mine.hyper}]
+    for key in ("mine", "torch:Adam"):
+        x, y = phase.default_axes(common.scene_of(state).run(key).info())
+        fig, msg, meta = phase.compute_phase(state, key, x, y, "6", "30", "final")
+        assert msg == "" and fig is not no_update and meta["key"] == key, (key, msg)
+        fig, msg, _, _ = convergence.compute_map(state, key, "6", "30", "outcome")
+        assert msg == "" and fig is not no_update, (key, msg)
+    assert common.keep_choice(state, "mine", phase._why_not)[1] == "mine"
+    fig, msg = sweep.compute_sweep(state, "1e-4", "0.1", "5", "30", "final")
+    assert msg == "" and len(fig.data) >= 3

@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from optimizers.base import OPTIMIZERS
 from optimizers.budget import Budget
 from optimizers.phase import PhaseMap, phase_diagram
 from optimizers.tuning import Tuning, tune
@@ -50,7 +49,7 @@ def tune_scene(
     per_run = []
     for r in scene.runs:
         noise, seed = scene.run_noise(r)
-        per_run.append(((r.optimizer, r.full_hyper()), noise, seed))
+        per_run.append(((r.info(), r.full_hyper()), noise, seed))
     options = dict(
         objective=objective,
         trials=trials,
@@ -70,10 +69,10 @@ def tune_scene(
             )
 
     def has(i: int) -> bool:
-        return also is not None and any(h.name == also for h in OPTIMIZERS[per_run[i][0][0]].hyper)
+        return also is not None and any(h.name == also for h in per_run[i][0][0].hyper)
 
     if also is not None and also != "lr" and not any(has(i) for i in range(len(per_run))):
-        names = sorted({p[0][0] for p in per_run})
+        names = sorted({p[0][0].name for p in per_run})
         raise ValueError(f"no optimizer of the scene ({', '.join(names)}) has {also!r}")
     groups: dict[tuple[float, int], list[int]] = {}
     for i, (_, noise, seed) in enumerate(per_run):
@@ -156,7 +155,7 @@ def phase_of_scene(
     r = scene.runs[run]
     noise, seed = scene.run_noise(r)
     return phase_diagram(
-        r.optimizer,
+        r.info(),
         scene.get_surface(),
         x,
         y,

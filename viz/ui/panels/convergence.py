@@ -323,6 +323,7 @@ def _map_ident(ps: PanelScene, key: str, n: int, steps: int) -> str:
     r = ps.run(key)
     parts.update(
         rule=r.optimizer,
+        code=r.code,
         hyper=r.full_hyper(),
         schedule=r.schedule,
         noise=ps.noise(key),
@@ -398,7 +399,7 @@ def compute_map(state, key, n, steps, colour_by):
         if cmap is None:
             cmap = quiet(
                 omaps.convergence_map,
-                info.name,
+                info,
                 ps.scheduled_hyper(key),
                 surface,
                 n=n,

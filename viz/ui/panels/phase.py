@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html, no_update
 
-from optimizers import OPTIMIZERS
+from optimizers.base import as_rule
 from optimizers.budget import Budget
 from optimizers.phase import MAX_CELLS, MAX_STEPS, analytic
 from optimizers.tuning import OBJECTIVES
@@ -77,29 +77,31 @@ SECOND = {
 }
 
 
-def second_axis(rule: str) -> str | None:
+def second_axis(rule) -> str | None:
     """The y axis a rule's map starts with: the one it is best known by, else its first
-    numeric hyperparameter after lr; None for a rule with lr alone (SGD)."""
-    if rule in SECOND:
-        return SECOND[rule]
-    info = OPTIMIZERS.get(rule)
-    for h in info.hyper if info is not None else ():
+    numeric hyperparameter after lr; None for a rule with lr alone (SGD). ``rule``: a
+    name or a ``RuleInfo`` (a typed rule's)."""
+    info = as_rule(rule)
+    if info.name in SECOND:
+        return SECOND[info.name]
+    for h in info.hyper:
         if h.name != "lr" and not h.is_bool:
-            spec = info.spec(h.name)
-            return f"{h.name}:{spec.low:g}:{spec.high:g}" + (":log" if spec.log else "")
+            return f"{h.name}:{h.low:g}:{h.high:g}" + (":log" if h.log else "")
     return None
 
 
-def default_axes(rule: str) -> tuple[str, str]:
-    spec = OPTIMIZERS[rule].spec("lr")
+def default_axes(rule) -> tuple[str, str]:
+    spec = as_rule(rule).spec("lr")
     return f"lr:{spec.low:g}:{spec.high:g}:log", second_axis(rule) or "eps:1e-10:0.1:log"
 
 
 def _why_not(run) -> str | None:
     """A rule with one hyperparameter has no map over two (greyed in the list)."""
-    rule = run.optimizer
-    known = rule in OPTIMIZERS
-    return "lr only: no second hyperparameter" if known and second_axis(rule) is None else None
+    try:
+        info = run.info()
+    except ValueError:
+        return None  # the map's compute says what is wrong with it
+    return "lr only: no second hyperparameter" if second_axis(info) is None else None
 
 
 def layout() -> html.Div:
@@ -356,7 +358,7 @@ def register(app) -> None:
     )
     def _axes(key, state):
         try:
-            rule = scene_of(state).run(validate.choice(key, "optimizer")).optimizer
+            rule = scene_of(state).run(validate.choice(key, "optimizer")).info()
         except ValueError:
             return no_update, no_update
         return default_axes(rule)

@@ -173,7 +173,7 @@ def compute_sweep(state, lo, hi, count, steps, metric):
         rules = []
         for k in keys:
             sched = ps.schedule(k)
-            rule = (ps.runs[k].optimizer, ps.runs[k].full_hyper())
+            rule = (ps.runs[k].info(), ps.runs[k].full_hyper())
             rules.append(rule if sched is None else (*rule, sched))
         curves = quiet(
             omaps.lr_sweep, rules, surface, ps.scene.start, lrs, steps=steps, tol=tol, budget=budget

@@ -10,6 +10,7 @@ The panel owns its ids (below), its layout and its callbacks.
 from __future__ import annotations
 
 from dash import Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from optimizers.budget import Budget
 from optimizers.tuning import MAX_STARTS, MAX_TRIALS, OBJECTIVES
@@ -46,6 +47,24 @@ OBJECTIVE_TEXT = {
     "steps": "steps to f − f* ≤ 1e-6",
 }
 ALSO = (("", "lr only"), ("momentum", "+ momentum"), ("beta2", "+ β₂"), ("decay", "+ decay"))
+
+
+def also_options(state, current) -> tuple[list[dict], str]:
+    """The "tune" choices for the page's scene: lr only, the built-in rules' best-known
+    second hyperparameters, and the numbers of the rules typed in the page by their own
+    names; ``current`` is kept where it is still offered."""
+    options = list(ALSO)
+    try:
+        runs = scene_of(state).runs.values()
+    except ValueError:
+        runs = ()
+    for r in runs:
+        if r.code:
+            for h in r.info().hyper:
+                if h.name != "lr" and not h.is_bool and h.name not in dict(options):
+                    options.append((h.name, f"+ {h.name} ({r.optimizer})"))
+    value = current if current in dict(options) else ""
+    return [{"label": t, "value": v} for v, t in options], value
 
 
 def layout() -> html.Div:
@@ -158,6 +177,19 @@ def replay(n_clicks, data):
 
 
 def register(app) -> None:
+    @app.callback(
+        Output(TUNE_ALSO, "options"),
+        Output(TUNE_ALSO, "value"),
+        Input(ids.SCENE_STATE, "data"),
+        State(TUNE_ALSO, "value"),
+        State(TUNE_ALSO, "options"),
+    )
+    def _also(state, current, shown):
+        options, value = also_options(state, current)
+        if options == shown and value == current:
+            raise PreventUpdate  # a change that offers nothing new
+        return options, value
+
     app.callback(
         Output(TUNE_TABLE, "children"),
         Output(TUNE_MSG, "children"),

@@ -1,0 +1,117 @@
+"""Tuning, phase diagrams, LR sweeps and convergence maps of every kind of rule: a typed
+rule (one batch per set of values) gives what the same built-in rule gives as one
+vectorised run, bit for bit; another library's rule scores each trial as its single run
+would; the budget counts a looped rule's steps at their cost."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizers import get_optimizer, maps, run, tuning
+from optimizers.budget import LOOPED_STEP, Budget, BudgetError, work
+from optimizers.phase import phase_diagram
+from optimizers.tuning import batched_optimizer, f_star, score_batch, start_grid, tune
+from optimizers.typed import rule_info
+from surfaces import get_surface
+
+# The notes' momentum and Nesterov, typed: the same floating-point operations as the
+# built-in rules (tests/optimizers/test_typed_rules.py holds them equal run by run).
+MOMENTUM = "momentum = 0.9\nv = momentum * v - lr * g\nW = W + v"
+NESTEROV = "momentum = 0.9\nv = momentum * v - lr * grad(W + momentum * v)\nW = W + v"
+
+
+def typed(text: str, name: str = "mine"):
+    info = rule_info(text, name)
+    assert not info.per_row  # so the looped path is the one tested
+    return info
+
+
+@pytest.mark.parametrize("objective", ["final", "steps", "area"])
+@pytest.mark.parametrize(("surface", "text", "builtin"), [
+    ("ravine", MOMENTUM, "momentum"),
+    ("rosenbrock", NESTEROV, "nesterov"),
+])  # fmt: skip
+def test_tuning_a_typed_rule_is_tuning_the_same_builtin_one(surface, text, builtin, objective):
+    s = get_surface(surface)
+    kw = dict(objective=objective, trials=24, starts=2, tol=1e-3, lr_range=(1e-4, 0.5))
+    kw.update(also="momentum", also_range=(0.0, 0.99))
+    mine = tune([typed(text)], s, s.start, 120, **kw).rules[0]
+    ref = tune([builtin], s, s.start, 120, **kw).rules[0]
+    assert mine.rule == "mine"
+    assert np.array_equal(mine.trials_lr, ref.trials_lr)
+    assert np.array_equal(mine.trials_other, ref.trials_other)
+    assert np.array_equal(mine.trials_objective, ref.trials_objective)
+    assert mine.hyper == ref.hyper and mine.objective == ref.objective
+    assert mine.default_objective == ref.default_objective
+
+
+def test_a_phase_diagram_of_a_typed_rule_is_the_builtin_ones():
+    s = get_surface("ravine")
+    axes = ("lr:0.001:1:log", "momentum:0:0.99")
+    mine = phase_diagram(typed(MOMENTUM), s, *axes, cells=9, steps=150)
+    ref = phase_diagram("momentum", s, *axes, cells=9, steps=150)
+    assert mine.rule == "mine"
+    for a, b in [(mine.value, ref.value), (mine.rate, ref.rate), (mine.diverged, ref.diverged)]:
+        assert np.array_equal(a, b, equal_nan=True)
+    assert 0 < mine.diverged.sum() < mine.diverged.size  # both regimes are in the map
+
+
+def test_an_lr_sweep_and_a_map_of_a_typed_rule_are_the_builtin_ones():
+    s = get_surface("beale")
+    lrs = np.geomspace(1e-4, 0.1, 12)
+    mine = maps.lr_sweep([(typed(MOMENTUM), {"momentum": 0.8})], s, s.start, lrs, steps=200)[0]
+    ref = maps.lr_sweep([("momentum", {"momentum": 0.8})], s, s.start, lrs, steps=200)[0]
+    assert mine.rule == "mine"
+    assert np.array_equal(mine.final_loss, ref.final_loss, equal_nan=True)
+    assert np.array_equal(mine.steps_to_converge, ref.steps_to_converge)
+    assert np.array_equal(mine.diverged_at, ref.diverged_at)
+    assert mine.diverged.any() and not mine.diverged.all()
+    a = maps.convergence_map(typed(MOMENTUM), {"lr": 1e-3}, s, n=12, steps=200)
+    b = maps.convergence_map("momentum", {"lr": 1e-3}, s, n=12, steps=200)
+    assert a.rule == "mine"
+    assert np.array_equal(a.outcome, b.outcome)
+    assert np.array_equal(a.final_loss, b.final_loss, equal_nan=True)
+
+
+def test_a_library_rules_trials_score_as_their_single_runs():
+    pytest.importorskip("torch")
+    s = get_surface("rosenbrock")
+    starts = start_grid(s, np.array(s.start), 2)
+    lrs = np.array([1e-3, 1e-2, 0.1, 3.0])
+    value, final = score_batch(
+        "torch:Adam", {}, {"lr": lrs}, s, starts, 80, objective="area", tol=1e-3, fstar=f_star(s)
+    )
+    for k, lr in enumerate(lrs):
+        traj = run(get_optimizer("torch:Adam", lr=float(lr)), s, starts, 80)
+        d = np.log10(np.maximum(traj.losses - f_star(s), tuning.AREA_FLOOR)).mean(axis=0)
+        want = np.inf if (traj.diverged_at >= 0).any() else d.mean()
+        assert value[k] == pytest.approx(want, rel=1e-12, abs=1e-12)
+        assert np.isfinite(final[k]) == np.isfinite(want)
+    tuned = tune(["torch:Adam"], s, s.start, 80, objective="area", trials=12).rules[0]
+    assert tuned.rule == "torch:Adam" and tuned.objective < tuned.default_objective
+    with pytest.raises(ValueError, match="one number per hyperparameter"):
+        batched_optimizer("torch:Adam", {}, {"lr": lrs})
+
+
+def test_a_rule_that_is_not_elementwise_runs_a_batch_of_one_as_its_point():
+    pytest.importorskip("pytorch_optimizer")
+    s = get_surface("rosenbrock")
+    opt = get_optimizer("pytorch_optimizer:Lamb", lr=0.01)  # a trust ratio over the whole point
+    one = run(opt, s, np.array(s.start, dtype=float), 30)
+    batch = run(opt, s, np.array([s.start], dtype=float), 30)
+    assert np.array_equal(batch.points[:, 0], one.points)
+
+
+def test_the_budget_counts_a_looped_rules_steps_at_their_cost():
+    assert work(10, 9, 100) == 10 * 9 * 100
+    assert work(10, 9, 100, per_row=False) == 10 * (9 + LOOPED_STEP) * 100
+    s = get_surface("ravine")
+    cap = work(65, 1, 200, per_row=False)  # one typed rule, 64 trials + the default
+    tune([typed(MOMENTUM)], s, s.start, 200, trials=64, budget=Budget(cap, 60.0))
+    with pytest.raises(BudgetError, match="use fewer trials"):
+        tune([typed(MOMENTUM)] * 2, s, s.start, 200, trials=64, budget=Budget(cap, 60.0))
+    with pytest.raises(BudgetError, match="use fewer cells"):
+        phase_diagram(
+            typed(MOMENTUM), s, "lr:0.001:1:log", "momentum:0:0.9", 100, 200, budget=Budget(cap, 60)
+        )
