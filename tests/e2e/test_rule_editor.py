@@ -1,6 +1,6 @@
 """A rule typed in the real app (headless Chromium): refused text says where and changes
-nothing; an accepted one races, travels in the share link to a second browser, and is
-exported in a GIF."""
+nothing; an accepted one races, is tuned in the Tune tab, travels in the share link to a
+second browser, and is exported in a GIF."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from selenium.webdriver.common.keys import Keys
 
 from tests.conftest import pytest_setup_options
 from tests.e2e.browser import set_props, until, wait, wait_file
+from tests.e2e.test_panels import open_tab
 from viz.scene import get_preset
 from viz.ui import ids, share
 from viz.ui import rule_editor as ed
+from viz.ui.panels import tune
 
 pytestmark = pytest.mark.e2e
 
@@ -93,6 +95,29 @@ def test_type_a_rule_race_it_share_it_and_export_it(app_page, tmp_path):
     alpha = d1.find_element(By.CSS_SELECTOR, f"[id='{box_id('own:signum', 'lr')}']")
     alpha.send_keys(Keys.CONTROL, "a")
     alpha.send_keys("0.05", Keys.ENTER)
+    until(lambda: np.isclose(abs(runs_of(d1)[-1][3][1] - runs_of(d1)[-1][3][0]), 0.05))
+    runs = runs_of(d1)
+    mine = runs[-1]
+
+    # The Tune tab tunes it with the others; the replay sets its own card's α.
+    open_tab(app_page, "Tune")
+    write(d1, tune.TUNE_BUDGET, "8")
+    d1.find_element(By.ID, tune.TUNE_BTN).click()
+    app_page.wait_for_contains_text(f"#{tune.TUNE_TABLE}", "Tuned in", timeout=LOAD)
+    rows = d1.find_elements(By.CSS_SELECTOR, ".tune-result tr")
+    assert len(rows) == 4 and "signum" in rows[-1].text and "lr = " in rows[-1].text
+    assert d1.find_element(By.ID, tune.TUNE_MSG).text == ""
+    tuned_lr = rows[-1].text.split("lr = ")[1].split()[0]
+    until(lambda: not d1.find_element(By.ID, tune.TUNE_REPLAY).get_attribute("disabled"))
+    d1.find_element(By.ID, tune.TUNE_REPLAY).click()
+    box = f"[id='{box_id('own:signum', 'lr')}']"
+    until(lambda: float(d1.find_element(By.CSS_SELECTOR, box).get_attribute("value")) != 0.05)
+    got = float(d1.find_element(By.CSS_SELECTOR, box).get_attribute("value"))
+    assert got == pytest.approx(float(tuned_lr), rel=1e-3)  # the table shows 4 digits
+    until(lambda: np.isclose(abs(runs_of(d1)[-1][3][1] - runs_of(d1)[-1][3][0]), got))
+    alpha = d1.find_element(By.CSS_SELECTOR, box)
+    alpha.send_keys(Keys.CONTROL, "a")
+    alpha.send_keys("0.05", Keys.ENTER)  # back to the α the link below is checked with
     until(lambda: np.isclose(abs(runs_of(d1)[-1][3][1] - runs_of(d1)[-1][3][0]), 0.05))
     runs = runs_of(d1)
     mine = runs[-1]

@@ -200,6 +200,11 @@ def test_every_panel_takes_a_typed_rule_and_a_library_rule():
         x, y = phase.default_axes(common.scene_of(state).run(key).info())
         fig, msg, meta = phase.compute_phase(state, key, x, y, "6", "30", "final")
         assert msg == "" and fig is not no_update and meta["key"] == key, (key, msg)
+        click = {"points": [{"x": meta["xs"][4], "y": meta["ys"][1]}]}
+        data, msg = phase.cell_clicked(click, meta, state)
+        run = link.scene_from_dict(data).runs[[r.optimizer for r in own.runs].index(key)]
+        assert msg == "" and run.hyper[meta["x"]] == meta["xs"][4]
+        assert run.hyper[meta["y"]] == meta["ys"][1]
         fig, msg, _, _ = convergence.compute_map(state, key, "6", "30", "outcome")
         assert msg == "" and fig is not no_update, (key, msg)
     assert common.keep_choice(state, "mine", phase._why_not)[1] == "mine"
