@@ -111,7 +111,7 @@ def test_a_share_link_with_a_typed_rule_fills_the_editor_and_the_picker():
     assert cb.apply_preset("radford-saddle")["own_rules"] == []
 
 
-def test_the_map_and_the_sweep_answer_a_typed_rule_with_a_message():
+def test_the_map_and_the_sweep_run_a_typed_rule():
     from viz.ui.panels import convergence, sweep
 
     settings = cb.initial_settings()
@@ -119,10 +119,12 @@ def test_the_map_and_the_sweep_answer_a_typed_rule_with_a_message():
     settings.optimizers, settings.typed = picked, store
     out = cb.compute(settings)
     assert out.ok
-    got = convergence.compute_map(out.state, "signum", "10", "", "outcome")
-    assert got[0] is no_update and "unknown optimizer 'signum'" in got[1]
-    got = sweep.compute_sweep(out.state, "1e-3", "1e-1", "5", "", "final loss")
-    assert got[0] is no_update and "unknown optimizer 'signum'" in got[1]
+    fig, msg, summary, meta = convergence.compute_map(out.state, "signum", "10", "", "outcome")
+    assert "signum" in repr(summary)
+    assert msg == "" and fig is not no_update and meta["key"] == "signum"
+    fig, msg = sweep.compute_sweep(out.state, "1e-3", "1e-1", "5", "", "final loss")
+    names = {t.name for t in fig.data if t.name}
+    assert msg == "" and "signum" in names and "SGD" in names
 
 
 def test_two_typed_rules_are_drawn_in_two_colours_and_their_cards_say_the_same():

@@ -63,7 +63,7 @@ def also_options(state, current) -> tuple[list[dict], str]:
             for h in r.info().hyper:
                 if h.name != "lr" and not h.is_bool and h.name not in dict(options):
                     options.append((h.name, f"+ {h.name} ({r.optimizer})"))
-    value = current if current in dict(options) else ""
+    value = current if isinstance(current, str) and current in dict(options) else ""
     return [{"label": t, "value": v} for v, t in options], value
 
 
