@@ -156,6 +156,9 @@ class RuleInfo:
     # an lr schedule returning one, so row k of a batch runs with row k's values. Rules
     # that cannot (other libraries' rules, typed rules) run one batch per set of values.
     per_row: bool = True
+    # What one step of such a rule's batch costs beyond its rows, in point-steps of a
+    # batched built-in rule (~90 ns each): the budget counts it (``budget.work``).
+    step_cost: int = 0
 
     def spec(self, name: str) -> HyperSpec:
         for h in self.hyper:

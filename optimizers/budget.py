@@ -61,16 +61,11 @@ class Limit:
 # the network surface. The audit's requests do not: a 480-rule sweep is over the cap, a
 # Newton map on a nested user function (minutes) stops at the deadline. Every deadline
 # stays under the server's 60 s worker timeout.
-# A step of a rule that runs one batch per set of hyperparameters (``RuleInfo.per_row``
-# False: another library's rule or a typed one) counts as this many point-steps on top of
-# its rows: 12-180 µs a step against ~90 ns a point-step of a batched built-in rule.
-LOOPED_STEP = 500
-
-
-def work(runs: int, rows: int, steps: int, per_row: bool = True) -> int:
-    """Point-steps of ``runs`` sets of hyperparameters × ``rows`` starts × ``steps``: one
-    batch for a per-row rule, else one batch per set, ``LOOPED_STEP`` more a step."""
-    return runs * (rows if per_row else rows + LOOPED_STEP) * steps
+def work(runs: int, rows: int, steps: int, step_cost: int = 0) -> int:
+    """Point-steps of ``runs`` sets of hyperparameters × ``rows`` starts × ``steps``, a
+    step of each set's batch costing ``step_cost`` more (``RuleInfo.step_cost``: 0 for a
+    built-in rule, whose sets share one batch)."""
+    return runs * (rows + step_cost) * steps
 
 
 LIMITS: dict[str, Limit] = {
@@ -84,8 +79,9 @@ LIMITS: dict[str, Limit] = {
     "export": Limit(max_work=200_000, seconds=45.0),
     # a share link opened: the scene it holds, run once
     "link": Limit(max_work=200_000, seconds=30.0),
-    # tuning a race: 6 rules × 65 trials × 9 starts × 500 steps is 1.8 M (0.3 s)
-    "tune": Limit(max_work=20_000_000, seconds=30.0),
+    # tuning a race: 6 rules × 65 trials × 9 starts × 500 steps is 1.8 M (0.3 s); a
+    # library rule's 65 trials × 200 steps count 26 M (~3 s)
+    "tune": Limit(max_work=40_000_000, seconds=30.0),
     # a phase diagram: 200 × 200 cells × 500 steps is 20 M (~1 s), 2,000 steps 80 M
     "phase": Limit(max_work=80_000_000, seconds=30.0),
 }

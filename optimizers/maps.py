@@ -405,7 +405,7 @@ def lr_sweep(
     choices = [_choice(c) for c in rules]  # names resolved; no rule is built yet
     if budget is not None:
         budget.check(
-            sum(work(len(lrs), 1, steps, info.per_row) for info, _, _ in choices),
+            sum(work(len(lrs), 1, steps, info.step_cost) for info, _, _ in choices),
             f"the sweep ({len(rules):,} rules × {len(lrs):,} rates × {steps:,} steps)",
             "use fewer rates, steps or optimizers",
         )

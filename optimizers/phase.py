@@ -358,7 +358,7 @@ def phase_diagram(
     per = len(grid)
     if budget is not None:
         budget.check(
-            work(nx * ny, per, steps, rule.per_row),
+            work(nx * ny, per, steps, rule.step_cost),
             f"the phase diagram ({nx}×{ny} cells × {per} starts × {steps:,} steps)",
             "use fewer cells, starts or steps",
         )

@@ -452,7 +452,7 @@ def tune(
     per = len(grid) * replicas
     if budget is not None:
         budget.check(
-            sum(work(trials + 1, per, steps, c[0].per_row) for c in chosen),
+            sum(work(trials + 1, per, steps, c[0].step_cost) for c in chosen),
             f"tuning ({len(chosen)} rules × {trials:,} trials × {per} starts × {steps:,} steps)",
             "use fewer trials, starts or steps",
         )

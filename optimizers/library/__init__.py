@@ -263,6 +263,7 @@ def _info(name, prefix, obj, factory, sig) -> RuleInfo:
         hyper=sig.specs,
         description=_doc_line(obj) or f"{title} from {PACKAGE[prefix]}",
         per_row=False,  # the library's optimizer takes one number per hyperparameter
+        step_cost=2_000,  # 50-180 µs a step: the library's own step() and a state copy
     )
 
 

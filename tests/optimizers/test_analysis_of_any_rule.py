@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from optimizers import get_optimizer, maps, run, tuning
-from optimizers.budget import LOOPED_STEP, Budget, BudgetError, work
+from optimizers.budget import Budget, BudgetError, work
 from optimizers.phase import phase_diagram
 from optimizers.tuning import batched_optimizer, f_star, score_batch, start_grid, tune
 from optimizers.typed import rule_info
@@ -92,6 +92,7 @@ def test_a_library_rules_trials_score_as_their_single_runs():
     assert tuned.rule == "torch:Adam" and tuned.objective < tuned.default_objective
     with pytest.raises(ValueError, match="one number per hyperparameter"):
         batched_optimizer("torch:Adam", {}, {"lr": lrs})
+    assert tuning.rule_info("torch:Adam").step_cost == 2_000  # counted by the budget
 
 
 def test_a_rule_that_is_not_elementwise_runs_a_batch_of_one_as_its_point():
@@ -105,9 +106,10 @@ def test_a_rule_that_is_not_elementwise_runs_a_batch_of_one_as_its_point():
 
 def test_the_budget_counts_a_looped_rules_steps_at_their_cost():
     assert work(10, 9, 100) == 10 * 9 * 100
-    assert work(10, 9, 100, per_row=False) == 10 * (9 + LOOPED_STEP) * 100
+    assert work(10, 9, 100, step_cost=200) == 10 * (9 + 200) * 100
     s = get_surface("ravine")
-    cap = work(65, 1, 200, per_row=False)  # one typed rule, 64 trials + the default
+    assert typed(MOMENTUM).step_cost == 200
+    cap = work(65, 1, 200, step_cost=200)  # one typed rule, 64 trials + the default
     tune([typed(MOMENTUM)], s, s.start, 200, trials=64, budget=Budget(cap, 60.0))
     with pytest.raises(BudgetError, match="use fewer trials"):
         tune([typed(MOMENTUM)] * 2, s, s.start, 200, trials=64, budget=Budget(cap, 60.0))
