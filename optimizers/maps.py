@@ -261,11 +261,6 @@ def _window(name: str, value, default) -> tuple[float, float]:
     return interval(name, value)
 
 
-def _rule(rule) -> RuleInfo:
-    """A rule by name (built-in or another library's) or a typed rule's ``RuleInfo``."""
-    return as_rule(rule)
-
-
 def convergence_map(
     rule: str,
     hyper: dict | None,
@@ -309,7 +304,7 @@ def convergence_map(
     if seed is None:
         raise ValueError("seed must be a whole number ≥ 0, got None")
     _, _, noise = check_run_args((0.0, 0.0), 0, noise, seed)  # run()'s own checks
-    info = _rule(rule)
+    info = as_rule(rule)
     opt = info.build(**dict(hyper or {}))
     if budget is not None:
         budget.check(
@@ -454,12 +449,12 @@ def _settled(opt, surface, point, rows: int, steps: int, tol: float, budget):
 
 def _choice(choice) -> tuple[RuleInfo, dict, Callable | None]:
     if isinstance(choice, str | RuleInfo):
-        return _rule(choice), {}, None
+        return as_rule(choice), {}, None
     if not isinstance(choice, tuple | list) or len(choice) not in (2, 3):
         raise ValueError(
             f"each rule must be name, (name, hyper) or (name, hyper, schedule): got {choice!r}"
         )
-    info, hyper = _rule(choice[0]), choice[1] or {}
+    info, hyper = as_rule(choice[0]), choice[1] or {}
     if not isinstance(hyper, dict):
         raise ValueError(f"{info.name}: hyperparameters must be a dict, got {hyper!r}")
     schedule = choice[2] if len(choice) == 3 else None

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimizers.base import as_rule
 from optimizers.budget import Budget, work
 from optimizers.checks import positive, whole
 from optimizers.run import check_run_args
@@ -49,7 +50,6 @@ from optimizers.tuning import (
     Scores,
     f_star,
     numeric_spec,
-    rule_info,
     scored_run,
     start_grid,
 )
@@ -305,8 +305,8 @@ def _check_axis(rule, axis: Axis) -> Axis:
         raise ValueError(f"axis {axis.name}: needs finite low < high, got {axis.low}, {axis.high}")
     if axis.log and axis.low <= 0:
         raise ValueError(f"axis {axis.name}: a log axis needs low > 0, got {axis.low:g}")
-    spec.check(axis.low, rule_info(rule).name)
-    spec.check(axis.high, rule_info(rule).name)
+    spec.check(axis.low, as_rule(rule).name)
+    spec.check(axis.high, as_rule(rule).name)
     return axis
 
 
@@ -337,7 +337,7 @@ def phase_diagram(
     from optimizers.maps import _surface
 
     surface = _surface(surface)
-    rule = rule_info(rule)
+    rule = as_rule(rule)
     x, y = _check_axis(rule, x), _check_axis(rule, y)
     if x.name == y.name:
         raise ValueError(f"the two axes must be different hyperparameters, both are {x.name!r}")

@@ -77,14 +77,9 @@ def f_star(surface) -> float:
     return float(finite.min()) if finite.size else 0.0
 
 
-def rule_info(rule: str | RuleInfo) -> RuleInfo:
-    """A rule by name (built-in or another library's) or a typed rule's ``RuleInfo``."""
-    return as_rule(rule)
-
-
 def numeric_spec(rule: str | RuleInfo, name: str):
     """The spec of a numeric hyperparameter of ``rule``; ``ValueError`` saying which exist."""
-    info = rule_info(rule)
+    info = as_rule(rule)
     names = [h.name for h in info.hyper if not h.is_bool]
     if name not in names:
         raise ValueError(
@@ -102,7 +97,7 @@ def batched_optimizer(
     columns as arrays, which its pure step broadcasts against the (B, 2) batch, so row k
     is the single run with row k's values. ``lr`` goes in as a constant schedule.
     """
-    info = rule_info(rule)
+    info = as_rule(rule)
     if not info.per_row:
         raise ValueError(f"{info.name} takes one number per hyperparameter, not a column")
     values = info.defaults()
@@ -226,7 +221,7 @@ def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed,
     parts that record their losses and ``scores`` takes them; the scores are the same.
     A rule without per-row columns runs one batch per set of values instead (each with
     the same noise draws, ``seed``'s). Returns each row's step of divergence (-1: none)."""
-    if not rule_info(rule).per_row:
+    if not as_rule(rule).per_row:
         return _looped_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget)
     opt = batched_optimizer(rule, fixed, columns)
     if noise or compiled.plan(opt, surface) is None:
@@ -248,7 +243,7 @@ def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed,
 def _looped_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget):
     """scored_run for a rule that takes one number per hyperparameter: the rows that share
     their values are one batch, run with those values (as its single runs would be)."""
-    info = rule_info(rule)
+    info = as_rule(rule)
     keys = list(columns)
     table = np.stack([np.asarray(columns[k], dtype=float) for k in keys], axis=1)
     sets, which = np.unique(table, axis=0, return_inverse=True)
@@ -430,7 +425,7 @@ def tune(
     for choice in rules:
         alone = isinstance(choice, str | RuleInfo)
         rule, hyper = (choice, {}) if alone else (choice[0], dict(choice[1]))
-        info = rule_info(rule)
+        info = as_rule(rule)
         name = info.name
         default = info.build(**hyper).hyper  # checks the fixed values
         if callable(default.get("lr")):

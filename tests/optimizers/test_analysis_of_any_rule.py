@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from optimizers import get_optimizer, maps, run, tuning
+from optimizers.base import as_rule
 from optimizers.budget import Budget, BudgetError, work
 from optimizers.phase import phase_diagram
 from optimizers.tuning import batched_optimizer, f_star, score_batch, start_grid, tune
@@ -92,7 +93,7 @@ def test_a_library_rules_trials_score_as_their_single_runs():
     assert tuned.rule == "torch:Adam" and tuned.objective < tuned.default_objective
     with pytest.raises(ValueError, match="one number per hyperparameter"):
         batched_optimizer("torch:Adam", {}, {"lr": lrs})
-    assert tuning.rule_info("torch:Adam").step_cost == 2_000  # counted by the budget
+    assert as_rule("torch:Adam").step_cost == 2_000  # counted by the budget
 
 
 def test_a_rule_that_is_not_elementwise_runs_a_batch_of_one_as_its_point():
