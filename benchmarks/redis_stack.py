@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -46,6 +47,17 @@ class Proc:
     @property
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def logged(self, pattern: str, count: int = 1, timeout: float = 20.0) -> bool:
+        """Whether the log holds ``pattern`` (a regular expression) ``count`` times within
+        ``timeout`` s: a Celery worker logs a task's end just after storing its result, so
+        a client can hold the result before the line is written."""
+        end = time.monotonic() + timeout
+        while len(re.findall(pattern, self.log)) < count:
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.1)
+        return True
 
 
 def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:

@@ -103,7 +103,7 @@ def test_the_services_commands_export_across_the_two_replicas(compose):
             response = page.wait(two.port, body, handles)
             _, im = downloaded_gif(response)
             assert (im.n_frames, im.size) == (6, (320, 240))
-            assert f"[{task_id(handles)}] succeeded" in w.log
+            assert w.logged(re.escape(f"[{task_id(handles)}] succeeded"))
 
 
 def test_the_workers_command_runs_against_a_real_redis(compose):

@@ -169,7 +169,7 @@ def test_an_export_started_on_one_web_process_is_polled_and_downloaded_on_anothe
         raw, im = downloaded_gif(response)
         assert (im.n_frames, im.size) == (12, (320, 240))
         # The job ran in the Celery worker (its log names the task id of the handle)...
-        assert f"[{task_id(handles)}] succeeded" in worker.log
+        assert worker.logged(re.escape(f"[{task_id(handles)}] succeeded"))
         # ...was never revoked on the way (a finished job is not "terminated")...
         assert "Terminating" not in worker.log and "revoked" not in worker.log
         # ...and made the same GIF as the renderer here, from the page's own scene.
@@ -200,7 +200,7 @@ def test_killing_the_web_process_that_started_an_export_loses_nothing(env, worke
     _, im = downloaded_gif(response)
     assert (im.n_frames, im.size) == (frames, (1280, 720))
     assert f"{frames} frames" in response[ids.EXPORT_STATUS]["children"]
-    assert f"[{task_id(handles)}] succeeded" in worker.log
+    assert worker.logged(re.escape(f"[{task_id(handles)}] succeeded"))
     # The last frame is the scene's last step, as the renderer here draws it.
     local = gif.render_gif_bytes(page.scene, "contour", 2, None, (1280, 720))
     last = frame_rgb(Image.open(io.BytesIO(local)), 1)
@@ -238,7 +238,7 @@ def test_an_export_started_on_one_web_process_is_cancelled_through_another(env, 
         assert time.monotonic() < deadline, "the cancelled job still runs"
         time.sleep(POLL_S)
     assert status == 204  # Dash: ended without a result (the page shows its INCOMPLETE line)
-    assert f"Terminating {task_id(handles)}" in worker.log
+    assert worker.logged(re.escape(f"Terminating {task_id(handles)}"))
     # Both slots free again: two exports at once both run (none is told "busy").
     pages = [Page(web_b.port), Page(web_b.port)]
     started = [p.export(web_b.port, "contour", frames=6, width=320, height=240) for p in pages]
@@ -259,7 +259,7 @@ def test_an_analysis_runs_as_a_job_and_answers_through_another_web_process(env, 
         page.client.values[f"{ids.SWEEP_BTN}.n_clicks"] = 1
         body, handles = page.click(web_a.port, deps[ids.SWEEP_GRAPH], f"{ids.SWEEP_BTN}.n_clicks")
         response = page.wait(web_b.port, body, handles)
-    assert f"[{task_id(handles)}] succeeded" in worker.log
+    assert worker.logged(re.escape(f"[{task_id(handles)}] succeeded"))
     metric = page.client.values[f"{ids.SWEEP_METRIC}.value"]
     want, message = sweep.compute_sweep(page.state, *controls.values(), metric)
     assert response[ids.SWEEP_MSG]["children"] == message == ""
@@ -286,7 +286,7 @@ def test_an_analysis_job_refuses_as_the_embedded_mode_does(env, worker, web_b):
     dep = page.app.callback(ids.SWEEP_GRAPH)
     body, handles = page.click(web_b.port, dep, f"{ids.SWEEP_BTN}.n_clicks")
     response = page.wait(web_b.port, body, handles)
-    assert f"[{task_id(handles)}] succeeded" in worker.log
+    assert worker.logged(re.escape(f"[{task_id(handles)}] succeeded"))
     metric = page.client.values[f"{ids.SWEEP_METRIC}.value"]
     figure, message = sweep.compute_sweep(page.state, *controls.values(), metric)
     assert figure is no_update and message
@@ -324,10 +324,7 @@ def test_the_worker_never_unpickles_a_message(redis_url, worker, tmp_path):
     # The export's own task (the worker decodes the body of a task it knows)
     name = re.search(r"background_callback_[0-9a-f]{64}", worker.log)[0]
     sender.send_task(name, args=[Planted()], serializer="pickle")
-    deadline = time.monotonic() + 30
-    while "untrusted content" not in worker.log and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert "untrusted content of type pickle" in worker.log
+    assert worker.logged("untrusted content of type pickle", timeout=30)
     assert not marker.exists()
     conf = jobs.celery_app(redis_url).conf
     assert (conf.task_serializer, conf.result_serializer) == ("json", "json")

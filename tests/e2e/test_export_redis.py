@@ -6,8 +6,6 @@ read back."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from benchmarks import redis_stack
@@ -19,7 +17,7 @@ from viz.ui import ids
 
 pytestmark = pytest.mark.e2e
 
-TASK_DONE = re.compile(r"Task background_callback_[0-9a-f]{64}\[[^\]]+\] succeeded")
+TASK_DONE = r"Task background_callback_[0-9a-f]{64}\[[^\]]+\] succeeded"
 
 
 @pytest.fixture(scope="module")
@@ -49,4 +47,4 @@ def test_exports_run_in_the_celery_worker_and_download(browser_tab, stack, tmp_p
     assert (mp4.kind, mp4.frames, mp4.size) == ("h264", 8, (800, 300))
     assert (mad(mp4.last, gif.last) < 8).all()
     # both were rendered by the worker, not by the web process
-    assert len(TASK_DONE.findall(worker.log)) >= 2, worker.log[-2000:]
+    assert worker.logged(TASK_DONE, count=2), worker.log[-2000:]
