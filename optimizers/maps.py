@@ -370,7 +370,7 @@ def lr_sweep(
     ignored (it is what varies). One run() per rule: ``len(lrs)`` copies of ``start`` as
     one batch, the rule's α a column of rates, so row k equals the single run at
     ``lrs[k]`` exactly. A rule that takes one number per hyperparameter (another
-    library's; a typed rule, given as its ``RuleInfo``) runs once per rate instead.
+    library's) runs once per rate instead; a typed rule is given as its ``RuleInfo``.
 
     ``budget``: its cap is checked against rules × rates × steps before anything runs
     (before the rules are built) and its deadline inside each rule's loop

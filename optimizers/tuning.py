@@ -398,8 +398,8 @@ def tune(
 
     ``rules``: names or ``(name, hyper)``: ``hyper`` are the values not tuned (and the
     "default race" the tuned one is compared with). A name may be another library's
-    rule (``"torch:Adam"``) and a ``RuleInfo`` a typed rule (``typed.rule_info``): they
-    run one batch per trial (``budget.work``). ``lr_range``: (low, high) on a log
+    rule (``"torch:Adam"``: one batch per trial, ``budget.work``) and a ``RuleInfo`` a
+    typed rule (``typed.rule_info``). ``lr_range``: (low, high) on a log
     axis, by default each rule's slider range; ``also_range`` likewise, linear.
     ``starts``: k of the k×k grid of starts, ``spread`` × the window apart;
     ``replicas``: rows per start with their own gradient noise (``noise`` > 0), all

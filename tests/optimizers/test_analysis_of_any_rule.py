@@ -1,7 +1,8 @@
 """Tuning, phase diagrams, LR sweeps and convergence maps of every kind of rule: a typed
-rule (one batch per set of values) gives what the same built-in rule gives as one
-vectorised run, bit for bit; another library's rule scores each trial as its single run
-would; the budget counts a looped rule's steps at their cost."""
+rule takes per-row columns as a built-in one does (row k is the single run with row k's
+values, matrices included) and gives what the same built-in rule gives, bit for bit;
+another library's rule runs one batch per set of values and scores each trial as its
+single run would; the budget counts that rule's steps at their cost."""
 
 from __future__ import annotations
 
@@ -24,8 +25,37 @@ NESTEROV = "momentum = 0.9\nv = momentum * v - lr * grad(W + momentum * v)\nW = 
 
 def typed(text: str, name: str = "mine"):
     info = rule_info(text, name)
-    assert not info.per_row  # so the looped path is the one tested
+    assert info.per_row and info.step_cost == 0  # one batch for all the trials
     return info
+
+
+# Rules whose numbers meet points and 2×2 matrices every way the grammar allows: as
+# operands, in augmented assignments, in element-wise functions and as matrix state.
+MATRIX_RULES = [
+    "damp = 0.5\nW = W - lr * solve(H + damp * I, g)",
+    "damp = 0.5\nA = H * lr + damp\nA += damp * I\nW = W - A @ g * 0.01",
+    "c = 2.0\nB = clip(H, -c, c) / (c + 1)\nW = W - lr * (B @ g)",
+    "mu = 0.9\nM = mu * M + (1 - mu) * H\nM -= 0.001 * I * mu\nW = W - lr * solve(M + I, g)",
+    "rho = 0.9\nk = k * rho + 1\nS = min(H, k) ** 1 - rho\nW = W - lr * (S @ g) / k",
+    "beta = 0.8\nv = beta * v + (1 - beta) * g**2\nW = W - lr * g / (sqrt(v) + 1e-8)",
+]
+
+
+@pytest.mark.parametrize("text", MATRIX_RULES)
+def test_a_typed_rules_row_k_is_its_single_run_with_row_ks_values(text):
+    info = typed(text)
+    (name, spec), *_ = [(h.name, h) for h in info.hyper if h.name != "lr"]
+    s = get_surface("beale")
+    lrs = np.array([1e-4, 3e-3, 1e-2, 3e-2, 0.2])
+    others = np.linspace(spec.default * 0.5, spec.default, len(lrs))
+    starts = (
+        np.tile(np.array(s.start, dtype=float), (len(lrs), 1)) + np.linspace(0, 0.3, 5)[:, None]
+    )
+    batch = run(batched_optimizer(info, {}, {"lr": lrs, name: others}), s, starts, 60)
+    for k in range(len(lrs)):
+        one = run(info.build(lr=float(lrs[k]), **{name: float(others[k])}), s, starts[k], 60)
+        assert np.array_equal(batch.points[:, k], one.points, equal_nan=True), (text, k)
+        assert np.array_equal(batch.losses[:, k], one.losses, equal_nan=True), (text, k)
 
 
 @pytest.mark.parametrize("objective", ["final", "steps", "area"])
@@ -105,16 +135,17 @@ def test_a_rule_that_is_not_elementwise_runs_a_batch_of_one_as_its_point():
     assert np.array_equal(batch.points[:, 0], one.points)
 
 
-def test_the_budget_counts_a_looped_rules_steps_at_their_cost():
+def test_the_budget_counts_a_library_rules_steps_at_their_cost():
+    pytest.importorskip("torch")
     assert work(10, 9, 100) == 10 * 9 * 100
-    assert work(10, 9, 100, step_cost=200) == 10 * (9 + 200) * 100
+    assert work(10, 9, 100, step_cost=2_000) == 10 * (9 + 2_000) * 100
+    assert typed(MOMENTUM).step_cost == 0  # typed rules run in one batch, as built-in ones
     s = get_surface("ravine")
-    assert typed(MOMENTUM).step_cost == 200
-    cap = work(65, 1, 200, step_cost=200)  # one typed rule, 64 trials + the default
-    tune([typed(MOMENTUM)], s, s.start, 200, trials=64, budget=Budget(cap, 60.0))
+    cap = work(13, 1, 100, step_cost=2_000)  # one library rule, 12 trials + the default
+    tune(["torch:SGD"], s, s.start, 100, trials=12, budget=Budget(cap, 60.0))
     with pytest.raises(BudgetError, match="use fewer trials"):
-        tune([typed(MOMENTUM)] * 2, s, s.start, 200, trials=64, budget=Budget(cap, 60.0))
+        tune(["torch:SGD"] * 2, s, s.start, 100, trials=12, budget=Budget(cap, 60.0))
     with pytest.raises(BudgetError, match="use fewer cells"):
         phase_diagram(
-            typed(MOMENTUM), s, "lr:0.001:1:log", "momentum:0:0.9", 100, 200, budget=Budget(cap, 60)
+            "torch:SGD", s, "lr:0.001:1:log", "momentum:0:0.9", 10, 100, budget=Budget(cap, 60)
         )

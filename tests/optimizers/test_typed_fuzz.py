@@ -1,6 +1,6 @@
 """Generated rules of the grammar: each is accepted or refused with a RuleError, and an
 accepted one runs on one start and on a batch without raising or warning, each row of
-the batch equal to its own single run, inputs untouched."""
+the batch equal to its own single run, inputs untouched; with per-row hyperparameters too."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizers import RuleError, from_rule, run
+from optimizers.tuning import batched_optimizer
+from optimizers.typed import rule_info
 from surfaces import get_surface
 
 POINTS = ["W", "g", "v", "m", "grad(W + v)", "norm(g)", "dot(g, v)", "solve(H + I, g)", "H @ g"]
@@ -61,5 +63,28 @@ def test_generated_rules_are_refused_or_run_cleanly(text):
     assert together.points.shape == (31, 3, 2)
     for i, one in enumerate(alone):
         assert one.points.shape == (31, 2)
+        np.testing.assert_allclose(together.points[:, i], one.points, rtol=1e-12, atol=1e-12)
+        assert (one.diverged_at is None) == (together.diverged_at[i] < 0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules)
+def test_generated_rules_take_per_row_hyperparameters_like_the_built_in_rules(text):
+    """lr and mu as columns (a tuning's trials): row k is the single run at row k's values."""
+    try:
+        info = rule_info(text, "fuzz")
+    except RuleError:
+        return
+    s = get_surface("himmelblau")
+    starts = np.array([[1.0, 1.5], [-2.0, 0.5], [0.3, -1.0]])
+    lrs, mus = np.array([0.003, 0.01, 0.02]), np.array([0.5, 0.9, 0.7])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        together = run(batched_optimizer(info, {}, {"lr": lrs, "mu": mus}), s, starts, 30)
+        alone = [
+            run(info.build(lr=float(a), mu=float(m)), s, p, 30)
+            for a, m, p in zip(lrs, mus, starts, strict=True)
+        ]
+    for i, one in enumerate(alone):
         np.testing.assert_allclose(together.points[:, i], one.points, rtol=1e-12, atol=1e-12)
         assert (one.diverged_at is None) == (together.diverged_at[i] < 0)

@@ -91,8 +91,8 @@ def layout() -> html.Div:
     note = html.P(
         "Each optimizer gets the same number of trials over lr (a log grid over its "
         "range, then zooming in on the best), the same objective and the same starts; "
-        "every trial of a built-in rule runs in one batch (a typed or library rule runs "
-        "trial by trial). “Final f − f*” is the largest over the "
+        "every trial of a rule runs in one batch (another library's rule: trial by "
+        "trial). “Final f − f*” is the largest over the "
         "last 10 % of the steps, so a run that only passes the minimum at its last step "
         "does not count as converged. “Flat” is the range of lr whose objective is within "
         "10 % of the best.",
