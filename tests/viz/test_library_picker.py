@@ -46,6 +46,27 @@ def test_building_the_app_imports_no_library_and_the_page_opens_with_the_notes_r
     }
 
 
+def test_finding_them_leaves_the_web_process_without_torch_and_jax():
+    """The rules are found by a child process: the page's process lists them (with the
+    colours the registry gives them) and still holds none of the libraries."""
+    script = (
+        "import json, sys; from viz.ui import library_picker as lp; r = lp.find(180);"
+        "print(json.dumps({'heavy': [m for m in sys.argv[1:] if m in sys.modules],"
+        " 'rules': [list(x) for x in r or ()]}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, *HEAVY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["heavy"] == []
+    assert got["rules"] == [[n, OPTIMIZERS[n].colour, s] for n, s in library.drawable().items()]
+
+
 def test_found_once_the_line_counts_them_and_a_search_adds_them_after_the_notes_rules():
     rules = library_picker.find(timeout=120)
     assert rules is not None and library_picker.found() is rules

@@ -10,17 +10,24 @@ the app does none of it: the page opens with the notes' rules at once. The first
 callback starts one background thread per process that finds them; the line says
 "Looking up…" and a timer asks again every second until they are found, and a search
 adds them to the picker. Pages served after that carry them from the start.
+
+The finding runs in a child process (``python -c``) that prints their names as JSON:
+a web process then holds neither torch nor jax (~400 MB, and jax's threads, which make
+the fork of an export job unsafe) unless one of its pages races such a rule.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
+import subprocess
+import sys
 import threading
 
 from dash import Input, Output, State, dcc, html, no_update
 
-from optimizers import OPTIMIZERS, library
+from optimizers import library
 from viz.ui import ids
 
 NOTE = "opt-more"  # the line under the picker
@@ -36,10 +43,38 @@ _finder: threading.Thread | None = None
 _entries: tuple[tuple[str, str, str], ...] = ()
 
 
+# What the child process runs: the drawable rules, {name: source}, on one marked line.
+MARK = "optviz-library-rules:"
+_FIND = "; ".join(
+    [
+        "import json",
+        "from optimizers import library",
+        f"print({MARK!r} + json.dumps(library.drawable()))",
+    ]
+)
+FIND_TIMEOUT = 180.0
+
+
+def _drawable() -> dict[str, str]:
+    """``library.drawable()``, from a child process (see the module's docstring)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FIND],
+        capture_output=True,
+        text=True,
+        timeout=FIND_TIMEOUT,
+        check=True,
+    ).stdout
+    line = next(t for t in reversed(out.splitlines()) if t.startswith(MARK))
+    rules = json.loads(line[len(MARK) :])
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in rules.items()):
+        raise ValueError("the child's list of library rules is not {name: source}")
+    return rules
+
+
 def _find() -> None:
     global _entries
     try:
-        _entries = tuple((n, OPTIMIZERS[n].colour, s) for n, s in library.drawable().items())
+        _entries = tuple((n, library.colour_for(n), s) for n, s in _drawable().items())
     except Exception:  # a broken library install costs its rules, not the page
         log.exception("finding the library rules failed; the picker offers none")
     finally:
