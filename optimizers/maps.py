@@ -478,10 +478,5 @@ def _one(schedule: Callable[[float], Schedule], rate: float) -> Schedule:
 
 def _batched(schedule: Callable[[float], Schedule], rates: list[float]) -> Schedule:
     """One schedule per rate, evaluated together as a column: α_t for every row."""
-    try:
-        each = [schedule(r) for r in rates]
-    except TypeError as exc:
-        raise ValueError(f"schedule(lr0) could not be built: {exc}") from None
-    if not all(callable(s) for s in each):
-        raise ValueError("schedule(lr0) must return a schedule (a callable t -> rate)")
+    each = [_one(schedule, r) for r in rates]
     return lambda t: np.array([s(t) for s in each], dtype=float)[:, None]

@@ -16,6 +16,20 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "jax", "optax", "pytorch_optimizer")
 
 
+def in_fresh_process(script: str, timeout: float) -> dict:
+    """What ``script`` prints last, as JSON, run in a new Python (the heavy libraries'
+    names as its arguments)."""
+    out = subprocess.run(
+        [sys.executable, "-c", script, *HEAVY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def test_building_the_app_imports_no_library_and_the_page_opens_with_the_notes_rules():
     """A fresh process: create_app() and its first page import none of torch, jax,
     optax, pytorch-optimizer; the picker holds the notes' rules and "Write your own…",
@@ -28,16 +42,7 @@ def test_building_the_app_imports_no_library_and_the_page_opens_with_the_notes_r
         " 'note': library_picker.note(), 'found': library_picker.found() is not None,"
         " 'timer_on': not library_picker.line()[1].disabled}))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script, *HEAVY],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got == {
+    assert in_fresh_process(script, timeout=120) == {
         "heavy": [],
         "options": [*OPTIMIZERS, rule_editor.OWN],
         "note": library_picker.LOOKING,
@@ -54,15 +59,7 @@ def test_finding_them_leaves_the_web_process_without_torch_and_jax():
         "print(json.dumps({'heavy': [m for m in sys.argv[1:] if m in sys.modules],"
         " 'rules': [list(x) for x in r or ()]}))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script, *HEAVY],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout.strip().splitlines()[-1])
+    got = in_fresh_process(script, timeout=240)
     assert got["heavy"] == []
     assert got["rules"] == [[n, OPTIMIZERS[n].colour, s] for n, s in library.drawable().items()]
 

@@ -240,22 +240,28 @@ def keep_choice(state, current, why_not=None):
     return opts, value
 
 
-def register_chooser(app, dropdown_id, why_not=None) -> None:
-    """Keep a dropdown of the scene's optimizers in step with the scene (``why_not``: see
-    :func:`choices`)."""
+def register_options(app, control_id, options_of) -> None:
+    """Keep a control's options and value in step with the scene: ``options_of(state,
+    current) -> (options, value)``; nothing is sent when neither changed."""
 
     @app.callback(
-        Output(dropdown_id, "options"),
-        Output(dropdown_id, "value"),
+        Output(control_id, "options"),
+        Output(control_id, "value"),
         Input(ids.SCENE_STATE, "data"),
-        State(dropdown_id, "value"),
-        State(dropdown_id, "options"),
+        State(control_id, "value"),
+        State(control_id, "options"),
     )
-    def _chooser(state, current, shown):
-        opts, value = keep_choice(state, current, why_not)
+    def _options(state, current, shown):
+        opts, value = options_of(state, current)
         if opts == shown and value == current:
             raise PreventUpdate  # a hyperparameter change: the page has nothing to redo
         return opts, value
+
+
+def register_chooser(app, dropdown_id, why_not=None) -> None:
+    """Keep a dropdown of the scene's optimizers in step with the scene (``why_not``: see
+    :func:`choices`)."""
+    register_options(app, dropdown_id, lambda state, current: keep_choice(state, current, why_not))
 
 
 def register_button(app, outputs: list, button, choice, controls: list, compute) -> None:

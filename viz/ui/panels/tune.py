@@ -10,7 +10,6 @@ The panel owns its ids (below), its layout and its callbacks.
 from __future__ import annotations
 
 from dash import Input, Output, State, dcc, html, no_update
-from dash.exceptions import PreventUpdate
 
 from optimizers.budget import Budget
 from optimizers.tuning import MAX_STARTS, MAX_TRIALS, OBJECTIVES
@@ -26,6 +25,7 @@ from viz.ui.panels.common import (
     num_input,
     quiet,
     radio_field,
+    register_options,
     scene_of,
 )
 
@@ -178,19 +178,7 @@ def replay(n_clicks, data):
 
 
 def register(app) -> None:
-    @app.callback(
-        Output(TUNE_ALSO, "options"),
-        Output(TUNE_ALSO, "value"),
-        Input(ids.SCENE_STATE, "data"),
-        State(TUNE_ALSO, "value"),
-        State(TUNE_ALSO, "options"),
-    )
-    def _also(state, current, shown):
-        options, value = also_options(state, current)
-        if options == shown and value == current:
-            raise PreventUpdate  # a change that offers nothing new
-        return options, value
-
+    register_options(app, TUNE_ALSO, also_options)
     app.callback(
         Output(TUNE_TABLE, "children"),
         Output(TUNE_MSG, "children"),
