@@ -188,20 +188,36 @@ def block_edges(steps: int) -> np.ndarray:
     return np.r_[np.arange(0, FINE_UNTIL, FINE), np.arange(FINE_UNTIL, steps + 1, BLOCK)]
 
 
+RATE_COLUMNS = 4096  # columns fitted at once: a few MB of temporaries, reused
+
+
 def measured_rate(blocks: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Per column of ``blocks`` (maxima of f − f* over blocks starting at ``edges``,
     (n_blocks, rows)): the rate ρ with f − f* ∝ ρ^(2k), fitted to the upper envelope (see
     the module's docstring) over the last two thirds of the steps where it is valid."""
+    # In slices of columns, row by row and through matrix products: a 200×200 diagram of
+    # 2,000 steps (241 × 40,000 blocks) took 0.7 s in one piece, mostly fresh memory.
+    parts = [
+        _fitted_rate(blocks[:, a : a + RATE_COLUMNS], edges)
+        for a in range(0, blocks.shape[1], RATE_COLUMNS)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _fitted_rate(blocks: np.ndarray, edges: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
-        env = np.fmax.accumulate(blocks[::-1], axis=0)[::-1]  # max over this block and later
+        env = np.array(blocks, dtype=float)  # max over this block and later
+        for i in range(len(env) - 2, -1, -1):
+            np.fmax(env[i], env[i + 1], out=env[i])
         ok = (env > RATE_FLOOR) & (env < np.inf)  # not NaN (diverged), inf or exact zeros
-        y = np.where(ok, np.log(np.where(ok, env, 1.0)), 0.0)
-    t = np.asarray(edges[: len(blocks)], dtype=float)[:, None]
+        y = np.log(env, out=env, where=ok)  # only read where ok
+    t = np.asarray(edges[: len(blocks)], dtype=float)
     count = ok.sum(axis=0)  # the valid blocks are a prefix: env is non-increasing
-    last = t[np.maximum(count - 1, 0), 0]  # the first step of the last valid block
-    w = (t >= last / 3) & ok
-    s0, s1, s2 = w.sum(0), (w * t).sum(0), (w * t * t).sum(0)
-    sy, sty = (w * y).sum(0), (w * t * y).sum(0)
+    last = t[np.maximum(count - 1, 0)]  # the first step of the last valid block
+    w = (t[:, None] >= last / 3) & ok
+    wf, wy = w.astype(float), np.where(w, y, 0.0)
+    s0, s1, s2 = wf.sum(0), t @ wf, (t * t) @ wf
+    sy, sty = wy.sum(0), t @ wy
     with np.errstate(all="ignore"):
         slope = (s0 * sty - s1 * sy) / (s0 * s2 - s1 * s1)
         rate = np.exp(slope / 2)
