@@ -74,7 +74,7 @@ def create_app(**kwargs) -> dash.Dash:
     library_picker.register(app, layout.picker_option)  # other libraries' rules, found lazily
     share.register(app)  # share links: read on load and when pasted, written on change
     export_panel.register(app, manager)
-    panels.register(app)  # convergence map, lr sweep, network (viz/panels/)
+    panels.register(app, manager)  # convergence map, lr sweep, network (viz/panels/)
     apply_scene.register(app)  # a scene the tune and phase panels ask for (issue #17)
     _register_resources(app)
     return app

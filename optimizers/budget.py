@@ -21,6 +21,11 @@ optimizers.budget.BudgetError: the sweep asks for 5,000 steps; the limit is 1,00
   may overrun the deadline by one step of the whole batch (~0.25 s of CPU for a Newton
   step of a 200×200 map on the costliest user function measured, ~0.3 s past a 2 s
   deadline on the loaded VM).
+- ``report(fraction, seconds)``, if given, hears how far the request has got: every
+  ``tick(work)`` adds the point-steps done since the last one, and at most every
+  ``REPORT_EVERY`` seconds the share of the work last checked is passed on (a page's
+  progress bar, ``viz.ui.progress``). A reporter must not raise: progress is a courtesy
+  that never stops the computation.
 - The clock starts when the budget is made: one budget per request, shared by every run
   of that request (a sweep's rules, a scene's runs).
 - ``BudgetError`` is a ``ValueError``, so every place that shows a bad input's message
@@ -88,31 +93,50 @@ LIMITS: dict[str, Limit] = {
 
 TICK_EVERY = 32  # steps between two looks at the clock for small batches (µs per step)
 TICK_BATCH = 256  # starts from which a step is long enough to look at the clock every step
+REPORT_EVERY = 0.2  # seconds between two progress reports
 
 
 class Budget:
     """``max_work`` point-steps and ``seconds`` of wall clock from now; ``cancelled()``,
-    if given, is asked at every tick whether the client is still there."""
+    if given, is asked at every tick whether the client is still there; ``report(fraction,
+    seconds)``, if given, hears how far the work has got (at most every REPORT_EVERY s)."""
 
-    def __init__(self, max_work: int, seconds: float, cancelled: Callable[[], bool] | None = None):
+    def __init__(
+        self,
+        max_work: int,
+        seconds: float,
+        cancelled: Callable[[], bool] | None = None,
+        report: Callable[[float, float], None] | None = None,
+    ):
         if isinstance(max_work, bool) or not isinstance(max_work, int) or max_work < 0:
             raise ValueError(f"max_work must be a whole number ≥ 0, got {max_work!r}")
         if not (isinstance(seconds, int | float) and seconds > 0):
             raise ValueError(f"seconds must be a number > 0, got {seconds!r}")
         if cancelled is not None and not callable(cancelled):
             raise ValueError(f"cancelled must be callable, got {cancelled!r}")
+        if report is not None and not callable(report):
+            raise ValueError(f"report must be callable, got {report!r}")
         self.max_work, self.seconds, self.cancelled = max_work, float(seconds), cancelled
+        self.report = report
         self.started = time.monotonic()
         self.deadline = self.started + self.seconds
+        self.planned = 0  # point-steps of the last check()
+        self.done = 0  # point-steps ticked since
+        self._reported = self.started
         self._what, self._how = "the computation", "ask for less work"
 
     @classmethod
-    def of(cls, kind: str, cancelled: Callable[[], bool] | None = None) -> Budget:
+    def of(
+        cls,
+        kind: str,
+        cancelled: Callable[[], bool] | None = None,
+        report: Callable[[float, float], None] | None = None,
+    ) -> Budget:
         """The budget of one request of ``kind`` (a key of :data:`LIMITS`), starting now."""
         if kind not in LIMITS:
             raise ValueError(f"unknown kind of request {kind!r}; one of: {', '.join(LIMITS)}")
         limit = LIMITS[kind]
-        return cls(limit.max_work, limit.seconds, cancelled)
+        return cls(limit.max_work, limit.seconds, cancelled, report)
 
     def check(self, work: int, what: str, how: str) -> None:
         """``BudgetError`` if ``work`` point-steps exceed the cap; remembers ``what`` and
@@ -122,15 +146,21 @@ class Budget:
         2,000 steps)"); ``how`` says what to reduce ("use fewer rates, steps or optimizers").
         """
         self._what, self._how = what, how
+        self.planned, self.done = work, 0
         if work > self.max_work:
             raise BudgetError(
                 f"{what} asks for {work:,} steps; the limit is {self.max_work:,}: {how}",
                 "work",
             )
 
-    def tick(self) -> None:
-        """``BudgetError`` once the deadline has passed or the client has gone."""
+    def tick(self, work: int = 0) -> None:
+        """``BudgetError`` once the deadline has passed or the client has gone; ``work``
+        point-steps were done since the last tick (for the progress report)."""
         now = time.monotonic()
+        self.done += work
+        if self.report is not None and now - self._reported >= REPORT_EVERY:
+            self._reported = now
+            self.report(self.progress, now - self.started)
         if now > self.deadline:
             raise BudgetError(
                 f"stopped after {now - self.started:.1f} s: {self._what} takes longer than "
@@ -142,6 +172,18 @@ class Budget:
                 f"stopped after {now - self.started:.1f} s: the request was cancelled",
                 "cancelled",
             )
+
+    def finish(self) -> None:
+        """The checked work is done (what is left is drawing the answer): say so now."""
+        self.done = max(self.done, self.planned)
+        if self.report is not None:
+            self._reported = time.monotonic()
+            self.report(self.progress, self._reported - self.started)
+
+    @property
+    def progress(self) -> float:
+        """The share of the checked work ticked so far, in [0, 1] (0 before a check)."""
+        return min(self.done / self.planned, 1.0) if self.planned else 0.0
 
     @property
     def elapsed(self) -> float:

@@ -411,18 +411,19 @@ def lr_sweep(
         hyper = {k: v for k, v in hyper.items() if k != "lr"}
         if not info.per_row:  # one run per rate
             alphas = rates if schedule is None else [_one(schedule, r) for r in rates]
-            jobs.append((info.name, hyper, [info.build(lr=a, **hyper) for a in alphas]))
+            opts = [info.build(lr=a, **hyper) for a in alphas]
+            jobs.append((info.name, hyper, opts, info.step_cost))
             continue
         if schedule is None:
             column = np.array(rates)[:, None]
             alpha = lambda t, a=column: a  # noqa: E731 - a constant "schedule" of B rates
         else:
             alpha = _batched(schedule, rates)
-        jobs.append((info.name, hyper, [info.build(lr=alpha, **hyper)]))
+        jobs.append((info.name, hyper, [info.build(lr=alpha, **hyper)], 0))
     curves = []
-    for name, hyper, opts in jobs:
+    for name, hyper, opts, cost in jobs:  # cost: of a step of a batch (budget.work)
         rows = len(lrs) // len(opts)  # all the rates in one batch, or one each
-        ends = [_settled(opt, surface, point, rows, steps, tol, budget) for opt in opts]
+        ends = [_settled(opt, surface, point, rows, steps, tol, budget, cost) for opt in opts]
         final, since, at = (np.concatenate(parts) for parts in zip(*ends, strict=True))
         curves.append(
             SweepCurve(
@@ -438,11 +439,14 @@ def lr_sweep(
     return curves
 
 
-def _settled(opt, surface, point, rows: int, steps: int, tol: float, budget):
-    """(final loss, steps to converge, step of divergence) of ``rows`` copies of ``point``."""
+def _settled(opt, surface, point, rows: int, steps: int, tol: float, budget, cost: int = 0):
+    """(final loss, steps to converge, step of divergence) of ``rows`` copies of ``point``;
+    a step of the batch costs ``cost`` point-steps more (``RuleInfo.step_cost``)."""
     settle = _Settle(surface, tol, (rows,))
     starts = np.broadcast_to(point, (rows, 2))
     traj = run(opt, surface, starts, steps, record="last", monitor=settle, budget=budget)
+    if budget is not None and cost:
+        budget.tick(cost * steps)
     _, since = settle.result(traj.points[-1], steps, traj.diverged_at)
     return traj.losses[-1], since, traj.diverged_at
 

@@ -158,6 +158,7 @@ def run(
     tick = None if budget is None else budget.tick
     # Look at the clock when t & every == every: each step of a large batch, else now and then.
     every = TICK_EVERY - 1 if single or start.shape[0] < TICK_BATCH else 0
+    span = (every + 1) * (1 if single else start.shape[0])  # point-steps between two ticks
     with np.errstate(all="ignore"):
         if watch is not None and watch(0, x):
             last = 0
@@ -180,7 +181,7 @@ def run(
                 last = t + 1
                 break
             if tick is not None and t & every == every:
-                tick()
+                tick(span)
         if keep:
             points[last + 1 :] = np.nan
         if watch is None:
@@ -224,10 +225,10 @@ def _run_fused(plan: compiled.Plan, alpha: list[float], start, steps: int, budge
     x, y, *state = starts[:, 0].copy(), starts[:, 1].copy(), *np.zeros((6, batch))
     rows = points.reshape(steps + 1, 2 * batch)
     chunk = max(1, FUSED_CHUNK // batch)
-    t0 = 0
+    t0 = n = 0
     while True:  # at least once: step 0's loss and verdict
         if budget is not None:  # before each chunk: a request already cancelled runs nothing
-            budget.tick()
+            budget.tick(n * batch)
         n = min(chunk, steps - t0)
         c = plan.per_step(alpha[t0 : t0 + n], t0)
         plan.loop(*plan.args(), c, t0, x, y, *state, rows, losses, diverged, _R2)

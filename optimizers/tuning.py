@@ -255,6 +255,8 @@ def _looped_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed
         rows = np.flatnonzero(which.ravel() == i)
         opt = info.build(**{**(fixed or {}), **dict(zip(keys, map(float, values), strict=True))})
         traj = run(opt, surface, batch[rows], steps, noise, seed, budget=budget)
+        if budget is not None:  # the batch's own cost per step (budget.work)
+            budget.tick(info.step_cost * steps)
         scores.take(traj.losses, rows)
         diverged[rows] = traj.diverged_at
     return diverged

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -269,6 +270,44 @@ def test_an_analysis_runs_as_a_job_and_answers_through_another_web_process(env, 
         assert g.get("name") == w.name
         y = np.array([np.nan if v is None else v for v in g["y"]], dtype=float)
         np.testing.assert_allclose(y, np.asarray(w.y, dtype=float), rtol=1e-12, equal_nan=True)
+
+
+def test_an_analysis_jobs_progress_reaches_its_page_through_another_web_process(env, worker, web_b):
+    """The sweep runs on the worker; its budget's reports go to Redis, and the page's asks,
+    sent to web process B, read them; another page's id reads nothing."""
+    with redis_stack.web_app(env) as web_a:
+        page = Page(web_a.port)
+        v = page.client.values
+        v.update({f"{ids.SWEEP_COUNT}.value": "60", f"{ids.SWEEP_STEPS}.value": "2000"})
+        v[f"{ids.SWEEP_BTN}.n_clicks"] = 1
+        dep = page.app.callback(ids.SWEEP_GRAPH)
+        body, handles = page.click(web_a.port, dep, f"{ids.SWEEP_BTN}.n_clicks")
+        ask = page.app.callback(ids.ANALYSIS_SEEN)
+
+        def seen(page_id: str) -> dict:
+            v[f"{ids.ANALYSIS_ASK}.data"] = {"panels": ["sweep"], "t": 7}
+            v[f"{ids.EXPORT_PAGE}.data"] = page_id
+            status, raw = page.post(web_b.port, page.app.body(ask, v, [f"{ids.ANALYSIS_ASK}.data"]))
+            assert status == 200, raw[:300]
+            answer = json.loads(raw)["response"][ids.ANALYSIS_SEEN]["data"]
+            assert answer["t"] == 7
+            return answer["panels"]
+
+        mine = v[f"{ids.EXPORT_PAGE}.data"]
+        records, deadline = [], time.monotonic() + EXPORT_TIMEOUT
+        while time.monotonic() < deadline:
+            records.append(seen(mine).get("sweep"))
+            if records[-1] and records[-1]["done"]:
+                break
+            time.sleep(0.1)
+        assert seen(uuid.uuid4().hex) == {}
+        v[f"{ids.EXPORT_PAGE}.data"] = mine
+        response = page.wait(web_b.port, body, handles)
+    assert response[ids.SWEEP_MSG]["children"] == ""
+    got = [r for r in records if r]
+    assert got and got[-1]["done"] and got[-1]["f"] == 1.0 and got[-1]["s"] > 0, records
+    fractions = [r["f"] for r in got]
+    assert fractions == sorted(fractions)
 
 
 def test_an_analysis_job_refuses_as_the_embedded_mode_does(env, worker, web_b):

@@ -123,3 +123,41 @@ def test_click_a_phase_diagram_cell_and_the_cards_change(duo):  # noqa: F811
     )
     assert card_value(duo, "momentum", "momentum") == fmt(float(ys[i]))
     assert card_value(duo, "sgd", "lr") == fmt(get_preset("radford-beale").runs[0].hyper["lr"])
+
+
+# Every 50 ms, the phase panel's bar as the page shows it: (ms since the click, shown?,
+# value, label), kept in window.__bar until the test reads it.
+WATCH_BAR = """
+window.__bar = []; const t0 = Date.now();
+window.__barTimer = setInterval(() => {
+  const box = document.getElementById(arguments[0]);
+  const bar = document.getElementById(arguments[0] + '-bar');
+  const label = document.getElementById(arguments[0] + '-label');
+  window.__bar.push([Date.now() - t0, getComputedStyle(box).display !== 'none',
+                     Number(bar.value), label.textContent]);
+}, 50);
+"""
+
+
+def test_a_long_phase_diagram_shows_how_far_it_has_got_until_it_arrives(duo):  # noqa: F811
+    open_tab(duo, "Phase diagram")
+    set_props(duo, phase.PHASE_OPT, {"value": "momentum"})
+    wait(duo, f"document.getElementById('{phase.PHASE_Y}').value.startsWith('momentum:')")
+    type_into(duo, phase.PHASE_CELLS, "200")
+    type_into(duo, phase.PHASE_STEPS, "2000")  # 80 M point-steps: seconds, not a blink
+    hidden = "return getComputedStyle(document.getElementById(arguments[0])).display === 'none'"
+    assert js(duo, hidden, ids.PHASE_PROGRESS)  # no bar before a request
+    js(duo, WATCH_BAR, ids.PHASE_PROGRESS)
+    duo.find_element(f"#{phase.PHASE_BTN}").click()
+    g = GRAPH.format(phase.PHASE_GRAPH)
+    wait(duo, f"{g}.layout.title && {g}.layout.title.text.includes('200×200 cells')", 90)
+    wait(duo, "window.__bar.length && !window.__bar[window.__bar.length - 1][1]", 10)
+    seen = js(duo, "clearInterval(window.__barTimer); return window.__bar;")
+    shown = [(ms, value, text) for ms, on, value, text in seen if on]
+    assert shown, "the bar never showed"
+    assert shown[0][0] < 2000, shown[0]  # from about half a second on (1.5 s slack for CI)
+    values = [v for _, v, text in shown if "%" in text]
+    assert len(set(values)) >= 3 and values == sorted(values), values  # it moves, forward
+    assert 0 < values[0] < values[-1] <= 1
+    assert any("s left" in text for *_, text in shown)
+    assert not seen[-1][1]  # gone once the diagram is drawn

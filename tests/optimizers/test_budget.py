@@ -239,3 +239,51 @@ def test_modest_sweeps_complete_within_the_sweeps_budget():
             budget=Budget.of("sweep"),
         )
         assert len(curves) == 2
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+def reports(monkeypatch) -> tuple[list, Budget]:
+    """A budget that reports at every tick, and the list of its (fraction, seconds)."""
+    monkeypatch.setattr("optimizers.budget.REPORT_EVERY", 0.0)
+    heard: list = []
+    return heard, Budget(HUGE, 60, report=lambda f, s: heard.append((f, s)))
+
+
+def test_a_map_reports_the_share_of_its_steps_done_step_by_step(monkeypatch):
+    heard, b = reports(monkeypatch)
+    m = maps.convergence_map("sgd", {}, "himmelblau", n=20, steps=300, stop_early=False, budget=b)
+    assert b.planned == 20 * 20 * 300 and m.steps_run == 300
+    fractions = [f for f, _ in heard]
+    # a batch of 400 starts ticks every step: 1/300, 2/300, …, 1
+    np.testing.assert_allclose(fractions, np.arange(1, 301) / 300, rtol=0, atol=1e-12)
+    seconds = [s for _, s in heard]
+    assert seconds == sorted(seconds) and seconds[0] >= 0
+
+
+def test_the_compiled_loop_and_a_library_rule_report_their_work_too(monkeypatch):
+    heard, b = reports(monkeypatch)
+    s = get_surface("rosenbrock")
+    b.check(5000 * 300, "a batch", "less")
+    run(get_optimizer("adam"), s, np.tile(s.start, (5000, 1)), 300, budget=b)  # fused
+    fractions = [f for f, _ in heard]
+    assert len(fractions) >= 10 and fractions == sorted(fractions)
+    assert fractions[-1] >= 0.9  # the last chunk is counted at no tick
+    heard, b = reports(monkeypatch)
+    # torch's SGD, one batch per rate: its step cost counts as the check counted it
+    maps.lr_sweep(["torch:SGD"], s, s.start, np.geomspace(1e-4, 1e-3, 3), steps=64, budget=b)
+    assert [f for f, _ in heard][-1] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_progress_is_zero_before_a_check_and_never_past_one():
+    b = Budget(HUGE, 60)
+    b.tick(500)
+    assert b.progress == 0.0
+    b.check(1000, "it", "less")
+    b.tick(400)
+    assert b.progress == pytest.approx(0.4, abs=1e-12)
+    b.tick(10_000)
+    assert b.progress == 1.0
+    with pytest.raises(ValueError, match="report must be callable"):
+        Budget(HUGE, 60, report=5)

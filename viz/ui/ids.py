@@ -42,7 +42,7 @@ EXPORT_MSG = "export-msg"  # errors (and "did not finish")
 EXPORT_STATUS = "export-status"  # what the last export made
 EXPORT_DOWNLOAD = "export-download"
 EXPORT_CAMERA = "export-camera"  # the 3-D graph's live camera (clientside)
-EXPORT_PAGE = "export-page"  # a per-page id that keeps identical exports' results apart
+EXPORT_PAGE = "export-page"  # a per-page id: keeps exports' results apart, keys progress
 EXPORT_WATCHDOG = "export-watchdog"  # interval: an export with no word from the server
 
 # Analysis panels below the views (viz/panels/)
@@ -93,6 +93,16 @@ NET_STRIP_BOX = "net-strip-box"  # under the views: the projection check and bou
 NET_CHECK = "net-check"
 NET_BOUNDARIES = "net-boundaries"
 NET_SCENE = "net-scene"  # the network scene's data, copied from SCENE_STATE for it only
+
+# Progress of a running analysis (viz/ui/progress.py, assets/optviz-85-progress.js)
+ANALYSIS_TICK = "analysis-tick"  # interval: asks how far the pending analyses have got
+ANALYSIS_PENDING = "analysis-pending"  # {panel: when its request was sent (client ms)}
+ANALYSIS_ASK = "analysis-ask"  # {panels, t}: what the page asks the server
+ANALYSIS_SEEN = "analysis-seen"  # {t, panels: {panel: {f, s, done}}}: the answer
+TUNE_PROGRESS = "tune-progress"  # each panel's bar (+ "-bar", "-label")
+PHASE_PROGRESS = "phase-progress"
+SWEEP_PROGRESS = "sweep-progress"
+MAP_PROGRESS = "map-progress"
 
 # Page frame
 SIDEBAR = "sidebar"  # the settings column (a drawer on narrow screens)

@@ -19,6 +19,7 @@ from viz.ui import (
     ids,
     library_picker,
     network_box,
+    progress,
     rule_editor,
     schedule_controls,
     share_box,
@@ -668,6 +669,7 @@ def panel_tabs(loss_and_results) -> html.Div:
                 ],
                 className="panel-tab-content",
             ),
+            *progress.components(),
         ],
         className="panel-tabs-wrap",
     )

@@ -28,7 +28,7 @@ app = manager.handle  # the Celery app: what ``celery -A viz.ui.worker`` finds
 # defining them registers each background one as a Celery task of ``app``.
 _dash_app = dash.Dash(__name__, background_callback_manager=manager)
 export_panel.register(_dash_app, manager)
-panels.register(_dash_app)  # the analyses that run as jobs (jobs.analysis_callback_kwargs)
+panels.register(_dash_app, manager)  # the analyses that run as jobs (jobs.analysis_callback_kwargs)
 
 
 @worker_process_init.connect

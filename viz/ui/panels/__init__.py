@@ -7,10 +7,27 @@ sidebar's inputs.
 
 from __future__ import annotations
 
+from viz.ui import ids, progress
 from viz.ui.panels import accuracy, convergence, netstrip, network, phase, sweep, tune
 
+# What sends each computing panel's request and what its answer writes (its progress bar
+# shows in between): (id, prop, the button that must have been pressed first) and (id, prop).
+STARTS = {
+    "tune": [(tune.TUNE_BTN, "n_clicks", None)],
+    "phase": [(phase.PHASE_BTN, "n_clicks", None)],
+    "sweep": [(ids.SWEEP_BTN, "n_clicks", None), (ids.SWEEP_METRIC, "value", ids.SWEEP_BTN)],
+    "map": [(ids.MAP_BTN, "n_clicks", None), (ids.MAP_COLOUR, "value", ids.MAP_BTN)],
+}
+ENDS = {
+    "tune": [(tune.TUNE_TABLE, "children"), (tune.TUNE_MSG, "children")],
+    "phase": [(phase.PHASE_GRAPH, "figure"), (phase.PHASE_MSG, "children")],
+    "sweep": [(ids.SWEEP_GRAPH, "figure"), (ids.SWEEP_MSG, "children")],
+    "map": [(ids.MAP_SUMMARY, "children"), (ids.MAP_MSG, "children")],
+}
 
-def register(app) -> None:
+
+def register(app, manager) -> None:
+    """Every panel's callbacks; the progress reports go through ``manager``'s store."""
     convergence.register(app)
     sweep.register(app)
     network.register(app)
@@ -18,3 +35,4 @@ def register(app) -> None:
     tune.register(app)
     phase.register(app)
     netstrip.register(app)  # the network scene's strip under the views (Li et al. 2018)
+    progress.register(app, manager, STARTS, ENDS)

@@ -21,7 +21,7 @@ from surfaces import Surface
 from viz import figures
 from viz.scene import RunSpec, Scene, geometry, link
 from viz.scene.validate import whole
-from viz.ui import ids, jobs
+from viz.ui import ids, jobs, progress
 
 TOL_FRACTION = 0.01  # "reached a minimum": within 1 % of the window's larger side
 PANEL_CONFIG = {"displaylogo": False, "responsive": True}
@@ -194,9 +194,11 @@ def loading(child, **kw) -> dcc.Loading:
 
 
 def card(name: str, controls: list, msg_id, *body) -> html.Div:
-    """A panel: its row of controls, its message line, then its graphs."""
+    """A panel: its row of controls, its message line, its progress bar if it computes
+    (``progress.BARS``), then its graphs."""
+    bar = [progress.bar(progress.BARS[name])] if name in progress.BARS else []
     return html.Div(
-        [html.Div(controls, className="panel-controls"), message(msg_id), *body],
+        [html.Div(controls, className="panel-controls"), message(msg_id), *bar, *body],
         className=f"panel {name}-panel",
     )
 
@@ -264,10 +266,11 @@ def register_chooser(app, dropdown_id, why_not=None) -> None:
     register_options(app, dropdown_id, lambda state, current: keep_choice(state, current, why_not))
 
 
-def register_button(app, outputs: list, button, choice, controls: list, compute) -> None:
-    """``compute(state, *controls, choice)`` when ``button`` is pressed or ``choice`` (a
-    colouring or metric) changes after a first press. ``outputs`` start with the figure
-    and the message."""
+def register_button(app, panel, outputs: list, button, choice, controls: list, compute) -> None:
+    """``compute(state, *controls, choice, budget=…)`` when ``button`` is pressed or
+    ``choice`` (a colouring or metric) changes after a first press, under the budget of
+    ``panel``'s request with its progress bar. ``outputs`` start with the figure and the
+    message."""
     nothing = (no_update,) * len(outputs)
 
     @app.callback(
@@ -276,10 +279,13 @@ def register_button(app, outputs: list, button, choice, controls: list, compute)
         Input(choice, "value"),
         State(ids.SCENE_STATE, "data"),
         *(State(c, "value") for c in controls),
+        State(ids.EXPORT_PAGE, "data"),
         prevent_initial_call=True,
         **jobs.analysis_callback_kwargs(),  # with Redis: a job on the workers (issue 19)
     )
     def _on_button(n_clicks, chosen, state, *values):
         if not n_clicks:
             return nothing
-        return compute(state, *values, chosen)
+        *values, page = values
+        with progress.request_budget(panel, page) as budget:
+            return compute(state, *values, chosen, budget=budget)

@@ -356,7 +356,7 @@ def _remember(ident: str, early: bool, cmap) -> None:
             _maps.popitem(last=False)
 
 
-def compute_map(state, key, n, steps, colour_by):
+def compute_map(state, key, n, steps, colour_by, budget=None):
     """(figure, message, summary, meta): the map for run ``key`` of the page's scene
     (``state``: its store).
 
@@ -364,7 +364,8 @@ def compute_map(state, key, n, steps, colour_by):
     budget of a "map" request (``optimizers.budget``): past its deadline it stops with a
     message saying what to reduce.
     """
-    budget = Budget.of("map", cancelled=http.client_gone())  # the clock starts now
+    if budget is None:  # the clock starts now
+        budget = Budget.of("map", cancelled=http.client_gone())
     keep = (no_update, no_update, no_update)
     try:
         ps = scene_of(state)
@@ -415,6 +416,7 @@ def compute_map(state, key, n, steps, colour_by):
             _remember(ident, early, cmap)
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
+    budget.finish()  # the page's bar: computed, now drawn
     run = ps.run(key).resolved()
     fig = quiet(map_figure, cmap, surface, window, ps.scene.style, colour_by, ps.scene.start)
     msg = ""  # divergence is an outcome: drawn (dark pixels) and counted in the summary
@@ -464,6 +466,7 @@ def register(app) -> None:
     register_chooser(app, ids.MAP_OPT)
     register_button(
         app,
+        "map",
         [
             Output(ids.MAP_GRAPH, "figure"),
             Output(ids.MAP_MSG, "children"),

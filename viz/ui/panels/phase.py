@@ -31,7 +31,7 @@ from viz.scene.tuning import (
     phase_of_scene,
     scene_with_hyper,
 )
-from viz.ui import http, ids
+from viz.ui import http, ids, progress
 from viz.ui.panels.common import (
     button,
     card,
@@ -244,9 +244,10 @@ def phase_figure(m, an=None) -> go.Figure:
     return fig
 
 
-def compute_phase(state, key, x, y, cells, steps, objective):
+def compute_phase(state, key, x, y, cells, steps, objective, budget=None):
     """(figure, message, meta) for run ``key`` of the page's scene; bad input: a message."""
-    budget = Budget.of("phase", cancelled=http.client_gone())  # the clock starts now
+    if budget is None:  # the clock starts now
+        budget = Budget.of("phase", cancelled=http.client_gone())
     try:
         ps = scene_of(state)
         if key is None and ps.runs and all(_why_not(r) for r in ps.runs.values()):
@@ -273,6 +274,7 @@ def compute_phase(state, key, x, y, cells, steps, objective):
         )
     except ValueError as exc:
         return no_update, str(exc), no_update
+    budget.finish()  # the page's bar: computed, now drawn
     an = analytic(m.rule, ps.surface, m.x, m.xs, m.y, m.ys)
     fig = quiet(phase_figure, m, an)
     meta = {"key": key, "x": m.x, "y": m.y, "xs": m.xs.tolist(), "ys": m.ys.tolist()}
@@ -364,7 +366,7 @@ def register(app) -> None:
             return no_update, no_update
         return default_axes(rule)
 
-    app.callback(
+    @app.callback(
         Output(PHASE_GRAPH, "figure"),
         Output(PHASE_MSG, "children"),
         Output(PHASE_META, "data"),
@@ -376,8 +378,15 @@ def register(app) -> None:
         State(PHASE_CELLS, "value"),
         State(PHASE_STEPS, "value"),
         State(PHASE_OBJECTIVE, "value"),
+        State(ids.EXPORT_PAGE, "data"),
         prevent_initial_call=True,
-    )(lambda n, *args: compute_phase(*args) if n else (no_update,) * 3)
+    )
+    def _on_phase(n, *args):
+        if not n:
+            return (no_update,) * 3
+        *args, page = args
+        with progress.request_budget("phase", page) as budget:
+            return compute_phase(*args, budget=budget)
 
     app.callback(
         Output(PHASE_DOWNLOAD, "data"),

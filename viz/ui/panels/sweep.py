@@ -143,7 +143,7 @@ def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) ->
     return fig
 
 
-def compute_sweep(state, lo, hi, count, steps, metric):
+def compute_sweep(state, lo, hi, count, steps, metric, budget=None):
     """(figure, message) for the optimizers of the page's scene (``state``: its store);
     a bad control: (no_update, message).
 
@@ -151,7 +151,8 @@ def compute_sweep(state, lo, hi, count, steps, metric):
     within the budget of a "sweep" request (``optimizers.budget``): too much work is
     refused before anything runs, and a sweep past its deadline stops with a message.
     """
-    budget = Budget.of("sweep", cancelled=http.client_gone())  # the clock starts now
+    if budget is None:  # the clock starts now
+        budget = Budget.of("sweep", cancelled=http.client_gone())
     try:
         ps = scene_of(state)
     except ValueError as exc:
@@ -180,6 +181,7 @@ def compute_sweep(state, lo, hi, count, steps, metric):
         )
     except ValueError as exc:
         return no_update, str(exc)
+    budget.finish()  # the page's bar: computed, now drawn
     runs = [ps.runs[k].resolved() for k in keys]
     labels, colours = [r.label for r in runs], [r.colour for r in runs]
     fig = quiet(sweep_figure, curves, labels, colours, metric, surface.min_value, steps)
@@ -189,6 +191,7 @@ def compute_sweep(state, lo, hi, count, steps, metric):
 def register(app) -> None:
     register_button(
         app,
+        "sweep",
         [Output(ids.SWEEP_GRAPH, "figure"), Output(ids.SWEEP_MSG, "children")],
         ids.SWEEP_BTN,
         ids.SWEEP_METRIC,

@@ -16,7 +16,7 @@ from optimizers.tuning import MAX_STARTS, MAX_TRIALS, OBJECTIVES
 from viz.scene import link, validate
 from viz.scene.tuning import tune_scene
 from viz.scene.validate import whole
-from viz.ui import http, ids
+from viz.ui import http, ids, progress
 from viz.ui.panels.common import (
     button,
     card,
@@ -138,10 +138,11 @@ def result_table(scene, tunings) -> html.Table:
     return html.Table(rows, className="tune-result")
 
 
-def compute_tune(state, objective, trials, starts, also):
+def compute_tune(state, objective, trials, starts, also, budget=None):
     """(caption and table, message, tuned scene data, replay disabled) for the page's scene;
     the message line is for bad input only."""
-    budget = Budget.of("tune", cancelled=http.client_gone())  # the clock starts now
+    if budget is None:  # the clock starts now
+        budget = Budget.of("tune", cancelled=http.client_gone())
     keep = (no_update, no_update, no_update)
     try:
         ps = scene_of(state)
@@ -161,6 +162,7 @@ def compute_tune(state, objective, trials, starts, also):
         )
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
+    budget.finish()  # the page's bar: computed, now drawn
     caption = (
         f"Tuned in {budget.elapsed:.2f} s: {trials} trials per optimizer, "
         f"{starts}×{starts} start(s), {ps.scene.steps} steps, "
@@ -179,7 +181,8 @@ def replay(n_clicks, data):
 
 def register(app) -> None:
     register_options(app, TUNE_ALSO, also_options)
-    app.callback(
+
+    @app.callback(
         Output(TUNE_TABLE, "children"),
         Output(TUNE_MSG, "children"),
         Output(TUNE_RESULT, "data"),
@@ -190,8 +193,14 @@ def register(app) -> None:
         State(TUNE_BUDGET, "value"),
         State(TUNE_STARTS, "value"),
         State(TUNE_ALSO, "value"),
+        State(ids.EXPORT_PAGE, "data"),
         prevent_initial_call=True,
-    )(lambda n, state, *rest: compute_tune(state, *rest) if n else (no_update,) * 4)
+    )
+    def _on_tune(n, state, objective, trials, starts, also, page):
+        if not n:
+            return (no_update,) * 4
+        with progress.request_budget("tune", page) as budget:
+            return compute_tune(state, objective, trials, starts, also, budget=budget)
 
     app.callback(
         Output(APPLY_SCENE, "data", allow_duplicate=True),
