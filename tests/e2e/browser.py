@@ -7,6 +7,7 @@ import socket
 import time
 from pathlib import Path
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -28,13 +29,18 @@ def wait(duo, script, timeout=60.0, *args, poll=0.1):
 
 
 def until(check, timeout=120.0):
-    """Call ``check()`` until it returns something truthy; return that."""
+    """Call ``check()`` until it returns something truthy; return that. An element that
+    React replaced between the check's find and read (stale) counts as not yet."""
     end = time.monotonic() + timeout
     last = None
     while time.monotonic() < end:
-        last = check()
-        if last:
-            return last
+        try:
+            last = check()
+        except StaleElementReferenceException as exc:
+            last = exc
+        else:
+            if last:
+                return last
         time.sleep(0.25)
     raise AssertionError(f"condition not met (last {last!r})")
 

@@ -111,8 +111,10 @@ def test_type_a_rule_race_it_share_it_and_export_it(app_page, tmp_path):
     until(lambda: not d1.find_element(By.ID, tune.TUNE_REPLAY).get_attribute("disabled"))
     d1.find_element(By.ID, tune.TUNE_REPLAY).click()
     box = f"[id='{box_id('own:signum', 'lr')}']"
-    until(lambda: float(d1.find_element(By.CSS_SELECTOR, box).get_attribute("value")) != 0.05)
-    got = float(d1.find_element(By.CSS_SELECTOR, box).get_attribute("value"))
+    # read in one script: the replay re-renders the cards (a found element can go stale)
+    value = "const e = document.querySelector(arguments[0]); return e ? e.value : '';"
+    until(lambda: d1.execute_script(value, box) not in ("", "0.05"))
+    got = float(d1.execute_script(value, box))
     assert got == pytest.approx(float(tuned_lr), rel=1e-3)  # the table shows 4 digits
     until(lambda: np.isclose(abs(runs_of(d1)[-1][3][1] - runs_of(d1)[-1][3][0]), got))
     alpha = d1.find_element(By.CSS_SELECTOR, box)
