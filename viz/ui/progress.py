@@ -28,12 +28,7 @@ from dash import Input, Output, State, dcc, html
 from optimizers.budget import LIMITS, Budget
 from viz.ui import http, ids
 
-PANELS = {  # panel: its kind of request (the budget it runs under)
-    "tune": "tune",
-    "phase": "phase",
-    "sweep": "sweep",
-    "map": "map",
-}
+PANELS = ("tune", "phase", "sweep", "map")  # each also the kind of its request (LIMITS)
 BARS = {
     "tune": ids.TUNE_PROGRESS,
     "phase": ids.PHASE_PROGRESS,
@@ -42,7 +37,7 @@ BARS = {
 }
 POLL_MS = 250  # the page's asks while an analysis runs
 SHOW_AFTER_MS = 400  # a request pending this long gets a bar (the first report is at 0.2 s)
-WAIT_S = int(max(LIMITS[k].seconds for k in PANELS.values())) + 30  # a lost answer: stop asking
+WAIT_S = int(max(LIMITS[k].seconds for k in PANELS)) + 30  # a lost answer: stop asking
 TTL = 2 * WAIT_S  # s: a report outlives its request
 _TOKEN = re.compile(r"[0-9a-f]{32}")  # the page's id: uuid4().hex (export_panel.layout)
 
@@ -124,7 +119,7 @@ def request_budget(panel: str, page=None) -> Iterator[Budget]:
     (its clock starts now), reporting its progress to the page and saying "done" at the
     end however the request ends."""
     report = reporter(page, panel)
-    budget = Budget.of(PANELS[panel], cancelled=http.client_gone(), report=report)
+    budget = Budget.of(panel, cancelled=http.client_gone(), report=report)
     try:
         yield budget
     finally:
