@@ -101,6 +101,21 @@ def booth_grad(x, y, p):
     return 10 * x + 8 * y - 34, 8 * x + 10 * y - 38
 
 
+def beale_value(x, y, p):
+    y2 = y * y
+    return (p[0] - x + x * y) ** 2 + (p[1] - x + x * y2) ** 2 + (p[2] - x + x * (y2 * y)) ** 2
+
+
+def beale_grad(x, y, p):
+    # t_k = c_k − x + x·yᵏ: ∂t/∂x = yᵏ − 1, ∂t/∂y = k·x·yᵏ⁻¹ (powers as products)
+    y2 = y * y
+    y3 = y2 * y
+    t1, t2, t3 = p[0] - x + x * y, p[1] - x + x * y2, p[2] - x + x * y3
+    fx = 2 * t1 * (y - 1) + 2 * t2 * (y2 - 1) + 2 * t3 * (y3 - 1)
+    fy = 2 * t1 * x + 2 * t2 * 2 * x * y + 2 * t3 * 3 * x * y2
+    return fx, fy
+
+
 def quadratic() -> Surface:
     return Surface(
         name="quadratic",
@@ -226,19 +241,6 @@ def beale() -> Surface:
     """Beale's function: three squared residuals t_k = c_k − x + x·yᵏ, c = (1.5, 2.25, 2.625)."""
     cs = (1.5, 2.25, 2.625)
 
-    def f(x, y):
-        return sum((c - x + x * y**k) ** 2 for k, c in enumerate(cs, 1))
-
-    def df(x, y):
-        fx = fy = 0.0
-        y_prev, y_k = 1.0, y  # yᵏ⁻¹, yᵏ as products: pow() was most of a map's time
-        for k, c in enumerate(cs, 1):
-            t = c - x + x * y_k
-            fx = fx + 2 * t * (y_k - 1)  # ∂t/∂x = yᵏ − 1
-            fy = fy + 2 * t * k * x * y_prev  # ∂t/∂y = k·x·yᵏ⁻¹
-            y_prev, y_k = y_k, y_k * y
-        return fx, fy
-
     def d2f(x, y):
         # Sum of squares: H = 2 Σ (∇t ∇tᵀ + t ∇²t), with ∂²t/∂x² = 0,
         # ∂²t/∂x∂y = k·yᵏ⁻¹ and ∂²t/∂y² = k(k−1)·x·yᵏ⁻².
@@ -258,8 +260,8 @@ def beale() -> Surface:
         label="Beale",
         description="Flat plateaus and steep walls around narrow arms; Radford's second scene.",
         latex=(r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2"),
-        f=f,
-        df=df,
+        f=Formula(beale_value, cs),
+        df=Formula(beale_grad, cs),
         d2f=d2f,
         x_range=(-4.5, 4.5),
         y_range=(-4.5, 4.5),

@@ -157,7 +157,7 @@ def test_a_long_phase_diagram_shows_how_far_it_has_got_until_it_arrives(duo):  #
     assert shown, "the bar never showed"
     assert shown[0][0] < 2000, shown[0]  # from about half a second on (1.5 s slack for CI)
     values = [v for _, v, text in shown if "%" in text]
-    assert len(set(values)) >= 3 and values == sorted(values), values  # it moves, forward
+    assert len(set(values)) >= 2 and values == sorted(values), values  # it moves, forward
     assert 0 < values[0] < values[-1] <= 1
     assert any("s left" in text for *_, text in shown)
     assert not seen[-1][1]  # gone once the diagram is drawn
