@@ -116,6 +116,36 @@ def beale_grad(x, y, p):
     return fx, fy
 
 
+def monkey_saddle_value(x, y, p):
+    return x * x * x - 3 * x * y**2
+
+
+def monkey_saddle_grad(x, y, p):
+    return 3 * x**2 - 3 * y**2, -6 * x * y
+
+
+def goldstein_price_value(x, y, p):
+    # f = A·B with A = 1 + a²P, B = 30 + b²Q (a = x+y+1, b = 2x−3y)
+    a = x + y + 1
+    pp = 19 - 14 * x + 3 * x**2 - 14 * y + 6 * x * y + 3 * y**2
+    b = 2 * x - 3 * y
+    q = 18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2
+    return (1 + a * a * pp) * (30 + b * b * q)
+
+
+def goldstein_price_grad(x, y, p):
+    a = x + y + 1
+    pp = 19 - 14 * x + 3 * x**2 - 14 * y + 6 * x * y + 3 * y**2
+    pd = -14 + 6 * x + 6 * y  # ∂P/∂x = ∂P/∂y
+    b = 2 * x - 3 * y
+    q = 18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2
+    qx, qy = -32 + 24 * x - 36 * y, 48 - 36 * x + 54 * y
+    big_a, big_b = 1 + a * a * pp, 30 + b * b * q
+    ax = 2 * a * pp + a * a * pd  # = ∂A/∂y
+    bx, by = 4 * b * q + b * b * qx, -6 * b * q + b * b * qy
+    return ax * big_b + big_a * bx, ax * big_b + big_a * by
+
+
 def quadratic() -> Surface:
     return Surface(
         name="quadratic",
@@ -293,8 +323,8 @@ def monkey_saddle() -> Surface:
         label="Monkey saddle",
         description="Three valleys meet at a flat saddle: the gradient vanishes to second order.",
         latex=r"f(x, y) = x^3 - 3xy^2",
-        f=lambda x, y: x**3 - 3 * x * y**2,
-        df=lambda x, y: (3 * x**2 - 3 * y**2, -6 * x * y),
+        f=Formula(monkey_saddle_value),
+        df=Formula(monkey_saddle_grad),
         d2f=lambda x, y: (6 * x, -6 * y, -6 * x),
         x_range=(-1.5, 1.5),
         y_range=(-1.5, 1.5),
@@ -407,17 +437,6 @@ def goldstein_price() -> Surface:
         qx, qy = -32 + 24 * x - 36 * y, 48 - 36 * x + 54 * y  # ∂²Q: 24, −36, 54
         return a, p, pd, b, q, qx, qy
 
-    def f(x, y):
-        a, p, _, b, q, _, _ = parts(x, y)
-        return (1 + a * a * p) * (30 + b * b * q)
-
-    def df(x, y):
-        a, p, pd, b, q, qx, qy = parts(x, y)
-        big_a, big_b = 1 + a * a * p, 30 + b * b * q
-        ax = ay = 2 * a * p + a * a * pd
-        bx, by = 4 * b * q + b * b * qx, -6 * b * q + b * b * qy
-        return ax * big_b + big_a * bx, ay * big_b + big_a * by
-
     def d2f(x, y):
         a, p, pd, b, q, qx, qy = parts(x, y)
         big_a, big_b = 1 + a * a * p, 30 + b * b * q
@@ -441,8 +460,8 @@ def goldstein_price() -> Surface:
             r"f = \left[1 + (x + y + 1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)\right]"
             r"\left[30 + (2x - 3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)\right]"
         ),
-        f=f,
-        df=df,
+        f=Formula(goldstein_price_value),
+        df=Formula(goldstein_price_grad),
         d2f=d2f,
         x_range=(-2.0, 2.0),
         y_range=(-2.0, 2.0),
