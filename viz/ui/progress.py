@@ -106,11 +106,14 @@ class Reporter:
         _put(self.key, {"f": 1.0, "s": round(float(seconds), 2), "done": True})
 
 
+def _readable(page) -> bool:
+    """A board to use and ``page`` a page's id as the app makes them."""
+    return _BOARD is not None and isinstance(page, str) and _TOKEN.fullmatch(page) is not None
+
+
 def reporter(page, panel: str) -> Reporter | None:
     """The reporter of ``panel`` for the page ``page``; None without a board or a valid id."""
-    if _BOARD is None or panel not in PANELS or not isinstance(page, str):
-        return None
-    return Reporter(page, panel) if _TOKEN.fullmatch(page) else None
+    return Reporter(page, panel) if panel in PANELS and _readable(page) else None
 
 
 @contextlib.contextmanager
@@ -129,7 +132,7 @@ def request_budget(panel: str, page=None) -> Iterator[Budget]:
 
 def read(page, panels) -> dict:
     """{panel: {"f": share done, "s": seconds, "done": bool}} of the page's reports."""
-    if _BOARD is None or not isinstance(page, str) or not _TOKEN.fullmatch(page):
+    if not _readable(page):
         return {}
     out = {}
     for panel in panels if isinstance(panels, list) else []:
