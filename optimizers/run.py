@@ -182,6 +182,8 @@ def run(
                 break
             if tick is not None and t & every == every:
                 tick(span)
+        if tick is not None and last & every:  # the steps done since the last tick
+            tick((last & every) * span // (every + 1))
         if keep:
             points[last + 1 :] = np.nan
         if watch is None:
@@ -225,14 +227,16 @@ def _run_fused(plan: compiled.Plan, alpha: list[float], start, steps: int, budge
     x, y, *state = starts[:, 0].copy(), starts[:, 1].copy(), *np.zeros((6, batch))
     rows = points.reshape(steps + 1, 2 * batch)
     chunk = max(1, FUSED_CHUNK // batch)
-    t0 = n = 0
+    if budget is not None:  # a request already cancelled runs nothing
+        budget.tick()
+    t0 = 0
     while True:  # at least once: step 0's loss and verdict
-        if budget is not None:  # before each chunk: a request already cancelled runs nothing
-            budget.tick(n * batch)
         n = min(chunk, steps - t0)
         c = plan.per_step(alpha[t0 : t0 + n], t0)
         plan.loop(*plan.args(), c, t0, x, y, *state, rows, losses, diverged, _R2)
         t0 += n
+        if budget is not None:
+            budget.tick(n * batch)
         if t0 >= steps:
             break
     if start.ndim == 1:

@@ -515,24 +515,60 @@ def _settled(c, u, values, inside) -> bool:
     return bool(np.all(np.abs(near - values[c]) <= SETTLED * abs(values[c])))
 
 
-def _local_optima(u, o, hu, ho, values, order, k: int) -> list[int]:
-    """Up to k finite trials whose cells are still at least MIN_CELL wide, best first:
-    the local optima found so far (each the best of the trials inside its own cell,
-    |Δ log lr| ≤ its hu and |Δ other| ≤ its ho), then, once those are all split to the
-    floor, the best of the other trials (a big budget goes on searching)."""
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    optima, rest = [], []
-    for c in order:
-        if len(optima) == k or not np.isfinite(values[c]):  # +inf (diverged) sorts last
-            break
-        if hu[c] < MIN_CELL:
-            continue
-        inside = (np.abs(u - u[c]) <= hu[c] * (1 + 1e-9)) & (np.abs(o - o[c]) <= ho[c] * (1 + 1e-9))
-        if _settled(c, u, values, inside):
-            continue
-        (optima if rank[inside].min() == rank[c] else rest).append(int(c))
-    return optima if optima else rest[:k]
+class _Cells:
+    """Every trial's cell and what the search knows of it: whether the trial is the best
+    inside its own cell (|Δ log lr| ≤ hu, |Δ other| ≤ ho), and whether it is settled.
+
+    Only the cells a round touched are looked at again (the split ones, the new trials and
+    the cells the new trials fell in): the rest keep their answers, as adding a trial
+    elsewhere changes neither what is inside a cell nor the order of the trials in it."""
+
+    def __init__(self, u, o, hu, ho, values, finals):
+        self.u, self.o, self.hu, self.ho, self.values, self.finals = u, o, hu, ho, values, finals
+        self.best = np.zeros(len(u), dtype=bool)
+        self.settled = np.zeros(len(u), dtype=bool)
+        self.dirty = np.arange(len(u))
+
+    def _inside(self, c) -> np.ndarray:
+        return (np.abs(self.u - self.u[c]) <= self.hu[c] * (1 + 1e-9)) & (
+            np.abs(self.o - self.o[c]) <= self.ho[c] * (1 + 1e-9)
+        )
+
+    def local_optima(self, k: int) -> np.ndarray:
+        """Up to k finite trials whose cells are still at least MIN_CELL wide and not
+        settled, best first: the local optima found so far (each the best of the trials
+        inside its own cell), else the best of the other trials (a big budget goes on)."""
+        order = _order(self.values, self.finals)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        live = np.isfinite(self.values) & (self.hu >= MIN_CELL)
+        for c in self.dirty[live[self.dirty]]:
+            inside = self._inside(c)
+            self.best[c] = rank[inside].min() == rank[c]
+            self.settled[c] = _settled(c, self.u, self.values, inside)
+        self.dirty = np.zeros(0, dtype=np.int64)
+        open_ = order[live[order] & ~self.settled[order]]
+        optima = open_[self.best[open_]]
+        return (optima if len(optima) else open_)[:k]
+
+    def split(self, c, hu: float, ho: float) -> None:
+        self.hu[c], self.ho[c] = hu, ho
+        self.dirty = np.append(self.dirty, c)
+
+    def add(self, new: np.ndarray, values, finals) -> None:
+        """New trials (rows u, o, hu, ho) and their objectives."""
+        n = len(self.u)
+        fell_in = (np.abs(self.u[:, None] - new[:, 0]) <= self.hu[:, None] * (1 + 1e-9)) & (
+            np.abs(self.o[:, None] - new[:, 1]) <= self.ho[:, None] * (1 + 1e-9)
+        )
+        self.dirty = np.concatenate(
+            [self.dirty, np.flatnonzero(fell_in.any(axis=1)), np.arange(n, n + len(new))]
+        )
+        self.u, self.o = np.append(self.u, new[:, 0]), np.append(self.o, new[:, 1])
+        self.hu, self.ho = np.append(self.hu, new[:, 2]), np.append(self.ho, new[:, 3])
+        self.values, self.finals = np.append(self.values, values), np.append(self.finals, finals)
+        self.best = np.append(self.best, np.zeros(len(new), dtype=bool))
+        self.settled = np.append(self.settled, np.zeros(len(new), dtype=bool))
 
 
 def _unseen(new: np.ndarray, u: np.ndarray, o: np.ndarray) -> np.ndarray:
@@ -566,10 +602,10 @@ def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) 
         cols[key] = np.append(tried_o, default[key])
     value, final = score_batch(info, fixed, cols, surface, grid, steps, **common)
     default_objective = float(value[-1])
-    values, finals = value[:-1], final[:-1]
+    cells = _Cells(u, tried_o, hu, ho, value[:-1], final[:-1])
     p = 1 if other else 0  # other values per side of a cell
-    for r in range(trials):  # each round adds ≥ 1 trial or stops
-        left = trials - len(values)
+    for r in range(trials):  # each round adds ≥ 1 trial or splits ≥ 1 cell, or stops
+        left = trials - len(cells.u)
         if left <= 0:
             break
         k, q = ZOOM[min(r, len(ZOOM) - 1)]
@@ -577,14 +613,17 @@ def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) 
         du = np.repeat(np.arange(-q, q + 1) / (q + 1), 2 * p + 1)
         do = np.tile(np.arange(-p, p + 1) / (p + 1), 2 * q + 1)
         near = np.lexsort((do, du, np.abs(du) + np.abs(do)))[1:]
-        order = _order(values, finals)
         new = []  # (u, o, half-widths) of the new points, best cell first
-        for c in _local_optima(u, tried_o, hu, ho, values, order, k):
-            cu, co = u[c] + du[near] * hu[c], tried_o[c] + do[near] * ho[c]
+        chosen = cells.local_optima(k)
+        if not len(chosen):
+            break
+        for c in chosen:
+            cu, co = cells.u[c] + du[near] * cells.hu[c], cells.o[c] + do[near] * cells.ho[c]
             keep = (cu >= u_range[0]) & (cu <= u_range[1]) & (co >= o_range[0]) & (co <= o_range[1])
-            hu[c], ho[c] = hu[c] / (q + 1), ho[c] / (p + 1)
-            new += [(a, b, hu[c], ho[c]) for a, b in zip(cu[keep], co[keep], strict=True)]
-        new = _unseen(np.array(new).reshape(-1, 4), u, tried_o)[:left]
+            h, g = cells.hu[c] / (q + 1), cells.ho[c] / (p + 1)
+            cells.split(c, h, g)
+            new += [(a, b, h, g) for a, b in zip(cu[keep], co[keep], strict=True)]
+        new = _unseen(np.array(new).reshape(-1, 4), cells.u, cells.o)[:left]
         if not len(new):
             continue
         lr_new = np.clip(np.exp(new[:, 0]), *lrs)
@@ -592,9 +631,9 @@ def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) 
         if other:
             cols[key] = new[:, 1]
         v, f = score_batch(info, fixed, cols, surface, grid, steps, **common)
-        tried_lr, tried_o = np.append(tried_lr, lr_new), np.append(tried_o, new[:, 1])
-        u, hu, ho = np.append(u, new[:, 0]), np.append(hu, new[:, 2]), np.append(ho, new[:, 3])
-        values, finals = np.append(values, v), np.append(finals, f)
+        tried_lr = np.append(tried_lr, lr_new)
+        cells.add(new, v, f)
+    values, finals, tried_o = cells.values, cells.finals, cells.o
     best = int(_order(values, finals)[0])
     tuned = dict(default)
     tuned["lr"] = float(tried_lr[best])

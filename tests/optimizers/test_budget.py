@@ -269,7 +269,15 @@ def test_the_compiled_loop_and_a_library_rule_report_their_work_too(monkeypatch)
     run(get_optimizer("adam"), s, np.tile(s.start, (5000, 1)), 300, budget=b)  # fused
     fractions = [f for f, _ in heard]
     assert len(fractions) >= 10 and fractions == sorted(fractions)
-    assert fractions[-1] >= 0.9  # the last chunk is counted at no tick
+    assert fractions[-1] == pytest.approx(1.0, abs=1e-12)  # the last chunk counted too
+    heard, b = reports(monkeypatch)
+    b.check(9 * 300, "a small batch", "less")  # one chunk, and 300 = 9 × 32 + 12 steps
+    run(get_optimizer("adam"), s, np.tile(s.start, (9, 1)), 300, budget=b)
+    assert [f for f, _ in heard][-1] == pytest.approx(1.0, abs=1e-12)
+    heard, b = reports(monkeypatch)
+    b.check(9 * 300, "the pure path", "less")
+    run(get_optimizer("adam"), get_surface("saddle"), np.tile((1.0, 1e-3), (9, 1)), 300, budget=b)
+    assert [f for f, _ in heard][-1] == pytest.approx(1.0, abs=1e-12)
     heard, b = reports(monkeypatch)
     # torch's SGD, one batch per rate: its step cost counts as the check counted it
     maps.lr_sweep(["torch:SGD"], s, s.start, np.geomspace(1e-4, 1e-3, 3), steps=64, budget=b)

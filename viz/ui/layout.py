@@ -733,7 +733,7 @@ def main_area() -> html.Main:
                                         dcc.Input(
                                             id=ids.TOLERANCE,
                                             type="text",
-                                            value="1e-3",
+                                            value=fmt(link.DEFAULT_TOLERANCE),
                                             debounce=True,
                                             className="num-input small",
                                         ),
