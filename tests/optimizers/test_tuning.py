@@ -269,3 +269,32 @@ def test_budget_work_cap_before_and_deadline_inside():
     with pytest.raises(BudgetError) as err:
         tune(["adam"], "rosenbrock", (-1.5, 2.0), 500, trials=64, budget=late)
     assert err.value.reason == "deadline"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_search_keeps_the_same_answers_as_looking_at_every_cell_again(seed):
+    """Cells looked at again only where a round touched them choose the same trials to
+    split as cells all looked at afresh, round after round (ties, +inf, two dimensions)."""
+    rng = np.random.default_rng(seed)
+    n = 16
+    u, o = np.sort(rng.uniform(0, 4, n)), rng.choice([0.0, 0.5, 1.0], n)
+    values = rng.choice([1.0, 1.01, 2.0, 3.0, np.inf], n)
+    cells = tuning._Cells(u, o, np.full(n, 0.5), np.full(n, 0.5), values, rng.uniform(0, 1, n))
+    for _ in range(40):
+        fresh = tuning._Cells(
+            cells.u, cells.o, cells.hu.copy(), cells.ho.copy(), cells.values, cells.finals
+        )
+        chosen = cells.local_optima(3)
+        np.testing.assert_array_equal(chosen, fresh.local_optima(3))
+        if not len(chosen):
+            break
+        new = []
+        for c in chosen:
+            h, g = cells.hu[c] / 2, cells.ho[c] / 2
+            cells.split(c, h, g)
+            new += [
+                (cells.u[c] + d * h, cells.o[c] + e * g, h, g) for d in (-1, 1) for e in (-1, 1)
+            ]
+        new = np.array(new)[rng.random(len(new)) < 0.5]  # some are dropped (seen, off range)
+        cells.add(new, rng.choice([1.0, 1.005, 1.5, np.inf], len(new)), rng.uniform(0, 1, len(new)))
+    assert len(cells.u) > n + 20  # the search went on for many rounds
