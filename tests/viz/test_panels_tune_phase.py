@@ -34,7 +34,7 @@ def scene(surface="rosenbrock", optimizers=("sgd", "adam"), steps="150", **kw):
 def test_tune_table_and_replay_carry_the_library_values():
     state = scene()
     body, msg, data, disabled = tune_panel.compute_tune(state, "area", "24", "1", "")
-    caption, table = body
+    caption, table = body[0], body[1].children  # the table in its scrolling box
     assert caption.children.startswith("Tuned in") and msg == "" and disabled is False
     s = SURFACES["rosenbrock"]
     lib = tune(["sgd", "adam"], s, s.start, 150, objective="area", trials=24)
@@ -42,6 +42,8 @@ def test_tune_table_and_replay_carry_the_library_values():
     assert [r.hyper["lr"] for r in tuned.runs] == [r.hyper["lr"] for r in lib.rules]
     cells = [row.children[1].children for row in table.children[1:]]
     assert cells == [f"lr = {r.hyper['lr']:.4g}" for r in lib.rules]
+    assert [row.children[-1].children for row in table.children[1:]] == ["24", "24"]
+    assert "24 trials per optimizer" in caption.children
     # replay: the store for apply_scene, which sets the cards through scene_controls
     applied, note = tune_panel.replay(1, data)
     assert applied == data and note == ""
@@ -49,6 +51,16 @@ def test_tune_table_and_replay_carry_the_library_values():
     runs = controls["store"]["runs"]
     assert runs["sgd"]["hyper"]["lr"] == lib.rules[0].hyper["lr"]
     assert runs["adam"]["hyper"]["lr"] == lib.rules[1].hyper["lr"]
+
+
+def test_a_search_that_ends_before_its_budget_says_so():
+    """At 1,000 trials on a 150-step Rosenbrock the search runs out of cells to split."""
+    state = scene()
+    (caption, box), msg, _, _ = tune_panel.compute_tune(state, "area", "1000", "1", "")
+    table = box.children
+    used = [int(row.children[-1].children.replace(",", "")) for row in table.children[1:]]
+    assert msg == "" and min(used) < 1000 and max(used) <= 1000
+    assert "up to 1,000 trials per optimizer (fewer where no cell" in caption.children
 
 
 @pytest.mark.parametrize(
@@ -188,7 +200,7 @@ def test_every_panel_takes_a_typed_rule_and_a_library_rule():
     assert len(tune_panel.also_options(only_sgd, "")[0]) == 4
     body, msg, data, disabled = tune_panel.compute_tune(state, "area", "8", "1", "mu")
     assert msg == "" and disabled is False
-    rows = body[1].children[1:]
+    rows = body[1].children.children[1:]  # the table in its scrolling box
     assert len(rows) == 3 and "mu = " in rows[2].children[1].children  # mine's row
     tuned = link.scene_from_dict(data)
     mine = tuned.runs[2]

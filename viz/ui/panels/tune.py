@@ -89,8 +89,9 @@ def layout() -> html.Div:
         ),
     ]
     note = html.P(
-        "Each optimizer gets the same number of trials over lr (a log grid over its "
-        "range, then zooming in on the best), the same objective and the same starts; "
+        "Each optimizer gets the same budget of trials over lr (a log grid over its "
+        "range, then zooming in on the best until no cell is left to split), the same "
+        "objective and the same starts; "
         "every trial of a rule runs in one batch (another library's rule: trial by "
         "trial). “Final f − f*” is the largest over the "
         "last 10 % of the steps, so a run that only passes the minimum at its last step "
@@ -112,7 +113,8 @@ def _fmt(v) -> str:
 
 
 def result_table(scene, tunings) -> html.Table:
-    head = html.Tr([html.Th(t) for t in ("optimizer", "tuned", "objective", "default", "flat lr")])
+    titles = ("optimizer", "tuned", "objective", "default", "flat lr", "trials")
+    head = html.Tr([html.Th(t) for t in titles])
     rows = [head]
     for spec, t in zip(scene.resolved_runs(), tunings, strict=True):
         r = t.rules[0]
@@ -132,10 +134,12 @@ def result_table(scene, tunings) -> html.Table:
                     html.Td(_fmt(r.objective)),
                     html.Td(_fmt(r.default_objective)),
                     html.Td(flat),
+                    html.Td(f"{len(r.trials_lr):,}"),
                 ]
             )
         )
-    return html.Table(rows, className="tune-result")
+    # On a phone the table scrolls sideways inside its card instead of being cut.
+    return html.Div(html.Table(rows, className="tune-result"), className="tune-scroll")
 
 
 def compute_tune(state, objective, trials, starts, also, budget=None):
@@ -163,8 +167,14 @@ def compute_tune(state, objective, trials, starts, also, budget=None):
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
     budget.finish()  # the page's bar: computed, now drawn
+    used = [len(t.rules[0].trials_lr) for t in tunings]
+    spent = (
+        f"{trials:,} trials per optimizer"
+        if min(used) == trials
+        else f"up to {trials:,} trials per optimizer (fewer where no cell was left to split)"
+    )
     caption = (
-        f"Tuned in {budget.elapsed:.2f} s: {trials} trials per optimizer, "
+        f"Tuned in {budget.elapsed:.2f} s: {spent}, "
         f"{starts}×{starts} start(s), {ps.scene.steps} steps, "
         f"objective: {OBJECTIVE_TEXT[objective]}."
     )
