@@ -173,6 +173,11 @@ class Budget:
                 "cancelled",
             )
 
+    def unplan(self, work: int) -> None:
+        """``work`` point-steps of the checked work will not be done after all (a search
+        that ended early): the progress is the share of what is left to do."""
+        self.planned = max(self.planned - work, self.done)
+
     def finish(self) -> None:
         """The checked work is done (what is left is drawing the answer): say so now."""
         self.done = max(self.done, self.planned)

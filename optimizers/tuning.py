@@ -468,6 +468,8 @@ def tune(
     results = []
     for info, default, lrs, other in chosen:
         results.append(_tune_rule(info, default, lrs, other, surface, grid, steps, trials, common))
+        if budget is not None:  # a search with no cell left to split ends under its budget
+            budget.unplan(work(trials - len(results[-1].trials_lr), per, steps, info.step_cost))
     return Tuning(
         surface=getattr(surface, "name", ""),
         start=(float(point[0]), float(point[1])),

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from optimizers import OPTIMIZERS, RULES, get_optimizer, maps, run
+from optimizers import OPTIMIZERS, RULES, get_optimizer, maps, run, tuning
 from optimizers.budget import LIMITS, TICK_BATCH, TICK_EVERY, Budget, BudgetError
 from surfaces import SURFACES, get_surface
 
@@ -295,3 +295,25 @@ def test_progress_is_zero_before_a_check_and_never_past_one():
     assert b.progress == 1.0
     with pytest.raises(ValueError, match="report must be callable"):
         Budget(HUGE, 60, report=5)
+
+
+def test_a_tuning_search_that_ends_early_still_reports_its_work_done(monkeypatch):
+    """SGD's search on Rosenbrock runs out of cells to split long before 1,000 trials;
+    the work it will not do leaves the plan, so the bar still ends full."""
+    heard, b = reports(monkeypatch)
+    s = get_surface("rosenbrock")
+    t = tuning.tune(["sgd", "adam"], s, s.start, 150, trials=1000, starts=1, budget=b)
+    assert len(t.rules[0].trials_lr) < 500 and len(t.rules[1].trials_lr) == 1000
+    fractions = [f for f, _ in heard]
+    assert fractions == sorted(fractions)
+    assert fractions[-1] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_unplanned_work_leaves_the_share_of_what_is_left():
+    b = Budget(HUGE, 60)
+    b.check(1000, "it", "less")
+    b.tick(300)
+    b.unplan(400)
+    assert b.progress == pytest.approx(0.5, abs=1e-12)
+    b.unplan(10_000)  # never below what is done
+    assert b.progress == 1.0
