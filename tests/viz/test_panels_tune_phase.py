@@ -44,6 +44,15 @@ def test_tune_table_and_replay_carry_the_library_values():
     assert cells == [f"lr = {r.hyper['lr']:.4g}" for r in lib.rules]
     assert [row.children[-1].children for row in table.children[1:]] == ["24", "24"]
     assert "24 trials per optimizer" in caption.children
+    # a knife-edge optimum (no other trial within 10 %) says so, with why in its tooltip
+    flats = [row.children[-2].children for row in table.children[1:]]
+    edges = [r.flat[0] == r.flat[1] for r in lib.rules]
+    assert any(edges)
+    for cell, edge, r in zip(flats, edges, lib.rules, strict=True):
+        if edge:
+            assert cell.children == f"{r.flat[0]:.3g} alone" and "knife-edge" in cell.title
+        else:
+            assert cell == f"{r.flat[0]:.3g} – {r.flat[1]:.3g}"
     # replay: the store for apply_scene, which sets the cards through scene_controls
     applied, note = tune_panel.replay(1, data)
     assert applied == data and note == ""

@@ -96,7 +96,7 @@ def layout() -> html.Div:
         "trial). “Final f − f*” is the largest over the "
         "last 10 % of the steps, so a run that only passes the minimum at its last step "
         "does not count as converged. “Flat” is the range of lr whose objective is within "
-        "10 % of the best.",
+        "10 % of the best; “alone” when no other trial's is (a knife-edge).",
         className="hint",
     )
     table = html.Div(id=TUNE_TABLE, className="tune-table")
@@ -112,6 +112,12 @@ def _fmt(v) -> str:
     return f"{v:.4g}"
 
 
+KNIFE_EDGE = (
+    "No other trial's objective is within 10 % of the best: the tuned rate sits on a "
+    "knife-edge, and a rate a hair away does much worse."
+)
+
+
 def result_table(scene, tunings) -> html.Table:
     titles = ("optimizer", "tuned", "objective", "default", "flat lr", "trials")
     head = html.Tr([html.Th(t) for t in titles])
@@ -121,6 +127,8 @@ def result_table(scene, tunings) -> html.Table:
         values = ", ".join(f"{k} = {v:.4g}" for k, v in r.hyper.items() if k in ("lr", t.other))
         lo, hi = r.flat
         flat = "—" if lo != lo else f"{lo:.3g} – {hi:.3g}"
+        if lo == hi:  # no neighbouring trial within 10 %: a knife-edge, not a basin
+            flat = html.Span(f"{lo:.3g} alone", title=KNIFE_EDGE, className="knife-edge")
         rows.append(
             html.Tr(
                 [
