@@ -45,9 +45,13 @@
     return changed ? pending : dc.no_update;
   };
 
-  /* Every tick: ask after the panels that have waited showAfter ms or more. */
-  O.progressAsk = function (pending, showAfter) {
+  /* Every tick: ask after the panels that have waited showAfter ms or more, once the last
+   * ask is answered (or lost: retryMs). Dash drops the answer of a callback that fired
+   * again before it came back, so asks faster than the round trip would draw nothing. */
+  O.progressAsk = function (pending, showAfter, retryMs, asked, seen) {
     const now = Date.now();
+    const t = asked && asked.t;
+    if (t && !(seen && seen.t >= t) && now - t < retryMs) return dc.no_update;
     const panels = Object.keys(pending || {}).filter((p) => now - pending[p] >= showAfter);
     return panels.length ? { panels: panels, t: now } : dc.no_update;
   };

@@ -4,6 +4,7 @@ the tuned values, and a click on a phase-diagram cell setting the cards."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from tests.e2e.browser import element, js, set_props, type_into, wait
 from tests.e2e.test_panels import GRAPH, duo, open_tab, shot  # noqa: F401 - the fixture
 from viz.scene import get_preset
 from viz.scene.tuning import tune_scene
-from viz.ui import ids
+from viz.ui import ids, progress
 from viz.ui.layout import fmt
 from viz.ui.panels import phase, tune
 
@@ -139,28 +140,48 @@ window.__barTimer = setInterval(() => {
 """
 
 
-def test_a_long_phase_diagram_shows_how_far_it_has_got_until_it_arrives(duo):  # noqa: F811
-    open_tab(duo, "Phase diagram")
-    set_props(duo, phase.PHASE_OPT, {"value": "momentum"})
-    wait(duo, f"document.getElementById('{phase.PHASE_Y}').value.startsWith('momentum:')")
-    type_into(duo, phase.PHASE_CELLS, "200")
-    type_into(duo, phase.PHASE_STEPS, "2000")  # 80 M point-steps: seconds, not a blink
+def long_phase_diagram(page) -> tuple[list, list]:
+    """A 200×200 × 2,000-step phase diagram asked for and drawn: (every 50 ms of the bar
+    from the click to the drawing, the moments it was shown)."""
+    open_tab(page, "Phase diagram")
+    set_props(page, phase.PHASE_OPT, {"value": "momentum"})
+    wait(page, f"document.getElementById('{phase.PHASE_Y}').value.startsWith('momentum:')")
+    type_into(page, phase.PHASE_CELLS, "200")
+    type_into(page, phase.PHASE_STEPS, "2000")  # 80 M point-steps: seconds, not a blink
     hidden = "return getComputedStyle(document.getElementById(arguments[0])).display === 'none'"
-    assert js(duo, hidden, ids.PHASE_PROGRESS)  # no bar before a request
-    js(duo, WATCH_BAR, ids.PHASE_PROGRESS)
-    duo.find_element(f"#{phase.PHASE_BTN}").click()
+    assert js(page, hidden, ids.PHASE_PROGRESS)  # no bar before a request
+    js(page, WATCH_BAR, ids.PHASE_PROGRESS)
+    page.find_element(f"#{phase.PHASE_BTN}").click()
     g = GRAPH.format(phase.PHASE_GRAPH)
-    wait(duo, f"{g}.layout.title && {g}.layout.title.text.includes('200×200 cells')", 90)
-    wait(duo, "window.__bar.length && !window.__bar[window.__bar.length - 1][1]", 10)
-    seen = js(duo, "clearInterval(window.__barTimer); return window.__bar;")
-    shown = [(ms, value, text) for ms, on, value, text in seen if on]
+    wait(page, f"{g}.layout.title && {g}.layout.title.text.includes('200×200 cells')", 90)
+    wait(page, "window.__bar.length && !window.__bar[window.__bar.length - 1][1]", 10)
+    seen = js(page, "clearInterval(window.__barTimer); return window.__bar;")
+    return seen, [(ms, value, text) for ms, on, value, text in seen if on]
+
+
+def test_the_bar_moves_when_each_answer_is_slower_than_the_pages_asks(duo, monkeypatch):  # noqa: F811
+    """Dash drops a callback's answer once it has fired again: asking every 250 ms while
+    each answer takes 400 ms (a loaded server) drew nothing at all before the page
+    waited for each answer. The app runs in this process, so its reading is slowed here."""
+    read = progress.read
+
+    def slow(page, panels):
+        time.sleep(0.4)
+        return read(page, panels)
+
+    monkeypatch.setattr(progress, "read", slow)
+    _, shown = long_phase_diagram(duo)
     assert shown, "the bar never showed"
-    # From about half a second on: within 2 s, or within the first 30 % of the wait when a
-    # loaded machine (CI: two browsers and servers on 2 cores) makes everything slower.
-    waited = seen[-1][0]
-    assert shown[0][0] < max(2000, 0.3 * waited), (shown[0], waited)
+    values = [v for _, v, text in shown if "%" in text]
+    assert len(set(values)) >= 2 and values == sorted(values), values
+
+
+def test_a_long_phase_diagram_shows_how_far_it_has_got_until_it_arrives(duo):  # noqa: F811
+    seen, shown = long_phase_diagram(duo)
+    assert shown, "the bar never showed"
+    assert shown[0][0] < 2000, shown[0]  # from about half a second on (1.5 s slack for CI)
     values = [v for _, v, text in shown if "%" in text]
     assert len(set(values)) >= 2 and values == sorted(values), values  # it moves, forward
-    assert 0 < values[0] < values[-1] <= 1
+    assert 0 <= values[0] < values[-1] <= 1
     assert any("s left" in text for *_, text in shown)
     assert not seen[-1][1]  # gone once the diagram is drawn

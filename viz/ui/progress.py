@@ -4,10 +4,10 @@ An analysis is one request (a plain callback, or with Redis a job on a worker); 
 ``Budget`` reports the share of its work done every ``REPORT_EVERY`` s (``reporter``).
 The report goes to a board every web process can read: the private export cache in the
 embedded mode, the deployment's Redis with ``OPTVIZ_REDIS_URL`` (the manager's handle).
-While a request is pending, the page asks every ``POLL_MS`` (``ask``, through
-assets/optviz-85-progress.js) and draws a bar under the panel's controls from the first
-half second on. The key of a report is the page's own id (``ids.EXPORT_PAGE``) and the
-panel: two pages never see each other's.
+While a request is pending, the page asks every ``POLL_MS``, each time once the last ask
+is answered (``ask``, through assets/optviz-85-progress.js), and draws a bar under the
+panel's controls from the first half second on. The key of a report is the page's own
+id (``ids.EXPORT_PAGE``) and the panel: two pages never see each other's.
 
 Progress is a courtesy: a board that fails (a locked cache, Redis gone) leaves the bar
 where it was and never stops the analysis.
@@ -35,7 +35,8 @@ BARS = {
     "sweep": ids.SWEEP_PROGRESS,
     "map": ids.MAP_PROGRESS,
 }
-POLL_MS = 250  # the page's asks while an analysis runs
+POLL_MS = 250  # the page's asks while an analysis runs, each once the last is answered
+RETRY_MS = 3000  # an ask unanswered this long is taken as lost: ask again
 SHOW_AFTER_MS = 400  # a request pending this long gets a bar (the first report is at 0.2 s)
 WAIT_S = int(max(LIMITS[k].seconds for k in PANELS)) + 30  # a lost answer: stop asking
 TTL = 2 * WAIT_S  # s: a report outlives its request
@@ -223,11 +224,13 @@ def register(app, manager, starts: dict, ends: dict) -> None:
         prevent_initial_call=True,
     )
     app.clientside_callback(
-        f"function (n, pending) {{ return window.dash_clientside.optviz.progressAsk("
-        f"pending, {SHOW_AFTER_MS}); }}",
+        f"function (n, pending, asked, seen) {{ return window.dash_clientside.optviz."
+        f"progressAsk(pending, {SHOW_AFTER_MS}, {RETRY_MS}, asked, seen); }}",
         Output(ids.ANALYSIS_ASK, "data"),
         Input(ids.ANALYSIS_TICK, "n_intervals"),
         State(ids.ANALYSIS_PENDING, "data"),
+        State(ids.ANALYSIS_ASK, "data"),
+        State(ids.ANALYSIS_SEEN, "data"),
         prevent_initial_call=True,
     )
     app.callback(
