@@ -118,7 +118,7 @@ KNIFE_EDGE = (
 )
 
 
-def result_table(scene, tunings) -> html.Table:
+def result_table(scene, tunings) -> html.Div:
     titles = ("optimizer", "tuned", "objective", "default", "flat lr", "trials")
     head = html.Tr([html.Th(t) for t in titles])
     rows = [head]
