@@ -517,6 +517,11 @@ def _settled(c, u, values, inside) -> bool:
     return bool(np.all(np.abs(near - values[c]) <= SETTLED * abs(values[c])))
 
 
+def _in_cell(du, do, hu, ho) -> np.ndarray:
+    """Whether offsets (du, do) from a trial fall inside its cell of half-widths (hu, ho)."""
+    return (np.abs(du) <= hu * (1 + 1e-9)) & (np.abs(do) <= ho * (1 + 1e-9))
+
+
 class _Cells:
     """Every trial's cell and what the search knows of it: whether the trial is the best
     inside its own cell (|Δ log lr| ≤ hu, |Δ other| ≤ ho), and whether it is settled.
@@ -532,9 +537,7 @@ class _Cells:
         self.dirty = np.arange(len(u))
 
     def _inside(self, c) -> np.ndarray:
-        return (np.abs(self.u - self.u[c]) <= self.hu[c] * (1 + 1e-9)) & (
-            np.abs(self.o - self.o[c]) <= self.ho[c] * (1 + 1e-9)
-        )
+        return _in_cell(self.u - self.u[c], self.o - self.o[c], self.hu[c], self.ho[c])
 
     def local_optima(self, k: int) -> np.ndarray:
         """Up to k finite trials whose cells are still at least MIN_CELL wide and not
@@ -560,8 +563,11 @@ class _Cells:
     def add(self, new: np.ndarray, values, finals) -> None:
         """New trials (rows u, o, hu, ho) and their objectives."""
         n = len(self.u)
-        fell_in = (np.abs(self.u[:, None] - new[:, 0]) <= self.hu[:, None] * (1 + 1e-9)) & (
-            np.abs(self.o[:, None] - new[:, 1]) <= self.ho[:, None] * (1 + 1e-9)
+        fell_in = _in_cell(
+            self.u[:, None] - new[:, 0],
+            self.o[:, None] - new[:, 1],
+            self.hu[:, None],
+            self.ho[:, None],
         )
         self.dirty = np.concatenate(
             [self.dirty, np.flatnonzero(fell_in.any(axis=1)), np.arange(n, n + len(new))]
