@@ -29,12 +29,13 @@ default app; each test still gets a page of its own:
     ``chromium`` on a new blank tab, no server: for a test that serves the app itself
     (gunicorn, an installed wheel) and navigates there.
 
-``library_rules`` (session, automatic)
-    Finds the picker's library rules (``viz.ui.library_picker``) once, before any test
-    server of this process runs: every page these servers serve lists them from the
-    start (its timer stopped), and no dash.testing server, which kills the threads
-    started while it ran when it stops, can end that search half-way. The page of a
-    server still looking them up is tests/e2e/test_library_picker.py's (its own process).
+``library_rules``, ``compiled_loops`` (session, automatic)
+    Finds the picker's library rules (``viz.ui.library_picker``) once, and starts the
+    compiled loops' builder thread, before any test server of this process runs: every
+    page these servers serve lists the rules from the start (its timer stopped), and no
+    dash.testing server, which kills the threads started while it ran when it stops, can
+    end that search half-way or the builder. The page of a server still looking the rules
+    up is tests/e2e/test_library_picker.py's (its own process).
 
 What a test leaves behind does not reach the next one: each gets a new tab (the old ones
 are closed, and with them any DevTools overrides such as a viewport or a script run on
@@ -54,6 +55,7 @@ from dash.testing.composite import DashComposite
 from selenium.common.exceptions import WebDriverException
 
 from app import create_app
+from optimizers import compiled
 from tests.e2e.browser import free_port
 from viz.ui import library_picker
 
@@ -166,6 +168,14 @@ def chromium(request, tmp_path_factory):
 def library_rules():
     """The picker's library rules, found before any test server of this process runs."""
     assert library_picker.find(timeout=LIBRARY_S) is not None, "library rules not found"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_loops():
+    """The compiled loops' builder thread, started (as ``optviz serve`` starts it) before
+    any test server of this process runs: started by a request instead, it would be
+    killed with the server that served it, and the loops asked after that never built."""
+    compiled.warm()
 
 
 @pytest.fixture(scope="session")
