@@ -51,6 +51,11 @@ def colour_for(name: str) -> str:
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
+def needs_jax(key: str) -> bool:
+    """Whether the rule of this name runs on JAX (an optax rule)."""
+    return key.partition(":")[0] == "optax"
+
+
 def _missing(prefix: str, name: str) -> ValueError:
     return ValueError(f"{name} needs {PACKAGE[prefix]}, which is not installed: {INSTALL[prefix]}")
 

@@ -332,3 +332,53 @@ def test_a_locked_slot_cache_is_a_busy_message_not_a_traceback(slots, monkeypatc
     monkeypatch.setattr(slots, "acquire", locked)
     out = export(None, 1, "contour", "5", "", "", "", None, o.state, slots)
     assert out[0] is no_update and out[1] == BUSY
+
+
+# A web process where JAX's threads run (a page raced an optax rule here), asked to export
+# a scene whose optax rule it has not compiled (another worker's page computed it): the
+# real job function, forked by the app's own manager. JAX hangs compiling in such a fork,
+# so the web process computes those runs before it forks and the job takes them.
+_OPTAX_EXPORT = """
+import json, sys, time
+import numpy as np
+from app import create_app
+from optimizers import get_optimizer, run
+from surfaces import get_surface
+from viz.scene import Scene, link
+from viz.ui import export_panel, jobs
+
+manager = jobs.make_manager()
+create_app(background_callback_manager=manager)
+run(get_optimizer("optax:sgd", lr=0.01), get_surface("booth"), np.array([[1.0, 2.0]]), 3)
+scene = Scene.from_args("beale", [sys.argv[1]], {"lr": 0.02}, steps=40)
+state = {"scene": link.scene_to_dict(scene)}
+(job_fn,) = manager.func_registry.values()
+args = [1, "contour", 8, 10, 200, 150, None, state, "page", "gif", [], ""]
+pid = manager.call_job_fn("result", job_fn, args, {})
+end = time.monotonic() + 60
+while manager.handle.get("result") is None and time.monotonic() < end:
+    time.sleep(0.1)
+answer = manager.handle.get("result")
+handed = len(export_panel._HANDED)
+if answer is None:
+    manager.terminate_job(pid)
+print(json.dumps({"status": answer and answer[2], "msg": answer and answer[1], "handed": handed}))
+"""
+
+
+@pytest.mark.parametrize("rule", ["optax:adamw", "sgd"])
+def test_an_optax_scene_exports_from_a_process_where_jax_runs(rule):
+    pytest.importorskip("optax")
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", _OPTAX_EXPORT, rule], cwd=root, timeout=300, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    out = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert out["status"].startswith("✓ optviz-beale-contour.gif: 8 frames"), out
+    assert out["handed"] == (1 if rule.startswith("optax:") else 0)  # only JAX's runs

@@ -213,3 +213,19 @@ def test_export_jobs_run_at_a_lower_cpu_priority(tmp_path):
     nice, policy = cache.get("nice")
     assert nice == os.getpriority(os.PRIO_PROCESS, 0) + jobs.JOB_NICE
     assert policy == os.SCHED_IDLE  # only CPU time that no callback wants
+
+
+def test_a_job_stuck_past_its_time_is_killed(tmp_path, monkeypatch):
+    """A job hung where no deadline is checked (JAX compiling in a fork did) dies at
+    ``JOB_TIME_LIMIT`` instead of holding its slot and the server's socket for good."""
+    monkeypatch.setattr(jobs, "JOB_TIME_LIMIT", 1)
+    manager = jobs.make_manager(str(tmp_path / "c"))
+
+    def job(key, _progress_key, _args, _context):
+        threading.Event().wait()  # never returns
+
+    pid = manager.call_job_fn("stuck", job, (), {})
+    start = time.monotonic()
+    psutil.Process(pid).wait(timeout=20)
+    assert time.monotonic() - start < 10
+    assert not manager.job_running(pid)

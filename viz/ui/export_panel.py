@@ -29,16 +29,21 @@ The job manager, its cache and the export slots live in ``viz.ui.jobs``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import re
+import sys
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 
 import diskcache
 from dash import Input, Output, State, dcc, html, no_update
 
+from optimizers import library
 from optimizers.budget import Budget
 from viz import gif
 from viz.figures import page
@@ -116,6 +121,48 @@ def scene_from_state(state) -> Scene:
     if not isinstance(state, dict) or not isinstance(state.get("scene"), dict):
         raise ValueError(NO_SCENE)
     return link.scene_from_dict(state["scene"])
+
+
+# The runs this (web) process computed for the export jobs it forks, by scene. JAX hangs
+# compiling in a process forked from one where its threads run: a scene with an optax
+# rule is then computed here and reaches its job through the fork. A few are kept; the
+# same scene always gives the same runs.
+_HANDED: OrderedDict[str, list] = OrderedDict()
+HANDED_MAX = 4
+_handed_lock = threading.Lock()
+
+
+def _digest(state) -> str | None:
+    try:
+        return hashlib.sha256(json.dumps(state["scene"], sort_keys=True).encode()).hexdigest()
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def hand_over(state) -> None:
+    """Before an export job forks, in the web process: compute its runs here if JAX has
+    started in this process and the scene needs it (the job could not)."""
+    if "jax" not in sys.modules:
+        return
+    try:
+        scene = scene_from_state(state)
+        if not any(library.needs_jax(r.optimizer) for r in scene.runs):
+            return
+        runs = scene.compute(Budget.of("export"))
+    except ValueError:
+        return  # the job meets the same error and says it
+    key = _digest(state)
+    with _handed_lock:
+        _HANDED[key] = runs
+        _HANDED.move_to_end(key)
+        while len(_HANDED) > HANDED_MAX:
+            _HANDED.popitem(last=False)
+
+
+def _handed(state) -> list | None:
+    """The runs the web process handed to this job (no lock: a forked job has one thread,
+    and the lock may have been held by another of its parent's when it forked)."""
+    return _HANDED.get(_digest(state))
 
 
 # ----------------------------------------------------------------------------- options
@@ -260,7 +307,7 @@ def export(
     try:
         try:
             # after the slot: a refused export costs no runs
-            trajectories = scene.compute(Budget.of("export"))
+            trajectories = _handed(state) or scene.compute(Budget.of("export"))
         except ValueError as exc:
             return _answer({"msg": str(exc)})
         total = len(gif.frame_steps(scene.steps, opts.frames))
@@ -440,14 +487,7 @@ def register(app, manager) -> None:
         prevent_initial_call=True,
     )
 
-    @app.callback(
-        Output(ids.EXPORT_DOWNLOAD, "data"),
-        Output(ids.EXPORT_MSG, "children"),
-        Output(ids.EXPORT_STATUS, "children"),
-        Output(ids.EXPORT_FRAMES_MSG, "children"),
-        Output(ids.EXPORT_FPS_MSG, "children"),
-        Output(ids.EXPORT_SIZE_MSG, "children"),
-        Input(ids.EXPORT_BTN, "n_clicks"),
+    states = [
         State(ids.EXPORT_VIEW, "value"),
         State(ids.EXPORT_FRAMES, "value"),
         State(ids.EXPORT_FPS, "value"),
@@ -459,6 +499,20 @@ def register(app, manager) -> None:
         State(EXPORT_FORMAT, "value"),
         State(EXPORT_COUNTER, "value"),
         State(EXPORT_TITLE, "value"),
+    ]
+    if hasattr(manager, "before_fork"):  # jobs forked from the web process (not Celery's)
+        at = 1 + [s.component_id for s in states].index(ids.SCENE_STATE)  # after n_clicks
+        manager.before_fork = lambda args: hand_over(args[at])
+
+    @app.callback(
+        Output(ids.EXPORT_DOWNLOAD, "data"),
+        Output(ids.EXPORT_MSG, "children"),
+        Output(ids.EXPORT_STATUS, "children"),
+        Output(ids.EXPORT_FRAMES_MSG, "children"),
+        Output(ids.EXPORT_FPS_MSG, "children"),
+        Output(ids.EXPORT_SIZE_MSG, "children"),
+        Input(ids.EXPORT_BTN, "n_clicks"),
+        *states,
         background=True,
         manager=manager,
         interval=POLL_MS,

@@ -41,11 +41,13 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 
 import diskcache
 import psutil
@@ -53,6 +55,9 @@ from dash import CeleryManager, DiskcacheManager
 
 MAX_JOBS = int(os.environ.get("OPTVIZ_EXPORT_JOBS", "2"))
 SLOT_TTL = 15 * 60  # seconds: a slot whose job vanished without a trace frees itself
+# an export job is killed past this, before its slot expires (Celery's time limit; a
+# forked job's SIGALRM)
+JOB_TIME_LIMIT = SLOT_TTL - 60
 
 
 MIN_SECRET_CHARS = 32
@@ -259,6 +264,9 @@ def _run_job(job_fn, *args) -> None:
     global _FORK_GUARD
     _FORK_GUARD = threading.RLock()  # the parent's was held (by the forking thread)
     lower_priority()
+    # The last resort: a job stuck where no deadline is checked (inside a library) ends
+    # before its slot expires, and with it what it inherited (the server's listening socket).
+    signal.alarm(JOB_TIME_LIMIT)
     job_fn(*args)
 
 
@@ -287,9 +295,15 @@ class OptvizDiskcacheManager(DiskcacheManager):
     cache's write lock for up to a second while waiting for it to die.
     """
 
+    # Called in this (web) process with a job's callback arguments just before the job
+    # forks: what only this process can do for it (``export_panel.hand_over``).
+    before_fork: Callable[[list], None] | None = None
+
     def call_job_fn(self, key, job_fn, args, context):
         from multiprocess import Process, active_children
 
+        if self.before_fork is not None:
+            self.before_fork(args)
         active_children()  # reap finished jobs of this worker (no zombies pile up)
         process = Process(
             target=_run_job, args=(job_fn, key, self._make_progress_key(key), args, context)
@@ -438,7 +452,6 @@ class ExportSlots:
 REDIS_SCHEMES = ("redis://", "rediss://")
 RESULT_TTL = 3600  # s: a job's progress and result (the GIF) live this long in Redis
 REREAD_TTL = 60  # s: a result stays this long after a poll read it (that answer may be lost)
-JOB_TIME_LIMIT = SLOT_TTL - 60  # s: Celery kills a job past this, before its slot expires
 QUIET_BACKEND = "viz.ui.redis_backend:QuietRedisBackend"  # Celery's, minus its listener
 WORKER_JOBS = 3 * MAX_JOBS  # job processes of a worker (exports, their refusals, analyses)
 NO_SHARED_SECRET = (
