@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizers.base import RuleInfo, as_rule
-from optimizers.budget import Budget, work
+from optimizers.budget import Budget, one_at_a_time, work
 from optimizers.checks import interval, positive, whole
 from optimizers.run import _Noisy, check_run_args, run
 from optimizers.schedules import Schedule
@@ -401,7 +401,8 @@ def lr_sweep(
     if budget is not None:
         budget.check(
             sum(work(len(lrs), 1, steps, info.step_cost) for info, _, _ in choices),
-            f"the sweep ({len(rules):,} rules × {len(lrs):,} rates × {steps:,} steps)",
+            f"the sweep ({len(rules):,} rules × {len(lrs):,} rates × {steps:,} steps"
+            f"{one_at_a_time(info for info, _, _ in choices)})",
             "use fewer rates, steps or optimizers",
         )
     jobs = []

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizers.base import as_rule
-from optimizers.budget import Budget, work
+from optimizers.budget import Budget, one_at_a_time, work
 from optimizers.checks import positive, whole
 from optimizers.run import check_run_args
 from optimizers.tuning import (
@@ -373,10 +373,13 @@ def phase_diagram(
     grid = start_grid(surface, point, starts, spread)
     per = len(grid)
     if budget is not None:
+        side = math.isqrt(budget.max_work // ((per + rule.step_cost) * steps))
         budget.check(
             work(nx * ny, per, steps, rule.step_cost),
-            f"the phase diagram ({nx}×{ny} cells × {per} starts × {steps:,} steps)",
-            "use fewer cells, starts or steps",
+            f"the phase diagram ({nx}×{ny} cells × {per} starts × {steps:,} steps"
+            f"{one_at_a_time([rule])})",
+            "use fewer cells, starts or steps"
+            + (f" (at most {side}×{side} cells at these starts and steps)" if side >= 2 else ""),
         )
     xs, ys = x.values(nx), y.values(ny)
     cols = {

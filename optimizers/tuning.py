@@ -52,7 +52,7 @@ import numpy as np
 
 from optimizers import compiled
 from optimizers.base import Optimizer, RuleInfo, as_rule
-from optimizers.budget import Budget, work
+from optimizers.budget import Budget, one_at_a_time, work
 from optimizers.checks import interval, positive, whole
 from optimizers.run import check_run_args, run
 
@@ -452,7 +452,8 @@ def tune(
     if budget is not None:
         budget.check(
             sum(work(trials + 1, per, steps, c[0].step_cost) for c in chosen),
-            f"tuning ({len(chosen)} rules × {trials:,} trials × {per} starts × {steps:,} steps)",
+            f"tuning ({len(chosen)} rules × {trials:,} trials × {per} starts × {steps:,} steps"
+            f"{one_at_a_time(c[0] for c in chosen)})",
             "use fewer trials, starts or steps",
         )
     fstar = f_star(surface)

@@ -143,9 +143,22 @@ def test_the_budget_counts_a_library_rules_steps_at_their_cost():
     s = get_surface("ravine")
     cap = work(13, 1, 100, step_cost=2_000)  # one library rule, 12 trials + the default
     tune(["torch:SGD"], s, s.start, 100, trials=12, budget=Budget(cap, 60.0))
-    with pytest.raises(BudgetError, match="use fewer trials"):
-        tune(["torch:SGD"] * 2, s, s.start, 100, trials=12, budget=Budget(cap, 60.0))
-    with pytest.raises(BudgetError, match="use fewer cells"):
+    alone = "torch:SGD runs each set of values on its own: each of its steps counts 2,000 more"
+    with pytest.raises(BudgetError, match="use fewer trials") as refused:
+        tune(["torch:SGD", "sgd"], s, s.start, 100, trials=12, budget=Budget(cap, 60.0))
+    assert alone in str(refused.value)  # why a size fine for built-in rules is not here
+    with pytest.raises(BudgetError, match="use fewer cells") as refused:
         phase_diagram(
             "torch:SGD", s, "lr:0.001:1:log", "momentum:0:0.9", 10, 100, budget=Budget(cap, 60)
         )
+    assert alone in str(refused.value) and "(at most 3×3 cells at these starts and steps)" in str(
+        refused.value
+    )  # 9 cells of 2,001 point-steps fit in 13 × 2,001; 16 do not
+    phase_diagram(
+        "torch:SGD", s, "lr:0.001:1:log", "momentum:0:0.9", 3, 100, budget=Budget(cap, 60)
+    )
+    with pytest.raises(BudgetError) as refused:
+        phase_diagram(
+            "momentum", s, "lr:0.001:1:log", "momentum:0:0.9", 200, 100, budget=Budget(cap, 60)
+        )
+    assert "on its own" not in str(refused.value)
