@@ -244,11 +244,11 @@ def _optax_info(name: str, fn) -> RuleInfo:
 
 @functools.lru_cache(maxsize=64)
 def _optax_adapter(name: str, fn, kwargs: tuple) -> Optimizer:
-    """One adapter per rule and values: its jitted step is compiled once, then reused
-    (the pair is pure, so sharing it is safe)."""
+    """One adapter per rule and values (the pair is pure, so sharing it is safe); its
+    jitted step is compiled once per rule (``optax_rules.valued_adapter``)."""
     from optimizers.library import optax_rules
 
-    return optax_rules.adapter(lambda: fn(**dict(kwargs)), name)
+    return optax_rules.valued_adapter(fn, kwargs, name)
 
 
 def _no_schedule(name: str, values: dict) -> None:

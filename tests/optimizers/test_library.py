@@ -224,3 +224,60 @@ def test_available_lists_every_library_rule_with_its_source():
     }
     assert sum(n.startswith("pytorch_optimizer:") for n in names) == len(registry)
     assert optimizers.available is library.available
+
+
+def _recorded(monkeypatch) -> dict:
+    """The (fn, kwargs) each optax rule's adapter is built from, by name."""
+    from optimizers.library import optax_rules
+
+    seen, real = {}, optax_rules.valued_adapter
+
+    def record(fn, kwargs, label):
+        seen[label] = (fn, kwargs)
+        return real(fn, kwargs, label)
+
+    monkeypatch.setattr(optax_rules, "valued_adapter", record)
+    library._optax_adapter.cache_clear()
+    return seen
+
+
+def test_an_optax_rule_is_compiled_once_for_all_its_values(monkeypatch):
+    """A sweep, a tuning or a phase diagram asks for many sets of values: the floats are
+    arguments of one compiled step, and each set still draws its own path."""
+    from optimizers.library import optax_rules
+
+    seen = _recorded(monkeypatch)
+    s = get_surface("beale")
+    paths = [run(get_optimizer("optax:adamw", lr=lr, b1=b1), s, s.start, 50).points
+             for lr, b1 in [(0.01, 0.9), (0.02, 0.9), (0.01, 0.8)]]  # fmt: skip
+    fn = seen["optax:adamw"][0]
+    assert len([k for k, v in optax_rules._SHARED.items() if k[0] is fn and v]) == 1
+    assert not np.array_equal(paths[0], paths[1]) and not np.array_equal(paths[0], paths[2])
+
+
+def test_optax_rules_compiled_for_all_values_draw_the_paths_of_their_constants(monkeypatch):
+    """Every drawable optax rule, at its defaults and at other values: the shared compile
+    draws what optax compiled with the values as constants draws, to 1e-12 (bit for bit
+    but for RAdam's last bit at some values); a rule where XLA simplifies the constants'
+    compile otherwise (Fromage, Adafactor) is found and compiled per set of values."""
+    from optimizers.library import optax_rules
+
+    seen = _recorded(monkeypatch)
+    s = get_surface("booth")
+    starts = np.array([[-1.5, 2.0], [1.2, -0.5], [0.3, 0.3]])
+    per_values = []
+    for name in [n for n in library.drawable() if n.startswith("optax:")]:
+        info = OPTIMIZERS[name]
+        defaults = info.build().hyper
+        for scale in (1.0, 0.83):
+            hyper = {k: v * scale if isinstance(v, float) else v for k, v in defaults.items()}
+            ours = run(info.build(**hyper), s, starts, 40)
+            fn, kwargs = seen[name]
+            constants = optax_rules.adapter(lambda f=fn, kw=kwargs: f(**dict(kw)), name)
+            theirs = run(constants, s, starts, 40)
+            np.testing.assert_allclose(ours.points, theirs.points, rtol=0, atol=1e-12)
+        floats = tuple(k for k, v in kwargs if isinstance(v, float))
+        static = tuple((k, v) for k, v in kwargs if not isinstance(v, float))
+        if optax_rules._SHARED[(fn, static, floats)] is None:
+            per_values.append(name)
+    assert per_values == ["optax:adafactor", "optax:fromage"]
