@@ -14,7 +14,9 @@ A rule named with its values (``valued_adapter``) is compiled once for all of th
 float hyperparameters are arguments of the jitted step, not constants in it (compiling
 took ~100 ms, ten times a 200-step run, for each new set of values a sweep, a tuning or
 a phase diagram asked for). A rule whose construction cannot take them as JAX values
-(it branches on one) is compiled per set of values, as a built transformation is.
+(it branches on one), or whose shared compile draws a path other than the constants'
+compile (checked on its first use), is compiled per set of values, as a built
+transformation is.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ def valued_adapter(fn, kwargs: tuple, label: str) -> Optimizer:
     with _lock:
         if key not in _SHARED:
             _SHARED[key] = _shared(fn, static, values, lambda: fn(**dict(kwargs)))
+            if len(_SHARED) > SHARED_MAX:  # the oldest rule's compile (its adapters keep it)
+                del _SHARED[next(iter(_SHARED))]
         shared = _SHARED[key]
     if shared is None:
         return adapter(lambda: fn(**dict(kwargs)), label)
@@ -93,6 +97,7 @@ def _traced(value) -> bool:
 
 # (rule, its other arguments, the names of its floats) -> its jitted functions, or None
 _SHARED: dict = {}
+SHARED_MAX = 64
 _lock = threading.Lock()
 
 
