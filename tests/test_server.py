@@ -270,7 +270,15 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-IN_FLIGHT = 8  # requests sent at once, each ~0.5 s of work (below): 6 wait at the first answer
+IN_FLIGHT = 8  # requests sent at once, each ~0.5 s of work (below)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _idle(pids) -> bool:
+    """No CPU used by these processes over 0.3 s."""
+    was = [_cpu_ticks(pid) for pid in pids]
+    time.sleep(0.3)
+    return was == [_cpu_ticks(pid) for pid in pids]
 
 
 def test_killing_a_worker_mid_request_leaves_the_server_serving():
@@ -297,13 +305,16 @@ def test_killing_a_worker_mid_request_leaves_the_server_serving():
                 outcomes.append(type(exc).__name__)  # closed, or cut mid-answer
 
         threads = [threading.Thread(target=send, args=(b,)) for b in bodies]
+        _wait(lambda: _idle(workers), 60, "the workers' start-up work to end")
+        before = {pid: _cpu_ticks(pid) for pid in workers}
         for t in threads:
             t.start()
-        # Once a first answer is back both workers are taking requests, each ~0.5 s long
-        # with more queued: kill the busier one (CPU time growing), mid-request.
-        before = {pid: _cpu_ticks(pid) for pid in workers}
-        _wait(lambda: outcomes, 60, "a first answer")
-        victim = max(workers, key=lambda pid: _cpu_ticks(pid) - before[pid])
+        # A worker runs its requests at once in its threads (4), so they end together, ~0.5
+        # s of CPU each: kill the busier worker once it has spent 0.3 s on them, mid-request.
+        # (Waiting for a first answer let them all end before the kill on a loaded machine.)
+        used = lambda pid: _cpu_ticks(pid) - before[pid]  # noqa: E731
+        _wait(lambda: max(map(used, workers)) >= 0.3 * TICKS, 60, "a worker at work")
+        victim = max(workers, key=used)
         os.kill(victim, signal.SIGKILL)
         for t in threads:
             t.join(timeout=90)
