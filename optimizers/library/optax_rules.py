@@ -76,18 +76,22 @@ def adapter(make_tx, label: str) -> Optimizer:
 def valued_adapter(fn, kwargs: tuple, label: str) -> Optimizer:
     """The pair of ``fn(**dict(kwargs))``, compiled once for every value of its floats."""
     jax, _ = import_optax()
-    _build(lambda: fn(**dict(kwargs)), label)  # its own complaints now, not mid-run
+
+    def make_tx():
+        return fn(**dict(kwargs))
+
+    _build(make_tx, label)  # its own complaints now, not mid-run
     static = tuple((k, v) for k, v in kwargs if not _traced(v))
     values = {k: jax.numpy.asarray(v, dtype=np.float64) for k, v in kwargs if _traced(v)}
     key = (fn, static, tuple(values))
     with _lock:
         if key not in _SHARED:
-            _SHARED[key] = _shared(fn, static, values, lambda: fn(**dict(kwargs)))
+            _SHARED[key] = _shared(fn, static, values, make_tx)
             if len(_SHARED) > SHARED_MAX:  # the oldest rule's compile (its adapters keep it)
                 del _SHARED[next(iter(_SHARED))]
         shared = _SHARED[key]
     if shared is None:
-        return adapter(lambda: fn(**dict(kwargs)), label)
+        return adapter(make_tx, label)
     return _pair(shared, values, label)
 
 

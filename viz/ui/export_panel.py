@@ -142,7 +142,8 @@ def _digest(state) -> str | None:
 def hand_over(state) -> None:
     """Before an export job forks, in the web process: compute its runs here if JAX has
     started in this process and the scene needs it (the job could not)."""
-    if "jax" not in sys.modules:
+    key = _digest(state)
+    if "jax" not in sys.modules or key is None:
         return
     try:
         scene = scene_from_state(state)
@@ -151,7 +152,6 @@ def hand_over(state) -> None:
         runs = scene.compute(Budget.of("export"))
     except ValueError:
         return  # the job meets the same error and says it
-    key = _digest(state)
     with _handed_lock:
         _HANDED[key] = runs
         _HANDED.move_to_end(key)
