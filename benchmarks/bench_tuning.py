@@ -305,7 +305,8 @@ def _optax_row(repeats: int) -> Row:
         note=f"wall median {wall:.2f} s (peer {peer_wall:.1f} s, timed once) on a shared "
         f"machine; first call in a fresh process, JAX's import and compile included, "
         f"{first_cpu:.2f} s CPU ({first_wall:.2f} s wall); ours compiles the rule once "
-        "for all its values, the peer once per trial; final points equal to 1e-12",
+        "for all its values and runs each round of trials as one batch, the peer compiles "
+        "and runs each trial on its own; final points equal to 1e-12",
     )
 
 

@@ -159,6 +159,10 @@ class RuleInfo:
     # What one step of such a rule's batch costs beyond its rows, in point-steps of a
     # batched built-in rule (~90 ns each): the budget counts it (``budget.work``).
     step_cost: int = 0
+    # Such a rule may still run columns as ONE batch: ``columns(values, cols)`` is its
+    # Optimizer for a batch whose row k takes row k of each column (name -> (B,) floats)
+    # over ``values``, or None where it cannot for these names (then one per set).
+    columns: Callable[[dict, dict], Optimizer | None] | None = None
 
     def spec(self, name: str) -> HyperSpec:
         for h in self.hyper:
@@ -169,6 +173,22 @@ class RuleInfo:
 
     def defaults(self) -> dict:
         return {h.name: h.default for h in self.hyper}
+
+    def batches(self, fixed: dict | None, names) -> bool:
+        """Whether columns of ``names`` (over ``fixed``) run as one batch: a built-in rule's
+        do, an optax rule's floats do (``columns``), a torch rule's run one set at a time."""
+        if self.per_row:
+            return True
+        if self.columns is None:
+            return False
+        values = self.defaults()
+        for key, value in (fixed or {}).items():
+            values[key] = self.spec(key).check(value, self.name)
+        try:
+            probe = {k: np.array([float(values[k])]) for k in names}
+        except (KeyError, TypeError, ValueError):
+            return False
+        return self.columns(values, probe) is not None
 
     def build(self, **hyper) -> Optimizer:
         values = self.defaults()

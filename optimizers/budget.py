@@ -73,15 +73,16 @@ def work(runs: int, rows: int, steps: int, step_cost: int = 0) -> int:
     return runs * (rows + step_cost) * steps
 
 
-def one_at_a_time(infos) -> str:
-    """For a request's message: which of its rules (``RuleInfo``) run each set of values on
-    its own (library rules, ``step_cost``), so that a size fine for the others is not."""
+def one_at_a_time(infos, each: str = "set of values") -> str:
+    """For a request's message: which of its rules (``RuleInfo``) run each set of values
+    (or ``each`` other part) on its own (library rules, ``step_cost``), so that a size
+    fine for the others is not."""
     slow = [i for i in infos if i.step_cost]
     if not slow:
         return ""
     names = ", ".join(dict.fromkeys(i.name for i in slow))
     cost = slow[0].step_cost
-    return f"; {names} runs each set of values on its own: each of its steps counts {cost:,} more"
+    return f"; {names} runs each {each} on its own: each of its steps counts {cost:,} more"
 
 
 LIMITS: dict[str, Limit] = {

@@ -398,21 +398,34 @@ def lr_sweep(
     except TypeError:
         raise ValueError(f"rules must be a list of rules, got {rules!r}") from None
     choices = [_choice(c) for c in rules]  # names resolved; no rule is built yet
+    # A library rule without a schedule may still take the rates as one batch (optax's).
+    one = [
+        info.per_row or (schedule is None and info.batches(hyper, ("lr",)))
+        for info, hyper, schedule in choices
+    ]
     if budget is not None:
         budget.check(
-            sum(work(len(lrs), 1, steps, info.step_cost) for info, _, _ in choices),
+            sum(
+                work(1, len(lrs), steps, info.step_cost)
+                if batched
+                else work(len(lrs), 1, steps, info.step_cost)
+                for (info, _, _), batched in zip(choices, one, strict=True)
+            ),
             f"the sweep ({len(rules):,} rules × {len(lrs):,} rates × {steps:,} steps"
-            f"{one_at_a_time(info for info, _, _ in choices)})",
+            f"{one_at_a_time(c[0] for c, b in zip(choices, one, strict=True) if not b)})",
             "use fewer rates, steps or optimizers",
         )
     jobs = []
-    for info, hyper, schedule in choices:  # everything is checked before the first run
+    for (info, hyper, schedule), batched in zip(choices, one, strict=True):
         spec = info.spec("lr")
-        rates = [spec.check(v, info.name) for v in lrs]
+        rates = [spec.check(v, info.name) for v in lrs]  # everything is checked first
         hyper = {k: v for k, v in hyper.items() if k != "lr"}
-        if not info.per_row:  # one run per rate
-            alphas = rates if schedule is None else [_one(schedule, r) for r in rates]
-            opts = [info.build(lr=a, **hyper) for a in alphas]
+        if not info.per_row:  # one batch of every rate, or one run per rate
+            if batched:
+                opts = [info.columns(info.build(**hyper).hyper, {"lr": np.array(rates)})]
+            else:
+                alphas = rates if schedule is None else [_one(schedule, r) for r in rates]
+                opts = [info.build(lr=a, **hyper) for a in alphas]
             jobs.append((info.name, hyper, opts, info.step_cost))
             continue
         if schedule is None:

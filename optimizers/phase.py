@@ -373,11 +373,16 @@ def phase_diagram(
     grid = start_grid(surface, point, starts, spread)
     per = len(grid)
     if budget is not None:
-        side = math.isqrt(budget.max_work // ((per + rule.step_cost) * steps))
+        if rule.batches(fixed, (x.name, y.name)):  # one batch of every cell
+            side = math.isqrt(max(0, budget.max_work // steps - rule.step_cost) // per)
+            asked, slow = work(1, nx * ny * per, steps, rule.step_cost), []
+        else:  # one batch per cell
+            side = math.isqrt(budget.max_work // ((per + rule.step_cost) * steps))
+            asked, slow = work(nx * ny, per, steps, rule.step_cost), [rule]
         budget.check(
-            work(nx * ny, per, steps, rule.step_cost),
+            asked,
             f"the phase diagram ({nx}×{ny} cells × {per} starts × {steps:,} steps"
-            f"{one_at_a_time([rule])})",
+            f"{one_at_a_time(slow)})",
             "use fewer cells, starts or steps"
             + (f" (at most {side}×{side} cells at these starts and steps)" if side >= 2 else ""),
         )

@@ -97,11 +97,11 @@ def batched_optimizer(
 
     Every value is checked by the rule's own spec first; the rule's factory then gets the
     columns as arrays, which its pure step broadcasts against the (B, 2) batch, so row k
-    is the single run with row k's values. ``lr`` goes in as a constant schedule.
+    is the single run with row k's values. ``lr`` goes in as a constant schedule. A rule
+    whose factory takes one number per hyperparameter gets them through its ``columns``
+    (an optax rule's floats), else ``ValueError``.
     """
     info = as_rule(rule)
-    if not info.per_row:
-        raise ValueError(f"{info.name} takes one number per hyperparameter, not a column")
     values = info.defaults()
     for key, value in (fixed or {}).items():
         if key not in columns:
@@ -112,7 +112,12 @@ def batched_optimizer(
         for v in np.unique(column):
             spec.check(float(v), info.name)
         flat = (info.name, key) in _FLAT
-        values[key] = column if flat else column[:, None]
+        values[key] = column if flat or not info.per_row else column[:, None]
+    if not info.per_row:
+        opt = info.columns(values, columns) if info.columns else None
+        if opt is None:
+            raise ValueError(f"{info.name} takes one number per hyperparameter, not a column")
+        return opt._replace(name=info.name, hyper=values)
     lr = values.pop("lr")
     if isinstance(lr, np.ndarray):
         alpha = lambda t, a=lr: a  # noqa: E731 - a constant schedule of B rates
@@ -223,13 +228,16 @@ def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed,
     parts that record their losses and ``scores`` takes them; the scores are the same.
     A rule without per-row columns runs one batch per set of values instead (each with
     the same noise draws, ``seed``'s). Returns each row's step of divergence (-1: none)."""
-    if not as_rule(rule).per_row:
+    info = as_rule(rule)
+    if not info.batches(fixed, columns):
         return _looped_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget)
     opt = batched_optimizer(rule, fixed, columns)
     if noise or compiled.plan(opt, surface) is None:
         traj = run(
             opt, surface, batch, steps, noise, seed, record="last", monitor=scores, budget=budget
         )
+        if budget is not None:  # the batch's own cost per step (budget.work)
+            budget.tick(info.step_cost * steps)
         return traj.diverged_at
     part = max(1, SCORED_POINTS // (steps + 1))
     diverged = np.empty(len(batch), dtype=np.int64)
@@ -449,11 +457,14 @@ def tune(
         raise ValueError(f"none of the chosen optimizers has a hyperparameter {also!r}")
     grid = start_grid(surface, point, starts, spread)
     per = len(grid) * replicas
-    if budget is not None:
+    if budget is not None:  # up to a batch per trial (the rounds of the search)
+        batched = [info.batches(d, ("lr", o[0]) if o else ("lr",)) for info, d, _, o in chosen]
+        rounds = [c[0] for c, b in zip(chosen, batched, strict=True) if b]
+        alone = [c[0] for c, b in zip(chosen, batched, strict=True) if not b]
         budget.check(
             sum(work(trials + 1, per, steps, c[0].step_cost) for c in chosen),
             f"tuning ({len(chosen)} rules × {trials:,} trials × {per} starts × {steps:,} steps"
-            f"{one_at_a_time(c[0] for c in chosen)})",
+            f"{one_at_a_time(alone)}{one_at_a_time(rounds, 'round of its search')})",
             "use fewer trials, starts or steps",
         )
     fstar = f_star(surface)

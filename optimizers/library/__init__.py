@@ -20,6 +20,7 @@ import colorsys
 import functools
 import hashlib
 import inspect
+from dataclasses import replace
 
 import numpy as np
 
@@ -228,7 +229,7 @@ def _optax_info(name: str, fn) -> RuleInfo:
     sig = specs.read(defaults)
     reason = static_reason("optax", fn)
 
-    def factory(**values):
+    def optax_kwargs(values: dict) -> dict:
         if reason:
             raise ValueError(f"{name} is refused: {reason}")
         _no_schedule(name, values)
@@ -237,9 +238,22 @@ def _optax_info(name: str, fn) -> RuleInfo:
             kwargs["learning_rate"] = kwargs.pop("lr")
         if "key" in params:  # noisy rules draw from a fixed seed, like run()'s noise
             kwargs["key"] = 0
-        return _optax_adapter(name, fn, tuple(kwargs.items()))
+        return kwargs
 
-    return _info(name, "optax", fn, factory, sig)
+    def factory(**values):
+        return _optax_adapter(name, fn, tuple(optax_kwargs(values).items()))
+
+    def columns(values: dict, cols: dict):
+        if set(cols) & sig.ints or set(cols) & {n for t in sig.tuples.values() for n in t}:
+            return None  # an int or a tuple's entry is not a JAX value of the compile
+        first = {k: float(np.asarray(v).ravel()[0]) for k, v in cols.items()}
+        kwargs = optax_kwargs({**values, **first})
+        named = {("learning_rate" if k == "lr" else k): v for k, v in cols.items()}
+        from optimizers.library import optax_rules
+
+        return optax_rules.rows_adapter(fn, tuple(kwargs.items()), named, name)
+
+    return replace(_info(name, "optax", fn, factory, sig), columns=columns)
 
 
 @functools.lru_cache(maxsize=64)
@@ -283,8 +297,6 @@ def resolve(key: str) -> RuleInfo:
 
 
 def _renamed(info: RuleInfo, key: str) -> RuleInfo:
-    from dataclasses import replace
-
     return replace(info, name=key)
 
 

@@ -7,11 +7,14 @@ against the built-in rule of the same maths, at 1e-12 over 500 steps on Rosenbro
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 import optimizers
-from optimizers import OPTIMIZERS, from_optax, from_torch, get_optimizer, library, run
+from optimizers import OPTIMIZERS, from_optax, from_torch, get_optimizer, library, run, tuning
+from optimizers.budget import Budget, work
 from surfaces import get_surface
 
 pytest.importorskip("torch")
@@ -281,3 +284,86 @@ def test_optax_rules_compiled_for_all_values_draw_the_paths_of_their_constants(m
         if optax_rules._SHARED[(fn, static, floats)] is None:
             per_values.append(name)
     assert per_values == ["optax:adafactor", "optax:fromage"]
+
+
+def test_optax_rules_take_a_value_per_row_and_draw_each_rows_own_path():
+    """Every drawable optax rule with a shared compile runs rows with their own floats as
+    ONE batch (sweeps, tunings, phase diagrams); row k draws the path of a run with row
+    k's values, to 1e-12. Adafactor and Fromage, compiled per set of values, do not."""
+    s = get_surface("booth")
+    start = np.array([-1.5, 2.0])
+    one_at_a_time = []
+    for name in [n for n in library.drawable() if n.startswith("optax:")]:
+        info = OPTIMIZERS[name]
+        defaults = info.build().hyper
+        names = [k for k, v in defaults.items() if isinstance(v, float)][:2]  # lr first
+        if not info.batches({}, names):
+            one_at_a_time.append(name)
+            continue
+        rows = [(0.7, 1.0), (1.0, 0.9), (1.3, 0.8), (0.5, 0.95)]
+        cols = {
+            k: np.array([defaults[k] * (r[i] if defaults[k] else r[i] - 0.5) for r in rows])
+            for i, k in enumerate(names)
+        }
+        batch = run(tuning.batched_optimizer(info, {}, cols), s, np.tile(start, (4, 1)), 40)
+        for i in range(len(rows)):
+            alone = run(info.build(**{k: float(c[i]) for k, c in cols.items()}), s, start, 40)
+            np.testing.assert_allclose(batch.points[:, i], alone.points, rtol=0, atol=1e-12)
+        with pytest.raises(ValueError, match="has values for 4 points"):
+            run(tuning.batched_optimizer(info, {}, cols), s, np.tile(start, (3, 1)), 2)
+    assert one_at_a_time == ["optax:adafactor", "optax:fromage"]
+
+
+def test_an_optax_phase_diagram_is_one_batch_and_maps_what_one_at_a_time_maps(monkeypatch):
+    """The same map whether the cells run as one batch or one run each; a 200×200 map of
+    an optax rule now fits the phase diagram's budget (one batch: its cost counted once)."""
+    from optimizers.phase import phase_diagram
+
+    s = get_surface("rosenbrock")
+    kw = dict(x="lr:1e-3:0.5:log", y="b1:0.5:0.95", cells=(6, 5), steps=60)
+    batched = phase_diagram("optax:adamw", s, **kw)
+    info = OPTIMIZERS["optax:adamw"]
+    monkeypatch.setitem(OPTIMIZERS._found, "optax:adamw", replace(info, columns=None))
+    looped = phase_diagram("optax:adamw", s, **kw)
+    np.testing.assert_allclose(batched.final, looped.final, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(batched.diverged, looped.diverged)
+    monkeypatch.undo()
+    fits = Budget(work(1, 30, 60, step_cost=2_000), 60.0)  # one batch of the 30 cells
+    phase_diagram("optax:adamw", s, **kw, budget=fits)
+    big = phase_diagram("optax:adamw", s, "lr:1e-4:1:log", "b1:0:0.99", 200, 200,
+                        budget=Budget.of("phase"))  # fmt: skip
+    corners = phase_diagram("optax:adamw", s, "lr:1e-4:1:log", "b1:0:0.99", 2, 200)
+    np.testing.assert_allclose(big.value[::199, ::199], corners.value, rtol=1e-12, atol=0)
+    assert np.ptp(big.value) > 1  # the corners differ: each cell ran with its own values
+
+
+def test_an_optax_sweep_and_tuning_run_their_rates_as_one_batch_with_the_same_answers(
+    monkeypatch,
+):
+    from optimizers.budget import BudgetError
+    from optimizers.maps import lr_sweep
+
+    s = get_surface("beale")
+    lrs = np.geomspace(1e-3, 3.0, 24)
+    info = OPTIMIZERS["optax:adamw"]
+
+    def both(fn):
+        batched = fn()
+        monkeypatch.setitem(OPTIMIZERS._found, "optax:adamw", replace(info, columns=None))
+        looped = fn()
+        monkeypatch.undo()
+        return batched, looped
+
+    a, b = both(lambda: lr_sweep(["optax:adamw"], s, s.start, lrs, 150)[0])
+    np.testing.assert_allclose(a.final_loss, b.final_loss, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(a.steps_to_converge, b.steps_to_converge)
+    a, b = both(lambda: tuning.tune(["optax:adamw"], s, s.start, 150, trials=16, starts=2).rules[0])
+    np.testing.assert_array_equal(a.trials_lr, b.trials_lr)
+    np.testing.assert_allclose(a.trials_objective, b.trials_objective, rtol=1e-12, atol=0)
+    # A sweep of 200 rates is one batch: its 2,000 per step counted once, not 200 times.
+    lr_sweep(["optax:adamw"], s, s.start, np.geomspace(1e-3, 3.0, 200), 150,
+             budget=Budget(work(1, 200, 150, step_cost=2_000), 60.0))  # fmt: skip
+    with pytest.raises(BudgetError) as refused:
+        tuning.tune(["optax:adamw", "sgd"], s, s.start, 150, trials=16,
+                    budget=Budget(work(17, 1, 150, step_cost=2_000), 60.0))  # fmt: skip
+    assert "optax:adamw runs each round of its search on its own" in str(refused.value)

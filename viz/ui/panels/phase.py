@@ -128,8 +128,8 @@ def layout() -> html.Div:
         button("Download PNG", PHASE_PNG),
     ]
     note = html.P(
-        "One run per cell from the scene's start, all cells as one batch (another "
-        "library's rule: cell by cell); grey: diverged. "
+        "One run per cell from the scene's start, all cells as one batch (a torch "
+        "rule: cell by cell); grey: diverged. "
         "Over lr × momentum for Momentum/NAG, Distill's regions from the Hessian at the "
         "minimum: red, the convergence boundary (αλ = 2 + 2β for momentum); white, "
         "critical damping β = (1 − √(αλ))²; orange ring, the optimum α*, β*. "

@@ -92,7 +92,7 @@ def layout() -> html.Div:
         "Each optimizer gets the same budget of trials over lr (a log grid over its "
         "range, then zooming in on the best until no cell is left to split), the same "
         "objective and the same starts; "
-        "every trial of a rule runs in one batch (another library's rule: trial by "
+        "every trial of a rule runs in one batch (a torch rule: trial by "
         "trial). “Final f − f*” is the largest over the "
         "last 10 % of the steps, so a run that only passes the minimum at its last step "
         "does not count as converged. “Flat” is the range of lr whose objective is within "
