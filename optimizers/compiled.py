@@ -10,8 +10,8 @@ run() never waits for a compiler: it uses a loop that is ready and otherwise ask
 in a background thread, taking the pure path meanwhile (the results are the same). The
 app calls :func:`warm` at start-up so that its first request finds every loop ready.
 Compiled loops are kept on disk in a private directory (:func:`cache_dir`): a new
-process loads all 63 in about a second; only a new machine (or new code) compiles them,
-once (~40 s of CPU).
+process loads all 81 in about a second; only a new machine (or new code) compiles them,
+once (~95 s of CPU).
 """
 
 from __future__ import annotations

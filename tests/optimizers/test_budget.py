@@ -276,9 +276,9 @@ def test_the_compiled_loop_and_a_library_rule_report_their_work_too(monkeypatch)
     assert [f for f, _ in heard][-1] == pytest.approx(1.0, abs=1e-12)
     heard, b = reports(monkeypatch)
     b.check(9 * 300, "the pure path", "less")
-    camel = get_surface("six_hump_camel")  # no compiled loop: the step-by-step path
-    assert compiled.plan(get_optimizer("adam"), camel) is None
-    run(get_optimizer("adam"), camel, np.tile((1.0, 0.5), (9, 1)), 300, budget=b)
+    mccormick = get_surface("mccormick")  # no compiled loop (a sine): the step-by-step path
+    assert compiled.plan(get_optimizer("adam"), mccormick) is None
+    run(get_optimizer("adam"), mccormick, np.tile((1.0, 0.5), (9, 1)), 300, budget=b)
     assert [f for f, _ in heard][-1] == pytest.approx(1.0, abs=1e-12)
     heard, b = reports(monkeypatch)
     # torch's SGD, one batch per rate: its step cost counts as the check counted it
