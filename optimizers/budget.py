@@ -73,15 +73,17 @@ def work(runs: int, rows: int, steps: int, step_cost: int = 0) -> int:
     return runs * (rows + step_cost) * steps
 
 
-def one_at_a_time(infos, each: str = "set of values") -> str:
+def one_at_a_time(infos, each: str | None = "set of values") -> str:
     """For a request's message: which of its rules (``RuleInfo``) run each set of values
     (or ``each`` other part) on its own (library rules, ``step_cost``), so that a size
-    fine for the others is not."""
+    fine for the others is not; ``each=None``: rules whose one batch costs more a step."""
     slow = [i for i in infos if i.step_cost]
     if not slow:
         return ""
     names = ", ".join(dict.fromkeys(i.name for i in slow))
     cost = slow[0].step_cost
+    if each is None:
+        return f"; a step of {names} counts {cost:,} more than its rows"
     return f"; {names} runs each {each} on its own: each of its steps counts {cost:,} more"
 
 

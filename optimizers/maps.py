@@ -412,7 +412,8 @@ def lr_sweep(
                 for (info, _, _), batched in zip(choices, one, strict=True)
             ),
             f"the sweep ({len(rules):,} rules × {len(lrs):,} rates × {steps:,} steps"
-            f"{one_at_a_time(c[0] for c, b in zip(choices, one, strict=True) if not b)})",
+            f"{one_at_a_time(c[0] for c, b in zip(choices, one, strict=True) if not b)}"
+            f"{one_at_a_time((c[0] for c, b in zip(choices, one, strict=True) if b), None)})",
             "use fewer rates, steps or optimizers",
         )
     jobs = []

@@ -375,14 +375,13 @@ def phase_diagram(
     if budget is not None:
         if rule.batches(fixed, (x.name, y.name)):  # one batch of every cell
             side = math.isqrt(max(0, budget.max_work // steps - rule.step_cost) // per)
-            asked, slow = work(1, nx * ny * per, steps, rule.step_cost), []
+            asked, why = work(1, nx * ny * per, steps, rule.step_cost), one_at_a_time([rule], None)
         else:  # one batch per cell
             side = math.isqrt(budget.max_work // ((per + rule.step_cost) * steps))
-            asked, slow = work(nx * ny, per, steps, rule.step_cost), [rule]
+            asked, why = work(nx * ny, per, steps, rule.step_cost), one_at_a_time([rule])
         budget.check(
             asked,
-            f"the phase diagram ({nx}×{ny} cells × {per} starts × {steps:,} steps"
-            f"{one_at_a_time(slow)})",
+            f"the phase diagram ({nx}×{ny} cells × {per} starts × {steps:,} steps{why})",
             "use fewer cells, starts or steps"
             + (f" (at most {side}×{side} cells at these starts and steps)" if side >= 2 else ""),
         )

@@ -14,7 +14,7 @@ import pytest
 
 import optimizers
 from optimizers import OPTIMIZERS, from_optax, from_torch, get_optimizer, library, run, tuning
-from optimizers.budget import Budget, work
+from optimizers.budget import Budget, BudgetError, work
 from surfaces import get_surface
 
 pytest.importorskip("torch")
@@ -332,6 +332,11 @@ def test_an_optax_phase_diagram_is_one_batch_and_maps_what_one_at_a_time_maps(mo
     phase_diagram("optax:adamw", s, **kw, budget=fits)
     big = phase_diagram("optax:adamw", s, "lr:1e-4:1:log", "b1:0:0.99", 200, 200,
                         budget=Budget.of("phase"))  # fmt: skip
+    with pytest.raises(BudgetError) as refused:  # one point-step short of that batch
+        phase_diagram("optax:adamw", s, "lr:1e-4:1:log", "b1:0:0.99", 200, 200,
+                      budget=Budget(work(1, 40_000, 200, step_cost=2_000) - 1, 60.0))  # fmt: skip
+    assert "; a step of optax:adamw counts 2,000 more than its rows)" in str(refused.value)
+    assert "(at most 199×199 cells at these starts and steps)" in str(refused.value)
     corners = phase_diagram("optax:adamw", s, "lr:1e-4:1:log", "b1:0:0.99", 2, 200)
     np.testing.assert_allclose(big.value[::199, ::199], corners.value, rtol=1e-12, atol=0)
     assert np.ptp(big.value) > 1  # the corners differ: each cell ran with its own values
@@ -340,7 +345,6 @@ def test_an_optax_phase_diagram_is_one_batch_and_maps_what_one_at_a_time_maps(mo
 def test_an_optax_sweep_and_tuning_run_their_rates_as_one_batch_with_the_same_answers(
     monkeypatch,
 ):
-    from optimizers.budget import BudgetError
     from optimizers.maps import lr_sweep
 
     s = get_surface("beale")
