@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import importlib.util
 import os
 import queue
@@ -231,18 +232,17 @@ _stopping = threading.Event()
 
 
 def _after_fork_in_child() -> None:
-    """A forked process (gunicorn's workers) has no worker thread: start afresh, asking
-    again for the loops its parent had not built yet."""
+    """A forked process has no worker thread: start afresh with the loops already built.
+    It asks for no other: a job forked for an export would otherwise build every loop its
+    parent had not, at the parent's priority, for the minute it lives. What it runs asks
+    for its own loops (``plan``); gunicorn's workers ask for all (``warm``)."""
     global _queue, _lock, _worker
     _building.release()
-    pending = [key for key in _asked if key not in _ready]
     _asked.clear()
     _asked.update({key: threading.Event() for key in _ready})
     for event in _asked.values():
         event.set()
     _queue, _lock, _worker = queue.Queue(), threading.Lock(), None
-    for key in pending:
-        _ask(key)
 
 
 # Never fork while numba builds: the child would inherit its compiler lock held for good.
@@ -274,19 +274,20 @@ def _stop() -> None:
 
 
 def _work() -> None:
-    try:
-        import optimizers.fused as fused
-    except Exception:  # numba installed but unusable here: every run stays on the pure path
-        fused = None
-    directory = cache_dir() if fused is not None else None
-    if fused is not None:
-        fused.use_cache(directory)
+    with _building:  # a fork waits for numba's import too: its child would get half a module
+        try:
+            import optimizers.fused as fused
+        except Exception:  # numba installed but unusable here: runs stay on the pure path
+            fused = None
+        directory = cache_dir() if fused is not None else None
+        if fused is not None:
+            fused.use_cache(directory)
     while True:
         key = _queue.get()
         if key is None:
             return
         try:
-            with _building:
+            with _one_builder(directory if key != _PAGES else None), _building:
                 if key == _PAGES:
                     _touch_pages()
                 elif fused is not None and not _stopping.is_set():
@@ -298,6 +299,26 @@ def _work() -> None:
                 fused.private_files(directory)
             _asked[key].set()
             _queue.task_done()
+
+
+@contextlib.contextmanager
+def _one_builder(directory: Path | None):
+    """Hold the cache directory's build lock: one process builds at a time, and a loop
+    another process (gunicorn's other worker) has just built is loaded, not built again.
+    On a new machine two workers had each compiled all loops at once, both cores busy for
+    minutes, and an export job (which only gets idle CPU) stood still meanwhile."""
+    if directory is None:
+        yield
+        return
+    fd = os.open(directory / "build.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _build(fused, rule: str, value_fn, grad_fn):

@@ -96,7 +96,10 @@ def rows_adapter(fn, kwargs: tuple, columns: dict, label: str) -> Optimizer | No
     key = _key(fn, kwargs)
     with _lock:
         if key not in _ROWS:  # checked once per rule, as the shared compile is
-            _ROWS[key] = _same_path(shared, values, adapter(make_tx, "probe"), by_row=True)
+            try:
+                _ROWS[key] = _same_path(shared, values, adapter(make_tx, "probe"), by_row=True)
+            except Exception:  # it complains at these values: one set at a time, as before
+                _ROWS[key] = False
     if not _ROWS[key]:
         return None
     jnp = import_optax()[0].numpy

@@ -273,3 +273,71 @@ def test_a_forked_worker_builds_and_takes_the_fused_path():
         [sys.executable, "-c", _FORKING_PARENT], cwd=root, timeout=900, capture_output=True
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+# A parent that has asked for every loop forks: the child (an export job) builds none of
+# them by itself, and builds the one it asks for.
+_FORKED_JOB = """
+import os, sys
+from optimizers import compiled, get_optimizer
+from surfaces import get_surface
+compiled.warm()
+pid = os.fork()
+if pid == 0:
+    idle = compiled._worker is None and compiled._queue.empty()
+    ok = compiled.wait(get_optimizer("sgd"), get_surface("booth"), timeout=600)
+    os._exit(0 if idle and ok and compiled._queue.empty() else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+# Another process builds into the same cache while the test holds the build lock.
+_WAITING_BUILDER = """
+import sys
+from optimizers import compiled, get_optimizer
+from surfaces import get_surface
+opt, surface = get_optimizer("adam"), get_surface("booth")
+print(compiled.wait(opt, surface, timeout=3), flush=True)  # the lock is held: not yet
+sys.stdin.readline()  # the test lets the lock go
+print(compiled.wait(opt, surface, timeout=600), flush=True)
+"""
+
+
+def _python(script: str, env: dict | None = None, **kw):
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.Popen(
+        [sys.executable, "-c", script], cwd=root, env={**os.environ, **(env or {})}, **kw
+    )
+
+
+def test_a_forked_job_builds_only_the_loops_it_asks_for():
+    child = _python(_FORKED_JOB)
+    assert child.wait(timeout=900) == 0
+
+
+def test_one_process_at_a_time_builds_into_a_cache(tmp_path):
+    """gunicorn's two workers warm up together on a new machine: while one builds, the
+    other waits for it (and then loads what it built) instead of compiling the same."""
+    import fcntl
+    import subprocess
+
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    path = compiled.cache_dir(env)
+    fd = os.open(path / "build.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    builder = _python(_WAITING_BUILDER, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                      text=True)  # fmt: skip
+    try:
+        assert builder.stdout.readline().strip() == "False"
+        assert not any(p.suffix == ".nbi" for p in path.iterdir())  # nothing built meanwhile
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    builder.stdin.write("\n")
+    builder.stdin.flush()
+    assert builder.stdout.readline().strip() == "True"
+    assert builder.wait(timeout=60) == 0
+    assert stat.S_IMODE((path / "build.lock").stat().st_mode) == 0o600
