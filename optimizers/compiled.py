@@ -287,36 +287,52 @@ def _work() -> None:
         if key is None:
             return
         try:
-            with _one_builder(directory if key != _PAGES else None), _building:
-                if key == _PAGES:
+            if key == _PAGES:
+                with _building:
                     _touch_pages()
-                elif fused is not None and not _stopping.is_set():
-                    _ready[key] = _build(fused, *key)
+            elif fused is not None and not _stopping.is_set():
+                with _one_builder(directory) as mine:
+                    if mine:
+                        with _building:
+                            _ready[key] = _build(fused, *key)
         except Exception:  # a loop numba cannot build: its runs stay on the pure path
             pass
         finally:
-            if directory is not None:
+            if directory is not None and key != _PAGES:
                 fused.private_files(directory)
             _asked[key].set()
             _queue.task_done()
 
 
+# How often a builder asks again for the build lock another process holds.
+LOCK_POLL_S = 0.02
+
+
 @contextlib.contextmanager
 def _one_builder(directory: Path | None):
-    """Hold the cache directory's build lock: one process builds at a time, and a loop
-    another process (gunicorn's other worker) has just built is loaded, not built again.
-    On a new machine two workers had each compiled all loops at once, both cores busy for
-    minutes, and an export job (which only gets idle CPU) stood still meanwhile."""
+    """Hold the cache directory's build lock (yields True), so that one process builds at
+    a time and a loop another process (gunicorn's other worker) has just built is loaded,
+    not built again: on a new machine two workers had each compiled every loop at once,
+    both cores busy for minutes, and an export job (it only gets idle CPU) stood still.
+    Yields False, having built nothing, if this process stops meanwhile: its exit never
+    waits on another process. A POSIX lock: a forked child does not inherit it."""
     if directory is None:
-        yield
+        yield True
         return
     fd = os.open(directory / "build.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:  # another process builds
+                if _stopping.wait(LOCK_POLL_S):
+                    yield False
+                    return
         try:
-            yield
+            yield True
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            fcntl.lockf(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
 

@@ -303,6 +303,15 @@ print(compiled.wait(opt, surface, timeout=600), flush=True)
 """
 
 
+# A process that exits while another holds the build lock: its builder waits for it.
+_EXITING = """
+import time
+from optimizers import compiled
+compiled.warm()
+time.sleep(1.0)
+"""
+
+
 def _python(script: str, env: dict | None = None, **kw):
     import subprocess
     import sys
@@ -327,14 +336,16 @@ def test_one_process_at_a_time_builds_into_a_cache(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     path = compiled.cache_dir(env)
     fd = os.open(path / "build.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    fcntl.lockf(fd, fcntl.LOCK_EX)
     builder = _python(_WAITING_BUILDER, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                       text=True)  # fmt: skip
     try:
+        # A process stopping meanwhile does not wait for the lock (gunicorn's graceful stop).
+        assert _python(_EXITING, env).wait(timeout=30) == 0
         assert builder.stdout.readline().strip() == "False"
         assert not any(p.suffix == ".nbi" for p in path.iterdir())  # nothing built meanwhile
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        fcntl.lockf(fd, fcntl.LOCK_UN)
         os.close(fd)
     builder.stdin.write("\n")
     builder.stdin.flush()
