@@ -154,7 +154,8 @@ class RuleInfo:
     second_order: bool = False
     # Its factory takes per-row columns: a hyperparameter as a (B, 1) array (or (B,)) and
     # an lr schedule returning one, so row k of a batch runs with row k's values. Rules
-    # that cannot (other libraries' rules) run one batch per set of values.
+    # that cannot (other libraries' rules) run one batch per set of values, unless
+    # their ``columns`` take them.
     per_row: bool = True
     # What one step of such a rule's batch costs beyond its rows, in point-steps of a
     # batched built-in rule (~90 ns each): the budget counts it (``budget.work``).

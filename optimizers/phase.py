@@ -346,7 +346,7 @@ def phase_diagram(
 ) -> PhaseMap:
     """Run ``rule`` once per cell (per start of the start set) as ONE batch; ``x``/``y``
     are :class:`Axis` or ``"name:low:high[:log]"``; ``cells`` is n or (nx, ny), each at
-    most 200. ``rule``: a name (another library's too: one batch per cell) or a typed
+    most 200. ``rule``: a name (a torch rule's: one batch per cell) or a typed
     rule's ``RuleInfo``. Bad input raises ``ValueError`` before anything runs;
     ``budget`` is checked against cells × starts × steps (``budget.work``) and ticked
     inside the run."""

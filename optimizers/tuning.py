@@ -226,8 +226,9 @@ def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed,
     """The rows of ``batch`` (each with its values of ``columns``) run with ``scores`` as
     monitor: ONE vectorised run. Where the compiled loop is ready (no noise), it runs in
     parts that record their losses and ``scores`` takes them; the scores are the same.
-    A rule without per-row columns runs one batch per set of values instead (each with
-    the same noise draws, ``seed``'s). Returns each row's step of divergence (-1: none)."""
+    A rule that cannot take these columns (``RuleInfo.batches``: a torch rule) runs one
+    batch per set of values instead, each with the same noise draws (``seed``'s).
+    Returns each row's step of divergence (-1: none)."""
     info = as_rule(rule)
     if not info.batches(fixed, columns):
         return _looped_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget)
