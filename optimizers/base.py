@@ -182,19 +182,22 @@ class RuleInfo:
             return True
         if self.columns is None:
             return False
-        values = self.defaults()
-        for key, value in (fixed or {}).items():
-            values[key] = self.spec(key).check(value, self.name)
+        values = self.checked(fixed or {})
         try:
             probe = {k: np.array([float(values[k])]) for k in names}
         except (KeyError, TypeError, ValueError):
             return False
         return self.columns(values, probe) is not None
 
-    def build(self, **hyper) -> Optimizer:
+    def checked(self, hyper: dict) -> dict:
+        """The defaults with ``hyper`` over them, each checked by its spec."""
         values = self.defaults()
         for key, value in hyper.items():
             values[key] = self.spec(key).check(value, self.name)
+        return values
+
+    def build(self, **hyper) -> Optimizer:
+        values = self.checked(hyper)
         opt = self.factory(**values)
         return opt._replace(name=self.name, hyper=values)
 

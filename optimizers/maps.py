@@ -404,16 +404,13 @@ def lr_sweep(
         for info, hyper, schedule in choices
     ]
     if budget is not None:
+        together = [c[0] for c, b in zip(choices, one, strict=True) if b]
+        alone = [c[0] for c, b in zip(choices, one, strict=True) if not b]
         budget.check(
-            sum(
-                work(1, len(lrs), steps, info.step_cost)
-                if batched
-                else work(len(lrs), 1, steps, info.step_cost)
-                for (info, _, _), batched in zip(choices, one, strict=True)
-            ),
+            sum(work(1, len(lrs), steps, i.step_cost) for i in together)
+            + sum(work(len(lrs), 1, steps, i.step_cost) for i in alone),
             f"the sweep ({len(rules):,} rules × {len(lrs):,} rates × {steps:,} steps"
-            f"{one_at_a_time(c[0] for c, b in zip(choices, one, strict=True) if not b)}"
-            f"{one_at_a_time((c[0] for c, b in zip(choices, one, strict=True) if b), None)})",
+            f"{one_at_a_time(alone)}{one_at_a_time(together, None)})",
             "use fewer rates, steps or optimizers",
         )
     jobs = []

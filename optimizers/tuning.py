@@ -102,10 +102,7 @@ def batched_optimizer(
     (an optax rule's floats), else ``ValueError``.
     """
     info = as_rule(rule)
-    values = info.defaults()
-    for key, value in (fixed or {}).items():
-        if key not in columns:
-            values[key] = info.spec(key).check(value, info.name)
+    values = info.checked({k: v for k, v in (fixed or {}).items() if k not in columns})
     for key, column in columns.items():
         spec = numeric_spec(info, key)
         column = np.asarray(column, dtype=float)
