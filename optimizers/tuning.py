@@ -36,6 +36,11 @@ Search (deterministic, no random numbers), with a budget of N trials per rule:
    spacing (8 new points per cell). A point two split cells share is tried once, and a
    local optimum is split no more once its cell is under ±0.2 % of lr or its neighbours
    on both sides are within 2 % of it: the budget goes on to the next one.
+3. once no local optimum is left to split, the rest of the budget fills the gaps: the
+   stage-1 grid with its spacing halved (then quartered, …), its points farthest from
+   every trial first, each with a cell of ± that spacing, which the zoom rounds split
+   again where one turns out best in its cell. So every rule gets its whole budget; only
+   a range under 32 × ±0.2 % of lr can run out of points.
 
 Each stage of each rule is ONE vectorised :func:`optimizers.run.run`: the hyperparameters
 are per-row columns broadcast against the (B, 2) batch (see :func:`batched_optimizer`),
@@ -478,7 +483,7 @@ def tune(
     results = []
     for info, default, lrs, other in chosen:
         results.append(_tune_rule(info, default, lrs, other, surface, grid, steps, trials, common))
-        if budget is not None:  # a search with no cell left to split ends under its budget
+        if budget is not None:  # a range with no gap left ends under its budget
             budget.unplan(work(trials - len(results[-1].trials_lr), per, steps, info.step_cost))
     return Tuning(
         surface=getattr(surface, "name", ""),
@@ -599,6 +604,35 @@ def _unseen(new: np.ndarray, u: np.ndarray, o: np.ndarray) -> np.ndarray:
     return new[keep]
 
 
+def _gaps(cells, u_range, o_range, n1: int, n_other: int) -> np.ndarray:
+    """Rows (u, o, hu, ho) of the points of the coarsest refinement of the stage-1 grid
+    (spacing ÷ 2, ÷ 4, …) that still has points at least half a spacing from every trial,
+    farthest first (ties in grid order); none once its spacing in log lr is under
+    MIN_CELL. Each new point's cell is ± that spacing."""
+    span_u, span_o = u_range[1] - u_range[0], o_range[1] - o_range[0]
+    level = 1
+    while True:
+        nu = (n1 - 1) * 2**level + 1
+        su = span_u / (nu - 1)
+        if su < MIN_CELL:
+            return np.zeros((0, 4))
+        no = (n_other - 1) * 2**level + 1 if n_other > 1 else 1
+        so = span_o / (no - 1) if no > 1 else 0.0
+        gu = np.repeat(np.linspace(*u_range, nu), no)
+        go = np.tile(np.linspace(*o_range, no), nu)
+        far = np.abs(gu[:, None] - cells.u) / su
+        if so:
+            far = np.maximum(far, np.abs(go[:, None] - cells.o) / so)
+        far = far.min(axis=1)
+        order = np.lexsort((np.arange(len(far)), -far))
+        order = order[far[order] >= 0.5]
+        if len(order):
+            return np.column_stack(
+                [gu[order], go[order], np.full(len(order), su), np.full(len(order), so)]
+            )
+        level += 1
+
+
 def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) -> RuleTuning:
     fixed = {k: v for k, v in default.items() if k != "lr"}
     key = other[0] if other else None
@@ -633,15 +667,18 @@ def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) 
         near = np.lexsort((do, du, np.abs(du) + np.abs(do)))[1:]
         new = []  # (u, o, half-widths) of the new points, best cell first
         chosen = cells.local_optima(k)
-        if not len(chosen):
-            break
+        if not len(chosen):  # every cell settled: the rest fills the widest gaps
+            new = _gaps(cells, u_range, o_range, n1, n_other)[:left]
+            if not len(new):
+                break
         for c in chosen:
             cu, co = cells.u[c] + du[near] * cells.hu[c], cells.o[c] + do[near] * cells.ho[c]
             keep = (cu >= u_range[0]) & (cu <= u_range[1]) & (co >= o_range[0]) & (co <= o_range[1])
             h, g = cells.hu[c] / (q + 1), cells.ho[c] / (p + 1)
             cells.split(c, h, g)
             new += [(a, b, h, g) for a, b in zip(cu[keep], co[keep], strict=True)]
-        new = _unseen(np.array(new).reshape(-1, 4), cells.u, cells.o)[:left]
+        if len(chosen):
+            new = _unseen(np.array(new).reshape(-1, 4), cells.u, cells.o)[:left]
         if not len(new):
             continue
         lr_new = np.clip(np.exp(new[:, 0]), *lrs)

@@ -174,6 +174,46 @@ def test_a_bigger_budget_tries_the_smaller_ones_trials_first_and_does_no_worse(
             assert crowd <= CROWD, crowd
 
 
+def test_once_every_cell_is_settled_the_rest_of_the_budget_fills_the_widest_gaps():
+    """The gaps of the stage-1 grid halved, farthest from every trial first (ties in grid
+    order), then quartered once none is left; none once the spacing is under MIN_CELL."""
+    u = np.append(np.linspace(0.0, 4.0, 5), [1.5, 2.6])  # the grid and two zoom points
+    n = len(u)
+    cells = tuning._Cells(u, np.zeros(n), np.full(n, 1.0), np.zeros(n), np.ones(n), np.ones(n))
+    gaps = tuning._gaps(cells, (0.0, 4.0), (0.0, 0.0), 5, 1)
+    # Level 1 (spacing 0.5): 0.5 and 3.5 are a spacing from any trial, 2.5 a fifth.
+    np.testing.assert_array_equal(gaps[:, 0], [0.5, 3.5])
+    np.testing.assert_array_equal(gaps[:, 2:], [[0.5, 0.0], [0.5, 0.0]])
+    cells.add(gaps, np.ones(2), np.ones(2))
+    gaps = tuning._gaps(cells, (0.0, 4.0), (0.0, 0.0), 5, 1)
+    # Level 2 (spacing 0.25): 2.75 is 0.6 of it from 2.6 (2.5 only 0.4), the others 1.
+    far = [0.25, 0.75, 1.25, 1.75, 2.25, 3.25, 3.75, 2.75]
+    np.testing.assert_allclose(gaps[:, 0], far, rtol=0, atol=1e-15)
+    assert np.all(gaps[:, 2] == 0.25)
+    top = 4 * tuning.MIN_CELL  # level 1's spacing is MIN_CELL / 2
+    narrow = tuning._Cells(np.linspace(0, top, 5), *[np.zeros(5)] * 3, *[np.ones(5)] * 2)
+    assert len(tuning._gaps(narrow, (0.0, top), (0.0, 0.0), 5, 1)) == 0
+
+
+@pytest.mark.parametrize("also", [None, "momentum"])
+def test_every_rule_gets_its_whole_budget(also):
+    """A search whose cells are all settled goes on in the gaps: 1,000 distinct trials."""
+    t = tune(["momentum", "nesterov"], "rosenbrock", (-1.5, 2.0), 150, trials=1000, also=also)
+    for r in t.rules:
+        other = r.trials_lr if also is None else r.trials_other
+        pairs = set(zip(r.trials_lr, other, strict=True))
+        assert len(r.trials_lr) == len(pairs) == 1000
+
+
+def test_a_range_with_no_gap_left_ends_the_search_and_its_budget_share():
+    """On a range narrower than 32 × MIN_CELL in log lr, the first grid is all there is."""
+    b = Budget(max_work=10**9, seconds=60)
+    narrow = (0.01, 0.0101)
+    t = tune(["momentum"], "rosenbrock", (-1.5, 2.0), 100, trials=200, lr_range=narrow, budget=b)
+    assert len(t.rules[0].trials_lr) == 32
+    assert b.planned == b.done == (32 + 1) * 100  # the default race is one more run
+
+
 def test_final_is_the_largest_f_of_the_last_tenth_of_a_replayed_run():
     s = get_surface("ravine")
     t = tune(["momentum", "adam"], s, s.start, 200, objective="final", trials=16, starts=2)

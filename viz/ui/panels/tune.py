@@ -90,7 +90,8 @@ def layout() -> html.Div:
     ]
     note = html.P(
         "Each optimizer gets the same budget of trials over lr (a log grid over its "
-        "range, then zooming in on the best until no cell is left to split), the same "
+        "range, then zooming in on the best; once every optimum is settled, the rest "
+        "fills the widest gaps left), the same "
         "objective and the same starts; "
         "every trial of a rule runs in one batch (a torch rule: trial by "
         "trial). “Final f − f*” is the largest over the "
@@ -175,14 +176,8 @@ def compute_tune(state, objective, trials, starts, also, budget=None):
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
     budget.finish()  # the page's bar: computed, now drawn
-    used = [len(t.rules[0].trials_lr) for t in tunings]
-    spent = (
-        f"{trials:,} trials per optimizer"
-        if min(used) == trials
-        else f"up to {trials:,} trials per optimizer (fewer where no cell was left to split)"
-    )
     caption = (
-        f"Tuned in {budget.elapsed:.2f} s: {spent}, "
+        f"Tuned in {budget.elapsed:.2f} s: {trials:,} trials per optimizer, "
         f"{starts}×{starts} start(s), {ps.scene.steps} steps, "
         f"objective: {OBJECTIVE_TEXT[objective]}."
     )
