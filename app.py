@@ -18,6 +18,7 @@ import argparse
 import logging
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import dash
@@ -43,6 +44,7 @@ ASSETS = HERE / "assets" if (HERE / "assets").is_dir() else HERE / "optviz_asset
 MAX_BODY_BYTES = http.MAX_BODY_BYTES
 CALLBACK_ERROR = "Something went wrong on the server; nothing was changed. Please try again."
 log = logging.getLogger("optviz")
+JAX_FORK_WARNING = r"os\.fork\(\) was called\. os\.fork\(\) is incompatible .* JAX"
 
 
 def _on_callback_error(exc: Exception) -> None:
@@ -53,6 +55,10 @@ def _on_callback_error(exc: Exception) -> None:
 
 def create_app(**kwargs) -> dash.Dash:
     """A fresh Dash app: layout from viz.ui.layout, callbacks from viz.ui.callbacks, assets/."""
+    # JAX warns of a deadlock at every fork once its threads run here; the app's forks
+    # never run JAX (an export job gets its optax runs from export_panel.hand_over, and
+    # an expression's child runs sympy only).
+    warnings.filterwarnings("ignore", message=JAX_FORK_WARNING, category=RuntimeWarning)
     # GIF exports run as background jobs; progress/results on disk, any worker polls
     manager = kwargs.pop("background_callback_manager", None) or jobs.make_manager()
     app = dash.Dash(

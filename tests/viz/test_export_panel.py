@@ -339,7 +339,7 @@ def test_a_locked_slot_cache_is_a_busy_message_not_a_traceback(slots, monkeypatc
 # real job function, forked by the app's own manager. JAX hangs compiling in such a fork,
 # so the web process computes those runs before it forks and the job takes them.
 _OPTAX_EXPORT = """
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 from app import create_app
 from optimizers import get_optimizer, run
@@ -347,6 +347,15 @@ from surfaces import get_surface
 from viz.scene import Scene, link
 from viz.ui import export_panel, jobs
 
+if sys.argv[2] == "fails":  # here, in the web process; a job that computed would not fail
+    web, compute = os.getpid(), Scene.compute
+
+    def failing(self, budget=None):
+        if os.getpid() == web:
+            raise ValueError("the export budget ran out")
+        return compute(self, budget)
+
+    Scene.compute = failing
 manager = jobs.make_manager()
 create_app(background_callback_manager=manager)
 run(get_optimizer("optax:sgd", lr=0.01), get_surface("booth"), np.array([[1.0, 2.0]]), 3)
@@ -366,8 +375,12 @@ print(json.dumps({"status": answer and answer[2], "msg": answer and answer[1], "
 """
 
 
-@pytest.mark.parametrize("rule", ["optax:adamw", "sgd"])
-def test_an_optax_scene_exports_from_a_process_where_jax_runs(rule):
+@pytest.mark.parametrize(
+    ("rule", "parent"), [("optax:adamw", "computes"), ("sgd", "computes"), ("optax:adamw", "fails")]
+)
+def test_an_optax_scene_exports_from_a_process_where_jax_runs(rule, parent):
+    """The job takes the web process's runs, or says the error that stopped them there
+    (it does not compute them itself, with JAX), and JAX's fork warning is not printed."""
     pytest.importorskip("optax")
     import json
     import subprocess
@@ -376,9 +389,17 @@ def test_an_optax_scene_exports_from_a_process_where_jax_runs(rule):
 
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
-        [sys.executable, "-c", _OPTAX_EXPORT, rule], cwd=root, timeout=300, capture_output=True
+        [sys.executable, "-c", _OPTAX_EXPORT, rule, parent],
+        cwd=root,
+        timeout=300,
+        capture_output=True,
     )
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    err = done.stderr.decode()
+    assert done.returncode == 0, err[-2000:]
+    assert "os.fork() was called" not in err
     out = json.loads(done.stdout.decode().strip().splitlines()[-1])
-    assert out["status"].startswith("✓ optviz-beale-contour.gif: 8 frames"), out
     assert out["handed"] == (1 if rule.startswith("optax:") else 0)  # only JAX's runs
+    if parent == "fails":
+        assert not out["status"] and out["msg"] == "the export budget ran out", out
+    else:
+        assert out["status"].startswith("✓ optviz-beale-contour.gif: 8 frames"), out

@@ -123,11 +123,12 @@ def scene_from_state(state) -> Scene:
     return link.scene_from_dict(state["scene"])
 
 
-# The runs this (web) process computed for the export jobs it forks, by scene. JAX hangs
-# compiling in a process forked from one where its threads run: a scene with an optax
-# rule is then computed here and reaches its job through the fork. A few are kept; the
-# same scene always gives the same runs.
-_HANDED: OrderedDict[str, list] = OrderedDict()
+# The runs this (web) process computed for the export jobs it forks, by scene, or the
+# message of the error that stopped them. JAX hangs compiling in a process forked from
+# one where its threads run: a scene with an optax rule is then computed here and
+# reaches its job through the fork, so no job runs JAX. A few are kept; the same scene
+# always gives the same runs.
+_HANDED: OrderedDict[str, list | str] = OrderedDict()
 HANDED_MAX = 4
 _handed_lock = threading.Lock()
 
@@ -147,11 +148,14 @@ def hand_over(state) -> None:
         return
     try:
         scene = scene_from_state(state)
-        if not any(library.needs_jax(r.optimizer) for r in scene.runs):
-            return
-        runs = scene.compute(Budget.of("export"))
     except ValueError:
-        return  # the job meets the same error and says it
+        return  # the job meets the same error before it computes, and says it
+    if not any(library.needs_jax(r.optimizer) for r in scene.runs):
+        return
+    try:
+        runs = scene.compute(Budget.of("export"))
+    except ValueError as exc:  # the job says it instead of computing (with JAX) itself
+        runs = str(exc)
     with _handed_lock:
         _HANDED[key] = runs
         _HANDED.move_to_end(key)
@@ -159,9 +163,10 @@ def hand_over(state) -> None:
             _HANDED.popitem(last=False)
 
 
-def _handed(state) -> list | None:
-    """The runs the web process handed to this job (no lock: a forked job has one thread,
-    and the lock may have been held by another of its parent's when it forked)."""
+def _handed(state) -> list | str | None:
+    """The runs the web process handed to this job, or its error's message (no lock: a
+    forked job has one thread, and the lock may have been held by another of its
+    parent's when it forked)."""
     return _HANDED.get(_digest(state))
 
 
@@ -308,6 +313,8 @@ def export(
         try:
             # after the slot: a refused export costs no runs
             trajectories = _handed(state) or scene.compute(Budget.of("export"))
+            if isinstance(trajectories, str):
+                raise ValueError(trajectories)
         except ValueError as exc:
             return _answer({"msg": str(exc)})
         total = len(gif.frame_steps(scene.steps, opts.frames))
