@@ -300,15 +300,18 @@ def test_progress_is_zero_before_a_check_and_never_past_one():
 
 
 def test_a_tuning_search_that_ends_early_still_reports_its_work_done(monkeypatch):
-    """SGD's search on Rosenbrock runs out of cells to split long before 1,000 trials;
-    the work it will not do leaves the plan, so the bar still ends full."""
+    """On an lr range of 1 % the first grid (32 rates) leaves no gap to fill, long before
+    1,000 trials; the work the searches will not do leaves the plan, so the bar ends full
+    (not at 66 of 2,002 runs)."""
     heard, b = reports(monkeypatch)
     s = get_surface("rosenbrock")
-    t = tuning.tune(["sgd", "adam"], s, s.start, 150, trials=1000, starts=1, budget=b)
-    assert len(t.rules[0].trials_lr) < 500 and len(t.rules[1].trials_lr) == 1000
+    narrow = (0.001, 0.00101)
+    t = tuning.tune(["sgd", "adam"], s, s.start, 150, trials=1000, lr_range=narrow, budget=b)
+    assert [len(r.trials_lr) for r in t.rules] == [32, 32]
     fractions = [f for f, _ in heard]
     assert fractions == sorted(fractions)
-    assert fractions[-1] == pytest.approx(1.0, abs=1e-12)
+    assert fractions[-1] == pytest.approx(66 / (33 + 1001), rel=1e-12)  # before the last unplan
+    assert b.planned == b.done == 2 * 33 * 150 and b.progress == 1.0  # 32 trials, the default
 
 
 def test_unplanned_work_leaves_the_share_of_what_is_left():
