@@ -665,22 +665,24 @@ def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) 
         du = np.repeat(np.arange(-q, q + 1) / (q + 1), 2 * p + 1)
         do = np.tile(np.arange(-p, p + 1) / (p + 1), 2 * q + 1)
         near = np.lexsort((do, du, np.abs(du) + np.abs(do)))[1:]
-        new = []  # (u, o, half-widths) of the new points, best cell first
         chosen = cells.local_optima(k)
         if not len(chosen):  # every cell settled: the rest fills the widest gaps
             new = _gaps(cells, u_range, o_range, n1, n_other)[:left]
             if not len(new):
                 break
-        for c in chosen:
-            cu, co = cells.u[c] + du[near] * cells.hu[c], cells.o[c] + do[near] * cells.ho[c]
-            keep = (cu >= u_range[0]) & (cu <= u_range[1]) & (co >= o_range[0]) & (co <= o_range[1])
-            h, g = cells.hu[c] / (q + 1), cells.ho[c] / (p + 1)
-            cells.split(c, h, g)
-            new += [(a, b, h, g) for a, b in zip(cu[keep], co[keep], strict=True)]
-        if len(chosen):
+        else:
+            new = []  # (u, o, half-widths) of the new points, best cell first
+            for c in chosen:
+                cu = cells.u[c] + du[near] * cells.hu[c]
+                co = cells.o[c] + do[near] * cells.ho[c]
+                keep = (cu >= u_range[0]) & (cu <= u_range[1])
+                keep &= (co >= o_range[0]) & (co <= o_range[1])
+                h, g = cells.hu[c] / (q + 1), cells.ho[c] / (p + 1)
+                cells.split(c, h, g)
+                new += [(a, b, h, g) for a, b in zip(cu[keep], co[keep], strict=True)]
             new = _unseen(np.array(new).reshape(-1, 4), cells.u, cells.o)[:left]
-        if not len(new):
-            continue
+            if not len(new):
+                continue
         lr_new = np.clip(np.exp(new[:, 0]), *lrs)
         cols = {"lr": lr_new}
         if other:
