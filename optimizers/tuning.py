@@ -42,6 +42,12 @@ Search (deterministic, no random numbers), with a budget of N trials per rule:
    again where one turns out best in its cell. So every rule gets its whole budget; only
    a range under 32 × ±0.2 % of lr can run out of points.
 
+Then the tuned values are run once more from the same starts moved by ±1e-4 of the
+window (both ways, 2 × k² starts): ``moved_objective``. A tuned rate at the edge of
+divergence or on a chaotic tooth scores much worse there, or diverges (``fragile``: worse
+by more than 10 % of the objective), so the table can say that the tuned objective
+belongs to these exact starts rather than to the values.
+
 Each stage of each rule is ONE vectorised :func:`optimizers.run.run`: the hyperparameters
 are per-row columns broadcast against the (B, 2) batch (see :func:`batched_optimizer`),
 so row k equals the single run with row k's values.
@@ -68,6 +74,7 @@ MAX_STARTS = 5  # k of the k×k start grid
 MAX_REPLICAS = 8  # noise replicas per start
 MAX_STEPS = 5_000
 FLAT_WITHIN = 0.10  # flatness: the lr range whose objective is within 10 % of the best
+MOVE = 1e-4  # of the window: how far the moved starts are from the tuned ones
 # Rules whose hyperparameter enters as a flat (B,) column (Newton adds damping to the
 # Hessian's (B,) entries); every other hyperparameter is a (B, 1) column.
 _FLAT = {("newton", "damping")}
@@ -321,6 +328,14 @@ class RuleTuning:
     trials_lr: np.ndarray
     trials_other: np.ndarray | None
     trials_objective: np.ndarray
+    moved_objective: float  # the tuned values from the starts moved by ±MOVE × the window
+
+    @property
+    def fragile(self) -> bool:
+        """Whether the moved starts score worse by more than 10 % of the objective (or
+        diverge): the tuned objective is luck of the exact starts."""
+        b, m = self.objective, self.moved_objective
+        return math.isfinite(b) and not m <= b + FLAT_WITHIN * abs(b)
 
     def to_dict(self) -> dict:
         return {
@@ -331,6 +346,8 @@ class RuleTuning:
             "default_objective": _jsonable(self.default_objective),
             "flat_lr": [_jsonable(self.flat[0]), _jsonable(self.flat[1])],
             "trials": len(self.trials_lr),
+            "moved_objective": _jsonable(self.moved_objective),
+            "fragile": self.fragile,
         }
 
 
@@ -459,13 +476,19 @@ def tune(
             numeric_spec(chosen[0][0], also)  # "<rule> has no hyperparameter ..."
         raise ValueError(f"none of the chosen optimizers has a hyperparameter {also!r}")
     grid = start_grid(surface, point, starts, spread)
+    window = np.array([np.ptp(surface.x_range), np.ptp(surface.y_range)])
+    moved = np.concatenate([grid + MOVE * window, grid - MOVE * window])
     per = len(grid) * replicas
     if budget is not None:  # up to a batch per trial (the rounds of the search)
         batched = [info.batches(d, ("lr", o[0]) if o else ("lr",)) for info, d, _, o in chosen]
         rounds = [c[0] for c, b in zip(chosen, batched, strict=True) if b]
         alone = [c[0] for c, b in zip(chosen, batched, strict=True) if not b]
         budget.check(
-            sum(work(trials + 1, per, steps, c[0].step_cost) for c in chosen),
+            sum(
+                work(trials + 1, per, steps, c[0].step_cost)
+                + work(1, 2 * per, steps, c[0].step_cost)  # the moved starts
+                for c in chosen
+            ),
             f"tuning ({len(chosen)} rules × {trials:,} trials × {per} starts × {steps:,} steps"
             f"{one_at_a_time(alone)}{one_at_a_time(rounds, 'round of its search')})",
             "use fewer trials, starts or steps",
@@ -482,7 +505,9 @@ def tune(
     )
     results = []
     for info, default, lrs, other in chosen:
-        results.append(_tune_rule(info, default, lrs, other, surface, grid, steps, trials, common))
+        results.append(
+            _tune_rule(info, default, lrs, other, surface, (grid, moved), steps, trials, common)
+        )
         if budget is not None:  # a range with no gap left ends under its budget
             budget.unplan(work(trials - len(results[-1].trials_lr), per, steps, info.step_cost))
     return Tuning(
@@ -633,7 +658,8 @@ def _gaps(cells, u_range, o_range, n1: int, n_other: int) -> np.ndarray:
         level += 1
 
 
-def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) -> RuleTuning:
+def _tune_rule(info, default, lrs, other, surface, starts, steps, trials, common) -> RuleTuning:
+    grid, moved = starts  # the starts tuned on, and the same moved by ±MOVE × the window
     fixed = {k: v for k, v in default.items() if k != "lr"}
     key = other[0] if other else None
     first = min(trials, PREFIX)  # the first stage's grid: the same for any bigger budget
@@ -694,8 +720,11 @@ def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) 
     best = int(_order(values, finals)[0])
     tuned = dict(default)
     tuned["lr"] = float(tried_lr[best])
+    cols = {"lr": tried_lr[best : best + 1]}
     if other:
         tuned[key] = float(tried_o[best])
+        cols[key] = tried_o[best : best + 1]
+    moved_value, _ = score_batch(info, fixed, cols, surface, moved, steps, **common)
     return RuleTuning(
         rule=info.name,
         hyper=tuned,
@@ -706,6 +735,7 @@ def _tune_rule(info, default, lrs, other, surface, grid, steps, trials, common) 
         trials_lr=tried_lr,
         trials_other=tried_o if other else None,
         trials_objective=values,
+        moved_objective=float(moved_value[0]),
     )
 
 

@@ -31,6 +31,8 @@ def test_tune_json_is_the_library_result_and_its_link_replays_the_tuned_race(cap
     for row, r in zip(doc["rules"], lib.rules, strict=True):
         assert row["hyper"]["lr"] == r.hyper["lr"]
         assert row["objective"] == pytest.approx(r.objective, rel=1e-12)
+        assert row["moved_objective"] == pytest.approx(r.moved_objective, rel=1e-12)
+        assert row["fragile"] is r.fragile
     # the link, given back to trajectory, runs the race at the tuned values
     status, out2, err = cli(capsys, "trajectory", "--link", doc["link"], "--format", "json")
     assert status == 0, err
@@ -44,6 +46,19 @@ def test_tune_json_is_the_library_result_and_its_link_replays_the_tuned_race(cap
     )  # fmt: skip
     assert status == 0, err
     assert json.loads(out3)["runs"] == runs
+
+
+def test_tune_text_says_which_tuned_objective_the_moved_starts_do_not_keep(capsys):
+    status, out, err = cli(
+        capsys, "tune", "--surface", "rosenbrock", "--optimizer", "sgd", "--optimizer", "adam",
+        "--objective", "final", "--budget", "24", "--steps", "150", "--format", "text",
+    )  # fmt: skip
+    assert status == 0, err
+    s = get_surface("rosenbrock")
+    lib = tune(["sgd", "adam"], s, s.start, 150, objective="final", trials=24)
+    sgd, adam = out.splitlines()[1:3]
+    assert sgd.endswith(f"moved starts {lib.rules[0].moved_objective:.4g} (fragile)")
+    assert adam.endswith(f"moved starts {lib.rules[1].moved_objective:.4g}")
 
 
 def test_tune_a_preset_as_set_arguments(capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -211,7 +212,7 @@ def test_a_range_with_no_gap_left_ends_the_search_and_its_budget_share():
     narrow = (0.01, 0.0101)
     t = tune(["momentum"], "rosenbrock", (-1.5, 2.0), 100, trials=200, lr_range=narrow, budget=b)
     assert len(t.rules[0].trials_lr) == 32
-    assert b.planned == b.done == (32 + 1) * 100  # the default race is one more run
+    assert b.planned == b.done == (32 + 1 + 2) * 100  # the default; the 2 moved starts
 
 
 def test_final_is_the_largest_f_of_the_last_tenth_of_a_replayed_run():
@@ -231,14 +232,34 @@ def test_same_values_on_a_second_run_and_the_objective_is_the_replayed_one():
     a = tune(RULES, s, s.start, **kw)
     b = tune(RULES, s, s.start, **kw)
     assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
-    # The tuned objective is what a plain run at the tuned values gives (mean over starts).
+    # The tuned objective is what a plain run at the tuned values gives (mean over starts),
+    # and the moved one likewise from the 2 × 4 starts moved by ±1e-4 of the window.
+    window = np.array([np.ptp(s.x_range), np.ptp(s.y_range)])
+    grid = start_grid(s, np.array(s.start), 2)
     for r in a.rules:
-        total = 0.0
-        for p in start_grid(s, np.array(s.start), 2):
-            traj = run(get_optimizer(r.rule, **r.hyper), s, p, 200)
-            d = np.maximum(traj.losses - a.fstar, AREA_FLOOR)
-            total += np.log10(d).mean()
-        assert r.objective == pytest.approx(total / 4, rel=1e-12)
+        for starts, value in [
+            (grid, r.objective),
+            (np.concatenate([grid + 1e-4 * window, grid - 1e-4 * window]), r.moved_objective),
+        ]:
+            total = 0.0
+            for p in starts:
+                traj = run(get_optimizer(r.rule, **r.hyper), s, p, 200)
+                d = np.maximum(traj.losses - a.fstar, AREA_FLOOR)
+                total += np.log10(d).mean() if traj.diverged_at is None else math.inf
+            assert value == pytest.approx(total / len(starts), rel=1e-12)
+    assert any(r.fragile for r in a.rules) and not all(r.fragile for r in a.rules)
+
+
+def test_a_tuned_rate_at_the_edge_of_divergence_is_fragile():
+    """On Rosenbrock SGD's fastest rate to tol diverges from starts 1e-4 of the window
+    away (+inf): marked fragile; Adam's area is the same within 10 % there."""
+    s = get_surface("rosenbrock")
+    t = tune(["sgd", "adam"], s, s.start, STEPS, objective="steps", trials=64, starts=K, tol=TOL)
+    sgd, adam = t.rules
+    assert math.isfinite(sgd.objective) and sgd.moved_objective == math.inf and sgd.fragile
+    assert not adam.fragile and adam.moved_objective <= adam.objective * 1.1
+    assert t.to_dict()["rules"][0]["moved_objective"] is None  # JSON's "diverged"
+    assert t.to_dict()["rules"][0]["fragile"] is True
 
 
 def test_a_second_hyperparameter_and_noise_replicas():

@@ -45,7 +45,7 @@ def test_tune_table_and_replay_carry_the_library_values():
     assert [row.children[-1].children for row in table.children[1:]] == ["24", "24"]
     assert "24 trials per optimizer" in caption.children
     # a knife-edge optimum (no other trial within 10 %) says so, with why in its tooltip
-    flats = [row.children[-2].children for row in table.children[1:]]
+    flats = [row.children[-3].children for row in table.children[1:]]
     edges = [r.flat[0] == r.flat[1] for r in lib.rules]
     assert any(edges)
     for cell, edge, r in zip(flats, edges, lib.rules, strict=True):
@@ -53,6 +53,10 @@ def test_tune_table_and_replay_carry_the_library_values():
             assert cell.children == f"{r.flat[0]:.3g} alone" and "knife-edge" in cell.title
         else:
             assert cell == f"{r.flat[0]:.3g} – {r.flat[1]:.3g}"
+    # both tuned rates score within 10 % from the moved starts: no mark
+    moved = [row.children[-2].children for row in table.children[1:]]
+    assert moved == [f"{r.moved_objective:.4g}" for r in lib.rules]
+    assert not any(r.fragile for r in lib.rules)
     # replay: the store for apply_scene, which sets the cards through scene_controls
     applied, note = tune_panel.replay(1, data)
     assert applied == data and note == ""
@@ -60,6 +64,21 @@ def test_tune_table_and_replay_carry_the_library_values():
     runs = controls["store"]["runs"]
     assert runs["sgd"]["hyper"]["lr"] == lib.rules[0].hyper["lr"]
     assert runs["adam"]["hyper"]["lr"] == lib.rules[1].hyper["lr"]
+
+
+def test_a_tuned_objective_the_moved_starts_do_not_keep_is_marked_fragile():
+    """SGD's final f − f* on Rosenbrock: 4.7e-5 tuned, 8.9e-5 from the starts moved by
+    1e-4 of the window; Adam's is the same to 4 digits."""
+    state = scene()
+    (_, box), msg, _, _ = tune_panel.compute_tune(state, "final", "24", "1", "")
+    assert msg == ""
+    s = SURFACES["rosenbrock"]
+    lib = tune(["sgd", "adam"], s, s.start, 150, objective="final", trials=24)
+    assert [r.fragile for r in lib.rules] == [True, False]
+    sgd, adam = (row.children[-2].children for row in box.children.children[1:])
+    assert sgd.children == f"{lib.rules[0].moved_objective:.4g}" and "knife-edge" in sgd.className
+    assert sgd.title == tune_panel.FRAGILE
+    assert adam == f"{lib.rules[1].moved_objective:.4g}"
 
 
 def test_every_optimizer_gets_the_whole_budget_and_the_table_says_so():

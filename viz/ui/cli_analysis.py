@@ -164,8 +164,12 @@ def cmd_tune(args, prepare) -> int:
             values = ", ".join(
                 f"{k}={v:.4g}" for k, v in row["hyper"].items() if isinstance(v, float)
             )
+            m = row["moved_objective"]
+            moved = "diverged" if m is None else f"{m:.4g}"
+            fragile = " (fragile)" if row["fragile"] else ""
             out.write(
-                f"{row['label']:<12} {values:<36} {obj:>10} (default {default}) flat lr {flat}\n"
+                f"{row['label']:<12} {values:<36} {obj:>10} (default {default}) flat lr {flat}"
+                f", moved starts {moved}{fragile}\n"
             )
         for line in doc["set"]:
             out.write(f"--set {line}\n")
