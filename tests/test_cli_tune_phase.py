@@ -125,6 +125,9 @@ def test_phase_json_and_gif(tmp_path, capsys):
         (["phase", "--surface", "ravine", "--optimizer", "momentum", "--x", "lr:1e-3:1:log",
           "--y", "momentum:0:0.9", "--cells", "500", "--out", "x.png"],
          "--cells: must be between 2 and 200"),
+        (["tune", "--preset", "network-moons"], "the network scene trains every weight"),
+        (["phase", "--preset", "network-moons", "--x", "lr:1e-3:1:log", "--y", "lr:1e-3:1",
+          "--out", "x.png"], "tuning and phase diagrams run rules on a 2-D surface"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_status_2(capsys, tmp_path, monkeypatch, argv, message):

@@ -26,6 +26,17 @@ def _check_constant_lr(scene: Scene) -> None:
             )
 
 
+NOT_FOR_NETWORK = (
+    "the network scene trains every weight of a network, and tuning and phase diagrams run "
+    "rules on a 2-D surface: choose a surface or another preset"
+)
+
+
+def _check_2d(scene: Scene) -> None:
+    if scene.network is not None:
+        raise ValueError(NOT_FOR_NETWORK)
+
+
 def tune_scene(
     scene: Scene,
     *,
@@ -44,6 +55,7 @@ def tune_scene(
     Runs sharing their gradient noise are tuned together; ``also`` is tuned for the runs
     whose rule has it. ``ValueError`` for bad input, before anything runs.
     """
+    _check_2d(scene)
     _check_constant_lr(scene)
     surface = scene.get_surface()
     per_run = []
@@ -150,6 +162,7 @@ def phase_of_scene(
 ) -> PhaseMap:
     """Run ``run`` (an index into the scene's runs) of the scene over two hyperparameters,
     its other hyperparameters as they are, from the scene's start and noise."""
+    _check_2d(scene)
     if isinstance(run, bool) or not isinstance(run, int) or not 0 <= run < len(scene.runs):
         raise ValueError(f"run must be one of the scene's {len(scene.runs)} runs, got {run!r}")
     r = scene.runs[run]
