@@ -142,10 +142,13 @@ def test_the_budget_counts_a_library_rules_steps_at_their_cost():
     assert typed(MOMENTUM).step_cost == 0  # typed rules run in one batch, as built-in ones
     s = get_surface("ravine")
     cap = work(13, 1, 100, step_cost=2_000)  # one library rule, 12 trials + the default
-    tune(["torch:SGD"], s, s.start, 100, trials=12, budget=Budget(cap, 60.0))
+    moved = work(1, 2, 100, step_cost=2_000)  # and its tuned values from the moved starts
+    tune(["torch:SGD"], s, s.start, 100, trials=12, budget=Budget(cap + moved, 60.0))
+    with pytest.raises(BudgetError, match="use fewer trials"):
+        tune(["torch:SGD"], s, s.start, 100, trials=12, budget=Budget(cap + moved - 1, 60.0))
     alone = "torch:SGD runs each set of values on its own: each of its steps counts 2,000 more"
     with pytest.raises(BudgetError, match="use fewer trials") as refused:
-        tune(["torch:SGD", "sgd"], s, s.start, 100, trials=12, budget=Budget(cap, 60.0))
+        tune(["torch:SGD", "sgd"], s, s.start, 100, trials=12, budget=Budget(cap + moved, 60.0))
     assert alone in str(refused.value)  # why a size fine for built-in rules is not here
     with pytest.raises(BudgetError, match="use fewer cells") as refused:
         phase_diagram(
