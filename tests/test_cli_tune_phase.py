@@ -87,14 +87,14 @@ def test_phase_png_shows_the_library_map(tmp_path, capsys):
     img = Image.open(io.BytesIO(out.read_bytes()))
     assert img.format == "PNG" and img.size == (760, 560)
     # the cell in the lower left corner is painted with its objective's colour
-    from viz.gif.phase import LEFT, TOP
+    from viz.gif.phase import BOTTOM, KEY, LEFT, TOP
     from viz.gif.raster import sample_scale
 
     z, _ = phase_field(m)
     finite = z[np.isfinite(z)]
     t = (z[0, 0] - finite.min()) / (finite.max() - finite.min())
     expected = sample_scale(PHASE_SCALE, t).round()
-    ph = 560 - TOP - 56
+    ph = 560 - TOP - BOTTOM - KEY  # Distill's curves are drawn, and their key under the axis
     pixel = img.convert("RGB").getpixel((LEFT + 3, TOP + ph - 3))
     assert np.abs(np.array(pixel) - expected).max() <= 1
 
