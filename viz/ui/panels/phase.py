@@ -238,7 +238,8 @@ def phase_figure(m, an=None) -> go.Figure:
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
         font=figures.FONT,
-        legend={"orientation": "h", "y": -0.2},
+        # dark, so that the white critical-damping line shows in the key
+        legend={"orientation": "h", "y": -0.2, "bgcolor": "#404040", "font": {"color": "#fff"}},
         meta={"rule": m.rule},
     )
     return fig
