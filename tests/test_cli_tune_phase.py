@@ -19,15 +19,22 @@ from viz.scene import get_preset
 from viz.scene.tuning import PHASE_SCALE, phase_field
 
 
-def test_tune_json_is_the_library_result_and_its_link_replays_the_tuned_race(capsys):
+def tune_both(capsys, rules: list[str], objective: str, fmt: str):
+    """``optviz tune`` on Rosenbrock (24 trials, 150 steps): its output, and the library's
+    tuning of the same."""
+    chosen = [a for r in rules for a in ("--optimizer", r)]
     status, out, err = cli(
-        capsys, "tune", "--surface", "rosenbrock", "--optimizer", "adam", "--optimizer", "sgd",
-        "--objective", "area", "--budget", "24", "--steps", "150", "--format", "json",
+        capsys, "tune", "--surface", "rosenbrock", *chosen, "--objective", objective,
+        "--budget", "24", "--steps", "150", "--format", fmt,
     )  # fmt: skip
     assert status == 0, err
-    doc = json.loads(out)
     s = get_surface("rosenbrock")
-    lib = tune(["adam", "sgd"], s, s.start, 150, objective="area", trials=24)
+    return out, tune(rules, s, s.start, 150, objective=objective, trials=24)
+
+
+def test_tune_json_is_the_library_result_and_its_link_replays_the_tuned_race(capsys):
+    out, lib = tune_both(capsys, ["adam", "sgd"], "area", "json")
+    doc = json.loads(out)
     for row, r in zip(doc["rules"], lib.rules, strict=True):
         assert row["hyper"]["lr"] == r.hyper["lr"]
         assert row["objective"] == pytest.approx(r.objective, rel=1e-12)
@@ -49,13 +56,7 @@ def test_tune_json_is_the_library_result_and_its_link_replays_the_tuned_race(cap
 
 
 def test_tune_text_says_which_tuned_objective_the_moved_starts_do_not_keep(capsys):
-    status, out, err = cli(
-        capsys, "tune", "--surface", "rosenbrock", "--optimizer", "sgd", "--optimizer", "adam",
-        "--objective", "final", "--budget", "24", "--steps", "150", "--format", "text",
-    )  # fmt: skip
-    assert status == 0, err
-    s = get_surface("rosenbrock")
-    lib = tune(["sgd", "adam"], s, s.start, 150, objective="final", trials=24)
+    out, lib = tune_both(capsys, ["sgd", "adam"], "final", "text")
     sgd, adam = out.splitlines()[1:3]
     assert sgd.endswith(f"moved starts {lib.rules[0].moved_objective:.4g} (fragile)")
     assert adam.endswith(f"moved starts {lib.rules[1].moved_objective:.4g}")
