@@ -40,7 +40,8 @@ Search (deterministic, no random numbers), with a budget of N trials per rule:
    stage-1 grid with its spacing halved (then quartered, …), its points farthest from
    every trial first, each with a cell of ± that spacing, which the zoom rounds split
    again where one turns out best in its cell. So every rule gets its whole budget; only
-   a range under 32 × ±0.2 % of lr can run out of points.
+   an lr range narrower than about N × 0.2 % in log lr (a factor of 7 at N = 1,000) can
+   run out of points.
 
 Then the tuned values are run once more from the same starts moved by ±1e-4 of the
 window (both ways, 2 × k² starts): ``moved_objective``. A tuned rate at the edge of
