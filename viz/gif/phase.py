@@ -93,7 +93,7 @@ def render(m: PhaseMap, an: Analytic | None = None, size=(760, 560)) -> Image.Im
     bottom = BOTTOM + (KEY if an is not None else 0)
     pw, ph = width - LEFT - RIGHT, height - TOP - bottom
     if pw < 50 or ph < 50:
-        raise ValueError(f"size must be at least {LEFT + RIGHT + 50}x{TOP + BOTTOM + KEY + 50}")
+        raise ValueError(f"size must be at least {LEFT + RIGHT + 50}x{TOP + bottom + 50}")
     z, title = phase_field(m)
     finite = z[np.isfinite(z)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
