@@ -195,6 +195,12 @@ def compute_tune(state, objective, trials, starts, also, budget=None):
         f"{starts}×{starts} start(s), {ps.scene.steps} steps, "
         f"objective: {OBJECTIVE_TEXT[objective]}."
     )
+    fragile = sum(t.rules[0].fragile for t in tunings)
+    if fragile:
+        caption += (
+            f" {fragile} of {len(tunings)} tuned objectives do not hold from starts moved "
+            "by 1e-4 of the window (“moved starts”)."
+        )
     body = [html.P(caption, className="tune-caption"), result_table(ps.scene, tunings)]
     return body, "", link.scene_to_dict(tuned), False
 
