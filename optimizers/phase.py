@@ -110,6 +110,16 @@ def momentum_boundary(alpha, lam: float) -> np.ndarray:
     return np.asarray(alpha, float) * lam / 2 - 1
 
 
+def convergence_boundary(rule: str, alpha, lam: float) -> np.ndarray:
+    """The least β that converges at α for ``rule`` (momentum: :func:`momentum_boundary`;
+    nesterov: αλ(1 + 2μ) = 2 + 2μ ⇔ μ = (αλ − 2) / (2 − 2αλ), NaN where αλ ≤ 1)."""
+    if rule == "momentum":
+        return momentum_boundary(alpha, lam)
+    al = np.asarray(alpha, float) * lam
+    with np.errstate(all="ignore"):
+        return np.where(al > 1, (al - 2) / (2 - 2 * al), np.nan)
+
+
 def optimum(lams) -> tuple[float, float, float]:
     """(α*, β*, rate*) for eigenvalues λ₁ … λₙ > 0: Distill's optimal parameters."""
     l1, ln = math.sqrt(min(lams)), math.sqrt(max(lams))
@@ -162,12 +172,7 @@ def analytic(rule: str, surface, x: str, xs, y: str, ys) -> Analytic | None:
     if x != "lr":
         rates = rates.T
     a_star, b_star, r_star = optimum(lams)
-    if rule == "momentum":
-        boundary = momentum_boundary(alphas, lams[-1])
-    else:  # αλ(1 + 2μ) = 2 + 2μ ⇔ μ = (αλ − 2) / (2 − 2αλ)
-        al = alphas * lams[-1]
-        with np.errstate(all="ignore"):
-            boundary = np.where(al > 1, (al - 2) / (2 - 2 * al), np.nan)
+    boundary = convergence_boundary(rule, alphas, lams[-1])
     return Analytic(
         rule=rule,
         lams=lams,

@@ -10,7 +10,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from optimizers.phase import Analytic, PhaseMap
+from optimizers.phase import Analytic, PhaseMap, convergence_boundary, critical_damping
 from viz.gif.raster import font, minus, rgb, sample_scale
 from viz.scene.tuning import DIVERGED_COLOUR, PHASE_SCALE, phase_field
 
@@ -120,18 +120,9 @@ def render(m: PhaseMap, an: Analytic | None = None, size=(760, 560)) -> Image.Im
             if (m.x_log if m.x == "lr" else m.y_log)
             else (np.linspace(xs_a[0], xs_a[-1], 400))
         )
-        lams = an.lams
-        curves = []
-        if an.rule == "momentum":
-            curves.append((fine * lams[-1] / 2 - 1, CURVES["boundary"]))
-        else:
-            al = fine * lams[-1]
-            with np.errstate(all="ignore"):
-                curves.append(
-                    (np.where(al > 1, (al - 2) / (2 - 2 * al), np.nan), CURVES["boundary"])
-                )
+        curves = [(convergence_boundary(an.rule, fine, an.lams[-1]), CURVES["boundary"])]
         curves += [
-            ((1 - np.sqrt(fine * lam)) ** 2, CURVES["critical"]) for lam in sorted(set(lams))
+            (critical_damping(fine, lam), CURVES["critical"]) for lam in sorted(set(an.lams))
         ]
         for beta, colour in curves:
             a_idx = _frac(xs_a, fine, m.x_log if m.x == "lr" else m.y_log)

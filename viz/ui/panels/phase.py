@@ -19,10 +19,16 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from optimizers.base import as_rule
 from optimizers.budget import Budget
-from optimizers.phase import MAX_CELLS, MAX_STEPS, analytic
+from optimizers.phase import (
+    MAX_CELLS,
+    MAX_STEPS,
+    analytic,
+    convergence_boundary,
+    critical_damping,
+)
 from optimizers.tuning import OBJECTIVES
 from viz import figures
-from viz.gif.phase import phase_image_bytes
+from viz.gif.phase import CURVES, phase_image_bytes
 from viz.scene import colours, geometry, link, validate
 from viz.scene.tuning import (
     DIVERGED_COLOUR,
@@ -178,17 +184,11 @@ def phase_figure(m, an=None) -> go.Figure:
     if an is not None:
         a_axis = m.xs if m.x == "lr" else m.ys
         fine = np.geomspace(a_axis[0], a_axis[-1], 300)
-        lam = an.lams[-1]
-        if an.rule == "momentum":
-            edge = fine * lam / 2 - 1
-        else:
-            al = fine * lam
-            with np.errstate(all="ignore"):
-                edge = np.where(al > 1, (al - 2) / (2 - 2 * al), np.nan)
-        curves = [("convergence boundary", edge, "#d62728")]
+        edge = convergence_boundary(an.rule, fine, an.lams[-1])
+        curves = [("convergence boundary", edge, CURVES["boundary"])]
         curves += [
-            (f"critical damping, λ = {lam_i:.3g}", (1 - np.sqrt(fine * lam_i)) ** 2, "#ffffff")
-            for lam_i in sorted(set(an.lams))
+            (f"critical damping, λ = {lam:.3g}", critical_damping(fine, lam), CURVES["critical"])
+            for lam in sorted(set(an.lams))
         ]
         b_axis = m.ys if m.x == "lr" else m.xs
         for name, beta, colour in curves:
@@ -215,7 +215,7 @@ def phase_figure(m, an=None) -> go.Figure:
                     marker={
                         "symbol": "circle-open",
                         "size": 12,
-                        "color": "#ff7f0e",
+                        "color": CURVES["optimum"],
                         "line": {"width": 3},
                     },
                     name=f"optimum α* = {an.alpha_star:.3g}, β* = {an.beta_star:.3g}",
