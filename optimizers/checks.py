@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from surfaces import get_surface
+
 
 def whole(name: str, value, low: int, high: int) -> int:
     """``value`` as an int if it is a whole number in [low, high] (bools refused);
@@ -39,3 +41,15 @@ def positive(name: str, value) -> float:
     if not (math.isfinite(x) and x > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return x
+
+
+def as_surface(surface):
+    """``surface`` itself if it is one, else the registered surface of that name."""
+    if isinstance(surface, str):
+        try:
+            return get_surface(surface)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+    if not all(hasattr(surface, a) for a in ("value", "grad", "minima", "x_range")):
+        raise ValueError(f"surface must be a Surface or a registered name, got {surface!r}")
+    return surface

@@ -366,10 +366,11 @@ def cache_dir(environ=os.environ) -> Path | None:
             private = stat.S_IMODE(info.st_mode) & 0o077 == 0
             if not (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and private):
                 return None
-        for entry in os.scandir(path):
-            info = entry.stat(follow_symlinks=False)
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
-                return None
+        with os.scandir(path) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                    return None
     except OSError:
         return None
     return path

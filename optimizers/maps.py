@@ -26,8 +26,8 @@ import numpy as np
 
 from optimizers.base import RuleInfo, as_rule
 from optimizers.budget import Budget, one_at_a_time, work
-from optimizers.checks import interval, positive, whole
-from optimizers.run import _Noisy, check_run_args, run
+from optimizers.checks import as_surface, interval, positive, whole
+from optimizers.run import Noisy, check_run_args, run
 from optimizers.schedules import Schedule
 
 NOT_CONVERGED = -1  # outcome: no minimum reached within tol by the last step (or still moving)
@@ -229,7 +229,7 @@ class _MapSurface:
 
     def oracle(self, step: int, rng):
         inner = self._surface.oracle(step, rng)
-        return inner if not self._sigma else _Noisy(inner, self._sigma, rng, shared=True)
+        return inner if not self._sigma else Noisy(inner, self._sigma, rng, shared=True)
 
     def __getattr__(self, name):
         return getattr(self._surface, name)
@@ -240,19 +240,6 @@ def _norm2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = a * a
     out += b * b
     return out
-
-
-def _surface(surface):
-    if isinstance(surface, str):
-        from surfaces import get_surface
-
-        try:
-            return get_surface(surface)
-        except KeyError as exc:
-            raise ValueError(exc.args[0]) from None
-    if not all(hasattr(surface, a) for a in ("value", "grad", "minima", "x_range")):
-        raise ValueError(f"surface must be a Surface or a registered name, got {surface!r}")
-    return surface
 
 
 def _window(name: str, value, default) -> tuple[float, float]:
@@ -295,7 +282,7 @@ def convergence_map(
     deadline inside the loop (``optimizers.budget``); either raises ``BudgetError``.
     ``rule``: a name (another library's too) or a typed rule's ``RuleInfo``.
     """
-    surface = _surface(surface)
+    surface = as_surface(surface)
     n = whole("n", n, 2, MAX_GRID)
     steps = whole("steps", steps, 1, MAX_STEPS)
     tol = positive("tol", tol)
@@ -376,7 +363,7 @@ def lr_sweep(
     (before the rules are built) and its deadline inside each rule's loop
     (``optimizers.budget``); either raises ``BudgetError``.
     """
-    surface = _surface(surface)
+    surface = as_surface(surface)
     steps = whole("steps", steps, 1, MAX_STEPS)
     tol = positive("tol", tol)
     try:

@@ -42,7 +42,7 @@ import numpy as np
 
 from optimizers.base import as_rule
 from optimizers.budget import Budget, one_at_a_time, work
-from optimizers.checks import positive, whole
+from optimizers.checks import as_surface, positive, whole
 from optimizers.run import check_run_args
 from optimizers.tuning import (
     MAX_STARTS,
@@ -355,9 +355,7 @@ def phase_diagram(
     rule's ``RuleInfo``. Bad input raises ``ValueError`` before anything runs;
     ``budget`` is checked against cells × starts × steps (``budget.work``) and ticked
     inside the run."""
-    from optimizers.maps import _surface
-
-    surface = _surface(surface)
+    surface = as_surface(surface)
     rule = as_rule(rule)
     x, y = _check_axis(rule, x), _check_axis(rule, y)
     if x.name == y.name:

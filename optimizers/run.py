@@ -29,7 +29,7 @@ class Trajectory:
     diverged_at: int | np.ndarray | None
 
 
-class _Noisy:
+class Noisy:
     """An oracle whose gradient carries seeded Gaussian noise (the notes' stochastic gradient).
 
     ``shared``: one (2,) draw per gradient, added to every row of a batch (what one start
@@ -168,7 +168,7 @@ def run(
         for t in range(steps_run):
             oracle = oracle_at(t, rng)
             if noise:
-                oracle = _Noisy(oracle, noise, rng)
+                oracle = Noisy(oracle, noise, rng)
             x, state = step(x, state, oracle)
             if keep:
                 points[t + 1] = x

@@ -65,7 +65,7 @@ import numpy as np
 from optimizers import compiled
 from optimizers.base import Optimizer, RuleInfo, as_rule
 from optimizers.budget import Budget, one_at_a_time, work
-from optimizers.checks import interval, positive, whole
+from optimizers.checks import as_surface, interval, positive, whole
 from optimizers.run import check_run_args, run
 
 OBJECTIVES = ("final", "steps", "area")
@@ -440,9 +440,7 @@ def tune(
     ``budget`` is checked against rules × (trials + 1) × starts × replicas × steps (see
     ``budget.work``) and its deadline is ticked inside every run.
     """
-    from optimizers.maps import _surface
-
-    surface = _surface(surface)
+    surface = as_surface(surface)
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     trials = whole("budget (trials per rule)", trials, 2, MAX_TRIALS)

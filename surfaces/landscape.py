@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from surfaces.base import Surface
-from surfaces.network import MLP, _bce, make_moons
+from surfaces.network import MLP, bce, make_moons
 
 Array = np.ndarray
 DATASETS = ("moons", "circles", "spirals", "xor")
@@ -192,7 +192,7 @@ def batched_eval(model: MLP, thetas: Array, X: Array, y: Array, tick=None):
         for s in range(0, len(idx), step):
             part = idx[s : s + step]
             logits = model.forward(flat[part], X)[1][-1][..., 0]
-            loss[part] = _bce(logits, y)
+            loss[part] = bce(logits, y)
             acc[part] = ((logits > 0) == positive).mean(axis=-1)  # σ(z) > 1/2 ⇔ z > 0
             if tick is not None:
                 tick()

@@ -240,7 +240,7 @@ class MLP:
     def loss(self, theta: Array, X: Array, y: Array, known: Known | None = None) -> Array:
         """Mean binary cross-entropy, shape ``theta.shape[:-1]``."""
         _, zs = self.forward(theta, X, known)
-        return _bce(zs[-1][..., 0], y)
+        return bce(zs[-1][..., 0], y)
 
     def predict(self, theta: Array, X: Array) -> Array:
         """Probability of class 1 per sample, shape ``(..., N)``."""
@@ -277,10 +277,10 @@ class MLP:
                 # δ^{l-1} = (f^{l-1})' ∘ (W^l)^T δ^l
                 W = params[l - 1][0]
                 delta = f_prime(xs[l - 1]) * (delta @ W)
-        return (_bce(zs[-1][..., 0], y) if loss else None), grad
+        return (bce(zs[-1][..., 0], y) if loss else None), grad
 
 
-def _bce(z: Array, y: Array) -> Array:
+def bce(z: Array, y: Array) -> Array:
     """Mean over samples of −y log σ(z) − (1−y) log(1−σ(z)), from the logits (stable)."""
     # −log σ(z) = softplus(−z), −log(1−σ(z)) = softplus(z); softplus(z) − y z covers both.
     softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))

@@ -337,18 +337,19 @@ def test_one_process_at_a_time_builds_into_a_cache(tmp_path):
     path = compiled.cache_dir(env)
     fd = os.open(path / "build.lock", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.lockf(fd, fcntl.LOCK_EX)
-    builder = _python(_WAITING_BUILDER, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                      text=True)  # fmt: skip
-    try:
-        # A process stopping meanwhile does not wait for the lock (gunicorn's graceful stop).
-        assert _python(_EXITING, env).wait(timeout=30) == 0
-        assert builder.stdout.readline().strip() == "False"
-        assert not any(p.suffix == ".nbi" for p in path.iterdir())  # nothing built meanwhile
-    finally:
-        fcntl.lockf(fd, fcntl.LOCK_UN)
-        os.close(fd)
-    builder.stdin.write("\n")
-    builder.stdin.flush()
-    assert builder.stdout.readline().strip() == "True"
-    assert builder.wait(timeout=60) == 0
+    with _python(_WAITING_BUILDER, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                 text=True) as builder:  # fmt: skip
+        try:
+            # A process stopping meanwhile does not wait for the lock (gunicorn's graceful
+            # stop).
+            assert _python(_EXITING, env).wait(timeout=30) == 0
+            assert builder.stdout.readline().strip() == "False"
+            assert not any(p.suffix == ".nbi" for p in path.iterdir())  # nothing built
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        builder.stdin.write("\n")
+        builder.stdin.flush()
+        assert builder.stdout.readline().strip() == "True"
+        assert builder.wait(timeout=60) == 0
     assert stat.S_IMODE((path / "build.lock").stat().st_mode) == 0o600

@@ -18,7 +18,7 @@ from dash import Input, Output, State, dcc, html
 from viz import figures
 from viz.ui import ids
 from viz.ui.panels.common import is_network, scene_of
-from viz.ui.panels.network import _points, _run_ok
+from viz.ui.panels.network import accuracies
 
 HIDDEN = {"display": "none"}
 CONFIG = {"displayModeBar": False, "responsive": True}
@@ -85,14 +85,10 @@ def strip(state, traj):
         surface = scene_of(state).surface
     except ValueError:
         return go.Figure(), HIDDEN
-    runs = (traj or {}).get("runs") if isinstance(traj, dict) else None
-    if not is_network(surface) or not isinstance(runs, list) or not runs:
+    found = accuracies(surface, traj) if is_network(surface) else None
+    if found is None:
         return go.Figure(), HIDDEN
-    if not all(_run_ok(r) for r in runs):
-        return go.Figure(), HIDDEN
-    with np.errstate(all="ignore"):
-        accuracy = [surface.accuracy(_points(r)) for r in runs]
-    return strip_figure(runs, accuracy), {}
+    return strip_figure(*found), {}
 
 
 def register(app) -> None:

@@ -84,6 +84,16 @@ def _run_ok(r) -> bool:
     )
 
 
+def accuracies(surface, traj) -> tuple[list[dict], list[np.ndarray]] | None:
+    """The runs of the trajectories store and each one's whole-data accuracy per step, or
+    None when the store holds no well-formed runs."""
+    runs = (traj or {}).get("runs") if isinstance(traj, dict) else None
+    if not isinstance(runs, list) or not runs or not all(_run_ok(r) for r in runs):
+        return None
+    with np.errstate(all="ignore"):
+        return runs, [surface.accuracy(_points(r)) for r in runs]
+
+
 def curves_figure(runs: list[dict], accuracy: list[np.ndarray]) -> go.Figure:
     """Loss (top) and accuracy (bottom) against step, one colour per run."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
@@ -235,11 +245,10 @@ def panel(state, traj, key):
         return no_update, no_update, str(exc)
     if not is_network(surface):
         return empty_figure(NOT_NETWORK), empty_figure(""), ""
-    runs = (traj or {}).get("runs") if isinstance(traj, dict) else None
-    if not isinstance(runs, list) or not runs or not all(_run_ok(r) for r in runs):
+    found = accuracies(surface, traj)
+    if found is None:
         return no_update, no_update, "No trajectories yet."
-    with np.errstate(all="ignore"):
-        accuracy = [surface.accuracy(_points(r)) for r in runs]
+    runs, accuracy = found
     curves = curves_figure(runs, accuracy)
     chosen = next((r for r in runs if r["key"] == key), runs[0])
     steps, xs, ys, prob = boundary_frames(surface, chosen)
