@@ -478,20 +478,10 @@ def tune(
     window = np.array([np.ptp(surface.x_range), np.ptp(surface.y_range)])
     moved = np.concatenate([grid + MOVE * window, grid - MOVE * window])
     per = len(grid) * replicas
-    if budget is not None:  # up to a batch per trial (the rounds of the search)
-        batched = [info.batches(d, ("lr", o[0]) if o else ("lr",)) for info, d, _, o in chosen]
-        rounds = [c[0] for c, b in zip(chosen, batched, strict=True) if b]
-        alone = [c[0] for c, b in zip(chosen, batched, strict=True) if not b]
-        budget.check(
-            sum(
-                work(trials + 1, per, steps, c[0].step_cost)
-                + work(1, 2 * per, steps, c[0].step_cost)  # the moved starts
-                for c in chosen
-            ),
-            f"tuning ({len(chosen)} rules × {trials:,} trials × {per} starts × {steps:,} steps"
-            f"{one_at_a_time(alone)}{one_at_a_time(rounds, 'round of its search')})",
-            "use fewer trials, starts or steps",
-        )
+    if budget is not None:
+        keys = [("lr", o[0]) if o else ("lr",) for _, _, _, o in chosen]
+        parts = [(c[0], per, c[0].batches(c[1], k)) for c, k in zip(chosen, keys, strict=True)]
+        check_budget(budget, parts, trials, steps, "rules")
     fstar = f_star(surface)
     common = dict(
         objective=objective,
@@ -522,6 +512,31 @@ def tune(
         noise=noise,
         seed=int(seed),
         rules=results,
+    )
+
+
+def check_budget(
+    budget: Budget, parts: Sequence[tuple[RuleInfo, int, bool]], trials: int, steps: int, noun: str
+) -> None:
+    """Check a tuning of ``trials`` per rule against ``budget`` before anything runs.
+
+    ``parts``: per rule, (its info, the rows a trial runs: starts × replicas, whether its
+    trials share one batch). A library rule's batches cost ``step_cost`` a step more, up to
+    one batch per trial (each round of its search, or each set of values on its own). The
+    default race and the moved starts count too; the message names the most trials that
+    fit."""
+    per_trial = sum(work(1, rows, steps, info.step_cost) for info, rows, _ in parts)
+    moved = sum(work(1, 2 * rows, steps, info.step_cost) for info, rows, _ in parts)
+    most = (budget.max_work - moved) // per_trial - 1
+    rounds = [info for info, _, batched in parts if batched]
+    alone = [info for info, _, batched in parts if not batched]
+    rows = max(r for _, r, _ in parts)
+    budget.check(
+        (trials + 1) * per_trial + moved,
+        f"tuning ({len(parts)} {noun} × {trials:,} trials × {rows} starts × {steps:,} steps"
+        f"{one_at_a_time(alone)}{one_at_a_time(rounds, 'round of its search')})",
+        "use fewer trials, starts or steps"
+        + (f" (at most {most:,} trials at these starts and steps)" if most >= 2 else ""),
     )
 
 

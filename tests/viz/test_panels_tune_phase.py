@@ -5,17 +5,21 @@ from __future__ import annotations
 import base64
 import io
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from dash import no_update
 from PIL import Image
 
+from optimizers.budget import Budget, BudgetError
 from optimizers.phase import analytic, phase_diagram
 from optimizers.tuning import tune
 from surfaces import SURFACES
 from viz.gif.phase import phase_image_bytes
-from viz.scene import link
+from viz.scene import Scene, link
+from viz.scene.model import RunSpec
+from viz.scene.tuning import tune_scene
 from viz.ui import apply_scene
 from viz.ui.callbacks import Settings, compute
 from viz.ui.panels import common, phase
@@ -251,3 +255,16 @@ def test_every_panel_takes_a_typed_rule_and_a_library_rule():
     assert common.keep_choice(state, "mine", phase._why_not)[1] == "mine"
     fig, msg = sweep.compute_sweep(state, "1e-4", "0.1", "5", "30", "final")
     assert msg == "" and len(fig.data) >= 3
+
+
+def test_a_scene_is_tuned_only_if_all_its_groups_fit_and_the_refusal_names_what_fits():
+    """Runs with their own noise are tuned in groups; the cap is on the whole request,
+    the default races and the moved starts included, and the most trials it names fit."""
+    s = Scene.from_args("ravine", ["sgd"], steps=40)
+    s = replace(s, runs=(*s.runs, RunSpec("momentum", noise=0.1, seed=3))).validate()
+    per_trial, moved = 2 * 40, 2 * 2 * 40  # two runs of one start; the moved starts, 2 each
+    short = Budget((12 + 1) * per_trial + moved - 1, 60.0)  # each group alone would fit
+    with pytest.raises(BudgetError, match=r"2 runs × 12 trials.*\(at most 11 trials at these"):
+        tune_scene(s, trials=12, budget=short)
+    tunings, _ = tune_scene(s, trials=11, budget=short)
+    assert [len(t.rules[0].trials_lr) for t in tunings] == [11, 11]

@@ -14,7 +14,7 @@ import numpy as np
 
 from optimizers.budget import Budget
 from optimizers.phase import PhaseMap, phase_diagram
-from optimizers.tuning import Tuning, tune
+from optimizers.tuning import MAX_STARTS, Tuning, check_budget, tune
 from viz.scene.model import Scene
 
 
@@ -70,15 +70,6 @@ def tune_scene(
         also_range=also_range,
         tol=tol,
     )
-    if budget is not None:  # the whole request's work, before the first run
-        per = starts * starts * (replicas if any(n for _, n, _ in per_run) else 1)
-        if isinstance(trials, int) and isinstance(starts, int) and 1 <= starts <= 5:
-            budget.check(
-                len(per_run) * (trials + 1) * per * scene.steps,
-                f"tuning ({len(per_run)} runs × {trials:,} trials × {per} starts × "
-                f"{scene.steps:,} steps)",
-                "use fewer trials, starts or steps",
-            )
 
     def has(i: int) -> bool:
         return also is not None and any(h.name == also for h in per_run[i][0][0].hyper)
@@ -86,6 +77,15 @@ def tune_scene(
     if also is not None and also != "lr" and not any(has(i) for i in range(len(per_run))):
         names = sorted({p[0][0].name for p in per_run})
         raise ValueError(f"no optimizer of the scene ({', '.join(names)}) has {also!r}")
+    if budget is not None and isinstance(trials, int) and starts in range(1, MAX_STARTS + 1):
+        # the whole request's work, before the first run (tune() then checks each group)
+        parts = []
+        for i, ((info, hyper), noise, _) in enumerate(per_run):
+            keys = ("lr", also) if has(i) and also != "lr" else ("lr",)
+            parts.append(
+                (info, starts * starts * (replicas if noise else 1), info.batches(hyper, keys))
+            )
+        check_budget(budget, parts, trials, scene.steps, "runs")
     groups: dict[tuple[float, int], list[int]] = {}
     for i, (_, noise, seed) in enumerate(per_run):
         groups.setdefault((noise, seed), []).append(i)
