@@ -42,15 +42,20 @@ LUCKY = {
 }
 
 
-def dense_search(surface, rule: str, shift: float = 0.0) -> dict[str, np.ndarray]:
-    """Every objective at DENSE log-spaced rates over the rule's lr range, from the same
-    starts (moved by ``shift`` × the window), computed here from the recorded losses."""
+def dense_search(
+    surface, rule: str, shift: float = 0.0, midpoints: bool = False
+) -> dict[str, np.ndarray]:
+    """Every objective at DENSE log-spaced rates over the rule's lr range (or at the
+    DENSE − 1 midpoints between them), from the same starts (moved by ``shift`` × the
+    window), computed here from the recorded losses."""
     spec = OPTIMIZERS[rule].spec("lr")
     lrs = np.geomspace(spec.low, spec.high, DENSE)
+    if midpoints:
+        lrs = np.sqrt(lrs[:-1] * lrs[1:])
     window = np.array([np.ptp(surface.x_range), np.ptp(surface.y_range)])
     starts = start_grid(surface, np.array(surface.start) + shift * window, K)
     opt = batched_optimizer(rule, None, {"lr": np.repeat(lrs, len(starts))})
-    traj = run(opt, surface, np.tile(starts, (DENSE, 1)), STEPS)
+    traj = run(opt, surface, np.tile(starts, (len(lrs), 1)), STEPS)
     d = traj.losses - f_star(surface)  # (steps + 1, rows); NaN after a divergence
     above = ~(d <= TOL)
     last_above = np.where(above.any(axis=0), STEPS - np.argmax(above[::-1], axis=0), -1)
@@ -62,7 +67,7 @@ def dense_search(surface, rule: str, shift: float = 0.0) -> dict[str, np.ndarray
         }
     diverged = traj.diverged_at >= 0
     return {
-        k: np.where(diverged, np.inf, v).reshape(DENSE, len(starts)).mean(axis=1)
+        k: np.where(diverged, np.inf, v).reshape(len(lrs), len(starts)).mean(axis=1)
         for k, v in per_row.items()
     }
 
@@ -118,6 +123,24 @@ def test_tuning_is_within_5_percent_of_the_raw_dense_best_and_beats_the_defaults
         assert r.objective < r.default_objective or r.objective == r.default_objective == best
         assert len(r.trials_lr) <= 64
         assert len(np.unique(r.trials_lr)) == len(r.trials_lr)  # no rate tried twice
+
+
+def test_the_dense_search_on_its_own_midpoints_misses_its_best_by_over_5_percent_too(dense):
+    """How much of the 5 % is where the grid falls: the same brute force at the 999
+    midpoints of its 1,000 rates misses their best by more than 5 % in more of the 108
+    cases than the 64 trials do (the LUCKY ones), 3 of those among them, and in cases the
+    64 trials meet (asserted above: the tuner splits its best cells finer than the grid)."""
+    missed = []
+    for surface in SURFACES:
+        for rule in RULES:
+            mid = dense_search(get_surface(surface), rule, midpoints=True)
+            for objective in ("final", "steps", "area"):
+                best = dense(surface, rule)[objective].min()
+                if not within_5_percent(mid[objective].min(), best):
+                    missed.append((surface, rule, objective))
+    lucky = [c for c in missed if c in LUCKY]
+    assert len(missed) > len(LUCKY) and len(lucky) >= 3, missed
+    assert len(missed) - len(lucky) >= 5, missed
 
 
 @pytest.mark.parametrize("surface", ["rosenbrock", "ravine", "quadratic", "booth"])
