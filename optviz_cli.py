@@ -15,8 +15,8 @@
                      [--plane pca|random] [--format json|gif --out x.gif]
     optviz presets [-v]
     optviz tune --preset radford-beale --objective area --budget 64 [--starts 3] --format json
-    optviz phase --surface ravine --optimizer momentum --x lr:1e-4:1:log --y momentum:0:0.99 \
-                 --out map.png
+    optviz phase --surface ravine --optimizer momentum --x lr:1e-4:1:log
+                 --y momentum:0:0.99 --out map.png
     optviz optimizers [--all]      (torch:Adam, pytorch_optimizer:Lamb, optax:adamw, ...)
 
 A scene comes from ``--preset``, from ``--link`` (the app's share link: the whole scene
@@ -161,14 +161,18 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     serve = sub.add_parser("serve", help="open the app in the browser (Dash)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8050)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    serve.add_argument("--port", type=_port, default=8050, help="default 8050")
     serve.add_argument("--debug", action="store_true", help="Dash debug mode (reloader, errors)")
     serve.set_defaults(command=cmd_serve)
 
     traj = sub.add_parser("trajectory", help="print every optimizer's path as JSON or CSV")
     _add_scene_arguments(traj)
-    traj.add_argument("--format", choices=("json", "csv"), default="json")
+    traj.add_argument("--format", choices=("json", "csv"), default="json", help="default json")
     traj.set_defaults(command=cmd_trajectory)
 
     formats = ", ".join(EXPORT_FORMATS)

@@ -97,11 +97,20 @@ def add_commands(sub, add_scene_arguments, prepare) -> None:
         help="k: tune over a k×k grid of starts around the start",
     )
     tune.add_argument("--also", metavar="NAME", help="a second hyperparameter to tune")
-    tune.add_argument("--also-range", type=_range, metavar="LO,HI")
+    tune.add_argument(
+        "--also-range", type=_range, metavar="LO,HI", help="range of --also; default: each rule's"
+    )
     tune.add_argument("--lr-range", type=_range, metavar="LO,HI", help="default: each rule's")
-    tune.add_argument("--tol", type=_positive, default=1e-6, help="f − f* of 'steps'")
+    tune.add_argument(
+        "--tol", type=_positive, default=1e-6, help="the f − f* that 'steps' waits for"
+    )
     tune.add_argument("--base", default=DEFAULT_BASE, help="the app's address, for the link")
-    tune.add_argument("--format", choices=("json", "text", "set"), default="json")
+    tune.add_argument(
+        "--format",
+        choices=("json", "text", "set"),
+        default="json",
+        help="json: the table, --set lines and link; text: a table; set: the --set lines",
+    )
     tune.set_defaults(command=lambda args: cmd_tune(args, prepare))
 
     phase = sub.add_parser(
@@ -114,12 +123,31 @@ def add_commands(sub, add_scene_arguments, prepare) -> None:
         ),
     )
     add_scene_arguments(phase)
-    phase.add_argument("--x", required=True, metavar="NAME:LOW:HIGH[:log]")
-    phase.add_argument("--y", required=True, metavar="NAME:LOW:HIGH[:log]")
-    phase.add_argument("--cells", type=_whole("--cells", 2, MAX_CELLS), default=100)
+    phase.add_argument(
+        "--x",
+        required=True,
+        metavar="NAME:LOW:HIGH[:log]",
+        help="the hyperparameter across and its range, :log for a log axis: lr:1e-4:1:log",
+    )
+    phase.add_argument(
+        "--y", required=True, metavar="NAME:LOW:HIGH[:log]", help="the one up: momentum:0:0.99"
+    )
+    phase.add_argument(
+        "--cells",
+        type=_whole("--cells", 2, MAX_CELLS),
+        default=100,
+        help=f"cells per side, 2 to {MAX_CELLS} (default 100)",
+    )
     phase.add_argument("--objective", choices=OBJECTIVES, default="final", help=OBJECTIVE_HELP)
-    phase.add_argument("--starts", type=_whole("--starts", 1, MAX_STARTS), default=1)
-    phase.add_argument("--tol", type=_positive, default=1e-6)
+    phase.add_argument(
+        "--starts",
+        type=_whole("--starts", 1, MAX_STARTS),
+        default=1,
+        help="k: each cell is the mean over a k×k grid of starts around the start",
+    )
+    phase.add_argument(
+        "--tol", type=_positive, default=1e-6, help="the f − f* that 'steps' waits for"
+    )
     phase.add_argument(
         "--run", default="0", help="which optimizer of the scene: its index or its rule"
     )

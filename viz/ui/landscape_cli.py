@@ -59,18 +59,31 @@ def add_command(sub) -> None:
     p.add_argument("--widths", help="layer widths, e.g. 2,16,16,1 (2 inputs, 1 output)")
     p.add_argument("--activation", choices=ACTIVATIONS, help=f"default {d.activation}")
     p.add_argument("--optimizer", action="append", metavar="NAME", help="repeat for several")
-    p.add_argument("--set", action="append", default=[], metavar="[RULE.]NAME=VALUE")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="[RULE.]NAME=VALUE",
+        help="a hyperparameter of every rule with it, or of one rule; repeat for several",
+    )
     p.add_argument("--steps", type=int, help=f"default {d.steps}")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default: full batch)")
     p.add_argument("--seed", type=int, help="data, initialisation, mini-batches, directions")
     p.add_argument("--plane", choices=PLANES, help=f"default {d.plane}")
     p.add_argument("--ref", help="the optimizer whose final network is θ_ref (default: first)")
     p.add_argument("--grid", type=int, help=f"grid points per side (default {d.grid})")
-    p.add_argument("--format", choices=("json", "gif"), default="json")
+    p.add_argument(
+        "--format",
+        choices=("json", "gif"),
+        default="json",
+        help="json: the plane, the grid and each path; gif: the animation (default json)",
+    )
     p.add_argument("--out", metavar="FILE", help="where to write (gif: required)")
-    p.add_argument("--view", choices=("contour", "3d", "both"), default="both")
+    p.add_argument(
+        "--view", choices=("contour", "3d", "both"), default="both", help="GIF views (default both)"
+    )
     p.add_argument("--frames", type=int, help="GIF frames (default: up to 200)")
-    p.add_argument("--fps", type=int)
+    p.add_argument("--fps", type=int, help="GIF frames per second (default: the scene's)")
     p.set_defaults(command=cmd_landscape)
 
 
