@@ -392,3 +392,15 @@ def test_presets_lists_every_preset(capsys):
     assert names == list(PRESETS)
     status, out, _ = cli(capsys, "presets", "-v")
     assert get_preset("radford-saddle").description in out
+
+
+def test_every_option_of_every_command_says_what_it_is():
+    parser = optviz_cli._build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, optviz_cli.argparse._SubParsersAction))
+    silent = [
+        f"{name} {action.option_strings[0]}"
+        for name, command in sub.choices.items()
+        for action in command._actions
+        if action.option_strings and not (action.help or "").strip()
+    ]
+    assert len(sub.choices) >= 8 and not silent, silent
