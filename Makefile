@@ -38,7 +38,7 @@ redis:
 # The fast suite first (~3 min): a broken build fails before the browser tests (~9 min)
 # start. Each suite runs in two pytest-xdist workers, one per core (a browser test spends
 # much of its time waiting on Chromium; each worker has its own Chromium and app server).
-# The compiled loops' cache is built first (~40 s once on a new machine, ~1 s after): no test
+# The compiled loops' cache is built first (~2 min once on a new machine, ~1 s after): no test
 # process then compiles them in a background thread while it times a request.
 test: $(STAMP) browser redis
 	$(PY) -c "from optimizers import compiled; compiled.warm(block=True)"

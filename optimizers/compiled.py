@@ -11,7 +11,7 @@ in a background thread, taking the pure path meanwhile (the results are the same
 app calls :func:`warm` at start-up so that its first request finds every loop ready.
 Compiled loops are kept on disk in a private directory (:func:`cache_dir`): a new
 process loads all 81 in about a second; only a new machine (or new code) compiles them,
-once (~95 s of CPU).
+once (95–120 s of CPU).
 """
 
 from __future__ import annotations
