@@ -99,7 +99,7 @@ LIMITS: dict[str, Limit] = {
     # a share link opened: the scene it holds, run once
     "link": Limit(max_work=200_000, seconds=30.0),
     # tuning a race: 6 rules × 65 trials × 9 starts × 500 steps is 1.8 M (0.3 s); a
-    # library rule's 65 trials × 200 steps count 26 M (~3 s)
+    # torch rule's 65 trials × 200 steps count 26 M (~3 s)
     "tune": Limit(max_work=40_000_000, seconds=30.0),
     # a phase diagram: 200 × 200 cells × 500 steps is 20 M (~1 s), 2,000 steps 80 M
     "phase": Limit(max_work=80_000_000, seconds=30.0),

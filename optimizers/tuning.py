@@ -437,8 +437,8 @@ def tune(
     ``starts``: k of the k×k grid of starts, ``spread`` × the window apart;
     ``replicas``: rows per start with their own gradient noise (``noise`` > 0), all
     drawn from ``seed``. Bad input raises ``ValueError`` before anything runs;
-    ``budget`` is checked against rules × (trials + 1) × starts × replicas × steps (see
-    ``budget.work``) and its deadline is ticked inside every run.
+    ``budget`` is checked against the most work the searches can take
+    (:func:`tuning_work`) and its deadline is ticked inside every run.
     """
     surface = as_surface(surface)
     if objective not in OBJECTIVES:
@@ -478,9 +478,16 @@ def tune(
     window = np.array([np.ptp(surface.x_range), np.ptp(surface.y_range)])
     moved = np.concatenate([grid + MOVE * window, grid - MOVE * window])
     per = len(grid) * replicas
+    if any(o for *_, o in chosen) and trials < 4:
+        raise ValueError(
+            f"tuning a second hyperparameter needs a budget of at least 4 trials per rule "
+            f"(2 values of each), got {trials}"
+        )
     if budget is not None:
-        keys = [("lr", o[0]) if o else ("lr",) for _, _, _, o in chosen]
-        parts = [(c[0], per, c[0].batches(c[1], k)) for c, k in zip(chosen, keys, strict=True)]
+        parts = [
+            (info, per, info.batches(d, ("lr", o[0]) if o else ("lr",)), o is not None)
+            for info, d, _, o in chosen
+        ]
         check_budget(budget, parts, trials, steps, "rules")
     fstar = f_star(surface)
     common = dict(
@@ -493,12 +500,13 @@ def tune(
         budget=budget,
     )
     results = []
-    for info, default, lrs, other in chosen:
+    for i, (info, default, lrs, other) in enumerate(chosen):
         results.append(
             _tune_rule(info, default, lrs, other, surface, (grid, moved), steps, trials, common)
         )
         if budget is not None:  # a range with no gap left ends under its budget
-            budget.unplan(work(trials - len(results[-1].trials_lr), per, steps, info.step_cost))
+            left = trials - len(results[-1].trials_lr)
+            budget.unplan(work(left, per, steps, 0 if parts[i][2] else info.step_cost))
     return Tuning(
         surface=getattr(surface, "name", ""),
         start=(float(point[0]), float(point[1])),
@@ -515,24 +523,53 @@ def tune(
     )
 
 
+def first_grid(trials: int, two: bool) -> tuple[int, int]:
+    """(lr values, values of the second hyperparameter) of a search's first grid: about
+    half the budget, the same grid for any budget of PREFIX trials or more."""
+    first = min(trials, PREFIX)
+    n_other = max(2, math.isqrt(first // 2) // 2 + 1) if two else 1
+    return max(2, math.ceil(first / 2) // n_other), n_other
+
+
+def tuning_work(info: RuleInfo, rows: int, batched: bool, two: bool, trials: int, steps: int):
+    """The most point-steps a rule's search can take (``budget.work``): its trials and the
+    default race, ``rows`` starts each, then the tuned values from the moved starts. Sets
+    of values that share a batch pay ``step_cost`` once per batch: the first grid with the
+    default race is one, and a later round runs only with a new trial, so at most
+    1 + trials − (first grid) of them; otherwise once per set."""
+    n1, n_other = first_grid(trials, two)
+    batches = 1 + max(0, trials - n1 * n_other) if batched else trials + 1
+    return (
+        (trials + 1) * rows * steps
+        + batches * info.step_cost * steps
+        + work(1, 2 * rows, steps, info.step_cost)
+    )
+
+
 def check_budget(
-    budget: Budget, parts: Sequence[tuple[RuleInfo, int, bool]], trials: int, steps: int, noun: str
+    budget: Budget,
+    parts: Sequence[tuple[RuleInfo, int, bool, bool]],
+    trials: int,
+    steps: int,
+    noun: str,
 ) -> None:
     """Check a tuning of ``trials`` per rule against ``budget`` before anything runs.
 
     ``parts``: per rule, (its info, the rows a trial runs: starts × replicas, whether its
-    trials share one batch). A library rule's batches cost ``step_cost`` a step more, up to
-    one batch per trial (each round of its search, or each set of values on its own). The
-    default race and the moved starts count too; the message names the most trials that
-    fit."""
-    per_trial = sum(work(1, rows, steps, info.step_cost) for info, rows, _ in parts)
-    moved = sum(work(1, 2 * rows, steps, info.step_cost) for info, rows, _ in parts)
-    most = (budget.max_work - moved) // per_trial - 1
-    rounds = [info for info, _, batched in parts if batched]
-    alone = [info for info, _, batched in parts if not batched]
-    rows = max(r for _, r, _ in parts)
+    trials share batches, whether it tunes a second hyperparameter); see
+    :func:`tuning_work`. The message names the most trials that fit."""
+
+    def total(t: int) -> int:
+        return sum(tuning_work(*part, t, steps) for part in parts)
+
+    most = 1  # every budget up to ``most`` fits (in 2-D the bound is not monotone)
+    while most < MAX_TRIALS and total(most + 1) <= budget.max_work:
+        most += 1
+    rounds = [info for info, _, batched, _ in parts if batched]
+    alone = [info for info, _, batched, _ in parts if not batched]
+    rows = max(part[1] for part in parts)
     budget.check(
-        (trials + 1) * per_trial + moved,
+        total(trials),
         f"tuning ({len(parts)} {noun} × {trials:,} trials × {rows} starts × {steps:,} steps"
         f"{one_at_a_time(alone)}{one_at_a_time(rounds, 'round of its search')})",
         "use fewer trials, starts or steps"
@@ -676,9 +713,7 @@ def _tune_rule(info, default, lrs, other, surface, starts, steps, trials, common
     grid, moved = starts  # the starts tuned on, and the same moved by ±MOVE × the window
     fixed = {k: v for k, v in default.items() if k != "lr"}
     key = other[0] if other else None
-    first = min(trials, PREFIX)  # the first stage's grid: the same for any bigger budget
-    n_other = max(2, math.isqrt(first // 2) // 2 + 1) if other else 1
-    n1 = max(2, math.ceil(first / 2) // n_other)
+    n1, n_other = first_grid(trials, other is not None)
     o_range = other[1] if other else (0.0, 0.0)
     u_range = (math.log(lrs[0]), math.log(lrs[1]))
     # Every trial: lr, u = log lr, o = the other value, and (hu, ho) the half-widths of

@@ -135,6 +135,22 @@ def test_a_rule_that_is_not_elementwise_runs_a_batch_of_one_as_its_point():
     assert np.array_equal(batch.points[:, 0], one.points)
 
 
+def test_a_library_rule_whose_trials_share_batches_pays_its_step_cost_once_per_round():
+    """optax's values are columns of one batch: its search pays step_cost for the first
+    grid with the default race (one batch), each later round (at most one per trial past
+    the first grid's 4) and the moved starts, not once per trial as a torch rule does."""
+    pytest.importorskip("optax")
+    s = get_surface("ravine")
+    assert as_rule("optax:sgd").batches({}, ("lr",))
+    cost = as_rule("optax:sgd").step_cost
+    trials = work(8 + 1, 1, 20) + (1 + 8 - 4) * cost * 20  # 1 start, 20 steps
+    cap = trials + work(1, 2, 20, cost)  # and the moved starts
+    assert cap < work(8 + 1, 1, 20, cost) + work(1, 2, 20, cost)  # a torch rule's count
+    tune(["optax:sgd"], s, s.start, 20, trials=8, budget=Budget(cap, 60.0))
+    with pytest.raises(BudgetError, match=r"each round of its search on its own.*at most 7 "):
+        tune(["optax:sgd"], s, s.start, 20, trials=8, budget=Budget(cap - 1, 60.0))
+
+
 def test_the_budget_counts_a_library_rules_steps_at_their_cost():
     pytest.importorskip("torch")
     assert work(10, 9, 100) == 10 * 9 * 100

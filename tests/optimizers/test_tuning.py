@@ -336,12 +336,40 @@ def test_f_star_with_and_without_minima():
         (dict(lr_range=(0.0, 0.1)), "must be > 0"),
         (dict(rules=[("sgd", {"lr": -1})]), "sgd.lr must be > 0"),
         (dict(tol=0), "tol must be a finite number > 0"),
+        (dict(rules=["adam"], also="beta2", trials=3), "at least 4 trials per rule"),
     ],
 )
 def test_bad_input_is_a_clear_value_error(kwargs, message):
     args = {"rules": ["sgd", "adam"], **kwargs}
     with pytest.raises(ValueError, match=message):
         tune(args.pop("rules"), "rosenbrock", (-1.5, 2.0), 100, **args)
+
+
+SIZES = [(n, None) for n in (2, 5, 16, 63, 64, 100, 256)] + [
+    (n, "momentum") for n in (4, 5, 16, 63, 64, 100, 256)
+]
+
+
+@pytest.mark.parametrize(("trials", "also"), SIZES)
+@pytest.mark.parametrize("surface", ["rosenbrock", "himmelblau"])
+def test_a_search_runs_no_more_batches_than_its_budget_counts(surface, trials, also, monkeypatch):
+    """A library rule's batch costs step_cost a step, and the budget counts one batch for
+    the first grid with the default race, one per later round (each has a new trial) and
+    one for the moved starts: 2 + trials − (first grid)."""
+    calls = []
+    real = tuning.score_batch
+
+    def counted(*args, **kwargs):
+        calls.append(len(next(iter(args[2].values()))))  # the sets of values in the batch
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tuning, "score_batch", counted)
+    s = get_surface(surface)
+    t = tune(["momentum"], s, s.start, 60, trials=trials, also=also, starts=1).rules[0]
+    n1, n_other = tuning.first_grid(trials, also is not None)
+    assert calls[0] == n1 * n_other + 1 and calls[-1] == 1  # first grid + default; moved
+    assert len(calls) <= 2 + trials - n1 * n_other
+    assert sum(calls) - 2 == len(t.trials_lr) <= trials
 
 
 def test_budget_work_cap_before_and_deadline_inside():

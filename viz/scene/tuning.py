@@ -14,7 +14,7 @@ import numpy as np
 
 from optimizers.budget import Budget
 from optimizers.phase import PhaseMap, phase_diagram
-from optimizers.tuning import MAX_STARTS, Tuning, check_budget, tune
+from optimizers.tuning import MAX_STARTS, MAX_TRIALS, Tuning, check_budget, tune
 from viz.scene.model import Scene
 
 
@@ -77,14 +77,15 @@ def tune_scene(
     if also is not None and also != "lr" and not any(has(i) for i in range(len(per_run))):
         names = sorted({p[0][0].name for p in per_run})
         raise ValueError(f"no optimizer of the scene ({', '.join(names)}) has {also!r}")
-    if budget is not None and isinstance(trials, int) and starts in range(1, MAX_STARTS + 1):
+    valid = isinstance(trials, int) and trials in range(2, MAX_TRIALS + 1)
+    valid = valid and isinstance(starts, int) and starts in range(1, MAX_STARTS + 1)
+    if budget is not None and valid:  # else tune() says what is wrong
         # the whole request's work, before the first run (tune() then checks each group)
         parts = []
         for i, ((info, hyper), noise, _) in enumerate(per_run):
-            keys = ("lr", also) if has(i) and also != "lr" else ("lr",)
-            parts.append(
-                (info, starts * starts * (replicas if noise else 1), info.batches(hyper, keys))
-            )
+            two = has(i) and also != "lr"
+            rows = starts * starts * (replicas if noise else 1)
+            parts.append((info, rows, info.batches(hyper, ("lr", also) if two else ("lr",)), two))
         check_budget(budget, parts, trials, scene.steps, "runs")
     groups: dict[tuple[float, int], list[int]] = {}
     for i, (_, noise, seed) in enumerate(per_run):
