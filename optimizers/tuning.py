@@ -484,10 +484,7 @@ def tune(
             f"(2 values of each), got {trials}"
         )
     if budget is not None:
-        parts = [
-            (info, per, info.batches(d, ("lr", o[0]) if o else ("lr",)), o is not None)
-            for info, d, _, o in chosen
-        ]
+        parts = [budget_part(info, d, per, o[0] if o else None) for info, d, _, o in chosen]
         check_budget(budget, parts, trials, steps, "rules")
     fstar = f_star(surface)
     common = dict(
@@ -546,6 +543,14 @@ def tuning_work(info: RuleInfo, rows: int, batched: bool, two: bool, trials: int
     )
 
 
+def budget_part(info: RuleInfo, hyper: dict, rows: int, also: str | None) -> tuple:
+    """One rule's entry of :func:`check_budget`: its info, its ``rows`` per trial, whether
+    its trials (over lr and ``also``, the second hyperparameter it tunes) share batches,
+    and whether it tunes one."""
+    keys = ("lr", also) if also else ("lr",)
+    return info, rows, info.batches(hyper, keys), also is not None
+
+
 def check_budget(
     budget: Budget,
     parts: Sequence[tuple[RuleInfo, int, bool, bool]],
@@ -555,9 +560,8 @@ def check_budget(
 ) -> None:
     """Check a tuning of ``trials`` per rule against ``budget`` before anything runs.
 
-    ``parts``: per rule, (its info, the rows a trial runs: starts × replicas, whether its
-    trials share batches, whether it tunes a second hyperparameter); see
-    :func:`tuning_work`. The message names the most trials that fit."""
+    ``parts``: per rule, :func:`budget_part` (the rows a trial runs: starts × replicas);
+    see :func:`tuning_work`. The message names the most trials that fit."""
 
     def total(t: int) -> int:
         return sum(tuning_work(*part, t, steps) for part in parts)

@@ -14,7 +14,14 @@ import numpy as np
 
 from optimizers.budget import Budget
 from optimizers.phase import PhaseMap, phase_diagram
-from optimizers.tuning import MAX_STARTS, MAX_TRIALS, Tuning, check_budget, tune
+from optimizers.tuning import (
+    MAX_STARTS,
+    MAX_TRIALS,
+    Tuning,
+    budget_part,
+    check_budget,
+    tune,
+)
 from viz.scene.model import Scene
 
 
@@ -81,11 +88,15 @@ def tune_scene(
     valid = valid and isinstance(starts, int) and starts in range(1, MAX_STARTS + 1)
     if budget is not None and valid:  # else tune() says what is wrong
         # the whole request's work, before the first run (tune() then checks each group)
-        parts = []
-        for i, ((info, hyper), noise, _) in enumerate(per_run):
-            two = has(i) and also != "lr"
-            rows = starts * starts * (replicas if noise else 1)
-            parts.append((info, rows, info.batches(hyper, ("lr", also) if two else ("lr",)), two))
+        parts = [
+            budget_part(
+                info,
+                hyper,
+                starts * starts * (replicas if noise else 1),
+                also if has(i) and also != "lr" else None,
+            )
+            for i, ((info, hyper), noise, _) in enumerate(per_run)
+        ]
         check_budget(budget, parts, trials, scene.steps, "runs")
     groups: dict[tuple[float, int], list[int]] = {}
     for i, (_, noise, seed) in enumerate(per_run):
