@@ -160,6 +160,10 @@ class RuleInfo:
     # What one step of such a rule's batch costs beyond its rows, in point-steps of a
     # batched built-in rule (~90 ns each): the budget counts it (``budget.work``).
     step_cost: int = 0
+    # What each row of a batch costs a step beyond its point-step when the rule steps every
+    # row on its own (pytorch-optimizer's: one library optimizer per start, whose norms
+    # span its whole parameter); the budget counts it too.
+    row_cost: int = 0
     # Such a rule may still run columns as ONE batch: ``columns(values, cols)`` is its
     # Optimizer for a batch whose row k takes row k of each column (name -> (B,) floats)
     # over ``values``, or None where it cannot for these names (then one per set).
@@ -174,6 +178,10 @@ class RuleInfo:
 
     def defaults(self) -> dict:
         return {h.name: h.default for h in self.hyper}
+
+    def step_work(self, rows: int) -> int:
+        """Point-steps one step of a batch of ``rows`` rows costs (``budget.work``)."""
+        return rows * (1 + self.row_cost) + self.step_cost
 
     def batches(self, fixed: dict | None, names) -> bool:
         """Whether columns of ``names`` (over ``fixed``) run as one batch: a built-in rule's

@@ -66,25 +66,54 @@ class Limit:
 # the network surface. The audit's requests do not: a 480-rule sweep is over the cap, a
 # Newton map on a nested user function (minutes) stops at the deadline. Every deadline
 # stays under the server's 60 s worker timeout.
-def work(runs: int, rows: int, steps: int, step_cost: int = 0) -> int:
+def work(runs: int, rows: int, steps: int, step_cost: int = 0, row_cost: int = 0) -> int:
     """Point-steps of ``runs`` sets of hyperparameters × ``rows`` starts × ``steps``, a
-    step of each set's batch costing ``step_cost`` more (``RuleInfo.step_cost``: 0 for a
-    built-in rule, whose sets share one batch)."""
-    return runs * (rows + step_cost) * steps
+    step of each set's batch costing ``step_cost`` more and each row's ``row_cost`` more
+    (``RuleInfo.step_work``: both 0 for a built-in rule, whose sets share one batch)."""
+    return runs * (rows * (1 + row_cost) + step_cost) * steps
 
 
 def one_at_a_time(infos, each: str | None = "set of values") -> str:
     """For a request's message: which of its rules (``RuleInfo``) run each set of values
     (or ``each`` other part) on its own (library rules, ``step_cost``), so that a size
-    fine for the others is not; ``each=None``: rules whose one batch costs more a step."""
+    fine for the others is not; ``each=None``: rules whose one batch costs more a step.
+    Rules that step each start on its own (``row_cost``) are named as such."""
+    said = []
     slow = [i for i in infos if i.step_cost]
-    if not slow:
-        return ""
-    names = ", ".join(dict.fromkeys(i.name for i in slow))
-    cost = slow[0].step_cost
-    if each is None:
-        return f"; a step of {names} counts {cost:,} more than its rows"
-    return f"; {names} runs each {each} on its own: each of its steps counts {cost:,} more"
+    if slow:
+        names = ", ".join(dict.fromkeys(i.name for i in slow))
+        cost = slow[0].step_cost
+        if each is None:
+            said.append(f"; a step of {names} counts {cost:,} more than its rows")
+        else:
+            said.append(
+                f"; {names} runs each {each} on its own: each of its steps counts {cost:,} more"
+            )
+    alone = [i for i in infos if i.row_cost]
+    if alone:
+        names = ", ".join(dict.fromkeys(i.name for i in alone))
+        cost = alone[0].row_cost
+        said.append(f"; {names} steps each start on its own: a start's step counts {cost:,} more")
+    return "".join(said)
+
+
+def charged(budget: Budget | None, step_work: int, rows: int):
+    """What a run of ``rows`` rows ticks: ``budget``, or a view of it whose ticks count
+    ``step_work`` (``RuleInfo.step_work(rows)``) a step of the batch instead of ``rows``,
+    so the deadline and the progress see a library rule's cost as the check did."""
+    if budget is None or step_work == rows:
+        return budget
+    return _Charged(budget, step_work / rows)
+
+
+class _Charged:
+    """A budget's ticks, each point-step counting ``factor`` of them (see :func:`charged`)."""
+
+    def __init__(self, budget: Budget, factor: float):
+        self.budget, self.factor = budget, factor
+
+    def tick(self, work: int = 0) -> None:
+        self.budget.tick(round(work * self.factor))
 
 
 LIMITS: dict[str, Limit] = {

@@ -19,13 +19,14 @@ most ``tol`` away from every listed minimum (``STATIONARY``: local minima are no
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from optimizers.base import RuleInfo, as_rule
-from optimizers.budget import Budget, one_at_a_time, work
+from optimizers.budget import Budget, charged, one_at_a_time, work
 from optimizers.checks import as_surface, interval, positive, whole
 from optimizers.run import Noisy, check_run_args, run
 from optimizers.schedules import Schedule
@@ -294,10 +295,13 @@ def convergence_map(
     info = as_rule(rule)
     opt = info.build(**dict(hyper or {}))
     if budget is not None:
+        # the largest grid that fits: rows × (1 + row_cost) + step_cost per step
+        side = math.isqrt(max(0, budget.max_work // steps - info.step_cost) // (1 + info.row_cost))
         budget.check(
-            n * n * steps,
-            f"the map ({n}×{n} starts × {steps:,} steps)",
-            "use a smaller grid or fewer steps",
+            work(1, n * n, steps, info.step_cost, info.row_cost),
+            f"the map ({n}×{n} starts × {steps:,} steps{one_at_a_time([info], None)})",
+            "use a smaller grid or fewer steps"
+            + (f" (at most {side}×{side} starts at these steps)" if side >= 2 else ""),
         )
     xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
     starts = np.empty((n * n, 2))
@@ -313,7 +317,7 @@ def convergence_map(
             seed=int(seed),
             record="last",
             monitor=scan,
-            budget=budget,
+            budget=charged(budget, info.step_work(n * n), n * n),
         )
     final, final_loss, diverged_at = scan.finish()
     outcome, since = scan.result(final, scan.t, diverged_at)
@@ -394,8 +398,8 @@ def lr_sweep(
         together = [c[0] for c, b in zip(choices, one, strict=True) if b]
         alone = [c[0] for c, b in zip(choices, one, strict=True) if not b]
         budget.check(
-            sum(work(1, len(lrs), steps, i.step_cost) for i in together)
-            + sum(work(len(lrs), 1, steps, i.step_cost) for i in alone),
+            sum(work(1, len(lrs), steps, i.step_cost, i.row_cost) for i in together)
+            + sum(work(len(lrs), 1, steps, i.step_cost, i.row_cost) for i in alone),
             f"the sweep ({len(rules):,} rules × {len(lrs):,} rates × {steps:,} steps"
             f"{one_at_a_time(alone)}{one_at_a_time(together, None)})",
             "use fewer rates, steps or optimizers",
@@ -411,22 +415,23 @@ def lr_sweep(
             else:
                 alphas = rates if schedule is None else [_one(schedule, r) for r in rates]
                 opts = [info.build(lr=a, **hyper) for a in alphas]
-            jobs.append((info.name, hyper, opts, info.step_cost))
+            jobs.append((info, hyper, opts))
             continue
         if schedule is None:
             column = np.array(rates)[:, None]
             alpha = lambda t, a=column: a  # noqa: E731 - a constant "schedule" of B rates
         else:
             alpha = _batched(schedule, rates)
-        jobs.append((info.name, hyper, [info.build(lr=alpha, **hyper)], 0))
+        jobs.append((info, hyper, [info.build(lr=alpha, **hyper)]))
     curves = []
-    for name, hyper, opts, cost in jobs:  # cost: of a step of a batch (budget.work)
+    for info, hyper, opts in jobs:
         rows = len(lrs) // len(opts)  # all the rates in one batch, or one each
-        ends = [_settled(opt, surface, point, rows, steps, tol, budget, cost) for opt in opts]
+        costed = charged(budget, info.step_work(rows), rows)
+        ends = [_settled(opt, surface, point, rows, steps, tol, costed) for opt in opts]
         final, since, at = (np.concatenate(parts) for parts in zip(*ends, strict=True))
         curves.append(
             SweepCurve(
-                rule=name,
+                rule=info.name,
                 hyper=hyper,
                 lrs=lrs.copy(),
                 final_loss=final,
@@ -438,14 +443,12 @@ def lr_sweep(
     return curves
 
 
-def _settled(opt, surface, point, rows: int, steps: int, tol: float, budget, cost: int = 0):
-    """(final loss, steps to converge, step of divergence) of ``rows`` copies of ``point``;
-    a step of the batch costs ``cost`` point-steps more (``RuleInfo.step_cost``)."""
+def _settled(opt, surface, point, rows: int, steps: int, tol: float, budget):
+    """(final loss, steps to converge, step of divergence) of ``rows`` copies of ``point``
+    (``budget``: what the run ticks, :func:`optimizers.budget.charged`)."""
     settle = _Settle(surface, tol, (rows,))
     starts = np.broadcast_to(point, (rows, 2))
     traj = run(opt, surface, starts, steps, record="last", monitor=settle, budget=budget)
-    if budget is not None and cost:
-        budget.tick(cost * steps)
     _, since = settle.result(traj.points[-1], steps, traj.diverged_at)
     return traj.losses[-1], since, traj.diverged_at
 

@@ -376,12 +376,14 @@ def phase_diagram(
     grid = start_grid(surface, point, starts, spread)
     per = len(grid)
     if budget is not None:
+        costs = rule.step_cost, rule.row_cost
         if rule.batches(fixed, (x.name, y.name)):  # one batch of every cell
-            side = math.isqrt(max(0, budget.max_work // steps - rule.step_cost) // per)
-            asked, why = work(1, nx * ny * per, steps, rule.step_cost), one_at_a_time([rule], None)
+            cells = max(0, budget.max_work // steps - rule.step_cost) // (per * (1 + rule.row_cost))
+            asked, why = work(1, nx * ny * per, steps, *costs), one_at_a_time([rule], None)
         else:  # one batch per cell
-            side = math.isqrt(budget.max_work // ((per + rule.step_cost) * steps))
-            asked, why = work(nx * ny, per, steps, rule.step_cost), one_at_a_time([rule])
+            cells = budget.max_work // (rule.step_work(per) * steps)
+            asked, why = work(nx * ny, per, steps, *costs), one_at_a_time([rule])
+        side = math.isqrt(cells)
         budget.check(
             asked,
             f"the phase diagram ({nx}×{ny} cells × {per} starts × {steps:,} steps{why})",

@@ -64,7 +64,7 @@ import numpy as np
 
 from optimizers import compiled
 from optimizers.base import Optimizer, RuleInfo, as_rule
-from optimizers.budget import Budget, one_at_a_time, work
+from optimizers.budget import Budget, charged, one_at_a_time, work
 from optimizers.checks import as_surface, interval, positive, whole
 from optimizers.run import check_run_args, run
 
@@ -244,11 +244,10 @@ def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed,
         return _looped_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget)
     opt = batched_optimizer(rule, fixed, columns)
     if noise or compiled.plan(opt, surface) is None:
+        costed = charged(budget, info.step_work(len(batch)), len(batch))
         traj = run(
-            opt, surface, batch, steps, noise, seed, record="last", monitor=scores, budget=budget
+            opt, surface, batch, steps, noise, seed, record="last", monitor=scores, budget=costed
         )
-        if budget is not None:  # the batch's own cost per step (budget.work)
-            budget.tick(info.step_cost * steps)
         return traj.diverged_at
     part = max(1, SCORED_POINTS // (steps + 1))
     diverged = np.empty(len(batch), dtype=np.int64)
@@ -275,9 +274,8 @@ def _looped_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed
     for i, values in enumerate(sets):
         rows = np.flatnonzero(which.ravel() == i)
         opt = info.build(**{**(fixed or {}), **dict(zip(keys, map(float, values), strict=True))})
-        traj = run(opt, surface, batch[rows], steps, noise, seed, budget=budget)
-        if budget is not None:  # the batch's own cost per step (budget.work)
-            budget.tick(info.step_cost * steps)
+        costed = charged(budget, info.step_work(len(rows)), len(rows))
+        traj = run(opt, surface, batch[rows], steps, noise, seed, budget=costed)
         scores.take(traj.losses, rows)
         diverged[rows] = traj.diverged_at
     return diverged
@@ -503,7 +501,9 @@ def tune(
         )
         if budget is not None:  # a range with no gap left ends under its budget
             left = trials - len(results[-1].trials_lr)
-            budget.unplan(work(left, per, steps, 0 if parts[i][2] else info.step_cost))
+            budget.unplan(
+                work(left, per, steps, 0 if parts[i][2] else info.step_cost, info.row_cost)
+            )
     return Tuning(
         surface=getattr(surface, "name", ""),
         start=(float(point[0]), float(point[1])),
@@ -533,13 +533,14 @@ def tuning_work(info: RuleInfo, rows: int, batched: bool, two: bool, trials: int
     default race, ``rows`` starts each, then the tuned values from the moved starts. Sets
     of values that share a batch pay ``step_cost`` once per batch: the first grid with the
     default race is one, and a later round runs only with a new trial, so at most
-    1 + trials − (first grid) of them; otherwise once per set."""
+    1 + trials − (first grid) of them; otherwise once per set. A rule that steps each
+    start on its own pays ``row_cost`` per row as well."""
     n1, n_other = first_grid(trials, two)
     batches = 1 + max(0, trials - n1 * n_other) if batched else trials + 1
     return (
-        (trials + 1) * rows * steps
+        (trials + 1) * rows * (1 + info.row_cost) * steps
         + batches * info.step_cost * steps
-        + work(1, 2 * rows, steps, info.step_cost)
+        + work(1, 2 * rows, steps, info.step_cost, info.row_cost)
     )
 
 
@@ -561,7 +562,8 @@ def check_budget(
     """Check a tuning of ``trials`` per rule against ``budget`` before anything runs.
 
     ``parts``: per rule, :func:`budget_part` (the rows a trial runs: starts × replicas);
-    see :func:`tuning_work`. The message names the most trials that fit."""
+    see :func:`tuning_work`. ``noun``: what the parts are, plural ("rules"). The message
+    names the most trials that fit."""
 
     def total(t: int) -> int:
         return sum(tuning_work(*part, t, steps) for part in parts)
@@ -572,9 +574,10 @@ def check_budget(
     rounds = [info for info, _, batched, _ in parts if batched]
     alone = [info for info, _, batched, _ in parts if not batched]
     rows = max(part[1] for part in parts)
+    named = f"{len(parts)} {noun if len(parts) > 1 else noun[:-1]}"
     budget.check(
         total(trials),
-        f"tuning ({len(parts)} {noun} × {trials:,} trials × {rows} starts × {steps:,} steps"
+        f"tuning ({named} × {trials:,} trials × {rows} starts × {steps:,} steps"
         f"{one_at_a_time(alone)}{one_at_a_time(rounds, 'round of its search')})",
         "use fewer trials, starts or steps"
         + (f" (at most {most:,} trials at these starts and steps)" if most >= 2 else ""),

@@ -217,7 +217,7 @@ def _torch_info(prefix: str, name: str, cls) -> RuleInfo:
         kwargs = sig.kwargs(values)
         return torch_rules.adapter(lambda ps: cls(ps, **kwargs), name, elementwise)
 
-    return _info(name, prefix, cls, factory, sig)
+    return _info(name, prefix, cls, factory, sig, alone=not elementwise)
 
 
 def _optax_info(name: str, fn) -> RuleInfo:
@@ -270,7 +270,8 @@ def _no_schedule(name: str, values: dict) -> None:
         raise ValueError(f"{name} takes a number for lr: schedules are for the built-in rules")
 
 
-def _info(name, prefix, obj, factory, sig) -> RuleInfo:
+def _info(name, prefix, obj, factory, sig, alone: bool = False) -> RuleInfo:
+    """``alone``: the rule steps each row of a batch with its own optimizer (torch_rules)."""
     title = name.partition(":")[2]
     where = {"torch": "torch.optim", "pytorch_optimizer": "pytorch_optimizer", "optax": "optax"}
     return RuleInfo(
@@ -282,7 +283,10 @@ def _info(name, prefix, obj, factory, sig) -> RuleInfo:
         hyper=sig.specs,
         description=_doc_line(obj) or f"{title} from {PACKAGE[prefix]}",
         per_row=False,  # the library's optimizer takes one number per hyperparameter
-        step_cost=2_000,  # 50-180 µs a step: the library's own step() and a state copy
+        # 50-270 µs a step: the library's own step() and a state copy, once per batch or
+        # once per row for a rule that steps each row alone
+        step_cost=0 if alone else 2_000,
+        row_cost=2_000 if alone else 0,
     )
 
 
