@@ -226,18 +226,40 @@ _ready: dict = {}  # (rule, value fn, grad fn) -> compiled loop
 _asked: dict = {}  # key -> Event set once its loop is built (or failed to build)
 _queue: queue.Queue = queue.Queue()
 _lock = threading.Lock()
-_building = threading.Lock()  # held while numba builds a loop: a fork waits for it
+_building = threading.Lock()  # held while numba is imported or builds a loop
 _worker: threading.Thread | None = None
 _stopping = threading.Event()
+_fork_holds = False  # the fork under way holds _building (no build was under way)
+_cut_off = False  # forked while a build was under way: this process never touches numba
+
+
+def _before_fork() -> None:
+    """Hold _building across a fork when it is free, so no build starts mid-fork; never
+    wait for one: the handlers that ran before this one (logging's) may hold a lock the
+    build needs, and a script that spawned ffmpeg mid-import deadlocked so."""
+    global _fork_holds
+    _fork_holds = _building.acquire(blocking=False)
+
+
+def _after_fork_in_parent() -> None:
+    if _fork_holds:
+        _building.release()
 
 
 def _after_fork_in_child() -> None:
     """A forked process has no worker thread: start afresh with the loops already built.
     It asks for no other: a job forked for an export would otherwise build every loop its
     parent had not, at the parent's priority, for the minute it lives. What it runs asks
-    for its own loops (``plan``); gunicorn's workers ask for all (``warm``)."""
-    global _queue, _lock, _worker
-    _building.release()
+    for its own loops (``plan``); gunicorn's workers ask for all (``warm``).
+
+    Forked mid-build, the child holds numba's import or compiler lock for a thread it does
+    not have: it keeps off numba altogether, and every run takes the pure path."""
+    global _queue, _lock, _worker, _building, _cut_off
+    if _fork_holds:
+        _building.release()
+    else:
+        _building, _cut_off = threading.Lock(), True
+        _ready.clear()
     _asked.clear()
     _asked.update({key: threading.Event() for key in _ready})
     for event in _asked.values():
@@ -245,9 +267,8 @@ def _after_fork_in_child() -> None:
     _queue, _lock, _worker = queue.Queue(), threading.Lock(), None
 
 
-# Never fork while numba builds: the child would inherit its compiler lock held for good.
 os.register_at_fork(
-    before=_building.acquire, after_in_parent=_building.release, after_in_child=_after_fork_in_child
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
 )
 
 
@@ -257,6 +278,9 @@ def _ask(key) -> None:
         if key in _asked:
             return
         _asked[key] = threading.Event()
+        if _cut_off:  # never built here: whoever waits for it is told at once
+            _asked[key].set()
+            return
         _queue.put(key)
         if _worker is None:
             _worker = threading.Thread(target=_work, name="optviz-compile", daemon=True)
@@ -274,7 +298,7 @@ def _stop() -> None:
 
 
 def _work() -> None:
-    with _building:  # a fork waits for numba's import too: its child would get half a module
+    with _building:  # a child forked mid-import would get half a module: it keeps off it
         try:
             import optimizers.fused as fused
         except Exception:  # numba installed but unusable here: runs stay on the pure path

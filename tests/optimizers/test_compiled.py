@@ -239,7 +239,8 @@ def test_cached_files_are_private():
 
 
 # A gunicorn-like parent in a process of its own (this one may hold threads, e.g. JAX's,
-# that make a fork unsafe): it builds one loop, asks for another, and forks mid-build.
+# that make a fork unsafe): it builds two loops, forks while no build is under way, and
+# the child takes the fused path.
 _FORKING_PARENT = """
 import os, sys
 import numpy as np
@@ -247,11 +248,11 @@ from optimizers import compiled, get_optimizer, run
 from surfaces import get_surface
 surface = get_surface("booth")
 assert compiled.wait(get_optimizer("adam"), surface, timeout=600)
-compiled.warm()  # building in the background thread as the fork happens
+assert compiled.wait(get_optimizer("nesterov"), surface, timeout=600)
 pid = os.fork()
 if pid == 0:
     opt = get_optimizer("nesterov", lr=0.01)
-    ok = compiled.wait(opt, surface, timeout=600)
+    ok = compiled.wait(opt, surface, timeout=600) and not compiled._cut_off
     broken = opt._replace(step=None)  # the pure step is never called on the fused path
     fast = run(broken, surface, np.array([[1.0, 2.0], [3e3, -1.0]]), 50) if ok else None
     pure = run(opt._replace(name=""), surface, np.array([[1.0, 2.0], [3e3, -1.0]]), 50)
@@ -262,9 +263,9 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def test_a_forked_worker_builds_and_takes_the_fused_path():
-    """gunicorn forks its workers: a child has no builder thread of its parent's, yet gets
-    its loops, and a fork never lands inside numba's compiler (it would hang the child)."""
+def test_a_forked_worker_takes_the_fused_path():
+    """gunicorn forks its workers: a child has no builder thread of its parent's, yet
+    keeps the loops its parent built."""
     import subprocess
     import sys
 
@@ -275,20 +276,72 @@ def test_a_forked_worker_builds_and_takes_the_fused_path():
     assert done.returncode == 0, done.stderr.decode()[-2000:]
 
 
-# A parent that has asked for every loop forks: the child (an export job) builds none of
-# them by itself, and builds the one it asks for.
+# A build that holds the build lock and then needs logging's (numba's import takes it),
+# while the main thread forks: logging's fork handler, registered after compiled's (as
+# when numba's import first brings logging in), runs first and holds logging's lock. A
+# fork that waited for the build deadlocked so (a script exporting an MP4, whose ffmpeg
+# is started with a preexec_fn, while the loops were loading). The fork goes ahead; its
+# child keeps off numba, whose locks a thread it does not have may hold, and runs pure.
+_FORK_MID_BUILD = """
+import os, sys, threading, time, subprocess
+import numpy as np
+from optimizers import compiled, get_optimizer, run
+from surfaces import get_surface
+import logging
+held = threading.Event()
+def build():
+    with compiled._building:
+        held.set()
+        time.sleep(1.0)
+        logging.getLogger("a build")
+threading.Thread(target=build, daemon=True).start()
+held.wait()
+subprocess.run(["true"], preexec_fn=lambda: None, check=True, timeout=60)
+pid = os.fork()
+if pid == 0:
+    surface, opt = get_surface("booth"), get_optimizer("adam")
+    off = compiled._cut_off and not compiled.wait(opt, surface, timeout=5)
+    traj = run(opt, surface, np.array([[1.0, 2.0], [0.5, -1.0]]), 30)
+    pure = [run(opt, surface, np.array(p), 30).points for p in ([1.0, 2.0], [0.5, -1.0])]
+    same = all(np.array_equal(traj.points[:, i], p) for i, p in enumerate(pure))
+    os._exit(0 if off and compiled.plan(opt, surface) is None and same else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_fork_mid_build_never_waits_for_it_and_its_child_runs_pure():
+    child = _python(_FORK_MID_BUILD)
+    assert child.wait(timeout=120) == 0
+
+
+# A forked job (an export) never goes on with its parent's queue: forked while the
+# parent builds every loop (warm), it builds none by itself, and the one it asks for only
+# if no build was under way at the fork (else it keeps off numba and runs pure); forked
+# with its parent idle, it builds exactly the one it asks for.
 _FORKED_JOB = """
 import os, sys
 from optimizers import compiled, get_optimizer
 from surfaces import get_surface
+surface = get_surface("booth")
+
+def child(expect_cut_off):
+    pid = os.fork()
+    if pid == 0:
+        idle = compiled._worker is None and compiled._queue.empty()
+        before = len(compiled._ready)
+        ok = compiled.wait(get_optimizer("sgd"), surface, timeout=600) != compiled._cut_off
+        only = len(compiled._ready) == before + (0 if compiled._cut_off else 1)
+        known = expect_cut_off is None or compiled._cut_off == expect_cut_off
+        os._exit(0 if idle and ok and only and known and compiled._queue.empty() else 3)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+assert compiled.wait(get_optimizer("adam"), surface, timeout=600)
+assert child(expect_cut_off=False) == 0  # the parent idle
 compiled.warm()
-pid = os.fork()
-if pid == 0:
-    idle = compiled._worker is None and compiled._queue.empty()
-    ok = compiled.wait(get_optimizer("sgd"), get_surface("booth"), timeout=600)
-    os._exit(0 if idle and ok and compiled._queue.empty() else 3)
-_, status = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(status))
+assert child(expect_cut_off=None) == 0  # the parent building
+sys.exit(0)
 """
 
 # Another process builds into the same cache while the test holds the build lock.
