@@ -7,8 +7,10 @@ Convergence, for both: a run has converged from the first step after which it st
 within ``tol`` (Euclidean distance) of one of the surface's minima, up to the last step.
 On a surface that lists no minima (saddles), "within ``tol`` of a minimum" becomes "the
 gradient's norm is at most ``tol``". A run that passes near a minimum and leaves again
-has not converged. A map also tells apart runs that end where the gradient's norm is at
-most ``tol`` away from every listed minimum (``STATIONARY``: local minima are not listed).
+has not converged. A map also tells apart runs that end away from every listed minimum
+where the gradient's norm is at most ``tol`` and, on a surface with a Hessian, Newton's
+method from the end finds a stationary point within ``tol`` (``STATIONARY``: a saddle, or
+a local minimum, which are not listed), from runs still crawling along a flat valley.
 
 >>> from optimizers.maps import convergence_map
 >>> m = convergence_map("sgd", {"lr": 0.01}, "himmelblau", n=4, steps=300)
@@ -33,7 +35,8 @@ from optimizers.schedules import Schedule
 
 NOT_CONVERGED = -1  # outcome: no minimum reached within tol by the last step (or still moving)
 DIVERGED = -2  # outcome: the run diverged (run()'s definition)
-STATIONARY = -3  # outcome: ends where |∇f| ≤ tol but not at a listed minimum (a local one)
+STATIONARY = -3  # outcome: ends within tol of a stationary point that is no listed minimum
+NEWTON_STEPS = 30  # of the search for that stationary point from a run's end
 MAX_GRID = 200
 MAX_STEPS = 2_000  # × 200² starts stays under run()'s MAX_POINTS
 MAX_LRS = 1_000
@@ -46,7 +49,8 @@ class ConvergenceMap:
 
     ``outcome``: index into ``minima`` of the minimum reached, ``NOT_CONVERGED`` (-1),
     ``DIVERGED`` (-2) or ``STATIONARY`` (-3: stopped where the gradient's norm is at most
-    ``tol``, away from every listed minimum — a local minimum, or a saddle's floor).
+    ``tol``, within ``tol`` of a stationary point that is no listed minimum — a local
+    minimum, a saddle — where the surface has a Hessian to find it by).
     ``steps_to_converge``: the step from which the run stays within
     ``tol`` (-1 = never). ``final_loss``: loss after ``steps`` steps (NaN if diverged).
     ``diverged_at``: run()'s step of divergence (-1 = never).
@@ -111,8 +115,26 @@ class _Settle:
     def __init__(self, surface, tol: float, shape: tuple[int, ...]):
         self._minima = [(float(m[0]), float(m[1])) for m in surface.minima]
         self._grad = surface.grad
+        self._hessian = surface.hessian if getattr(surface, "has_hessian", False) else None
         self._tol2 = tol * tol
         self.last_out = np.full(shape, -1, dtype=np.int64)
+
+    def _critical_near(self, x: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """Whether Newton's method on ∇f = 0 from each point ``x`` (its gradient ``g``)
+        finds a stationary point within tol of it: the run stopped there (a saddle, a
+        local minimum), rather than crawling down a flat valley with a small gradient."""
+        y = x.copy()
+        for _ in range(NEWTON_STEPS):
+            gy, h = self._grad(y), self._hessian(y)
+            a, b, c, d = h[:, 0, 0], h[:, 0, 1], h[:, 1, 0], h[:, 1, 1]
+            det = a * d - b * c
+            step = np.stack([d * gy[:, 0] - b * gy[:, 1], a * gy[:, 1] - c * gy[:, 0]], -1)
+            y = y - np.where((det != 0)[:, None], step / det[:, None], 0.0)
+        gy = self._grad(y)
+        small = np.sqrt(_norm2(gy[:, 0], gy[:, 1])) <= np.maximum(
+            1e-6 * np.sqrt(_norm2(g[:, 0], g[:, 1])), 1e-10
+        )
+        return small & (_norm2(y[:, 0] - x[:, 0], y[:, 1] - x[:, 1]) <= self._tol2)
 
     def _dist2(self, x: np.ndarray) -> np.ndarray:
         """Squared distance to the nearest minimum, or squared gradient norm.
@@ -145,8 +167,10 @@ class _Settle:
             outcome = np.full(since.shape, NOT_CONVERGED)
         with np.errstate(all="ignore"):
             g = self._grad(final)
-            flat = _norm2(g[..., 0], g[..., 1]) <= self._tol2
-        outcome[(outcome == NOT_CONVERGED) & flat] = STATIONARY
+            flat = (outcome == NOT_CONVERGED) & (_norm2(g[..., 0], g[..., 1]) <= self._tol2)
+            if self._hessian is not None and flat.any():
+                flat[flat] = self._critical_near(final[flat], g[flat])
+        outcome[flat] = STATIONARY
         diverged = diverged_at >= 0
         outcome[diverged] = DIVERGED
         since[diverged] = -1

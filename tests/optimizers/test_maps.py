@@ -437,3 +437,24 @@ def test_sweep_validation(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         lr_sweep(**args)
+
+
+def test_runs_crawling_down_a_flat_valley_have_not_stopped_elsewhere():
+    """Rosenbrock's one stationary point is its listed minimum: Adam's runs still crawling
+    along the banana's floor after 2,000 steps, with a gradient under tol, are still
+    moving (10 % of a 200×200 map were "stopped elsewhere" when a small gradient was
+    enough). A run that does stop at a saddle, Beale's at (0, 1), is told apart."""
+    s = get_surface("rosenbrock")
+    m = convergence_map("adam", {}, s, n=40, steps=2000, tol=0.04)
+    assert not (m.outcome == STATIONARY).any()
+    slow = 0
+    for i, j in list(zip(*np.nonzero(m.outcome == NOT_CONVERGED), strict=True))[::10]:
+        end = run(get_optimizer("adam"), s, m.start_at(i, j), 2000).points[-1]
+        g = s.grad(end)
+        slow += bool(np.hypot(*g) <= 0.04 and np.hypot(end[0] - 1, end[1] - 1) > 0.04)
+    assert slow >= 3  # crawlers a gradient test alone would have called stopped
+    beale = get_surface("beale")
+    np.testing.assert_allclose(beale.grad(np.array([0.0, 1.0])), 0.0, atol=1e-12)
+    m = convergence_map("sgd", {"lr": 0.001}, beale, n=3, steps=100, tol=0.01,
+                        x_range=(-1, 1), y_range=(0, 2))  # fmt: skip
+    assert m.start_at(1, 1) == (0.0, 1.0) and m.outcome[1, 1] == STATIONARY
