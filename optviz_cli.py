@@ -56,7 +56,8 @@ from viz import files
 
 EXIT_USAGE = 2
 MAX_FRAMES = 1000
-MAX_SIZE = (1920, 1080)
+MAX_SIZE = (1920, 1080)  # viz.figures.page's bounds, without importing plotly to parse
+MIN_SIZE = (64, 64)
 
 
 class ExportFormat(NamedTuple):
@@ -214,7 +215,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--size",
         type=_size,
         help=(
-            f"WxH in pixels. Default: the scene's own size, as the app's Export panel "
+            f"WxH in pixels, {MIN_SIZE[0]}x{MIN_SIZE[1]} to {MAX_SIZE[0]}x{MAX_SIZE[1]}. "
+            f"Default: the scene's own size, as the app's Export panel "
             f"makes it: {RADFORD_SIZE} for Radford's presets, {DEFAULT_SIZE} for every "
             "other scene (other presets, --surface, --expression; a --link as the scene "
             "it shows); twice as wide for "
@@ -384,9 +386,10 @@ def _size(text: str) -> tuple[int, int]:
     if not m:
         raise argparse.ArgumentTypeError(f"must look like 800x600, got {text!r}")
     w, h = int(m.group(1)), int(m.group(2))
-    if not (16 <= w <= MAX_SIZE[0] and 16 <= h <= MAX_SIZE[1]):
+    if not (MIN_SIZE[0] <= w <= MAX_SIZE[0] and MIN_SIZE[1] <= h <= MAX_SIZE[1]):
         raise argparse.ArgumentTypeError(
-            f"must be between 16x16 and {MAX_SIZE[0]}x{MAX_SIZE[1]}, got {w}x{h}"
+            f"must be between {MIN_SIZE[0]}x{MIN_SIZE[1]} and {MAX_SIZE[0]}x{MAX_SIZE[1]}, "
+            f"got {w}x{h}"
         )
     return w, h
 

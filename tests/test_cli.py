@@ -404,3 +404,10 @@ def test_every_option_of_every_command_says_what_it_is():
         if action.option_strings and not (action.help or "").strip()
     ]
     assert len(sub.choices) >= 8 and not silent, silent
+
+
+def test_the_cli_size_bounds_are_the_renderers():
+    """--size is parsed without importing the renderer: its bounds must be the same."""
+    from viz.figures import page
+
+    assert (optviz_cli.MIN_SIZE, optviz_cli.MAX_SIZE) == (page.MIN_SIZE, page.MAX_SIZE)

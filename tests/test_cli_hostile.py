@@ -191,7 +191,8 @@ def fake_render(scene, view=None, frames=None, fps=None, size=None, **_):
     if fps is not None and not 1 <= fps <= 1000:
         raise Bounds(f"fps={fps}")
     if size is not None and not (
-        16 <= size[0] <= optviz_cli.MAX_SIZE[0] and 16 <= size[1] <= optviz_cli.MAX_SIZE[1]
+        optviz_cli.MIN_SIZE[0] <= size[0] <= optviz_cli.MAX_SIZE[0]
+        and optviz_cli.MIN_SIZE[1] <= size[1] <= optviz_cli.MAX_SIZE[1]
     ):
         raise Bounds(f"size={size}")
     if view not in (None, "contour", "3d", "both"):

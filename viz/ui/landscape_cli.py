@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -131,6 +132,12 @@ def cmd_landscape(args: argparse.Namespace) -> int:
     if args.format == "gif" and not args.out:
         raise ValueError("--format gif needs --out FILE.gif")
     if args.out:
+        ext = os.path.splitext(args.out)[1].lower()
+        if ext != f".{args.format}":
+            raise ValueError(
+                f"--out {args.out!r} does not end in .{args.format}, the --format written "
+                f"(json unless --format gif; other formats: optviz export --link or --preset)"
+            )
         files.check_target(args.out)  # before any work: a refusal costs nothing
     spec = spec_of(args)
     res = L.cached(spec, L.budget_for(spec))
