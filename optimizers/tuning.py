@@ -330,6 +330,11 @@ class RuleTuning:
     moved_objective: float  # the tuned values from the starts moved by ±MOVE × the window
 
     @property
+    def kept_default(self) -> bool:
+        """Whether no trial beat the default race: the tuned values are the defaults."""
+        return self.hyper == self.default_hyper
+
+    @property
     def fragile(self) -> bool:
         """Whether the moved starts score worse by more than 10 % of the objective (or
         diverge): the tuned objective is luck of the exact starts."""
@@ -347,6 +352,7 @@ class RuleTuning:
             "trials": len(self.trials_lr),
             "moved_objective": _jsonable(self.moved_objective),
             "fragile": self.fragile,
+            "kept_default": self.kept_default,
         }
 
 
@@ -735,7 +741,7 @@ def _tune_rule(info, default, lrs, other, surface, starts, steps, trials, common
     if other:
         cols[key] = np.append(tried_o, default[key])
     value, final = score_batch(info, fixed, cols, surface, grid, steps, **common)
-    default_objective = float(value[-1])
+    default_objective, default_final = float(value[-1]), final[-1]
     cells = _Cells(u, tried_o, hu, ho, value[:-1], final[:-1])
     p = 1 if other else 0  # other values per side of a cell
     for r in range(trials):  # each round adds ≥ 1 trial or splits ≥ 1 cell, or stops
@@ -774,20 +780,26 @@ def _tune_rule(info, default, lrs, other, surface, starts, steps, trials, common
         cells.add(new, v, f)
     values, finals, tried_o = cells.values, cells.finals, cells.o
     best = int(_order(values, finals)[0])
+    # The default race is scored too: where no trial beats it, the default is the answer
+    # (a small budget over two hyperparameters can miss every value as good).
+    lr_all, o_all = np.append(tried_lr, default["lr"]), np.append(tried_o, default.get(key, 0))
+    v_all, f_all = np.append(values, default_objective), np.append(finals, default_final)
+    if _order(v_all[[best, -1]], f_all[[best, -1]])[0] == 1:
+        best = len(v_all) - 1
     tuned = dict(default)
-    tuned["lr"] = float(tried_lr[best])
-    cols = {"lr": tried_lr[best : best + 1]}
+    tuned["lr"] = float(lr_all[best])
+    cols = {"lr": lr_all[best : best + 1]}
     if other:
-        tuned[key] = float(tried_o[best])
-        cols[key] = tried_o[best : best + 1]
+        tuned[key] = float(o_all[best])
+        cols[key] = o_all[best : best + 1]
     moved_value, _ = score_batch(info, fixed, cols, surface, moved, steps, **common)
     return RuleTuning(
         rule=info.name,
         hyper=tuned,
-        objective=float(values[best]),
+        objective=float(v_all[best]),
         default_hyper=dict(default),
         default_objective=default_objective,
-        flat=flatness(tried_lr, values, best, tried_o if other else None),
+        flat=flatness(lr_all, v_all, best, o_all if other else None),
         trials_lr=tried_lr,
         trials_other=tried_o if other else None,
         trials_objective=values,

@@ -195,6 +195,8 @@ def cmd_tune(args, prepare) -> int:
             m = row["moved_objective"]
             moved = "diverged" if m is None else f"{m:.4g}"
             fragile = " (fragile)" if row["fragile"] else ""
+            if row["kept_default"]:
+                values += " (the default: no trial beat it)"
             out.write(
                 f"{row['label']:<12} {values:<36} {obj:>10} (default {default}) flat lr {flat}"
                 f", moved starts {moved}{fragile}\n"

@@ -122,6 +122,10 @@ KNIFE_EDGE = (
 )
 
 
+KEPT_DEFAULT = (
+    "No trial scored better than the default values on this objective: they are kept (a "
+    "larger budget may find better ones)."
+)
 FRAGILE = (
     "From the same starts moved by 1e-4 of the window (both ways) the tuned values score "
     "more than 10 % worse: the tuned objective belongs to these exact starts, not to the "
@@ -140,6 +144,8 @@ def result_table(scene, tunings) -> html.Div:
         flat = "—" if lo != lo else f"{lo:.3g} – {hi:.3g}"
         if lo == hi:  # no neighbouring trial within 10 %: a knife-edge, not a basin
             flat = html.Span(f"{lo:.3g} alone", title=KNIFE_EDGE, className="knife-edge")
+        if r.kept_default:
+            values = html.Span(f"{values} (default)", title=KEPT_DEFAULT)
         moved = _fmt(r.moved_objective)
         if r.fragile:
             moved = html.Span(moved, title=FRAGILE, className="knife-edge")
