@@ -59,6 +59,7 @@
     SWEEP_BTN: "sweep-btn",
     SWEEP_MSG: "sweep-msg",
     SWEEP_GRAPH: "sweep-graph",
+    SWEEP_META: "sweep-meta",
     NET_BATCH: "net-batch",
     NET_BATCH_MSG: "net-batch-msg",
     NET_OPT: "net-opt",

@@ -262,7 +262,7 @@ def test_an_analysis_runs_as_a_job_and_answers_through_another_web_process(env, 
         response = page.wait(web_b.port, body, handles)
     assert worker.logged(re.escape(f"[{task_id(handles)}] succeeded"))
     metric = page.client.values[f"{ids.SWEEP_METRIC}.value"]
-    want, message = sweep.compute_sweep(page.state, *controls.values(), metric)
+    want, message, _ = sweep.compute_sweep(page.state, *controls.values(), metric)
     assert response[ids.SWEEP_MSG]["children"] == message == ""
     got = response[ids.SWEEP_GRAPH]["figure"]["data"]
     assert len(got) == len(want.data) > 0
@@ -327,7 +327,7 @@ def test_an_analysis_job_refuses_as_the_embedded_mode_does(env, worker, web_b):
     response = page.wait(web_b.port, body, handles)
     assert worker.logged(re.escape(f"[{task_id(handles)}] succeeded"))
     metric = page.client.values[f"{ids.SWEEP_METRIC}.value"]
-    figure, message = sweep.compute_sweep(page.state, *controls.values(), metric)
+    figure, message, _ = sweep.compute_sweep(page.state, *controls.values(), metric)
     assert figure is no_update and message
     assert response[ids.SWEEP_MSG]["children"] == message
     assert ids.SWEEP_GRAPH not in response  # the figure is left as it was

@@ -159,7 +159,7 @@ def test_map_start_marker_follows_the_scene_with_a_patch():
 @pytest.mark.filterwarnings("error")
 def test_sweep_one_curve_per_optimizer_equal_to_single_runs():
     state, traj = scene("rosenbrock", ["sgd", "momentum", "adam"], "150")
-    fig, msg = sweep.compute_sweep(state, "1e-4", "0.5", "9", "", "loss")
+    fig, msg, _ = sweep.compute_sweep(state, "1e-4", "0.5", "9", "", "loss")
     assert msg == ""
     curves = [t for t in fig.data if t.meta["role"] == "sweep"]
     assert [t.name for t in curves] == [r["label"] for r in traj["runs"]]
@@ -183,7 +183,7 @@ def test_sweep_one_curve_per_optimizer_equal_to_single_runs():
 
 def test_sweep_steps_metric_and_bad_controls():
     state, _traj = scene("quadratic", ["sgd", "adam"], "100")
-    fig, _ = sweep.compute_sweep(state, "1e-3", "0.3", "5", "80", "steps")
+    fig, _, _ = sweep.compute_sweep(state, "1e-3", "0.3", "5", "80", "steps")
     assert fig.layout.yaxis.title.text == "steps to converge"
     assert all(v is None or 0 <= v <= 80 for t in fig.data for v in t.y)
     for args, text in (
@@ -194,7 +194,7 @@ def test_sweep_steps_metric_and_bad_controls():
         (("1e-3", "1", "5", "5000"), "steps must be between 1 and 2,000"),
         (("1e-3", "1e7", "5", ""), "lr"),  # beyond the rule's own limit for α
     ):
-        fig, msg = sweep.compute_sweep(state, *args, "loss")
+        fig, msg, _ = sweep.compute_sweep(state, *args, "loss")
         assert text in msg and fig is no_update
 
 
@@ -265,7 +265,7 @@ def test_a_tampered_scene_state_is_a_message_in_every_panel(change):
     bad = {**state, "scene": None} if "scene" in change else with_scene(state, **change)
     fig, msg, *_ = convergence.compute_map(bad, "sgd", "6", "", "outcome")
     assert fig is no_update and msg
-    fig, msg = sweep.compute_sweep(bad, "1e-3", "1", "4", "", "loss")
+    fig, msg, _ = sweep.compute_sweep(bad, "1e-3", "1", "4", "", "loss")
     assert fig is no_update and msg
     curves, _, msg = network.panel(bad, traj, "sgd")
     assert curves is no_update and msg
@@ -375,7 +375,7 @@ def test_the_audits_480_key_sweep_is_refused_before_it_runs(monkeypatch):
     monkeypatch.setattr(omaps, "lr_sweep", tripwire)
     state, _traj = scene("rosenbrock", ["adam"], "100")
     tampered = with_scene(state, r=state["scene"]["r"] * 480)
-    fig, msg = sweep.compute_sweep(tampered, "1e-4", "1", "200", "2000", "loss")
+    fig, msg, _ = sweep.compute_sweep(tampered, "1e-4", "1", "200", "2000", "loss")
     assert fig is no_update
     assert f"choose at most {validate.MAX_RUNS} optimizers" in msg
 
@@ -385,7 +385,7 @@ def test_a_sweep_draws_one_curve_per_run_of_the_scene():
     α = 0.1 SGD) is swept twice, each curve under its own label."""
     state, _traj = scene("rosenbrock", ["sgd", "adam"], "100")
     twice = with_scene(state, r=state["scene"]["r"] * 2)
-    fig, msg = sweep.compute_sweep(twice, "1e-3", "0.1", "5", "", "loss")
+    fig, msg, _ = sweep.compute_sweep(twice, "1e-3", "0.1", "5", "", "loss")
     assert msg == ""
     rules = [t.meta["rule"] for t in fig.data if t.meta["role"] == "sweep"]
     assert rules == ["sgd", "adam", "sgd", "adam"]
@@ -394,7 +394,7 @@ def test_a_sweep_draws_one_curve_per_run_of_the_scene():
 def test_a_sweep_over_the_work_cap_is_refused_with_the_budgets_message(monkeypatch):
     monkeypatch.setitem(budget.LIMITS, "sweep", budget.Limit(max_work=10_000, seconds=10))
     state, _traj = scene("rosenbrock", ["sgd", "adam"], "100")
-    fig, msg = sweep.compute_sweep(state, "1e-4", "1", "50", "500", "loss")
+    fig, msg, _ = sweep.compute_sweep(state, "1e-4", "1", "50", "500", "loss")
     assert fig is no_update
     assert msg == (
         "the sweep (2 rules × 50 rates × 500 steps) asks for 50,000 steps; "
@@ -410,7 +410,7 @@ def test_a_sweep_past_its_deadline_stops_with_a_message(monkeypatch):
     rules = ["sgd", "momentum", "adam", "rmsprop", "nadam", "amsgrad"]
     state, _traj = custom_scene(COSTLY, rules)
     t0 = time.monotonic()
-    fig, msg = sweep.compute_sweep(state, "1e-4", "1e-2", "200", "2000", "loss")
+    fig, msg, _ = sweep.compute_sweep(state, "1e-4", "1e-2", "200", "2000", "loss")
     took = time.monotonic() - t0
     assert fig is no_update
     assert msg.startswith("stopped after") and "use fewer rates, steps or optimizers" in msg
@@ -443,6 +443,6 @@ def test_the_honest_maximal_map_and_sweep_complete_within_their_budgets():
     assert msg == "" and "200×200 starts, 500 steps" in str(summary)
     rules = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "nadam"]
     state, _traj = scene("rosenbrock", rules, "500")
-    fig, msg = sweep.compute_sweep(state, "1e-4", "1", "50", "500", "loss")
+    fig, msg, _ = sweep.compute_sweep(state, "1e-4", "1", "50", "500", "loss")
     assert msg == ""
     assert len([t for t in fig.data if t.meta["role"] == "sweep"]) == 8

@@ -22,7 +22,7 @@ from viz.scene.model import RunSpec
 from viz.scene.tuning import tune_scene
 from viz.ui import apply_scene
 from viz.ui.callbacks import Settings, compute
-from viz.ui.panels import common, phase
+from viz.ui.panels import common, phase, sweep
 from viz.ui.panels import tune as tune_panel
 
 
@@ -62,8 +62,14 @@ def test_tune_table_and_replay_carry_the_library_values():
     assert moved == [f"{r.moved_objective:.4g}" for r in lib.rules]
     assert not any(r.fragile for r in lib.rules)
     # replay: the store for apply_scene, which sets the cards through scene_controls
-    applied, note = tune_panel.replay(1, data)
+    applied, note = tune_panel.replay(1, data, state)
     assert applied == data and note == ""
+    # not onto another race: the scene changed since (another surface, or a moved start)
+    for other in (scene("beale"), {"scene": {**state["scene"], "x": [0.5, 0.5]}}):
+        assert tune_panel.replay(1, data, other) == (
+            no_update,
+            common.stale_message("this tuning", "Tune"),
+        )
     controls = apply_scene.controls_of(applied)
     runs = controls["store"]["runs"]
     assert runs["sgd"]["hyper"]["lr"] == lib.rules[0].hyper["lr"]
@@ -254,7 +260,7 @@ def test_every_panel_takes_a_typed_rule_and_a_library_rule():
         fig, msg, _, _ = convergence.compute_map(state, key, "6", "30", "outcome")
         assert msg == "" and fig is not no_update, (key, msg)
     assert common.keep_choice(state, "mine", phase._why_not)[1] == "mine"
-    fig, msg = sweep.compute_sweep(state, "1e-4", "0.1", "5", "30", "final")
+    fig, msg, _ = sweep.compute_sweep(state, "1e-4", "0.1", "5", "30", "final")
     assert msg == "" and len(fig.data) >= 3
 
 
@@ -269,3 +275,29 @@ def test_a_scene_is_tuned_only_if_all_its_groups_fit_and_the_refusal_names_what_
         tune_scene(s, trials=12, budget=short)
     tunings, _ = tune_scene(s, trials=11, budget=short)
     assert [len(t.rules[0].trials_lr) for t in tunings] == [11, 11]
+
+
+def test_a_result_of_another_race_says_so_until_the_race_is_back():
+    """The sweep, the tuning and the phase diagram keep the race they were computed for:
+    switching scenes (or moving the start) says so in their message line, a new lr does
+    not (a replay at tuned values is the same race), and going back clears the note."""
+    beale, himmelblau = scene("beale", ("sgd", "momentum")), scene("himmelblau", ("sgd",))
+    _, msg, meta = sweep.compute_sweep(beale, "1e-4", "0.1", "5", "30", "loss")
+    note = common.stale_message("this sweep", "Run sweep")
+    assert msg == "" and common.stale_note(beale, meta["race"], "", note) is None
+    assert common.stale_note(himmelblau, meta["race"], "", note) == note
+    moved = {"scene": {**beale["scene"], "x": [0.5, 0.5]}}
+    assert common.stale_note(moved, meta["race"], "", note) == note
+    faster = {"scene": {**beale["scene"], "r": [dict(r) for r in beale["scene"]["r"]]}}
+    faster["scene"]["r"][0]["h"] = {"lr": 0.5}
+    assert common.stale_note(faster, meta["race"], "", note) is None
+    assert common.stale_note(beale, meta["race"], note, note) == ""  # back: cleared
+    assert common.stale_note(beale, meta["race"], "a refusal", note) is None  # kept
+    *_, meta = phase.compute_phase(beale, "momentum", "lr:1e-3:0.1:log", "momentum:0:0.9",
+                                   "4", "20", "final")  # fmt: skip
+    assert meta["race"] == common.race_ident(beale["scene"])
+    click = {"points": [{"x": meta["xs"][1], "y": meta["ys"][1]}]}
+    assert phase.cell_clicked(click, meta, himmelblau) == (
+        no_update,
+        common.stale_message("this phase diagram", "Compute diagram"),
+    )

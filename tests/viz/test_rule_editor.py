@@ -122,7 +122,7 @@ def test_the_map_and_the_sweep_run_a_typed_rule():
     fig, msg, summary, meta = convergence.compute_map(out.state, "signum", "10", "", "outcome")
     assert "signum" in repr(summary)
     assert msg == "" and fig is not no_update and meta["key"] == "signum"
-    fig, msg = sweep.compute_sweep(out.state, "1e-3", "1e-1", "5", "", "final loss")
+    fig, msg, _ = sweep.compute_sweep(out.state, "1e-3", "1e-1", "5", "", "final loss")
     names = {t.name for t in fig.data if t.name}
     assert msg == "" and "signum" in names and "SGD" in names
 

@@ -64,6 +64,7 @@ SWEEP_METRIC = "sweep-metric"
 SWEEP_BTN = "sweep-btn"
 SWEEP_MSG = "sweep-msg"
 SWEEP_GRAPH = "sweep-graph"
+SWEEP_META = "sweep-meta"  # the race the sweep shown is of (panels.common.race_ident)
 NET_BATCH = "net-batch"  # network panel (viz/panels/network.py)
 NET_BATCH_MSG = "net-batch-msg"
 NET_OPT = "net-opt"

@@ -7,6 +7,7 @@ button is pressed.
 from __future__ import annotations
 
 import functools
+import json
 import textwrap
 import warnings
 from dataclasses import dataclass
@@ -91,6 +92,60 @@ def scene_of(state) -> PanelScene:
     if scene.network is not None:
         raise ValueError(NOT_FOR_NETWORK)
     return PanelScene(scene, link.preset_keys(scene), state["scene"])
+
+
+def race_ident(data) -> str | None:
+    """What a panel's result is of, from a scene's store data (``scene_to_dict``): the
+    surface, its window, the start, the steps, the noise and the runs' rules, not their
+    values (a replay at tuned ones is the same race); None for no scene."""
+    if not isinstance(data, dict):
+        return None
+    runs = [
+        [r.get(k) for k in ("o", "u", "sc", "n", "sd")]
+        for r in data.get("r", ())
+        if isinstance(r, dict)
+    ]
+    fields = [data.get(k) for k in ("s", "e", "w", "b", "x", "st", "n", "sd")]
+    return json.dumps([fields, runs], default=repr)
+
+
+def stale_message(what: str, button: str) -> str:
+    return f"The scene changed since {what} was computed: press “{button}”."
+
+
+def register_stale(app, msg, result, what: str, button: str, race=None, disable=None) -> None:
+    """Say in ``msg`` when the page's scene is no longer the race of the result in store
+    ``result`` (``race(data)``: its ``race_ident``; by default the data's "race"), and
+    clear that once it is again; ``disable``: a button that acts on the result."""
+    race = race or (lambda data: data.get("race") if isinstance(data, dict) else None)
+    note = stale_message(what, button)
+    outputs = [Output(msg, "children", allow_duplicate=True)]
+    if disable is not None:
+        outputs.append(Output(disable, "disabled", allow_duplicate=True))
+
+    @app.callback(
+        *outputs,
+        Input(ids.SCENE_STATE, "data"),
+        State(result, "data"),
+        State(msg, "children"),
+        prevent_initial_call=True,
+    )
+    def _watch(state, data, shown):
+        said = stale_note(state, race(data), shown, note)
+        if said is None:
+            raise PreventUpdate
+        return (said, bool(said)) if disable is not None else said
+
+
+def stale_note(state, of: str | None, shown, note: str) -> str | None:
+    """``note`` when the page's scene (``state``) is not the race ``of`` a result; "" to
+    clear ``note`` once it is again (``shown``: the message line); None: nothing to say."""
+    if of is None:
+        return None
+    scene = state.get("scene") if isinstance(state, dict) else None
+    if race_ident(scene) != of:
+        return note
+    return "" if shown == note else None
 
 
 def is_network(surface) -> bool:

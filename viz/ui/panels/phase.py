@@ -46,10 +46,13 @@ from viz.ui.panels.common import (
     loading,
     num_input,
     quiet,
+    race_ident,
     radio_field,
     register_chooser,
+    register_stale,
     scene_of,
     scene_steps,
+    stale_message,
     steps_field,
 )
 from viz.ui.panels.tune import APPLY_SCENE
@@ -279,6 +282,7 @@ def compute_phase(state, key, x, y, cells, steps, objective, budget=None):
     an = analytic(m.rule, ps.surface, m.x, m.xs, m.y, m.ys)
     fig = quiet(phase_figure, m, an)
     meta = {"key": key, "x": m.x, "y": m.y, "xs": m.xs.tolist(), "ys": m.ys.tolist()}
+    meta["race"] = race_ident(ps.data)  # what the stale watcher compares
     meta["request"] = [str(x), str(y), cells, steps, objective]  # what the PNG redraws
     label = run.resolved().label
     fig.update_layout(  # two short lines over the plot, under the modebar at any width
@@ -305,6 +309,8 @@ def cell_clicked(click, meta, state):
         return no_update, no_update
     try:
         ps = scene_of(state)
+        if meta.get("race") != race_ident(ps.data):  # a diagram of another race
+            return no_update, stale_message("this phase diagram", "Compute diagram")
         key = validate.choice(meta["key"], "optimizer")
         xs, ys = np.asarray(meta["xs"], float), np.asarray(meta["ys"], float)
         j, i = int(np.abs(xs - xy[0]).argmin()), int(np.abs(ys - xy[1]).argmin())
@@ -406,3 +412,4 @@ def register(app) -> None:
         State(ids.SCENE_STATE, "data"),
         prevent_initial_call=True,
     )(cell_clicked)
+    register_stale(app, PHASE_MSG, PHASE_META, "this phase diagram", "Compute diagram")

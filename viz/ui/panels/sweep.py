@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from dash import Output, html, no_update
+from dash import Output, dcc, html, no_update
 
 from optimizers import maps as omaps
 from optimizers.budget import Budget
@@ -25,8 +25,10 @@ from viz.ui.panels.common import (
     loading,
     num_input,
     quiet,
+    race_ident,
     radio_field,
     register_button,
+    register_stale,
     scene_of,
     scene_steps,
     scene_tol,
@@ -48,9 +50,8 @@ def layout() -> html.Div:
         button("Run sweep", ids.SWEEP_BTN),
     ]
     text = "Press “Run sweep”: every optimizer of the scene, over α."
-    return card(
-        "sweep", controls, ids.SWEEP_MSG, loading(graph(ids.SWEEP_GRAPH, text, "sweep-graph"))
-    )
+    body = loading(graph(ids.SWEEP_GRAPH, text, "sweep-graph"))
+    return card("sweep", controls, ids.SWEEP_MSG, body, dcc.Store(id=ids.SWEEP_META))
 
 
 def sweep_figure(curves, labels, colours, metric: str, min_value, steps: int) -> go.Figure:
@@ -156,7 +157,7 @@ def compute_sweep(state, lo, hi, count, steps, metric, budget=None):
     try:
         ps = scene_of(state)
     except ValueError as exc:
-        return no_update, str(exc)
+        return no_update, str(exc), no_update
     surface = ps.surface
     try:
         a = number(lo, "lowest α")
@@ -166,7 +167,7 @@ def compute_sweep(state, lo, hi, count, steps, metric, budget=None):
         count = whole(count, "rates", 2, MAX_RATES)
         steps = scene_steps(steps, ps, MAX_STEPS)
     except ValueError as exc:
-        return no_update, str(exc)
+        return no_update, str(exc), no_update
     keys = list(ps.runs)
     lrs = np.geomspace(a, b, count)
     tol = scene_tol(ps.window)
@@ -180,21 +181,27 @@ def compute_sweep(state, lo, hi, count, steps, metric, budget=None):
             omaps.lr_sweep, rules, surface, ps.scene.start, lrs, steps=steps, tol=tol, budget=budget
         )
     except ValueError as exc:
-        return no_update, str(exc)
+        return no_update, str(exc), no_update
     budget.finish()  # the page's bar: computed, now drawn
     runs = [ps.runs[k].resolved() for k in keys]
     labels, colours = [r.label for r in runs], [r.colour for r in runs]
     fig = quiet(sweep_figure, curves, labels, colours, metric, surface.min_value, steps)
-    return fig, ""  # divergence is a result: drawn (✕) and listed above the plot
+    # divergence is a result: drawn (✕) and listed above the plot
+    return fig, "", {"race": race_ident(ps.data)}
 
 
 def register(app) -> None:
     register_button(
         app,
         "sweep",
-        [Output(ids.SWEEP_GRAPH, "figure"), Output(ids.SWEEP_MSG, "children")],
+        [
+            Output(ids.SWEEP_GRAPH, "figure"),
+            Output(ids.SWEEP_MSG, "children"),
+            Output(ids.SWEEP_META, "data"),
+        ],
         ids.SWEEP_BTN,
         ids.SWEEP_METRIC,
         [ids.SWEEP_LO, ids.SWEEP_HI, ids.SWEEP_COUNT, ids.SWEEP_STEPS],
         compute_sweep,
     )
+    register_stale(app, ids.SWEEP_MSG, ids.SWEEP_META, "this sweep", "Run sweep")

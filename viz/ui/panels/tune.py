@@ -24,9 +24,12 @@ from viz.ui.panels.common import (
     loading,
     num_input,
     quiet,
+    race_ident,
     radio_field,
     register_options,
+    register_stale,
     scene_of,
+    stale_message,
 )
 
 # A scene this panel or the phase diagram asks the page to show (viz/ui/apply_scene.py).
@@ -211,10 +214,13 @@ def compute_tune(state, objective, trials, starts, also, budget=None):
     return body, "", link.scene_to_dict(tuned), False
 
 
-def replay(n_clicks, data):
-    """(the tuned scene for the page to show, message)."""
+def replay(n_clicks, data, state=None):
+    """(the tuned scene for the page to show, message); not onto another scene's race."""
     if not n_clicks or not isinstance(data, dict):
         return no_update, no_update
+    scene = state.get("scene") if isinstance(state, dict) else None
+    if race_ident(scene) != race_ident(data):
+        return no_update, stale_message("this tuning", "Tune")
     return data, ""  # the cards show the tuned values and the race runs with them
 
 
@@ -246,5 +252,7 @@ def register(app) -> None:
         Output(TUNE_MSG, "children", allow_duplicate=True),
         Input(TUNE_REPLAY, "n_clicks"),
         State(TUNE_RESULT, "data"),
+        State(ids.SCENE_STATE, "data"),
         prevent_initial_call=True,
     )(replay)
+    register_stale(app, TUNE_MSG, TUNE_RESULT, "this tuning", "Tune", race_ident, TUNE_REPLAY)
