@@ -20,6 +20,7 @@ import atexit
 import contextlib
 import fcntl
 import importlib.util
+import logging  # noqa: F401 - before our fork handler: see _before_fork
 import os
 import queue
 import stat
@@ -233,12 +234,20 @@ _fork_holds = False  # the fork under way holds _building (no build was under wa
 _cut_off = False  # forked while a build was under way: this process never touches numba
 
 
+# How long a fork waits for a build in progress before it goes ahead without it.
+FORK_WAIT_S = 30.0
+
+
 def _before_fork() -> None:
-    """Hold _building across a fork when it is free, so no build starts mid-fork; never
-    wait for one: the handlers that ran before this one (logging's) may hold a lock the
-    build needs, and a script that spawned ffmpeg mid-import deadlocked so."""
+    """Wait for a build in progress and hold _building across the fork: a child would
+    inherit numba's import or compiler lock held for good (and the locks of modules the
+    build imports). Fork handlers run in reverse order of registration, so logging's,
+    imported above, runs after this one: numba's import, which logs, got stuck on the
+    lock logging's handler held (a script spawning ffmpeg with a preexec_fn mid-import).
+    A handler registered later could still hold what the build needs: after FORK_WAIT_S
+    the fork goes ahead, and its child keeps off numba."""
     global _fork_holds
-    _fork_holds = _building.acquire(blocking=False)
+    _fork_holds = _building.acquire(timeout=FORK_WAIT_S)
 
 
 def _after_fork_in_parent() -> None:

@@ -276,43 +276,61 @@ def test_a_forked_worker_takes_the_fused_path():
     assert done.returncode == 0, done.stderr.decode()[-2000:]
 
 
-# A build that holds the build lock and then needs logging's (numba's import takes it),
-# while the main thread forks: logging's fork handler, registered after compiled's (as
-# when numba's import first brings logging in), runs first and holds logging's lock. A
-# fork that waited for the build deadlocked so (a script exporting an MP4, whose ffmpeg
-# is started with a preexec_fn, while the loops were loading). The fork goes ahead; its
-# child keeps off numba, whose locks a thread it does not have may hold, and runs pure.
+# A build that holds the build lock and then needs logging's (numba's import logs) while
+# the main thread forks, logging first imported after compiled (as when numba's import
+# brought it in): a fork with a preexec_fn (ffmpeg's) deadlocked so, logging's handler
+# holding its lock while ours waited for the build. The fork now waits for the build, and
+# its child keeps the loops. A handler registered after ours that holds what the build
+# needs: the fork goes ahead after FORK_WAIT_S, and its child keeps off numba, running pure.
 _FORK_MID_BUILD = """
 import os, sys, threading, time, subprocess
 import numpy as np
 from optimizers import compiled, get_optimizer, run
 from surfaces import get_surface
 import logging
-held = threading.Event()
-def build():
-    with compiled._building:
-        held.set()
-        time.sleep(1.0)
-        logging.getLogger("a build")
-threading.Thread(target=build, daemon=True).start()
-held.wait()
+surface, opt = get_surface("booth"), get_optimizer("adam")
+assert compiled.wait(opt, surface, timeout=600)
+
+def build(needs):
+    held = threading.Event()
+    def work():
+        with compiled._building:
+            held.set()
+            time.sleep(1.0)
+            needs()
+    threading.Thread(target=work, daemon=True).start()
+    held.wait()
+
+def child():
+    pid = os.fork()
+    if pid == 0:
+        cut = compiled._cut_off
+        ready = compiled.wait(opt, surface, timeout=5)
+        traj = run(opt, surface, np.array([[1.0, 2.0], [0.5, -1.0]]), 30)
+        pure = [run(opt, surface, np.array(p), 30).points for p in ([1.0, 2.0], [0.5, -1.0])]
+        same = all(np.array_equal(traj.points[:, i], p) for i, p in enumerate(pure))
+        os._exit((0 if same and ready != cut else 3) + 10 * cut)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+build(lambda: logging.getLogger("a build"))
 subprocess.run(["true"], preexec_fn=lambda: None, check=True, timeout=60)
-pid = os.fork()
-if pid == 0:
-    surface, opt = get_surface("booth"), get_optimizer("adam")
-    off = compiled._cut_off and not compiled.wait(opt, surface, timeout=5)
-    traj = run(opt, surface, np.array([[1.0, 2.0], [0.5, -1.0]]), 30)
-    pure = [run(opt, surface, np.array(p), 30).points for p in ([1.0, 2.0], [0.5, -1.0])]
-    same = all(np.array_equal(traj.points[:, i], p) for i, p in enumerate(pure))
-    os._exit(0 if off and compiled.plan(opt, surface) is None and same else 3)
-_, status = os.waitpid(pid, 0)
-sys.exit(os.waitstatus_to_exitcode(status))
+build(lambda: logging.getLogger("a build"))
+assert child() == 0  # waited for the build: the loops kept
+late = threading.Lock()  # a handler registered after compiled's holds what the build needs
+os.register_at_fork(before=late.acquire, after_in_parent=late.release,
+                    after_in_child=late.release)
+compiled.FORK_WAIT_S = 0.5
+build(lambda: late.acquire() and late.release())
+t = time.monotonic()
+assert child() == 10 and time.monotonic() - t < 30  # went ahead: kept off numba
+sys.exit(0)
 """
 
 
-def test_a_fork_mid_build_never_waits_for_it_and_its_child_runs_pure():
+def test_a_fork_waits_for_a_build_and_never_deadlocks_with_another_handler():
     child = _python(_FORK_MID_BUILD)
-    assert child.wait(timeout=120) == 0
+    assert child.wait(timeout=300) == 0
 
 
 # A forked job (an export) never goes on with its parent's queue: forked while the
