@@ -552,3 +552,18 @@ def test_log_levels_start_at_the_styles_floor():
         assert levels[-1] == pytest.approx(2e5, rel=1e-12)
         ratios = levels[1:] / levels[:-1]
         np.testing.assert_allclose(ratios, ratios[0], rtol=1e-9)  # evenly spaced in log
+
+
+def test_the_default_floor_leaves_no_valley_blank():
+    """1e-4 of the span, unless more than 1 % of the grid lies under it: Beale's floor
+    over its window was 18 above the minimum, and 18 % of the map (the valleys the runs
+    follow) had no line; the floor comes down to the 1 % quantile there."""
+    style = Style(log_levels=True)
+    for name, lowered in (("beale", True), ("goldstein_price", True), ("rosenbrock", False)):
+        s = SURFACES[name]
+        _, _, z = s.grid(200)
+        levels = contour_levels(z, style, s.min_value)
+        base, span = min(z.min(), s.min_value), z.max() - min(z.min(), s.min_value)
+        under = (z < levels[0]).mean()
+        assert under <= 0.01 + 1e-9, (name, under)
+        assert (levels[0] < base + span * 1e-4 * (1 - 1e-9)) == lowered, name

@@ -108,7 +108,9 @@ class Style:
     colorscale: str = "Jet"  # contour lines coloured by level
     contour_levels: int = 40
     log_levels: bool = False  # levels evenly spaced in log(f - min)
-    log_floor: float = 1e-4  # with log levels: the lowest level, as a fraction of the span
+    # With log levels: the lowest level, as a fraction of the span; None: 1e-4, or lower
+    # where more than BLANK_AT_MOST of the grid would lie under it (Beale's valley: 18 %).
+    log_floor: float | None = None
     surface_colorscale: str = "RdBu_r"  # 3-D surface (Radford: coolwarm)
     star_colour: str = "#444444"
     line_width: float = 2.5
@@ -549,6 +551,10 @@ def camera_angles(camera: dict) -> tuple[float, float]:
     return math.degrees(math.atan2(z, math.hypot(x, y))), math.degrees(math.atan2(y, x))
 
 
+LOG_FLOOR = 1e-4  # the lowest log level, as a fraction of the span, unless a style says
+BLANK_AT_MOST = 0.01  # … or lower, so that at most this share of the grid lies under it
+
+
 def contour_levels(z: np.ndarray, style: Style, z_min: float | None = None) -> np.ndarray:
     """The contour levels both renderers draw: linear, or log-spaced above the minimum."""
     finite = z[np.isfinite(z)]
@@ -556,5 +562,10 @@ def contour_levels(z: np.ndarray, style: Style, z_min: float | None = None) -> n
     if style.log_levels:
         base = lo if z_min is None else min(lo, z_min)
         span = max(hi - base, 1e-12)
-        return base + np.geomspace(span * style.log_floor, span, style.contour_levels)
+        if style.log_floor is not None:
+            low = span * style.log_floor
+        else:
+            under = np.quantile(finite - base, BLANK_AT_MOST)
+            low = min(span * LOG_FLOOR, max(under, span * 1e-12))
+        return base + np.geomspace(low, span, style.contour_levels)
     return np.linspace(lo, hi, style.contour_levels + 2)[1:-1]
