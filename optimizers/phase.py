@@ -400,7 +400,7 @@ def phase_diagram(
     fstar = f_star(surface)
     edges = block_edges(steps)
     scores = Scores(fstar, tol, len(batch), steps, edges=edges)
-    at = scored_run(rule, others, cols, surface, batch, steps, scores, noise, seed, budget)
+    at = scored_run(rule, others, cols, surface, batch, steps, scores, noise, seed, budget, per)
     diverged = at >= 0
     obj = scores.objectives(steps, diverged)
     rate = np.where(diverged, np.nan, measured_rate(scores.blocks, scores.edges))  # none

@@ -33,13 +33,27 @@ class Noisy:
     """An oracle whose gradient carries seeded Gaussian noise (the notes' stochastic gradient).
 
     ``shared``: one (2,) draw per gradient, added to every row of a batch (what one start
-    would draw; ``optimizers.maps`` gives every pixel its own trajectory's noise)."""
+    would draw; ``optimizers.maps`` gives every pixel its own trajectory's noise).
+    ``rows``: draws for that many rows, repeated down the batch (groups of rows that are
+    the same starts with other hyperparameters see the same noise: what each group run
+    on its own would draw)."""
 
-    def __init__(self, surface, scale: float, rng: np.random.Generator, shared: bool = False):
+    def __init__(
+        self,
+        surface,
+        scale: float,
+        rng: np.random.Generator,
+        shared: bool = False,
+        rows: int | None = None,
+    ):
         self._surface, self._scale, self._rng, self._shared = surface, scale, rng, shared
+        self._rows = rows
 
     def grad(self, p):
         g = self._surface.grad(p)
+        if self._rows is not None and g.ndim == 2:
+            draw = self._rng.standard_normal((self._rows, g.shape[-1]))
+            return g + self._scale * np.tile(draw, (g.shape[0] // self._rows, 1))
         return g + self._scale * self._rng.standard_normal(
             g.shape[-1:] if self._shared else g.shape
         )
@@ -99,6 +113,7 @@ def run(
     record: str = "all",
     monitor: Monitor | None = None,
     budget: Budget | None = None,
+    noise_rows: int | None = None,
 ) -> Trajectory:
     """Apply ``opt`` to ``surface`` from ``start`` for ``steps`` steps.
 
@@ -108,7 +123,9 @@ def run(
     ``start`` is one point ``(2,)`` or B points ``(B, 2)``, run as one vectorised batch
     whose rows equal B separate runs exactly (without noise). ``noise`` adds
     ``noise · N(0, 1)`` to each gradient coordinate, drawn from ``seed``; a batch draws
-    its own noise, so with noise its rows are not the separate runs. Numpy's floating
+    its own noise, so with noise its rows are not the separate runs, unless
+    ``noise_rows`` = R: B is groups of R rows, each group drawing what R rows run on
+    their own draw (a tuning's trials over the same starts see the same noise). Numpy's floating
     point warnings are silenced: overflow is reported through ``diverged_at``.
 
     ``record="last"`` keeps only steps 0 and ``steps``: ``points`` and ``losses`` then
@@ -135,6 +152,10 @@ def run(
     if budget is not None and not callable(getattr(budget, "tick", None)):
         raise ValueError(f"budget must be a Budget, got {budget!r}")
     start, steps, noise = check_run_args(start, steps, noise, seed)
+    if noise_rows is not None and (
+        start.ndim != 2 or noise_rows < 1 or start.shape[0] % noise_rows
+    ):
+        raise ValueError(f"noise_rows must divide the batch's {len(start)} rows, got {noise_rows}")
     check_oracle(opt, surface)
     fusable = record == "all" and monitor is None and not noise
     batch = start.shape[0] if start.ndim == 2 else None
@@ -168,7 +189,7 @@ def run(
         for t in range(steps_run):
             oracle = oracle_at(t, rng)
             if noise:
-                oracle = Noisy(oracle, noise, rng)
+                oracle = Noisy(oracle, noise, rng, rows=noise_rows)
             x, state = step(x, state, oracle)
             if keep:
                 points[t + 1] = x

@@ -232,12 +232,14 @@ def start_grid(surface, start, k: int, spread: float = 0.05) -> np.ndarray:
 SCORED_POINTS = 1 << 21
 
 
-def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget):
+def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed, budget, per):
     """The rows of ``batch`` (each with its values of ``columns``) run with ``scores`` as
     monitor: ONE vectorised run. Where the compiled loop is ready (no noise), it runs in
     parts that record their losses and ``scores`` takes them; the scores are the same.
-    A rule that cannot take these columns (``RuleInfo.batches``: a torch rule) runs one
-    batch per set of values instead, each with the same noise draws (``seed``'s).
+    ``batch`` is sets of ``per`` rows (the same starts) that see the same noise draws
+    (``seed``'s, as ``per`` rows run alone): a fair race, and a score that does not depend
+    on the other trials of its batch. A rule that cannot take these columns
+    (``RuleInfo.batches``: a torch rule) runs one batch per set of values instead.
     Returns each row's step of divergence (-1: none)."""
     info = as_rule(rule)
     if not info.batches(fixed, columns):
@@ -246,7 +248,16 @@ def scored_run(rule, fixed, columns, surface, batch, steps, scores, noise, seed,
     if noise or compiled.plan(opt, surface) is None:
         costed = charged(budget, info.step_work(len(batch)), len(batch))
         traj = run(
-            opt, surface, batch, steps, noise, seed, record="last", monitor=scores, budget=costed
+            opt,
+            surface,
+            batch,
+            steps,
+            noise,
+            seed,
+            record="last",
+            monitor=scores,
+            budget=costed,
+            noise_rows=per if noise else None,
         )
         return traj.diverged_at
     part = max(1, SCORED_POINTS // (steps + 1))
@@ -304,7 +315,9 @@ def score_batch(
     rows = {k: np.repeat(np.asarray(v, dtype=float), per) for k, v in columns.items()}
     batch = np.tile(np.repeat(starts, replicas, axis=0), (trials, 1))
     scores = Scores(fstar, tol, len(batch), steps, area=objective == "area")
-    diverged = scored_run(rule, fixed, rows, surface, batch, steps, scores, noise, seed, budget)
+    diverged = scored_run(
+        rule, fixed, rows, surface, batch, steps, scores, noise, seed, budget, per
+    )
     obj = scores.objectives(steps, diverged >= 0)
     with np.errstate(invalid="ignore"):
         value = obj[objective].reshape(trials, per).mean(axis=1)

@@ -10,6 +10,7 @@ import pytest
 
 from optimizers import get_optimizer, run
 from optimizers.run import DIVERGENCE_RADIUS, MAX_STEPS
+from optimizers.tuning import batched_optimizer
 from surfaces import get_surface
 from surfaces.base import Surface
 from surfaces.expression import from_expression
@@ -118,6 +119,24 @@ def test_noise_is_seeded():
     assert not np.array_equal(a.points, c.points)
     assert not np.array_equal(a.points, clean.points)
     assert np.array_equal(clean.points, run(opt, s, (1.0, 1.0), 50, seed=99).points)
+
+
+def test_groups_of_rows_that_share_noise_each_draw_what_they_draw_alone():
+    """noise_rows=R: a batch of 3 groups of R rows (the same starts, other rates) gives
+    each group the noise R rows run alone draw, so each group is that run bit for bit."""
+    s = get_surface("rosenbrock")
+    starts = np.array([[-1.5, 2.0], [0.5, -0.5]])
+    rates = batched_optimizer("sgd", {}, {"lr": np.repeat([1e-4, 3e-4, 1e-3], 2)})
+    batch = run(rates, s, np.tile(starts, (3, 1)), 40, noise=0.7,
+                seed=5, noise_rows=2)  # fmt: skip
+    for k, lr in enumerate((1e-4, 3e-4, 1e-3)):
+        alone = run(get_optimizer("sgd", lr=lr), s, starts, 40, noise=0.7, seed=5)
+        assert np.array_equal(batch.points[:, 2 * k : 2 * k + 2], alone.points)
+    mixed = run(rates, s, np.tile(starts, (3, 1)), 40, noise=0.7, seed=5)
+    assert not np.array_equal(mixed.points[:, 2:4], batch.points[:, 2:4])  # each row its own
+    for bad in (4, 0):
+        with pytest.raises(ValueError, match="noise_rows must divide"):
+            run(get_optimizer("sgd"), s, np.tile(starts, (3, 1)), 5, noise=0.7, noise_rows=bad)
 
 
 def test_noise_is_gaussian_with_the_given_scale():
