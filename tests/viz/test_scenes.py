@@ -567,3 +567,19 @@ def test_the_default_floor_leaves_no_valley_blank():
         under = (z < levels[0]).mean()
         assert under <= 0.01 + 1e-9, (name, under)
         assert (levels[0] < base + span * 1e-4 * (1 - 1e-9)) == lowered, name
+
+
+def test_the_ravine_presets_description_is_what_its_runs_do():
+    """Its text says SGD turns at every step, Momentum and Adam cross a handful of times
+    and end lowest, RMSprop is lowest at first and climbs back after step 50."""
+    scene = get_preset("ravine-adam-vs-sgd")
+    runs = {r.optimizer: t for r, t in zip(scene.runs, scene.compute(), strict=True)}
+    turns = {
+        k: int(np.sum(np.diff(np.sign(np.diff(t.points[:, 0]))) != 0)) for k, t in runs.items()
+    }
+    final = {k: t.losses[-1] for k, t in runs.items()}
+    assert turns["sgd"] == 28 and turns["momentum"] <= 8 and turns["adam"] <= 8
+    assert max(final["momentum"], final["adam"]) < min(final["sgd"], final["rmsprop"])
+    rms = runs["rmsprop"].losses
+    assert rms[5] == min(t.losses[5] for t in runs.values())
+    assert rms[50] == pytest.approx(0.0016, rel=0.05) and rms[100] == pytest.approx(0.033, rel=0.05)
