@@ -149,6 +149,16 @@ def _glue_negative_values(argv: list[str]) -> list[str]:
 # ---------------------------------------------------------------- parsing
 
 
+def _version() -> str:
+    """The installed package's version ("unknown" run from a checkout never installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("optviz")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _build_parser() -> argparse.ArgumentParser:
     intro, examples = __doc__.split("\n\n")[:2]
     parser = _Parser(
@@ -157,11 +167,12 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n" + examples + "\n\nEach command's --help says more.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"optviz {_version()}")
     sub = parser.add_subparsers(
         title="commands", required=True, metavar="COMMAND", parser_class=_Parser
     )
 
-    serve = sub.add_parser("serve", help="open the app in the browser (Dash)")
+    serve = sub.add_parser("serve", help="serve the app, to open in a browser (Dash)")
     serve.add_argument(
         "--host",
         default="127.0.0.1",
@@ -491,8 +502,11 @@ def _scene(args: argparse.Namespace):
 def _typed_rule(text: str) -> tuple[str, str]:
     """``NAME=TEXT`` of ``--rule`` as ``(name, text)``; the name and text are checked later."""
     name, eq, body = text.partition("=")
-    if not eq or not name.strip() or not body.strip():
-        raise UsageError(f"--rule must look like NAME='W = W - lr * g', got {text[:60]!r}")
+    if not eq or not name.strip() or not body.strip() or name.strip() == "W" or " " in name.strip():
+        raise UsageError(
+            f"--rule must look like NAME='W = W - lr * g' (the rule's name, then its text), "
+            f"got {text[:60]!r}"
+        )
     return name.strip(), body
 
 
@@ -739,7 +753,26 @@ def cmd_optimizers(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- serve
 
 
+def _can_listen(host: str, port: int) -> None:
+    """UsageError in one line where the server could not listen (a port in use, an
+    unknown host): checked before the app is built, as Werkzeug would say it in two."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UsageError(f"--host {host!r}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    _can_listen(args.host, args.port)
     import app
 
     options = {"host": args.host, "port": args.port, "debug": args.debug}

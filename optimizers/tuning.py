@@ -467,6 +467,10 @@ def tune(
     if point.shape != (2,):
         raise ValueError(f"start must be one point (x, y), got shape {point.shape}")
     tol = positive("tol", tol)
+    if also == "lr":
+        raise ValueError("lr is always tuned: also names a second hyperparameter (momentum, …)")
+    if also is None and also_range is not None:
+        raise ValueError("also_range is the range of also: name the hyperparameter it is for")
     if isinstance(rules, str):
         rules = [rules]
     chosen = []
@@ -481,13 +485,13 @@ def tune(
         lr_spec = info.spec("lr")
         lrs = _range(f"{name}.lr", lr_range, lr_spec, log=True)
         other = None
-        if also is not None and also != "lr" and also in [h.name for h in info.hyper]:
+        if also is not None and also in [h.name for h in info.hyper]:
             spec = numeric_spec(info, also)
             other = (also, _range(f"{name}.{also}", also_range, spec, log=False))
         chosen.append((info, default, lrs, other))
     if not chosen:
         raise ValueError("choose at least one optimizer to tune")
-    if also is not None and also != "lr" and not any(c[3] for c in chosen):
+    if also is not None and not any(c[3] for c in chosen):
         if len(chosen) == 1:
             numeric_spec(chosen[0][0], also)  # "<rule> has no hyperparameter ..."
         raise ValueError(f"none of the chosen optimizers has a hyperparameter {also!r}")

@@ -254,6 +254,15 @@ BAD = {
                         "fps"),
     "export without --out": (["export", "--preset", "radford-beale"], "--out"),
     "serve bad port": (["serve", "--port", "99999"], "port"),
+    "serve unknown host": (["serve", "--host", "no.such.host.invalid"], "--host"),
+    "export size under the renderer's": (["export", "--preset", "radford-beale", "--out",
+                                          "x.gif", "--size", "32x32"], "64x64"),
+    "rule without a name": ([*BASE, "--rule", "W = W - lr*g"], "NAME="),
+    "tune link base not http": (["tune", "--preset", "radford-beale", "--base",
+                                 "javascript:alert(1)"], "http(s)"),
+    "tune also lr": (["tune", "--preset", "radford-beale", "--also", "lr"], "always tuned"),
+    "tune also-range alone": (["tune", "--preset", "radford-beale", "--also-range", "0.1,0.9"],
+                              "also_range"),
     "batch size on an analytic surface": ([*BASE, "--batch-size", "8"], "mini-batches"),
     "batch size zero": (["trajectory", "--surface", "noisy_moons", "--optimizer", "sgd",
                          "--batch-size", "0"], "batch-size"),
@@ -272,6 +281,24 @@ def test_bad_arguments_exit_2_with_one_line(capsys, argv, word, tmp_path, monkey
     assert word.lower() in lines[0].lower()
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_status_2(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, out, err = cli(capsys, "serve", "--port", str(port))
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        optviz_cli._build_parser().parse_args(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.startswith("optviz ")
 
 
 def test_help_exits_0(capsys):

@@ -337,6 +337,8 @@ def test_f_star_with_and_without_minima():
         (dict(rules=[("sgd", {"lr": -1})]), "sgd.lr must be > 0"),
         (dict(tol=0), "tol must be a finite number > 0"),
         (dict(rules=["adam"], also="beta2", trials=3), "at least 4 trials per rule"),
+        (dict(also="lr"), "lr is always tuned"),
+        (dict(also_range=(0.5, 0.9)), "also_range is the range of also"),
     ],
 )
 def test_bad_input_is_a_clear_value_error(kwargs, message):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 
@@ -50,6 +51,15 @@ def _range(text: str) -> tuple[float, float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"must look like low,high, got {text!r}") from None
     return lo, hi
+
+
+def _base(text: str) -> str:
+    """The app's address for a printed link: an http(s) URL, nothing a page would run."""
+    if not re.fullmatch(r"https?://[^\s#\"'<>]+", text):
+        raise argparse.ArgumentTypeError(
+            f"must be the app's http(s) address, like {DEFAULT_BASE}, got {text!r}"
+        )
+    return text
 
 
 def _positive(text: str) -> float:
@@ -104,7 +114,9 @@ def add_commands(sub, add_scene_arguments, prepare) -> None:
     tune.add_argument(
         "--tol", type=_positive, default=1e-6, help="the f − f* that 'steps' waits for"
     )
-    tune.add_argument("--base", default=DEFAULT_BASE, help="the app's address, for the link")
+    tune.add_argument(
+        "--base", type=_base, default=DEFAULT_BASE, help="the app's http(s) address, for the link"
+    )
     tune.add_argument(
         "--format",
         choices=("json", "text", "set"),
