@@ -125,6 +125,7 @@
     HYPER_SLIDER: "hyper-slider",
     HYPER_BOOL: "hyper-bool",
     HYPER_MSG: "hyper-msg",
+    CARD_TITLE: "card-title",
     PANEL_PANE: "panel-pane",
     EXPRESSION: "expression",
     EXPRESSION_BOX: "expression-box",

@@ -23,6 +23,18 @@
     return out;
   };
 
+  /* Clientside callback: a card's label with "{name}" in it, each written as the box of
+     that hyperparameter holds it (viz.scene.model.label_with_values on the server). */
+  O.cardTitle = function (values, boxIds, template) {
+    if (!template) return dc.no_update;
+    const by = {};
+    (boxIds || []).forEach((id, i) => { by[id.name] = values[i]; });
+    return template.replace(/\{(\w+)\}/g, function (whole, name) {
+      const text = String(by[name] === undefined || by[name] === null ? "" : by[name]).trim();
+      return text !== "" && isFinite(Number(text)) ? O.internal.fmtG(Number(text), 6) : whole;
+    });
+  };
+
   let lastT = 0, lastIdx = -1, lastMeta = null, lastK = -1, lastCurvesMeta = null;
   let lastAccK = -1, lastAccMeta = null;
   let lastNetK = -1, lastNetMeta = null, lastBndIdx = -1, lastBndMeta = null;

@@ -261,3 +261,8 @@ def test_a_link_pasted_into_an_open_tab_is_applied(app_page):
     wait(d, "window.dash_clientside.optviz.state.runs.length === 3")
     labels = [a for a, _ in wait(d, LEGEND)]
     assert labels == ["SGD α = 0.02", "SGD α = 0.1", "SGD α = 0.12"]
+    # a label with its value in it follows a value typed in the card
+    type_into(d, ids.hyper("sgd@1", "lr"), "0.05")
+    until(lambda: d.execute_script(f"return {LEGEND};")[0][0] == "SGD α = 0.05")
+    title = d.find_element(By.CSS_SELECTOR, css_id(ids.card_title("sgd@1")))
+    assert title.text == "SGD α = 0.05"

@@ -26,6 +26,7 @@ from viz.scene import (
     camera_from_angles,
     contour_levels,
     get_preset,
+    link,
     parse_setting,
 )
 
@@ -583,3 +584,28 @@ def test_the_ravine_presets_description_is_what_its_runs_do():
     rms = runs["rmsprop"].losses
     assert rms[5] == min(t.losses[5] for t in runs.values())
     assert rms[50] == pytest.approx(0.0016, rel=0.05) and rms[100] == pytest.approx(0.033, rel=0.05)
+
+
+def test_a_label_with_a_value_in_it_follows_the_value():
+    """ "One rule, three learning rates" names its runs "SGD α = {lr}": the card, the
+    legend, the results and an export show the run's α, also after the user changes it
+    (they said "SGD α = 0.02" of a run at 0.05); the link keeps the label as written."""
+    from viz.scene.model import label_with_values
+    from viz.ui import layout
+
+    assert label_with_values("SGD α = {lr}", {"lr": 0.05}) == "SGD α = 0.05"
+    assert label_with_values("{lr} {x} {}", {"lr": 1e-5}) == "1e-05 {x} {}"  # others stay
+    assert label_with_values("{nesterov}", {"nesterov": True}) == "{nesterov}"
+    scene = get_preset("lr-too-high")
+    assert [r.label for r in scene.resolved_runs()] == [
+        "SGD α = 0.02",
+        "SGD α = 0.1",
+        "SGD α = 0.12",
+    ]
+    faster = replace(scene, runs=(replace(scene.runs[0], hyper={"lr": 0.05}), *scene.runs[1:]))
+    assert faster.resolved_runs()[0].label == "SGD α = 0.05"
+    back = link.scene_from_dict(link.scene_to_dict(faster))
+    assert back.runs[0].label == "SGD α = {lr}" and back.resolved_runs()[0].label.endswith("0.05")
+    card = layout.optimizer_card("sgd@1", {"lr": 0.05}, "SGD α = {lr}")
+    title = card.children[0].children[1]
+    assert title.children == "SGD α = 0.05" and title.to_plotly_json()["props"]["data-template"]

@@ -27,6 +27,7 @@ follow the command line's ``--set``: ``"lr"`` goes to every rule that has it,
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 
@@ -59,6 +60,21 @@ RADFORD_LABELS = {
 }
 
 
+_PLACE = re.compile(r"\{(\w+)\}")
+
+
+def label_with_values(label: str, hyper: dict) -> str:
+    """``label`` with each ``{name}`` of a hyperparameter in ``hyper`` written as its value
+    ("SGD α = {lr}" -> "SGD α = 0.05"), so a label follows a value the user changes; any
+    other text, braces included, stays as it is."""
+
+    def value(m: re.Match) -> str:
+        v = hyper.get(m.group(1))
+        return f"{v:.6g}" if isinstance(v, int | float) and not isinstance(v, bool) else m[0]
+
+    return _PLACE.sub(value, label)
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One optimizer in a scene: its rule, hyperparameters, look, α schedule and noise.
@@ -84,8 +100,11 @@ class RunSpec:
         return rule_info(self.code, self.optimizer) if self.code else OPTIMIZERS[self.optimizer]
 
     def resolved(self) -> RunSpec:
+        """The run as drawn: its label (its values written in, ``label_with_values``) or
+        the rule's, its colour or the rule's."""
         info = self.info()
-        return replace(self, label=self.label or info.label, colour=self.colour or info.colour)
+        label = label_with_values(self.label, self.hyper) if self.label else info.label
+        return replace(self, label=label, colour=self.colour or info.colour)
 
     def full_hyper(self) -> dict:
         """Every hyperparameter of the rule: the run's own values over the rule's defaults."""

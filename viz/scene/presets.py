@@ -283,9 +283,9 @@ register(
         start=(-3.0, 1.5),
         steps=100,
         runs=(
-            _run("sgd", "SGD α = 0.02", "#0072B2", lr=0.02),
-            _run("sgd", "SGD α = 0.1", "#009E73", lr=0.1),
-            _run("sgd", "SGD α = 0.12", "#D55E00", lr=0.12),
+            _run("sgd", "SGD α = {lr}", "#0072B2", lr=0.02),
+            _run("sgd", "SGD α = {lr}", "#009E73", lr=0.1),
+            _run("sgd", "SGD α = {lr}", "#D55E00", lr=0.12),
         ),
         style=our_style(),
     )

@@ -62,7 +62,8 @@ def scene_controls(scene: Scene) -> dict:
     """What every control shows for ``scene``: one path for a preset and a share link, so
     a scene reads the same whatever was on the page before (nothing is carried over)."""
     runs = {}
-    for key, r in link.preset_keys(scene).items():
+    keyed = link.preset_keys(scene).items()
+    for (key, r), raw in zip(keyed, scene.runs, strict=True):
         if r.code:
             continue  # a typed rule: the editor's list (rule_editor.store_of)
         sched = {"name": "constant", "params": {}}
@@ -70,7 +71,7 @@ def scene_controls(scene: Scene) -> dict:
             sched = {"name": r.schedule[0], "params": dict(r.schedule[1])}
         runs[key] = {
             "hyper": dict(r.hyper),
-            "label": r.label,
+            "label": raw.label,  # "{lr}" written in by the card and the scene's runs
             "colour": r.colour,
             "schedule": sched,
             "noise": {"sigma": r.noise, "seed": r.seed},
@@ -649,8 +650,9 @@ def run_payload(key, spec: RunSpec, surface, start, steps, window, style, budget
             _payloads.move_to_end(ident)
             return dict(hit)
     traj = run_spec(spec, surface, start, steps, budget)
+    shown = spec.resolved()  # its label with its values written in
     payload = figures.trajectory_payload(
-        surface, traj, key, spec.label, spec.colour, window, style, momentum=momentum
+        surface, traj, key, shown.label, shown.colour, window, style, momentum=momentum
     )
     with _payload_lock:
         if ident not in _payloads:
@@ -1163,6 +1165,15 @@ def register(app) -> None:
         Input(ids.hyper_slider(MATCH, MATCH), "value"),
         State(ids.hyper(MATCH, MATCH), "value"),
         State(ids.hyper_slider(MATCH, MATCH), "className"),
+        prevent_initial_call=True,
+    )
+    # A card's label with its values in it ("SGD α = {lr}") follows the typed values.
+    app.clientside_callback(
+        ClientsideFunction("optviz", "cardTitle"),
+        Output(ids.card_title(MATCH), "children"),
+        Input(ids.hyper(MATCH, ALL), "value"),
+        State(ids.hyper(MATCH, ALL), "id"),
+        State(ids.card_title(MATCH), "data-template"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

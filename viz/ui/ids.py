@@ -145,6 +145,7 @@ HYPER = "hyper"  # the typed value (the source of truth)
 HYPER_SLIDER = "hyper-slider"  # log/linear slider beside it
 HYPER_BOOL = "hyper-bool"  # checkbox for a bool hyperparameter
 HYPER_MSG = "hyper-msg"
+CARD_TITLE = "card-title"  # an optimizer card's name, its values written into its label
 
 
 PANEL_PANE = "panel-pane"  # one per analysis tab, always mounted (see layout.panel_tabs)
@@ -168,6 +169,10 @@ def hyper_bool(opt: str, name: str) -> dict:
 
 def hyper_msg(opt: str, name: str) -> dict:
     return {"type": HYPER_MSG, "opt": opt, "name": name}
+
+
+def card_title(opt: str) -> dict:
+    return {"type": CARD_TITLE, "opt": opt}
 
 
 # Issue 5: your own function, schedules and noise, share links.

@@ -13,6 +13,7 @@ from dash import dcc, html
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES
 from viz.scene import PRESETS, link
+from viz.scene.model import label_with_values
 from viz.scene.validate import CUSTOM, MAX_STEPS, rule_of
 from viz.ui import (
     export_panel,
@@ -56,9 +57,10 @@ def presets():
 
 def preset_runs(sc) -> dict:
     """A scene's runs keyed for the UI (``link.preset_keys``: ``rule`` or ``rule@i``)."""
-    return {
-        key: {"hyper": dict(r.hyper), "label": r.label, "colour": r.colour}
-        for key, r in link.preset_keys(sc).items()
+    keyed = link.preset_keys(sc).items()
+    return {  # the label as the scene has it: "{lr}" is written in as the value changes
+        key: {"hyper": dict(r.hyper), "label": raw.label, "colour": r.colour}
+        for (key, r), raw in zip(keyed, sc.runs, strict=True)
     }
 
 
@@ -125,7 +127,16 @@ def picker_option(value: str, label: str, colour: str) -> dict:
 def optimizer_options(preset_runs: dict | None = None) -> list[dict]:
     """Multi-select options: each rule with its colour swatch (a preset's own runs first)."""
     preset_runs = preset_runs or {}
-    opts = [picker_option(k, r["label"], r["colour"]) for k, r in preset_runs.items()]
+    opts = [
+        picker_option(
+            k,
+            label_with_values(r["label"], r["hyper"])
+            if r["label"]
+            else OPTIMIZERS[rule_of(k)].label,
+            r["colour"],
+        )
+        for k, r in preset_runs.items()
+    ]
     opts += [
         picker_option(n, i.label, i.colour) for n, i in OPTIMIZERS.items() if n not in preset_runs
     ]
@@ -258,7 +269,12 @@ def optimizer_card(
             html.Div(
                 [
                     html.Span(className="swatch big", style={"background": colour or info.colour}),
-                    html.Span(label or info.label, className="card-title"),
+                    html.Span(
+                        label_with_values(label, values) if label else info.label,
+                        id=ids.card_title(opt),
+                        className="card-title",
+                        **{"data-template": label if "{" in label else ""},
+                    ),
                     html.Span(info.description, className="card-desc"),
                 ],
                 className="card-head",
