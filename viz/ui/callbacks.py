@@ -142,9 +142,6 @@ def control_outputs(dup: bool = False) -> dict:
     return {k: Output(i, p, allow_duplicate=dup or k not in first) for k, (i, p) in targets.items()}
 
 
-OWN_FUNCTION_HINT = "Type your own f(x, y) below."
-
-
 def show_formula(surface: str):
     """A registered surface's formula; the user's own is compute's to show (once parsed)."""
     if surface == network_box.NETWORK:
@@ -329,9 +326,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     except ValueError as exc:
         key = ids.EXPRESSION_MSG if settings.surface == validate.CUSTOM else ids.RUN_MSG
         msgs[key] = str(exc)
-        if settings.surface == validate.CUSTOM:
-            out.formula = html.P(OWN_FUNCTION_HINT, className="hint")
-        return out
+        return out  # the formula shown stays that of the surface the views still show
     style, window, preset_runs, preset = _scene_of(settings, surface)
     own: list = []
     try:
