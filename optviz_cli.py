@@ -58,6 +58,7 @@ EXIT_USAGE = 2
 MAX_FRAMES = 1000
 MAX_SIZE = (1920, 1080)  # viz.figures.page's bounds, without importing plotly to parse
 MIN_SIZE = (64, 64)
+MAX_FPS = 50
 
 
 class ExportFormat(NamedTuple):
@@ -221,7 +222,11 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_positive_int("--frames"),
         help=f"frames in the GIF, spread over the run (at most {MAX_FRAMES})",
     )
-    export.add_argument("--fps", type=_positive_int("--fps"), help="default: the scene's (25)")
+    export.add_argument(
+        "--fps",
+        type=_positive_int("--fps"),
+        help="frames per second, at most 50 (default: the scene's, 25)",
+    )
     export.add_argument(
         "--size",
         type=_size,
@@ -481,7 +486,8 @@ def _scene(args: argparse.Namespace):
                 y_range=args.y_range or (-2.0, 2.0),
             )
         except ValueError as exc:
-            raise UsageError(f"--expression {args.expression!r}: {exc}") from None
+            text = args.expression if len(args.expression) <= 80 else args.expression[:77] + "…"
+            raise UsageError(f"--expression {text!r}: {exc}") from None
     else:
         if args.x_range or args.y_range:
             raise UsageError("--x-range/--y-range go with --expression")

@@ -295,6 +295,13 @@ def test_serve_on_a_port_in_use_is_one_line_and_status_2(capsys):
     assert f"cannot listen on 127.0.0.1:{port}" in err
 
 
+def test_a_long_bad_expression_is_not_echoed_whole(capsys):
+    status, _, err = cli(
+        capsys, "trajectory", "--expression", "x+" * 5000 + "y", "--optimizer", "sgd"
+    )
+    assert status == 2 and "too long" in err and "…" in err and len(err) < 300
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as exc:
         optviz_cli._build_parser().parse_args(["--version"])
@@ -438,3 +445,4 @@ def test_the_cli_size_bounds_are_the_renderers():
     from viz.figures import page
 
     assert (optviz_cli.MIN_SIZE, optviz_cli.MAX_SIZE) == (page.MIN_SIZE, page.MAX_SIZE)
+    assert optviz_cli.MAX_FPS == page.MAX_FPS

@@ -99,6 +99,7 @@ def test_gif_is_written_with_its_frames(capsys, tmp_path):
         (["--format", "gif"], "needs --out"),
         (["--format", "gif", "--out", "x.mp4"], "does not end in .gif"),
         (["--out", "net.gif"], "does not end in .json"),
+        (["--optimizer", "sgd", "--optimizer", "sgd"], "chosen twice"),
         (["--link", "http://x/#v2=abc"], "damaged"),
         (["--link", "http://x/" + BEALE], "no network scene"),
         (["--link", "#net1=%%%"], "base64url"),

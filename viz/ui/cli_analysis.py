@@ -92,19 +92,19 @@ def add_commands(sub, add_scene_arguments, prepare) -> None:
         "--objective",
         choices=OBJECTIVES,
         default="area",
-        help=OBJECTIVE_HELP,
+        help=OBJECTIVE_HELP + " (default: %(default)s)",
     )
     tune.add_argument(
         "--budget",
         type=_whole("--budget", 2, MAX_TRIALS),
         default=64,
-        help="trials per optimizer (the same for each)",
+        help="trials per optimizer, the same for each (default %(default)s)",
     )
     tune.add_argument(
         "--starts",
         type=_whole("--starts", 1, MAX_STARTS),
         default=1,
-        help="k: tune over a k×k grid of starts around the start",
+        help="k: tune over a k×k grid of starts around the start (default %(default)s)",
     )
     tune.add_argument("--also", metavar="NAME", help="a second hyperparameter to tune")
     tune.add_argument(
@@ -150,12 +150,18 @@ def add_commands(sub, add_scene_arguments, prepare) -> None:
         default=100,
         help=f"cells per side, 2 to {MAX_CELLS} (default 100)",
     )
-    phase.add_argument("--objective", choices=OBJECTIVES, default="final", help=OBJECTIVE_HELP)
+    phase.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        default="final",
+        help=OBJECTIVE_HELP + " (default: %(default)s)",
+    )
     phase.add_argument(
         "--starts",
         type=_whole("--starts", 1, MAX_STARTS),
         default=1,
-        help="k: each cell is the mean over a k×k grid of starts around the start",
+        help="k: each cell is the mean over a k×k grid of starts around the start "
+        "(default %(default)s)",
     )
     phase.add_argument(
         "--tol", type=_positive, default=1e-6, help="the f − f* that 'steps' waits for"

@@ -115,6 +115,9 @@ def spec_of(args: argparse.Namespace) -> L.LandscapeSpec:
     if args.widths is not None:
         spec = replace(spec, widths=L.parse_widths(args.widths))
     if args.optimizer:
+        twice = sorted({n for n in args.optimizer if args.optimizer.count(n) > 1})
+        if twice:  # as trajectory and export say it: one run per rule
+            raise ValueError(f"optimizer {twice[0]!r} is chosen twice")
         spec = replace(spec, rules=tuple(L.Rule(name) for name in args.optimizer))
     if args.set:
         spec = L.check(spec)  # names known before settings go to them
