@@ -7,10 +7,12 @@ duration per frame and codec; its last frame is compared with the GIF's last fra
 
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from dataclasses import replace
@@ -208,6 +210,30 @@ def test_ffmpeg_dies_with_a_killed_renderer(tmp_path):
         if child.poll() is None:
             child.kill()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    # its folder stayed (nothing ran to remove it): the next export's sweep removes it
+    formats.sweep_video_folders()
+    assert not glob.glob(
+        os.path.join(tempfile.gettempdir(), f"{formats.VIDEO_PREFIX}{child.pid}-*")
+    )
+
+
+def test_the_sweep_removes_only_our_dead_renderers_folders(tmp_path):
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead, live = int(done.stdout), os.getpid()
+    prefix = formats.VIDEO_PREFIX
+    (tmp_path / f"{prefix}{dead}-a").mkdir()
+    (tmp_path / f"{prefix}{dead}-a" / "out.mp4").write_bytes(b"x")
+    (tmp_path / f"{prefix}{live}-b").mkdir()  # a renderer still at work
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "victim" / "keep").write_bytes(b"x")
+    (tmp_path / f"{prefix}{dead}-c").symlink_to(tmp_path / "victim")
+    (tmp_path / f"{prefix}{dead}-d").write_bytes(b"x")  # not a folder
+    (tmp_path / f"{prefix}99999999999999999999-e").mkdir()  # no pid of this machine
+    assert formats.sweep_video_folders(str(tmp_path)) == 1
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert f"{prefix}{dead}-a" not in left and f"{prefix}{live}-b" in left
+    assert (tmp_path / "victim" / "keep").exists() and f"{prefix}{dead}-c" in left
 
 
 # BT.709's limited-range values of pure colours (Y, Cb, Cr), as tables of the standard

@@ -32,6 +32,7 @@ import io
 import os
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import tempfile
@@ -400,6 +401,33 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+VIDEO_PREFIX = "optviz-video-"
+
+
+def sweep_video_folders(root: str | None = None) -> int:
+    """Remove the video folders of renderers that died without removing theirs (a cancelled
+    export's job is killed): ours (our uid, real folders, not links) whose pid has no
+    process. How many went."""
+    gone = 0
+    root = tempfile.gettempdir() if root is None else root
+    with contextlib.suppress(OSError), os.scandir(root) as entries:
+        for e in entries:
+            pid = e.name[len(VIDEO_PREFIX) :].partition("-")[0]
+            if not e.name.startswith(VIDEO_PREFIX) or not pid.isdigit():
+                continue
+            try:
+                st = e.stat(follow_symlinks=False)
+                if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+                    continue
+                os.kill(int(pid), 0)  # raises if no such process: then it is stale
+            except ProcessLookupError:
+                shutil.rmtree(e.path, ignore_errors=True)
+                gone += 1
+            except (OSError, OverflowError):
+                continue  # another user's process, or no pid of this machine
+    return gone
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     with contextlib.suppress(Exception):
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed if we die
@@ -427,7 +455,9 @@ def encode_video(fmt: str, fp, frames: Iterable[tuple[np.ndarray, np.ndarray]], 
     w, h = size
     subsample = _SUBSAMPLED[fmt]
     ew, eh = (w + w % 2, h + h % 2) if subsample else (w, h)
-    folder = tempfile.mkdtemp(prefix="optviz-video-")  # 0700: only we can see the file
+    sweep_video_folders()
+    # 0700: only we can see the file; named by our pid, for the sweep of a killed renderer
+    folder = tempfile.mkdtemp(prefix=f"{VIDEO_PREFIX}{os.getpid()}-")
     out = os.path.join(folder, f"out.{fmt}")
     size_arg, rate = f"{ew}x{eh}", str(fps)
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
