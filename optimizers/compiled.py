@@ -25,6 +25,7 @@ import os
 import queue
 import stat
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -230,45 +231,40 @@ _lock = threading.Lock()
 _building = threading.Lock()  # held while numba is imported or builds a loop
 _worker: threading.Thread | None = None
 _stopping = threading.Event()
-_fork_holds = False  # the fork under way holds _building (no build was under way)
-_cut_off = False  # forked while a build was under way: this process never touches numba
-
-
-# How long a fork waits for a build in progress before it goes ahead without it.
-FORK_WAIT_S = 30.0
+_fork_waiting = threading.Event()  # a fork waits for _building: the builder lets it in first
 
 
 def _before_fork() -> None:
-    """Wait for a build in progress and hold _building across the fork: a child would
-    inherit numba's import or compiler lock held for good (and the locks of modules the
-    build imports). Fork handlers run in reverse order of registration, so logging's,
+    """Wait for the build in progress and hold _building across the fork: a child would
+    inherit numba's import or compiler lock held for good (and the locks of the modules
+    it imports). The builder lets a waiting fork in before its next build (a lock does
+    not queue its waiters: an export forked as a new gunicorn worker warmed up waited for
+    the whole warm-up). Fork handlers run in reverse order of registration, so logging's,
     imported above, runs after this one: numba's import, which logs, got stuck on the
-    lock logging's handler held (a script spawning ffmpeg with a preexec_fn mid-import).
-    A handler registered later could still hold what the build needs: after FORK_WAIT_S
-    the fork goes ahead, and its child keeps off numba."""
-    global _fork_holds
-    _fork_holds = _building.acquire(timeout=FORK_WAIT_S)
+    lock logging's handler held (a script spawning ffmpeg with a preexec_fn mid-import)."""
+    _fork_waiting.set()
+    _building.acquire()
+    _fork_waiting.clear()
 
 
 def _after_fork_in_parent() -> None:
-    if _fork_holds:
-        _building.release()
+    _building.release()
+
+
+def _next_build() -> threading.Lock:
+    """_building, once no fork waits for it (the builder's side of ``_before_fork``)."""
+    while _fork_waiting.is_set():
+        time.sleep(0.001)
+    return _building
 
 
 def _after_fork_in_child() -> None:
     """A forked process has no worker thread: start afresh with the loops already built.
     It asks for no other: a job forked for an export would otherwise build every loop its
     parent had not, at the parent's priority, for the minute it lives. What it runs asks
-    for its own loops (``plan``); gunicorn's workers ask for all (``warm``).
-
-    Forked mid-build, the child holds numba's import or compiler lock for a thread it does
-    not have: it keeps off numba altogether, and every run takes the pure path."""
-    global _queue, _lock, _worker, _building, _cut_off
-    if _fork_holds:
-        _building.release()
-    else:
-        _building, _cut_off = threading.Lock(), True
-        _ready.clear()
+    for its own loops (``plan``); gunicorn's workers ask for all (``warm``)."""
+    global _queue, _lock, _worker
+    _building.release()
     _asked.clear()
     _asked.update({key: threading.Event() for key in _ready})
     for event in _asked.values():
@@ -287,9 +283,6 @@ def _ask(key) -> None:
         if key in _asked:
             return
         _asked[key] = threading.Event()
-        if _cut_off:  # never built here: whoever waits for it is told at once
-            _asked[key].set()
-            return
         _queue.put(key)
         if _worker is None:
             _worker = threading.Thread(target=_work, name="optviz-compile", daemon=True)
@@ -307,7 +300,7 @@ def _stop() -> None:
 
 
 def _work() -> None:
-    with _building:  # a child forked mid-import would get half a module: it keeps off it
+    with _next_build():  # a fork waits for numba's import too: its child would get half a module
         try:
             import optimizers.fused as fused
         except Exception:  # numba installed but unusable here: runs stay on the pure path
@@ -321,12 +314,12 @@ def _work() -> None:
             return
         try:
             if key == _PAGES:
-                with _building:
+                with _next_build():
                     _touch_pages()
             elif fused is not None and not _stopping.is_set():
                 with _one_builder(directory) as mine:
                     if mine:
-                        with _building:
+                        with _next_build():
                             _ready[key] = _build(fused, *key)
         except Exception:  # a loop numba cannot build: its runs stay on the pure path
             pass

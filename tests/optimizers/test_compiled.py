@@ -252,7 +252,7 @@ assert compiled.wait(get_optimizer("nesterov"), surface, timeout=600)
 pid = os.fork()
 if pid == 0:
     opt = get_optimizer("nesterov", lr=0.01)
-    ok = compiled.wait(opt, surface, timeout=600) and not compiled._cut_off
+    ok = compiled.wait(opt, surface, timeout=600)
     broken = opt._replace(step=None)  # the pure step is never called on the fused path
     fast = run(broken, surface, np.array([[1.0, 2.0], [3e3, -1.0]]), 50) if ok else None
     pure = run(opt._replace(name=""), surface, np.array([[1.0, 2.0], [3e3, -1.0]]), 50)
@@ -279,9 +279,8 @@ def test_a_forked_worker_takes_the_fused_path():
 # A build that holds the build lock and then needs logging's (numba's import logs) while
 # the main thread forks, logging first imported after compiled (as when numba's import
 # brought it in): a fork with a preexec_fn (ffmpeg's) deadlocked so, logging's handler
-# holding its lock while ours waited for the build. The fork now waits for the build, and
-# its child keeps the loops. A handler registered after ours that holds what the build
-# needs: the fork goes ahead after FORK_WAIT_S, and its child keeps off numba, running pure.
+# holding its lock while ours waited for the build. Then a builder going from build to
+# build, as a new gunicorn worker's warm-up does: a fork waits for one build, not all.
 _FORK_MID_BUILD = """
 import os, sys, threading, time, subprocess
 import numpy as np
@@ -290,75 +289,71 @@ from surfaces import get_surface
 import logging
 surface, opt = get_surface("booth"), get_optimizer("adam")
 assert compiled.wait(opt, surface, timeout=600)
+held = threading.Event()
 
-def build(needs):
-    held = threading.Event()
-    def work():
-        with compiled._building:
-            held.set()
-            time.sleep(1.0)
-            needs()
-    threading.Thread(target=work, daemon=True).start()
-    held.wait()
+def build():
+    with compiled._next_build():
+        held.set()
+        time.sleep(1.0)
+        logging.getLogger("a build")
 
-def child():
-    pid = os.fork()
-    if pid == 0:
-        cut = compiled._cut_off
-        ready = compiled.wait(opt, surface, timeout=5)
-        traj = run(opt, surface, np.array([[1.0, 2.0], [0.5, -1.0]]), 30)
-        pure = [run(opt, surface, np.array(p), 30).points for p in ([1.0, 2.0], [0.5, -1.0])]
-        same = all(np.array_equal(traj.points[:, i], p) for i, p in enumerate(pure))
-        os._exit((0 if same and ready != cut else 3) + 10 * cut)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
-
-build(lambda: logging.getLogger("a build"))
+threading.Thread(target=build, daemon=True).start()
+held.wait()
 subprocess.run(["true"], preexec_fn=lambda: None, check=True, timeout=60)
-build(lambda: logging.getLogger("a build"))
-assert child() == 0  # waited for the build: the loops kept
-late = threading.Lock()  # a handler registered after compiled's holds what the build needs
-os.register_at_fork(before=late.acquire, after_in_parent=late.release,
-                    after_in_child=late.release)
-compiled.FORK_WAIT_S = 0.5
-build(lambda: late.acquire() and late.release())
+
+def builds():
+    for _ in range(200):  # 20 s of builds of 0.1 s, back to back
+        with compiled._next_build():
+            held.set()
+            time.sleep(0.1)
+
+held.clear()
+threading.Thread(target=builds, daemon=True).start()
+held.wait()
 t = time.monotonic()
-assert child() == 10 and time.monotonic() - t < 30  # went ahead: kept off numba
-sys.exit(0)
+pid = os.fork()
+if pid == 0:
+    ready = compiled.wait(opt, surface, timeout=5)
+    traj = run(opt, surface, np.array([[1.0, 2.0], [0.5, -1.0]]), 30)
+    pure = [run(opt, surface, np.array(p), 30).points for p in ([1.0, 2.0], [0.5, -1.0])]
+    same = all(np.array_equal(traj.points[:, i], p) for i, p in enumerate(pure))
+    os._exit(0 if same and ready else 3)
+waited = time.monotonic() - t
+_, status = os.waitpid(pid, 0)
+assert waited < 2.0, waited  # one build, not the 200
+sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def test_a_fork_waits_for_a_build_and_never_deadlocks_with_another_handler():
+def test_a_fork_waits_for_one_build_and_never_deadlocks_on_logging():
     child = _python(_FORK_MID_BUILD)
     assert child.wait(timeout=300) == 0
 
 
 # A forked job (an export) never goes on with its parent's queue: forked while the
-# parent builds every loop (warm), it builds none by itself, and the one it asks for only
-# if no build was under way at the fork (else it keeps off numba and runs pure); forked
-# with its parent idle, it builds exactly the one it asks for.
+# parent builds every loop (warm) or idle, it builds none by itself and exactly the one
+# it asks for.
 _FORKED_JOB = """
 import os, sys
 from optimizers import compiled, get_optimizer
 from surfaces import get_surface
 surface = get_surface("booth")
 
-def child(expect_cut_off):
+def child():
     pid = os.fork()
     if pid == 0:
         idle = compiled._worker is None and compiled._queue.empty()
         before = len(compiled._ready)
-        ok = compiled.wait(get_optimizer("sgd"), surface, timeout=600) != compiled._cut_off
-        only = len(compiled._ready) == before + (0 if compiled._cut_off else 1)
-        known = expect_cut_off is None or compiled._cut_off == expect_cut_off
-        os._exit(0 if idle and ok and only and known and compiled._queue.empty() else 3)
+        ok = compiled.wait(get_optimizer("sgd"), surface, timeout=600)
+        only = len(compiled._ready) == before + 1
+        os._exit(0 if idle and ok and only and compiled._queue.empty() else 3)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
 
 assert compiled.wait(get_optimizer("adam"), surface, timeout=600)
-assert child(expect_cut_off=False) == 0  # the parent idle
+assert child() == 0  # the parent idle
 compiled.warm()
-assert child(expect_cut_off=None) == 0  # the parent building
+assert child() == 0  # the parent building
 sys.exit(0)
 """
 
