@@ -53,6 +53,16 @@ def _range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
+def _objective(parser: argparse.ArgumentParser, default: str) -> None:
+    """The --objective option of tune and phase, each with its own default."""
+    parser.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        default=default,
+        help=OBJECTIVE_HELP + " (default: %(default)s)",
+    )
+
+
 def _base(text: str) -> str:
     """The app's address for a printed link: an http(s) URL, nothing a page would run."""
     if not re.fullmatch(r"https?://[^\s#\"'<>]+", text):
@@ -88,12 +98,7 @@ def add_commands(sub, add_scene_arguments, prepare) -> None:
         ),
     )
     add_scene_arguments(tune)
-    tune.add_argument(
-        "--objective",
-        choices=OBJECTIVES,
-        default="area",
-        help=OBJECTIVE_HELP + " (default: %(default)s)",
-    )
+    _objective(tune, "area")
     tune.add_argument(
         "--budget",
         type=_whole("--budget", 2, MAX_TRIALS),
@@ -150,12 +155,7 @@ def add_commands(sub, add_scene_arguments, prepare) -> None:
         default=100,
         help=f"cells per side, 2 to {MAX_CELLS} (default 100)",
     )
-    phase.add_argument(
-        "--objective",
-        choices=OBJECTIVES,
-        default="final",
-        help=OBJECTIVE_HELP + " (default: %(default)s)",
-    )
+    _objective(phase, "final")
     phase.add_argument(
         "--starts",
         type=_whole("--starts", 1, MAX_STARTS),
