@@ -146,7 +146,7 @@ class RuleInfo:
 
     name: str
     label: str
-    colour: str  # default trace colour: Okabe–Ito, then Tol "muted" (colour-blind safe)
+    colour: str  # default trace colour: Okabe–Ito, then Paul Tol's (colour-blind safe)
     latex: str  # the update, in the notes' symbols
     factory: Callable[..., Optimizer]
     hyper: tuple[HyperSpec, ...]

@@ -44,7 +44,7 @@ register(
     RuleInfo(
         name="lion",
         label="Lion",
-        colour="#44AA99",
+        colour="#661100",  # from Tol's 12-colour scheme: far from Momentum's green
         latex=(
             r"\begin{aligned} W &\leftarrow W - \alpha\,"
             r"\operatorname{sign}(\beta_1 m + (1-\beta_1)\nabla_W) \\"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import re
 
@@ -10,6 +11,7 @@ import pytest
 
 import optimizers
 from optimizers import OPTIMIZERS, get_optimizer
+from tests.optimizers.helpers import DISTINCT_DELTA_E, delta_e
 
 CONTRACT_NAMES = {
     "lr", "momentum", "decay", "rho", "beta1", "beta2", "eps", "bias_correction",
@@ -55,8 +57,19 @@ def test_hyper_specs_are_usable_sliders(name):
 
 
 def test_default_colours_are_distinct():
-    colours = [info.colour.lower() for info in OPTIMIZERS.values()]
-    assert len(set(colours)) == len(colours)
+    colours = {name: info.colour for name, info in OPTIMIZERS.items()}
+    close = [
+        (a, b, round(delta_e(colours[a], colours[b]), 1))
+        for a, b in itertools.combinations(colours, 2)
+        if delta_e(colours[a], colours[b]) < DISTINCT_DELTA_E
+    ]
+    assert close == []
+
+
+def test_colour_difference_is_cie76():
+    assert delta_e("#ffffff", "#000000") == pytest.approx(100, abs=1e-3)  # L* of white
+    assert delta_e("#D55E00", "#d55e00") == 0
+    assert delta_e("#009E73", "#44AA99") < DISTINCT_DELTA_E  # the teal Lion once had
 
 
 def test_defaults_of_the_notes_table():

@@ -6,6 +6,7 @@ if a rule or a surface changes so that a scene stops showing its story, they fai
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 
@@ -14,6 +15,7 @@ import pytest
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES, from_expression, get_surface
+from tests.optimizers.helpers import DISTINCT_DELTA_E, delta_e
 from viz.scene import (
     PRESETS,
     RADFORD_COLOURS,
@@ -92,8 +94,9 @@ def test_every_preset_computes_finite_or_flagged(name):
 def test_every_preset_has_distinct_labels_and_colours(name):
     runs = get_preset(name).resolved_runs()
     assert len({r.label for r in runs}) == len(runs)
-    assert len({r.colour.lower() for r in runs}) == len(runs)
     assert all(r.colour.startswith("#") and len(r.colour) == 7 for r in runs)
+    for a, b in itertools.combinations(runs, 2):
+        assert delta_e(a.colour, b.colour) >= DISTINCT_DELTA_E, (a.label, b.label)
 
 
 @pytest.mark.parametrize("name", RADFORD)
