@@ -406,3 +406,23 @@ def test_a_videos_frames_converted_with_the_memo_equal_each_frame_alone():
     assert memo["quad"].shape == (20, 30, 4)  # it was used, frame after frame
     other = palette[::-1].copy()  # another palette: nothing reused
     assert formats.yuv_planes(base, other, True, memo) == formats.yuv_planes(base, other, True)
+
+
+def test_a_classifier_map_draws_its_counter_and_title_too(tmp_path):
+    """Radford's noisy moons (a map over its accuracy strip): the title is drawn and the
+    counter counts, as in any other contour export."""
+    from viz.gif import accuracy
+    from viz.gif.labels import Labels
+
+    moons = replace(get_preset("radford-noisy-moons"), steps=30)
+    size = (320, 330)
+    assert accuracy.has_strip(moons, "contour")
+    labels = Labels(size, (size[0], size[1] - accuracy.strip_height(size[1])), 30, "Moons", True)
+    last = {}
+    for title in (None, "Moons"):
+        path = tmp_path / f"{title}.apng"
+        options = {"view": "contour", "frames": 2, "size": size}
+        gif.export_file(moons, path, title=title, counter=title is not None, **options)
+        last[title] = read(path).last
+    for x0, y0, x1, y1 in (labels.title_box, labels.counter_box):
+        assert not np.array_equal(last[None][y0:y1, x0:x1], last["Moons"][y0:y1, x0:x1])

@@ -21,8 +21,9 @@ from viz.gif import (
     render_gif_bytes,
 )
 from viz.gif.contour import ContourPanel
+from viz.gif.raster import rgb as raster_rgb
 from viz.gif.surface3d import SurfacePanel
-from viz.scene import RunSpec, Scene
+from viz.scene import RunSpec, Scene, get_preset
 
 RED, BLUE = "#ff0000", "#0000ff"
 
@@ -343,3 +344,49 @@ def test_export_gif_never_writes_through_a_planted_part_file_or_over_a_device(tm
     os.mkfifo(fifo)
     with pytest.raises(UnsafeTarget, match="not a regular file"):
         export_gif(scene, fifo, frames=3)
+
+
+# ----------------------------------------------------------------------------- the legend
+
+
+def _legend_panel(scene, size=(800, 600), avoid=()):
+    runs = scene.resolved_runs()
+    paths = [t.points for t in scene.compute()]
+    return ContourPanel(scene, runs, size, (0, 0), paths, avoid), paths
+
+
+def _covered(box, pixels) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return (pixels[:, 0] >= x0) & (pixels[:, 0] <= x1) & (pixels[:, 1] >= y0) & (pixels[:, 1] <= y1)
+
+
+@pytest.mark.parametrize("name", ["radford-long-valley", "radford-beale"])
+def test_the_legend_stays_top_right_where_it_hides_nothing(name):
+    panel, _ = _legend_panel(get_preset(name))
+    _, y0, x1, _ = panel.legend_at
+    assert x1 == pytest.approx(panel.plot[2] - 8 * panel.u)  # Radford's corner
+    assert y0 == pytest.approx(panel.plot[1] + 8 * panel.u)
+
+
+def test_the_legend_moves_off_the_minimum_a_run_ends_in():
+    scene = get_preset("himmelblau-basins")  # every corner holds a minimum; Lion's is top right
+    panel, paths = _legend_panel(scene)
+    ends = panel.to_pixels(np.array([p[-1] for p in paths]))
+    assert not _covered(panel.legend_at, ends).any()
+    top_right = panel.to_pixels(np.array([3.0, 2.0]))
+    frame = list(iter_frames(scene, "contour", frames=2, size=(800, 600)))[-1][1]
+    x, y = np.rint(top_right).astype(int)
+    lion = scene.resolved_runs()[-1]
+    assert lion.optimizer == "lion"
+    assert len(colour_pixels(frame[y - 20 : y + 20, x - 20 : x + 20], raster_rgb(lion.colour))) > 0
+
+
+def test_the_legend_keeps_clear_of_the_title_and_counter():
+    scene = get_preset("himmelblau-basins")
+    title, counter = (68, 18, 300, 40), (68, 500, 200, 522)
+    panel, paths = _legend_panel(scene, avoid=(title, counter))
+    x0, y0, x1, y1 = panel.legend_at
+    for a, b, c, d in (title, counter):
+        assert not (a < x1 and x0 < c and b < y1 and y0 < d)
+    ends = panel.to_pixels(np.array([p[-1] for p in paths]))
+    assert not _covered(panel.legend_at, ends).any()

@@ -91,7 +91,7 @@ def draw_levels(t: np.ndarray, n_levels: int, scale: str, line_width: float, bac
 class ContourPanel:
     """The contour map at ``size``, placed at ``origin`` in the GIF."""
 
-    def __init__(self, scene, runs, size, origin):
+    def __init__(self, scene, runs, size, origin, paths=(), avoid=()):
         self.scene, self.runs = scene, runs
         self.size, self.origin = tuple(size), tuple(origin)
         w, h = self.size
@@ -113,7 +113,8 @@ class ContourPanel:
         self.line_width = style.line_width * u
         self.dot_radius = style.dot_size / 2 * u + 1.0
         minima = [m for m in surface.minima if self._inside(m)]
-        legend = legend_box(runs, u, self.plot[2] - 8 * u, self.plot[1] + 8 * u)
+        legend = self._place_legend(minima, paths, avoid)
+        self.legend_at = legend[0] if legend else None  # (x0, y0, x1, y1) in panel pixels
         raster.draw_supersampled(canvas, lambda d, s: self._paint_static(d, s, minima, legend))
         self.background = canvas
         self.allowed = np.zeros((h, w), dtype=np.float32)
@@ -143,19 +144,50 @@ class ContourPanel:
         return 1.0
 
     # static parts -------------------------------------------------------------------
-    def _legend_box(self):
-        if not self.runs:
+    def _place_legend(self, minima, paths, avoid):
+        """The legend in the plot corner where it hides least: first no star, start or
+        title/counter box (``avoid``), then the fewest points of the ``paths`` (data
+        coordinates); Radford's top right on a tie."""
+        u, (px0, py0, px1, py1) = self.u, self.plot
+        first = legend_box(self.runs, u, px1 - 8 * u, py0 + 8 * u)
+        if first is None:
             return None
-        u = self.u
-        f = raster.font(max(round(14 * u), 8))
-        pad, sample, gap = 7 * u, 30 * u, 8 * u
-        row = max(f.getbbox("Hg")[3] - f.getbbox("Hg")[1], 1) + 9 * u
-        text_w = max(f.getlength(r.label) for r in self.runs)
-        bw = pad + sample + gap + text_w + pad
-        bh = 2 * pad + row * len(self.runs) - 4 * u
-        x1 = self.plot[2] - 8 * u
-        y0 = self.plot[1] + 8 * u
-        return (x1 - bw, y0, x1, y0 + bh), f, pad, sample, gap, row
+        x0, y0, x1, y1 = first[0]
+        bw, bh = x1 - x0, y1 - y0
+        marks = self.to_pixels(np.array([*minima, self.scene.start_point()], dtype=float))
+        pts = [self.to_pixels(p) for p in paths]
+        pts = np.concatenate(pts) if pts else np.empty((0, 2))
+        pts = pts[np.isfinite(pts).all(axis=1)]
+
+        def overlaps(right, top, box):
+            a, b, c, d = box
+            return a < right and right - bw < c and b < top + bh and top < d
+
+        def clear(right, top, down):  # moved past a title or counter box in the way
+            for box in avoid:
+                if overlaps(right, top, box):
+                    top = box[3] + 8 * u if down else box[1] - 8 * u - bh
+            return right, top
+
+        def hidden(corner):
+            right, top = corner
+            left, bottom = right - bw, top + bh
+
+            def inside(p):
+                across = (p[:, 0] >= left) & (p[:, 0] <= right)
+                return int((across & (p[:, 1] >= top) & (p[:, 1] <= bottom)).sum())
+
+            out = top < py0 or bottom > py1
+            boxes = sum(overlaps(right, top, box) for box in avoid)
+            return inside(marks) + boxes + out, inside(pts)
+
+        corners = [
+            clear(px1 - 8 * u, py0 + 8 * u, True),
+            clear(px1 - 8 * u, py1 - 8 * u - bh, False),
+            clear(px0 + 8 * u + bw, py0 + 8 * u, True),
+            clear(px0 + 8 * u + bw, py1 - 8 * u - bh, False),
+        ]
+        return legend_box(self.runs, u, *min(corners, key=hidden))
 
     def _paint_static(self, draw, s, minima, legend) -> None:
         u, style = self.u, self.style

@@ -489,38 +489,35 @@ def _paths(trajectories) -> list[tuple[int, np.ndarray]]:
 
 
 def _build(scene, opts: _Options, trajectories):
-
     w, h = opts.size
     runs = scene.resolved_runs()
     paths = _paths(_trajectories(scene, trajectories))
-    if opts.view == "contour" and accuracy.has_strip(scene, opts.view):
-        # A classifier: the map, and under it each run's accuracy (Radford's noisy moons).
-        strip = accuracy.strip_height(h)
-        panels = [ContourPanel(scene, runs, (w, h - strip), (0, 0))]
+    flat = [p for _, p in paths]
+    strip = accuracy.strip_height(h) if accuracy.has_strip(scene, opts.view) else 0
+    first = (w // 2, h) if opts.view == "both" else (w, h - strip)
+    labels = None
+    if opts.title or opts.counter:
+        labels = Labels((w, h), first, scene.steps, opts.title, opts.counter)
+    boxes = [b for b in (labels.title_box, labels.counter_box) if b] if labels else []
+    if opts.view == "3d":
+        panels = [SurfacePanel(scene, runs, first, (0, 0), opts.camera)]
+    else:
+        panels = [ContourPanel(scene, runs, first, (0, 0), flat, boxes)]
+    if opts.view == "both":
+        panels.append(
+            SurfacePanel(scene, runs, (w - first[0], h), (first[0], 0), opts.camera, legend=False)
+        )
+    movers = [panel.mover(raster.rgb(runs[i].colour), pts) for panel in panels for i, pts in paths]
+    if strip:  # a classifier: under the map, each run's accuracy (Radford's noisy moons)
         curves = accuracy.accuracy_paths(scene.get_surface(), paths)
         chart = accuracy.AccuracyPanel(
             scene, (w, strip), (0, h - strip), panels[0].u, accuracy.lowest(curves)
         )
-        movers = [panels[0].mover(raster.rgb(runs[i].colour), pts) for i, pts in paths]
         movers += [
             chart.mover(raster.rgb(runs[i].colour), acc)
             for (i, _), acc in zip(paths, curves, strict=True)
         ]
-        return Animator([*panels, chart], movers, (w, h))
-    if opts.view == "contour":
-        panels = [ContourPanel(scene, runs, (w, h), (0, 0))]
-    elif opts.view == "3d":
-        panels = [SurfacePanel(scene, runs, (w, h), (0, 0), opts.camera)]
-    else:
-        left = w // 2
-        panels = [
-            ContourPanel(scene, runs, (left, h), (0, 0)),
-            SurfacePanel(scene, runs, (w - left, h), (left, 0), opts.camera, legend=False),
-        ]
-    movers = [panel.mover(raster.rgb(runs[i].colour), pts) for panel in panels for i, pts in paths]
-    labels = None
-    if opts.title or opts.counter:
-        labels = Labels((w, h), panels[0].size, scene.steps, opts.title, opts.counter)
+        panels.append(chart)
     return Animator(panels, movers, (w, h), labels)
 
 
