@@ -60,6 +60,7 @@ from typing import NamedTuple
 import numpy as np
 
 from optimizers.base import OPTIMIZERS, HyperSpec, Optimizer, RuleInfo, lr_spec
+from optimizers.colours import clear_of
 from optimizers.schedules import as_schedule
 from surfaces.syntax_names import REFUSED_NODES, REFUSED_OPERATORS
 
@@ -833,13 +834,16 @@ def _rule_info(text: str, name: str) -> RuleInfo:
 
 
 def pick_colour(name: str, taken=()) -> str:
-    """A typed rule's colour: chosen by its name, the next free one if another run has it."""
+    """A typed rule's colour: chosen by its name, the next one clear of the notes' rules'
+    colours and of ``taken`` (``colours.clear_of``), else the next one none of them has."""
     first = zlib.crc32(name.encode()) % len(COLOURS)
-    for i in range(len(COLOURS)):
-        colour = COLOURS[(first + i) % len(COLOURS)]
-        if colour.lower() not in {str(c).lower() for c in taken}:
+    order = [COLOURS[(first + i) % len(COLOURS)] for i in range(len(COLOURS))]
+    taken = [*taken, *(info.colour for info in OPTIMIZERS.values())]
+    used = {str(c).lower() for c in taken}
+    for colour in order:
+        if clear_of(colour, taken):
             return colour
-    return COLOURS[first]
+    return next((c for c in order if c.lower() not in used), order[0])
 
 
 def from_rule(text: str, name: str = "rule", **hyper) -> Optimizer:

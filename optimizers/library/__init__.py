@@ -16,7 +16,6 @@ the notes' rules is in the README ("Library rules").
 
 from __future__ import annotations
 
-import colorsys
 import functools
 import hashlib
 import inspect
@@ -25,6 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from optimizers.base import OPTIMIZERS, Optimizer, RuleInfo
+from optimizers.colours import hue_clear_of
 from optimizers.library import specs
 
 PREFIXES = ("torch", "pytorch_optimizer", "optax")
@@ -46,10 +46,10 @@ NEEDS_VALUE_FN = "needs the loss as a JAX function (value_fn) for its line searc
 
 
 def colour_for(name: str) -> str:
-    """A colour of the rule's own, the same on every machine: a hue from the name's hash."""
+    """A colour of the rule's own, the same on every machine: a hue from the name's hash,
+    moved on until it is clear of every built-in rule's colour."""
     h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
-    r, g, b = colorsys.hls_to_rgb((h % 360) / 360, 0.42, 0.7)
-    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+    return hue_clear_of(h % 360, [i.colour for i in OPTIMIZERS.values()])
 
 
 def needs_jax(key: str) -> bool:

@@ -9,7 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from optimizers import get_optimizer, library, run
+from optimizers import OPTIMIZERS, get_optimizer, library, run
+from optimizers.colours import clear_of
 from surfaces import SURFACES
 
 pytest.importorskip("torch")
@@ -48,3 +49,14 @@ def test_most_of_pytorch_optimizer_draws():
     po = [n for n in library.available() if n.startswith("pytorch_optimizer:")]
     refused = [n for n in po if n in library.refused()]
     assert len(po) >= 100 and len(refused) < len(po) // 5
+
+
+def test_every_library_colour_is_clear_of_the_notes_rules():
+    """A library rule next to a built-in one is told apart: torch:AdamW's hashed hue was
+    9 ΔE from Adagrad's blue."""
+    builtins = [OPTIMIZERS[n].colour for n in OPTIMIZERS]
+    names = _names()
+    assert len(names) > 100
+    close = [n for n in names if not clear_of(library.colour_for(n), builtins)]
+    assert close == []
+    assert library.colour_for("torch:AdamW") == library.colour_for("torch:AdamW")  # stable

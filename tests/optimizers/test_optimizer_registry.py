@@ -11,7 +11,8 @@ import pytest
 
 import optimizers
 from optimizers import OPTIMIZERS, get_optimizer
-from tests.optimizers.helpers import DISTINCT_DELTA_E, delta_e
+from optimizers.colours import DISTINCT, clear_of, delta_e
+from optimizers.typed import COLOURS, pick_colour
 
 CONTRACT_NAMES = {
     "lr", "momentum", "decay", "rho", "beta1", "beta2", "eps", "bias_correction",
@@ -61,7 +62,7 @@ def test_default_colours_are_distinct():
     close = [
         (a, b, round(delta_e(colours[a], colours[b]), 1))
         for a, b in itertools.combinations(colours, 2)
-        if delta_e(colours[a], colours[b]) < DISTINCT_DELTA_E
+        if delta_e(colours[a], colours[b]) < DISTINCT
     ]
     assert close == []
 
@@ -69,7 +70,23 @@ def test_default_colours_are_distinct():
 def test_colour_difference_is_cie76():
     assert delta_e("#ffffff", "#000000") == pytest.approx(100, abs=1e-3)  # L* of white
     assert delta_e("#D55E00", "#d55e00") == 0
-    assert delta_e("#009E73", "#44AA99") < DISTINCT_DELTA_E  # the teal Lion once had
+    # sRGB red is L* 53.24, a* 80.09, b* 67.20 (CIE 15, D65): ΔE to black is its length
+    red = (53.24**2 + 80.09**2 + 67.20**2) ** 0.5
+    assert delta_e("#ff0000", "#000000") == pytest.approx(red, abs=0.05)
+    assert delta_e("#009E73", "#44AA99") < DISTINCT  # the teal Lion once had
+
+
+def test_a_typed_rule_takes_a_colour_clear_of_the_notes_rules_and_the_scene():
+    builtins = [info.colour for info in OPTIMIZERS.values()]
+    names = [f"r{i}" for i in range(60)] + ["rule", "signum", "mine", "heavy_ball"]
+    assert {pick_colour(n) for n in names} <= {c for c in COLOURS if clear_of(c, builtins)}
+    assert not clear_of("#FF7F00", [OPTIMIZERS["sgd"].colour])  # a typed colour never used
+    first = pick_colour("mine")
+    assert clear_of(pick_colour("mine", [first]), [first, *builtins])
+    # none clear (a grey next to the last one): the one no run has
+    every = [*builtins, *COLOURS[:-1], "#808080"]
+    assert not any(clear_of(c, every) for c in COLOURS)
+    assert pick_colour("rule", every) == COLOURS[-1]
 
 
 def test_defaults_of_the_notes_table():

@@ -15,7 +15,7 @@ import pytest
 
 from optimizers import OPTIMIZERS
 from surfaces import SURFACES, from_expression, get_surface
-from tests.optimizers.helpers import DISTINCT_DELTA_E, delta_e
+from optimizers.colours import DISTINCT, delta_e
 from viz.scene import (
     PRESETS,
     RADFORD_COLOURS,
@@ -96,7 +96,7 @@ def test_every_preset_has_distinct_labels_and_colours(name):
     assert len({r.label for r in runs}) == len(runs)
     assert all(r.colour.startswith("#") and len(r.colour) == 7 for r in runs)
     for a, b in itertools.combinations(runs, 2):
-        assert delta_e(a.colour, b.colour) >= DISTINCT_DELTA_E, (a.label, b.label)
+        assert delta_e(a.colour, b.colour) >= DISTINCT, (a.label, b.label)
 
 
 @pytest.mark.parametrize("name", RADFORD)

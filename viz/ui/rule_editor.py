@@ -17,7 +17,6 @@ from dataclasses import replace
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from optimizers import OPTIMIZERS
 from optimizers.typed import pick_colour
 from viz.scene import RunSpec, validate
 from viz.ui import ids
@@ -108,7 +107,7 @@ def entries(store) -> list[dict]:
 
 def spec_of(entry: dict, taken=()) -> RunSpec:
     """A typed rule's run, each part checked as a share link's is (``ValueError``); its
-    colour its own, none of ``taken``."""
+    colour its own, clear of the notes' rules' and of ``taken`` (``pick_colour``)."""
     name, text = entry["n"], entry["u"]
     info = validate.typed_rule(name, text)
     hyper = {
@@ -128,12 +127,9 @@ def split(selected, store) -> tuple[list, list[RunSpec]]:
     if OWN not in selected:
         return keys, []
     specs: list[RunSpec] = []
-    taken = [
-        OPTIMIZERS[validate.rule_of(k)].colour for k in keys if validate.rule_of(k) in OPTIMIZERS
-    ]
-    for e in entries(store):
+    for e in entries(store):  # colours by the typed rules alone: the cards show the same
         try:
-            specs.append(spec_of(e, taken + [s.colour for s in specs]))
+            specs.append(spec_of(e, [s.colour for s in specs]))
         except ValueError as exc:
             raise ValueError(f"your rule {e['n'][:40]!r}: {exc}") from None
     return keys, specs
