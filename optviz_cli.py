@@ -46,7 +46,9 @@ import json
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -108,13 +110,30 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is, so a file being written is removed."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad arguments)."""
+    """Run the command line; return the exit status (0 ok, 2 bad arguments, 130 after
+    Ctrl-C, 143 after SIGTERM: a half-written file is removed, no traceback)."""
     argv = _glue_negative_values(list(sys.argv[1:] if argv is None else argv))
     parser = _build_parser()
+    in_main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _terminated) if in_main else None
     try:
         args = parser.parse_args(argv)
         return args.command(args)
+    except KeyboardInterrupt:
+        print("optviz: interrupted", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print("optviz: stopped (SIGTERM)", file=sys.stderr)
+        return 143
     except UsageError as exc:
         return _fail(str(exc))
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
@@ -125,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except BrokenPipeError:  # `optviz trajectory ... | head`
         return 0
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
 
 
 def _fail(message: str) -> int:

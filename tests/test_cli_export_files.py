@@ -11,7 +11,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import psutil
 import pytest
 from PIL import Image
 
@@ -24,6 +29,7 @@ from viz.ui.callbacks import Settings
 
 SMALL = ["--steps", "4", "--frames", "2", "--size", "96x72"]
 BEALE = ["export", "--surface", "beale", "--optimizer", "sgd"]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def one_error_line(err: str, *words: str) -> str:
@@ -248,3 +254,39 @@ def test_default_size_of_a_preset_is_its_own_as_in_the_app(capsys, tmp_path, nam
     assert want == scene.style.size
     assert gif_size(capsys, tmp_path, "--preset", name, "--view", "contour") == want
     assert app_export_size(state) == want
+
+
+def test_ctrl_c_is_one_line_and_leaves_nothing(capsys, tmp_path, monkeypatch):
+    def interrupted(*_a, **_kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gif, "render_gif_bytes", interrupted)
+    status, out, err = cli(capsys, *BEALE, "--out", str(tmp_path / "x.gif"), *SMALL)
+    assert (status, out, err) == (130, "", "optviz: interrupted\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_mid_export_removes_the_half_written_file(tmp_path):
+    """A teacher's script stops a long export: the file being written goes, the encoder
+    with it, and the command says so in one line (exit 143, as a shell reports SIGTERM)."""
+    target = tmp_path / "long.mp4"
+    args = [*BEALE, "--out", str(target), "--steps", "400", "--frames", "400"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "optviz_cli", *args, "--size", "1920x1080"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".optviz-*.tmp")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the export never started writing"
+            time.sleep(0.05)
+        time.sleep(0.5)  # into the render
+        proc.terminate()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert (proc.returncode, out, err) == (143, "", "optviz: stopped (SIGTERM)\n")
+    assert list(tmp_path.iterdir()) == []
+    children = psutil.Process().children(recursive=True)
+    assert not [c for c in children if "ffmpeg" in c.name()]
