@@ -116,17 +116,19 @@ class _Charged:
         self.budget.tick(round(work * self.factor))
 
 
+SCENE_WORK = 12 * 5_000 * 2_001
 LIMITS: dict[str, Limit] = {
-    # the scene's runs: 12 runs × 5,000 steps (viz.scene.validate's maxima)
-    "recompute": Limit(max_work=200_000, seconds=30.0),
+    # the scene's runs: 12 runs × 5,000 steps (viz.scene.validate's maxima), each step of
+    # a library rule 2,001 (RuleInfo.step_work): 120 M, ~16 s of torch steps
+    "recompute": Limit(max_work=SCENE_WORK, seconds=30.0),
     # a map: 200 × 200 starts × 2,000 steps (optimizers.maps' maxima)
     "map": Limit(max_work=80_000_000, seconds=15.0),
     # a sweep: 12 rules × 200 rates × 2,000 steps (the sweep panel's maxima)
     "sweep": Limit(max_work=5_000_000, seconds=15.0),
     # an export's runs (a background job at low priority: its wall clock runs slower)
-    "export": Limit(max_work=200_000, seconds=45.0),
+    "export": Limit(max_work=SCENE_WORK, seconds=45.0),
     # a share link opened: the scene it holds, run once
-    "link": Limit(max_work=200_000, seconds=30.0),
+    "link": Limit(max_work=SCENE_WORK, seconds=30.0),
     # tuning a race: 6 rules × 65 trials × 9 starts × 500 steps is 1.8 M (0.3 s); a
     # torch rule's 65 trials × 200 steps count 26 M (~3 s)
     "tune": Limit(max_work=40_000_000, seconds=30.0),

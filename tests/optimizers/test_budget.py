@@ -112,10 +112,11 @@ def test_the_honest_maxima_fit_and_the_audits_requests_do_not():
     Budget.of("map").check(200 * 200 * 500, "map", "")
     Budget.of("sweep").check(12 * 200 * maps.MAX_STEPS, "sweep", "")  # the panel's maxima
     Budget.of("recompute").check(12 * 5000, "scene", "")  # viz.scene.validate's maxima
+    Budget.of("recompute").check(12 * 5000 * 2001, "scene", "")  # ... of library rules
     with pytest.raises(BudgetError):
         Budget.of("sweep").check(480 * 200 * 2000, "sweep", "")
     with pytest.raises(BudgetError):
-        Budget.of("recompute").check(1000 * 5000, "scene", "")
+        Budget.of("recompute").check(13 * 5000 * 2001, "scene", "")
 
 
 # ----------------------------------------------------------------------------- run()

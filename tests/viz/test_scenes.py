@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from optimizers import OPTIMIZERS
-from surfaces import SURFACES, from_expression, get_surface
+from optimizers.budget import Budget, BudgetError
 from optimizers.colours import DISTINCT, delta_e
+from surfaces import SURFACES, from_expression, get_surface
 from viz.scene import (
     PRESETS,
     RADFORD_COLOURS,
@@ -612,3 +613,18 @@ def test_a_label_with_a_value_in_it_follows_the_value():
     card = layout.optimizer_card("sgd@1", {"lr": 0.05}, "SGD α = {lr}")
     title = card.children[0].children[1]
     assert title.children == "SGD α = 0.05" and title.to_plotly_json()["props"]["data-template"]
+
+
+def test_a_library_rule_counts_its_step_in_the_scenes_work():
+    """A torch rule's step costs ~2,000 of a built-in one's: the scene's budget says so
+    before it runs, and its ticks add up to what was planned."""
+    pytest.importorskip("torch")
+    sc = Scene.from_args("beale", ["sgd", "torch:SGD"], steps=50)
+    per_step = 1 + OPTIMIZERS["torch:SGD"].step_work(1)
+    assert OPTIMIZERS["torch:SGD"].step_work(1) >= 2000
+    assert sc.work() == 50 * per_step
+    with pytest.raises(BudgetError, match=f"{50 * per_step:,} steps"):
+        sc.compute(Budget(max_work=50 * 2 * 1000, seconds=30))
+    b = Budget(max_work=sc.work(), seconds=30)
+    sc.compute(b)
+    assert b.done == pytest.approx(sc.work(), rel=0.02)

@@ -35,7 +35,7 @@ import numpy as np
 
 import viz.scene.landscape as landscape
 from optimizers import OPTIMIZERS, Optimizer, RuleInfo, Trajectory, run
-from optimizers.budget import Budget
+from optimizers.budget import Budget, charged
 from optimizers.run import check_run_args
 from optimizers.schedules import make_schedule
 from optimizers.typed import check_name, pick_colour, rule_info
@@ -322,11 +322,12 @@ class Scene:
         return replace(self, network=spec)
 
     def work(self) -> int:
-        """What computing the scene costs, in point-steps (``optimizers.budget``); for the
-        network scene, its own measure (``landscape.work``: weights × samples × passes)."""
+        """What computing the scene costs, in point-steps (``optimizers.budget``: a library
+        rule's step counts its ``RuleInfo.step_work``); for the network scene, its own
+        measure (``landscape.work``: weights × samples × passes)."""
         if self.network is not None:
             return landscape.work(self.network)
-        return len(self.runs) * self.steps
+        return sum(r.info().step_work(1) for r in self.runs) * self.steps
 
     def compute(self, budget: Budget | None = None) -> list[Trajectory]:
         """Every run of the scene, in order; with a ``budget``, its work is checked first and
@@ -341,9 +342,10 @@ class Scene:
             budget.check(self.work(), "this scene", "use fewer steps or optimizers")
         s = self.get_surface()
         return [
-            run(opt, s, self.start, self.steps, *self.run_noise(r), budget=budget)
+            run(opt, s, self.start, self.steps, *self.run_noise(r),
+                budget=charged(budget, r.info().step_work(1), 1))
             for r, opt in zip(self.runs, self.optimizers(), strict=True)
-        ]
+        ]  # fmt: skip
 
     def _network_runs(self, budget: Budget | None) -> list[Trajectory]:
         seconds, cancelled = landscape.SECONDS, None
