@@ -619,6 +619,9 @@ def trajectory_document(scene, trajectories) -> dict:
             ):
                 runs[-1][key] = [_finite_or_none(float(v)) for v in values.tolist()]
     doc = {"surface": scene.surface_name, "steps": scene.steps, "runs": runs}
+    expression = getattr(surface, "extra", {}).get("expression")
+    if expression:  # the formula itself, as a typed rule's run carries its text
+        doc["expression"] = expression
     if net is not None:
         doc["plane"] = {"kind": net.plane.kind, "axes": list(net.axes()), "reference": net.ref_rule}
     return doc

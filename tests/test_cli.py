@@ -108,9 +108,11 @@ def test_expression_surface(capsys):
     assert status == 0
     s = from_expression("x**2 + 3*y**2", x_range=(-2, 2), y_range=(-1, 1))
     want = expected("sgd", s, (1.0, 0.5), 4)
-    got = np.array(strict_json(out)["runs"][0]["points"])
+    doc = strict_json(out)
+    got = np.array(doc["runs"][0]["points"])
     np.testing.assert_allclose(got, want.points, rtol=0, atol=1e-12)
     assert got[1] == pytest.approx([1 - 0.01 * 2, 0.5 - 0.01 * 3], abs=1e-12)
+    assert (doc["surface"], doc["expression"]) == ("expression", "x**2 + 3*y**2")  # rerunnable
 
 
 # ---------------------------------------------------------------- --set semantics
