@@ -136,8 +136,11 @@ def test_at_400px_the_views_stack_full_width_the_sidebar_folds_and_play_runs(app
     for bottom, top in ((ids.CONTOUR, ids.CONTOUR_TOP), (ids.SURFACE3D, ids.SURFACE3D_TOP)):
         a, b = rect(duo, f"#{bottom} .js-plotly-plot"), rect(duo, f"#{top} .js-plotly-plot")
         assert all(abs(a[k] - b[k]) < 0.5 for k in a), (a, b)
-    # the page does not scroll sideways
+    # the page does not scroll sideways, nor do the results (their status column was cut)
     assert js(duo, "return document.documentElement.scrollWidth") <= 400
+    wait(duo, f"document.querySelectorAll('#{ids.RESULTS} td.status').length > 0", 30)
+    table = f"document.querySelector('#{ids.RESULTS}')"
+    assert js(duo, f"return {table}.scrollWidth - {table}.clientWidth") <= 0
 
     # the sidebar is folded away; its button shows it and hides it again
     assert not visible(duo, ".sidebar")
