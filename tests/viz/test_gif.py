@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,9 +22,12 @@ from viz.gif import (
     render_gif_bytes,
 )
 from viz.gif.contour import ContourPanel
+from viz.gif.raster import font as raster_font
+from viz.gif.raster import nice_ticks
 from viz.gif.raster import rgb as raster_rgb
 from viz.gif.surface3d import SurfacePanel
 from viz.scene import RunSpec, Scene, get_preset
+from viz.scene.geometry import axis_titles
 
 RED, BLUE = "#ff0000", "#0000ff"
 
@@ -390,3 +394,33 @@ def test_the_legend_keeps_clear_of_the_title_and_counter():
         assert not (a < x1 and x0 < c and b < y1 and y0 < d)
     ends = panel.to_pixels(np.array([p[-1] for p in paths]))
     assert not _covered(panel.legend_at, ends).any()
+
+
+def _title_and_label_columns(scene, size=(800, 600)):
+    """(the y title's last inked column, the tick labels' first) in the first frame, each
+    read in rows where only it is drawn."""
+    frame = next(iter_frames(scene, "contour", frames=1, size=size))[1]
+    panel = ContourPanel(scene, scene.resolved_runs(), size, (0, 0))
+    x0, y0, _, y1 = panel.plot
+    u = panel.u
+    ink = frame[:, : round(x0 - 7 * u)].max(axis=-1) < 140  # text, not the tick marks
+    title = axis_titles(scene.get_surface())[1]
+    half = raster_font(max(round(13 * u), 8)).getlength(title) / 2 + 2
+    middle = (y0 + y1) / 2
+    (lo, hi), ticks = scene.window()[1], []
+    ticks = [panel.to_pixels(np.array([0.0, v]))[1] for v in nice_ticks(lo, hi, 8)]
+    rows = np.arange(y0, y1)
+    near_tick = np.min(np.abs(rows[:, None] - np.array(ticks)[None, :]), axis=1) <= 10 * u
+    in_title = np.abs(rows - middle) <= half
+    title_cols = np.flatnonzero(ink[rows[in_title & ~near_tick]].any(axis=0))
+    label_cols = np.flatnonzero(ink[rows[near_tick & ~in_title]].any(axis=0))
+    return title_cols.max(), label_cols.min(), panel
+
+
+@pytest.mark.parametrize("plane", ["pca", "random"])
+def test_the_y_title_keeps_clear_of_long_tick_labels(plane):
+    """A network plane's ticks read −0.125 and its title is "b (random)": the margin
+    widens so that blank columns separate them."""
+    spec = replace(get_preset("network-moons").network, plane=plane, steps=40, grid=24)
+    title_end, labels_start, _ = _title_and_label_columns(Scene.of_network(spec))
+    assert labels_start - title_end >= 2

@@ -10,6 +10,7 @@ lines the app's Plotly contour draws, coloured by level with the scene's colour 
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -99,8 +100,9 @@ class ContourPanel:
         self.style = style = scene.style
         surface = scene.get_surface()
         self.window = window = scene.window()
-        left, right = round(MARGIN["l"] * u), round(MARGIN["r"] * u)
+        right = round(MARGIN["r"] * u)
         top, bottom = round(MARGIN["t"] * u), round(MARGIN["b"] * u)
+        left = max(round(MARGIN["l"] * u), self._left_needed(surface, h - top - bottom))
         self.plot = (left, top, w - right, h - bottom)  # x0, y0, x1, y1 of the plot area
         pw, ph = w - left - right, h - top - bottom
         white = raster.rgb(style.background)
@@ -124,6 +126,19 @@ class ContourPanel:
             self.allowed[max(y0, 0) : y1 + 1, max(x0, 0) : x1 + 1] = 0.0
 
     # geometry -------------------------------------------------------------------------
+    def _left_needed(self, surface, plot_height: int) -> int:
+        """Pixels left of the plot that the y title and the widest y tick label take with
+        their gaps (as ``_paint_static`` draws them): long labels (−0.125) widen the margin."""
+        u, (y0, y1) = self.u, self.window[1]
+        ticks = raster.tick_text(raster.nice_ticks(y0, y1, max(int(plot_height / (60 * u)), 2)))
+        tick_font = raster.font(max(round(12 * u), 8))
+        widest = max((tick_font.getlength(t) for t in ticks), default=0.0)
+        title = axis_titles(surface)[1]
+        title_font = raster.font(max(round(13 * u), 8))
+        box = title_font.getbbox("Hg" if len(title) > 1 else title)
+        across = box[3] - box[1] if len(title) > 1 else box[2] - box[0]  # upright or not
+        return math.ceil((4 if len(title) == 1 else 2) * u + across + 2 * u + widest + 8 * u)
+
     def _inside(self, p) -> bool:
         (x0, x1), (y0, y1) = self.window
         return x0 <= p[0] <= x1 and y0 <= p[1] <= y1
