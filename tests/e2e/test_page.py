@@ -92,6 +92,16 @@ def test_both_views_are_drawn(browser):
     assert run(browser, "return !!document.querySelector('#contour-bg .contour')")
 
 
+def test_the_mode_bar_keeps_its_small_buttons(browser):
+    """The page's own button style is the Play button's, not Plotly's mode bar's (they
+    were 104 px wide each, a scattered grid over the views)."""
+    widths = run(browser, "return [...document.querySelectorAll('.modebar-btn')]"
+                          ".map(b => b.getBoundingClientRect().width)")  # fmt: skip
+    assert widths and max(widths) < 40, widths
+    play = run(browser, "return document.getElementById('play').getBoundingClientRect().width")
+    assert play >= 6 * 14  # 6.5em of the 14 px font
+
+
 def test_it_plays(browser):
     steps = get_preset("radford-saddle").steps
     assert counter(browser) == f"step {steps} / {steps}"  # opens on the whole run

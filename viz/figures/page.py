@@ -152,7 +152,7 @@ p.about { margin: 0 0 12px; color: #555; max-width: 70em; }
 .stack > div { position: absolute; left: 0; top: 0; }
 .controls { display: flex; align-items: center; gap: 12px; margin: 10px 0; }
 .controls input[type=range] { flex: 0 1 420px; }
-button { font: inherit; padding: 4px 12px; min-width: 6.5em; }
+.controls button { font: inherit; padding: 4px 12px; min-width: 6.5em; }  /* not the mode bar's */
 #counter { font-variant-numeric: tabular-nums; }
 .legend span { margin-right: 14px; white-space: nowrap; }
 .legend i { display: inline-block; width: 22px; height: 3px; vertical-align: middle;
