@@ -111,29 +111,42 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _Terminated(BaseException):
-    """SIGTERM, raised where the program is, so a file being written is removed."""
+    """SIGTERM or SIGHUP (the terminal closed), raised where the program is, so that a
+    file being written is removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _terminated(signum, frame):
-    raise _Terminated
+    raise _Terminated(signum)
+
+
+_STOPPING = (signal.SIGTERM, signal.SIGHUP)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad arguments, 130 after
-    Ctrl-C, 143 after SIGTERM: a half-written file is removed, no traceback)."""
+    """Run the command line; return the exit status (0 ok, 2 bad arguments; after Ctrl-C,
+    SIGTERM or SIGHUP 128 + the signal, as a shell reports it: a half-written file is
+    removed, no traceback)."""
     argv = _glue_negative_values(list(sys.argv[1:] if argv is None else argv))
     parser = _build_parser()
     in_main = threading.current_thread() is threading.main_thread()
-    before = signal.signal(signal.SIGTERM, _terminated) if in_main else None
+    before = {  # a signal ignored on purpose (nohup) stays ignored
+        n: signal.signal(n, _terminated)
+        for n in (_STOPPING if in_main else ())
+        if signal.getsignal(n) is not signal.SIG_IGN
+    }
     try:
         args = parser.parse_args(argv)
         return args.command(args)
     except KeyboardInterrupt:
         print("optviz: interrupted", file=sys.stderr)
         return 130
-    except _Terminated:
-        print("optviz: stopped (SIGTERM)", file=sys.stderr)
-        return 143
+    except _Terminated as stop:
+        print(f"optviz: stopped ({signal.Signals(stop.signum).name})", file=sys.stderr)
+        return 128 + stop.signum
     except UsageError as exc:
         return _fail(str(exc))
     except (ValueError, KeyError, TypeError, OverflowError) as exc:
@@ -145,8 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `optviz trajectory ... | head`
         return 0
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
+        for n, handler in before.items():
+            signal.signal(n, signal.SIG_DFL if handler is None else handler)
 
 
 def _fail(message: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -266,9 +267,11 @@ def test_ctrl_c_is_one_line_and_leaves_nothing(capsys, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_sigterm_mid_export_removes_the_half_written_file(tmp_path):
-    """A teacher's script stops a long export: the file being written goes, the encoder
-    with it, and the command says so in one line (exit 143, as a shell reports SIGTERM)."""
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_mid_export_removes_the_half_written_file(tmp_path, stop):
+    """A teacher's script stops a long export, or the terminal closes: the file being
+    written goes, the encoder with it, and the command says so in one line (exit 128 +
+    the signal, as a shell reports it)."""
     target = tmp_path / "long.mp4"
     args = [*BEALE, "--out", str(target), "--steps", "400", "--frames", "400"]
     proc = subprocess.Popen(
@@ -282,11 +285,12 @@ def test_sigterm_mid_export_removes_the_half_written_file(tmp_path):
             assert time.monotonic() < deadline, "the export never started writing"
             time.sleep(0.05)
         time.sleep(0.5)  # into the render
-        proc.terminate()
+        proc.send_signal(stop)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    assert (proc.returncode, out, err) == (143, "", "optviz: stopped (SIGTERM)\n")
+    assert (proc.returncode, out) == (128 + stop, "")
+    assert err == f"optviz: stopped ({stop.name})\n"
     assert list(tmp_path.iterdir()) == []
     children = psutil.Process().children(recursive=True)
     assert not [c for c in children if "ffmpeg" in c.name()]
