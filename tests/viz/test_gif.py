@@ -424,3 +424,21 @@ def test_the_y_title_keeps_clear_of_long_tick_labels(plane):
     spec = replace(get_preset("network-moons").network, plane=plane, steps=40, grid=24)
     title_end, labels_start, _ = _title_and_label_columns(Scene.of_network(spec))
     assert labels_start - title_end >= 2
+
+
+def test_a_run_that_diverges_off_the_3d_box_leaves_no_dot_behind():
+    """SGD α = 0.12 on lr-too-high leaves the box, then diverges at step 84: its dot must
+    not jump back to the last point it had inside the box (step 3, on the far peak)."""
+    scene = get_preset("lr-too-high")
+    runs, trajs = scene.resolved_runs(), scene.compute()
+    i = next(k for k, t in enumerate(trajs) if t.diverged_at is not None)
+    panel = SurfacePanel(scene, runs, (800, 600), (0, 0), scene.style.camera)
+    mover = panel.mover((255, 0, 0), trajs[i].points)
+    after = mover.vertex_of_step[trajs[i].diverged_at + 1 :]
+    assert mover.offview[after].all()
+    steady = panel.mover((255, 0, 0), trajs[0].points)  # one that converges keeps its dot
+    assert trajs[0].diverged_at is None and not steady.offview[steady.vertex_of_step[-1]]
+    flat = ContourPanel(scene, runs, (800, 600), (0, 0)).mover((255, 0, 0), trajs[i].points)
+    x0, y0, x1, y1 = flat.panel.plot  # the contour view: its last point is off the map too
+    x, y = flat.pix[flat.last_finite(len(flat.pix) - 1)]
+    assert not (x0 <= x <= x1 and y0 <= y <= y1)

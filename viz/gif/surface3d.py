@@ -387,9 +387,13 @@ class SurfacePanel:
             self.dot_radius * 0.9,
         )
         mover.vertex_alpha = vis
-        mover.offview = (
-            ~finite & np.isfinite(pts).all(axis=1)[np.minimum(step_of_vertex, len(pts) - 1)]
-        )
+        # no dot outside the box; after a divergence, none unless the last finite point
+        # was inside it (the dot stays there, as in the contour view)
+        k = np.minimum(step_of_vertex, len(pts) - 1)
+        data_ok = np.isfinite(pts).all(axis=1)
+        last = np.maximum.accumulate(np.where(data_ok, np.arange(len(pts)), -1))
+        was_inside = (last >= 0) & inside[np.maximum(last, 0)]
+        mover.offview = np.where(data_ok[k], ~finite, ~was_inside[k])
         return mover
 
     def point_alpha(self, mover, vertex: int) -> float:
