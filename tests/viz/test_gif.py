@@ -385,6 +385,18 @@ def test_the_legend_moves_off_the_minimum_a_run_ends_in():
     assert len(colour_pixels(frame[y - 20 : y + 20, x - 20 : x + 20], raster_rgb(lion.colour))) > 0
 
 
+def test_eleven_runs_leave_the_star_and_every_end_dot_whole():
+    """rosenbrock-race's legend is 11 rows tall: its edge ran through the star at (1, 1)
+    and Newton's last dot. Now no part of a star or end dot is under it."""
+    scene = get_preset("rosenbrock-race")
+    panel, paths = _legend_panel(scene)
+    x0, y0, x1, y1 = panel.legend_at
+    star = panel.to_pixels(np.array([1.0, 1.0]))
+    ends = panel.to_pixels(np.array([p[np.isfinite(p).all(axis=1)][-1] for p in paths]))
+    for (x, y), r in [(star, 13 * panel.u), *((e, panel.dot_radius) for e in ends)]:
+        assert x + r < x0 or x - r > x1 or y + r < y0 or y - r > y1, (x, y, r)
+
+
 def test_the_legend_keeps_clear_of_the_title_and_counter():
     scene = get_preset("himmelblau-basins")
     title, counter = (68, 18, 300, 40), (68, 500, 200, 522)

@@ -160,17 +160,22 @@ class ContourPanel:
 
     # static parts -------------------------------------------------------------------
     def _place_legend(self, minima, paths, avoid):
-        """The legend in the plot corner where it hides least: first no star, start or
-        title/counter box (``avoid``), then the fewest points of the ``paths`` (data
-        coordinates); Radford's top right on a tie."""
+        """The legend in the plot corner where it hides least: first no star, start, end
+        dot (any part of one) or title/counter box (``avoid``), then the fewest points of
+        the ``paths`` (data coordinates); Radford's top right on a tie."""
         u, (px0, py0, px1, py1) = self.u, self.plot
         first = legend_box(self.runs, u, px1 - 8 * u, py0 + 8 * u)
         if first is None:
             return None
         x0, y0, x1, y1 = first[0]
         bw, bh = x1 - x0, y1 - y0
-        marks = self.to_pixels(np.array([*minima, self.scene.start_point()], dtype=float))
         pts = [self.to_pixels(p) for p in paths]
+        ends = [p[np.isfinite(p).all(axis=1)][-1:] for p in pts]
+        marks = [  # (pixels, radius): what must stay whole
+            (self.to_pixels(np.array(minima, dtype=float).reshape(-1, 2)), 13 * u),
+            (self.to_pixels(np.array([self.scene.start_point()], dtype=float)), 6.5 * u),
+            (np.concatenate(ends) if ends else np.empty((0, 2)), self.dot_radius),
+        ]
         pts = np.concatenate(pts) if pts else np.empty((0, 2))
         pts = pts[np.isfinite(pts).all(axis=1)]
 
@@ -188,13 +193,13 @@ class ContourPanel:
             right, top = corner
             left, bottom = right - bw, top + bh
 
-            def inside(p):
-                across = (p[:, 0] >= left) & (p[:, 0] <= right)
-                return int((across & (p[:, 1] >= top) & (p[:, 1] <= bottom)).sum())
+            def inside(p, r=0.0):
+                across = (p[:, 0] >= left - r) & (p[:, 0] <= right + r)
+                return int((across & (p[:, 1] >= top - r) & (p[:, 1] <= bottom + r)).sum())
 
             out = top < py0 or bottom > py1
             boxes = sum(overlaps(right, top, box) for box in avoid)
-            return inside(marks) + boxes + out, inside(pts)
+            return sum(inside(p, r) for p, r in marks) + boxes + out, inside(pts)
 
         corners = [
             clear(px1 - 8 * u, py0 + 8 * u, True),
