@@ -201,13 +201,14 @@ class ContourPanel:
             boxes = sum(overlaps(right, top, box) for box in avoid)
             return sum(inside(p, r) for p, r in marks) + boxes + out, inside(pts)
 
-        corners = [
-            clear(px1 - 8 * u, py0 + 8 * u, True),
-            clear(px1 - 8 * u, py1 - 8 * u - bh, False),
-            clear(px0 + 8 * u + bw, py0 + 8 * u, True),
-            clear(px0 + 8 * u + bw, py1 - 8 * u - bh, False),
-        ]
-        return legend_box(self.runs, u, *min(corners, key=hidden))
+        # the corners first (top right first), then places along the plot's edges
+        rights, tops = (px1 - 8 * u, px0 + 8 * u + bw), (py0 + 8 * u, py1 - 8 * u - bh)
+        places = [(r, t) for r in rights for t in tops]
+        for f in np.linspace(0, 1, 9)[1:-1]:
+            places += [(rights[0] + f * (rights[1] - rights[0]), t) for t in tops]
+            places += [(r, tops[0] + f * (tops[1] - tops[0])) for r in rights]
+        spots = [clear(r, t, t == tops[0]) for r, t in places]
+        return legend_box(self.runs, u, *min(spots, key=hidden))
 
     def _paint_static(self, draw, s, minima, legend) -> None:
         u, style = self.u, self.style
