@@ -39,6 +39,18 @@ def test_a_run_that_touches_the_tolerance_and_leaves_has_not_converged():
     assert rows["RMSprop"]["steps_to_tol"] is None
 
 
+def test_a_run_stepping_across_a_minimum_has_not_converged_when_it_lands_on_it():
+    """himmelblau-basins: Lion's sign steps of 0.05 carry it to and fro across (3, 2); its
+    300th step lands on it. Converged means it was there the step before as well."""
+    rows, runs = rows_of("himmelblau-basins")
+    lion = next(r for r in runs if r["label"] == "Lion")
+    pts = np.stack([np.array(lion["x"], dtype=float), np.array(lion["y"], dtype=float)], 1)
+    gap = np.hypot(*(pts[-2:] - [3.0, 2.0]).T)
+    assert gap[1] <= 1e-3 < gap[0]  # lands on it, was not there
+    assert rows["Lion"]["status"] == "still moving"
+    assert rows["Momentum"]["status"] == "converged"  # one that stays there still is
+
+
 def test_steps_to_tol_is_where_the_run_stays_within_it():
     loss = np.array([5.0, 0.5, 0.0005, 0.2, 0.0009, 0.0002, 0.0001])
     assert outcome.steps_to_tol(loss, 0.0, 1e-3) == 4

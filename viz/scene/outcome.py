@@ -15,6 +15,10 @@ minimum value (if it knows one), the status is the first of these that holds:
   window's diagonal (a plateau, or a step size that has shrunk to nothing).
 - **still moving** — anything else.
 
+Converged, at a local minimum, at a saddle point and stationary need the run to be
+resting: its last step no longer than tol (a run stepping to and fro across a minimum, as
+Lion's fixed-size steps do, is still moving when a step happens to land on it).
+
 A run of the network scene is judged in its own space, the network's weights θ: given
 ``grad_norm`` = ‖∇C(θ)‖ at its last step (full data set), it is **stationary** when that is
 ≤ tol and **still moving** otherwise (the plane's gradient at a projection says nothing
@@ -63,12 +67,15 @@ def status(
     w = points[finite[-1]]
     f_star = surface.min_value
     minima = np.array(surface.minima, dtype=float).reshape(-1, 2)
+    before = finite[-2] if len(finite) > 1 else finite[-1]
+    resting = float(np.hypot(*(w - points[before]))) <= tol
     near = len(minima) and float(np.min(np.hypot(*(minima - w).T))) <= tol
-    if (f_star is not None and abs(loss[finite[-1]] - f_star) <= tol) or near:
+    at_min = (f_star is not None and abs(loss[finite[-1]] - f_star) <= tol) or near
+    if resting and at_min:
         return "converged"
     with np.errstate(all="ignore"):
         g = np.asarray(surface.grad(w), dtype=float)
-    if np.all(np.isfinite(g)) and float(np.hypot(*g)) <= tol:
+    if resting and np.all(np.isfinite(g)) and float(np.hypot(*g)) <= tol:
         if not surface.has_hessian:
             return "stationary"
         with np.errstate(all="ignore"):
