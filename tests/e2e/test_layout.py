@@ -235,6 +235,9 @@ def test_the_loss_plot_keeps_its_height_whatever_the_results_table_holds(app_url
     heights.append(rect(duo, f"#{ids.LOSS} .js-plotly-plot")["height"])
     assert all(240 <= h <= 360 for h in heights), heights
     assert abs(heights[0] - heights[1]) < 1, heights
+    # eleven runs, and the status column is whole: no sideways scroll
+    table = f"document.querySelector('#{ids.RESULTS}')"
+    assert js(duo, f"return {table}.scrollWidth - {table}.clientWidth") <= 0
     # the plot area inside is as tall as the graph says (Plotly drew at that size)
     plot_h = js(duo, f"return {GRAPH.format(ids.LOSS)}._fullLayout.height")
     assert abs(plot_h - heights[1]) < 2
