@@ -138,7 +138,10 @@ def test_phase_figure_is_the_library_map_with_distills_curves():
     assert np.array_equal(np.array(fig.data[1].z, dtype=float) == 1, m.diverged)
     roles = [t.meta["role"] for t in fig.data]
     assert roles.count("distill") == 3 and "optimum" in roles  # boundary + 2 critical curves
+    critical = [t for t in fig.data if t.name and t.name.startswith("critical damping")]
+    assert len({t.line.dash for t in critical}) == 2  # the key tells them apart
     assert fig.layout.xaxis.type == "log" and msg == ""
+    assert fig.layout.xaxis.exponentformat == "power"  # 10⁻³, not Plotly's SI "1m"
     assert f"{int(m.diverged.sum())} diverged" in fig.layout.title.text
     # the axes hold the cells exactly (the optimum's marker may lie outside them)
     assert fig.layout.xaxis.range[0] < np.log10(1e-3) < fig.layout.xaxis.range[0] + 0.1

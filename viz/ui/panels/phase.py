@@ -188,13 +188,14 @@ def phase_figure(m, an=None) -> go.Figure:
         a_axis = m.xs if m.x == "lr" else m.ys
         fine = np.geomspace(a_axis[0], a_axis[-1], 300)
         edge = convergence_boundary(an.rule, fine, an.lams[-1])
-        curves = [("convergence boundary", edge, CURVES["boundary"])]
-        curves += [
-            (f"critical damping, λ = {lam:.3g}", critical_damping(fine, lam), CURVES["critical"])
-            for lam in sorted(set(an.lams))
-        ]
+        curves = [("convergence boundary", edge, CURVES["boundary"], "solid")]
+        curves += [  # one dash per eigenvalue: the key tells the curves apart
+            (f"critical damping, λ = {lam:.3g}", critical_damping(fine, lam), CURVES["critical"],
+             ("solid", "dash", "dot", "dashdot")[i % 4])
+            for i, lam in enumerate(sorted(set(an.lams)))
+        ]  # fmt: skip
         b_axis = m.ys if m.x == "lr" else m.xs
-        for name, beta, colour in curves:
+        for name, beta, colour, dash in curves:
             keep = (beta >= b_axis[0]) & (beta <= b_axis[-1])
             xs, ys = (fine, beta) if m.x == "lr" else (beta, fine)
             fig.add_trace(
@@ -202,7 +203,7 @@ def phase_figure(m, an=None) -> go.Figure:
                     x=np.where(keep, xs, np.nan),
                     y=np.where(keep, ys, np.nan),
                     mode="lines",
-                    line={"color": colour, "width": 2},
+                    line={"color": colour, "width": 2, "dash": dash},
                     name=name,
                     hoverinfo="skip",
                     meta={"role": "distill"},
@@ -231,11 +232,13 @@ def phase_figure(m, an=None) -> go.Figure:
             "type": "log" if m.x_log else "linear",
             "title": {"text": m.x, "standoff": 4},
             "range": _extent(m.xs, m.x_log),
+            "exponentformat": "power",  # 10⁻⁵, not Plotly's SI "10µ"
         },
         yaxis={
             "type": "log" if m.y_log else "linear",
             "title": {"text": m.y, "standoff": 4},
             "range": _extent(m.ys, m.y_log),
+            "exponentformat": "power",
         },
         margin={**geometry.MARGIN, "r": 20},
         paper_bgcolor="#ffffff",
