@@ -11,6 +11,7 @@ import pytest
 
 from viz.scene import landscape as L
 from viz.scene import link as K
+from viz.ui.network_box import note
 
 SMALL = L.LandscapeSpec(
     widths=(2, 6, 1),
@@ -150,3 +151,8 @@ def _token(obj) -> str:
 def test_hostile_links_are_refused_with_a_message(hash_, message):
     with pytest.raises(ValueError, match=message):
         K.scene_from_link(hash_)
+
+
+def test_the_network_note_names_the_reference_by_its_label(res):
+    assert res.ref_rule == "sgd"
+    assert "through SGD's final network" in note(res)

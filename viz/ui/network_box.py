@@ -183,14 +183,14 @@ def box() -> html.Div:
 
 def note(res: L.Result) -> str:
     """The plane in words: what it goes through and how much of the paths it holds."""
-    w = res.model.size
+    w, ref = res.model.size, OPTIMIZERS[res.ref_rule].label
     if res.plane.explained is None:
         return (
             f"{w:,} weights; random filter-normalised directions a, b through "
-            f"{res.ref_rule}'s final network; computed in {res.seconds:.2f} s"
+            f"{ref}'s final network; computed in {res.seconds:.2f} s"
         )
     e1, e2 = res.plane.explained
     return (
-        f"{w:,} weights; the PCA plane of the paths through {res.ref_rule}'s final network "
+        f"{w:,} weights; the PCA plane of the paths through {ref}'s final network "
         f"holds {e1:.1%} + {e2:.1%} of their variance; computed in {res.seconds:.2f} s"
     )
