@@ -6,7 +6,9 @@ import re
 
 import pytest
 
+from optimizers import OPTIMIZERS
 from surfaces import SURFACES
+from viz.ui import layout
 from viz.ui.layout import FORMULA_GLYPHS, glyphs, wrap_formula
 
 
@@ -42,3 +44,13 @@ def test_breaks_only_at_the_top_level():
     assert wrap_formula(inside, width=10) == inside  # nothing to break outside the brackets
     assert wrap_formula(r"\begin{aligned} a &= b \end{aligned}", width=1).count("aligned") == 2
     assert glyphs(r"\cos\theta + \,x^{2}") == 7  # c o s, θ, +, x, 2
+
+
+def test_a_hyperparameter_without_a_symbol_is_named_once():
+    """torch:Adam's eps has no symbol of the notes: its row said "eps eps"."""
+    pytest.importorskip("torch")
+    eps = next(h for h in OPTIMIZERS["torch:Adam"].hyper if h.name == "eps")
+    row = repr(layout.hyper_control("torch:Adam", eps, eps.default))
+    assert row.count("children='eps'") == 1 and "hyper-symbol" not in row
+    mine = next(h for h in OPTIMIZERS["adam"].hyper if h.name == "eps")  # the notes' ε
+    assert "hyper-symbol" in repr(layout.hyper_control("adam", mine, mine.default))

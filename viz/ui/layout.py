@@ -204,7 +204,11 @@ def hyper_control(opt: str, spec, value) -> html.Div:
             className="hyper-row bool",
             title=title,
         )
-    symbol = f"${spec.symbol}$" if spec.symbol else spec.name
+    symbol = (  # a library's own name has no symbol: it is shown once
+        [dcc.Markdown(f"${spec.symbol}$", mathjax=True, className="hyper-symbol")]
+        if spec.symbol
+        else []
+    )
     if spec.log:
         lo, hi = math.log10(spec.low), math.log10(spec.high)
         pos = math.log10(value) if value > 0 else lo
@@ -215,10 +219,7 @@ def hyper_control(opt: str, spec, value) -> html.Div:
     return html.Div(
         [
             html.Div(
-                [
-                    dcc.Markdown(symbol, mathjax=True, className="hyper-symbol"),
-                    html.Span(spec.name, className="hyper-name"),
-                ],
+                [*symbol, html.Span(spec.name, className="hyper-name")],
                 className="hyper-label",
                 title=title,
             ),
