@@ -49,6 +49,7 @@ def box() -> html.Div:
     """The editor, hidden until "Write your own…" is picked; the list of typed rules."""
     return html.Div(
         [
+            html.Div("Your own rule", className="rule-head"),
             html.Div(
                 [
                     html.Label("name", htmlFor=RULE_NAME, className="inline-label"),
@@ -75,10 +76,10 @@ def box() -> html.Div:
             ),
             html.Div(
                 [
-                    html.Button("Draw it", id=RULE_DRAW, n_clicks=0, className="btn"),
-                    html.Button("Remove", id=RULE_REMOVE, n_clicks=0, className="btn"),
+                    html.Button("Draw it", id=RULE_DRAW, n_clicks=0, className="panel-btn"),
+                    html.Button("Remove", id=RULE_REMOVE, n_clicks=0, className="quiet-btn"),
                 ],
-                className="field",
+                className="field rule-buttons",
             ),
             html.Div(id=RULE_MSG, className="msg rule-msg", role="status"),
             html.P(HELP, className="hint"),
