@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import keyword
 import math
 import operator
 import re
@@ -264,12 +265,32 @@ def _parse(text: str) -> tuple[ast.Module, _Source]:
         msg = (exc.msg or "invalid syntax").split(" (")[0]
         line = exc.lineno or 1
         raise RuleError(
-            f"syntax error: {msg}", line, source.column(line, (exc.offset or 1) - 1)
+            f"syntax error: {msg}{_hint(msg, text, line)}",
+            line,
+            source.column(line, (exc.offset or 1) - 1),
         ) from None
     except (RecursionError, MemoryError):
         raise RuleError(f"the rule is nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError as exc:  # e.g. an integer literal with thousands of digits
         raise RuleError(f"the rule cannot be read: {str(exc)[:80]}") from None
+
+
+# what a pasted formula often holds, and what to type instead
+_LOOKALIKES = {"−": "-", "–": "-", "—": "-", "×": "*", "·": "*", "÷": "/", "²": "**2"}
+
+
+def _hint(msg: str, text: str, line: int) -> str:
+    """What to do about a syntax error a student is likely to make: a typographic sign
+    pasted for an operator, or a word Python keeps for itself used as a name."""
+    bad = re.match(r"invalid character '(.)'", msg)
+    if bad and bad.group(1) in _LOOKALIKES:
+        return f"; type {_LOOKALIKES[bad.group(1)]} instead"
+    row = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    words = [w for w in re.findall(r"[A-Za-z_]\w*", row) if keyword.iskeyword(w)]
+    words = [w for w in words if w not in ("True", "False", "None")]
+    if words:
+        return f"; {words[0]!r} is a word Python keeps for itself: choose another name"
+    return ""
 
 
 def _check_shape(tree: ast.Module, source: _Source) -> None:
@@ -287,7 +308,11 @@ def _check_shape(tree: ast.Module, source: _Source) -> None:
         if nodes > MAX_NODES:
             raise source.error(f"the rule is too large (more than {MAX_NODES:,} parts)", node)
         if depth > MAX_DEPTH + 2:  # module and statement levels above the expression
-            raise source.error(f"the expression is nested too deeply (at most {MAX_DEPTH})", node)
+            raise source.error(
+                f"the expression is nested too deeply (at most {MAX_DEPTH}; each + of a long "
+                "sum counts: split it, s = a + b + …, then use s)",
+                node,
+            )
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
@@ -343,7 +368,12 @@ class _Checker:
                 raise self.error(f"{name} cannot be assigned: it is given to the rule", target)
             assigns.append((name, stmt.value, op, stmt))
         if not any(name == "W" for name, *_ in assigns):
-            raise RuleError("the rule never changes W: end it with a line such as W = W - lr * g")
+            case = " (names are case-sensitive: the point is W)" if any(
+                name == "w" for name, *_ in assigns
+            ) else ""  # fmt: skip
+            raise RuleError(
+                f"the rule never changes W{case}: end it with a line such as W = W - lr * g"
+            )
         count: dict[str, int] = {}
         for name, *_ in assigns:
             count[name] = count.get(name, 0) + 1
@@ -783,7 +813,8 @@ def check_name(name) -> str:
     """A typed rule's user name: shown in legends, used by ``--set NAME.x=…``."""
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_\-]{0,31}", name):
         raise RuleError(
-            "a rule's name is a letter then up to 31 letters, digits, _ or - (e.g. my_rule), "
+            "a rule's name is a letter A–Z or a–z, then up to 31 such letters, digits, _ or - "
+            "(e.g. my_rule), "
             f"got {str(name)[:40]!r}"
         )
     if name in OPTIMIZERS:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from optimizers import RuleError, from_rule, get_optimizer, run
-from optimizers.typed import MAX_EXPONENT, compile_rule, latex, rule_info
+from optimizers.typed import MAX_EXPONENT, check_name, compile_rule, latex, rule_info
 from surfaces import get_surface
 from tests.optimizers.helpers import no_hessian_surface
 
@@ -223,6 +223,27 @@ def test_grammar_errors_say_what_and_where(text, message):
     if "never changes" not in message:
         assert err.value.line == 1 and err.value.column >= 1
         assert f"(line 1, column {err.value.column})" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("lambda = 0.1\nW = W - lambda * g", "'lambda' is a word Python keeps for itself"),
+        ("W = W − lr * g", "invalid character '−'; type - instead"),
+        ("W = W - lr × g", "type * instead"),
+        ("w = w - lr * g", "never changes W (names are case-sensitive: the point is W)"),
+        ("W = W - lr * (" + " + ".join(["g"] * 30) + ")", "each + of a long sum counts"),
+    ],
+)
+def test_a_students_likely_slips_get_a_hint(text, hint):
+    """What a student pastes or types by habit: the message says what to do instead."""
+    with pytest.raises(RuleError, match=re.escape(hint)):
+        from_rule(text)
+
+
+def test_a_name_outside_ascii_is_refused_saying_which_letters():
+    with pytest.raises(RuleError, match="a letter A–Z or a–z"):
+        check_name("λ-rule")
 
 
 def test_positions_are_lines_and_columns_of_the_text_as_typed():
