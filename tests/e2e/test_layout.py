@@ -175,6 +175,10 @@ def test_wide_screens_show_the_sidebar_without_a_toggle(app_url):
     surface = rect(duo, f"#{ids.SURFACE3D} .js-plotly-plot")
     assert abs(contour["top"] - surface["top"]) < 0.5  # side by side
     assert contour["left"] >= rect(duo, ".sidebar")["right"]
+    # a tuned value's digits fit its box (0.00177828 showed as 0.0017)
+    box = "document.querySelector('.hyper-input input')"
+    js(duo, f"const e = {box}; e.value = '0.00177828';")
+    assert js(duo, f"return {box}.scrollWidth - {box}.clientWidth") <= 0
 
 
 # ----------------------------------------------------------------------------- loss plot
