@@ -7,6 +7,7 @@
   ns.ids = Object.freeze({
     PRESET: "preset",
     PRESET_NOTE: "preset-note",
+    PRESET_CHANGED: "preset-changed",
     SURFACE: "surface",
     SURFACE_FORMULA: "surface-formula",
     OPTIMIZERS: "optimizers",

@@ -99,6 +99,12 @@ def test_a_preset_after_another_is_the_preset_fresh_and_the_clis(app_page):
     preset = get_preset("rosenbrock-race")
     assert [r["optimizer"] for r in by_link["runs"]] == [r.optimizer for r in preset.runs]
 
+    # the preset as loaded has no "changed" badge; fewer steps put one before its note
+    badge = f"document.getElementById('{ids.PRESET_CHANGED}').textContent"
+    assert app_page.driver.execute_script(f"return {badge}") == ""
+    type_into(app_page, ids.STEPS, "50")
+    wait(app_page, f"{badge} === 'Changed: steps · '")
+
 
 def test_a_function_with_no_value_anywhere_gets_a_message_that_clears(app_page):
     wait(app_page, f"{RUNS}.length > 0")

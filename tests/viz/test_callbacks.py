@@ -488,3 +488,38 @@ def test_only_a_surface_picked_by_hand_that_moves_the_start_defers_the_recompute
     assert callbacks.start_moved_by(validate.CUSTOM, beale, None, ("9", "9")) is None
     link = {"s": "himmelblau", "p": ""}
     assert callbacks.start_moved_by("himmelblau", beale, link, ("9", "9")) is None
+
+
+# ----------------------------------------------------------------------------- preset note
+
+
+def _preset_settings(name: str, **change) -> Settings:
+    got = callbacks.apply_preset(name)
+    s = Settings(
+        got["surface"], got["optimizers"], got["steps"], got["start_x"], got["start_y"],
+        preset=got["store"],
+    )  # fmt: skip
+    return dataclasses.replace(s, **change)
+
+
+@pytest.mark.parametrize("name", ["radford-beale", "lr-too-high", "himmelblau-basins"])
+def test_a_preset_as_loaded_is_not_marked_changed(name):
+    out = compute(_preset_settings(name))
+    assert out.ok and out.preset_changed == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"steps": "50"}, "steps"),
+        ({"optimizers": ["sgd", "adam"]}, "optimizers"),
+        ({"hyper": {"momentum": {"lr": "0.01"}}}, "hyperparameters"),
+        ({"start_x": "0.5"}, "start"),
+    ],
+)
+def test_a_scene_changed_from_its_preset_says_so_before_the_note(change, said):
+    """The note describes the preset's race: once the race is another, a badge says what
+    changed (the note of radford-beale told of Momentum and NAG after they were removed)."""
+    out = compute(_preset_settings("radford-beale", **change))
+    assert out.ok, out.messages
+    assert out.preset_changed == f"Changed: {said} · "

@@ -275,6 +275,36 @@ class Scene:
         s = self.get_surface()
         return self.x_range or s.x_range, self.y_range or s.y_range
 
+    def changes_from(self, other: Scene) -> tuple[str, ...]:
+        """What of this scene's race differs from ``other``'s, in words (empty: the same):
+        its surface, start, steps, rules, or their hyperparameters, schedules or noise
+        (numbers to 1e-9, as the page's boxes write them back)."""
+
+        def same(a, b) -> bool:
+            if isinstance(a, dict) and isinstance(b, dict):
+                return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+            if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+                return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+            if isinstance(a, int | float) and isinstance(b, int | float):
+                return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+            return a == b
+
+        def rules(sc: Scene):
+            return [(r.optimizer, r.code) for r in sc.runs]
+
+        def tuned(sc: Scene):
+            return [(r.full_hyper(), r.schedule, r.noise, r.seed) for r in sc.runs]
+
+        retuned = rules(self) == rules(other) and not same(tuned(self), tuned(other))
+        parts = (
+            ("surface", self.surface_name != other.surface_name),
+            ("start", not same(tuple(self.start), tuple(other.start))),
+            ("steps", self.steps != other.steps),
+            ("optimizers", rules(self) != rules(other)),
+            ("hyperparameters", retuned),
+        )
+        return tuple(name for name, differs in parts if differs)
+
     def resolved_runs(self) -> tuple[RunSpec, ...]:
         """The runs with labels and colours filled in from the registry where unset."""
         return tuple(r.resolved() for r in self.runs)

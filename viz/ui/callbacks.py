@@ -303,6 +303,7 @@ class Outcome:
     legend: list | None = None
     formula: object = None  # the user's own f(x, y) as parsed (None: keep what is shown)
     network_note: object = None  # the network scene's plane, in words (None: keep it)
+    preset_changed: object = None  # what differs from the preset shown ("" none; None: keep)
 
 
 def _scene_of(settings: Settings, surface):
@@ -446,6 +447,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     if name == validate.CUSTOM and validate.store(state).get("bg_key") != bg_key:
         out.formula = layout.surface_formula(surface)  # the user's formula, as parsed
     draw(out, scene, runs, surface, window, start, bg_key, state)
+    out.preset_changed = changed_note(scene.changes_from(PRESETS[preset]) if preset else ())
     out.state.update(optimizers=names, hyper=hyper)
     # issue 5 (only what differs from the defaults, so old readers see the old format)
     if expr:
@@ -458,6 +460,13 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         out.state["batch_size"] = batch
     out.ok = True
     return out
+
+
+def changed_note(changes) -> str:
+    """The badge before a preset's note once the scene is no longer that preset."""
+    if not changes:
+        return ""
+    return f"Changed: {', '.join(changes)} · "
 
 
 def draw(out: Outcome, scene: Scene, runs, surface, window, start, bg_key: str, state) -> None:
@@ -600,6 +609,7 @@ def compute_network(settings: Settings, state: dict | None = None) -> Outcome:
         optimizers=keys, hyper={k: dict(r.hyper) for k, r in zip(keys, scene.runs, strict=True)}
     )
     out.network_note = network_box.note(res)
+    out.preset_changed = ""  # the network scene is judged by its own controls
     out.ok = True
     return out
 
@@ -1014,6 +1024,7 @@ def register(app) -> None:
             "legend": Output(ids.LEGEND, "children"),
             "formula": Output(ids.SURFACE_FORMULA, "children", allow_duplicate=True),
             "net_note": Output(ids.NETWORK_NOTE, "children"),
+            "preset_changed": Output(ids.PRESET_CHANGED, "children"),
             "msgs": [Output(m, "children") for m in msg_ids],
             "hyper_msgs": Output(ids.hyper_msg(ALL, ALL), "children"),
             "sched_msgs": Output(ids.sched_msg(ALL), "children"),
@@ -1124,6 +1135,7 @@ def register(app) -> None:
             "legend": data(o.legend),
             "formula": no_update if o.formula is None else o.formula,
             "net_note": no_update if o.network_note is None else o.network_note,
+            "preset_changed": no_update if o.preset_changed is None else o.preset_changed,
             "msgs": msgs,
             "hyper_msgs": hyper_msgs,
             "sched_msgs": [  # schedule_controls writes these boxes too: always written

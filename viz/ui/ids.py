@@ -10,6 +10,7 @@ from __future__ import annotations
 # Scene choice
 PRESET = "preset"
 PRESET_NOTE = "preset-note"
+PRESET_CHANGED = "preset-changed"  # the scene is no longer the preset its note describes
 SURFACE = "surface"
 SURFACE_FORMULA = "surface-formula"
 OPTIMIZERS = "optimizers"

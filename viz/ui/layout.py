@@ -458,9 +458,16 @@ def header(init: dict) -> html.Header:
                         className="preset-dd",
                     ),
                     html.Div(
-                        init["note"],
-                        id=ids.PRESET_NOTE,
-                        title=init["note"],
+                        [
+                            html.Span(
+                                "",
+                                id=ids.PRESET_CHANGED,
+                                className="preset-changed",
+                                title="the scene is no longer the preset: its note tells of the "
+                                "preset as it was",
+                            ),
+                            html.Span(init["note"], id=ids.PRESET_NOTE, title=init["note"]),
+                        ],
                         className="preset-note",
                     ),
                 ],
