@@ -523,3 +523,19 @@ def test_a_scene_changed_from_its_preset_says_so_before_the_note(change, said):
     out = compute(_preset_settings("radford-beale", **change))
     assert out.ok, out.messages
     assert out.preset_changed == f"Changed: {said} · "
+
+
+def test_the_pages_recompute_counts_a_library_rules_steps_as_the_scene_does(monkeypatch):
+    """The page and Scene.work agree: a torch rule's step counts ~2,000 built-in ones."""
+    pytest.importorskip("torch")
+    from optimizers import budget
+
+    callbacks.clear_payload_cache()
+    s = dataclasses.replace(settings(steps="50"), optimizers=["sgd", "torch:SGD"])
+    per_step = 1 + OPTIMIZERS["torch:SGD"].step_work(1)
+    limit = budget.Limit(max_work=50 * per_step - 1, seconds=30.0)
+    monkeypatch.setitem(budget.LIMITS, "recompute", limit)
+    out = compute(s)
+    assert not out.ok and f"{50 * per_step:,} steps" in out.messages[ids.RUN_MSG]
+    monkeypatch.setitem(budget.LIMITS, "recompute", budget.Limit(50 * per_step, 30.0))
+    assert compute(s).ok

@@ -17,7 +17,7 @@ from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS, run
-from optimizers.budget import Budget, BudgetError
+from optimizers.budget import Budget, BudgetError, charged
 from surfaces import SURFACES
 from viz import figures
 from viz.scene import (
@@ -400,7 +400,9 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
 
     budget = Budget.of("recompute", cancelled=http.client_gone())
     try:
-        budget.check((len(names) + len(own)) * steps, "this scene", "use fewer steps or optimizers")
+        infos = [OPTIMIZERS[validate.rule_of(n)] for n in names] + [r.info() for r in own]
+        work = sum(i.step_work(1) for i in infos) * steps  # as Scene.work counts it
+        budget.check(work, "this scene", "use fewer steps or optimizers")
     except BudgetError as exc:
         msgs[ids.RUN_MSG] = str(exc)
         return out
@@ -681,7 +683,8 @@ def clear_payload_cache() -> None:
 
 def run_spec(spec: RunSpec, surface, start, steps, budget=None):
     """One run as the app draws it: the rule with its schedule, and its seeded noise."""
-    return run(spec.build(), surface, start, steps, spec.noise, spec.seed, budget=budget)
+    costed = charged(budget, spec.info().step_work(1), 1)
+    return run(spec.build(), surface, start, steps, spec.noise, spec.seed, budget=costed)
 
 
 STATUS_CLASS = {"at a local minimum": "local", "at a saddle point": "saddle"}
