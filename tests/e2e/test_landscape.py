@@ -71,6 +71,11 @@ def test_network_scene_in_the_main_views_widths_redraw_and_the_link_reopens_it(d
     labels = ["SGD", "Momentum", "NAG", "Adagrad", "RMSprop", "Adam"]
     assert [t[0] for t in first["trails"]] == labels
     until(lambda: (p := picture(d1)) and p["strip"] and p["boundaries"] == 6)
+    # the 2-D analysis panels say at once that they are not for this scene
+    for btn in (ids.MAP_BTN, ids.SWEEP_BTN, "tune-btn", "phase-btn"):
+        wait(duo, f"document.getElementById('{btn}').disabled === true")
+    said = js(duo, f"return document.getElementById('{ids.MAP_MSG}').textContent")
+    assert said.startswith("The network scene trains every weight")
     # the boxes are shown in place of the f(x, y) box, and the list kept "Network"
     assert js(duo, f"return document.getElementById('{ids.NETWORK_BOX}').style.display") == ""
     assert js(duo, f"return document.getElementById('{ids.EXPRESSION_BOX}').style.display") == (

@@ -446,3 +446,15 @@ def test_the_honest_maximal_map_and_sweep_complete_within_their_budgets():
     fig, msg, _ = sweep.compute_sweep(state, "1e-4", "1", "50", "500", "loss")
     assert msg == ""
     assert len([t for t in fig.data if t.meta["role"] == "sweep"]) == 8
+
+
+def test_the_2d_panels_say_at_once_they_are_not_for_the_network_scene():
+    from viz.ui.panels.common import NOT_FOR_NETWORK, network_note
+
+    net = {"scene": {"s": "network", "nw": {}}}
+    flat = {"scene": {"s": "beale"}}
+    assert network_note(net, "") == NOT_FOR_NETWORK
+    assert network_note(net, NOT_FOR_NETWORK) is None  # said already
+    assert network_note(flat, NOT_FOR_NETWORK) == ""  # cleared on leaving
+    assert network_note(flat, "a map's own message") is None  # not ours to clear
+    assert network_note(None, "") is None

@@ -137,6 +137,33 @@ def register_stale(app, msg, result, what: str, button: str, race=None, disable=
         return (said, bool(said)) if disable is not None else said
 
 
+def register_not_for_network(app, msg, button) -> None:
+    """In the network scene, say at once in ``msg`` that the panel is for a 2-D surface
+    and disable its ``button`` (it used to refuse only once pressed); undo both on leaving."""
+
+    @app.callback(
+        Output(msg, "children", allow_duplicate=True),
+        Output(button, "disabled", allow_duplicate=True),
+        Input(ids.SCENE_STATE, "data"),
+        State(msg, "children"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def _network(state, shown):
+        said = network_note(state, shown)
+        if said is None:
+            raise PreventUpdate
+        return said, bool(said)
+
+
+def network_note(state, shown) -> str | None:
+    """``NOT_FOR_NETWORK`` in the network scene (``state``), "" to clear it after (``shown``:
+    the message line), None: nothing to change."""
+    scene = state.get("scene") if isinstance(state, dict) else None
+    if isinstance(scene, dict) and scene.get("s") == "network":
+        return NOT_FOR_NETWORK if shown != NOT_FOR_NETWORK else None
+    return "" if shown == NOT_FOR_NETWORK else None
+
+
 def stale_note(state, of: str | None, shown, note: str) -> str | None:
     """``note`` when the page's scene (``state``) is not the race ``of`` a result; "" to
     clear ``note`` once it is again (``shown``: the message line); None: nothing to say."""
