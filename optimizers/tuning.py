@@ -64,7 +64,7 @@ import numpy as np
 
 from optimizers import compiled
 from optimizers.base import Optimizer, RuleInfo, as_rule
-from optimizers.budget import Budget, charged, one_at_a_time, work
+from optimizers.budget import Budget, BudgetError, charged, one_at_a_time, work
 from optimizers.checks import as_surface, interval, positive, whole
 from optimizers.run import check_run_args, run
 
@@ -598,13 +598,20 @@ def check_budget(
     alone = [info for info, _, batched, _ in parts if not batched]
     rows = max(part[1] for part in parts)
     named = f"{len(parts)} {noun if len(parts) > 1 else noun[:-1]}"
-    budget.check(
-        total(trials),
-        f"tuning ({named} × {trials:,} trials × {rows} starts × {steps:,} steps"
-        f"{one_at_a_time(alone)}{one_at_a_time(rounds, 'round of its search')})",
-        "use fewer trials, starts or steps"
-        + (f" (at most {most:,} trials at these starts and steps)" if most >= 2 else ""),
-    )
+    try:
+        budget.check(
+            total(trials),
+            f"tuning ({named} × {trials:,} trials × {rows} starts × {steps:,} steps"
+            f"{one_at_a_time(alone)}{one_at_a_time(rounds, 'round of its search')})",
+            "use fewer trials, starts or steps"
+            + (f" (at most {most:,} trials at these starts and steps)" if most >= 2 else ""),
+        )
+    except BudgetError as exc:
+        if most < 2:
+            raise
+        # what to do first, the accounting after it
+        first = f"Use at most {most:,} trials per rule here ({trials:,} asked). "
+        raise BudgetError(first + str(exc), "work") from None
 
 
 def _order(value: np.ndarray, final: np.ndarray) -> np.ndarray:

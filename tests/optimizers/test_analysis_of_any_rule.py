@@ -199,7 +199,9 @@ def test_the_budget_counts_a_library_rules_steps_at_their_cost():
     moved = work(1, 2, 100, step_cost=2_000)  # and its tuned values from the moved starts
     tune(["torch:SGD"], s, s.start, 100, trials=12, budget=Budget(cap + moved, 60.0))
     short = Budget(cap + moved - 1, 60.0)
-    with pytest.raises(BudgetError, match=r"use fewer trials.*\(at most 11 trials at these"):
+    with pytest.raises(
+        BudgetError, match=r"^Use at most 11 trials per rule here .*use fewer trials.*\(at most 11"
+    ):
         tune(["torch:SGD"], s, s.start, 100, trials=12, budget=short)
     tune(["torch:SGD"], s, s.start, 100, trials=11, budget=short)  # the most it names fits
     alone = "torch:SGD runs each set of values on its own: each of its steps counts 2,000 more"
