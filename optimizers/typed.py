@@ -887,12 +887,17 @@ def from_rule(text: str, name: str = "rule", **hyper) -> Optimizer:
 
 
 def latex(text: str) -> str:
-    """The rule's statements as LaTeX lines (``v ← μ v − α g``), for the formula panel."""
+    """The rule's update as LaTeX lines (``v ← μ v − α g``), for its card: the lines that
+    only give a hyperparameter its default (``mu = 0.9``) are left to the card's boxes,
+    which show its current value."""
     program_lines = []
-    compile_rule(text)  # checked: what follows reads a tree of the grammar only
+    declared = {name for name, _ in compile_rule(text).hyper}  # checked: a tree of the grammar
     tree = ast.parse(_Source(text).parsed)
     for stmt in tree.body:
         target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+        if isinstance(stmt, ast.Assign) and target.id in declared:
+            declared.discard(target.id)  # its first assignment, a number: the default
+            continue
         value = _tex(stmt.value, 0)
         if isinstance(stmt, ast.AugAssign):
             op = _BINARY[type(stmt.op)][0]

@@ -258,6 +258,9 @@ def test_latex_shows_the_rule_in_the_notes_symbols():
     assert r"v &\leftarrow \mu \, v - \alpha \, \nabla_W" in tex
     assert r"W &\leftarrow W + v" in tex
     assert r"\sqrt{v}" in latex(ADAM) and r"\frac{" in latex(ADAM)
+    # a hyperparameter's default is its card's box, not a line of the update
+    assert r"\mu &\leftarrow" not in tex and "0.9" not in tex
+    assert r"b &\leftarrow 0.9" in latex("b = 0.9\nb = b * 0.5\nW = W - lr * b * g")  # state
 
 
 def test_leading_blanks_are_allowed_and_columns_count_them():
