@@ -158,3 +158,18 @@ def test_nothing_was_fetched(browser, saved):
     assert nav == [saved.as_uri()]
     online = run(browser, "return navigator.onLine")
     assert online is False  # the emulation was on: anything fetched would have failed
+
+
+def test_a_classifiers_page_moves_its_accuracy_marker_with_the_step(browser, tmp_path):
+    """The noisy-moons page's strip: its dotted step marker follows the scrub bar."""
+    path = tmp_path / "moons.html"
+    assert optviz_cli.main(["export", "--preset", "radford-noisy-moons", "--out", str(path)]) == 0
+    browser.get(path.as_uri())
+    wait(browser, "document.body.dataset.ready === '1'", 120)
+    assert run(browser, "return document.getElementById('accuracy').data.length") == 6
+    run(
+        browser,
+        "const s = document.getElementById('scrub'); s.value = 42;"
+        "s.dispatchEvent(new Event('input', {bubbles: true}));",
+    )
+    wait(browser, "document.getElementById('accuracy').layout.shapes[0].x0 === 42")

@@ -66,3 +66,21 @@ def test_hostile_text_stays_text():
 def test_bad_options_are_refused(options, words):
     with pytest.raises(ValueError, match=words):
         page.render_html(small(), **options)
+
+
+def test_a_classifiers_page_has_the_accuracy_strip_its_description_promises():
+    """radford-noisy-moons says "the strip under the map is each rule's accuracy": the
+    page draws it, each run's whole-data accuracy per step; the saddle's page has none."""
+    moons = replace(get_preset("radford-noisy-moons"), steps=30)
+    assert "strip under the map" in moons.description
+    data = page.scene_data(moons, page.check_options(moons))
+    surface, runs = moons.get_surface(), moons.compute()
+    got = [trace["y"] for trace in data["accuracy"]["data"]]
+    want = [surface.accuracy(t.points) for t in runs]
+    assert len(got) == len(want) == len(moons.runs)
+    for g, w in zip(got, want, strict=True):
+        assert g == pytest.approx(list(w), abs=1e-12)
+    assert 'id="accuracy"' in page.page_html(moons)
+    saddle = get_preset("radford-saddle")
+    assert "accuracy" not in page.scene_data(saddle, page.check_options(saddle))
+    assert "accuracy" not in page.scene_data(moons, page.check_options(moons, "3d"))

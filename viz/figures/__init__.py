@@ -162,6 +162,49 @@ def step_marker(colour: str) -> dict:
     }
 
 
+def accuracy_figure(runs: list[dict], accuracy) -> dict:
+    """Accuracy (0–100 %) against step, one line per run (``label``, ``colour``, ``key``)
+    in its colour, the 80 % guide: the strip under a classifier's map, in the app and on
+    the standalone page. ``shapes[0]`` is the step marker the browser moves."""
+    data = [
+        {
+            "type": "scatter",
+            "x": list(range(len(acc))),
+            "y": [None if not np.isfinite(v) else float(v) for v in acc],
+            "mode": "lines",
+            "line": {"color": r["colour"], "width": 2},
+            "name": r["label"],
+            "meta": {"role": "accuracy", "run": r["key"]},
+            "hovertemplate": f"{r['label']}<br>step %{{x}}<br>accuracy %{{y:.1%}}<extra></extra>",
+        }
+        for r, acc in zip(runs, accuracy, strict=True)
+    ]
+    guide = {
+        "type": "line",
+        "xref": "paper",
+        "yref": "y",
+        "x0": 0,
+        "x1": 1,
+        "y0": 0.8,
+        "y1": 0.8,
+        "line": {"color": "#c8c8c8", "width": 1},
+    }
+    layout = {
+        "shapes": [step_marker("#888"), guide],
+        "margin": {"l": 52, "r": 10, "t": 6, "b": 32},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": FONT,
+        "showlegend": False,
+        "hovermode": "x unified",
+        "xaxis": {"title": {"text": "step"}, "showgrid": False, "zeroline": False},
+        "yaxis": {"tickformat": ".0%", "range": [0, 1.02], "tickvals": [0, 0.5, 0.8, 1.0]},
+        "uirevision": "acc",
+        "meta": {"runs": [r["key"] for r in runs]},
+    }
+    return _figure(data, layout)
+
+
 def _with_log(style: Style, log: bool) -> Style:
     from dataclasses import replace
 

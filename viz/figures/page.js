@@ -65,12 +65,18 @@
     Plotly.restyle(g, { x: xs, y: ys, z: zs }, idx);
   }
 
+  function drawStrip(k) {
+    const g = el("accuracy");
+    if (g) Plotly.relayout(g, { "shapes[0].x0": k, "shapes[0].x1": k });
+  }
+
   function show(k, exact) {
     S.k = Math.max(0, Math.min(k, steps));
     draw2d(S.k);
     const t = performance.now();
     if (exact || t >= S.next3d) {
       draw3d(S.k);
+      drawStrip(S.k);
       S.next3d = t + Math.max(3 * (performance.now() - t), 80);
     }
     el("counter").textContent = "step " + S.k + " / " + steps;
@@ -119,6 +125,9 @@
   }
   if (D.surface) {
     plots.push(Plotly.newPlot("surface", D.surface.data, D.surface.layout, config));
+  }
+  if (D.accuracy) {
+    plots.push(Plotly.newPlot("accuracy", D.accuracy.data, D.accuracy.layout, flat));
   }
   const sc = el("scrub");
   sc.max = steps;

@@ -18,7 +18,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from viz import figures
+from viz.scene import landscape
 from viz.scene.geometry import MARGIN
 
 VIEWS = ("contour", "3d", "both")
@@ -26,6 +29,7 @@ MAX_SIZE = (1920, 1080)
 MIN_SIZE = (64, 64)
 MIN_FPS, MAX_FPS = 1, 50
 MAX_FRAMES = 1000
+STRIP_HEIGHT = 150  # the accuracy strip under a classifier's map, in CSS pixels
 SCRIPT = Path(__file__).with_name("page.js")
 
 
@@ -112,6 +116,9 @@ def scene_data(scene, opts: PageOptions, trajectories=None, budget=None) -> dict
         "runs": runs,
         "names": [r["label"] for r in runs],
     }
+    accuracy = _accuracy(scene, surface, trajectories) if opts.view != "3d" else None
+    if accuracy is not None:  # a classifier: the strip under the map, as in the app
+        data["accuracy"] = _sized(figures.accuracy_figure(runs, accuracy), pw, STRIP_HEIGHT)
     if opts.view in ("contour", "both"):
         data["contour"] = _sized(figures.contour_figure(surface, window, style), pw, h)
         top = figures.contour_overlay(runs, window, style, scene.start_point(), step=0)
@@ -122,6 +129,18 @@ def scene_data(scene, opts: PageOptions, trajectories=None, budget=None) -> dict
         paths = [t for t in moving if t.get("meta", {}).get("role") in ("path", "dots3d")]
         data["surface"] = _sized({**bg, "data": [*bg["data"], *paths]}, w - pw, h)
     return data
+
+
+def _accuracy(scene, surface, trajectories):
+    """Each run's accuracy on the whole data set per step, for a classifier's scene (the
+    network's own, of θ itself, not of its projection); None for any other scene."""
+    if scene.network is not None:
+        spec = scene.network
+        return list(landscape.cached(spec, landscape.budget_for(spec)).accuracy)
+    if not hasattr(surface, "accuracy"):
+        return None
+    with np.errstate(all="ignore"):
+        return [surface.accuracy(np.asarray(t.points, dtype=float)) for t in trajectories]
 
 
 def _json_for_script(data) -> str:
@@ -154,6 +173,7 @@ p.about { margin: 0 0 12px; color: #555; max-width: 70em; }
 .controls input[type=range] { flex: 0 1 420px; }
 .controls button { font: inherit; padding: 4px 12px; min-width: 6.5em; }  /* not the mode bar's */
 #counter { font-variant-numeric: tabular-nums; }
+.strip-title { font-size: 12px; color: #555; margin: 6px 0 0 8px; }
 .legend span { margin-right: 14px; white-space: nowrap; }
 .legend i { display: inline-block; width: 22px; height: 3px; vertical-align: middle;
             margin-right: 5px; }
@@ -177,6 +197,13 @@ def page_html(scene, opts: PageOptions | None = None, trajectories=None, budget=
             f'<div id="surface" style="width:{w - pw}px;height:{h}px" '
             'aria-label="3-D surface (drag to rotate)"></div>'
         )
+    strip = (
+        f'<div class="strip" style="margin-left:0"><div class="strip-title">Accuracy on all '
+        f'the data, per step</div><div id="accuracy" style="width:{pw}px;height:'
+        f'{STRIP_HEIGHT}px" aria-label="accuracy per step"></div></div>'
+        if "accuracy" in data
+        else ""
+    )
     legend = "".join(
         f'<span><i style="background:{_css_colour(r["colour"])}"></i>'
         f"{html.escape(r['label'])}</span>"
@@ -198,6 +225,7 @@ def page_html(scene, opts: PageOptions | None = None, trajectories=None, budget=
 <p class="about">{about}</p>
 <div class="legend" style="margin-left:{MARGIN["l"]}px">{legend}</div>
 <div class="views">{"".join(views)}</div>
+{strip}
 <div class="controls" style="margin-left:{MARGIN["l"]}px">
 <button id="play" type="button" aria-pressed="false">▶ Play</button>
 <input id="scrub" type="range" min="0" max="{data["steps"]}" step="1" value="0"

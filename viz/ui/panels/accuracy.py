@@ -11,7 +11,6 @@ panel's curves).
 
 from __future__ import annotations
 
-import numpy as np
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 
@@ -37,48 +36,6 @@ def layout() -> html.Div:
     )
 
 
-def strip_figure(runs: list[dict], accuracy: list[np.ndarray]) -> go.Figure:
-    """Accuracy (0–100 %) against step, one line per run in its colour, the 80 % guide."""
-    fig = go.Figure()
-    for r, acc in zip(runs, accuracy, strict=True):
-        fig.add_trace(
-            go.Scatter(
-                x=list(range(len(acc))),
-                y=[None if not np.isfinite(v) else float(v) for v in acc],
-                mode="lines",
-                line={"color": r["colour"], "width": 2},
-                name=r["label"],
-                meta={"role": "accuracy", "run": r["key"]},
-                hovertemplate=f"{r['label']}<br>step %{{x}}<br>accuracy %{{y:.1%}}<extra></extra>",
-            )
-        )
-    guide = {
-        "type": "line",
-        "xref": "paper",
-        "yref": "y",
-        "x0": 0,
-        "x1": 1,
-        "y0": 0.8,
-        "y1": 0.8,
-        "line": {"color": "#c8c8c8", "width": 1},
-    }
-    fig.update_layout(
-        # shapes[0] is the step marker the browser moves; shapes[1] the 80 % line
-        shapes=[figures.step_marker("#888"), guide],
-        margin={"l": 52, "r": 10, "t": 6, "b": 32},
-        paper_bgcolor="#ffffff",
-        plot_bgcolor="#ffffff",
-        font=figures.FONT,
-        showlegend=False,
-        hovermode="x unified",
-        xaxis={"title": {"text": "step"}, "showgrid": False, "zeroline": False},
-        yaxis={"tickformat": ".0%", "range": [0, 1.02], "tickvals": [0, 0.5, 0.8, 1.0]},
-        uirevision="acc",
-        meta={"runs": [r["key"] for r in runs]},
-    )
-    return fig
-
-
 def strip(state, traj):
     """(figure, box style) for the scene in the stores: hidden unless it is a classifier's."""
     try:
@@ -88,7 +45,7 @@ def strip(state, traj):
     found = accuracies(surface, traj) if is_network(surface) else None
     if found is None:
         return go.Figure(), HIDDEN
-    return strip_figure(*found), {}
+    return go.Figure(figures.accuracy_figure(*found)), {}
 
 
 def register(app) -> None:
