@@ -11,6 +11,7 @@
                   [--frames N] [--fps F] [--size 800x600]
     optviz export --link URL --out x.gif
     optviz export --preset radford-saddle --out saddle.mp4 [--title T] [--counter] [--dpi 200]
+                  [--camera ELEV,AZIM]
     optviz landscape --data moons --widths 2,16,16,1 --optimizer sgd --optimizer adam
                      [--plane pca|random] [--format json|gif --out x.gif]
     optviz presets [-v]
@@ -283,6 +284,13 @@ def _build_parser() -> argparse.ArgumentParser:
             f"{MAX_SIZE[0]}x{MAX_SIZE[1]}; not with --size"
         ),
     )
+    export.add_argument(
+        "--camera",
+        type=_camera,
+        metavar="ELEV,AZIM",
+        help="the 3-D view's camera: elevation -90 to 90 and azimuth in degrees, as "
+        "matplotlib's view_init (default: the scene's; most scenes' is about 29,-135)",
+    )
     export.add_argument("--title", help="a one-line title drawn in the frame")
     export.add_argument("--counter", action="store_true", help="draw the step counter in the frame")
     export.set_defaults(command=cmd_export)
@@ -354,6 +362,13 @@ def _add_scene_arguments(p: argparse.ArgumentParser) -> None:
         type=_positive_int("--batch-size"),
         help="mini-batch size, for surfaces that sample them (noisy_moons)",
     )
+
+
+def _camera(text: str) -> tuple[float, float]:
+    elev, azim = _pair("--camera")(text)
+    if not -90 <= elev <= 90:
+        raise argparse.ArgumentTypeError(f"elevation must be from -90 to 90, got {elev:g}")
+    return elev, azim
 
 
 def _pair(option: str):
@@ -672,6 +687,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     except files.UnsafeTarget as exc:
         raise UsageError(str(exc)) from None
     scene = _prepare(args)
+    if args.camera is not None:
+        from viz.scene import camera_from_angles
+
+        eye = scene.style.camera.get("eye", {})  # turned, at the scene's own distance
+        far = math.hypot(*(float(eye.get(k, 0.0)) for k in "xyz")) or 2.2
+        scene = scene.with_overrides(camera=camera_from_angles(*args.camera, far))
     try:
         renderer = importlib.import_module(fmt.module)
     except ModuleNotFoundError as exc:

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 from PIL import Image
@@ -25,7 +26,7 @@ import optviz_cli
 from surfaces import get_surface
 from tests.cli_helpers import cli
 from viz import gif
-from viz.scene import default_style, get_preset, radford_style
+from viz.scene import camera_angles, default_style, get_preset, radford_style
 from viz.ui.callbacks import Settings
 
 SMALL = ["--steps", "4", "--frames", "2", "--size", "96x72"]
@@ -294,3 +295,31 @@ def test_a_stop_mid_export_removes_the_half_written_file(tmp_path, stop):
     assert list(tmp_path.iterdir()) == []
     children = psutil.Process().children(recursive=True)
     assert not [c for c in children if "ffmpeg" in c.name()]
+
+
+def test_camera_sets_the_3d_view_and_a_bad_one_is_one_line(capsys, tmp_path):
+    """--camera ELEV,AZIM turns the 3-D view (the default hid Radford's Beale paths behind
+    a hump); an elevation past 90 is refused before any work."""
+    args = [*BEALE, "--view", "3d", *SMALL]
+    frames = {}
+    for name, extra in (("default", []), ("above", ["--camera", "80,-60"])):
+        target = tmp_path / f"{name}.gif"
+        status, _, err = cli(capsys, *args, "--out", str(target), *extra)
+        assert status == 0, err
+        with Image.open(target) as im:
+            frames[name] = np.asarray(im.convert("RGB"))
+    assert not np.array_equal(frames["default"], frames["above"])
+    same = tmp_path / "same.gif"  # the default's own angles give the default's picture
+    elev, azim = camera_angles(default_style(get_surface("beale")).camera)
+    status, _, _ = cli(capsys, *args, "--out", str(same), "--camera", f"{elev!r},{azim!r}")
+    assert status == 0
+    with Image.open(same) as im:
+        frames["same"] = np.asarray(im.convert("RGB"))
+
+    def apart(a: str, b: str) -> float:
+        return float(np.abs(frames[a].astype(int) - frames[b]).mean())
+
+    assert apart("same", "default") < 0.1 * apart("above", "default")
+    status, out, err = cli(capsys, *args, "--out", str(tmp_path / "x.gif"), "--camera", "95,0")
+    assert status == 2 and out == "" and not (tmp_path / "x.gif").exists()
+    assert "elevation must be from -90 to 90" in err and len(err.splitlines()) == 1
