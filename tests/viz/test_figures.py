@@ -209,3 +209,22 @@ def test_loss_axis_autoranges_unless_capped_and_its_zoom_is_per_scene():
     _, _, other = payload(rules=("sgd",), steps=200, sgd={"lr": 0.05})
     again = plain(figures.loss_figure(other, s.min_value, Style()))
     assert again.layout.uirevision == log.layout.uirevision
+
+
+def test_the_colour_scales_are_plotlys_named_ones():
+    """The GIF renderer reads the stops without Plotly (viz.scene.colours): they must be
+    the very scales the screen's figures name."""
+    from plotly.colors import get_colorscale
+
+    from viz.scene import colours
+
+    def rgb(c: str) -> tuple[int, ...]:
+        if c.startswith("#"):
+            return tuple(int(c[i : i + 2], 16) for i in (1, 3, 5))
+        return tuple(int(v) for v in c[c.index("(") + 1 : -1].split(","))
+
+    for name, stops in colours.COLORSCALES.items():
+        theirs = get_colorscale(name)
+        assert len(stops) == len(theirs), name
+        for (p, c), (q, d) in zip(stops, theirs, strict=True):
+            assert p == pytest.approx(q, abs=1e-12) and rgb(c) == rgb(d), (name, p)
