@@ -454,3 +454,16 @@ def test_a_run_that_diverges_off_the_3d_box_leaves_no_dot_behind():
     x0, y0, x1, y1 = flat.panel.plot  # the contour view: its last point is off the map too
     x, y = flat.pix[flat.last_finite(len(flat.pix) - 1)]
     assert not (x0 <= x <= x1 and y0 <= y <= y1)
+
+
+def test_tick_labels_of_a_small_export_are_still_8_pixels():
+    """At 320×240 the tick labels were drawn at 8 px in the 2× supersampled layer, 4 px in
+    the picture (an unreadable smudge); the floor is now the picture's 8 px."""
+    scene = get_preset("radford-beale")
+    frame = next(iter_frames(scene, "contour", frames=1, size=(320, 240)))[1]
+    panel = ContourPanel(scene, scene.resolved_runs(), (320, 240), (0, 0))
+    _, _, _, y1 = panel.plot
+    x = round(panel.to_pixels(np.array([2.0, 0.0]))[0])  # the label "2" under its tick
+    label = frame[y1 + 3 : y1 + 20, x - 4 : x + 5]
+    rows = np.flatnonzero((label.max(axis=-1) < 170).any(axis=1))
+    assert rows.max() - rows.min() + 1 >= 5

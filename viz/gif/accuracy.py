@@ -9,6 +9,8 @@ same animator as the trails on the map, so the two move in lockstep.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import viz.gif.raster as raster
@@ -56,7 +58,10 @@ class AccuracyPanel:
         self.steps = int(scene.steps)
         w, h = self.size
         self.u = u
-        left, right = round(MARGIN["l"] * u), round(MARGIN["r"] * u)
+        self.font_px = max(round(11 * u), 8)  # the tick labels' size in the picture
+        widest = raster.font(self.font_px).getlength("100%")
+        left = max(round(MARGIN["l"] * u), math.ceil(widest + 8 * u + 2))  # "100%" whole
+        right = round(MARGIN["r"] * u)
         top, bottom = round(MARGIN["t"] * u), round(MARGIN["b"] * u)
         self.plot = (left, top, w - right, h - bottom)
         canvas = np.empty((h, w, 3), dtype=np.uint8)
@@ -89,7 +94,7 @@ class AccuracyPanel:
     def _paint_static(self, draw, s) -> None:
         u = self.u
         px0, py0, px1, py1 = self.plot
-        tick_font = raster.font(max(round(11 * u * s), 8))
+        tick_font = raster.font(max(round(11 * u * s), self.font_px * s))
         frame = (*AXIS_COLOUR, 255)
         text = (*TEXT_COLOUR, 255)
         gy = self.to_pixels(0, GUIDE)[1]
@@ -106,13 +111,16 @@ class AccuracyPanel:
                 font=tick_font,
                 anchor="rm",
             )
-        xt = raster.nice_ticks(0, self.steps, max(int((px1 - px0) / (80 * u)), 2))
+        room = max(80 * u, 4 * self.font_px)  # a label's width and a gap, at least
+        xt = raster.nice_ticks(0, self.steps, max(int((px1 - px0) / room), 2))
         for value in xt:
             x = self.to_pixels(value, 0)[0] * s
             draw.line((x, py1 * s, x, py1 * s + tick), fill=frame, width=s)
             draw.text(
                 (x, py1 * s + tick + u * s), f"{int(value)}", fill=text, font=tick_font, anchor="mt"
             )
+        if py1 - py0 < 6 * self.font_px:
+            return  # too short a strip for its caption over the curves
         draw.text(
             ((px0 + 6 * u) * s, (py0 + 4 * u) * s),
             "accuracy on all the data, per step",

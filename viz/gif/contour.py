@@ -213,8 +213,8 @@ class ContourPanel:
     def _paint_static(self, draw, s, minima, legend) -> None:
         u, style = self.u, self.style
         px0, py0, px1, py1 = self.plot
-        tick_font = raster.font(max(round(12 * u * s), 8))
-        title_font = raster.font(max(round(13 * u * s), 8))
+        tick_font = raster.font(max(round(12 * u * s), 8 * s))
+        title_font = raster.font(max(round(13 * u * s), 8 * s))
         # the start point: an open circle, as in the app
         start = self.scene.start_point()
         sx, sy = self.to_pixels(np.asarray(start, dtype=float))
