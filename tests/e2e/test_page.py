@@ -166,10 +166,10 @@ def test_a_classifiers_page_moves_its_accuracy_marker_with_the_step(browser, tmp
     assert optviz_cli.main(["export", "--preset", "radford-noisy-moons", "--out", str(path)]) == 0
     browser.get(path.as_uri())
     wait(browser, "document.body.dataset.ready === '1'", 120)
-    assert run(browser, "return document.getElementById('accuracy').data.length") == 6
+    assert run(browser, "return document.getElementById('strip').data.length") == 6
     run(
         browser,
         "const s = document.getElementById('scrub'); s.value = 42;"
         "s.dispatchEvent(new Event('input', {bubbles: true}));",
     )
-    wait(browser, "document.getElementById('accuracy').layout.shapes[0].x0 === 42")
+    wait(browser, "document.getElementById('strip').layout.shapes[0].x0 === 42")

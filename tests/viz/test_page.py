@@ -75,12 +75,31 @@ def test_a_classifiers_page_has_the_accuracy_strip_its_description_promises():
     assert "strip under the map" in moons.description
     data = page.scene_data(moons, page.check_options(moons))
     surface, runs = moons.get_surface(), moons.compute()
-    got = [trace["y"] for trace in data["accuracy"]["data"]]
+    assert data["strip"]["title"] == "Accuracy on all the data, per step"
+    assert data["strip"]["markers"] == 1
+    got = [trace["y"] for trace in data["strip"]["figure"]["data"]]
     want = [surface.accuracy(t.points) for t in runs]
     assert len(got) == len(want) == len(moons.runs)
     for g, w in zip(got, want, strict=True):
         assert g == pytest.approx(list(w), abs=1e-12)
-    assert 'id="accuracy"' in page.page_html(moons)
+    assert 'id="strip"' in page.page_html(moons)
     saddle = get_preset("radford-saddle")
-    assert "accuracy" not in page.scene_data(saddle, page.check_options(saddle))
-    assert "accuracy" not in page.scene_data(moons, page.check_options(moons, "3d"))
+    assert "strip" not in page.scene_data(saddle, page.check_options(saddle))
+    assert "strip" not in page.scene_data(moons, page.check_options(moons, "3d"))
+
+
+def test_the_network_page_has_the_projection_check_its_description_promises():
+    """network-moons says "the strip under the views shows both" (true loss against the
+    plane's, and the distance from the plane): the page draws the app's check."""
+    from viz.scene import landscape
+
+    net = get_preset("network-moons")
+    assert "strip under the views shows both" in net.description
+    data = page.scene_data(net, page.check_options(net))
+    res = landscape.cached(net.network, landscape.budget_for(net.network))
+    traces = data["strip"]["figure"]["data"]
+    roles = {t["meta"]["role"] for t in traces}
+    assert roles == {"true", "plane", "distance"} and data["strip"]["markers"] == 2
+    distance = [t["y"] for t in traces if t["meta"]["role"] == "distance"]
+    for got, want in zip(distance, res.distance, strict=True):
+        assert got == pytest.approx(list(want), rel=5e-5)  # the figure keeps 5 digits

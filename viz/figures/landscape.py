@@ -24,6 +24,9 @@ def _list(v) -> list:
     return [None if not np.isfinite(x) else float(f"{x:.5g}") for x in np.asarray(v, float)]
 
 
+CHECK_TITLE = "True loss (solid) vs the plane's under the dot (dotted); distance from the plane"
+
+
 def check_figure(res: Result) -> go.Figure:
     """Because a projection can lie: the true loss of each θ_t (solid) against the
     landscape's loss at its projection (dotted), and θ_t's distance from the plane; a

@@ -66,8 +66,14 @@
   }
 
   function drawStrip(k) {
-    const g = el("accuracy");
-    if (g) Plotly.relayout(g, { "shapes[0].x0": k, "shapes[0].x1": k });
+    const g = el("strip");
+    if (!g) return;
+    const moved = {};
+    for (let i = 0; i < D.strip.markers; i++) {
+      moved["shapes[" + i + "].x0"] = k;
+      moved["shapes[" + i + "].x1"] = k;
+    }
+    Plotly.relayout(g, moved);
   }
 
   function show(k, exact) {
@@ -126,8 +132,9 @@
   if (D.surface) {
     plots.push(Plotly.newPlot("surface", D.surface.data, D.surface.layout, config));
   }
-  if (D.accuracy) {
-    plots.push(Plotly.newPlot("accuracy", D.accuracy.data, D.accuracy.layout, flat));
+  if (D.strip) {
+    const F = D.strip.figure;
+    plots.push(Plotly.newPlot("strip", F.data, F.layout, flat));
   }
   const sc = el("scrub");
   sc.max = steps;

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from viz import figures
+from viz.figures import landscape as landscape_figures
 from viz.scene import landscape
 from viz.scene.geometry import MARGIN
 
@@ -29,7 +30,7 @@ MAX_SIZE = (1920, 1080)
 MIN_SIZE = (64, 64)
 MIN_FPS, MAX_FPS = 1, 50
 MAX_FRAMES = 1000
-STRIP_HEIGHT = 150  # the accuracy strip under a classifier's map, in CSS pixels
+STRIP_HEIGHT = 150  # the strip under a classifier's map or a network's plane, CSS pixels
 SCRIPT = Path(__file__).with_name("page.js")
 
 
@@ -116,9 +117,15 @@ def scene_data(scene, opts: PageOptions, trajectories=None, budget=None) -> dict
         "runs": runs,
         "names": [r["label"] for r in runs],
     }
-    accuracy = _accuracy(scene, surface, trajectories) if opts.view != "3d" else None
-    if accuracy is not None:  # a classifier: the strip under the map, as in the app
-        data["accuracy"] = _sized(figures.accuracy_figure(runs, accuracy), pw, STRIP_HEIGHT)
+    strip = _strip(scene, surface, trajectories, runs) if opts.view != "3d" else None
+    if strip is not None:  # the strip under the views, as in the app
+        fig, title, markers = strip
+        wide = w if scene.network is not None else pw  # the network's check: two plots
+        data["strip"] = {
+            "figure": _sized(fig, wide, STRIP_HEIGHT),
+            "title": title,
+            "markers": markers,  # shapes[0 … markers − 1]: the step lines the page moves
+        }
     if opts.view in ("contour", "both"):
         data["contour"] = _sized(figures.contour_figure(surface, window, style), pw, h)
         top = figures.contour_overlay(runs, window, style, scene.start_point(), step=0)
@@ -131,16 +138,24 @@ def scene_data(scene, opts: PageOptions, trajectories=None, budget=None) -> dict
     return data
 
 
-def _accuracy(scene, surface, trajectories):
-    """Each run's accuracy on the whole data set per step, for a classifier's scene (the
-    network's own, of θ itself, not of its projection); None for any other scene."""
+def _strip(scene, surface, trajectories, runs):
+    """(figure, title, step markers) of the strip under the views: a classifier's accuracy
+    per step; the network's projection check (true loss against the plane's, distance from
+    the plane: what its description says the strip shows); None for any other scene."""
     if scene.network is not None:
         spec = scene.network
-        return list(landscape.cached(spec, landscape.budget_for(spec)).accuracy)
+        res = landscape.cached(spec, landscape.budget_for(spec))
+        fig = landscape_figures.check_figure(res).to_plotly_json()
+        return (
+            fig,
+            "True loss (solid) vs the plane's under the dot (dotted); distance from the plane",
+            2,
+        )
     if not hasattr(surface, "accuracy"):
         return None
     with np.errstate(all="ignore"):
-        return [surface.accuracy(np.asarray(t.points, dtype=float)) for t in trajectories]
+        acc = [surface.accuracy(np.asarray(t.points, dtype=float)) for t in trajectories]
+    return figures.accuracy_figure(runs, acc), "Accuracy on all the data, per step", 1
 
 
 def _json_for_script(data) -> str:
@@ -197,13 +212,15 @@ def page_html(scene, opts: PageOptions | None = None, trajectories=None, budget=
             f'<div id="surface" style="width:{w - pw}px;height:{h}px" '
             'aria-label="3-D surface (drag to rotate)"></div>'
         )
-    strip = (
-        f'<div class="strip" style="margin-left:0"><div class="strip-title">Accuracy on all '
-        f'the data, per step</div><div id="accuracy" style="width:{pw}px;height:'
-        f'{STRIP_HEIGHT}px" aria-label="accuracy per step"></div></div>'
-        if "accuracy" in data
-        else ""
-    )
+    strip = ""
+    if "strip" in data:
+        box = data["strip"]["figure"]["layout"]
+        title = html.escape(data["strip"]["title"])
+        strip = (
+            f'<div class="strip"><div class="strip-title">{title}</div><div id="strip" '
+            f'style="width:{box["width"]}px;height:{box["height"]}px" aria-label="{title}">'
+            "</div></div>"
+        )
     legend = "".join(
         f'<span><i style="background:{_css_colour(r["colour"])}"></i>'
         f"{html.escape(r['label'])}</span>"

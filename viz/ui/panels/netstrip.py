@@ -29,11 +29,7 @@ def layout() -> html.Div:
         [
             html.Div(
                 [
-                    html.Div(
-                        "True loss (solid) vs the plane's under the dot (dotted); "
-                        "distance from the plane",
-                        className="view-title",
-                    ),
+                    html.Div(F.CHECK_TITLE, className="view-title"),
                     dcc.Graph(id=ids.NET_CHECK, config=CONFIG, className="net-check-graph"),
                 ],
                 className="net-strip-part",
