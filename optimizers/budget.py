@@ -97,6 +97,12 @@ def one_at_a_time(infos, each: str | None = "set of values") -> str:
     return "".join(said)
 
 
+def runs_work(infos, steps: int) -> int:
+    """Point-steps of one run from one start per rule (``RuleInfo``) over ``steps``: a
+    scene's runs, each step costing its rule's ``step_work(1)``."""
+    return sum(i.step_work(1) for i in infos) * steps
+
+
 def charged(budget: Budget | None, step_work: int, rows: int):
     """What a run of ``rows`` rows ticks: ``budget``, or a view of it whose ticks count
     ``step_work`` (``RuleInfo.step_work(rows)``) a step of the batch instead of ``rows``,

@@ -146,11 +146,7 @@ def _strip(scene, surface, trajectories, runs):
         spec = scene.network
         res = landscape.cached(spec, landscape.budget_for(spec))
         fig = landscape_figures.check_figure(res).to_plotly_json()
-        return (
-            fig,
-            "True loss (solid) vs the plane's under the dot (dotted); distance from the plane",
-            2,
-        )
+        return fig, landscape_figures.CHECK_TITLE, 2
     if not hasattr(surface, "accuracy"):
         return None
     with np.errstate(all="ignore"):

@@ -58,8 +58,8 @@ class AccuracyPanel:
         self.steps = int(scene.steps)
         w, h = self.size
         self.u = u
-        self.font_px = max(round(11 * u), 8)  # the tick labels' size in the picture
-        widest = raster.font(self.font_px).getlength("100%")
+        self.font_px = max(round(11 * u), raster.MIN_TEXT_PX)  # tick labels, in the picture
+        widest = raster.scaled_font(11, u).getlength("100%")
         left = max(round(MARGIN["l"] * u), math.ceil(widest + 8 * u + 2))  # "100%" whole
         right = round(MARGIN["r"] * u)
         top, bottom = round(MARGIN["t"] * u), round(MARGIN["b"] * u)
@@ -94,7 +94,7 @@ class AccuracyPanel:
     def _paint_static(self, draw, s) -> None:
         u = self.u
         px0, py0, px1, py1 = self.plot
-        tick_font = raster.font(max(round(11 * u * s), self.font_px * s))
+        tick_font = raster.scaled_font(11, u, s)
         frame = (*AXIS_COLOUR, 255)
         text = (*TEXT_COLOUR, 255)
         gy = self.to_pixels(0, GUIDE)[1]

@@ -129,15 +129,20 @@ class ContourPanel:
     def _left_needed(self, surface, plot_height: int) -> int:
         """Pixels left of the plot that the y title and the widest y tick label take with
         their gaps (as ``_paint_static`` draws them): long labels (−0.125) widen the margin."""
-        u, (y0, y1) = self.u, self.window[1]
-        ticks = raster.tick_text(raster.nice_ticks(y0, y1, max(int(plot_height / (60 * u)), 2)))
-        tick_font = raster.font(max(round(12 * u), 8))
+        u = self.u
+        ticks = raster.tick_text(self._y_ticks(plot_height))
+        tick_font = raster.scaled_font(12, u)
         widest = max((tick_font.getlength(t) for t in ticks), default=0.0)
         title = axis_titles(surface)[1]
-        title_font = raster.font(max(round(13 * u), 8))
+        title_font = raster.scaled_font(13, u)
         box = title_font.getbbox("Hg" if len(title) > 1 else title)
         across = box[3] - box[1] if len(title) > 1 else box[2] - box[0]  # upright or not
         return math.ceil((4 if len(title) == 1 else 2) * u + across + 2 * u + widest + 8 * u)
+
+    def _y_ticks(self, plot_height: float) -> np.ndarray:
+        """The y axis's tick values for a plot this tall."""
+        (y0, y1), u = self.window[1], self.u
+        return raster.nice_ticks(y0, y1, max(int(plot_height / (60 * u)), 2))
 
     def _inside(self, p) -> bool:
         (x0, x1), (y0, y1) = self.window
@@ -160,9 +165,9 @@ class ContourPanel:
 
     # static parts -------------------------------------------------------------------
     def _place_legend(self, minima, paths, avoid):
-        """The legend in the plot corner where it hides least: first no star, start, end
-        dot (any part of one) or title/counter box (``avoid``), then the fewest points of
-        the ``paths`` (data coordinates); Radford's top right on a tie."""
+        """The legend where it hides least, in a corner or along an edge of the plot: first
+        no star, start, end dot (any part of one) or title/counter box (``avoid``), then the
+        fewest points of the ``paths`` (data coordinates); Radford's top right on a tie."""
         u, (px0, py0, px1, py1) = self.u, self.plot
         first = legend_box(self.runs, u, px1 - 8 * u, py0 + 8 * u)
         if first is None:
@@ -213,8 +218,8 @@ class ContourPanel:
     def _paint_static(self, draw, s, minima, legend) -> None:
         u, style = self.u, self.style
         px0, py0, px1, py1 = self.plot
-        tick_font = raster.font(max(round(12 * u * s), 8 * s))
-        title_font = raster.font(max(round(13 * u * s), 8 * s))
+        tick_font = raster.scaled_font(12, u, s)
+        title_font = raster.scaled_font(13, u, s)
         # the start point: an open circle, as in the app
         start = self.scene.start_point()
         sx, sy = self.to_pixels(np.asarray(start, dtype=float))
@@ -235,7 +240,7 @@ class ContourPanel:
         frame = (*AXIS_COLOUR, 255)
         draw.rectangle((px0 * s, py0 * s, px1 * s - 1, py1 * s - 1), outline=frame, width=s)
         tick = 5 * u * s
-        (x0, x1), (y0, y1) = self.window
+        (x0, x1), (y0, _) = self.window
         text = (*TEXT_COLOUR, 255)
         xt = raster.nice_ticks(x0, x1, max(int((px1 - px0) / (80 * u)), 2))
         for value, label in zip(xt, raster.tick_text(xt), strict=True):
@@ -244,7 +249,7 @@ class ContourPanel:
             draw.text(
                 (x, py1 * s + tick + 2 * u * s), label, fill=text, font=tick_font, anchor="mt"
             )
-        yt = raster.nice_ticks(y0, y1, max(int((py1 - py0) / (60 * u)), 2))
+        yt = self._y_ticks(py1 - py0)
         for value, label in zip(yt, raster.tick_text(yt), strict=True):
             y = self.to_pixels(np.array([x0, value]))[1] * s
             draw.line((px0 * s - tick, y, px0 * s, y), fill=frame, width=s)
@@ -267,7 +272,7 @@ def legend_box(runs, u: float, right: float, top: float):
     """Where the legend goes (its top-right corner at ``right``, ``top``) and how it is laid out."""
     if not runs:
         return None
-    f = raster.font(max(round(14 * u), 8))
+    f = raster.scaled_font(14, u)
     pad, sample, gap = 7 * u, 30 * u, 8 * u
     row = max(f.getbbox("Hg")[3] - f.getbbox("Hg")[1], 1) + 9 * u
     text_w = max(f.getlength(r.label) for r in runs)

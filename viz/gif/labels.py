@@ -40,7 +40,7 @@ class Labels:
         pw, ph = panel_size
         self.u = u = min(pw / REFERENCE[0], ph / REFERENCE[1])
         self.title, self.steps = title, int(steps)
-        self.font = raster.font(max(round(13 * u), 8))
+        self.font = raster.scaled_font(13, u)
         self.pad = max(round(4 * u), 2)
         left = round(54 * u)
         self.title_box = None

@@ -85,6 +85,15 @@ def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
+MIN_TEXT_PX = 8  # the smallest text a frame holds, in the picture's own pixels
+
+
+def scaled_font(size: float, u: float, s: int = 1):
+    """``font`` of ``size`` px at the reference panel, scaled by ``u`` and drawn at ``s``×
+    supersampling, never under ``MIN_TEXT_PX`` in the picture."""
+    return font(max(round(size * u * s), MIN_TEXT_PX * s))
+
+
 def minus(text: str) -> str:
     """Typographic minus signs, as matplotlib writes tick labels (only with DejaVu)."""
     return text.replace("-", "\u2212") if _font_file() else text

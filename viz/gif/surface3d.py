@@ -294,8 +294,8 @@ class SurfacePanel:
     def _paint_labels(self, draw, s) -> None:
         u = self.u
         cam = self.cam
-        tick_font = raster.font(max(round(11 * u * s), 8 * s))
-        title_font = raster.font(max(round(13 * u * s), 8 * s))
+        tick_font = raster.scaled_font(11, u, s)
+        title_font = raster.scaled_font(13, u, s)
         centre = cam(np.zeros(3))
         titles = (*axis_titles(self.surface), z_title(self.surface, self.style))
         taken: list[tuple[float, float, float, float]] = []  # labels drawn, not to overlap

@@ -35,7 +35,7 @@ import numpy as np
 
 import viz.scene.landscape as landscape
 from optimizers import OPTIMIZERS, Optimizer, RuleInfo, Trajectory, run
-from optimizers.budget import Budget, charged
+from optimizers.budget import Budget, charged, runs_work
 from optimizers.run import check_run_args
 from optimizers.schedules import make_schedule
 from optimizers.typed import check_name, pick_colour, rule_info
@@ -357,7 +357,7 @@ class Scene:
         measure (``landscape.work``: weights × samples × passes)."""
         if self.network is not None:
             return landscape.work(self.network)
-        return sum(r.info().step_work(1) for r in self.runs) * self.steps
+        return runs_work([r.info() for r in self.runs], self.steps)
 
     def compute(self, budget: Budget | None = None) -> list[Trajectory]:
         """Every run of the scene, in order; with a ``budget``, its work is checked first and

@@ -17,7 +17,7 @@ from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS, run
-from optimizers.budget import Budget, BudgetError, charged
+from optimizers.budget import Budget, BudgetError, charged, runs_work
 from surfaces import SURFACES
 from viz import figures
 from viz.scene import (
@@ -393,16 +393,15 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
     blocking = [k for k in msgs if k != ids.START_MSG] or start is None
     if blocking:
         return out
-    for info in [OPTIMIZERS[validate.rule_of(n)] for n in names] + [r.info() for r in own]:
+    infos = [OPTIMIZERS[validate.rule_of(n)] for n in names] + [r.info() for r in own]
+    for info in infos:
         if info.second_order and not surface.has_hessian:
             msgs[ids.OPTIMIZERS_MSG] = f"{info.label} needs a Hessian; {surface.label} has none"
             return out
 
     budget = Budget.of("recompute", cancelled=http.client_gone())
     try:
-        infos = [OPTIMIZERS[validate.rule_of(n)] for n in names] + [r.info() for r in own]
-        work = sum(i.step_work(1) for i in infos) * steps  # as Scene.work counts it
-        budget.check(work, "this scene", "use fewer steps or optimizers")
+        budget.check(runs_work(infos, steps), "this scene", "use fewer steps or optimizers")
     except BudgetError as exc:
         msgs[ids.RUN_MSG] = str(exc)
         return out

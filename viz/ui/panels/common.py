@@ -159,7 +159,7 @@ def network_note(state, shown) -> str | None:
     """``NOT_FOR_NETWORK`` in the network scene (``state``), "" to clear it after (``shown``:
     the message line), None: nothing to change."""
     scene = state.get("scene") if isinstance(state, dict) else None
-    if isinstance(scene, dict) and scene.get("s") == "network":
+    if isinstance(scene, dict) and scene.get("s") == link.NETWORK:
         return NOT_FOR_NETWORK if shown != NOT_FOR_NETWORK else None
     return "" if shown == NOT_FOR_NETWORK else None
 
