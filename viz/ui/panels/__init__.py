@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from viz.ui import ids, progress
 from viz.ui.panels import accuracy, convergence, netstrip, network, phase, sweep, tune
+from viz.ui.panels.common import register_not_for_network
 
 # What sends each computing panel's request and what its answer writes (its progress bar
 # shows in between): (id, prop, the button that must have been pressed first) and (id, prop).
@@ -34,5 +35,14 @@ def register(app, manager) -> None:
     accuracy.register(app)
     tune.register(app)
     phase.register(app)
+    register_not_for_network(  # the 2-D panels, in the network scene
+        app,
+        [
+            (ids.MAP_MSG, ids.MAP_BTN),
+            (ids.SWEEP_MSG, ids.SWEEP_BTN),
+            (tune.TUNE_MSG, tune.TUNE_BTN),
+            (phase.PHASE_MSG, phase.PHASE_BTN),
+        ],
+    )
     netstrip.register(app)  # the network scene's strip under the views (Li et al. 2018)
     progress.register(app, manager, STARTS, ENDS)

@@ -137,22 +137,25 @@ def register_stale(app, msg, result, what: str, button: str, race=None, disable=
         return (said, bool(said)) if disable is not None else said
 
 
-def register_not_for_network(app, msg, button) -> None:
-    """In the network scene, say at once in ``msg`` that the panel is for a 2-D surface
-    and disable its ``button`` (it used to refuse only once pressed); undo both on leaving."""
+def register_not_for_network(app, panels) -> None:
+    """In the network scene, say at once in each panel's message line that it is for a
+    2-D surface and disable its button (they used to refuse only once pressed); undo both
+    on leaving. ``panels``: (message id, button id) pairs, served by one callback."""
 
     @app.callback(
-        Output(msg, "children", allow_duplicate=True),
-        Output(button, "disabled", allow_duplicate=True),
+        [Output(msg, "children", allow_duplicate=True) for msg, _ in panels],
+        [Output(button, "disabled", allow_duplicate=True) for _, button in panels],
         Input(ids.SCENE_STATE, "data"),
-        State(msg, "children"),
+        [State(msg, "children") for msg, _ in panels],
         prevent_initial_call="initial_duplicate",
     )
-    def _network(state, shown):
-        said = network_note(state, shown)
-        if said is None:
+    def _network(state, *shown):
+        said = [network_note(state, s) for s in shown]
+        if all(n is None for n in said):
             raise PreventUpdate
-        return said, bool(said)
+        return [no_update if n is None else n for n in said] + [
+            no_update if n is None else bool(n) for n in said
+        ]  # Dash flattens the two lists of outputs (and of states) into one
 
 
 def network_note(state, shown) -> str | None:

@@ -42,7 +42,6 @@ from viz.ui.panels.common import (  # noqa: F401 - choices, empty_figure, TOL_FR
     radio_field,
     register_button,
     register_chooser,
-    register_not_for_network,
     scene_of,
     scene_steps,
     scene_tol,
@@ -464,7 +463,6 @@ def follow_start(state, meta):
 
 
 def register(app) -> None:
-    register_not_for_network(app, ids.MAP_MSG, ids.MAP_BTN)
     register_chooser(app, ids.MAP_OPT)
     register_button(
         app,

@@ -49,7 +49,6 @@ from viz.ui.panels.common import (
     race_ident,
     radio_field,
     register_chooser,
-    register_not_for_network,
     register_stale,
     scene_of,
     scene_steps,
@@ -361,7 +360,6 @@ def download_png(n_clicks, meta, state):
 
 
 def register(app) -> None:
-    register_not_for_network(app, PHASE_MSG, PHASE_BTN)
     register_chooser(app, PHASE_OPT, _why_not)
 
     @app.callback(

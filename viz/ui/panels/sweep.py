@@ -28,7 +28,6 @@ from viz.ui.panels.common import (
     race_ident,
     radio_field,
     register_button,
-    register_not_for_network,
     register_stale,
     scene_of,
     scene_steps,
@@ -192,7 +191,6 @@ def compute_sweep(state, lo, hi, count, steps, metric, budget=None):
 
 
 def register(app) -> None:
-    register_not_for_network(app, ids.SWEEP_MSG, ids.SWEEP_BTN)
     register_button(
         app,
         "sweep",

@@ -26,7 +26,6 @@ from viz.ui.panels.common import (
     quiet,
     race_ident,
     radio_field,
-    register_not_for_network,
     register_options,
     register_stale,
     scene_of,
@@ -226,7 +225,6 @@ def replay(n_clicks, data, state=None):
 
 
 def register(app) -> None:
-    register_not_for_network(app, TUNE_MSG, TUNE_BTN)
     register_options(app, TUNE_ALSO, also_options)
 
     @app.callback(
