@@ -228,3 +228,62 @@ def test_the_colour_scales_are_plotlys_named_ones():
         assert len(stops) == len(theirs), name
         for (p, c), (q, d) in zip(stops, theirs, strict=True):
             assert p == pytest.approx(q, abs=1e-12) and rgb(c) == rgb(d), (name, p)
+
+
+def test_a_faded_scale_mixes_white_into_each_stop():
+    from viz.scene import colours
+
+    def rgb(c: str) -> np.ndarray:
+        return np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+    for name, stops in colours.COLORSCALES.items():
+        assert colours.scale(name, 0.0) == [[p, c] for p, c in stops]
+        assert all(c == "#ffffff" for _, c in colours.scale(name, 1.0))
+        for (p, c), (q, d) in zip(stops, colours.scale(name, 0.6), strict=True):
+            assert p == q
+            assert np.abs(rgb(d) - (rgb(c) + 0.6 * (255 - rgb(c)))).max() <= 0.5, (name, p)
+
+
+def test_every_built_in_colour_stands_out_from_our_contour_lines():
+    """Our look fades its viridis lines toward white: unfaded, Momentum's green was 5 ΔE
+    from a level line's (himmelblau-basins' trail vanished into its basin's rings)."""
+    from optimizers import OPTIMIZERS
+    from optimizers.colours import DISTINCT, delta_e
+    from viz.gif import contour, raster
+    from viz.scene.model import OUR_COLORSCALE, OUR_LINE_FADE, our_style
+
+    style = our_style()
+    assert (style.colorscale, style.line_fade) == (OUR_COLORSCALE, OUR_LINE_FADE)
+    n = style.contour_levels
+
+    def line_colours(fade: float) -> list[str]:
+        """The level lines' colours as the GIF draws them: a ramp crossing every level."""
+        t = np.tile(np.linspace(0, n - 1, 40 * (n - 1) + 1), (3, 1))  # each level hit exactly
+        picture = contour.draw_levels(t, n, style.colorscale, 3.0, (255, 255, 255), fade)
+        on_line = np.abs(t - np.rint(t)) < 1e-9
+        return sorted({hex_of(c) for c in picture[on_line]})
+
+    faded, plain = line_colours(style.line_fade), line_colours(0.0)
+    stops = raster.sample_scale(style.colorscale, (np.arange(n) + 1) / (n + 1), OUR_LINE_FADE)
+    assert faded == sorted({hex_of(c) for c in np.rint(stops).astype(int)})
+    closest = {r: min(delta_e(OPTIMIZERS[r].colour, c) for c in faded) for r in OPTIMIZERS}
+    assert min(closest.values()) >= DISTINCT, closest
+    assert min(delta_e(OPTIMIZERS["momentum"].colour, c) for c in plain) < 10  # why it fades
+
+    # the screen draws the same lines: the figure's scale is the faded one, Radford's is not
+    sc = get_preset("himmelblau-basins")
+    fig = figures.contour_figure(sc.get_surface(), sc.window(), sc.style)
+    assert fig["data"][0]["colorscale"] == colours_scale(OUR_COLORSCALE, OUR_LINE_FADE)
+    rb = get_preset("radford-beale")
+    fig = figures.contour_figure(rb.get_surface(), rb.window(), rb.style)
+    assert fig["data"][0]["colorscale"] == colours_scale("Jet", 0.0)
+
+
+def hex_of(rgb) -> str:
+    return "#" + "".join(f"{int(v):02x}" for v in rgb)
+
+
+def colours_scale(name: str, fade: float) -> list:
+    from viz.scene import colours
+
+    return colours.scale(name, fade)

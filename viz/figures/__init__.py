@@ -70,7 +70,8 @@ def _axes_2d(window, style: Style, show: bool = True, titles=("x", "y")) -> dict
 
 
 def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> dict:
-    """The static contour background: jet-coloured level lines, a star at each minimum.
+    """The static contour background: level lines coloured on the style's scale, a star at
+    each minimum.
 
     Log-spaced levels (``style.log_levels`` or the surface's ``log_scale``) are drawn as
     evenly spaced levels of log₁₀(f − base), exactly ``viz.scene.contour_levels``. A plain
@@ -104,7 +105,7 @@ def contour_figure(surface: Surface, window, style: Style, n: int = 120) -> dict
                 "showlabels": False,
             },
             "autocontour": False,
-            "colorscale": colours.scale(style.colorscale),
+            "colorscale": colours.scale(style.colorscale, style.line_fade),
             "showscale": False,
             "line": {"width": 1.1},
             "hovertemplate": _hover(surface, "<extra>click to start here</extra>"),

@@ -71,8 +71,11 @@ def level_field(surface, window, style, width: int, height: int):
     return t, len(lv)
 
 
-def draw_levels(t: np.ndarray, n_levels: int, scale: str, line_width: float, background):
-    """RGB picture of the level lines over ``background`` (anti-aliased, coloured by level)."""
+def draw_levels(
+    t: np.ndarray, n_levels: int, scale: str, line_width: float, background, fade: float = 0.0
+):
+    """RGB picture of the level lines over ``background`` (anti-aliased, coloured by level
+    on ``scale`` faded toward white by ``fade``)."""
     t = t.astype(np.float32)
     with np.errstate(all="ignore"):
         gy, gx = np.gradient(t)
@@ -82,7 +85,7 @@ def draw_levels(t: np.ndarray, n_levels: int, scale: str, line_width: float, bac
         cover = np.clip(line_width / 2 + 0.5 - dist, 0.0, 1.0)
     valid = np.isfinite(cover) & (k >= 0) & (k <= n_levels - 1) & (slope > 0)
     cover = np.where(valid, cover, 0.0)
-    level_colours = raster.sample_scale(scale, (np.arange(n_levels) + 1) / (n_levels + 1))
+    level_colours = raster.sample_scale(scale, (np.arange(n_levels) + 1) / (n_levels + 1), fade)
     colours = level_colours[np.where(valid, k, 0).astype(np.intp)]
     bg = np.asarray(background, dtype=float)
     out = bg * (1 - cover[..., None]) + colours * cover[..., None]
@@ -110,7 +113,7 @@ class ContourPanel:
         canvas[:] = white
         t, n = level_field(surface, window, style, pw, ph)
         canvas[top : top + ph, left : left + pw] = draw_levels(
-            t, n, style.colorscale, LINE_WIDTH * max(u, 0.75), white
+            t, n, style.colorscale, LINE_WIDTH * max(u, 0.75), white, style.line_fade
         )
         self.line_width = style.line_width * u
         self.dot_radius = style.dot_size / 2 * u + 1.0

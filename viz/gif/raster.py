@@ -36,17 +36,18 @@ def rgb(colour: str) -> tuple[int, int, int]:
 
 
 @functools.lru_cache(maxsize=32)
-def colorscale(name: str) -> tuple[np.ndarray, np.ndarray]:
+def colorscale(name: str, fade: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """A style's colour scale as (positions, rgb float array), the stops the screen uses."""
-    scale = colours.scale(name)
+    scale = colours.scale(name, fade)
     pos = np.array([float(p) for p, _ in scale])
     cols = np.array([rgb(c) for _, c in scale], dtype=float)
     return pos, cols
 
 
-def sample_scale(name: str, t) -> np.ndarray:
-    """Colours of the scale ``name`` at ``t`` in [0, 1] (any shape) -> float RGB ``(..., 3)``."""
-    pos, cols = colorscale(name)
+def sample_scale(name: str, t, fade: float = 0.0) -> np.ndarray:
+    """Colours of the scale ``name`` (``fade`` toward white) at ``t`` in [0, 1] (any shape)
+    -> float RGB ``(..., 3)``."""
+    pos, cols = colorscale(name, fade)
     t = np.clip(np.asarray(t, dtype=float), 0.0, 1.0)
     return np.stack([np.interp(t, pos, cols[:, k]) for k in range(3)], axis=-1)
 

@@ -54,11 +54,19 @@ COLORSCALES: dict[str, tuple[tuple[float, str], ...]] = {
 }
 
 
-def scale(name: str) -> list[list]:
-    """The stops of the scale ``name`` as Plotly takes them: ``[[position, colour], ...]``."""
+def scale(name: str, fade: float = 0.0) -> list[list]:
+    """The stops of the scale ``name`` as Plotly takes them: ``[[position, colour], ...]``,
+    each colour mixed with the share ``fade`` of white."""
     try:
-        return [[p, c] for p, c in COLORSCALES[name]]
+        stops = COLORSCALES[name]
     except KeyError:
         raise ValueError(
             f"unknown colour scale {name!r}; choose one of: {', '.join(COLORSCALES)}"
         ) from None
+    return [[p, _towards_white(c, fade) if fade else c] for p, c in stops]
+
+
+def _towards_white(colour: str, fade: float) -> str:
+    """``#rrggbb`` with the share ``fade`` (0..1) of white mixed in."""
+    rgb = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(v + (255 - v) * fade):02x}" for v in rgb)

@@ -8,7 +8,7 @@ Presets (``PRESETS``, ``get_preset``): Radford's ``radford-long-valley``,
 ``radford-beale``, ``radford-saddle`` and ``radford-noisy-moons`` in his look (his
 labels and colours, white page, jet contour lines, 620×480 at 25 fps), and ours —
 ``newton-saddle``, ``ravine-adam-vs-sgd``, ``rosenbrock-race``, ``himmelblau-basins``,
-``lr-too-high`` — in ours (viridis lines, the registry's colour-blind-safe colours).
+``lr-too-high`` — in ours (viridis lines faded toward white, the registry's colour-blind-safe colours).
 Each has a one-paragraph ``description`` of what it shows; tests/viz/test_scenes.py
 measures every such claim on the real rules, so a preset whose story stops being
 true fails a test. To add one: ``register(Scene(...))`` here plus a test of its claim.
@@ -125,6 +125,7 @@ class Style:
 
     background: str = "#ffffff"
     colorscale: str = "Jet"  # contour lines coloured by level
+    line_fade: float = 0.0  # share of white mixed into the contour lines' colours
     contour_levels: int = 40
     log_levels: bool = False  # levels evenly spaced in log(f - min)
     # With log levels: the lowest level, as a fraction of the span; None: 1e-4, or lower
@@ -150,15 +151,19 @@ def radford_style(**changes) -> Style:
     return replace(Style(), **changes)
 
 
-# Ours: the same white page and sizes, but contour lines in a calm sequential palette so the
-# coloured trails (the registry's colour-blind-safe palette) stand out; log-spaced levels
-# where the surface's values span decades.
+# Ours: the same white page and sizes, but contour lines in a calm sequential palette, faded
+# toward white so that the coloured trails (the registry's colour-blind-safe palette)
+# stand out: Momentum's green had been lost in viridis' greens. Log-spaced levels where
+# the surface's values span decades.
 OUR_COLORSCALE = "Viridis"
+OUR_LINE_FADE = 0.6
 
 
 def our_style(**changes) -> Style:
-    """Our scenes' look: white background, viridis contour lines, 800×600 at 25 fps."""
-    base = Style(colorscale=OUR_COLORSCALE, contour_levels=30, size=(800, 600))
+    """Our scenes' look: white background, faded viridis contour lines, 800×600 at 25 fps."""
+    base = Style(
+        colorscale=OUR_COLORSCALE, line_fade=OUR_LINE_FADE, contour_levels=30, size=(800, 600)
+    )
     return replace(base, **changes)
 
 
