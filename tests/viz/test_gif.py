@@ -20,6 +20,7 @@ from viz.gif import (
     frame_steps,
     iter_frames,
     render_gif_bytes,
+    surface3d,
 )
 from viz.gif.contour import ContourPanel
 from viz.gif.raster import font as raster_font
@@ -467,3 +468,20 @@ def test_tick_labels_of_a_small_export_are_still_8_pixels():
     label = frame[y1 + 3 : y1 + 20, x - 4 : x + 5]
     rows = np.flatnonzero((label.max(axis=-1) < 170).any(axis=1))
     assert rows.max() - rows.min() + 1 >= 5
+
+
+@pytest.mark.parametrize("preset", ["rosenbrock-race", "radford-saddle"])
+def test_3d_tick_labels_of_two_axes_keep_apart_where_the_axes_meet(preset):
+    """Where the x and y axes meet, their first labels stood side by side ("−1 −2",
+    "1.0 1.0"), read as one; a label too close to another axis' is now left out."""
+    scene = get_preset(preset)
+    panel = SurfacePanel(scene, scene.resolved_runs(), (800, 600), (0, 0), scene.style.camera)
+    gap = surface3d.LABEL_GAP * panel.u
+    assert {a for a, *_ in panel.labels} == {0, 1, 2}
+    for i, (a, _, p) in enumerate(panel.labels):
+        for b, _, q in panel.labels[i + 1 :]:
+            dx = max(q[0] - p[2], p[0] - q[2])
+            dy = max(q[1] - p[3], p[1] - q[3])
+            assert a == b or max(dx, dy) >= gap, (a, b, p, q)
+    per_axis = [sum(a == k for a, *_ in panel.labels) for k in range(3)]
+    assert min(per_axis) >= 3  # each axis keeps most of its labels

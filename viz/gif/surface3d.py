@@ -43,6 +43,9 @@ GRID_LINE = (213, 216, 220)
 EDGE = (30, 30, 30)  # the facets' outline
 EDGE_ALPHA = 0.45
 TEXT = (68, 68, 68)
+# px at the reference size: a label this close to another axis' is left out (where two
+# axes meet, "−4 −4" read as one label)
+LABEL_GAP = 16.0
 PIECE_PX = 3.0  # paths are cut into pieces about this long for the hidden test
 
 
@@ -298,7 +301,8 @@ class SurfacePanel:
         title_font = raster.scaled_font(13, u, s)
         centre = cam(np.zeros(3))
         titles = (*axis_titles(self.surface), z_title(self.surface, self.style))
-        taken: list[tuple[float, float, float, float]] = []  # labels drawn, not to overlap
+        taken: list = []  # (box, axis) of the labels drawn, not to overlap
+        self.labels: list = []  # (axis, text, box in pixels) of each tick label drawn
         for axis in range(3):
             edge = self._label_edge(axis)
             values = self._ticks(axis)
@@ -325,10 +329,15 @@ class SurfacePanel:
                 t = q + out * 20 * u
                 bx = draw.textbbox(tuple(t * s), label, font=tick_font, anchor="mm")
                 if any(
-                    bx[0] < o[2] and o[0] < bx[2] and bx[1] < o[3] and o[1] < bx[3] for o in taken
+                    bx[0] < o[2] + gap
+                    and o[0] < bx[2] + gap
+                    and bx[1] < o[3] + gap
+                    and o[1] < bx[3] + gap
+                    for o, gap in ((o, (a != axis) * LABEL_GAP * u * s) for o, a in taken)
                 ):
                     continue
-                taken.append(bx)
+                taken.append((bx, axis))
+                self.labels.append((axis, label, tuple(v / s for v in bx)))
                 draw.text(tuple(t * s), label, fill=(*TEXT, 255), font=tick_font, anchor="mm")
             if axis == 2:  # above the top of the z axis, like a column heading
                 top = edge.copy()

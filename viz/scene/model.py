@@ -8,7 +8,8 @@ Presets (``PRESETS``, ``get_preset``): Radford's ``radford-long-valley``,
 ``radford-beale``, ``radford-saddle`` and ``radford-noisy-moons`` in his look (his
 labels and colours, white page, jet contour lines, 620×480 at 25 fps), and ours —
 ``newton-saddle``, ``ravine-adam-vs-sgd``, ``rosenbrock-race``, ``himmelblau-basins``,
-``lr-too-high`` — in ours (viridis lines faded toward white, the registry's colour-blind-safe colours).
+``lr-too-high`` — in ours (viridis lines faded toward white, the registry's colour-blind-safe
+colours).
 Each has a one-paragraph ``description`` of what it shows; tests/viz/test_scenes.py
 measures every such claim on the real rules, so a preset whose story stops being
 true fails a test. To add one: ``register(Scene(...))`` here plus a test of its claim.
