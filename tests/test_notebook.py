@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -92,3 +95,32 @@ def test_a_scene_from_python_is_a_scene():
     assert s.compute()[0].points.shape == (s.steps + 1, 2)
     with pytest.raises(ValueError, match="unknown optimizer"):
         scene("beale", ["sgdd"])
+
+
+SCRIPT = """
+import urllib.request
+from viz.notebook import scene
+
+live = scene("beale", ["sgd", "adam"], steps=50).show(live=True)
+with urllib.request.urlopen(live.url.split("#")[0], timeout=60) as answer:
+    print(answer.status, "_dash-config" in answer.read().decode())
+print(live.url)
+"""
+
+
+def test_a_live_app_in_a_plain_script_serves_and_does_not_block(tmp_path):
+    """``show(live=True)`` outside a kernel served forever from Dash's ``run``: the script
+    never got past it. Now the app answers from a thread and the script runs on and ends."""
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OPTVIZ_CACHE_DIR": str(tmp_path / "c")},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, url = done.stdout.split("\n")[:2]
+    assert first == "200 True"
+    assert re.match(r"http://127\.0\.0\.1:\d+/#v2=", url)
+    assert [r.optimizer for r in scene_from_link(url).runs] == ["sgd", "adam"]

@@ -13,7 +13,7 @@ the app and the command line, because it uses them all (the scene layer stays pu
 
 ``show()`` returns an object that a notebook displays (``_repr_html_``): the page in an
 ``<iframe srcdoc>``, or an ``<iframe>`` of the app served from the kernel on a free
-port, its URL carrying the scene as a share link (``#v2=...``).
+port, its URL carrying the scene as a share link (``#v2=...``; ``.url`` in a script).
 """
 
 from __future__ import annotations
@@ -21,14 +21,19 @@ from __future__ import annotations
 import html
 import os
 import socket
+import threading
 from dataclasses import dataclass, fields
 
+from werkzeug.serving import make_server
+
+from optimizers import compiled
 from viz.figures import page
 from viz.gif import formats
 from viz.scene import Scene, get_preset, parse_setting
 from viz.scene.link import scene_to_link
+from viz.ui import http
 
-_servers: dict[int, object] = {}  # port -> the app serving it (kept alive with the kernel)
+_servers: dict[int, object] = {}  # port -> the server of the app (lives as long as the process)
 
 
 @dataclass(frozen=True)
@@ -91,17 +96,27 @@ class Page:
 
 
 class LiveApp:
-    """The app served from the kernel (Dash's Jupyter mode, no display of its own) and
-    shown in an iframe opened on the scene's share link."""
+    """The app served from a daemon thread of this process (a kernel, or a plain script,
+    which it does not block: Dash's own ``run`` served forever outside a kernel) and shown
+    in an iframe opened on the scene's share link (``url``)."""
 
     def __init__(self, sc: Scene, height: int = 900, port: int | None = None):
         import app as optviz_app  # the Dash app (imported only when a live view is asked)
 
         self.port = port or _free_port()
         if self.port not in _servers:
+            compiled.warm()  # as `optviz serve`: the loops load in the background
             dash_app = optviz_app.create_app()
-            dash_app.run(jupyter_mode="_none", host="127.0.0.1", port=self.port)
-            _servers[self.port] = dash_app
+            server = make_server(
+                "127.0.0.1",
+                self.port,
+                dash_app.server,
+                threaded=True,
+                request_handler=http.request_handler(),
+            )
+            name = f"optviz-live-{self.port}"
+            threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+            _servers[self.port] = server
         self.url = scene_to_link(sc, f"http://127.0.0.1:{self.port}/")
         self.height = height
 
