@@ -175,6 +175,12 @@ def test_wide_screens_show_the_sidebar_without_a_toggle(app_url):
     surface = rect(duo, f"#{ids.SURFACE3D} .js-plotly-plot")
     assert abs(contour["top"] - surface["top"]) < 0.5  # side by side
     assert contour["left"] >= rect(duo, ".sidebar")["right"]
+    # scrolled to the page's foot, the sidebar reaches the viewport's (it stopped 54 px short)
+    js(duo, "window.scrollTo(0, document.documentElement.scrollHeight)")
+    wait(duo, "window.scrollY > 54", 5)
+    bottom = js(duo, "return window.innerHeight")
+    assert abs(rect(duo, ".sidebar")["bottom"] - bottom) <= 1, (rect(duo, ".sidebar"), bottom)
+    js(duo, "window.scrollTo(0, 0)")
     # a tuned value's digits fit its box (0.00177828 showed as 0.0017)
     box = "document.querySelector('.hyper-input input')"
     js(duo, f"const e = {box}; e.value = '0.00177828';")
