@@ -258,6 +258,14 @@
     return true;
   }
 
+  /* The step new runs are shown at: the same one, or for a preset just picked its start,
+     paused, as on a new page. */
+  function stepFor(traj) {
+    if (!traj.fresh) return Math.min(O.state.k, traj.steps);
+    if (O.state.playing) O.stop();
+    return 0;
+  }
+
   /* New runs read from the recompute's answer as it arrives (optviz-70-request-hook.js):
      drawn now when they fit the overlays on screen; true if drawn (else `load` draws them
      once Dash hands them over). */
@@ -269,7 +277,7 @@
     S.data = traj;
     S.runs = traj.runs;
     S.steps = traj.steps;
-    S.k = Math.min(S.k, S.steps);
+    S.k = stepFor(traj);
     let drawn = false;
     try {
       drawn = drawInPlace(traj);
@@ -293,7 +301,7 @@
     S.data = traj;
     S.runs = traj.runs;
     S.steps = traj.steps;
-    S.k = Math.min(S.k, S.steps);
+    S.k = stepFor(traj);
     if (drawInPlace(traj)) return [nu, nu];
     const top2 = JSON.parse(JSON.stringify(traj.contour_top));
     const top3 = JSON.parse(JSON.stringify(traj.surface_top));
@@ -310,7 +318,10 @@
       top2.layout.xaxis.range = view.xrange;
       top2.layout.yaxis.range = view.yrange;
     }
-    if (view.camera) top3.layout.scene.camera = view.camera;
+    // the user's camera, unless the background is about to take the new scene's own
+    if (view.camera && view.uirevision3d === top3.layout.uirevision) {
+      top3.layout.scene.camera = view.camera;
+    }
     I.drawLabels(S.k);
     setTimeout(function () { I.bindSync(); drawLossMarker(S.k); }, 50);
     S.templates = [traj.contour_top, traj.surface_top];

@@ -103,12 +103,16 @@
     S.raf = requestAnimationFrame(frame);
   };
 
-  O.pause = function () {
-    const S = O.state;
-    S.playing = false;
-    cancelAnimationFrame(S.raf);
+  /* Playback stops where it is; nothing is drawn (new runs are about to be). */
+  O.stop = function () {
+    O.state.playing = false;
+    cancelAnimationFrame(O.state.raf);
     setPlayButton();
-    O.show(S.k, true);
+  };
+
+  O.pause = function () {
+    O.stop();
+    O.show(O.state.k, true);
   };
 
   function toggle() {

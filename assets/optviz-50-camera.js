@@ -67,10 +67,13 @@
         const t = O.gd(ids.SURFACE3D_TOP);
         if (!t || !t.layout || !t.layout.scene) return;
         const cam = camera(ev, b3);
-        if (cam) Plotly.relayout(t, { "scene.camera": cam });
+        if (!cam || (!ev && JSON.stringify(cam) === JSON.stringify(camera(null, t)))) return;
+        Plotly.relayout(t, { "scene.camera": cam });
       };
       b3.on("plotly_relayout", sync3);
       b3.on("plotly_relayouting", sync3);
+      // a new background (a preset's own camera) drawn after its overlay: the overlay follows
+      b3.on("plotly_afterplot", function () { sync3(null); });
     });
   };
 
@@ -78,7 +81,8 @@
      and 3-D camera, for a new overlay figure. */
   I.backgroundView = function (uirevision) {
     const b2 = O.gd(O.ids.CONTOUR), b3 = O.gd(O.ids.SURFACE3D);
-    const view = { xrange: null, yrange: null, camera: camera(null, b3) };
+    const view = { xrange: null, yrange: null, camera: camera(null, b3),
+      uirevision3d: b3 && b3.layout ? b3.layout.uirevision : null };
     if (b2 && b2.layout && b2.layout.uirevision === uirevision) {
       view.xrange = axisRange(null, b2, "xaxis");
       view.yrange = axisRange(null, b2, "yaxis");

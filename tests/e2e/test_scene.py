@@ -131,3 +131,53 @@ def test_a_surface_picked_by_hand_starts_at_its_own_start(app_page):
         assert element(app_page, ids.START_X).get_attribute("value") == f"{x:.6g}"
         assert element(app_page, ids.START_Y).get_attribute("value") == f"{y:.6g}"
         assert element(app_page, ids.START_MSG).text == ""  # nothing clamped
+
+
+SURFACES = [
+    f"document.querySelector('#{ids.SURFACE3D} .js-plotly-plot')",
+    f"document.querySelector('#{ids.SURFACE3D_TOP} .js-plotly-plot')",
+]
+EYES = (
+    f"return [{', '.join(SURFACES)}]"
+    ".map(g => g && g._fullLayout && g._fullLayout.scene.camera.eye);"
+)
+STATE = "window.dash_clientside.optviz.state"
+
+
+def eyes_at(duo, eye: dict) -> bool:
+    """Both 3-D graphs (the surface and the overlay of paths on it) look from ``eye``."""
+    got = duo.driver.execute_script(EYES)
+    return all(e and all(abs(e[k] - eye[k]) < 1e-6 for k in "xyz") for e in got)
+
+
+def test_a_preset_opens_at_its_start_with_its_own_camera_on_screen_and_in_the_link(app_page):
+    """After Beale, turned and playing, Radford's saddle opened at Beale's step, still
+    playing, its paths drawn with Beale's camera over a surface seen from 45°/45° (they
+    floated off it), and its link and export carried Beale's turned camera."""
+    wait(app_page, f"{RUNS}.length > 0")
+    turned = {"eye": {"x": 1.9, "y": -0.6, "z": 0.9}, "up": {"x": 0, "y": 0, "z": 1}}
+    app_page.driver.execute_script(
+        f"Plotly.relayout({SURFACES[0]}, {{'scene.camera': arguments[0]}});", turned
+    )
+    until(lambda: eyes_at(app_page, turned["eye"]))
+    element(app_page, ids.PLAY).click()
+    wait(app_page, f"{STATE}.playing && {STATE}.k > 20")
+
+    saddle = open_preset(app_page, "radford-saddle")
+    own = saddle.style.camera["eye"]
+    until(lambda: eyes_at(app_page, own))
+    assert app_page.driver.execute_script(f"return [{STATE}.playing, {STATE}.k]") == [False, 0]
+    label = f"document.getElementById('{ids.STEP_LABEL}').textContent"
+    wait(app_page, f"{label}.startsWith('step 0 / {saddle.steps}')")
+    until(lambda: eyes_at(app_page, own))  # and they stay together
+    shown = until(
+        lambda: (
+            (sc := shown_scene(app_page, "radford-saddle")).style.camera == saddle.style.camera
+            and sc
+        )
+    )
+    assert shown.style.camera["eye"] == own
+
+    # back on Beale: its own default camera, not the turn made before the saddle
+    beale = open_preset(app_page, "radford-beale")
+    until(lambda: eyes_at(app_page, beale.style.camera["eye"]))

@@ -12,13 +12,19 @@ import pytest
 from dash import no_update
 from PIL import Image
 
-from viz import gif
+from viz import figures, gif
 from viz.scene import RADFORD_COLOURS, RADFORD_LABELS, get_preset
 from viz.ui import callbacks, export_panel, ids, layout
 from viz.ui.export_panel import BUSY, NO_SCENE, export, scene_from_state
 from viz.ui.jobs import ExportSlots
 
 CAMERA = {"eye": {"x": 1.9, "y": -0.4, "z": 0.7}, "up": {"x": 0, "y": 0, "z": 1}}
+
+
+def turned(camera, preset="radford-beale") -> dict:
+    """The page's camera store once the user turned the preset's 3-D view to ``camera``."""
+    rev = figures.uirevision_3d(get_preset(preset).style)
+    return {"camera": camera, "rev": rev, "user": True}
 
 
 def page_state(preset="radford-beale", **changes):
@@ -82,12 +88,19 @@ def test_good_export_is_a_looping_gif_of_the_chosen_size_frames_and_fps(slots):
 
 def test_the_gif_is_the_scene_the_app_shows_with_the_users_camera(slots):
     o = page_state("radford-saddle")
-    out = export(None, 1, "3d", "12", "", "240", "180", CAMERA, o.state, slots)
+    out = export(
+        None, 1, "3d", "12", "", "240", "180", turned(CAMERA, "radford-saddle"), o.state, slots
+    )
     data = base64.b64decode(out[0]["content"])
     scene = scene_from_state(o.state)
     # the same GIF as the renderer makes for that scene and camera; another camera differs
     assert data == gif.render_gif_bytes(scene, "3d", 12, None, (240, 180), CAMERA)
     assert data != gif.render_gif_bytes(scene, "3d", 12, None, (240, 180), None)
+    # a camera the store holds for another scene's figure (Beale's, turned, before the
+    # saddle was picked) is not the one on screen: the saddle's own 45°/45° is exported
+    out = export(None, 1, "3d", "12", "", "240", "180", turned(CAMERA), o.state, slots)
+    own = base64.b64decode(out[0]["content"])
+    assert own == gif.render_gif_bytes(scene, "3d", 12, None, (240, 180), None) != data
     # the scene holds the preset's labels, colours and style, and the app's trajectories
     runs = scene.resolved_runs()
     assert [r.label for r in runs] == [RADFORD_LABELS[r.optimizer] for r in runs]
@@ -154,7 +167,7 @@ def test_every_bad_choice_is_reported_at_once(slots):
 
 def test_bad_camera_or_view_is_a_message(slots):
     o = page_state()
-    flat = {"eye": {"x": 0, "y": 0, "z": 0}}
+    flat = turned({"eye": {"x": 0, "y": 0, "z": 0}})
     out = export(None, 1, "3d", "", "", "", "", flat, o.state, slots)
     assert out[0] is no_update and out[1] == "3-D view: camera eye must differ from its center"
     out = export(None, 1, "sideways", "", "", "", "", None, o.state, slots)

@@ -129,7 +129,7 @@ def test_surface_figures_fix_ranges_keep_the_camera_and_line_up():
     assert {t.type for t in top.data} == {"scatter3d"}
     for f in (bg, top):
         sc = f.layout.scene
-        assert f.layout.uirevision == figures.UIREVISION
+        assert f.layout.uirevision == figures.uirevision_3d(style)
         assert list(sc.xaxis.range) == list(window[0]) and list(sc.yaxis.range) == list(window[1])
         assert tuple(sc.zaxis.range) == geometry.z_range(s, window, style)
         assert sc.aspectmode == "manual"
@@ -287,3 +287,18 @@ def colours_scale(name: str, fade: float) -> list:
     from viz.scene import colours
 
     return colours.scale(name, fade)
+
+
+def test_a_preset_with_a_camera_of_its_own_turns_the_3d_view_to_it():
+    """Plotly keeps a turned camera while the uirevision stays: with one constant for every
+    scene, a user who had turned Beale's view saw Radford's saddle from there, not 45°/45°."""
+    key = {
+        n: figures.uirevision_3d(get_preset(n).style)
+        for n in ("radford-beale", "radford-saddle", "radford-long-valley")
+    }
+    assert key["radford-beale"] == key["radford-long-valley"] != key["radford-saddle"]
+    sc = get_preset("radford-saddle")
+    s, window = sc.get_surface(), sc.window()
+    bg = figures.surface_figure(s, window, sc.style)
+    top = figures.surface_overlay(s, [], window, sc.style, step=0)
+    assert bg["layout"]["uirevision"] == top["layout"]["uirevision"] == key["radford-saddle"]

@@ -173,7 +173,15 @@ def settings_from(out: dict) -> Settings:
 def test_round_trip_equals_the_state_camera_included():
     state = full_state()
     cam = {"eye": {"x": 1.2, "y": -0.7, "z": 0.9}, "up": {"x": 0, "y": 0, "z": 1}}
-    url, _ = share.write(state, cam, ["on"], "0.01", None, "http://h:1/?q#old")
+    rev = figures.uirevision_3d(share.link.scene_from_dict(state["scene"]).style)
+    # a camera recorded for another scene's figure is not the one on screen: left out
+    other, _ = share.write(state, {"camera": cam, "rev": "3d:other"}, [], "0.01", None, "")
+    assert share.read(other[other.index("#") :])[0].style.camera != {
+        k: {a: float(v) for a, v in p.items()} for k, p in cam.items()
+    }
+    url, _ = share.write(
+        state, {"camera": cam, "rev": rev, "user": True}, ["on"], "0.01", None, "http://h:1/?q#old"
+    )
     hash_ = url[len("http://h:1/?q") :]
     assert hash_.startswith("#v2=") and len(hash_) < 800
     scene, msg = share.read(hash_)

@@ -32,7 +32,6 @@ from viz.scene.geometry import (
 )
 
 MARGIN3D = {"l": 0, "r": 0, "t": 0, "b": 0}
-UIREVISION = "optviz"  # constant: zoom and camera stay where the user put them
 # Plotly draws the scene box 0.88 of what SCENE_ASPECT says, so that at the usual
 # cameras the z-axis title ("log f") is not cut off at the panel's left edge (Plotly drops
 # what falls outside its viewport, margins or not). The GIF's 3-D view fills its panel
@@ -44,6 +43,13 @@ TRANSPARENT = "rgba(0,0,0,0)"
 
 
 # ----------------------------------------------------------------------------- 2-D views
+
+
+def uirevision_3d(style: Style) -> str:
+    """The camera stays where the user turned it while the scene's own camera stays (a new
+    preset with a camera of its own, Radford's saddle, shows it: it is part of the scene)."""
+    parts = [style.camera.get(part, {}) for part in ("eye", "up", "center")]
+    return "3d:" + ",".join(f"{d.get(k, 0):g}" for d in parts for k in "xyz")
 
 
 def uirevision_2d(window) -> str:
@@ -457,7 +463,7 @@ def surface_figure(surface: Surface, window, style: Style, n: int = 70) -> dict:
         "margin": MARGIN3D,
         "paper_bgcolor": style.background,
         "showlegend": False,
-        "uirevision": UIREVISION,
+        "uirevision": uirevision_3d(style),
         "font": FONT,
     }
     return _figure(data, layout)
@@ -512,7 +518,7 @@ def surface_overlay(
         "margin": dict(MARGIN3D),
         "paper_bgcolor": TRANSPARENT,
         "showlegend": False,
-        "uirevision": UIREVISION,
+        "uirevision": uirevision_3d(style),
         "font": dict(FONT),
     }
     return _figure(data, layout)

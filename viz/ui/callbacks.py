@@ -483,6 +483,7 @@ def draw(out: Outcome, scene: Scene, runs, surface, window, start, bg_key: str, 
             "last finite point; try a smaller learning rate α."
         )
     old = validate.store(state)
+    preset = scene.name if scene.name in PRESETS else ""
     if old.get("bg_key") != bg_key:
         out.contour = figures.contour_figure(surface, window, style)
         out.surface3d = figures.surface_figure(surface, window, style)
@@ -493,6 +494,8 @@ def draw(out: Outcome, scene: Scene, runs, surface, window, start, bg_key: str, 
         "surface_top": figures.surface_overlay(surface, runs, window, style, step=0),
         "fps": style.fps,
         "network": is_network(surface),  # the network panel's runs
+        # a preset just picked: its playback starts afresh (step 0, paused), as on a new page
+        "fresh": bool(preset) and preset != old.get("preset"),
     }
     value_range = geometry.value_range(surface, window)  # cached: the grid is not redone
     what = "loss of the network (all data)" if scene.network is not None else "f(x, y)"
@@ -514,7 +517,7 @@ def draw(out: Outcome, scene: Scene, runs, surface, window, start, bg_key: str, 
         "surface": scene.surface_name,
         "steps": scene.steps,
         "start": list(start),
-        "preset": scene.name if scene.name in PRESETS else "",
+        "preset": preset,
         "bg_key": bg_key,
         "window": window,
         "legend_key": legend_key,

@@ -46,7 +46,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from optimizers import library
 from optimizers.budget import Budget
 from viz import gif
-from viz.figures import page
+from viz.figures import page, uirevision_3d
 from viz.gif.labels import check_title
 from viz.scene import Scene, link, validate
 from viz.ui import ids
@@ -81,17 +81,41 @@ STALLED = (
     "Export is available again."
 )
 
-# Read the live camera of the 3-D background graph (the one the user drags).
+# The camera the 3-D background shows, as {"camera", "rev": the figure's uirevision,
+# "user": turned by the user}. A drag records the user's; a new figure brings its own
+# (a preset's camera, a link's) unless it keeps the uirevision of a view the user turned,
+# which Plotly then keeps on screen too.
 _CAMERA_JS = """
-function (relayout) {
-  var nu = window.dash_clientside.no_update, cam = relayout && relayout["scene.camera"];
-  if (!cam) {  // the figure's own layout, which Plotly keeps up to date (public API)
-    var g = document.querySelector("#SURFACE3D_ID .js-plotly-plot");
-    cam = g && g.layout && g.layout.scene && g.layout.scene.camera;
+function (relayout, figure, stored) {
+  var nu = window.dash_clientside.no_update;
+  var ctx = window.dash_clientside.callback_context;
+  var byFigure = ((ctx && ctx.triggered) || []).some(function (t) {
+    return String(t.prop_id).endsWith(".figure");
+  });
+  var copy = function (c) { return c ? JSON.parse(JSON.stringify(c)) : null; };
+  if (byFigure) {
+    var fl = (figure && figure.layout) || {}, fcam = fl.scene && fl.scene.camera;
+    if (!fcam || (stored && stored.user && stored.rev === fl.uirevision)) return nu;
+    return {camera: copy(fcam), rev: fl.uirevision, user: false};
   }
-  return cam ? JSON.parse(JSON.stringify(cam)) : nu;
+  var g = document.querySelector("#SURFACE3D_ID .js-plotly-plot");
+  var gl = (g && g.layout) || {}, turned = relayout && relayout["scene.camera"];
+  var cam = turned || (gl.scene && gl.scene.camera);  // Plotly keeps gl current (public API)
+  if (!cam) return nu;
+  if (!turned && stored && stored.user && stored.rev === gl.uirevision) return nu;
+  return {camera: copy(cam), rev: gl.uirevision, user: !!turned};
 }
 """.replace("SURFACE3D_ID", ids.SURFACE3D)
+
+
+def page_camera(stored, scene: Scene) -> dict | None:
+    """The camera the page shows for ``scene`` (from the store ``_CAMERA_JS`` writes), or
+    None where the store is of another scene's figure (a preset just picked: the page is
+    about to show the scene's own camera)."""
+    if not isinstance(stored, dict) or stored.get("rev") != uirevision_3d(scene.style):
+        return None
+    camera = stored.get("camera")
+    return camera if isinstance(camera, dict) and camera else None
 
 
 # While an export runs, every few seconds: has the progress label changed lately? The poll
@@ -299,6 +323,7 @@ def export(
     except ValueError as exc:
         return _answer({"msg": str(exc)})
     fmt, extra, bad = _extras(fmt, counter, title)
+    camera = page_camera(camera, scene)
     opts, msgs = parse_options(scene, view, frames, fps, width, height, camera)
     if opts is None or bad:
         return _answer({**msgs, **bad})
@@ -478,6 +503,8 @@ def register(app, manager) -> None:
         _CAMERA_JS,
         Output(ids.EXPORT_CAMERA, "data"),
         Input(ids.SURFACE3D, "relayoutData"),
+        Input(ids.SURFACE3D, "figure"),
+        State(ids.EXPORT_CAMERA, "data"),
         prevent_initial_call=True,
     )
 

@@ -9,7 +9,7 @@ from dash import Input, Output, Patch, State, no_update
 from dash.exceptions import PreventUpdate
 
 from viz.scene import Scene, link, validate
-from viz.ui import callbacks, ids
+from viz.ui import callbacks, export_panel, ids
 from viz.ui.share_box import SHARE_PENDING, SHARE_WRITTEN, components, header_box  # noqa: F401
 
 BAD_LINK = "This link could not be read ({why}); the scene on the page is kept."
@@ -46,14 +46,6 @@ def restore(hash_, current_link) -> dict:
     return out
 
 
-def _scene_camera(state) -> dict:
-    """The camera the scene in the store opens with (its preset's or the default)."""
-    try:
-        return link.scene_from_dict(state["scene"]).style.camera
-    except ValueError:
-        return {}
-
-
 def _same_camera(a: dict, b: dict, tol: float = 1e-9) -> bool:
     """Equal cameras, up to the last bits a browser's round trip changes."""
     for part in ("eye", "up", "center"):
@@ -76,10 +68,12 @@ def write(state, camera, arrows, tolerance, pending, href=None):
         raise PreventUpdate  # the link's scene is still being applied
     data = {k: v for k, v in state["scene"].items() if k != "k"}
     try:
-        cam = link.camera(camera) if camera else None
+        scene = link.scene_from_dict(state["scene"])
+        shown = export_panel.page_camera(camera, scene)
+        cam = link.camera(shown) if shown else None
     except ValueError:
         cam = None
-    if cam and not _same_camera(cam, data.get("c") or _scene_camera(state)):
+    if cam and not _same_camera(cam, data.get("c") or scene.style.camera):
         data["c"] = cam  # the user turned the view; a camera equal to the scene's is left out
     data.pop("a", None)
     if "on" in (arrows if isinstance(arrows, list) else []):
