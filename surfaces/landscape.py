@@ -113,17 +113,25 @@ def pca_plane(thetas: Array, ref: Array) -> Plane:
         raise ValueError("the runs hold fewer than two finite vectors: no PCA plane")
     # The right singular vectors of D are the eigenvectors of its Gram matrix DᵀD, and
     # s_k² its eigenvalues: one P×P symmetric eigenproblem (a 1,806×337 SVD costs 5-15×).
-    evals, evecs = np.linalg.eigh(D.T @ D)
+    # With fewer vectors than weights, the M×M matrix DDᵀ has the same s_k², and its
+    # eigenvectors u_k give v_k = Dᵀu_k / s_k (12,737 weights: P³ took minutes and GBs).
+    wide = len(D) < D.shape[1]
+    evals, evecs = np.linalg.eigh(D @ D.T if wide else D.T @ D)
     s2 = np.clip(evals[::-1], 0.0, None)
-    vt = evecs[:, ::-1].T
     total = float(np.sum(s2))
     if total <= 0 or s2[1] <= 1e-12 * s2[0]:
         raise ValueError(
             "the runs moved along fewer than two directions: no PCA plane "
             "(use more steps, another optimizer, or the random plane)"
         )
+    if wide:
+        d1, d2 = (D.T @ evecs[:, -k] / np.sqrt(s2[k - 1]) for k in (1, 2))
+        # eigh's sign is arbitrary: the larger end of each direction points up
+        d1, d2 = (d if d[np.argmax(np.abs(d))] > 0 else -d for d in (d1, d2))
+    else:
+        d1, d2 = evecs[:, -1].copy(), evecs[:, -2].copy()
     explained = (float(s2[0] / total), float(s2[1] / total))
-    return Plane(ref.copy(), vt[0].copy(), vt[1].copy(), "pca", explained)
+    return Plane(ref.copy(), d1, d2, "pca", explained)
 
 
 def filter_normalise(model: MLP, direction: Array, theta: Array) -> Array:

@@ -106,6 +106,26 @@ def test_pca_directions_are_orthonormal_with_the_svds_explained_variance(walk):
     assert plane.explained[0] + plane.explained[1] > 0.95  # two directions carry the walk
 
 
+def test_pca_of_fewer_vectors_than_weights_is_the_svds_from_the_small_gram_matrix():
+    """Two rules × 21 vectors of a 12,737-weight net: the P×P eigenproblem took minutes and
+    GBs; the 42×42 one gives the same directions (up to sign, fixed: larger end up)."""
+    rng = np.random.default_rng(3)
+    P = 12_737
+    u, v = rng.standard_normal(P), rng.standard_normal(P)
+    t = np.linspace(0, 1, 21)[:, None]
+    thetas = np.concatenate(
+        [3 * t * u + np.sin(2 * t + k) * v + 0.01 * rng.standard_normal((21, P)) for k in (0, 1)]
+    )
+    ref = thetas[20]
+    plane = pca_plane(thetas, ref)
+    _, s, vt = np.linalg.svd(thetas - ref, full_matrices=False)
+    for d, w in ((plane.d1, vt[0]), (plane.d2, vt[1])):
+        np.testing.assert_allclose(abs(w @ d), 1.0, atol=1e-10)
+        np.testing.assert_allclose(np.linalg.norm(d), 1.0, atol=1e-12)
+        assert d[np.argmax(np.abs(d))] > 0
+    np.testing.assert_allclose(plane.explained, s[:2] ** 2 / np.sum(s**2), rtol=1e-10)
+
+
 def test_pca_leaves_out_diverged_rows_and_refuses_a_line(walk):
     thetas, ref = walk
     with_nan = np.concatenate([thetas, np.full((5, thetas.shape[1]), np.nan)])

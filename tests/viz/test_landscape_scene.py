@@ -100,9 +100,35 @@ def test_the_benchmark_request_fits_and_an_absurd_one_is_refused_before_running(
     )
     assert L.work(L.check(big)) < L.MAX_WORK
     L.budget_for(L.check(big))
-    huge = L.check(L.replace(big, widths=(2, 64, 64, 64, 64, 1), steps=2000, samples=1000))
+    huge = L.check(L.replace(big, widths=(2, 64, 64, 64, 64, 1), steps=200, samples=1000))
     with pytest.raises(ValueError, match="over the limit"):
         L.budget_for(huge)
+    # every step's 12,737 weights of every rule are kept: 160 MB at most
+    kept = L.check(L.replace(big, widths=(2, 64, 64, 64, 64, 1), steps=1200, samples=10))
+    with pytest.raises(ValueError, match=r"keeps 4\.6× more parameters than the limit"):
+        L.budget_for(kept)
+    # the PCA's eigenproblem counts (4,417 weights at the page's defaults took 36 s, 14 of
+    # them in a 4,417² eigenproblem, and were stopped at the deadline; now refused at once)
+    wide = L.check(L.replace(big, widths=(2, 64, 64, 1), samples=100))
+    assert L.work(wide) > L.MAX_WORK > L.work(L.replace(wide, plane="random"))
+
+
+def test_a_small_run_of_a_wide_net_gets_its_pca_plane_from_the_small_side():
+    """2 rules × 20 steps of a 12,737-weight net passed every check and then sat in a
+    12,737² eigenproblem for minutes, 2.8 GB of memory, past its deadline."""
+    spec = L.check(
+        L.replace(
+            SMALL,
+            widths=(2, 64, 64, 64, 64, 1),
+            steps=20,
+            samples=10,
+            grid=5,
+            rules=(L.Rule("sgd"), L.Rule("adam")),
+        )
+    )
+    assert L.work(spec) < L.MAX_WORK / 100
+    res = L.compute(spec)
+    assert res.plane.d1.shape == (12_737,) and sum(res.plane.explained) <= 1 + 1e-12
 
 
 def test_widths_text_is_parsed_strictly():

@@ -50,10 +50,13 @@ MAX_STEPS = 2000
 MAX_SAMPLES = 1000
 MAX_GRID = 101
 MIN_GRID = 5
-# Work: network passes (rule steps + grid points + path points, twice) × weights × samples.
-# 6 rules × 300 steps + a 60×60 grid of a 2-16-16-1 net on 200 points is ~6e8; the cap is
-# ~8× that, about 10 s on the loaded 2-core VM; the deadline stops anything slower.
+# Work: network passes (rule steps + grid points + path points, twice) × weights × samples,
+# and the PCA plane's eigenproblem on the kept vectors. 6 rules × 300 steps + a 60×60 grid
+# of a 2-16-16-1 net on 200 points is ~9e8; the cap is ~5× that, about 10 s on the loaded
+# 2-core VM; the deadline stops anything slower.
 MAX_WORK = 5_000_000_000
+# Every rule's every parameter vector is kept (rules × (steps + 1) × weights floats)
+MAX_VECTORS = 20_000_000  # 160 MB
 SECONDS = 30.0
 LINK_PREFIX = "#net1="  # the first links of the network scene (viz.scene.link reads them)
 PAD = 0.25  # the grid covers the paths' projections plus this share of their span
@@ -200,15 +203,29 @@ def check(spec: LandscapeSpec) -> LandscapeSpec:
 
 
 def work(spec: LandscapeSpec) -> int:
-    """Multiply-adds, roughly: network passes × weights × samples (decided before running)."""
+    """Multiply-adds, roughly: network passes × weights × samples, and the PCA plane's
+    Gram matrix and eigenproblem on its smaller side (decided before running)."""
     passes = (
         2 * len(spec.rules) * spec.steps + spec.grid**2 + 2 * len(spec.rules) * (spec.steps + 1)
     )
-    return passes * spec.model.size * spec.samples
+    vectors, weights = len(spec.rules) * (spec.steps + 1), spec.model.size
+    small, big = sorted((vectors, weights))
+    # in the passes' time: one BLAS thread does the Gram product's multiply-adds ~80× and
+    # the eigenproblem's n³ ~12× as fast as the small passes' (1,806 × 4,417: 0.4 s, 1.0 s)
+    pca = small**2 * big // 80 + small**3 // 12 if spec.plane == "pca" else 0
+    return passes * weights * spec.samples + pca
 
 
 def check_work(spec: LandscapeSpec) -> None:
-    """``ValueError`` saying what to reduce when the spec's work is over the cap."""
+    """``ValueError`` saying what to reduce when the spec's work or kept vectors are over
+    their caps."""
+    kept = len(spec.rules) * (spec.steps + 1) * spec.model.size
+    if kept > MAX_VECTORS:
+        raise ValueError(
+            f"{_what(spec)} keeps {kept / MAX_VECTORS:.1f}× more parameters than the limit "
+            "(every step of every rule): use fewer or narrower layers, fewer steps or "
+            "optimizers"
+        )
     w = work(spec)
     if w > MAX_WORK:
         raise ValueError(
@@ -364,6 +381,7 @@ def _compute(spec: LandscapeSpec, budget: Budget | None) -> Result:
         raise ValueError(f"the reference {spec.ref} diverged: choose another reference")
     ref = runs[ref_i].thetas[-1]
     thetas = np.stack([r.thetas for r in runs])  # (R, steps + 1, P)
+    tick()
     if spec.plane == "pca":
         plane = pca_plane(thetas.reshape(-1, model.size), ref)
     else:
