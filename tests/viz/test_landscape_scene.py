@@ -105,7 +105,7 @@ def test_the_benchmark_request_fits_and_an_absurd_one_is_refused_before_running(
         L.budget_for(huge)
     # every step's 12,737 weights of every rule are kept: 160 MB at most
     kept = L.check(L.replace(big, widths=(2, 64, 64, 64, 64, 1), steps=1200, samples=10))
-    with pytest.raises(ValueError, match=r"keeps 4\.6× more parameters than the limit"):
+    with pytest.raises(ValueError, match=r"keeps 4\.6× over the limit of parameter vectors"):
         L.budget_for(kept)
     # the PCA's eigenproblem counts (4,417 weights at the page's defaults took 36 s, 14 of
     # them in a 4,417² eigenproblem, and were stopped at the deadline; now refused at once)

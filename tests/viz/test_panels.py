@@ -16,9 +16,9 @@ from optimizers import maps as omaps
 from surfaces import SURFACES
 from viz.gif import raster
 from viz.scene import validate
-from viz.ui import ids
+from viz.ui import callbacks, ids
 from viz.ui.callbacks import Settings, compute
-from viz.ui.panels import convergence, network, sweep
+from viz.ui.panels import accuracy, convergence, network, sweep
 
 
 def scene(surface="quadratic", optimizers=("sgd",), steps="120", start=None, **kw):
@@ -276,6 +276,26 @@ def test_a_tampered_scene_state_is_a_message_in_every_panel(change):
 def test_network_panel_with_a_tampered_trajectories_store(traj):
     state, _ = scene("noisy_moons", ["sgd"], "10")
     assert network.panel(state, traj, "sgd") == (no_update, no_update, "No trajectories yet.")
+
+
+def test_more_runs_or_steps_than_a_scene_draws_are_not_computed_on():
+    """13,000 one-point runs sent back as the trajectories store cost the network panel
+    30 s of CPU (the accuracy strip 4 s, the results table 2 s); a run with an empty
+    colour reached Plotly. A scene draws at most MAX_RUNS runs of MAX_STEPS + 1 points."""
+    state, traj = scene("noisy_moons", ["sgd"], "10")
+    (run,) = traj["runs"]
+    assert network.panel(state, traj, "sgd")[0] is not no_update
+    many = {**traj, "runs": [{**run, "key": f"k{i}"} for i in range(validate.MAX_RUNS + 1)]}
+    long = {**traj, "runs": [{**run, **{k: [0.0] * (validate.MAX_STEPS + 2) for k in "xy"}}]}
+    blank = {**traj, "runs": [{**run, "colour": ""}]}
+    for bad in (many, long, blank):
+        assert network.panel(state, bad, "sgd") == (no_update, no_update, "No trajectories yet.")
+        assert accuracy.strip(state, bad)[1] == accuracy.HIDDEN
+    longer = {k: [0.0] * (validate.MAX_STEPS + 2) for k in ("x", "y", "loss")}
+    for bad in (many, {**traj, "runs": [{**run, **longer}]}):
+        with pytest.raises(ValueError, match="damaged"):
+            validate.drawn_runs(bad)
+    assert callbacks.results_for_tolerance("0.01", many, state)[0] is no_update
 
 
 def test_a_change_of_colouring_reuses_the_map_a_change_of_scene_does_not(monkeypatch):

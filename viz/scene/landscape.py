@@ -222,9 +222,9 @@ def check_work(spec: LandscapeSpec) -> None:
     kept = len(spec.rules) * (spec.steps + 1) * spec.model.size
     if kept > MAX_VECTORS:
         raise ValueError(
-            f"{_what(spec)} keeps {kept / MAX_VECTORS:.1f}× more parameters than the limit "
-            "(every step of every rule): use fewer or narrower layers, fewer steps or "
-            "optimizers"
+            f"{_what(spec)} keeps {kept / MAX_VECTORS:.1f}× over the limit of parameter "
+            "vectors (every step of every rule): use fewer or narrower layers, fewer steps "
+            "or optimizers"
         )
     w = work(spec)
     if w > MAX_WORK:

@@ -92,6 +92,8 @@ def drawn_runs(traj) -> list[dict]:
     runs = mapping(traj).get("runs")
     if not isinstance(runs, list):
         raise ValueError("no runs drawn yet")
+    if len(runs) > MAX_RUNS:  # the page draws no more: a longer list is not its own
+        raise ValueError("the drawn runs are damaged; change any setting to redraw")
 
     def numbers(v):
         return isinstance(v, list) and all(
@@ -100,7 +102,7 @@ def drawn_runs(traj) -> list[dict]:
 
     for r in runs:
         ok = isinstance(r, dict) and all(numbers(r.get(k)) for k in ("x", "y", "loss"))
-        ok = ok and len(r["x"]) == len(r["y"]) == len(r["loss"]) > 0
+        ok = ok and MAX_STEPS + 1 >= len(r["x"]) == len(r["y"]) == len(r["loss"]) > 0
         d = r.get("diverged_at") if isinstance(r, dict) else None
         ok = ok and numbers([r.get("grad_norm")])  # a network's run: its gradient's norm
         if not ok or not (d is None or (isinstance(d, int) and not isinstance(d, bool))):

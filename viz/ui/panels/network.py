@@ -17,6 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from plotly.subplots import make_subplots
 
 from viz import figures
+from viz.scene import validate
 from viz.ui import ids
 from viz.ui.panels.common import (
     card,
@@ -79,8 +80,9 @@ def _run_ok(r) -> bool:
     return (
         isinstance(r, dict)
         and all(isinstance(r.get(k), str) for k in ("key", "label", "colour"))
+        and r["colour"] != ""
         and all(nums(r.get(k)) for k in ("x", "y", "loss"))
-        and 0 < len(r["x"]) == len(r["y"]) <= 100_001
+        and 0 < len(r["x"]) == len(r["y"]) <= validate.MAX_STEPS + 1
     )
 
 
@@ -88,7 +90,9 @@ def accuracies(surface, traj) -> tuple[list[dict], list[np.ndarray]] | None:
     """The runs of the trajectories store and each one's whole-data accuracy per step, or
     None when the store holds no well-formed runs."""
     runs = (traj or {}).get("runs") if isinstance(traj, dict) else None
-    if not isinstance(runs, list) or not runs or not all(_run_ok(r) for r in runs):
+    if not isinstance(runs, list) or not 0 < len(runs) <= validate.MAX_RUNS:
+        return None  # a scene draws at most MAX_RUNS: 13,000 sent back took 30 s of CPU
+    if not all(_run_ok(r) for r in runs):
         return None
     with np.errstate(all="ignore"):
         return runs, [surface.accuracy(_points(r)) for r in runs]
