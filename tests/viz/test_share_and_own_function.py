@@ -38,6 +38,16 @@ def custom(text="x**2 + 3*y**2", **kw):
 # ----------------------------------------------------------------------------- f(x, y)
 
 
+@pytest.mark.parametrize("text", ["exp(354*x)", "(1e100*x)**3*1e7"])
+def test_a_function_reaching_1e308_is_drawn(text):
+    """Its 3-D axis' ticks were ints of 10^308 and more, divided: "Something went wrong on
+    the server" (OverflowError), and the command line's HTML export printed the error."""
+    o = compute(custom(text))
+    assert o.ok and not o.messages, o.messages
+    ticks = o.surface3d["layout"]["scene"]["zaxis"]["tickvals"]
+    assert ticks and all(np.isfinite(ticks))
+
+
 def test_good_expression_runs_on_that_function():
     o = compute(custom("x**2 + 3*y**2 + sin(3*x)"))
     assert o.ok and not o.messages

@@ -384,10 +384,10 @@ def nice_ticks(lo: float, hi: float, n: int = 4, margin: float = 0.1) -> list[fl
     if not (math.isfinite(span) and span > 0):
         return []
     a, b = lo + margin * span, hi - margin * span
-    top = 10 ** math.ceil(math.log10(span))
-    steps = [m * top / 10**e for e in range(4) for m in (5, 2.5, 2, 1)]  # coarse to fine
+    top = min(math.ceil(math.log10(span)), 308)  # floats: 10**309 is past the largest
+    steps = [m * 10.0 ** (top - e) for e in range(4) for m in (5, 2.5, 2, 1)]  # coarse to fine
     best: list[float] = []
-    for step in steps:
+    for step in (s for s in steps if math.isfinite(s)):
         k0, k1 = math.ceil(a / step - 1e-9), math.floor(b / step + 1e-9)
         ticks = [round(k * step, 12) + 0.0 for k in range(k0, k1 + 1)]
         if len(ticks) > n + 1:
