@@ -12,6 +12,11 @@ import numpy as np
 Array = np.ndarray
 
 
+class RuleFailed(ValueError):
+    """A library rule refused its settings, or failed in a step: the library's reason, on
+    one line (a message for the user, as the command line prints it)."""
+
+
 class Optimizer(NamedTuple):
     """A rule as two pure functions.
 

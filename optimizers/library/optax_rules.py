@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from optimizers.base import Optimizer
+from optimizers.base import Optimizer, RuleFailed
 
 INSTALL = "pip install 'optviz[optax]'"
 
@@ -59,7 +59,7 @@ def _build(make_tx, label: str):
             warnings.simplefilter("ignore")  # construction notes (deprecations) aren't ours
             return make_tx()
     except Exception as exc:  # the library's own complaint, as one line
-        raise ValueError(f"{label} cannot be built here: {_line(exc)}") from None
+        raise RuleFailed(f"{label} cannot be built here: {_line(exc)}") from None
 
 
 def adapter(make_tx, label: str) -> Optimizer:
@@ -250,7 +250,7 @@ def _pair(jitted, values: dict, label: str, rows: int = 0) -> Optimizer:
         try:
             return OptaxState(0, start(x, values))
         except Exception as exc:  # the library's own complaint, as one line
-            raise ValueError(f"{label} cannot start here: {_line(exc)}") from None
+            raise RuleFailed(f"{label} cannot start here: {_line(exc)}") from None
 
     def step(params, state, surface):
         x = np.array(params, dtype=np.float64)
@@ -259,7 +259,7 @@ def _pair(jitted, values: dict, label: str, rows: int = 0) -> Optimizer:
         try:
             p, inner = one(jnp.asarray(g), state.inner, x, values)
         except Exception as exc:  # the library's own complaint, as one line
-            raise ValueError(f"{label} failed at step {state.count + 1}: {_line(exc)}") from None
+            raise RuleFailed(f"{label} failed at step {state.count + 1}: {_line(exc)}") from None
         return np.array(p, dtype=np.float64), OptaxState(state.count + 1, inner)
 
     return Optimizer(init, step)

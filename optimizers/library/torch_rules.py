@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from optimizers.base import Optimizer
+from optimizers.base import Optimizer, RuleFailed
 
 INSTALL = "pip install 'optviz[torch]'"
 
@@ -74,6 +74,11 @@ def _tensor_type():
     return import_torch().Tensor
 
 
+# A rule that re-evaluates f inside its step (LBFGS's line search: 25 at its defaults) may
+# do so this often per step: max_iter = 10⁹ held a server thread for good.
+MAX_EVALUATIONS = 100
+
+
 class _Engine:
     """One live torch optimizer over one parameter, and which state it currently holds."""
 
@@ -124,6 +129,7 @@ class _Engine:
         return self.view.copy()
 
     def _step(self, surface) -> None:
+        self.evaluations = 0
         if self.closure:
             self.opt.step(self._closure(surface))
         elif self.hessian:
@@ -156,6 +162,12 @@ class _Engine:
         param = self.param
 
         def closure():
+            self.evaluations += 1
+            if self.evaluations > MAX_EVALUATIONS:  # no deadline reaches inside a step
+                raise ValueError(
+                    f"it evaluated f more than {MAX_EVALUATIONS} times in one step; "
+                    "lower its max_iter or max_eval"
+                )
             x = param.detach().numpy()
             value = surface.value(x[None] if x.ndim == 1 else x)
             param.grad = torch.from_numpy(np.array(surface.grad(x), dtype=np.float64))
@@ -199,7 +211,7 @@ def adapter(make, label: str, elementwise: bool) -> Optimizer:
             else:
                 engines = tuple(_Engine(make, row) for row in x)
         except Exception as exc:  # the library's own complaint, as one line
-            raise ValueError(f"{label} cannot be built here: {_line(exc)}") from None
+            raise RuleFailed(f"{label} cannot be built here: {_line(exc)}") from None
         token = object()
         for e in engines:
             e.loaded = token
@@ -223,7 +235,7 @@ def adapter(make, label: str, elementwise: bool) -> Optimizer:
                     rows.append(e.step(x[i], g[i], surface))
                 out = np.stack(rows)
         except Exception as exc:  # the library's own complaint, as one line
-            raise ValueError(f"{label} failed at step {state.count + 1}: {_line(exc)}") from None
+            raise RuleFailed(f"{label} failed at step {state.count + 1}: {_line(exc)}") from None
         for e in engines:
             e.loaded = token
         return out, TorchState(

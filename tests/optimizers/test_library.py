@@ -197,6 +197,22 @@ def test_closure_rules_work_and_refused_rules_say_why():
     assert "matrix-shaped" in refused["pytorch_optimizer:Muon"]
 
 
+def test_a_step_that_would_evaluate_f_without_end_is_stopped_with_why():
+    """LBFGS with max_iter = 10⁹ and no tolerance line-searched inside one step, where no
+    deadline reaches: a server thread held for good. At most MAX_EVALUATIONS per step."""
+    from optimizers.base import RuleFailed
+    from optimizers.library import torch_rules
+
+    s = get_surface("rastrigin")
+    opt = get_optimizer("torch:LBFGS", max_iter=10**9, tolerance_grad=0.0, tolerance_change=0.0)
+    with pytest.raises(RuleFailed, match="more than 100 times in one step; lower its max_iter"):
+        run(opt, s, s.start, 3)
+    assert torch_rules.MAX_EVALUATIONS == 100
+    # its defaults (20 iterations, 25 evaluations) are well inside
+    tr = run(get_optimizer("torch:LBFGS"), s, s.start, 5)
+    assert np.isfinite(tr.losses).all()
+
+
 def test_hessian_rules_get_the_exact_diagonal():
     """AdaHessian with the exact diag(H) on a quadratic bowl, by hand: its first step."""
     import torch

@@ -539,3 +539,23 @@ def test_the_pages_recompute_counts_a_library_rules_steps_as_the_scene_does(monk
     assert not out.ok and f"{50 * per_step:,} steps" in out.messages[ids.RUN_MSG]
     monkeypatch.setitem(budget.LIMITS, "recompute", budget.Limit(50 * per_step, 30.0))
     assert compute(s).ok
+
+
+@pytest.mark.parametrize(
+    ("hyper", "said"),
+    [
+        ({"nesterov": True, "momentum": "0"}, "Nesterov momentum requires a momentum"),
+        ({"nesterov": True, "momentum": "0.9", "dampening": "0.5"}, "zero dampening"),
+    ],
+)
+def test_a_library_rules_refusal_is_its_message_not_a_server_error(hyper, said):
+    """Only over-budget runs had been caught: torch's own refusal became "Something went
+    wrong on the server … try again" (which fails the same way) and a traceback in the log."""
+    pytest.importorskip("torch")
+    s = dataclasses.replace(
+        settings(steps="20"), optimizers=["sgd", "torch:SGD"], hyper={"torch:SGD": hyper}
+    )
+    out = compute(s)
+    assert not out.ok and out.traj is None
+    assert out.messages[ids.RUN_MSG].startswith("torch:SGD cannot be built here: ")
+    assert said in out.messages[ids.RUN_MSG]

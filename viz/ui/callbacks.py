@@ -17,6 +17,7 @@ from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
 from optimizers import OPTIMIZERS, run
+from optimizers.base import RuleFailed
 from optimizers.budget import Budget, BudgetError, charged, runs_work
 from surfaces import SURFACES
 from viz import figures
@@ -418,7 +419,7 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         specs.append(spec)
         try:
             runs.append(run_payload(n, spec, surface, start, steps, window, style, budget))
-        except BudgetError as exc:
+        except (BudgetError, RuleFailed) as exc:  # over the budget; a library's refusal
             msgs[ids.RUN_MSG] = str(exc)
             return out
     for spec in own:  # typed rules, after the built-in ones
