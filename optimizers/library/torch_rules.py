@@ -126,6 +126,12 @@ class _Engine:
             # The library's own float arithmetic broke down (e.g. 0/0 in a Python
             # float): this start's path ends there, as a divergence would.
             return np.full_like(x, np.nan)
+        except RuntimeError as exc:
+            if "non-finite" not in str(exc):
+                raise
+            # torch.linalg refused a preconditioner that had overflowed (Shampoo's SVD
+            # on Goldstein-Price, on some machines): as any overflow, a divergence
+            return np.full_like(x, np.nan)
         return self.view.copy()
 
     def _step(self, surface) -> None:
