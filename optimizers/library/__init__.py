@@ -125,13 +125,20 @@ def _optax_functions() -> dict:
         return {}
     from optax._src import alias
 
+    def ours(f) -> bool:  # a rule of alias.py, or a partial of one (nadam is adam's)
+        f = f.func if isinstance(f, functools.partial) else f
+        return inspect.isfunction(f) and f.__module__ == alias.__name__
+
     return {
-        n: f
-        for n in sorted(dir(alias))
-        if not n.startswith("_")
-        and inspect.isfunction(f := getattr(alias, n))
-        and f.__module__ == alias.__name__
+        n: f for n in sorted(dir(alias)) if not n.startswith("_") and ours(f := getattr(alias, n))
     }
+
+
+def _optax_name(fn) -> str:
+    """The name optax gives a factory (a partial such as ``optax.nadam`` has none of its
+    own), or "custom"."""
+    found = [n for n, f in _optax_functions().items() if f is fn]
+    return found[0] if found else getattr(fn, "__name__", "custom")
 
 
 def _catalogue(prefix: str) -> dict:
@@ -182,9 +189,9 @@ def _doc_line(obj) -> str:
 def static_reason(prefix: str, obj) -> str | None:
     """Why ``obj`` cannot run here, from its signature alone (None if nothing is known)."""
     if prefix == "optax":
-        if obj.__name__ == "lbfgs":
+        if _optax_name(obj) == "lbfgs":
             return NEEDS_VALUE_FN
-        if obj.__name__ == "polyak_sgd":
+        if _optax_name(obj) == "polyak_sgd":
             return "needs the loss value (update(..., value=)) at each step"
         return None
     init = obj.__init__
@@ -220,8 +227,17 @@ def _torch_info(prefix: str, name: str, cls) -> RuleInfo:
     return _info(name, prefix, cls, factory, sig, alone=not elementwise)
 
 
+# optax's None defaults that turn a part off, as the number that does the same, so that
+# the part can be set: momentum 0 is no momentum; learning_rate 1 is adafactor's None,
+# and adadelta's step downhill (its None adds the update: the path climbs).
+OPTAX_NONE = {"learning_rate": 1.0, "momentum": 0.0}
+
+
 def _optax_info(name: str, fn) -> RuleInfo:
-    defaults = dict(specs.signature_defaults(fn))
+    defaults = {
+        k: OPTAX_NONE[k] if v is None and k in OPTAX_NONE else v
+        for k, v in specs.signature_defaults(fn)
+    }
     params = inspect.signature(fn).parameters
     if "learning_rate" in params:
         defaults = {"lr": defaults.pop("learning_rate", 0.01), **defaults}
@@ -359,7 +375,7 @@ def from_optax(transformation_or_name, **hyper) -> Optimizer:
         name = "optax:custom"
         return optax_rules.adapter(lambda: x, name)._replace(name=name, hyper={})
     if callable(x):
-        return _optax_info(f"optax:{getattr(x, '__name__', 'custom')}", x).build(**hyper)
+        return _optax_info(f"optax:{_optax_name(x)}", x).build(**hyper)
     raise ValueError(f"from_optax takes an optax transformation or its name, got {x!r}")
 
 

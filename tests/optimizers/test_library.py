@@ -299,7 +299,7 @@ def test_optax_rules_compiled_for_all_values_draw_the_paths_of_their_constants(m
         static = tuple((k, v) for k, v in kwargs if not isinstance(v, float))
         if optax_rules._SHARED[(fn, static, floats)] is None:
             per_values.append(name)
-    assert per_values == ["optax:adafactor", "optax:fromage"]
+    assert per_values == ["optax:adadelta", "optax:adafactor", "optax:fromage"]
 
 
 def test_optax_rules_take_a_value_per_row_and_draw_each_rows_own_path():
@@ -327,7 +327,7 @@ def test_optax_rules_take_a_value_per_row_and_draw_each_rows_own_path():
             np.testing.assert_allclose(batch.points[:, i], alone.points, rtol=0, atol=1e-12)
         with pytest.raises(ValueError, match="has values for 4 points"):
             run(tuning.batched_optimizer(info, {}, cols), s, np.tile(start, (3, 1)), 2)
-    assert one_at_a_time == ["optax:adafactor", "optax:fromage"]
+    assert one_at_a_time == ["optax:adadelta", "optax:adafactor", "optax:fromage"]
 
 
 def test_an_optax_phase_diagram_is_one_batch_and_maps_what_one_at_a_time_maps(monkeypatch):
@@ -389,3 +389,38 @@ def test_an_optax_sweep_and_tuning_run_their_rates_as_one_batch_with_the_same_an
         tuning.tune(["optax:adamw", "sgd"], s, s.start, 150, trials=16,
                     budget=Budget(work(9, 1, 150, step_cost=2_000), 60.0))  # fmt: skip
     assert "optax:adamw runs each round of its search on its own" in str(refused.value)
+
+
+def test_optax_none_defaults_are_numbers_that_can_be_set():
+    """optax's adadelta with learning_rate=None adds its update (every path climbed) and no
+    lr could be set; sgd's momentum=None hid momentum. As numbers: the same rule, settable."""
+    import optax
+
+    s = get_surface("beale")
+    ours = run(get_optimizer("optax:adadelta"), s, s.start, 50)
+    theirs = run(get_optimizer("torch:Adadelta", lr=1.0, rho=0.9, eps=1e-6), s, s.start, 50)
+    np.testing.assert_allclose(ours.points, theirs.points, rtol=0, atol=1e-12)
+    assert ours.losses[-1] < ours.losses[0]
+    factor = run(get_optimizer("optax:adafactor"), s, s.start, 50).points
+    as_is = run(from_optax(optax.adafactor()), s, s.start, 50).points  # learning_rate=None
+    np.testing.assert_allclose(factor, as_is, rtol=0, atol=1e-12)
+    plain = run(get_optimizer("optax:sgd", lr=1e-3), s, s.start, 50).points
+    np.testing.assert_array_equal(plain, run(from_optax(optax.sgd(1e-3)), s, s.start, 50).points)
+    heavy = run(get_optimizer("optax:sgd", lr=1e-3, momentum=0.9), s, s.start, 50).points
+    built = run(from_optax(optax.sgd(1e-3, momentum=0.9)), s, s.start, 50).points
+    np.testing.assert_array_equal(heavy, built)
+    assert not np.allclose(heavy, plain)
+
+
+def test_optax_rules_made_as_partials_are_offered_and_taken():
+    """optax.nadam is functools.partial(adam, nesterov=True): not offered, and from_optax
+    of it raised AttributeError ('partial' has no __name__)."""
+    import optax
+
+    assert {"optax:nadam", "optax:nadamw"} <= set(library.available())
+    s = get_surface("beale")
+    opt = from_optax(optax.nadam)
+    assert opt.name == "optax:nadam"
+    np.testing.assert_array_equal(
+        run(opt, s, s.start, 20).points, run(get_optimizer("optax:nadam"), s, s.start, 20).points
+    )
