@@ -41,6 +41,13 @@ def clear_of(colour: str, taken) -> bool:
     return all(delta_e(colour, t) >= DISTINCT for t in taken if _HEX.fullmatch(str(t)))
 
 
+def hue_of(colour: str) -> float:
+    """The hue in degrees of a ``#rrggbb`` colour."""
+    h = colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    return colorsys.rgb_to_hls(r, g, b)[0] * 360
+
+
 def hue_colour(hue: float) -> str:
     """The trace colour of a hue in degrees (lightness 0.42, saturation 0.7)."""
     r, g, b = colorsys.hls_to_rgb((hue % 360) / 360, 0.42, 0.7)

@@ -60,3 +60,27 @@ def test_every_library_colour_is_clear_of_the_notes_rules():
     close = [n for n in names if not clear_of(library.colour_for(n), builtins)]
     assert close == []
     assert library.colour_for("torch:AdamW") == library.colour_for("torch:AdamW")  # stable
+
+
+def test_library_rules_in_one_scene_get_colours_told_apart():
+    """Hashed hues met in a scene: torch:RMSprop and optax:adamw were one red (#b62620),
+    torch:SGD, torch:Adam, optax:sgd and pytorch_optimizer:Lamb four greens."""
+    from viz.scene import Scene
+    from viz.ui import callbacks
+
+    names = ["torch:SGD", "torch:Adam", "optax:sgd", "pytorch_optimizer:Lamb"]
+    names += ["torch:RMSprop", "optax:adamw", "sgd", "adam"]
+    assert library.colour_for("torch:RMSprop") == library.colour_for("optax:adamw")
+    sc = Scene.from_args("beale", names, [], steps=10)
+    colours = [r.colour for r in sc.resolved_runs()]
+    for i, c in enumerate(colours):
+        assert clear_of(c, colours[:i] + colours[i + 1 :]), (names[i], c)
+    assert colours[0] == library.colour_for("torch:SGD")  # the first keeps its own
+    assert colours[-2:] == [OPTIMIZERS["sgd"].colour, OPTIMIZERS["adam"].colour]
+    # the page draws the same colours as the scene (the export, the link, the CLI)
+    s = callbacks.Settings(
+        surface="beale", optimizers=names, steps="10", start_x="1", start_y="1.5"
+    )
+    out = callbacks.compute(s)
+    assert out.ok, out.messages
+    assert [r["colour"] for r in out.traj["runs"]] == colours

@@ -37,6 +37,7 @@ import numpy as np
 import viz.scene.landscape as landscape
 from optimizers import OPTIMIZERS, Optimizer, RuleInfo, Trajectory, run
 from optimizers.budget import Budget, charged, runs_work
+from optimizers.colours import clear_of, hue_clear_of, hue_of
 from optimizers.run import check_run_args
 from optimizers.schedules import make_schedule
 from optimizers.typed import check_name, pick_colour, rule_info
@@ -172,6 +173,26 @@ def default_style(surface: Surface) -> Style:
     """The look of a scene that is not a preset (app and CLI alike): ours, with log-spaced
     contour levels where the surface's values span decades."""
     return our_style(log_levels=surface.log_scale)
+
+
+def distinct_colours(runs) -> tuple[RunSpec, ...]:
+    """``runs`` with another library's rule, whose colour is left to its registry entry (a
+    hue hashed from its name), given a colour clear of the scene's other runs (the fixed
+    ones, and such rules before it): torch:RMSprop and optax:adamw hashed to the same red,
+    torch:SGD and torch:Adam to two greens."""
+
+    def hashed(r: RunSpec) -> bool:
+        return not r.colour and not r.code and ":" in r.optimizer
+
+    taken = [r.colour or r.info().colour for r in runs if not hashed(r)]
+    out = []
+    for r in runs:
+        if hashed(r):
+            own = r.info().colour
+            r = r if clear_of(own, taken) else replace(r, colour=hue_clear_of(hue_of(own), taken))
+            taken.append(r.colour or own)
+        out.append(r)
+    return tuple(out)
 
 
 Setting = tuple[str, object]  # ("lr", 0.01) for every rule that has lr; ("adam.beta1", 0.9)
@@ -312,8 +333,9 @@ class Scene:
         return tuple(name for name, differs in parts if differs)
 
     def resolved_runs(self) -> tuple[RunSpec, ...]:
-        """The runs with labels and colours filled in from the registry where unset."""
-        return tuple(r.resolved() for r in self.runs)
+        """The runs with labels and colours filled in from the registry where unset (other
+        libraries' rules told apart, ``distinct_colours``)."""
+        return tuple(r.resolved() for r in distinct_colours(self.runs))
 
     def optimizers(self) -> list[Optimizer]:
         """Each run's rule, built (and so validated) with its hyperparameters and schedule."""

@@ -26,6 +26,7 @@ from viz.scene import (
     RunSpec,
     Scene,
     default_style,
+    distinct_colours,
     geometry,
     landscape,
     link,
@@ -411,12 +412,14 @@ def compute(settings: Settings, state: dict | None = None) -> Outcome:
         info = OPTIMIZERS[validate.rule_of(n)]
         p = preset_runs.get(n, {})
         h = {**info.defaults(), **p.get("hyper", {}), **hyper.get(n, {})}
-        label, colour = p.get("label") or info.label, p.get("colour") or info.colour
         hyper[n] = h
         sname, sparams, sigma, seed = extras[n]
         sched = None if sname == "constant" else (sname, sparams)
-        spec = RunSpec(info.name, h, label, colour, sched, sigma, seed)
-        specs.append(spec)
+        label = p.get("label") or info.label
+        specs.append(RunSpec(info.name, h, label, p.get("colour", ""), sched, sigma, seed))
+    # every colour written out (the link keeps them), library rules' told apart
+    specs = [replace(r, colour=r.colour or r.info().colour) for r in distinct_colours(specs)]
+    for n, spec in zip(names, specs, strict=True):
         try:
             runs.append(run_payload(n, spec, surface, start, steps, window, style, budget))
         except (BudgetError, RuleFailed) as exc:  # over the budget; a library's refusal
