@@ -59,11 +59,13 @@ class Signature:
         return value
 
 
-def _number_spec(name: str, default: float) -> HyperSpec:
-    """A typed number; its range (a phase diagram's default axis) brackets the default,
-    staying under 1 for a default in (0.5, 1): betas and decays, which must be < 1."""
+def _number_spec(name: str, default: float, count: bool = False) -> HyperSpec:
+    """A typed number; its range (a phase diagram's or tuning's default axis) brackets the
+    default, staying under 1 for a default in (0.5, 1): betas and decays, which must be
+    < 1; and from 1 for an int default of 1 or more (a count: Ranger's k = 0 is refused)."""
     high = (1 + default) / 2 if 0.5 < default < 1 else max(1.0, 2 * abs(default))
-    return HyperSpec(name, default, min(0.0, default), high, help=name, typed=True)
+    low = 1.0 if count and default >= 1 else min(0.0, default)
+    return HyperSpec(name, default, low, high, help=name, typed=True)
 
 
 def _is_number(x) -> bool:
@@ -82,7 +84,7 @@ def read(params: list[tuple[str, object]]) -> Signature:
             spec = lr_spec(float(default), low=min(1e-5, default), high=max(10.0, default))
             specs.append(spec if name == "lr" else _renamed(spec, name))
         elif _is_number(default):
-            specs.append(_number_spec(name, float(default)))
+            specs.append(_number_spec(name, float(default), isinstance(default, int)))
             if isinstance(default, int):
                 ints.add(name)
         elif isinstance(default, tuple) and default and all(_is_number(x) for x in default):

@@ -424,3 +424,16 @@ def test_optax_rules_made_as_partials_are_offered_and_taken():
     np.testing.assert_array_equal(
         run(opt, s, s.start, 20).points, run(get_optimizer("optax:nadam"), s, s.start, 20).points
     )
+
+
+def test_a_library_count_is_tuned_and_mapped_from_1():
+    """Ranger's k (lookahead every k steps, default 6) ranged from 0, which the tuner then
+    tried and Ranger refused ("k must be positive"); torch SGD's momentum (an int 0) still
+    ranges from 0."""
+    ranger = {h.name: h for h in OPTIMIZERS.find("pytorch_optimizer:Ranger").hyper}
+    assert (ranger["k"].low, ranger["k"].high) == (1.0, 12.0)
+    sgd = {h.name: h for h in OPTIMIZERS.find("torch:SGD").hyper}
+    assert sgd["momentum"].low == 0.0
+    s = get_surface("beale")
+    (found,) = tuning.tune(["pytorch_optimizer:Ranger"], s, s.start, 30, trials=8, also="k").rules
+    assert found.hyper["k"] >= 1
