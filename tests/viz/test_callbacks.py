@@ -223,6 +223,7 @@ def test_every_preset_loads_and_runs_with_its_labels_and_colours():
         )
         sx, sy = got["start_x"], got["start_y"]
         assert surface == sc.surface and int(steps) == sc.steps and note
+        assert got["export_view"] == sc.view  # the saddle's Export made a contour GIF
         net = {k: got[k] for k in network_box.FIELDS if k in got}  # the network scene's
         out = compute(Settings(surface, keys, steps, sx, sy, preset=store, network=net))
         assert out.ok, (name, out.messages)

@@ -103,6 +103,7 @@ def scene_controls(scene: Scene) -> dict:
         "tolerance": layout.fmt(scene.tolerance),
         "batch": "" if scene.batch_size is None else str(scene.batch_size),
         "own_rules": rule_editor.store_of(scene),
+        "export_view": scene.view,  # Export makes what the scene is about (the saddle: 3-D)
     }
 
 
@@ -136,6 +137,7 @@ def control_outputs(dup: bool = False) -> dict:
         "tolerance": (ids.TOLERANCE, "value"),
         "batch": (ids.NET_BATCH, "value"),
         "own_rules": (rule_editor.OWN_RULES, "data"),
+        "export_view": (ids.EXPORT_VIEW, "value"),
         **{k: (i, "value") for k, i in network_box.FIELDS.items()},
     }
     # The preset list is the first writer of its own outputs; the others are written again.
