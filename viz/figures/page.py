@@ -52,6 +52,9 @@ def _whole(name: str, value) -> int:
     return value
 
 
+FIT_WIDTH = 1240  # with the page's margins and a scroll bar, within 1,280 px
+
+
 def check_options(
     scene, view=None, frames=None, fps=None, size=None, camera=None, title=None, counter=False
 ) -> PageOptions:
@@ -67,9 +70,11 @@ def check_options(
     fps = scene.style.fps if fps is None else _whole("fps", fps)
     if not MIN_FPS <= fps <= MAX_FPS:
         raise ValueError(f"fps must be between {MIN_FPS} and {MAX_FPS}, got {fps}")
-    if size is None:
+    if size is None:  # the scene's, narrowed to fit a 1,280-px screen (a laptop, a projector)
         w, h = scene.style.size
-        size = (2 * w, h) if view == "both" else (w, h)
+        w, h = (2 * w, h) if view == "both" else (w, h)
+        scale = min(1.0, FIT_WIDTH / w)
+        size = (round(w * scale), round(h * scale))
     w, h = (_whole("size", v) for v in size)
     min_w = MIN_SIZE[0] * (2 if view == "both" else 1)
     if not (min_w <= w <= MAX_SIZE[0] and MIN_SIZE[1] <= h <= MAX_SIZE[1]):
@@ -172,9 +177,12 @@ def _css_colour(colour: str) -> str:
     return colour if _SAFE_COLOUR.fullmatch(colour or "") else "#888888"
 
 
+# The page's margin; a phone shows the page's whole width (its viewport is that wide) and
+# lets the reader zoom in, rather than cutting the fixed-size views at the screen's edge.
+PAGE_MARGIN = 8
 _CSS = """
 body { font: 14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222;
-       margin: 16px; background: #fff; }
+       margin: PAGE_MARGINpx; background: #fff; }
 h1 { font-size: 18px; font-weight: 600; margin: 0 0 4px; }
 p.about { margin: 0 0 12px; color: #555; max-width: 70em; }
 .views { display: flex; flex-wrap: wrap; gap: 0; }
@@ -208,9 +216,10 @@ def page_html(scene, opts: PageOptions | None = None, trajectories=None, budget=
             f'<div id="surface" style="width:{w - pw}px;height:{h}px" '
             'aria-label="3-D surface (drag to rotate)"></div>'
         )
-    strip = ""
+    strip, width = "", w
     if "strip" in data:
         box = data["strip"]["figure"]["layout"]
+        width = max(width, box["width"])
         title = html.escape(data["strip"]["title"])
         strip = (
             f'<div class="strip"><div class="strip-title">{title}</div><div id="strip" '
@@ -228,23 +237,23 @@ def page_html(scene, opts: PageOptions | None = None, trajectories=None, budget=
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width={width + 2 * PAGE_MARGIN}">
 <meta name="generator" content="optviz">
 <title>{html.escape(title)}</title>
-<style>{_CSS}</style>
+<style>{_CSS.replace("PAGE_MARGIN", str(PAGE_MARGIN))}</style>
 </head>
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="about">{about}</p>
-<div class="legend" style="margin-left:{MARGIN["l"]}px">{legend}</div>
-<div class="views">{"".join(views)}</div>
-{strip}
 <div class="controls" style="margin-left:{MARGIN["l"]}px">
 <button id="play" type="button" aria-pressed="false">▶ Play</button>
 <input id="scrub" type="range" min="0" max="{data["steps"]}" step="1" value="0"
  aria-label="step">
 <span id="counter" role="status">step 0 / {data["steps"]}</span>
 </div>
+<div class="legend" style="margin-left:{MARGIN["l"]}px">{legend}</div>
+<div class="views">{"".join(views)}</div>
+{strip}
 <script type="application/json" id="optviz-data">{_json_for_script(data)}</script>
 <script>{plotly_js()}</script>
 <script>{SCRIPT.read_text(encoding="utf-8")}</script>
