@@ -205,9 +205,8 @@ def test_both_views_move_in_lockstep():
     )
     left_counts, right_counts = [], []
     for f in frames:
-        f = f[h // 3 :]  # below the legends
-        left_counts.append(len(colour_pixels(f[:, : w // 2], (255, 0, 0))))
-        right_counts.append(len(colour_pixels(f[:, w // 2 :], (255, 0, 0))))
+        left_counts.append(len(colour_pixels(f[:, : w // 2 - 60], (255, 0, 0))))  # not its legend
+        right_counts.append(len(colour_pixels(f[h // 3 :, w // 2 :], (255, 0, 0))))
     # each half's trail grows frame after frame, together
     assert all(b > a for a, b in itertools.pairwise(left_counts))
     assert all(b > a for a, b in itertools.pairwise(right_counts))
@@ -485,3 +484,23 @@ def test_3d_tick_labels_of_two_axes_keep_apart_where_the_axes_meet(preset):
             assert a == b or max(dx, dy) >= gap, (a, b, p, q)
     per_axis = [sum(a == k for a, *_ in panel.labels) for k in range(3)]
     assert min(per_axis) >= 3  # each axis keeps most of its labels
+
+
+@pytest.mark.parametrize("size", [(240, 360), (320, 240), (620, 480), (640, 720)])
+def test_axis_titles_keep_clear_of_tick_labels_and_inside_the_picture(size):
+    """At 480×360 with both views the x title ran into the tick labels (their 8 px floor)
+    and off the picture's foot; at 1280×720, "y" stood 2 px from "−0.25"."""
+    from viz.gif import contour, raster
+
+    scene = get_preset("network-moons")
+    panel = ContourPanel(scene, scene.resolved_runs(), size, (0, 0))
+    u, (x0, _, _, y1) = panel.u, panel.plot
+    labels = raster.scaled_font(12, u).size
+    title_top = y1 + panel._x_title_at()
+    assert title_top >= y1 + 7 * u + labels + 4 * u  # under the labels, with a gap
+    assert title_top + raster.scaled_font(13, u).size <= size[1]  # inside the picture
+    widest = max(
+        raster.scaled_font(12, u).getlength(t)
+        for t in raster.tick_text(panel._y_ticks(y1 - panel.plot[1]))
+    )
+    assert x0 - 8 * u - widest >= contour.TITLE_GAP * u  # room for the y title's gap

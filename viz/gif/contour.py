@@ -25,6 +25,7 @@ MAX_GRID = 360  # the surface is evaluated on at most this many points per axis
 LINE_WIDTH = 1.1  # the app's contour line width
 AXIS_COLOUR = (136, 136, 136)
 TEXT_COLOUR = (68, 68, 68)
+TITLE_GAP = 8  # between the y title and the widest y tick label ("y −0.25" read as one)
 
 
 def _upsample(values: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -104,7 +105,8 @@ class ContourPanel:
         surface = scene.get_surface()
         self.window = window = scene.window()
         right = round(MARGIN["r"] * u)
-        top, bottom = round(MARGIN["t"] * u), round(MARGIN["b"] * u)
+        top = round(MARGIN["t"] * u)
+        bottom = max(round(MARGIN["b"] * u), self._bottom_needed())
         left = max(round(MARGIN["l"] * u), self._left_needed(surface, h - top - bottom))
         self.plot = (left, top, w - right, h - bottom)  # x0, y0, x1, y1 of the plot area
         pw, ph = w - left - right, h - top - bottom
@@ -140,7 +142,21 @@ class ContourPanel:
         title_font = raster.scaled_font(13, u)
         box = title_font.getbbox("Hg" if len(title) > 1 else title)
         across = box[3] - box[1] if len(title) > 1 else box[2] - box[0]  # upright or not
-        return math.ceil((4 if len(title) == 1 else 2) * u + across + 2 * u + widest + 8 * u)
+        return math.ceil(
+            (4 if len(title) == 1 else 2) * u + across + TITLE_GAP * u + widest + 8 * u
+        )
+
+    def _x_title_at(self) -> float:
+        """How far under the plot the x title's top is: under the tick labels (whose text
+        keeps its 8 px floor however small the picture), 24 px at the reference size."""
+        u = self.u
+        labels = raster.scaled_font(12, u).size
+        return max(24 * u, 7 * u + labels + 5 * u)
+
+    def _bottom_needed(self) -> int:
+        """Pixels under the plot that the tick labels and the x title take (at 480×360 the
+        title ran into the labels and off the picture's foot)."""
+        return math.ceil(self._x_title_at() + raster.scaled_font(13, self.u).size + 2)
 
     def _y_ticks(self, plot_height: float) -> np.ndarray:
         """The y axis's tick values for a plot this tall."""
@@ -261,7 +277,11 @@ class ContourPanel:
             )
         tx, ty = axis_titles(self.scene.get_surface())
         draw.text(
-            ((px0 + px1) / 2 * s, (py1 + 24 * u) * s), tx, fill=text, font=title_font, anchor="mt"
+            ((px0 + px1) / 2 * s, (py1 + self._x_title_at()) * s),
+            tx,
+            fill=text,
+            font=title_font,
+            anchor="mt",
         )
         if len(ty) == 1:
             draw.text((4 * u * s, (py0 + py1) / 2 * s), ty, fill=text, font=title_font, anchor="lm")
