@@ -478,3 +478,13 @@ def test_the_2d_panels_say_at_once_they_are_not_for_the_network_scene():
     assert network_note(flat, NOT_FOR_NETWORK) == ""  # cleared on leaving
     assert network_note(flat, "a map's own message") is None  # not ours to clear
     assert network_note(None, "") is None
+
+
+def test_tampered_choices_of_the_map_are_a_message_or_the_default():
+    """A dict for the run and a list for the colouring raised TypeError: the generic
+    server error and a traceback in the log."""
+    state, _ = scene("himmelblau", ["sgd"], "30")
+    fig, msg, *_ = convergence.compute_map(state, {"a": 1}, "6", "", "outcome")
+    assert fig is no_update and msg == "choose one of the scene's optimizers"
+    fig, msg, *_ = convergence.compute_map(state, "sgd", "6", "", ["x"])
+    assert fig is not no_update and not msg

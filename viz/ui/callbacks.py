@@ -1105,7 +1105,9 @@ def register(app) -> None:
         # empty gets no_update, so a change that is valid (the usual case) updates a few
         # components on the page instead of every message box (only this callback writes
         # these boxes; the store says which show text).
-        was = set(more["shown"]) if isinstance(more["shown"], list) else None
+        shown = more["shown"]
+        ok = isinstance(shown, list) and all(isinstance(k, str) for k in shown)
+        was = set(shown) if ok else None  # the store comes back from the browser
         now: set[str] = set()
 
         def say(key: str, text: str):

@@ -372,14 +372,14 @@ def compute_map(state, key, n, steps, colour_by, budget=None):
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
     surface = ps.surface
-    if key not in ps.runs:
+    if not isinstance(key, str) or key not in ps.runs:  # the list's value comes back too
         return (no_update, "choose one of the scene's optimizers", *keep[1:])
     try:
         n = validate.whole(n, "grid n", 2, MAX_N)
         steps = scene_steps(steps, ps, MAX_STEPS)
     except ValueError as exc:
         return (no_update, str(exc), *keep[1:])
-    if colour_by not in dict(COLOUR_BY):
+    if not isinstance(colour_by, str) or colour_by not in dict(COLOUR_BY):
         colour_by = "outcome"
     if is_network(surface) and n * n * steps > NETWORK_BUDGET:
         return (
