@@ -39,25 +39,28 @@ from viz.ui.panels.common import is_network
 # ----------------------------------------------------------------------------- presets
 
 
-SCENE_CONTROLS = (
-    "surface",
-    "options",
-    "optimizers",
-    "steps",
-    "start_x",
-    "start_y",
-    "store",
-    "note",
-    "note_title",
-    "expression",
-    "x_range",
-    "y_range",
-    "arrows",
-    "tolerance",
-    "batch",
-    "own_rules",
-    *network_box.FIELDS,
-)
+# What ``scene_controls`` sets, by name: (component id, property).
+CONTROL_TARGETS = {
+    "surface": (ids.SURFACE, "value"),
+    "options": (ids.OPTIMIZERS, "options"),
+    "optimizers": (ids.OPTIMIZERS, "value"),
+    "steps": (ids.STEPS, "value"),
+    "start_x": (ids.START_X, "value"),
+    "start_y": (ids.START_Y, "value"),
+    "store": (ids.PRESET_HYPER, "data"),
+    "note": (ids.PRESET_NOTE, "children"),
+    "note_title": (ids.PRESET_NOTE, "title"),
+    "expression": (ids.EXPRESSION, "value"),
+    "x_range": (ids.X_RANGE, "value"),
+    "y_range": (ids.Y_RANGE, "value"),
+    "arrows": (ids.ARROWS, "value"),
+    "tolerance": (ids.TOLERANCE, "value"),
+    "batch": (ids.NET_BATCH, "value"),
+    "own_rules": (rule_editor.OWN_RULES, "data"),
+    "export_view": (ids.EXPORT_VIEW, "value"),
+    **{k: (i, "value") for k, i in network_box.FIELDS.items()},
+}
+SCENE_CONTROLS = tuple(CONTROL_TARGETS)
 
 
 def scene_controls(scene: Scene) -> dict:
@@ -120,30 +123,13 @@ def apply_preset(name) -> dict:
 
 def control_outputs(dup: bool = False) -> dict:
     """The outputs ``scene_controls`` fills, by name (``dup``: a second writer of them)."""
-    targets = {
-        "surface": (ids.SURFACE, "value"),
-        "options": (ids.OPTIMIZERS, "options"),
-        "optimizers": (ids.OPTIMIZERS, "value"),
-        "steps": (ids.STEPS, "value"),
-        "start_x": (ids.START_X, "value"),
-        "start_y": (ids.START_Y, "value"),
-        "store": (ids.PRESET_HYPER, "data"),
-        "note": (ids.PRESET_NOTE, "children"),
-        "note_title": (ids.PRESET_NOTE, "title"),
-        "expression": (ids.EXPRESSION, "value"),
-        "x_range": (ids.X_RANGE, "value"),
-        "y_range": (ids.Y_RANGE, "value"),
-        "arrows": (ids.ARROWS, "value"),
-        "tolerance": (ids.TOLERANCE, "value"),
-        "batch": (ids.NET_BATCH, "value"),
-        "own_rules": (rule_editor.OWN_RULES, "data"),
-        "export_view": (ids.EXPORT_VIEW, "value"),
-        **{k: (i, "value") for k, i in network_box.FIELDS.items()},
-    }
     # The preset list is the first writer of its own outputs; the others are written again.
     first = {"surface", "options", "optimizers", "steps", "start_x", "start_y", "store", "note"}
     first.add("note_title")
-    return {k: Output(i, p, allow_duplicate=dup or k not in first) for k, (i, p) in targets.items()}
+    return {
+        k: Output(i, p, allow_duplicate=dup or k not in first)
+        for k, (i, p) in CONTROL_TARGETS.items()
+    }
 
 
 def show_formula(surface: str):
