@@ -37,13 +37,15 @@ redis:
 
 # The fast suite first (~3 min): a broken build fails before the browser tests (~9 min)
 # start. Each suite runs in two pytest-xdist workers, one per core (a browser test spends
-# much of its time waiting on Chromium; each worker has its own Chromium and app server).
+# much of its time waiting on Chromium; each worker has its own Chromium and app server);
+# then the browser tests marked `alone`, by themselves (gunicorn's export failover).
 # The compiled loops' cache is built first (~2 min once on a new machine, ~1 s after): no test
 # process then compiles them in a background thread while it times a request.
 test: $(STAMP) browser redis
 	$(PY) -c "from optimizers import compiled; compiled.warm(block=True)"
 	$(PY) -m pytest -q -n 2 -m "not e2e" $(PYTEST_ARGS)
-	$(PY) -m pytest -q -n 2 -m e2e --durations=10 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 -m "e2e and not alone" --durations=10 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "e2e and alone" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
