@@ -15,10 +15,15 @@ _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 _GOLDEN_ANGLE = 137.508  # degrees: successive hues spread evenly round the circle
 
 
+def rgb_of(colour: str) -> tuple[int, int, int]:
+    """The 0-255 channels of a ``#rrggbb`` colour."""
+    h = colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
 def lab(colour: str) -> tuple[float, float, float]:
     """CIELAB (D65) of a ``#rrggbb`` sRGB colour."""
-    h = colour.lstrip("#")
-    srgb = [int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    srgb = [c / 255 for c in rgb_of(colour)]
     r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb)
     x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
     y = 0.2126 * r + 0.7152 * g + 0.0722 * b
@@ -43,8 +48,7 @@ def clear_of(colour: str, taken) -> bool:
 
 def hue_of(colour: str) -> float:
     """The hue in degrees of a ``#rrggbb`` colour."""
-    h = colour.lstrip("#")
-    r, g, b = (int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    r, g, b = (c / 255 for c in rgb_of(colour))
     return colorsys.rgb_to_hls(r, g, b)[0] * 360
 
 

@@ -97,6 +97,7 @@ class _Engine:
         # their Hutchinson estimate (autograd with create_graph) only samples.
         self.hessian = _takes(self.opt, "hessian")
         self.loaded: object = None  # the token of the state whose copy the optimizer holds
+        self.evaluations = 0  # of f by the closure in the current step (MAX_EVALUATIONS)
 
     def snapshot(self):
         opt = self.opt

@@ -7,6 +7,8 @@ tests/viz/test_figures.py checks them against it.
 
 from __future__ import annotations
 
+from optimizers.colours import rgb_of
+
 COLORSCALES: dict[str, tuple[tuple[float, str], ...]] = {
     "Jet": (
         (0.0, "#000083"),
@@ -68,5 +70,4 @@ def scale(name: str, fade: float = 0.0) -> list[list]:
 
 def _towards_white(colour: str, fade: float) -> str:
     """``#rrggbb`` with the share ``fade`` (0..1) of white mixed in."""
-    rgb = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return "#" + "".join(f"{round(v + (255 - v) * fade):02x}" for v in rgb)
+    return "#" + "".join(f"{round(v + (255 - v) * fade):02x}" for v in rgb_of(colour))

@@ -68,31 +68,19 @@ def _points(r: dict) -> np.ndarray:
     return np.stack([x, y], axis=-1)
 
 
-def _run_ok(r) -> bool:
-    """A run of the trajectories store as compute() writes it (the store comes back from
-    the browser, so its shape is checked before use)."""
-
-    def nums(v):
-        return isinstance(v, list) and all(
-            c is None or (isinstance(c, int | float) and not isinstance(c, bool)) for c in v
-        )
-
-    return (
-        isinstance(r, dict)
-        and all(isinstance(r.get(k), str) for k in ("key", "label", "colour"))
-        and r["colour"] != ""
-        and all(nums(r.get(k)) for k in ("x", "y", "loss"))
-        and 0 < len(r["x"]) == len(r["y"]) <= validate.MAX_STEPS + 1
-    )
-
-
 def accuracies(surface, traj) -> tuple[list[dict], list[np.ndarray]] | None:
     """The runs of the trajectories store and each one's whole-data accuracy per step, or
-    None when the store holds no well-formed runs."""
-    runs = (traj or {}).get("runs") if isinstance(traj, dict) else None
-    if not isinstance(runs, list) or not 0 < len(runs) <= validate.MAX_RUNS:
-        return None  # a scene draws at most MAX_RUNS: 13,000 sent back took 30 s of CPU
-    if not all(_run_ok(r) for r in runs):
+    None when the store holds no well-formed runs (it comes back from the browser: its
+    shape and size are checked by ``validate.drawn_runs``, its names and colours here)."""
+    try:
+        runs = validate.drawn_runs(traj)
+    except ValueError:
+        return None
+
+    def named(r: dict) -> bool:  # a colour of "" reached Plotly as an error
+        return all(isinstance(r.get(k), str) for k in ("key", "label", "colour")) and r["colour"]
+
+    if not runs or not all(named(r) for r in runs):
         return None
     with np.errstate(all="ignore"):
         return runs, [surface.accuracy(_points(r)) for r in runs]
